@@ -1,0 +1,122 @@
+"""REST for jobs: validate, call the manager or a read function, return a model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+
+from trainscope.api.deps import ManagerDep, SettingsDep, StoreDep
+from trainscope.jobs.manager import JobConflict, QueueFull
+from trainscope.jobs.reads import events_json, read_scalars, to_public
+from trainscope.schemas import EventsPublic, JobPublic, JobSpec, JobsPublic, JobStatus, ScalarSeries, spec_errors
+from trainscope.store.base import JobRecord, RunStore
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no job with this id"}}
+
+
+def invalid(errors: list[tuple[tuple[str | int, ...], str]]) -> RequestValidationError:
+    """A 422 in FastAPI's own shape: each field's location and the reason."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": loc, "msg": msg, "input": None} for loc, msg in errors]
+    )
+
+
+async def read_record(store: RunStore, job_id: str) -> JobRecord:
+    record = await run_in_threadpool(store.get_job, job_id)
+    if record is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id!r}")
+    return record
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={429: {"description": "the queue is full; retry after Retry-After seconds"}},
+)
+async def create_job(spec: JobSpec, manager: ManagerDep, store: StoreDep, settings: SettingsDep) -> JobPublic:
+    errors = spec_errors(spec, settings.limits)
+    if errors:
+        raise invalid([(("body", *e.loc), e.msg) for e in errors])
+    try:
+        job_id = await manager.submit(spec)
+    except QueueFull as error:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), headers={"Retry-After": "5"}) from None
+    return to_public(await read_record(store, job_id))
+
+
+@router.get("")
+async def list_jobs(
+    store: StoreDep,
+    status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> JobsPublic:
+    records = await run_in_threadpool(store.list_jobs, status_filter, limit)
+    return JobsPublic(jobs=[to_public(r) for r in records], count=len(records))
+
+
+@router.get("/{job_id}", responses=NOT_FOUND)
+async def read_job(job_id: str, store: StoreDep) -> JobPublic:
+    return to_public(await read_record(store, job_id))
+
+
+@router.post(
+    "/{job_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**NOT_FOUND, 409: {"description": "the job has already ended"}},
+)
+async def cancel_job(job_id: str, store: StoreDep, manager: ManagerDep) -> JobPublic:
+    """A queued job is cancelled at once; a running one stops at its next report (within ~0.1 s)."""
+    await read_record(store, job_id)
+    try:
+        await manager.cancel(job_id)
+    except JobConflict as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return to_public(await read_record(store, job_id))
+
+
+@router.delete(
+    "/{job_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NOT_FOUND, 409: {"description": "the job has not ended"}},
+)
+async def delete_job(job_id: str, store: StoreDep, manager: ManagerDep) -> Response:
+    await read_record(store, job_id)
+    try:
+        await manager.delete(job_id)
+    except JobConflict as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{job_id}/events", responses={**NOT_FOUND, 200: {"model": EventsPublic}})
+async def read_events(
+    job_id: str,
+    store: StoreDep,
+    after: Annotated[int, Query(ge=0, description="only events with a larger seq")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> Response:
+    """Stored events in seq order, as the websocket replays them."""
+    record = await read_record(store, job_id)
+    events = await run_in_threadpool(store.read_events, job_id, after, limit)
+    body = f'{{"events":{events_json(events)},"last_seq":{record.last_seq}}}'
+    return Response(body, media_type="application/json")
+
+
+@router.get("/{job_id}/scalars", responses=NOT_FOUND)
+async def read_job_scalars(
+    job_id: str,
+    store: StoreDep,
+    settings: SettingsDep,
+    tag: Annotated[str, Query(min_length=1, max_length=100)] = "train/loss",
+    max_points: Annotated[int, Query(ge=2)] = 1000,
+) -> ScalarSeries:
+    """One series, downsampled on read; the first and the latest point are always kept."""
+    if max_points > settings.limits.max_scalar_points:
+        raise invalid([(("query", "max_points"), f"at most {settings.limits.max_scalar_points}")])
+    await read_record(store, job_id)
+    return await run_in_threadpool(read_scalars, store, job_id, tag, max_points)

@@ -1,0 +1,36 @@
+"""What the page needs to build its form, and a health check."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from fastapi import APIRouter
+
+from trainscope import __version__
+from trainscope.api.deps import ManagerDep, SettingsDep
+from trainscope.schemas import Activation, DeviceChoice, JobSpec, OptimizerName, Points2DName
+
+router = APIRouter(prefix="/api", tags=["meta"])
+
+
+@router.get("/meta")
+def read_meta(settings: SettingsDep) -> dict[str, Any]:
+    """Every choice, default and limit of a job spec."""
+    return {
+        "version": __version__,
+        "choices": {
+            "data.kind": ["points2d", "digits"],
+            "data.dataset": list(get_args(Points2DName)),
+            "model.activation": list(get_args(Activation)),
+            "optim.optimizer": list(get_args(OptimizerName)),
+            "device": list(get_args(DeviceChoice)),
+        },
+        "defaults": JobSpec().model_dump(mode="json"),
+        "limits": settings.limits.model_dump(),
+        "schema": JobSpec.model_json_schema(),
+    }
+
+
+@router.get("/health")
+def read_health(manager: ManagerDep) -> dict[str, Any]:
+    return {"status": "ok", **manager.health()}

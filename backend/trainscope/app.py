@@ -1,0 +1,61 @@
+"""create_app(settings): the lifespan builds the store, hub and job manager on app.state."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from trainscope import __version__
+from trainscope.api import ws
+from trainscope.api.routes import jobs, meta
+from trainscope.config import Settings
+from trainscope.jobs.manager import JobManager
+from trainscope.store.sql import SqlStore
+from trainscope.stream.hub import Hub
+
+
+def plotly_js_path() -> Path:
+    """plotly.min.js as shipped inside the Python `plotly` package: served by us, never from a CDN."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the plotly package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = SqlStore(settings.database_url)
+        await asyncio.to_thread(store.create_schema)
+        hub = Hub(settings.subscriber_queue)
+        manager = JobManager(settings, store, hub)
+        await manager.start()
+        app.state.store, app.state.hub, app.state.manager = store, hub, manager
+        try:
+            yield
+        finally:
+            await manager.stop()
+            store.close()
+
+    app = FastAPI(title="Trainscope", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.include_router(jobs.router)
+    app.include_router(meta.router)
+    app.include_router(ws.router)
+    plotly_js = plotly_js_path()
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    def read_plotly_js() -> FileResponse:
+        return FileResponse(plotly_js, media_type="text/javascript")
+
+    app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True), name="frontend")
+    return app

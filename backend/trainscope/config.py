@@ -1,0 +1,53 @@
+"""Settings: the only module that reads the environment (prefix TRAINSCOPE_)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
+
+
+class Limits(BaseModel):
+    """Every bound a request is checked against. A violation is answered with 422 naming the field."""
+
+    max_hidden_layers: int = Field(16, ge=1, description="hidden layers in an MLP")
+    max_width: int = Field(1024, ge=1, description="units in one hidden layer")
+    max_parameters: int = Field(2_000_000, ge=1, description="trainable parameters of one model")
+    max_steps: int = Field(100_000, ge=1, description="optimizer steps of one job")
+    max_batch_size: int = Field(4096, ge=1, description="examples per mini-batch")
+    max_points: int = Field(20_000, ge=10, description="points in a generated 2-D dataset")
+    min_lr: float = Field(1e-6, gt=0, description="smallest learning rate")
+    # large rates are allowed on purpose: divergence is a lesson
+    max_lr: float = Field(1e4, gt=0, description="largest learning rate")
+    max_histogram_bins: int = Field(200, ge=2, description="bins of one histogram")
+    queue_length: int = Field(64, ge=1, description="jobs waiting for a worker; more answer 429")
+    max_scalar_points: int = Field(10_000, ge=2, description="points one scalars read may return")
+
+
+def default_workers() -> int:
+    """CPU cores - 1, at least 1: one core stays with the server and the event pump."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class Settings(BaseSettings):
+    """Read once at start-up and injected; nothing else looks at os.environ."""
+
+    model_config = SettingsConfigDict(env_prefix="TRAINSCOPE_", env_nested_delimiter="__")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    database_url: str = "sqlite:///trainscope.db"
+    workers: int = Field(default_factory=default_workers, ge=1, le=64)
+    device: str = Field("auto", pattern="^(auto|cpu|cuda)$", description="devices jobs may use")
+    torch_threads: int = Field(1, ge=1, description="intra-op threads per worker")
+    emit_interval_s: float = Field(0.1, gt=0, description="longest wait between two scalars events")
+    emit_max_steps: int = Field(200, ge=1, description="most train-loss points per scalars event")
+    pump_batch: int = Field(500, ge=1, description="most writes in one store transaction")
+    subscriber_queue: int = Field(1000, ge=1, description="messages a websocket viewer may lag behind")
+    replay_chunk: int = Field(500, ge=1, description="events per websocket message during replay")
+    frontend_dir: Path = FRONTEND_DIR
+    limits: Limits = Limits()

@@ -1,0 +1,310 @@
+"""The job manager: FIFO queue, job state machine, worker dispatch and the event pump.
+
+The pump is the only writer to the store. Every change (a job created, cancelled or deleted, an event
+from a worker, a worker's death) arrives in one inbox; the pump applies a batch of them to its
+in-memory view, writes the batch in one transaction, then publishes the stored events to the hub.
+Publishing only after the commit is what lets a viewer replay the store and then follow live events
+with no gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from trainscope.config import Settings
+from trainscope.jobs.pool import LocalPool, Message, WorkerHandle, describe_exit
+from trainscope.schemas import InvalidTransition, JobSpec, JobStatus, check_transition
+from trainscope.store.base import JobRecord, RunStore, StoredEvent, WriteBatch
+from trainscope.stream.hub import Hub, Published
+
+log = logging.getLogger(__name__)
+
+MAX_FAILED_STARTS = 3  # workers that die before they are ready; past this we stop replacing them
+
+
+class QueueFull(Exception):
+    pass
+
+
+class JobConflict(Exception):
+    pass
+
+
+@dataclass
+class LiveJob:
+    """What the pump keeps in memory about a job that has not ended."""
+
+    status: JobStatus | None  # None until its first status event is recorded
+    last_seq: int
+    spec_json: str
+    worker: WorkerHandle | None = None
+    started: bool = False
+    summary: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Pending:
+    """Side effects of one pump iteration, carried out after its batch is committed."""
+
+    batch: WriteBatch = field(default_factory=WriteBatch)
+    published: list[tuple[str, Published]] = field(default_factory=list)
+    resolved: list[asyncio.Future[None]] = field(default_factory=list)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobManager:
+    def __init__(self, settings: Settings, store: RunStore, hub: Hub) -> None:
+        self.settings = settings
+        self.store = store
+        self.hub = hub
+        self.pool = LocalPool(settings, self._from_reader_thread)
+        self._inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._live: dict[str, LiveJob] = {}
+        self._queue: deque[str] = deque()
+        self._failed_starts = 0
+        self._stopping = False
+        self._pump_task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        for record in reversed(await asyncio.to_thread(self.store.list_jobs, None, None)):
+            if record.status.terminal:
+                continue
+            spec_json = JobSpec.model_validate(record.spec).model_dump_json()
+            started = record.started_at is not None
+            self._live[record.id] = LiveJob(record.status, record.last_seq, spec_json, started=started)
+            if record.status == JobStatus.queued:
+                self._queue.append(record.id)
+            else:  # left running or paused by a previous server process
+                self._inbox.put_nowait(("fail", record.id, "server restarted"))
+        self.pool.start()
+        self._pump_task = asyncio.create_task(self._pump(), name="event-pump")
+
+    async def stop(self) -> None:
+        """Stop the workers (a running job ends `failed`), drain the inbox, then stop the pump."""
+        self._stopping = True
+        await asyncio.to_thread(self.pool.stop)
+        self._inbox.put_nowait(("stop",))
+        if self._pump_task is not None:
+            await self._pump_task
+
+    def _from_reader_thread(self, message: Message) -> None:
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the server is gone
+            self._loop.call_soon_threadsafe(self._inbox.put_nowait, message)
+
+    # ---- the public operations (each one command to the pump) ------------------------------
+    async def submit(self, spec: JobSpec) -> str:
+        """Queue a job; raises QueueFull when `limits.queue_length` jobs are already waiting."""
+        record = JobRecord(
+            id=uuid.uuid4().hex[:12],
+            name=spec.name,
+            status=JobStatus.queued,
+            spec=spec.model_dump(mode="json"),
+            created_at=utcnow(),
+        )
+        await self._command("create", record, spec.model_dump_json())
+        return record.id
+
+    async def cancel(self, job_id: str) -> None:
+        """Cancel a queued job at once, or ask a running one's worker to stop (JobConflict if ended)."""
+        await self._command("cancel", job_id)
+
+    async def delete(self, job_id: str) -> None:
+        """Remove an ended job and its events (JobConflict while it has not ended)."""
+        await self._command("delete", job_id)
+
+    async def _command(self, kind: str, *args: Any) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._inbox.put_nowait((kind, *args, future))
+        await future
+
+    def health(self) -> dict[str, Any]:
+        workers = [
+            {"index": w.index, "pid": w.pid, "ready": w.ready, "job": w.job, **w.info} for w in self.pool.workers
+        ]
+        return {
+            "workers": workers,
+            "ready_workers": sum(w.ready for w in self.pool.workers),
+            "queued": len(self._queue),
+            "active": len(self._live) - len(self._queue),
+        }
+
+    # ---- the pump --------------------------------------------------------------------------
+    async def _pump(self) -> None:
+        stopping = False
+        while not stopping:
+            messages = [await self._inbox.get()]
+            while len(messages) < self.settings.pump_batch and not self._inbox.empty():
+                messages.append(self._inbox.get_nowait())
+            pending = _Pending()
+            for message in messages:
+                if message[0] == "stop":
+                    stopping = True
+                    continue
+                try:
+                    self._handle(message, pending)
+                except Exception:  # one bad message must not stop the only writer
+                    log.exception("pump could not handle %r", message[:2])
+            if pending.batch:
+                await self._write(pending.batch)
+            for job, item in pending.published:
+                self.hub.publish(job, item)
+            for future in pending.resolved:
+                if not future.done():
+                    future.set_result(None)
+            if not stopping:
+                self._dispatch()
+
+    async def _write(self, batch: WriteBatch) -> None:
+        """Commit, retrying with back-off: a locked or full database delays events, never drops them."""
+        delay = 0.05
+        while True:
+            try:
+                await asyncio.to_thread(self.store.write, batch)
+                return
+            except Exception:
+                log.exception("store write failed; retrying in %.2f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def _handle(self, message: Message, pending: _Pending) -> None:
+        kind = message[0]
+        if kind == "create":
+            record, spec_json, future = message[1:]
+            if len(self._queue) >= self.settings.limits.queue_length:
+                future.set_exception(QueueFull(f"{len(self._queue)} jobs are waiting already"))
+                return
+            pending.batch.new_jobs.append(record)
+            self._live[record.id] = LiveJob(None, 0, spec_json)
+            self._queue.append(record.id)
+            self._status(record.id, JobStatus.queued, "waiting for a worker", pending)
+            pending.resolved.append(future)
+        elif kind == "cancel":
+            job_id, future = message[1:]
+            live = self._live.get(job_id)
+            if live is None:
+                future.set_exception(JobConflict("the job has already ended"))
+                return
+            if live.status == JobStatus.queued and job_id in self._queue:
+                self._queue.remove(job_id)
+                self._status(job_id, JobStatus.cancelled, "cancelled before it started", pending)
+            elif live.worker is not None:
+                self.pool.send(live.worker, ("cancel", job_id))
+            pending.resolved.append(future)
+        elif kind == "delete":
+            job_id, future = message[1:]
+            if job_id in self._live:
+                future.set_exception(JobConflict("only an ended job can be deleted; cancel it first"))
+                return
+            pending.batch.deletes.append(job_id)
+            pending.resolved.append(future)
+        elif kind == "fail":
+            self._fail(message[1], message[2], pending)
+        elif kind == "ready":
+            worker, info = message[1:]
+            worker.ready, worker.info = True, info
+            self._failed_starts = 0
+        elif kind == "event":
+            _worker, job_id, event = message[1:]
+            if job_id in self._live:
+                self._record(job_id, event, pending)
+        elif kind == "idle":
+            worker, job_id = message[1:]
+            worker.job = None
+            if job_id in self._live:  # it ended without saying how: should not happen, but never hang
+                self._fail(job_id, "the worker finished the job without a final status", pending)
+        elif kind == "died":
+            worker, exitcode = message[1:]
+            if worker.job is not None:
+                self._fail(worker.job, describe_exit(exitcode), pending)
+                worker.job = None
+            self._replace(worker, exitcode)
+        else:
+            raise ValueError(f"unknown message {kind!r}")
+
+    def _replace(self, worker: WorkerHandle, exitcode: int | None) -> None:
+        if self._stopping or self.pool.workers[worker.index] is not worker:
+            return
+        if not worker.ready:
+            self._failed_starts += 1
+            if self._failed_starts > MAX_FAILED_STARTS:
+                log.error("worker %d failed to start (%s); not replacing it", worker.index, describe_exit(exitcode))
+                return
+        log.warning("worker %d died (%s); starting a new one", worker.index, describe_exit(exitcode))
+        self.pool.replace(worker)
+
+    def _fail(self, job_id: str, message: str, pending: _Pending) -> None:
+        if job_id in self._queue:
+            self._queue.remove(job_id)
+        if job_id in self._live:
+            self._status(job_id, JobStatus.failed, message, pending)
+
+    def _status(self, job_id: str, status: JobStatus, message: str, pending: _Pending) -> None:
+        """A status change decided here rather than reported by a worker."""
+        self._record(job_id, {"type": "status", "step": 0, "status": status.value, "message": message}, pending)
+
+    def _record(self, job_id: str, event: dict[str, Any], pending: _Pending) -> None:
+        """Number an event, add it to the batch and update the job row it implies."""
+        live = self._live[job_id]
+        status = JobStatus(event["status"]) if event["type"] == "status" else None
+        if status is not None and live.status is not None:
+            try:
+                check_transition(live.status, status)
+            except InvalidTransition as error:
+                log.warning("job %s: dropped status event: %s", job_id, error)
+                return
+        seq = live.last_seq + 1
+        event.update(job=job_id, seq=seq)
+        event.setdefault("wall", time.time())
+        try:
+            body = json.dumps(event, allow_nan=False, separators=(",", ":"))
+        except ValueError:
+            log.warning("job %s: dropped an event with a non-finite number: %s", job_id, event.get("type"))
+            return
+        live.last_seq = seq
+        pending.batch.events.append(StoredEvent(job_id, seq, event["type"], int(event.get("step", 0)), body))
+        pending.batch.update(job_id, last_seq=seq)
+        if event["type"] == "scalars" and event["points"]:
+            last = event["points"][-1]
+            live.summary.update(last["values"], step=last["step"])
+            pending.batch.update(job_id, summary=dict(live.summary))
+        if status is not None:
+            live.status = status
+            pending.batch.update(job_id, status=status, message=event.get("message", ""))
+            if status == JobStatus.running and not live.started:
+                live.started = True
+                pending.batch.update(job_id, started_at=utcnow())
+            if status.terminal:
+                live.summary.update(event.get("detail") or {})
+                pending.batch.update(job_id, finished_at=utcnow(), summary=dict(live.summary))
+                del self._live[job_id]
+        pending.published.append((job_id, Published(seq, body, final=bool(status and status.terminal))))
+
+    def _dispatch(self) -> None:
+        """Hand queued jobs, oldest first, to idle workers."""
+        for worker in self.pool.workers:
+            if not self._queue:
+                return
+            if not worker.idle:
+                continue
+            job_id = self._queue.popleft()
+            live = self._live[job_id]
+            worker.job, live.worker = job_id, worker
+            if not self.pool.send(worker, ("run", job_id, live.spec_json)):
+                worker.job, live.worker = None, None
+                self._queue.appendleft(job_id)

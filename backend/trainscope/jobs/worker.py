@@ -1,0 +1,109 @@
+"""Entry point of a worker process: warm up once, then run jobs sent over a pipe.
+
+Imports training/ and the spec models, never the web layer. Messages it sends (events pipe):
+("ready", info), ("event", job_id, event), ("idle", job_id). Messages it takes (tasks pipe):
+("run", job_id, spec_json), ("cancel", job_id), ("stop",).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+def warm_up(torch_threads: int) -> dict[str, Any]:
+    """Import torch and the datasets, and build one optimizer: the first torch.optim constructor
+    lazily imports torch._dynamo (~1.3 s here), a cost no job should pay."""
+    import torch
+
+    import trainscope.training.datasets  # noqa: F401  (scikit-learn's import, ~1.2 s)
+    from trainscope.training.loop import fit  # noqa: F401
+
+    torch.set_num_threads(torch_threads)
+    layer = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.Adam(layer.parameters())
+    layer(torch.zeros(1, 2)).sum().backward()
+    optimizer.step()
+    cuda = torch.cuda.is_available()
+    return {
+        "pid": os.getpid(),
+        "torch": torch.__version__,
+        "cuda": cuda,
+        "device_name": torch.cuda.get_device_name(0) if cuda else "cpu",
+    }
+
+
+class _ServerStopping(Exception):
+    pass
+
+
+def run_job(job_id: str, spec_json: str, tasks: Connection, events: Connection, policy: Any) -> None:
+    from trainscope.schemas import JobSpec
+    from trainscope.training.loop import fit, resolve_device
+
+    def emit(event: dict[str, Any]) -> None:
+        event.setdefault("wall", time.time())
+        events.send(("event", job_id, event))
+
+    def should_stop() -> bool:
+        # Polled at each scalars flush (about every 0.1 s), never per step.
+        while tasks.poll():
+            message = tasks.recv()
+            if message[0] == "cancel" and message[1] == job_id:
+                return True
+            if message[0] == "stop":
+                raise _ServerStopping
+        return False
+
+    try:
+        spec = JobSpec.model_validate_json(spec_json)
+        device = resolve_device(spec.device)
+        emit(
+            {
+                "type": "status",
+                "step": 0,
+                "status": "running",
+                "message": f"running on {device}",
+                "detail": {"device": str(device), "pid": os.getpid()},
+            }
+        )
+        result = fit(spec, emit, should_stop, policy)
+        emit(
+            {
+                "type": "status",
+                "step": result.step,
+                "status": result.status,
+                "message": result.message,
+                "detail": result.summary,
+            }
+        )
+    except _ServerStopping:
+        emit({"type": "status", "step": 0, "status": "failed", "message": "the server stopped during the run"})
+        raise
+    except Exception as error:  # a job's failure must never take the worker down
+        last = traceback.format_exception_only(error)[-1].strip()
+        emit({"type": "status", "step": 0, "status": "failed", "message": last})
+    finally:
+        events.send(("idle", job_id))
+
+
+def worker_main(
+    tasks: Connection, events: Connection, torch_threads: int, emit_interval_s: float, emit_max_steps: int
+) -> None:
+    try:
+        events.send(("ready", warm_up(torch_threads)))
+        from trainscope.training.loop import EmitPolicy
+
+        policy = EmitPolicy(emit_interval_s, emit_max_steps)
+        while True:
+            message = tasks.recv()
+            if message[0] == "stop":
+                return
+            if message[0] == "run":
+                run_job(message[1], message[2], tasks, events, policy)
+            # a "cancel" for a job that already ended is ignored
+    except (EOFError, OSError, _ServerStopping, KeyboardInterrupt):
+        return  # the server went away or asked us to stop

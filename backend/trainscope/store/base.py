@@ -1,0 +1,68 @@
+"""The RunStore interface: what the manager and the readers need from storage, and nothing more."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from trainscope.schemas import JobStatus
+
+
+@dataclass
+class JobRecord:
+    id: str
+    name: str
+    status: JobStatus
+    spec: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    message: str = ""
+    last_seq: int = 0
+    summary: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One event as stored: its JSON text is sent to viewers as it is, never re-encoded."""
+
+    job: str
+    seq: int
+    type: str
+    step: int
+    body: str
+
+
+@dataclass
+class WriteBatch:
+    """Everything one pump iteration writes, applied in one transaction."""
+
+    new_jobs: list[JobRecord] = field(default_factory=list)
+    job_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: list[StoredEvent] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+
+    def update(self, job_id: str, **values: Any) -> None:
+        self.job_updates.setdefault(job_id, {}).update(values)
+
+    def __bool__(self) -> bool:
+        return bool(self.new_jobs or self.job_updates or self.events or self.deletes)
+
+
+class RunStore(Protocol):
+    def create_schema(self) -> None: ...
+
+    def write(self, batch: WriteBatch) -> None:
+        """Apply a batch atomically: all of it is stored or none of it."""
+
+    def get_job(self, job_id: str) -> JobRecord | None: ...
+
+    def list_jobs(self, status: JobStatus | None = None, limit: int | None = 100) -> list[JobRecord]: ...
+
+    def read_events(
+        self, job_id: str, after: int = 0, limit: int | None = None, types: tuple[str, ...] | None = None
+    ) -> list[StoredEvent]:
+        """Events with seq > after, in seq order."""
+
+    def close(self) -> None: ...

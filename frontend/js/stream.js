@@ -1,0 +1,39 @@
+// The websocket client: history then live events; reconnects and resumes after the last seq it saw.
+import { jobSocketUrl } from "./api.js";
+
+const FINAL_CODES = new Set([1000, 4400, 4404]);
+
+export function followJob(jobId, { onEvents, onClose }) {
+  let lastSeq = 0;
+  let socket = null;
+  let stopped = false;
+  let retryMs = 250;
+
+  function open() {
+    socket = new WebSocket(jobSocketUrl(jobId, lastSeq));
+    socket.onmessage = (message) => {
+      retryMs = 250;
+      const fresh = JSON.parse(message.data).filter((event) => event.seq > lastSeq);
+      if (fresh.length) {
+        lastSeq = fresh[fresh.length - 1].seq;
+        onEvents(fresh);
+      }
+    };
+    socket.onclose = (event) => {
+      if (stopped || FINAL_CODES.has(event.code)) {
+        if (onClose) onClose(event);
+        return;
+      }
+      setTimeout(open, retryMs); // dropped or too slow (4008): resume with ?after=lastSeq
+      retryMs = Math.min(retryMs * 2, 5000);
+    };
+  }
+
+  open();
+  return {
+    close() {
+      stopped = true;
+      if (socket) socket.close(1000);
+    },
+  };
+}

@@ -1,0 +1,72 @@
+"""Worker death, server restart and a full queue, against live servers of their own."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.api.test_jobs_live import LONG, QUICK
+from tests.live import LiveServer, assert_gap_free, pid_alive, wait_for
+
+
+def test_sigkill_a_worker_fails_its_job_and_the_next_job_succeeds(server: LiveServer) -> None:
+    job = server.submit(LONG)
+    server.wait_status(job["id"], {"running"})
+    worker = next(w for w in server.health()["workers"] if w["job"] == job["id"])
+    os.kill(worker["pid"], signal.SIGKILL)
+
+    failed = server.wait_status(job["id"], {"failed"}, timeout=15)
+    assert "SIGKILL" in failed["message"]
+    assert_gap_free(server.stored_events(job["id"]))
+
+    after = server.submit(QUICK)
+    assert server.wait_status(after["id"], {"done", "failed"})["status"] == "done"
+    wait_for(lambda: server.health()["ready_workers"] == server.workers, 60, "a replacement worker")
+    assert worker["pid"] not in {w["pid"] for w in server.health()["workers"]}
+    assert not pid_alive(worker["pid"])
+
+
+@pytest.fixture
+def one_worker(tmp_path: Path) -> Iterator[LiveServer]:
+    live = LiveServer(tmp_path / "restart.db", workers=1, env={"TRAINSCOPE_LIMITS__QUEUE_LENGTH": "1"}).start()
+    yield live
+    live.stop(signal.SIGKILL)
+
+
+def test_restart_keeps_history_fails_interrupted_and_requeues_waiting(one_worker: LiveServer) -> None:
+    server = one_worker
+    finished = server.submit(QUICK)
+    server.wait_status(finished["id"], {"done"})
+    history = server.stored_events(finished["id"])
+
+    running = server.submit(LONG)
+    server.wait_status(running["id"], {"running"})
+    waiting = server.submit(QUICK)
+    full = server.post("/api/jobs", QUICK)
+    assert full.status_code == 429 and full.headers["retry-after"]
+
+    server.stop(signal.SIGKILL)  # a crash: no chance to mark anything
+    server.start()
+
+    assert server.job(finished["id"])["status"] == "done"
+    assert server.stored_events(finished["id"]) == history
+    interrupted = server.job(running["id"])
+    assert interrupted["status"] == "failed" and interrupted["message"] == "server restarted"
+    assert_gap_free(server.stored_events(running["id"]))
+    assert server.wait_status(waiting["id"], {"done", "failed"})["status"] == "done"
+    assert_gap_free(server.stored_events(waiting["id"]))
+
+
+def test_graceful_stop_marks_the_running_job(one_worker: LiveServer) -> None:
+    server = one_worker
+    running = server.submit(LONG)
+    server.wait_status(running["id"], {"running"})
+    server.stop(signal.SIGTERM)
+    server.start()
+    stopped = server.job(running["id"])
+    assert stopped["status"] == "failed"
+    assert "stop" in stopped["message"]

@@ -1,0 +1,120 @@
+"""REST and websocket against a live uvicorn with the real worker pool and a temp SQLite file."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from tests.live import LiveServer, Viewer, assert_gap_free, wait_for, watch
+
+QUICK = {"data": {"dataset": "moons", "n_points": 200}, "optim": {"steps": 120, "eval_every": 20}}
+# Long enough to be caught running (about 1 s of training here); cancelled by the tests that use it.
+LONG = {"data": {"dataset": "circle", "n_points": 200}, "optim": {"steps": 100_000, "eval_every": 500}}
+
+
+def test_submitted_job_runs_to_done_with_every_event_stored(server: LiveServer) -> None:
+    job = server.submit(QUICK)
+    assert job["status"] == "queued"
+    viewer = watch(server.ws_url, job["id"])
+    assert viewer.close_code == 1000
+
+    stored = server.stored_events(job["id"])
+    assert stored == viewer.events
+    assert_gap_free(stored)
+    statuses = [e["status"] for e in stored if e["type"] == "status"]
+    assert statuses == ["queued", "running", "done"]
+    train_steps = [p["step"] for e in stored if e["type"] == "scalars" for p in e["points"]]
+    assert train_steps == list(range(1, 121))  # a train-loss point for every step, once
+    evals = [p["step"] for e in stored if e["type"] == "scalars" for p in e["points"] if "val/acc" in p["values"]]
+    assert evals == [20, 40, 60, 80, 100, 120]
+    tags = {e["tag"] for e in stored if e["type"] == "histogram"}
+    assert tags == {"act/layer1", "act/layer2"}
+
+    final = server.job(job["id"])
+    assert final["status"] == "done"
+    assert final["last_seq"] == len(stored)
+    assert final["summary"]["step"] == 120
+    assert final["summary"]["val/acc"] > 0.8
+    assert final["started_at"] and final["finished_at"]
+
+
+def test_two_viewers_one_joining_mid_run_each_get_every_event_once(server: LiveServer) -> None:
+    spec = {**QUICK, "optim": {"steps": 4000, "eval_every": 200}}
+    job = server.submit(spec)
+    early = Viewer()
+    thread = threading.Thread(target=watch, args=(server.ws_url, job["id"]), kwargs={"viewer": early})
+    thread.start()
+    wait_for(lambda: any(e["type"] == "scalars" for e in early.events), 30, "the first viewer to see scalars")
+    late = watch(server.ws_url, job["id"])
+    thread.join(60)
+    final = server.job(job["id"])
+    assert final["status"] == "done"
+    for viewer in (early, late):
+        assert viewer.close_code == 1000
+        assert_gap_free(viewer.events)
+        assert len(viewer.events) == final["last_seq"]
+    assert late.events == early.events
+    assert late.messages < len(late.events), "replay should batch events into few messages"
+
+
+def test_viewer_resumes_after_a_seq(server: LiveServer) -> None:
+    job = server.submit(QUICK)
+    full = watch(server.ws_url, job["id"])
+    resumed = watch(server.ws_url, job["id"], after=5)
+    assert resumed.events == full.events[5:]
+    assert resumed.close_code == 1000
+
+
+def test_unknown_job_and_bad_query_close_with_application_codes(server: LiveServer) -> None:
+    assert watch(server.ws_url, "nope").close_code == 4404
+    job = server.submit(QUICK)
+    bad = watch(server.ws_url, job["id"], after=-1)  # type: ignore[arg-type]
+    assert bad.close_code == 4400 and "after" in bad.close_reason
+    assert server.get("/api/jobs/nope").status_code == 404
+
+
+def test_cancel_a_running_job_then_delete_it(server: LiveServer) -> None:
+    job = server.submit(LONG)
+    server.wait_status(job["id"], {"running"})
+    assert server.delete(f"/api/jobs/{job['id']}").status_code == 409  # still running
+    response = server.post(f"/api/jobs/{job['id']}/cancel")
+    assert response.status_code == 202
+    cancelled = server.wait_status(job["id"], {"cancelled"}, timeout=10)
+    assert "cancelled at step" in cancelled["message"]
+    assert server.post(f"/api/jobs/{job['id']}/cancel").status_code == 409
+    events = server.stored_events(job["id"])
+    assert_gap_free(events)
+    assert events[-1]["status"] == "cancelled"
+
+    assert server.delete(f"/api/jobs/{job['id']}").status_code == 204
+    assert server.get(f"/api/jobs/{job['id']}").status_code == 404
+    assert server.get(f"/api/jobs/{job['id']}/events").status_code == 404
+
+
+def test_list_filter_and_scalars_downsampled_on_read(server: LiveServer) -> None:
+    job = server.submit(QUICK)
+    server.wait_status(job["id"], {"done"})
+    done = server.get("/api/jobs", status="done").json()
+    assert job["id"] in {j["id"] for j in done["jobs"]}
+    assert all(j["status"] == "done" for j in done["jobs"])
+    series = server.get(f"/api/jobs/{job['id']}/scalars", tag="train/loss", max_points=10).json()
+    assert series["total"] == 120
+    assert len(series["steps"]) == 10
+    assert series["steps"][0] == 1 and series["steps"][-1] == 120
+    assert server.get(f"/api/jobs/{job['id']}/scalars", max_points=10**9).status_code == 422
+
+
+def test_invalid_spec_is_422_naming_the_field(server: LiveServer) -> None:
+    response = server.post("/api/jobs", {"optim": {"lr": 1e6}})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "optim", "lr"]
+
+
+def test_meta_lists_choices_defaults_and_limits(server: LiveServer) -> None:
+    meta: dict[str, Any] = server.get("/api/meta").json()
+    assert "spiral" in meta["choices"]["data.dataset"]
+    assert set(meta["choices"]["optim.optimizer"]) == {"sgd", "momentum", "rmsprop", "adam", "adamw"}
+    assert meta["defaults"]["optim"]["optimizer"] == "adam"
+    assert meta["limits"]["max_steps"] >= 1000
+    assert server.get("/docs").status_code == 200
+    assert server.get("/vendor/plotly.min.js").status_code == 200

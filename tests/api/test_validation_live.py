@@ -1,0 +1,46 @@
+"""A table of invalid specs, each answered 422 naming the field, by a live server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.live import LiveServer
+
+INVALID: list[tuple[dict[str, Any], list[str | int]]] = [
+    ({"data": {"dataset": "swirl"}}, ["body", "data", "points2d", "dataset"]),
+    ({"data": {"kind": "images"}}, ["body", "data"]),
+    ({"data": {"noise": -0.1}}, ["body", "data", "points2d", "noise"]),
+    ({"data": {"n_points": 5}}, ["body", "data", "points2d", "n_points"]),
+    ({"data": {"n_points": 10**6}}, ["body", "data", "n_points"]),
+    ({"data": {"val_fraction": 0.99}}, ["body", "data", "points2d", "val_fraction"]),
+    ({"model": {"hidden": []}}, ["body", "model", "hidden"]),
+    ({"model": {"hidden": [0]}}, ["body", "model", "hidden", 0]),
+    ({"model": {"hidden": [8] * 40}}, ["body", "model", "hidden"]),
+    ({"model": {"hidden": [8, 5000]}}, ["body", "model", "hidden", 1]),
+    ({"model": {"hidden": [1024, 1024, 1024]}}, ["body", "model"]),  # too many parameters
+    ({"model": {"activation": "swish"}}, ["body", "model", "activation"]),
+    ({"model": {"dropout": 1.0}}, ["body", "model", "dropout"]),
+    ({"optim": {"optimizer": "lbfgs"}}, ["body", "optim", "optimizer"]),
+    ({"optim": {"lr": 0}}, ["body", "optim", "lr"]),
+    ({"optim": {"lr": 1e5}}, ["body", "optim", "lr"]),
+    ({"optim": {"batch_size": 0}}, ["body", "optim", "batch_size"]),
+    ({"optim": {"batch_size": 400}}, ["body", "optim", "batch_size"]),  # > the 350 training examples
+    ({"optim": {"steps": 10**7}}, ["body", "optim", "steps"]),
+    ({"optim": {"steps": 10, "eval_every": 20}}, ["body", "optim", "eval_every"]),
+    ({"optim": {"weight_decay": -1}}, ["body", "optim", "weight_decay"]),
+    ({"device": "tpu"}, ["body", "device"]),
+    ({"seed": -1}, ["body", "seed"]),
+    ({"probes": {"histogram_bins": 10_000}}, ["body", "probes", "histogram_bins"]),
+    ({"surprise": 1}, ["body", "surprise"]),
+]
+
+
+@pytest.mark.parametrize(("spec", "loc"), INVALID, ids=[str(loc[1:]) for _, loc in INVALID])
+def test_invalid_spec_is_422_on_the_right_field(server: LiveServer, spec: dict[str, Any], loc: list[Any]) -> None:
+    response = server.post("/api/jobs", spec)
+    assert response.status_code == 422, response.text
+    details = response.json()["detail"]
+    assert loc in [d["loc"] for d in details], details
+    assert all(d["msg"] for d in details)

@@ -1,0 +1,85 @@
+"""fit() with fixed seeds and small data: it learns, it diverges when it should, it reports every step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from trainscope.schemas import JobSpec
+from trainscope.training.loop import EmitPolicy, fit
+
+
+def run(spec: dict[str, Any], **kwargs: Any) -> tuple[Any, list[dict[str, Any]]]:
+    events: list[dict[str, Any]] = []
+    result = fit(JobSpec.model_validate(spec), events.append, **kwargs)
+    return result, events
+
+
+def train_points(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for e in events if e["type"] == "scalars" for p in e["points"]]
+
+
+def test_default_spec_learns_a_2d_dataset() -> None:
+    result, events = run({})
+    assert result.status == "done"
+    assert result.summary["val/acc"] >= 0.9
+    # within a few hundred steps: the first evaluation at or above 90% comes early
+    first_good = next(p["step"] for p in train_points(events) if p["values"].get("val/acc", 0) >= 0.9)
+    assert first_good <= 300
+
+
+def test_spiral_is_learned_too() -> None:
+    result, _ = run({"data": {"dataset": "spiral"}, "optim": {"steps": 600}})
+    assert result.summary["val/acc"] >= 0.9
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_huge_learning_rate_diverges(optimizer: str) -> None:
+    result, events = run({"optim": {"lr": 1e3, "optimizer": optimizer}})
+    assert result.status == "diverged"
+    assert result.step >= 2
+    assert "step" in result.message and result.summary["diverged_step"] == result.step
+    assert all(p["step"] < result.step for p in train_points(events))  # nothing past the divergence
+
+
+def test_non_finite_loss_counts_even_without_a_factor() -> None:
+    # a deep linear net multiplies its weights: at this rate they overflow within a few steps
+    spec = {"optim": {"lr": 10, "optimizer": "sgd", "divergence_factor": None}}
+    result, _ = run({**spec, "model": {"hidden": [8, 8, 8, 8], "activation": "identity"}})
+    assert result.status == "diverged"
+    assert "nan" in result.message or "inf" in result.message
+    assert result.summary["last_ok_loss"] > 1e6
+
+
+def test_every_step_reported_once_with_evals_and_histograms() -> None:
+    spec = {"optim": {"steps": 250, "eval_every": 50}, "probes": {"histogram_every": 100}}
+    _result, events = run(spec, policy=EmitPolicy(interval_s=60.0, max_steps=64))
+    points = train_points(events)
+    assert [p["step"] for p in points] == list(range(1, 251))
+    assert [p["step"] for p in points if "val/loss" in p["values"]] == [50, 100, 150, 200, 250]
+    assert max(len(e["points"]) for e in events if e["type"] == "scalars") <= 64
+    assert sorted({e["step"] for e in events if e["type"] == "histogram"}) == [1, 100, 200]
+
+
+def test_same_seed_same_run() -> None:
+    spec = {"optim": {"steps": 60}}
+    (_, a), (_, b) = run(spec), run(spec)
+    assert [p["values"]["train/loss"] for p in train_points(a)] == [p["values"]["train/loss"] for p in train_points(b)]
+
+
+def test_should_stop_cancels_at_the_next_report() -> None:
+    calls = []
+
+    def stop_on_third() -> bool:
+        calls.append(1)
+        return len(calls) >= 3
+
+    result, _ = run({"optim": {"steps": 10_000}}, should_stop=stop_on_third, policy=EmitPolicy(60.0, 10))
+    assert result.status == "cancelled"
+    assert result.step == 21  # reports at steps 1, 11 (ten buffered losses), 21
+
+
+def test_digits_mlp_learns() -> None:
+    result, _ = run({"data": {"kind": "digits"}, "model": {"hidden": [32]}, "optim": {"steps": 300, "batch_size": 64}})
+    assert result.summary["val/acc"] >= 0.9

@@ -1,0 +1,77 @@
+"""The SQLite RunStore: batches are atomic, events come back in seq order, deletes remove events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from trainscope.schemas import JobSpec, JobStatus
+from trainscope.store.base import JobRecord, StoredEvent, WriteBatch
+from trainscope.store.sql import SqlStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqlStore:
+    store = SqlStore(f"sqlite:///{tmp_path / 'store.db'}")
+    store.create_schema()
+    return store
+
+
+def record(job_id: str, status: JobStatus = JobStatus.queued, minute: int = 0) -> JobRecord:
+    created = datetime(2026, 1, 1, 12, minute, tzinfo=UTC)
+    return JobRecord(job_id, "", status, JobSpec().model_dump(mode="json"), created)
+
+
+def event(job_id: str, seq: int, type_: str = "scalars") -> StoredEvent:
+    return StoredEvent(job_id, seq, type_, seq, f'{{"job":"{job_id}","seq":{seq}}}')
+
+
+def test_write_then_read_jobs_and_events(store: SqlStore) -> None:
+    batch = WriteBatch(new_jobs=[record("a")], events=[event("a", 1, "status"), event("a", 2), event("a", 3)])
+    batch.update("a", status=JobStatus.running, last_seq=3, summary={"step": 2.0})
+    store.write(batch)
+    job = store.get_job("a")
+    assert job is not None
+    assert job.status == JobStatus.running and job.last_seq == 3 and job.summary == {"step": 2.0}
+    assert job.created_at == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert JobSpec.model_validate(job.spec) == JobSpec()
+    assert [e.seq for e in store.read_events("a")] == [1, 2, 3]
+    assert [e.seq for e in store.read_events("a", after=1, limit=1)] == [2]
+    assert [e.seq for e in store.read_events("a", types=("status",))] == [1]
+    assert store.get_job("missing") is None
+
+
+def test_a_failing_batch_writes_nothing(store: SqlStore) -> None:
+    store.write(WriteBatch(new_jobs=[record("a")], events=[event("a", 1)]))
+    with pytest.raises(IntegrityError):
+        store.write(WriteBatch(new_jobs=[record("b")], events=[event("b", 1), event("a", 1)]))  # duplicate seq
+    assert store.get_job("b") is None
+    assert store.read_events("b") == []
+
+
+def test_list_newest_first_with_status_filter(store: SqlStore) -> None:
+    store.write(WriteBatch(new_jobs=[record("old", JobStatus.done, 1), record("new", JobStatus.queued, 2)]))
+    assert [j.id for j in store.list_jobs()] == ["new", "old"]
+    assert [j.id for j in store.list_jobs(JobStatus.done)] == ["old"]
+    assert [j.id for j in store.list_jobs(limit=1)] == ["new"]
+
+
+def test_delete_removes_the_job_and_its_events(store: SqlStore) -> None:
+    store.write(WriteBatch(new_jobs=[record("a"), record("b")], events=[event("a", 1), event("b", 1)]))
+    store.write(WriteBatch(deletes=["a"]))
+    assert store.get_job("a") is None and store.read_events("a") == []
+    assert [e.seq for e in store.read_events("b")] == [1]
+
+
+def test_data_survives_a_new_store_on_the_same_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'again.db'}"
+    first = SqlStore(url)
+    first.create_schema()
+    first.write(WriteBatch(new_jobs=[record("a")], events=[event("a", 1)]))
+    first.close()
+    second = SqlStore(url)
+    second.create_schema()
+    assert second.get_job("a") is not None and len(second.read_events("a")) == 1
