@@ -84,9 +84,10 @@ def fit(
     shuffle = torch.Generator().manual_seed(spec.seed)
     order = torch.randperm(n_train, generator=shuffle).to(device)
     cursor = 0
-    # Losses stay on the device; reading each one with .item() would be a sync point every step.
-    pending = torch.empty(policy.max_steps, device=device)
-    first_pending, n_pending = 1, 0
+    # Losses stay on the device until a report; reading each one with .item() would be a sync point
+    # every step. A list append is cheaper per step than writing into a preallocated tensor.
+    pending: list[torch.Tensor] = []
+    first_pending = 1
     last_flush = time.monotonic()
     started = time.monotonic()
     summary: dict[str, float] = {}
@@ -95,8 +96,9 @@ def fit(
 
     def flush(step: int, extra: dict[str, Any]) -> tuple[int, float] | None:
         """Send buffered losses; return the step and value of the first diverged one, if any."""
-        nonlocal first_pending, n_pending, last_flush, last_finite, ceiling
-        values = pending[:n_pending].tolist()
+        nonlocal first_pending, last_flush, last_finite, ceiling
+        values = torch.stack(pending).tolist() if pending else []  # the one transfer of this report
+        pending.clear()
         if first_pending == 1 and values and spec.optim.divergence_factor and math.isfinite(values[0]):
             ceiling = values[0] * spec.optim.divergence_factor
         points: list[dict[str, Any]] = []
@@ -112,7 +114,7 @@ def fit(
         if points:
             emit({"type": "scalars", "step": points[-1]["step"], "points": points})
             summary.update(points[-1]["values"])
-        first_pending, n_pending, last_flush = step + 1, 0, time.monotonic()
+        first_pending, last_flush = step + 1, time.monotonic()
         return bad
 
     model.train()
@@ -131,11 +133,10 @@ def fit(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
-        pending[n_pending] = loss.detach()
-        n_pending += 1
+        pending.append(loss.detach())
 
         evaluating = step % spec.optim.eval_every == 0 or step == steps
-        due = n_pending == policy.max_steps or time.monotonic() - last_flush >= policy.interval_s
+        due = len(pending) == policy.max_steps or time.monotonic() - last_flush >= policy.interval_s
         if not (evaluating or due or step == 1):
             continue
         extra: dict[str, Any] = {"lr": optimizer.param_groups[0]["lr"]}
