@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,7 +43,9 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     database_url: str = "sqlite:///trainscope.db"
     workers: int = Field(default_factory=default_workers, ge=1, le=64)
-    device: str = Field("auto", pattern="^(auto|cpu|cuda)$", description="devices jobs may use")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="where jobs asking for `auto` run; `cpu` also refuses jobs that ask for cuda"
+    )
     torch_threads: int = Field(1, ge=1, description="intra-op threads per worker")
     emit_interval_s: float = Field(0.1, gt=0, description="longest wait between two scalars events")
     emit_max_steps: int = Field(200, ge=1, description="most train-loss points per scalars event")

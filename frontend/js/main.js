@@ -118,7 +118,11 @@ async function start() {
   function onEvents(events) {
     chart.append(events);
     for (const event of events) {
-      if (event.type === "status") show(`${event.status}: ${event.message}`, event.status === "failed");
+      if (event.type === "status") {
+        const acc = event.detail && event.detail["val/acc"];
+        const figure = acc !== undefined ? ` · val acc ${(100 * acc).toFixed(1)}%` : "";
+        show(`${event.status}: ${event.message}${figure}`, event.status === "failed");
+      }
       if (event.type === "scalars") {
         const last = event.points[event.points.length - 1];
         const acc = last.values["val/acc"];

@@ -5,10 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+from pydantic import TypeAdapter
+
 from tests.live import LiveServer, Viewer, assert_gap_free, wait_for, watch
+from trainscope.schemas import Event
 
 QUICK = {"data": {"dataset": "moons", "n_points": 200}, "optim": {"steps": 120, "eval_every": 20}}
-# Long enough to be caught running (about 1 s of training here); cancelled by the tests that use it.
+# About a minute of training: long enough to be caught running; the tests that use it end it early.
 LONG = {"data": {"dataset": "circle", "n_points": 200}, "optim": {"steps": 100_000, "eval_every": 500}}
 
 
@@ -21,6 +25,7 @@ def test_submitted_job_runs_to_done_with_every_event_stored(server: LiveServer) 
     stored = server.stored_events(job["id"])
     assert stored == viewer.events
     assert_gap_free(stored)
+    TypeAdapter(list[Event]).validate_python(stored)  # every event matches the documented union
     statuses = [e["status"] for e in stored if e["type"] == "status"]
     assert statuses == ["queued", "running", "done"]
     train_steps = [p["step"] for e in stored if e["type"] == "scalars" for p in e["points"]]
@@ -118,3 +123,12 @@ def test_meta_lists_choices_defaults_and_limits(server: LiveServer) -> None:
     assert meta["limits"]["max_steps"] >= 1000
     assert server.get("/docs").status_code == 200
     assert server.get("/vendor/plotly.min.js").status_code == 200
+
+
+def test_cuda_request_on_a_cpu_only_server_is_422(server: LiveServer) -> None:
+    if any(w.get("cuda") for w in server.health()["workers"]):
+        pytest.skip("this machine has a CUDA device")
+    response = server.post("/api/jobs", {"device": "cuda"})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail[0]["loc"] == ["body", "device"] and "CUDA" in detail[0]["msg"]

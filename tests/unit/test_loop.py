@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import torch
 
 from trainscope.schemas import JobSpec
 from trainscope.training.loop import EmitPolicy, fit
@@ -83,3 +84,21 @@ def test_should_stop_cancels_at_the_next_report() -> None:
 def test_digits_mlp_learns() -> None:
     result, _ = run({"data": {"kind": "digits"}, "model": {"hidden": [32]}, "optim": {"steps": 300, "batch_size": 64}})
     assert result.summary["val/acc"] >= 0.9
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_fit_on_cuda_matches_the_cpu_result_closely() -> None:
+    spec = {"optim": {"steps": 200}}
+    on_gpu, _ = run({**spec, "device": "cuda"})
+    on_cpu, _ = run({**spec, "device": "cpu"})
+    assert on_gpu.status == on_cpu.status == "done"
+    assert on_gpu.summary["val/acc"] >= 0.9
+    assert on_gpu.summary["val/loss"] == pytest.approx(on_cpu.summary["val/loss"], rel=0.2, abs=0.02)
+
+
+def test_asking_for_cuda_without_one_fails_clearly() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    with pytest.raises(RuntimeError, match="CUDA"):
+        run({"device": "cuda"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from trainscope.schemas import JobSpec, JobStatus
-from trainscope.store.base import JobRecord, StoredEvent, WriteBatch
+from trainscope.store.base import JobRecord, StoredEvent, StoreUnavailable, WriteBatch
 from trainscope.store.sql import SqlStore
 
 
@@ -75,3 +76,17 @@ def test_data_survives_a_new_store_on_the_same_file(tmp_path: Path) -> None:
     second = SqlStore(url)
     second.create_schema()
     assert second.get_job("a") is not None and len(second.read_events("a")) == 1
+
+
+def test_a_locked_database_is_reported_as_unavailable_and_the_write_can_be_retried(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    store = SqlStore(url, busy_timeout_ms=50)
+    store.create_schema()
+    locker = sqlite3.connect(tmp_path / "locked.db")
+    locker.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(StoreUnavailable, match="locked"):
+        store.write(WriteBatch(new_jobs=[record("a")]))
+    locker.rollback()
+    locker.close()
+    store.write(WriteBatch(new_jobs=[record("a")]))
+    assert store.get_job("a") is not None

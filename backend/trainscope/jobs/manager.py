@@ -23,7 +23,7 @@ from typing import Any
 from trainscope.config import Settings
 from trainscope.jobs.pool import LocalPool, Message, WorkerHandle, describe_exit
 from trainscope.schemas import InvalidTransition, JobSpec, JobStatus, check_transition
-from trainscope.store.base import JobRecord, RunStore, StoredEvent, WriteBatch
+from trainscope.store.base import JobRecord, RunStore, StoredEvent, StoreUnavailable, WriteBatch
 from trainscope.stream.hub import Hub, Published
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,17 @@ class JobManager:
         self._inbox.put_nowait((kind, *args, future))
         await future
 
+    def device_error(self, spec: JobSpec) -> str | None:
+        """Why the spec's device cannot be had on this server, or None."""
+        if spec.device != "cuda":
+            return None
+        if self.settings.device == "cpu":
+            return "this server runs jobs on the CPU only (TRAINSCOPE_DEVICE=cpu)"
+        ready = [w for w in self.pool.workers if w.ready]
+        if ready and not any(w.info.get("cuda") for w in ready):
+            return "this server has no CUDA device"
+        return None  # not known until a worker is up; the worker fails the job with a clear message
+
     def health(self) -> dict[str, Any]:
         workers = [
             {"index": w.index, "pid": w.pid, "ready": w.ready, "job": w.job, **w.info} for w in self.pool.workers
@@ -161,7 +172,14 @@ class JobManager:
                 except Exception:  # one bad message must not stop the only writer
                     log.exception("pump could not handle %r", message[:2])
             if pending.batch:
-                await self._write(pending.batch)
+                try:
+                    await self._write(pending.batch)
+                except Exception as error:  # a bug, not a busy disk: report it and keep the server up
+                    log.exception("store write failed; %d events not stored", len(pending.batch.events))
+                    for future in pending.resolved:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
             for job, item in pending.published:
                 self.hub.publish(job, item)
             for future in pending.resolved:
@@ -177,8 +195,8 @@ class JobManager:
             try:
                 await asyncio.to_thread(self.store.write, batch)
                 return
-            except Exception:
-                log.exception("store write failed; retrying in %.2f s", delay)
+            except StoreUnavailable as error:
+                log.warning("store unavailable (%s); retrying in %.2f s", error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 

@@ -72,7 +72,14 @@ class LocalPool:
         events_out, events_in = self.context.Pipe(duplex=False)
         process = self.context.Process(
             target=worker_main,
-            args=(tasks_out, events_in, settings.torch_threads, settings.emit_interval_s, settings.emit_max_steps),
+            args=(
+                tasks_out,
+                events_in,
+                settings.device,
+                settings.torch_threads,
+                settings.emit_interval_s,
+                settings.emit_max_steps,
+            ),
             name=f"trainscope-worker-{index}",
             daemon=True,
         )

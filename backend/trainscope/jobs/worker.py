@@ -40,7 +40,9 @@ class _ServerStopping(Exception):
     pass
 
 
-def run_job(job_id: str, spec_json: str, tasks: Connection, events: Connection, policy: Any) -> None:
+def run_job(
+    job_id: str, spec_json: str, server_device: str, tasks: Connection, events: Connection, policy: Any
+) -> None:
     from trainscope.schemas import JobSpec
     from trainscope.training.loop import fit, resolve_device
 
@@ -60,6 +62,8 @@ def run_job(job_id: str, spec_json: str, tasks: Connection, events: Connection, 
 
     try:
         spec = JobSpec.model_validate_json(spec_json)
+        if spec.device == "auto" and server_device != "auto":  # the server's policy decides "auto"
+            spec = spec.model_copy(update={"device": server_device})
         device = resolve_device(spec.device)
         emit(
             {
@@ -91,7 +95,12 @@ def run_job(job_id: str, spec_json: str, tasks: Connection, events: Connection, 
 
 
 def worker_main(
-    tasks: Connection, events: Connection, torch_threads: int, emit_interval_s: float, emit_max_steps: int
+    tasks: Connection,
+    events: Connection,
+    server_device: str,
+    torch_threads: int,
+    emit_interval_s: float,
+    emit_max_steps: int,
 ) -> None:
     try:
         events.send(("ready", warm_up(torch_threads)))
@@ -103,7 +112,7 @@ def worker_main(
             if message[0] == "stop":
                 return
             if message[0] == "run":
-                run_job(message[1], message[2], tasks, events, policy)
+                run_job(message[1], message[2], server_device, tasks, events, policy)
             # a "cancel" for a job that already ended is ignored
     except (EOFError, OSError, _ServerStopping, KeyboardInterrupt):
         return  # the server went away or asked us to stop

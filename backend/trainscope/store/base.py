@@ -9,6 +9,10 @@ from typing import Any, Protocol
 from trainscope.schemas import JobStatus
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be written now (locked, full, unreachable); the same write may succeed later."""
+
+
 @dataclass
 class JobRecord:
     id: str
@@ -54,7 +58,7 @@ class RunStore(Protocol):
     def create_schema(self) -> None: ...
 
     def write(self, batch: WriteBatch) -> None:
-        """Apply a batch atomically: all of it is stored or none of it."""
+        """Apply a batch atomically: all of it is stored or none of it (StoreUnavailable: try again)."""
 
     def get_job(self, job_id: str) -> JobRecord | None: ...
 

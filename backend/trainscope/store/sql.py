@@ -22,9 +22,10 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import OperationalError
 
 from trainscope.schemas import JobStatus
-from trainscope.store.base import JobRecord, StoredEvent, WriteBatch
+from trainscope.store.base import JobRecord, StoredEvent, StoreUnavailable, WriteBatch
 
 metadata = MetaData()
 
@@ -56,21 +57,21 @@ events = Table(
 _JSON_COLUMNS = ("spec", "summary")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run while the pump writes; synchronous=NORMAL in WAL mode survives a killed
-    # process (not a power cut) and saves an fsync per transaction.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
 class SqlStore:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout_ms: int = 5000) -> None:
         self.engine: Engine = create_engine(url)
+        self.busy_timeout_ms = busy_timeout_ms
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", self._sqlite_pragmas)
+
+    def _sqlite_pragmas(self, dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets readers run while the pump writes; synchronous=NORMAL in WAL mode survives a killed
+        # process (not a power cut) and saves an fsync per transaction.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+        cursor.close()
 
     def create_schema(self) -> None:
         metadata.create_all(self.engine)
@@ -79,6 +80,12 @@ class SqlStore:
         self.engine.dispose()
 
     def write(self, batch: WriteBatch) -> None:
+        try:
+            self._write(batch)
+        except OperationalError as error:  # locked, disk full, I/O: worth another try
+            raise StoreUnavailable(str(error.orig)) from error
+
+    def _write(self, batch: WriteBatch) -> None:
         with self.engine.begin() as conn:
             if batch.new_jobs:
                 conn.execute(insert(jobs), [_to_row(job.__dict__) for job in batch.new_jobs])

@@ -39,9 +39,11 @@ async def read_record(store: RunStore, job_id: str) -> JobRecord:
     responses={429: {"description": "the queue is full; retry after Retry-After seconds"}},
 )
 async def create_job(spec: JobSpec, manager: ManagerDep, store: StoreDep, settings: SettingsDep) -> JobPublic:
-    errors = spec_errors(spec, settings.limits)
+    errors = [(("body", *e.loc), e.msg) for e in spec_errors(spec, settings.limits)]
+    if device_error := manager.device_error(spec):
+        errors.append((("body", "device"), device_error))
     if errors:
-        raise invalid([(("body", *e.loc), e.msg) for e in errors])
+        raise invalid(errors)
     try:
         job_id = await manager.submit(spec)
     except QueueFull as error:
