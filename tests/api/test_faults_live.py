@@ -15,13 +15,17 @@ from tests.live import LiveServer, assert_gap_free, pid_alive, wait_for
 
 def test_sigkill_a_worker_fails_its_job_and_the_next_job_succeeds(server: LiveServer) -> None:
     job = server.submit(LONG)
+    neighbour = server.submit({**QUICK, "optim": {"steps": 3000, "eval_every": 100}})  # on the other worker
     server.wait_status(job["id"], {"running"})
+    server.wait_status(neighbour["id"], {"running", "done"})
     worker = next(w for w in server.health()["workers"] if w["job"] == job["id"])
     os.kill(worker["pid"], signal.SIGKILL)
 
     failed = server.wait_status(job["id"], {"failed"}, timeout=15)
     assert "SIGKILL" in failed["message"]
     assert_gap_free(server.stored_events(job["id"]))
+    assert server.wait_status(neighbour["id"], {"done", "failed"})["status"] == "done"  # untouched
+    assert_gap_free(server.stored_events(neighbour["id"]))
 
     after = server.submit(QUICK)
     assert server.wait_status(after["id"], {"done", "failed"})["status"] == "done"
