@@ -160,11 +160,18 @@ class Viewer:
     messages: int = 0
 
 
-def watch(ws_url: str, job_id: str, after: int = 0, timeout: float = 60, viewer: Viewer | None = None) -> Viewer:
+def watch(
+    ws_url: str,
+    job_id: str,
+    after: int = 0,
+    timeout: float = 60,
+    viewer: Viewer | None = None,
+    history: str = "full",
+) -> Viewer:
     """Follow a job until the server closes the socket (or `timeout` passes, which fails)."""
     viewer = viewer or Viewer()
     deadline = time.monotonic() + timeout
-    with connect(f"{ws_url}/ws/jobs/{job_id}?after={after}", open_timeout=10) as ws:
+    with connect(f"{ws_url}/ws/jobs/{job_id}?after={after}&history={history}", open_timeout=10) as ws:
         try:
             while True:
                 remaining = deadline - time.monotonic()

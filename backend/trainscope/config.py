@@ -25,6 +25,7 @@ class Limits(BaseModel):
     # large rates are allowed on purpose: divergence is a lesson
     max_lr: float = Field(1e4, gt=0, description="largest learning rate")
     max_histogram_bins: int = Field(200, ge=2, description="bins of one histogram")
+    max_probe_size: int = Field(1000, ge=10, description="examples in a job's fixed probe set")
     queue_length: int = Field(64, ge=1, description="jobs waiting for a worker; more answer 429")
     max_scalar_points: int = Field(10_000, ge=2, description="points one scalars read may return")
 
@@ -52,5 +53,8 @@ class Settings(BaseSettings):
     pump_batch: int = Field(500, ge=1, description="most writes in one store transaction")
     subscriber_queue: int = Field(1000, ge=1, description="messages a websocket viewer may lag behind")
     replay_chunk: int = Field(500, ge=1, description="events per websocket message during replay")
+    message_bytes: int = Field(512 * 1024, ge=1024, description="bytes per websocket message (one event may exceed it)")
+    replay_max_points: int = Field(2000, ge=2, description="points per series in a compact replay")
+    replay_max_snapshots: int = Field(100, ge=1, description="snapshots per series in a compact replay")
     frontend_dir: Path = FRONTEND_DIR
     limits: Limits = Limits()

@@ -100,8 +100,18 @@ class OptimSpec(_Strict):
 
 
 class ProbeSpec(_Strict):
-    histogram_every: int = Field(50, ge=1, description="steps between two activation histograms")
+    """How often each probe samples, in steps (0 turns a probe off). Each costs time only when it samples;
+    the defaults keep all of them within 5% of a bare loop's throughput (benchmarks/throughput.py)."""
+
+    histogram_every: int = Field(200, ge=0, description="activation, weight and gradient histograms")
     histogram_bins: int = Field(30, ge=2)
+    layers_every: int = Field(200, ge=0, description="per-layer gradient/weight norms, dead units, saturation")
+    embedding_every: int = Field(200, ge=0, description="PCA of the penultimate layer on the probe set")
+    boundary_every: int = Field(50, ge=0, description="class probability over the input plane (2-D data)")
+    boundary_grid: int = Field(40, ge=4, le=200, description="grid cells per side of the boundary map")
+    network_every: int = Field(200, ge=0, description="weights and each hidden unit's map (network view)")
+    system_every: int = Field(100, ge=0, description="samples/s, device memory and utilization")
+    probe_size: int = Field(256, ge=10, description="fixed examples the probes look at")
 
 
 class JobSpec(_Strict):
@@ -165,6 +175,8 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
         errors.append(SpecError(("optim", "batch_size"), f"at most {limits.max_batch_size}"))
     if isinstance(spec.data, Points2DData) and spec.data.n_points > limits.max_points:
         errors.append(SpecError(("data", "n_points"), f"at most {limits.max_points}"))
+    if spec.probes.probe_size > limits.max_probe_size:
+        errors.append(SpecError(("probes", "probe_size"), f"at most {limits.max_probe_size}"))
     if spec.probes.histogram_bins > limits.max_histogram_bins:
         errors.append(SpecError(("probes", "histogram_bins"), f"at most {limits.max_histogram_bins}"))
     if (count := spec.parameter_count()) > limits.max_parameters:
@@ -256,7 +268,109 @@ class HistogramEvent(_EventBase):
     counts: list[int]
 
 
-Event = Annotated[StatusEvent | ScalarsEvent | HistogramEvent, Field(discriminator="type")]
+class LayerFigures(BaseModel):
+    name: str
+    grad_norm: float | None
+    weight_norm: float | None
+    dead_fraction: float | None = Field(description="units that output 0 on every probe example")
+    saturation: float | None = Field(description="sigmoid/tanh outputs near their limits")
+
+
+class LayersEvent(_EventBase):
+    type: Literal["layers"] = "layers"
+    layers: list[LayerFigures]
+
+
+class EmbeddingEvent(_EventBase):
+    type: Literal["embedding"] = "embedding"
+    tag: str
+    dims: int
+    n: int
+    points: str = Field(description="base64 little-endian float32, n x dims, row-major")
+    labels: list[int]
+    explained: list[float]
+
+
+class BoundaryEvent(_EventBase):
+    type: Literal["boundary"] = "boundary"
+    grid: int
+    x_range: list[float]
+    y_range: list[float]
+    probs: str = Field(description="base64 float32 P(class 1), grid x grid, row i at y_range[0] + i * dy")
+
+
+class NetworkLayer(BaseModel):
+    name: str
+    shape: list[int]
+    weights: str = Field(description="base64 float32, out x in, row-major")
+
+
+class NetworkEvent(_EventBase):
+    type: Literal["network"] = "network"
+    layers: list[NetworkLayer]
+    unit_maps: dict[str, Any] | None = None
+
+
+class SystemEvent(_EventBase):
+    type: Literal["system"] = "system"
+    device: str
+    steps_per_s: float | None = None
+    samples_per_s: float | None = None
+    gpu_name: str | None = None
+    gpu_memory_mb: float | None = None
+    gpu_memory_peak_mb: float | None = None
+    gpu_utilization: float | None = None
+
+
+class ControlEvent(_EventBase):
+    type: Literal["control"] = "control"
+    action: Literal["set_lr"]
+    lr: float
+    previous: float
+
+
+class DatasetEvent(_EventBase):
+    type: Literal["dataset"] = "dataset"
+    train: dict[str, Any]
+    val: dict[str, Any]
+
+
+Event = Annotated[
+    StatusEvent
+    | ScalarsEvent
+    | HistogramEvent
+    | LayersEvent
+    | EmbeddingEvent
+    | BoundaryEvent
+    | NetworkEvent
+    | SystemEvent
+    | ControlEvent
+    | DatasetEvent,
+    Field(discriminator="type"),
+]
+
+
+class PauseCommand(_Strict):
+    action: Literal["pause"]
+
+
+class ResumeCommand(_Strict):
+    action: Literal["resume"]
+
+
+class StepCommand(_Strict):
+    """Run `steps` more steps while paused, then stay paused."""
+
+    action: Literal["step"]
+    steps: int = Field(1, ge=1)
+
+
+class SetLrCommand(_Strict):
+    action: Literal["set_lr"]
+    lr: float = Field(gt=0.0)
+
+
+JobCommand = Annotated[PauseCommand | ResumeCommand | StepCommand | SetLrCommand, Field(discriminator="action")]
 
 
 class EventsPublic(BaseModel):

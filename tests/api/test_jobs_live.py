@@ -33,7 +33,8 @@ def test_submitted_job_runs_to_done_with_every_event_stored(server: LiveServer) 
     evals = [p["step"] for e in stored if e["type"] == "scalars" for p in e["points"] if "val/acc" in p["values"]]
     assert evals == [20, 40, 60, 80, 100, 120]
     tags = {e["tag"] for e in stored if e["type"] == "histogram"}
-    assert tags == {"act/layer1", "act/layer2"}
+    assert {"act/layer1", "act/layer2", "weight/output", "grad/layer1"} <= tags
+    assert {"dataset", "layers", "embedding", "boundary", "network", "system"} <= {e["type"] for e in stored}
 
     final = server.job(job["id"])
     assert final["status"] == "done"
@@ -132,3 +133,43 @@ def test_cuda_request_on_a_cpu_only_server_is_422(server: LiveServer) -> None:
     assert response.status_code == 422
     detail = response.json()["detail"]
     assert detail[0]["loc"] == ["body", "device"] and "CUDA" in detail[0]["msg"]
+
+
+def test_pause_step_resume_and_change_the_learning_rate(server: LiveServer) -> None:
+    job = server.submit(LONG)
+    job_id = job["id"]
+    server.wait_status(job_id, {"running"})
+    control = f"/api/jobs/{job_id}/control"
+    assert server.post(control, {"action": "pause"}).status_code == 202
+    server.wait_status(job_id, {"paused"}, timeout=10)
+    paused_at = server.job(job_id)["summary"]["step"]
+    assert server.post(control, {"action": "step", "steps": 7}).status_code == 202
+    wait_for(lambda: server.job(job_id)["summary"]["step"] == paused_at + 7, 10, "seven more steps")
+    assert server.job(job_id)["status"] == "paused"
+    assert server.post(control, {"action": "set_lr", "lr": 0.001}).status_code == 202
+    assert server.post(control, {"action": "set_lr", "lr": 1e9}).status_code == 422
+    assert server.post(control, {"action": "resume"}).status_code == 202
+    server.wait_status(job_id, {"running"}, timeout=10)
+    wait_for(lambda: server.job(job_id)["summary"]["step"] > paused_at + 100, 10, "training to go on")
+    assert server.post(f"/api/jobs/{job_id}/cancel").status_code == 202
+    server.wait_status(job_id, {"cancelled"}, timeout=10)
+    assert server.post(control, {"action": "pause"}).status_code == 409
+
+    events = server.stored_events(job_id)
+    assert_gap_free(events)
+    marker = next(e for e in events if e["type"] == "control")
+    assert marker["lr"] == 0.001 and marker["step"] == paused_at + 7
+    statuses = [e["status"] for e in events if e["type"] == "status"]
+    assert statuses == ["queued", "running", "paused", "running", "cancelled"]
+
+
+def test_compact_replay_thins_history_then_follows_live(server: LiveServer) -> None:
+    job = server.submit({**QUICK, "optim": {"steps": 3000, "eval_every": 100}})
+    full = watch(server.ws_url, job["id"])
+    compact = watch(server.ws_url, job["id"], history="compact")
+    assert compact.close_code == 1000
+    steps = [p["step"] for e in compact.events if e["type"] == "scalars" for p in e["points"]]
+    assert steps[0] == 1 and steps[-1] == 3000
+    assert len(steps) <= 2000 + 30  # the cap on train points, plus the 30 evaluations
+    assert len([e for e in full.events if e["type"] == "scalars" for p in e["points"]]) == 3000
+    assert compact.events[-1]["status"] == "done"

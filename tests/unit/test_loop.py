@@ -61,6 +61,9 @@ def test_every_step_reported_once_with_evals_and_histograms() -> None:
     assert [p["step"] for p in points if "val/loss" in p["values"]] == [50, 100, 150, 200, 250]
     assert max(len(e["points"]) for e in events if e["type"] == "scalars") <= 64
     assert sorted({e["step"] for e in events if e["type"] == "histogram"}) == [1, 100, 200]
+    assert {e["tag"] for e in events if e["type"] == "histogram"} == {
+        f"{kind}/{layer}" for kind in ("act", "weight", "grad") for layer in ("layer1", "layer2")
+    } | {"weight/output", "grad/output"}
 
 
 def test_same_seed_same_run() -> None:
@@ -69,16 +72,46 @@ def test_same_seed_same_run() -> None:
     assert [p["values"]["train/loss"] for p in train_points(a)] == [p["values"]["train/loss"] for p in train_points(b)]
 
 
-def test_should_stop_cancels_at_the_next_report() -> None:
-    calls = []
+class Script:
+    """A Control that hands out prepared commands, one list per poll, then nothing."""
 
-    def stop_on_third() -> bool:
-        calls.append(1)
-        return len(calls) >= 3
+    def __init__(self, *batches: list[tuple[Any, ...]]) -> None:
+        self.batches = list(batches)
+        self.waits: list[float] = []
 
-    result, _ = run({"optim": {"steps": 10_000}}, should_stop=stop_on_third, policy=EmitPolicy(60.0, 10))
+    def poll(self, wait: float) -> list[tuple[Any, ...]]:
+        self.waits.append(wait)
+        if self.batches:
+            return self.batches.pop(0)
+        if wait:
+            raise AssertionError("the trainer waits for a command that never comes")
+        return []
+
+
+def test_cancel_stops_at_the_next_report() -> None:
+    control = Script([], [], [("cancel",)])
+    result, _ = run({"optim": {"steps": 10_000}}, control=control, policy=EmitPolicy(60.0, 10))
     assert result.status == "cancelled"
     assert result.step == 21  # reports at steps 1, 11 (ten buffered losses), 21
+
+
+def test_pause_step_resume_and_set_lr() -> None:
+    control = Script(
+        [("pause",)],  # at step 1: pause
+        [("step", 5)],  # while paused: run 5 steps
+        [("set_lr", 0.5)],  # after those 5 steps (still paused): change the rate ...
+        [("resume",)],  # ... then resume
+    )
+    result, events = run({"optim": {"steps": 40}}, control=control, policy=EmitPolicy(60.0, 1000))
+    assert result.status == "done"
+    statuses = [(e["status"], e["step"]) for e in events if e["type"] == "status"]
+    assert statuses == [("paused", 1), ("running", 6)]
+    marker = next(e for e in events if e["type"] == "control")
+    assert (marker["step"], marker["lr"], marker["previous"]) == (6, 0.5, 0.03)
+    lrs = {p["step"]: p["values"]["lr"] for p in train_points(events) if "lr" in p["values"]}
+    assert lrs[1] == 0.03 and lrs[40] == 0.5
+    assert [p["step"] for p in train_points(events)] == list(range(1, 41))
+    assert control.waits[:4] == [0, 1.0, 0, 1.0]  # looked at step 1, waited while paused, ...
 
 
 def test_digits_mlp_learns() -> None:

@@ -1,14 +1,26 @@
-"""Probes against references: histogram counts vs numpy.histogram; hooks only on sampling steps."""
+"""Telemetry figures against references: numpy.histogram, scikit-learn PCA, hand-built tensors."""
 
 from __future__ import annotations
+
+import base64
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from sklearn.decomposition import PCA
 
 from trainscope.schemas import JobSpec
+from trainscope.training.loop import EmitPolicy, NoControl, Trainer
 from trainscope.training.models import build_model
-from trainscope.training.probes import ActivationHistograms, histogram
+from trainscope.training.telemetry import (
+    class_probabilities,
+    dead_fraction,
+    histogram,
+    pca_project,
+    plane_grid,
+    saturation,
+)
 
 
 @pytest.mark.parametrize("bins", [2, 7, 30, 100])
@@ -36,18 +48,118 @@ def test_histogram_on_known_values() -> None:
     assert row == [0.0, 1.0, 2.0, 3.0]  # 0.5 opens the upper bin; the maximum closes it
 
 
-def test_hooks_are_armed_only_for_sampling_steps() -> None:
-    spec = JobSpec.model_validate({"model": {"hidden": [4, 4, 4]}})
-    model = build_model(spec)
-    probe = ActivationHistograms(list(model.activations), model.layer_names(), every=10, bins=5)
-    assert [s for s in range(1, 31) if probe.wants(s)] == [1, 10, 20, 30]
-    events: list[dict[str, object]] = []
-    probe.arm()
-    model(torch.randn(8, 2))
-    probe.disarm_and_emit(10, events.append)
-    assert [e["tag"] for e in events] == ["act/layer1", "act/layer2", "act/layer3"]
-    assert all(sum(e["counts"]) == 8 * 4 for e in events)  # type: ignore[arg-type]
-    assert all(not m._forward_hooks for m in model.activations)
-    model(torch.randn(8, 2))
-    probe.disarm_and_emit(11, events.append)
-    assert len(events) == 3  # nothing captured while disarmed
+def test_pca_projection_matches_scikit_learn_up_to_sign() -> None:
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(300, 12)) @ rng.normal(size=(12, 12))  # correlated features
+    projection, components, explained = pca_project(torch.from_numpy(points), 3)
+    reference = PCA(n_components=3).fit(points)
+    expected = reference.transform(points)
+    for k in range(3):
+        sign = np.sign(np.dot(projection[:, k].numpy(), expected[:, k]))
+        np.testing.assert_allclose(projection[:, k].numpy() * sign, expected[:, k], atol=1e-8)
+    np.testing.assert_allclose(explained.numpy(), reference.explained_variance_ratio_, rtol=1e-8)
+    assert components.shape == (3, 12)
+
+
+def test_pca_signs_follow_the_previous_snapshot() -> None:
+    points = torch.randn(200, 6, generator=torch.Generator().manual_seed(1))
+    first, components, _ = pca_project(points, 2)
+    flipped = -components
+    again, _, _ = pca_project(points, 2, previous=flipped)
+    torch.testing.assert_close(again, -first)
+
+
+def test_dead_fraction_on_a_hand_built_batch() -> None:
+    outputs = torch.tensor([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0], [0.0, 3.0, 0.0, 0.0]])
+    assert dead_fraction(outputs).item() == 0.5  # columns 0 and 2 are zero for every sample
+    assert dead_fraction(torch.ones(4, 3)).item() == 0.0
+
+
+def test_saturation_counts_outputs_near_the_limits() -> None:
+    sig = torch.tensor([0.001, 0.5, 0.995, 0.2])
+    assert saturation(sig, "sigmoid").item() == 0.5
+    tanh = torch.tensor([-0.999, 0.0, 0.5, 0.9999, 0.98])
+    assert saturation(tanh, "tanh").item() == pytest.approx(0.4)
+
+
+def test_decision_grid_shape_and_probabilities_sum_to_one() -> None:
+    grid = plane_grid((-1.0, 1.0), (-2.0, 2.0), 7)
+    assert grid.shape == (49, 2)
+    assert grid[0].tolist() == [-1.0, -2.0] and grid[6].tolist() == [1.0, -2.0] and grid[-1].tolist() == [1.0, 2.0]
+    model = build_model(JobSpec.model_validate({"model": {"batch_norm": True, "dropout": 0.5}}))
+    probs = class_probabilities(model, grid)
+    assert probs.shape == (49, 2)
+    torch.testing.assert_close(probs.sum(dim=1), torch.ones(49))
+    assert model.training  # eval mode was only for the grid
+
+
+def test_forward_with_hidden_gives_the_same_logits_as_forward() -> None:
+    model = build_model(JobSpec.model_validate({"model": {"hidden": [5, 6], "activation": "relu"}}))
+    x = torch.randn(9, 2)
+    logits, hidden = model.forward_with_hidden(x)
+    torch.testing.assert_close(logits, model(x))
+    assert [h.shape[1] for h in hidden] == [5, 6]
+
+
+def decode(text: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype="<f4")
+
+
+def test_all_probes_sample_a_step_with_one_device_to_host_transfer(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = JobSpec.model_validate(
+        {"data": {"dataset": "spiral", "n_points": 200}, "model": {"hidden": [6, 5], "activation": "relu"}}
+    )
+    events: list[dict[str, Any]] = []
+    trainer = Trainer(spec, events.append, NoControl(), EmitPolicy())
+    model, telemetry = trainer.model, trainer.telemetry
+    transfers = []
+    for name in ("cpu", "tolist", "item", "to"):  # ways to bring a tensor to the host
+        original = getattr(torch.Tensor, name)
+
+        def counting(self: torch.Tensor, *args: Any, _original: Any = original, _name: str = name, **kw: Any) -> Any:
+            transfers.append(_name)
+            return _original(self, *args, **kw)
+
+        monkeypatch.setattr(torch.Tensor, name, counting)
+
+    telemetry.before_forward(1)
+    loss = torch.nn.functional.cross_entropy(model(trainer.split.x_train[:32]), trainer.split.y_train[:32])
+    loss.backward()  # type: ignore[no-untyped-call]
+    telemetry.after_backward(1, events.append)
+    monkeypatch.undo()
+
+    assert transfers == ["cpu"]  # one transfer for every probe together
+    assert all(not m._forward_hooks for m in model.activations)  # hooks lived for one pass only
+    by_type = {e["type"]: e for e in events}
+    assert set(by_type) == {"histogram", "layers", "embedding", "boundary", "network", "system"}
+
+    embedding = by_type["embedding"]
+    assert embedding["n"] == len(embedding["labels"]) == min(spec.probes.probe_size, 200)  # all 200 points
+    assert decode(embedding["points"]).shape == (embedding["n"] * embedding["dims"],)
+    grid = spec.probes.boundary_grid
+    probabilities = decode(by_type["boundary"]["probs"])
+    assert probabilities.shape == (grid * grid,) and ((probabilities >= 0) & (probabilities <= 1)).all()
+    network = by_type["network"]
+    first = network["layers"][0]
+    assert first["shape"] == [6, 2]
+    np.testing.assert_allclose(decode(first["weights"]), model.linears()[0].weight.detach().numpy().ravel(), rtol=1e-6)
+    assert decode(network["unit_maps"]["values"]).shape == ((6 + 5) * network["unit_maps"]["grid"] ** 2,)
+    layers = by_type["layers"]["layers"]
+    assert [layer["name"] for layer in layers] == ["layer1", "layer2", "output"]
+    assert layers[0]["saturation"] is None  # relu does not saturate
+    assert 0 <= layers[0]["dead_fraction"] <= 1 and layers[2]["dead_fraction"] is None
+
+
+def test_a_relu_layer_pushed_negative_is_reported_dead() -> None:
+    spec = JobSpec.model_validate({"model": {"hidden": [8], "activation": "relu"}})
+    events: list[dict[str, Any]] = []
+    trainer = Trainer(spec, events.append, NoControl(), EmitPolicy())
+    with torch.no_grad():
+        trainer.model.linears()[0].bias.fill_(-100.0)  # every unit's input is far below zero
+    trainer.telemetry.before_forward(1)
+    loss = torch.nn.functional.cross_entropy(trainer.model(trainer.split.x_train), trainer.split.y_train)
+    loss.backward()  # type: ignore[no-untyped-call]
+    trainer.telemetry.after_backward(1, events.append)
+    layers = next(e for e in events if e["type"] == "layers")["layers"]
+    assert layers[0]["dead_fraction"] == 1.0
+    assert layers[0]["grad_norm"] == 0.0  # no gradient flows through a dead layer

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from trainscope.jobs.reads import downsample_indices, events_json, read_scalars
+from trainscope.jobs.reads import compact_history, downsample_indices, events_json, json_arrays, read_scalars
 from trainscope.schemas import JobSpec, JobStatus
 from trainscope.store.base import JobRecord, StoredEvent, WriteBatch
 from trainscope.store.sql import SqlStore
@@ -41,3 +41,44 @@ def test_read_scalars_flattens_batches_and_keeps_the_latest_point(tmp_path: Path
     assert series.values[-1] == pytest.approx(1 / 100)
     assert read_scalars(store, "j", "val/acc", 100).steps == [20, 40, 60, 80, 100]
     assert json.loads(events_json(events[:2]))[1]["seq"] == 2
+
+
+def test_compact_history_thins_points_and_snapshots_keeping_first_latest_and_statuses() -> None:
+    events, seq = [], 0
+
+    def add(type_: str, step: int, **body: object) -> None:
+        nonlocal seq
+        seq += 1
+        events.append(StoredEvent("j", seq, type_, step, json.dumps({"seq": seq, "type": type_, "step": step, **body})))
+
+    add("status", 0, status="running")
+    for first in range(1, 1001, 50):
+        points = [
+            {"step": s, "values": {"train/loss": 1.0, **({"val/loss": 0.5} if s % 100 == 0 else {})}}
+            for s in range(first, first + 50)
+        ]
+        add("scalars", first + 49, points=points)
+        add("histogram", first + 49, tag="act/layer1", counts=[1])
+        add("histogram", first + 49, tag="act/layer2", counts=[1])
+    add("status", 1000, status="done")
+
+    kept = compact_history(events, max_points=10, max_snapshots=4)
+    assert [e.seq for e in kept] == sorted(e.seq for e in kept)
+    points = [p for e in kept if e.type == "scalars" for p in json.loads(e.body)["points"]]
+    train = sorted({p["step"] for p in points})
+    assert train[0] == 1 and train[-1] == 1000
+    assert [p["step"] for p in points if "val/loss" in p["values"]] == [
+        100 * k for k in range(1, 11)
+    ]  # 10 evals: all kept
+    assert len(train) <= 10 + 10
+    for tag in ("act/layer1", "act/layer2"):
+        snapshots = [e for e in kept if e.type == "histogram" and json.loads(e.body)["tag"] == tag]
+        assert len(snapshots) == 4 and snapshots[-1].step == 1000
+    assert [json.loads(e.body)["status"] for e in kept if e.type == "status"] == ["running", "done"]
+
+
+def test_json_arrays_respect_count_and_size() -> None:
+    bodies = ['{"a":1}', '{"b":"' + "x" * 100 + '"}', '{"c":3}', '{"d":4}']
+    arrays = json_arrays(bodies, max_items=2, max_bytes=50)
+    assert [len(json.loads(a)) for a in arrays] == [1, 1, 2]  # the big one goes alone
+    assert [item for a in arrays for item in json.loads(a)] == [json.loads(b) for b in bodies]

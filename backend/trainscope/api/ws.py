@@ -1,5 +1,7 @@
 """/ws/jobs/{id}: the job's stored history, then its live events, with no gap and no duplicate.
 
+?after=SEQ: only events newer than SEQ. ?history=compact: a long run's history thinned (first and
+latest points and snapshots always kept) before the live events; seqs then have gaps in the history.
 Close codes: 1000 after the job's final status; 4400 bad query; 4404 unknown job; 4008 the viewer
 fell too far behind (reconnect with ?after=SEQ to get exactly what it missed).
 """
@@ -13,7 +15,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
 from trainscope.config import Settings
-from trainscope.jobs.reads import events_json
+from trainscope.jobs.reads import compact_history, json_arrays
 from trainscope.schemas import TERMINAL
 from trainscope.store.base import RunStore, StoredEvent
 from trainscope.stream.hub import OVERFLOW, Hub, Published, Subscriber
@@ -35,19 +37,40 @@ async def until_disconnect(websocket: WebSocket) -> None:
         pass
 
 
-async def replay(websocket: WebSocket, store: RunStore, job_id: str, after: int, chunk: int) -> tuple[int, bool]:
+async def send_bodies(websocket: WebSocket, bodies: list[str], settings: Settings) -> None:
+    for message in json_arrays(bodies, settings.replay_chunk, settings.message_bytes):
+        await websocket.send_text(message)
+
+
+async def replay(
+    websocket: WebSocket, store: RunStore, job_id: str, after: int, settings: Settings
+) -> tuple[int, bool]:
     """Send stored events with seq > after; return the last seq sent and whether the job has ended."""
     final = False
     while True:
-        events = await run_in_threadpool(store.read_events, job_id, after, chunk)
+        events = await run_in_threadpool(store.read_events, job_id, after, settings.replay_chunk)
         if not events:
             return after, final
-        await websocket.send_text(events_json(events))
+        await send_bodies(websocket, [e.body for e in events], settings)
         after = events[-1].seq
         final = final or any(is_final(e) for e in events)
 
 
-async def follow(websocket: WebSocket, subscriber: Subscriber, after: int, client_gone: asyncio.Task[None]) -> bool:
+async def replay_compact(
+    websocket: WebSocket, store: RunStore, job_id: str, after: int, settings: Settings
+) -> tuple[int, bool]:
+    """Like replay, thinned by compact_history; the last seq returned is the last one read."""
+    events = await run_in_threadpool(store.read_events, job_id, after)
+    if not events:
+        return after, False
+    kept = await run_in_threadpool(compact_history, events, settings.replay_max_points, settings.replay_max_snapshots)
+    await send_bodies(websocket, [e.body for e in kept], settings)
+    return events[-1].seq, any(is_final(e) for e in events)
+
+
+async def follow(
+    websocket: WebSocket, subscriber: Subscriber, after: int, client_gone: asyncio.Task[None], settings: Settings
+) -> bool:
     """Forward live events newer than `after` until the final one; False if the viewer must go."""
     while True:
         getter = asyncio.ensure_future(subscriber.queue.get())
@@ -63,7 +86,7 @@ async def follow(websocket: WebSocket, subscriber: Subscriber, after: int, clien
             return False
         fresh = [item for item in items if item.seq > after]  # replay already sent the rest
         if fresh:
-            await websocket.send_text("[" + ",".join(item.body for item in fresh) + "]")
+            await send_bodies(websocket, [item.body for item in fresh], settings)
             after = fresh[-1].seq
             if any(item.final for item in fresh):
                 return True
@@ -78,10 +101,11 @@ async def follow_job(websocket: WebSocket, job_id: str) -> None:
     await websocket.accept()
     try:
         after = int(websocket.query_params.get("after", "0"))
-        if after < 0:
+        history = websocket.query_params.get("history", "full")
+        if after < 0 or history not in ("full", "compact"):
             raise ValueError
     except ValueError:
-        await websocket.close(CLOSE_BAD_REQUEST, "after must be a non-negative integer")
+        await websocket.close(CLOSE_BAD_REQUEST, "after must be a non-negative integer; history full or compact")
         return
     if await run_in_threadpool(store.get_job, job_id) is None:
         await websocket.close(CLOSE_UNKNOWN_JOB, f"no job {job_id!r}")
@@ -89,8 +113,11 @@ async def follow_job(websocket: WebSocket, job_id: str) -> None:
     subscriber = hub.subscribe(job_id)  # before the replay, so nothing falls between the two
     client_gone = asyncio.create_task(until_disconnect(websocket))
     try:
-        after, final = await replay(websocket, store, job_id, after, settings.replay_chunk)
-        if final or await follow(websocket, subscriber, after, client_gone):
+        if history == "compact":
+            after, final = await replay_compact(websocket, store, job_id, after, settings)
+        else:
+            after, final = await replay(websocket, store, job_id, after, settings)
+        if final or await follow(websocket, subscriber, after, client_gone, settings):
             await websocket.close(1000, "job ended")
     except WebSocketDisconnect:
         pass

@@ -124,6 +124,11 @@ class JobManager:
         """Cancel a queued job at once, or ask a running one's worker to stop (JobConflict if ended)."""
         await self._command("cancel", job_id)
 
+    async def control(self, job_id: str, command: tuple[Any, ...]) -> None:
+        """Pass ("pause",), ("resume",), ("step", n) or ("set_lr", lr) to a running or paused job's worker
+        (JobConflict otherwise); the worker reports the effect as events."""
+        await self._command("control", job_id, command)
+
     async def delete(self, job_id: str) -> None:
         """Remove an ended job and its events (JobConflict while it has not ended)."""
         await self._command("delete", job_id)
@@ -222,7 +227,15 @@ class JobManager:
                 self._queue.remove(job_id)
                 self._status(job_id, JobStatus.cancelled, "cancelled before it started", pending)
             elif live.worker is not None:
-                self.pool.send(live.worker, ("cancel", job_id))
+                self.pool.send(live.worker, ("control", job_id, ("cancel",)))
+            pending.resolved.append(future)
+        elif kind == "control":
+            job_id, command, future = message[1:]
+            live = self._live.get(job_id)
+            if live is None or live.worker is None or live.status not in (JobStatus.running, JobStatus.paused):
+                future.set_exception(JobConflict("the job is not running"))
+                return
+            self.pool.send(live.worker, ("control", job_id, command))
             pending.resolved.append(future)
         elif kind == "delete":
             job_id, future = message[1:]

@@ -25,7 +25,27 @@ def to_public(record: JobRecord) -> JobPublic:
 
 def events_json(events: list[StoredEvent]) -> str:
     """A JSON array of stored events, built from their stored text without decoding it."""
-    return "[" + ",".join(event.body for event in events) + "]"
+    return json_array([event.body for event in events])
+
+
+def json_array(bodies: list[str]) -> str:
+    return "[" + ",".join(bodies) + "]"
+
+
+def json_arrays(bodies: list[str], max_items: int, max_bytes: int) -> list[str]:
+    """JSON arrays of at most max_items bodies and about max_bytes each (a larger body goes alone)."""
+    arrays: list[str] = []
+    current: list[str] = []
+    size = 0
+    for body in bodies:
+        if current and (len(current) >= max_items or size + len(body) > max_bytes):
+            arrays.append(json_array(current))
+            current, size = [], 0
+        current.append(body)
+        size += len(body) + 1
+    if current:
+        arrays.append(json_array(current))
+    return arrays
 
 
 def downsample_indices(total: int, max_points: int) -> list[int]:
@@ -50,3 +70,41 @@ def read_scalars(store: RunStore, job_id: str, tag: str, max_points: int) -> Sca
                 values.append(value)
     keep = downsample_indices(len(steps), max_points)
     return ScalarSeries(tag=tag, steps=[steps[i] for i in keep], values=[values[i] for i in keep], total=len(steps))
+
+
+SNAPSHOT_TYPES = frozenset({"histogram", "layers", "embedding", "boundary", "network", "system"})
+
+
+def compact_history(events: list[StoredEvent], max_points: int, max_snapshots: int) -> list[StoredEvent]:
+    """A long run's history, thinned for a viewer that just arrived: at most `max_points` train-loss and
+    validation points (first and latest kept), at most `max_snapshots` events per snapshot series
+    (histogram tag, embedding, ...; the latest kept), every status/control/dataset event. Seq order."""
+    decoded = {e.seq: json.loads(e.body) for e in events if e.type == "scalars" or e.type in SNAPSHOT_TYPES}
+    train_steps, val_steps = [], []
+    for event in events:
+        if event.type == "scalars":
+            for point in decoded[event.seq]["points"]:
+                train_steps.append(point["step"])
+                if "val/loss" in point["values"]:
+                    val_steps.append(point["step"])
+    keep_train = {train_steps[i] for i in downsample_indices(len(train_steps), max_points)}
+    keep_val = {val_steps[i] for i in downsample_indices(len(val_steps), max_points)}
+    series: dict[tuple[str, str], list[int]] = {}
+    for event in events:
+        if event.type in SNAPSHOT_TYPES:
+            series.setdefault((event.type, decoded[event.seq].get("tag", "")), []).append(event.seq)
+    keep_snapshots = {seqs[i] for seqs in series.values() for i in downsample_indices(len(seqs), max_snapshots)}
+
+    kept: list[StoredEvent] = []
+    for event in events:
+        if event.type == "scalars":
+            body = decoded[event.seq]
+            points = [p for p in body["points"] if p["step"] in keep_train or p["step"] in keep_val]
+            if points:
+                if len(points) < len(body["points"]):
+                    body["points"] = points
+                    event = StoredEvent(event.job, event.seq, event.type, event.step, json.dumps(body))
+                kept.append(event)
+        elif event.type not in SNAPSHOT_TYPES or event.seq in keep_snapshots:
+            kept.append(event)
+    return kept

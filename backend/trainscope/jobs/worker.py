@@ -2,7 +2,7 @@
 
 Imports training/ and the spec models, never the web layer. Messages it sends (events pipe):
 ("ready", info), ("event", job_id, event), ("idle", job_id). Messages it takes (tasks pipe):
-("run", job_id, spec_json), ("cancel", job_id), ("stop",).
+("run", job_id, spec_json), ("control", job_id, command), ("stop",).
 """
 
 from __future__ import annotations
@@ -40,6 +40,25 @@ class _ServerStopping(Exception):
     pass
 
 
+class PipeControl:
+    """The trainer's Control: commands for this job from the tasks pipe."""
+
+    def __init__(self, job_id: str, tasks: Connection) -> None:
+        self.job_id, self.tasks = job_id, tasks
+
+    def poll(self, wait: float) -> list[tuple[Any, ...]]:
+        commands: list[tuple[Any, ...]] = []
+        ready = self.tasks.poll(wait)
+        while ready:
+            message = self.tasks.recv()
+            if message[0] == "stop":
+                raise _ServerStopping
+            if message[0] == "control" and message[1] == self.job_id:
+                commands.append(tuple(message[2]))
+            ready = self.tasks.poll()
+        return commands
+
+
 def run_job(
     job_id: str, spec_json: str, server_device: str, tasks: Connection, events: Connection, policy: Any
 ) -> None:
@@ -49,16 +68,6 @@ def run_job(
     def emit(event: dict[str, Any]) -> None:
         event.setdefault("wall", time.time())
         events.send(("event", job_id, event))
-
-    def should_stop() -> bool:
-        # Polled at each scalars flush (about every 0.1 s), never per step.
-        while tasks.poll():
-            message = tasks.recv()
-            if message[0] == "cancel" and message[1] == job_id:
-                return True
-            if message[0] == "stop":
-                raise _ServerStopping
-        return False
 
     try:
         spec = JobSpec.model_validate_json(spec_json)
@@ -74,7 +83,7 @@ def run_job(
                 "detail": {"device": str(device), "pid": os.getpid()},
             }
         )
-        result = fit(spec, emit, should_stop, policy)
+        result = fit(spec, emit, PipeControl(job_id, tasks), policy)
         emit(
             {
                 "type": "status",
@@ -113,6 +122,6 @@ def worker_main(
                 return
             if message[0] == "run":
                 run_job(message[1], message[2], server_device, tasks, events, policy)
-            # a "cancel" for a job that already ended is ignored
+            # a control command for a job that already ended is ignored
     except (EOFError, OSError, _ServerStopping, KeyboardInterrupt):
         return  # the server went away or asked us to stop

@@ -39,10 +39,24 @@ class MLP(nn.Module):
                 layers.append(nn.Dropout(spec.model.dropout))
         layers.append(nn.Linear(widths[-1], spec.data.n_classes, bias=spec.model.bias))
         self.net = nn.Sequential(*layers)
+        self._activation_set = set(self.activations)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits: torch.Tensor = self.net(x)
         return logits
+
+    def forward_with_hidden(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits and each hidden layer's activation output (no hooks: cheaper for the probes)."""
+        hidden = []
+        for module in self.net:
+            x = module(x)
+            if module in self._activation_set:
+                hidden.append(x)
+        return x, hidden
+
+    def linears(self) -> list[nn.Linear]:
+        """The linear layers, first hidden layer first, the read-out last."""
+        return [m for m in self.net if isinstance(m, nn.Linear)]
 
     def layer_names(self) -> list[str]:
         """Tag names of the hidden layers: layer1 is the first hidden layer."""

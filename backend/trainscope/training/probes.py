@@ -1,75 +1,338 @@
-"""Telemetry probes: compute on the job's device, one device-to-host transfer per sampling step."""
+"""Telemetry probes. Each samples every N steps (0: never), computes on the job's device and hands its
+tensors to Telemetry, which makes one device-to-host transfer for all the probes sampling a step.
+
+A probe overrides only the hooks it needs: arm() before the training forward (forward hooks live only
+for that one pass), collect() after backward (gradients present, weights not yet stepped), events()
+once its tensors are on the host.
+"""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
-from torch import nn
 from torch.utils.hooks import RemovableHandle
 
+from trainscope.schemas import JobSpec
+from trainscope.training.datasets import Split
+from trainscope.training.models import MLP
+from trainscope.training.telemetry import (
+    SATURATION_BANDS,
+    class_probabilities,
+    dead_fraction,
+    histogram,
+    pca_project,
+    plane_grid,
+    saturation,
+)
+
 Emit = Callable[[dict[str, Any]], None]
+Fetched = dict[str, np.ndarray]
+
+NETWORK_WEIGHT_CAP = 50_000  # the network view draws every edge; past this many it is unreadable anyway
+UNIT_MAP_GRID = 16
 
 
-def histogram(values: torch.Tensor, bins: int) -> torch.Tensor:
-    """[min, max, counts...] of `values` over `bins` equal-width bins, computed on its device.
-
-    Matches numpy.histogram(values, bins, range=(min, max)), including its widening of an empty range
-    to (v - 0.5, v + 0.5). float64, so bin edges agree with numpy's; no host sync (no Python floats).
-    """
-    flat = values.detach().reshape(-1).double()
-    lo, hi = flat.min(), flat.max()
-    empty = hi == lo
-    lo = torch.where(empty, lo - 0.5, lo)
-    hi = torch.where(empty, hi + 0.5, hi)
-    # numpy's order of operations: (x - lo) * (bins / (hi - lo)), then floor; x == hi goes in the last bin
-    index = ((flat - lo) * (bins / (hi - lo))).floor().long().clamp_(0, bins - 1)
-    counts = torch.bincount(index, minlength=bins).double()
-    return torch.cat([lo.reshape(1), hi.reshape(1), counts])
+def b64(array: np.ndarray | torch.Tensor) -> str:
+    """Little-endian float32, base64: ~16x cheaper to encode and parse than JSON float lists."""
+    if isinstance(array, torch.Tensor):
+        array = array.detach().cpu().numpy()
+    return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
 
 
-class ActivationHistograms:
-    """Histograms of each hidden layer's activation output every `every` steps.
+def finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
-    Forward hooks are armed only for the forward pass of a sampling step, so other steps pay nothing.
-    """
 
-    def __init__(self, activations: list[nn.Module], names: list[str], every: int, bins: int) -> None:
-        self.activations = activations
-        self.names = names
-        self.every = every
-        self.bins = bins
-        self._handles: list[RemovableHandle] = []
-        self._captured: list[torch.Tensor] = []
+@dataclass
+class ProbeContext:
+    """What probes look at; the probe set's activations are computed at most once per sampling step."""
+
+    model: MLP
+    spec: JobSpec
+    split: Split
+    probe_x: torch.Tensor
+    probe_y: torch.Tensor
+    plane: tuple[tuple[float, float], tuple[float, float]] | None  # x and y range of 2-D data
+    _outputs: list[torch.Tensor] | None = field(default=None, repr=False)
+
+    def new_step(self) -> None:
+        self._outputs = None
+
+    def probe_outputs(self) -> list[torch.Tensor]:
+        """Each hidden layer's activation output on the probe set, in eval mode."""
+        if self._outputs is None:
+            self._outputs = hidden_outputs(self.model, self.probe_x)
+        return self._outputs
+
+
+def hidden_outputs(model: MLP, inputs: torch.Tensor) -> list[torch.Tensor]:
+    """Each hidden layer's activation output in eval mode (no dropout, batch-norm running statistics)."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        _, hidden = model.forward_with_hidden(inputs)
+    model.train(was_training)
+    return hidden
+
+
+class Probe:
+    """No-op hooks; `every` steps between samples (0: never), and always at step 1."""
+
+    every = 0
 
     def wants(self, step: int) -> bool:
-        return step == 1 or step % self.every == 0
+        return self.every > 0 and (step == 1 or step % self.every == 0)
 
-    def arm(self) -> None:
-        self._captured = []
-        for module in self.activations:
-            self._handles.append(module.register_forward_hook(self._capture))
+    def arm(self, ctx: ProbeContext) -> None:
+        """Before the training forward pass of a sampling step."""
 
-    def _capture(self, module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
-        self._captured.append(histogram(output, self.bins))
+    def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
+        """After backward: the device tensors this probe needs on the host."""
+        return {}
 
-    def disarm_and_emit(self, step: int, emit: Emit) -> None:
+    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+        """The events for this step, from the fetched arrays."""
+        return []
+
+
+class Histograms(Probe):
+    """Activation, weight and gradient histograms per layer (TensorBoard's histogram/distribution data)."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self.every = ctx.spec.probes.histogram_every
+        self.bins = ctx.spec.probes.histogram_bins
+        self.names = ctx.model.layer_names()
+        self.linear_names = [*self.names, "output"]
+        self._handles: list[RemovableHandle] = []
+        self._acts: list[torch.Tensor] = []
+
+    def arm(self, ctx: ProbeContext) -> None:
+        self._acts = []
+        self._handles = [
+            m.register_forward_hook(lambda _m, _i, out: self._acts.append(histogram(out, self.bins)))
+            for m in ctx.model.activations
+        ]
+
+    def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
         for handle in self._handles:
             handle.remove()
         self._handles = []
-        if not self._captured:
+        linears = ctx.model.linears()
+        out = {"weight": torch.stack([histogram(layer.weight, self.bins) for layer in linears])}
+        grads = [layer.weight.grad for layer in linears]
+        if all(g is not None for g in grads):
+            out["grad"] = torch.stack([histogram(g, self.bins) for g in grads if g is not None])
+        if self._acts:
+            out["act"] = torch.stack(self._acts)
+        return out
+
+    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+        events = []
+        for kind, rows in fetched.items():
+            names = self.names if kind == "act" else self.linear_names
+            for name, row in zip(names, rows, strict=True):
+                events.append(
+                    {
+                        "type": "histogram",
+                        "step": step,
+                        "tag": f"{kind}/{name}",
+                        "min": float(row[0]),
+                        "max": float(row[1]),
+                        "counts": [int(c) for c in row[2:]],
+                    }
+                )
+        return events
+
+
+class LayerStats(Probe):
+    """Per layer: gradient norm, weight norm, dead-unit fraction and saturation on the probe set."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self.every = ctx.spec.probes.layers_every
+        self.activation = ctx.spec.model.activation
+        self.names = [*ctx.model.layer_names(), "output"]
+
+    def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
+        # Few, fused ops: at small sizes each eager op costs more than its arithmetic.
+        linears = ctx.model.linears()
+        weights = [layer.weight.detach() for layer in linears]
+        grads = [
+            layer.weight.grad if layer.weight.grad is not None else torch.zeros_like(w)
+            for layer, w in zip(linears, weights, strict=True)
+        ]
+        nan = torch.full((1,), float("nan"), device=weights[0].device)
+        outputs = ctx.probe_outputs()
+        dead = torch.cat([torch.stack([dead_fraction(o) for o in outputs]).float(), nan])
+        sat = nan.expand(len(linears))
+        if self.activation in SATURATION_BANDS:
+            sat = torch.cat([torch.stack([saturation(o, self.activation) for o in outputs]).float(), nan])
+        grad_norms = torch.stack(torch._foreach_norm(grads))
+        weight_norms = torch.stack(torch._foreach_norm(weights))
+        return {"rows": torch.stack([grad_norms, weight_norms, dead, sat], dim=1)}
+
+    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+        layers = []
+        for name, (grad_norm, weight_norm, dead, sat) in zip(self.names, fetched["rows"], strict=True):
+            figures = {"grad_norm": grad_norm, "weight_norm": weight_norm, "dead_fraction": dead, "saturation": sat}
+            layers.append({"name": name, **{k: finite_or_none(v) for k, v in figures.items()}})
+        return [{"type": "layers", "step": step, "layers": layers}]
+
+
+class Embedding(Probe):
+    """PCA (3 components) of the penultimate layer's activations on the probe set, signs kept stable."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self.every = ctx.spec.probes.embedding_every
+        self.labels = ctx.probe_y.cpu().tolist()  # once, at set-up
+        self._previous: torch.Tensor | None = None
+
+    def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
+        points = torch.nan_to_num(ctx.probe_outputs()[-1], nan=0.0, posinf=0.0, neginf=0.0)
+        projection, components, explained = pca_project(points, 3, self._previous)
+        self._previous = components
+        return {"points": projection, "explained": explained}
+
+    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+        points = fetched["points"]
+        return [
+            {
+                "type": "embedding",
+                "step": step,
+                "tag": "penultimate",
+                "dims": int(points.shape[1]),
+                "n": int(points.shape[0]),
+                "points": b64(points),
+                "labels": self.labels,
+                "explained": [float(v) for v in fetched["explained"]],
+            }
+        ]
+
+
+class Boundary(Probe):
+    """Probability of class 1 over a grid on the input plane (2-D datasets only)."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        assert ctx.plane is not None
+        self.every = ctx.spec.probes.boundary_every
+        self.size = ctx.spec.probes.boundary_grid
+        self.plane = ctx.plane
+        self.grid = plane_grid(*ctx.plane, self.size).to(ctx.probe_x.device)
+
+    def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
+        return {"probs": class_probabilities(ctx.model, self.grid)[:, 1]}
+
+    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "boundary",
+                "step": step,
+                "grid": self.size,
+                "x_range": list(self.plane[0]),
+                "y_range": list(self.plane[1]),
+                "probs": b64(fetched["probs"]),
+            }
+        ]
+
+
+class Network(Probe):
+    """Every weight (for the network diagram) and, on 2-D data, each hidden unit's output over the plane."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self.every = ctx.spec.probes.network_every
+        self.names = [*ctx.model.layer_names(), "output"]
+        self.shapes = [tuple(layer.weight.shape) for layer in ctx.model.linears()]
+        self.plane = ctx.plane
+        self.grid = plane_grid(*ctx.plane, UNIT_MAP_GRID).to(ctx.probe_x.device) if ctx.plane else None
+        if sum(out * fan_in for out, fan_in in self.shapes) > NETWORK_WEIGHT_CAP:
+            self.every = 0
+
+    def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
+        out = {"weights": torch.cat([layer.weight.detach().reshape(-1) for layer in ctx.model.linears()])}
+        if self.grid is not None:
+            out["units"] = torch.cat([o.T for o in hidden_outputs(ctx.model, self.grid)])  # units x cells
+        return out
+
+    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+        weights, layers, start = fetched["weights"], [], 0
+        for name, (rows, cols) in zip(self.names, self.shapes, strict=True):
+            layers.append({"name": name, "shape": [rows, cols], "weights": b64(weights[start : start + rows * cols])})
+            start += rows * cols
+        event: dict[str, Any] = {"type": "network", "step": step, "layers": layers}
+        if self.plane is not None and "units" in fetched:
+            event["unit_maps"] = {
+                "grid": UNIT_MAP_GRID,
+                "x_range": list(self.plane[0]),
+                "y_range": list(self.plane[1]),
+                "values": b64(fetched["units"]),
+            }
+        return [event]
+
+
+class System(Probe):
+    """Throughput since the last sample, and device memory and utilization on a GPU."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self.every = ctx.spec.probes.system_every
+        self.batch = ctx.spec.optim.batch_size
+        self.device = ctx.probe_x.device
+        self._last: tuple[int, float] | None = None
+
+    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+        now = time.perf_counter()
+        event: dict[str, Any] = {"type": "system", "step": step, "device": str(self.device)}
+        if self._last is not None and now > self._last[1]:
+            steps_per_s = (step - self._last[0]) / (now - self._last[1])
+            event.update(steps_per_s=steps_per_s, samples_per_s=steps_per_s * self.batch)
+        self._last = (step, now)
+        if self.device.type == "cuda":
+            event["gpu_name"] = torch.cuda.get_device_name(self.device)
+            event["gpu_memory_mb"] = torch.cuda.memory_allocated(self.device) / 2**20
+            event["gpu_memory_peak_mb"] = torch.cuda.max_memory_allocated(self.device) / 2**20
+            with contextlib.suppress(Exception):  # needs NVML (pynvml); absent on some machines
+                event["gpu_utilization"] = float(torch.cuda.utilization(self.device))
+        return [event]
+
+
+class Telemetry:
+    """Runs the probes that want a step and fetches all their tensors in one device-to-host transfer."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self.ctx = ctx
+        probes: list[Probe] = [Histograms(ctx), LayerStats(ctx), Embedding(ctx), System(ctx)]
+        if ctx.plane is not None:
+            probes.append(Boundary(ctx))
+        probes.append(Network(ctx))
+        self.probes = [p for p in probes if p.every > 0]
+        self._active: list[Probe] = []
+
+    def before_forward(self, step: int) -> None:
+        self._active = [p for p in self.probes if p.wants(step)]
+        for probe in self._active:
+            probe.arm(self.ctx)
+
+    def after_backward(self, step: int, emit: Emit) -> None:
+        if not self._active:
             return
-        rows = torch.stack(self._captured).tolist()  # the one device-to-host transfer of this step
-        self._captured = []
-        for name, row in zip(self.names, rows, strict=True):
-            emit(
-                {
-                    "type": "histogram",
-                    "step": step,
-                    "tag": f"act/{name}",
-                    "min": row[0],
-                    "max": row[1],
-                    "counts": [int(c) for c in row[2:]],
-                }
-            )
+        self.ctx.new_step()
+        wanted = [(probe, probe.collect(self.ctx)) for probe in self._active]
+        tensors = [t for _, parts in wanted for t in parts.values()]
+        host = np.empty(0)
+        if tensors:
+            # the one device-to-host transfer of this step
+            host = torch.cat([t.detach().reshape(-1).double() for t in tensors]).cpu().numpy()
+        start = 0
+        for probe, parts in wanted:
+            fetched: Fetched = {}
+            for key, tensor in parts.items():
+                fetched[key] = host[start : start + tensor.numel()].reshape(tuple(tensor.shape))
+                start += tensor.numel()
+            for event in probe.events(step, fetched):
+                emit(event)
+        self._active = []

@@ -11,7 +11,18 @@ from fastapi.exceptions import RequestValidationError
 from trainscope.api.deps import ManagerDep, SettingsDep, StoreDep
 from trainscope.jobs.manager import JobConflict, QueueFull
 from trainscope.jobs.reads import events_json, read_scalars, to_public
-from trainscope.schemas import EventsPublic, JobPublic, JobSpec, JobsPublic, JobStatus, ScalarSeries, spec_errors
+from trainscope.schemas import (
+    EventsPublic,
+    JobCommand,
+    JobPublic,
+    JobSpec,
+    JobsPublic,
+    JobStatus,
+    ScalarSeries,
+    SetLrCommand,
+    StepCommand,
+    spec_errors,
+)
 from trainscope.store.base import JobRecord, RunStore
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -76,6 +87,28 @@ async def cancel_job(job_id: str, store: StoreDep, manager: ManagerDep) -> JobPu
     await read_record(store, job_id)
     try:
         await manager.cancel(job_id)
+    except JobConflict as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return to_public(await read_record(store, job_id))
+
+
+@router.post(
+    "/{job_id}/control",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**NOT_FOUND, 409: {"description": "the job is not running or paused"}},
+)
+async def control_job(
+    job_id: str, command: JobCommand, store: StoreDep, manager: ManagerDep, settings: SettingsDep
+) -> JobPublic:
+    """Pause, resume, step N while paused, or change the learning rate; the effect arrives as events."""
+    limits = settings.limits
+    if isinstance(command, SetLrCommand) and not limits.min_lr <= command.lr <= limits.max_lr:
+        raise invalid([(("body", "lr"), f"must lie in [{limits.min_lr:g}, {limits.max_lr:g}]")])
+    if isinstance(command, StepCommand) and command.steps > limits.max_steps:
+        raise invalid([(("body", "steps"), f"at most {limits.max_steps}")])
+    await read_record(store, job_id)
+    try:
+        await manager.control(job_id, (command.action, *(v for k, v in command if k != "action")))
     except JobConflict as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     return to_public(await read_record(store, job_id))
