@@ -28,8 +28,11 @@ export const getMeta = () => request("GET", "/api/meta");
 export const createJob = (spec) => request("POST", "/api/jobs", spec);
 export const getJob = (id) => request("GET", `/api/jobs/${encodeURIComponent(id)}`);
 export const cancelJob = (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/cancel`);
+export const controlJob = (id, command) => request("POST", `/api/jobs/${encodeURIComponent(id)}/control`, command);
+export const deleteJob = (id) => request("DELETE", `/api/jobs/${encodeURIComponent(id)}`);
+export const listJobs = () => request("GET", "/api/jobs?limit=50");
 
-export function jobSocketUrl(id, after) {
+export function jobSocketUrl(id, after, history = "full") {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}/ws/jobs/${encodeURIComponent(id)}?after=${after}`;
+  return `${scheme}://${location.host}/ws/jobs/${encodeURIComponent(id)}?after=${after}&history=${history}`;
 }

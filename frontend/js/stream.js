@@ -3,6 +3,8 @@ import { jobSocketUrl } from "./api.js";
 
 const FINAL_CODES = new Set([1000, 4400, 4404]);
 
+// The first connection asks for a compact history (a long run's points thinned on the server);
+// reconnections ask for exactly what was missed.
 export function followJob(jobId, { onEvents, onClose }) {
   let lastSeq = 0;
   let socket = null;
@@ -10,7 +12,7 @@ export function followJob(jobId, { onEvents, onClose }) {
   let retryMs = 250;
 
   function open() {
-    socket = new WebSocket(jobSocketUrl(jobId, lastSeq));
+    socket = new WebSocket(jobSocketUrl(jobId, lastSeq, lastSeq === 0 ? "compact" : "full"));
     socket.onmessage = (message) => {
       retryMs = 250;
       const fresh = JSON.parse(message.data).filter((event) => event.seq > lastSeq);

@@ -1,43 +1,107 @@
-// Loss chart: train loss every step, validation loss at each evaluation. mount(el) -> {reset, append}.
+// Loss and accuracy, train and validation, with smoothing, a log-scale toggle and a choice of x
+// (step, samples seen, wall time); markers where the rate changed and where the run diverged.
+import { baseLayout, PLOT_CONFIG } from "../decode.js";
+import { Series, scheduler } from "./series.js";
 
-const MAX_POINTS = 5000; // per trace in the browser; older points scroll out
+export function mount(el, options = {}) {
+  el.classList.add("chart-block");
+  const bar = document.createElement("div");
+  bar.className = "chart-bar";
+  bar.innerHTML = `
+    <label>Smoothing <input type="range" name="smoothing" min="0" max="0.99" step="0.01" value="0.6"></label>
+    <label><input type="checkbox" name="log"> log scale</label>
+    <label>x <select name="x"><option value="step">step</option><option value="samples">samples seen</option><option value="time">wall time (s)</option></select></label>`;
+  const plot = document.createElement("div");
+  plot.className = "plot";
+  plot.dataset.testid = "loss-chart";
+  el.replaceChildren(bar, plot);
+  let state;
 
-const LAYOUT = {
-  margin: { l: 55, r: 15, t: 30, b: 45 },
-  xaxis: { title: { text: "step" } },
-  yaxis: { title: { text: "cross-entropy loss" }, rangemode: "tozero" },
-  legend: { orientation: "h", y: 1.08 },
-  uirevision: "keep", // keep the user's zoom while points arrive
-};
-
-export function mount(el) {
-  function reset() {
-    Plotly.react(
-      el,
-      [
-        { name: "train loss", x: [], y: [], mode: "lines", line: { width: 1.5 } },
-        { name: "validation loss", x: [], y: [], mode: "lines+markers", line: { width: 2 } },
-      ],
-      LAYOUT,
-      { responsive: true, displaylogo: false },
-    );
+  function reset(context = {}) {
+    state = {
+      batch: context.batchSize || 1,
+      startWall: null,
+      train: new Series(),
+      val: new Series(1000),
+      trainAcc: new Series(1000),
+      valAcc: new Series(1000),
+      markers: [],
+    };
+    draw();
   }
+
+  function xOf(step, wall) {
+    const mode = bar.querySelector("[name=x]").value;
+    if (mode === "samples") return step * state.batch;
+    if (mode === "time") return wall - state.startWall;
+    return step;
+  }
+
+  function smooth(values) {
+    const weight = Number(bar.querySelector("[name=smoothing]").value);
+    let last = null;
+    return values.map((v) => (last = last === null ? v : last * weight + v * (1 - weight)));
+  }
+
+  function draw() {
+    const s = state;
+    const xs = (series) => series.x.map((step, i) => xOf(step, series.extra[i]));
+    const traces = [
+      { name: "train loss", x: xs(s.train), y: s.train.y, mode: "lines", line: { width: 1 }, opacity: 0.35, showlegend: false, hoverinfo: "skip", legendgroup: "train" },
+      { name: "train loss", x: xs(s.train), y: smooth(s.train.y), mode: "lines", line: { width: 2, color: "#1f77b4" }, legendgroup: "train" },
+      { name: "validation loss", x: xs(s.val), y: s.val.y, mode: "lines+markers", line: { width: 2, color: "#ff7f0e" }, marker: { size: 4 } },
+      { name: "train accuracy (batch)", x: xs(s.trainAcc), y: s.trainAcc.y, yaxis: "y2", mode: "lines", line: { dash: "dot", color: "#1f77b4" } },
+      { name: "validation accuracy", x: xs(s.valAcc), y: s.valAcc.y, yaxis: "y2", mode: "lines", line: { dash: "dot", color: "#ff7f0e" } },
+    ];
+    const shapes = [];
+    const annotations = [];
+    for (const m of s.markers) {
+      const x = xOf(m.step, m.wall);
+      shapes.push({ type: "line", x0: x, x1: x, yref: "paper", y0: 0, y1: 1, line: { color: m.color, dash: "dash", width: 1.5 } });
+      annotations.push({ x, yref: "paper", y: 1, text: m.text, showarrow: false, xanchor: "left", yanchor: "top", font: { color: m.color, size: 12 } });
+    }
+    const mode = bar.querySelector("[name=x]").value;
+    const layout = baseLayout({
+      shapes,
+      annotations,
+      xaxis: { ...baseLayout().xaxis, title: { text: mode === "samples" ? "samples seen" : mode === "time" ? "seconds" : "step" } },
+      yaxis: { ...baseLayout().yaxis, title: { text: "loss" }, type: bar.querySelector("[name=log]").checked ? "log" : "linear" },
+      yaxis2: { title: { text: "accuracy" }, overlaying: "y", side: "right", range: [0, 1.02], showgrid: false, tickformat: ".0%", dtick: 0.25, tickmode: "linear" },
+      margin: { l: 55, r: 55, t: 30, b: 45 },
+    });
+    Plotly.react(plot, traces, layout, PLOT_CONFIG);
+  }
+  const redraw = scheduler(draw);
 
   function append(events) {
-    const train = { x: [], y: [] };
-    const val = { x: [], y: [] };
     for (const event of events) {
-      if (event.type !== "scalars") continue;
-      for (const point of event.points) {
-        const v = point.values;
-        if (v["train/loss"] !== undefined) { train.x.push(point.step); train.y.push(v["train/loss"]); }
-        if (v["val/loss"] !== undefined) { val.x.push(point.step); val.y.push(v["val/loss"]); }
+      if (state.startWall === null) state.startWall = event.wall;
+      if (event.type === "scalars") {
+        for (const p of event.points) {
+          const v = p.values;
+          if (v["train/loss"] !== undefined) state.train.push(p.step, v["train/loss"], event.wall);
+          if (v["val/loss"] !== undefined) state.val.push(p.step, v["val/loss"], event.wall);
+          if (v["val/acc"] !== undefined) state.valAcc.push(p.step, v["val/acc"], event.wall);
+          if (v["train/acc"] !== undefined) state.trainAcc.push(p.step, v["train/acc"], event.wall);
+        }
+      } else if (event.type === "control" && event.action === "set_lr") {
+        state.markers.push({ step: event.step, wall: event.wall, text: `lr ${event.previous} → ${event.lr}`, color: "#7b1fa2", kind: "lr" });
+      } else if (event.type === "status" && event.status === "diverged") {
+        const step = event.detail && event.detail.diverged_step ? event.detail.diverged_step : event.step;
+        state.markers.push({ step, wall: event.wall, text: "diverged", color: "#d32f2f", kind: "diverged" });
       }
     }
-    if (!train.x.length && !val.x.length) return;
-    Plotly.extendTraces(el, { x: [train.x, val.x], y: [train.y, val.y] }, [0, 1], MAX_POINTS);
+    redraw();
   }
 
-  reset();
-  return { reset, append, pointCount: () => el.data[0].x.length };
+  bar.addEventListener("input", redraw);
+  bar.addEventListener("change", redraw);
+  reset(options);
+  return {
+    reset,
+    append,
+    pointCount: () => state.train.length,
+    markers: () => state.markers.map((m) => m.kind),
+    relayout: redraw,
+  };
 }

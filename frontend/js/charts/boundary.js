@@ -1,0 +1,52 @@
+// Decision boundary for 2-D data: P(class 1) over the plane, training and validation points on top.
+import { baseLayout, CLASS_COLORS, floats, PLOT_CONFIG } from "../decode.js";
+import { scheduler } from "./series.js";
+
+export function mount(el) {
+  el.dataset.testid = "boundary-chart";
+  let data;
+  let latest;
+
+  function reset() {
+    data = null;
+    latest = null;
+    draw();
+  }
+
+  function points(part, name, symbol) {
+    const xy = floats(part.points);
+    return {
+      type: "scattergl", mode: "markers", name,
+      x: part.labels.map((_, i) => xy[2 * i]), y: part.labels.map((_, i) => xy[2 * i + 1]),
+      marker: { size: 6, symbol, color: part.labels.map((l) => CLASS_COLORS[l % 10]), line: { width: 1, color: "#fff" } },
+    };
+  }
+
+  function draw() {
+    const traces = [];
+    let note = "Decision boundaries are drawn for 2-D datasets";
+    if (latest) {
+      const probs = floats(latest.probs);
+      const n = latest.grid;
+      const axis = (range) => Array.from({ length: n }, (_, i) => range[0] + (i * (range[1] - range[0])) / (n - 1));
+      const z = Array.from({ length: n }, (_, r) => Array.from(probs.subarray(r * n, (r + 1) * n)));
+      traces.push({ type: "heatmap", x: axis(latest.x_range), y: axis(latest.y_range), z, zmin: 0, zmax: 1, colorscale: [[0, CLASS_COLORS[0]], [0.5, "#f5f5f5"], [1, CLASS_COLORS[1]]], opacity: 0.75, colorbar: { title: { text: "P(class 1)" }, thickness: 10 }, name: "P(class 1)" });
+      note = `step ${latest.step}`;
+    }
+    if (data) traces.push(points(data.train, "train", "circle"), points(data.val, "validation", "diamond"));
+    const annotations = [{ text: note, xref: "paper", yref: "paper", x: 1, y: -0.12, xanchor: "right", showarrow: false, font: { size: 12 } }];
+    Plotly.react(el, traces, baseLayout({ annotations, yaxis: { ...baseLayout().yaxis, scaleanchor: "x" } }), PLOT_CONFIG);
+  }
+  const redraw = scheduler(draw);
+
+  function append(events) {
+    for (const event of events) {
+      if (event.type === "dataset") data = event;
+      if (event.type === "boundary") latest = event;
+    }
+    redraw();
+  }
+
+  reset();
+  return { reset, append, hasBoundary: () => latest !== null, relayout: redraw };
+}

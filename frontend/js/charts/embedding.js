@@ -1,0 +1,71 @@
+// The penultimate layer's activations on the probe set, projected by PCA, coloured by label; a
+// slider moves through the snapshots taken during training.
+import { baseLayout, CLASS_COLORS, floats, PLOT_CONFIG } from "../decode.js";
+import { scheduler } from "./series.js";
+
+export function mount(el) {
+  el.classList.add("chart-block");
+  const bar = document.createElement("div");
+  bar.className = "chart-bar";
+  bar.innerHTML = `
+    <label><input type="checkbox" name="three"> 3-D</label>
+    <label class="grow">Snapshot <input type="range" name="snapshot" min="0" max="0" value="0"></label>
+    <output name="which"></output>`;
+  const plot = Object.assign(document.createElement("div"), { className: "plot" });
+  plot.dataset.testid = "embedding-chart";
+  el.replaceChildren(bar, plot);
+  const slider = bar.querySelector("[name=snapshot]");
+  let snapshots;
+  let following = true; // the slider follows the newest snapshot until the user moves it
+
+  function reset() {
+    snapshots = [];
+    following = true;
+    slider.max = 0;
+    draw();
+  }
+
+  function draw() {
+    const snap = snapshots[Number(slider.value)];
+    const three = bar.querySelector("[name=three]").checked && snap && snap.dims >= 3;
+    const traces = [];
+    if (snap) {
+      const points = floats(snap.points);
+      const byLabel = new Map();
+      snap.labels.forEach((label, i) => {
+        if (!byLabel.has(label)) byLabel.set(label, { x: [], y: [], z: [] });
+        const group = byLabel.get(label);
+        group.x.push(points[i * snap.dims]);
+        group.y.push(snap.dims > 1 ? points[i * snap.dims + 1] : 0);
+        if (three) group.z.push(points[i * snap.dims + 2]);
+      });
+      for (const [label, g] of [...byLabel].sort((a, b) => a[0] - b[0])) {
+        traces.push({ type: three ? "scatter3d" : "scattergl", mode: "markers", name: `class ${label}`, x: g.x, y: g.y, z: three ? g.z : undefined, marker: { size: three ? 3 : 6, color: CLASS_COLORS[label % 10], opacity: 0.8 } });
+      }
+      bar.querySelector("[name=which]").textContent = `step ${snap.step} · PC1 ${(100 * snap.explained[0]).toFixed(0)}% of variance`;
+    }
+    Plotly.react(plot, traces, baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "PC1" } }, yaxis: { ...baseLayout().yaxis, title: { text: "PC2" } } }), PLOT_CONFIG);
+  }
+  const redraw = scheduler(draw);
+
+  function append(events) {
+    let added = false;
+    for (const event of events) {
+      if (event.type !== "embedding") continue;
+      snapshots.push(event);
+      added = true;
+    }
+    if (!added) return;
+    slider.max = snapshots.length - 1;
+    if (following) slider.value = snapshots.length - 1;
+    redraw();
+  }
+
+  slider.addEventListener("input", () => {
+    following = Number(slider.value) === snapshots.length - 1;
+    redraw();
+  });
+  bar.addEventListener("change", redraw);
+  reset();
+  return { reset, append, snapshotCount: () => snapshots.length, relayout: redraw };
+}

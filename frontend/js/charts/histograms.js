@@ -1,0 +1,82 @@
+// Histograms of activations, weights and gradients per layer: the latest one, and all of them over
+// time as a heatmap on a common value axis (TensorBoard's distribution view).
+import { baseLayout, PLOT_CONFIG } from "../decode.js";
+import { scheduler } from "./series.js";
+
+const ROWS = 40; // value bins of the heatmap
+const MAX_SNAPSHOTS = 200;
+
+export function mount(el) {
+  el.classList.add("chart-block");
+  const bar = document.createElement("div");
+  bar.className = "chart-bar";
+  bar.innerHTML = `
+    <label>Of <select name="kind"><option value="act">activations</option><option value="weight">weights</option><option value="grad">gradients</option></select></label>
+    <label>Layer <select name="layer"></select></label>`;
+  const latest = Object.assign(document.createElement("div"), { className: "plot half" });
+  const heatmap = Object.assign(document.createElement("div"), { className: "plot half" });
+  latest.dataset.testid = "histogram-latest";
+  heatmap.dataset.testid = "histogram-heatmap";
+  const row = Object.assign(document.createElement("div"), { className: "row" });
+  row.append(latest, heatmap);
+  el.replaceChildren(bar, row);
+  const layerSelect = bar.querySelector("[name=layer]");
+  let snapshots; // tag -> [{step, min, max, counts}]
+
+  function reset() {
+    snapshots = new Map();
+    layerSelect.replaceChildren();
+    draw();
+  }
+
+  const tag = () => `${bar.querySelector("[name=kind]").value}/${layerSelect.value}`;
+
+  function draw() {
+    const list = snapshots.get(tag()) || [];
+    const last = list[list.length - 1];
+    const bars = [];
+    if (last) {
+      const width = (last.max - last.min) / last.counts.length;
+      bars.push({ type: "bar", x: last.counts.map((_, i) => last.min + (i + 0.5) * width), y: last.counts, width, marker: { color: "#1f77b4" }, name: `step ${last.step}` });
+    }
+    Plotly.react(latest, bars, baseLayout({ title: { text: last ? `${tag()} at step ${last.step}` : "no histogram yet", font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: "value" } }, yaxis: { ...baseLayout().yaxis, title: { text: "count" } }, bargap: 0 }), PLOT_CONFIG);
+
+    const traces = [];
+    if (list.length) {
+      // a common value axis for every snapshot: each old bin goes to the new row holding its centre
+      const lo = Math.min(...list.map((s) => s.min));
+      const hi = Math.max(...list.map((s) => s.max));
+      const span = hi - lo || 1;
+      const z = Array.from({ length: ROWS }, () => new Array(list.length).fill(0));
+      list.forEach((s, col) => {
+        const width = (s.max - s.min) / s.counts.length;
+        const total = s.counts.reduce((a, b) => a + b, 0) || 1;
+        s.counts.forEach((count, i) => {
+          const centre = s.min + (i + 0.5) * width;
+          const r = Math.min(ROWS - 1, Math.max(0, Math.floor(((centre - lo) / span) * ROWS)));
+          z[r][col] += count / total;
+        });
+      });
+      traces.push({ type: "heatmap", x: list.map((s) => s.step), y: Array.from({ length: ROWS }, (_, r) => lo + ((r + 0.5) * span) / ROWS), z, colorscale: "Viridis", colorbar: { title: { text: "share" }, thickness: 10 } });
+    }
+    Plotly.react(heatmap, traces, baseLayout({ title: { text: "over time", font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: "step" } }, yaxis: { ...baseLayout().yaxis, title: { text: "value" } } }), PLOT_CONFIG);
+  }
+  const redraw = scheduler(draw);
+
+  function append(events) {
+    for (const event of events) {
+      if (event.type !== "histogram") continue;
+      if (!snapshots.has(event.tag)) snapshots.set(event.tag, []);
+      const list = snapshots.get(event.tag);
+      list.push({ step: event.step, min: event.min, max: event.max, counts: event.counts });
+      if (list.length > MAX_SNAPSHOTS) snapshots.set(event.tag, list.filter((_, i) => i % 2 === 0 || i === list.length - 1));
+      const layer = event.tag.split("/")[1];
+      if (![...layerSelect.options].some((o) => o.value === layer)) layerSelect.add(new Option(layer, layer));
+    }
+    redraw();
+  }
+
+  bar.addEventListener("change", redraw);
+  reset();
+  return { reset, append, snapshotCount: () => (snapshots.get(tag()) || []).length, relayout: redraw };
+}

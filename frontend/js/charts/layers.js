@@ -1,0 +1,56 @@
+// Per-layer figures over time: gradient norm (log), dead-unit fraction, saturation, weight norm.
+import { baseLayout, PLOT_CONFIG } from "../decode.js";
+import { Series, scheduler } from "./series.js";
+
+const PANELS = [
+  { key: "grad_norm", title: "gradient norm", log: true },
+  { key: "dead_fraction", title: "dead units", range: [0, 1.02] },
+  { key: "saturation", title: "saturation", range: [0, 1.02] },
+  { key: "weight_norm", title: "weight norm" },
+];
+
+export function mount(el) {
+  el.dataset.testid = "layers-chart";
+  let series; // key -> layer -> Series
+  let revision = 0; // Plotly.react only redraws arrays that changed identity, or a new datarevision
+
+  function reset() {
+    series = Object.fromEntries(PANELS.map((p) => [p.key, new Map()]));
+    draw();
+  }
+
+  function draw() {
+    const traces = [];
+    const layout = baseLayout({ grid: { rows: 2, columns: 2, pattern: "independent" }, margin: { l: 50, r: 10, t: 30, b: 35 }, showlegend: true, datarevision: ++revision });
+    PANELS.forEach((panel, i) => {
+      const axis = i === 0 ? "" : String(i + 1);
+      let layerIndex = 0;
+      for (const [name, s] of series[panel.key]) {
+        traces.push({ name, legendgroup: name, showlegend: i === 0, x: s.x, y: s.y, xaxis: `x${axis}`, yaxis: `y${axis}`, mode: "lines", line: { width: 1.5, color: `hsl(${(layerIndex * 47) % 360},65%,45%)` } });
+        layerIndex += 1;
+      }
+      layout[`yaxis${axis}`] = { ...baseLayout().yaxis, title: { text: panel.title, font: { size: 12 } }, type: panel.log ? "log" : "linear", range: panel.range };
+      layout[`xaxis${axis}`] = { ...baseLayout().xaxis, title: i >= 2 ? { text: "step", font: { size: 12 } } : undefined };
+    });
+    Plotly.react(el, traces, layout, PLOT_CONFIG);
+  }
+  const redraw = scheduler(draw);
+
+  function append(events) {
+    for (const event of events) {
+      if (event.type !== "layers") continue;
+      for (const layer of event.layers) {
+        for (const panel of PANELS) {
+          const value = layer[panel.key];
+          if (value === null || value === undefined) continue;
+          if (!series[panel.key].has(layer.name)) series[panel.key].set(layer.name, new Series(1000));
+          series[panel.key].get(layer.name).push(event.step, panel.log ? Math.max(value, 1e-12) : value);
+        }
+      }
+    }
+    redraw();
+  }
+
+  reset();
+  return { reset, append, traceCount: () => el.data.length, relayout: redraw };
+}

@@ -1,0 +1,105 @@
+// The network: units as nodes, edges coloured by the weight's sign and drawn as thick as its size
+// (as TensorFlow Playground does); on 2-D data each hidden unit shows its output over the plane.
+import { floats } from "../decode.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const MAX_UNITS = 16; // per column; wider layers show their first units and a count
+const NODE = 30;
+
+function element(name, attributes) {
+  const node = document.createElementNS(SVG, name);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+  return node;
+}
+
+// A unit's output over the plane as a small image (blue negative, orange positive).
+function unitImage(values, offset, grid) {
+  const canvas = Object.assign(document.createElement("canvas"), { width: grid, height: grid });
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(grid, grid);
+  let scale = 1e-6;
+  for (let i = 0; i < grid * grid; i++) scale = Math.max(scale, Math.abs(values[offset + i]));
+  for (let r = 0; r < grid; r++) {
+    for (let c = 0; c < grid; c++) {
+      const v = values[offset + r * grid + c] / scale; // row r is y: draw it upside down
+      const p = ((grid - 1 - r) * grid + c) * 4;
+      const t = Math.abs(v);
+      const [R, G, B] = v >= 0 ? [255, 127, 14] : [31, 119, 180];
+      image.data[p] = 245 + (R - 245) * t;
+      image.data[p + 1] = 245 + (G - 245) * t;
+      image.data[p + 2] = 245 + (B - 245) * t;
+      image.data[p + 3] = 255;
+    }
+  }
+  context.putImageData(image, 0, 0);
+  return canvas.toDataURL();
+}
+
+export function mount(el) {
+  el.dataset.testid = "network-chart";
+  let latest;
+
+  function reset() {
+    latest = null;
+    el.replaceChildren(Object.assign(document.createElement("p"), { className: "hint", textContent: "The network appears when training starts." }));
+  }
+
+  function draw() {
+    if (!latest) return;
+    const widths = [latest.layers[0].shape[1], ...latest.layers.map((l) => l.shape[0])];
+    const shown = widths.map((w) => Math.min(w, MAX_UNITS));
+    const width = Math.max(el.clientWidth, 360);
+    const height = Math.max(...shown) * (NODE + 8) + 30;
+    const svg = element("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", height, role: "img", "aria-label": "network diagram" });
+    const columnX = (i) => 30 + (i * (width - 60 - NODE)) / (widths.length - 1);
+    const unitY = (i, j) => 20 + (height - 30 - shown[i] * (NODE + 8)) / 2 + j * (NODE + 8);
+    latest.layers.forEach((layer, l) => {
+      const w = floats(layer.weights);
+      const [outs, ins] = layer.shape;
+      let biggest = 1e-6;
+      for (const v of w) biggest = Math.max(biggest, Math.abs(v));
+      for (let o = 0; o < Math.min(outs, MAX_UNITS); o++) {
+        for (let i = 0; i < Math.min(ins, MAX_UNITS); i++) {
+          const v = w[o * ins + i];
+          svg.append(element("line", {
+            x1: columnX(l) + NODE, y1: unitY(l, i) + NODE / 2, x2: columnX(l + 1), y2: unitY(l + 1, o) + NODE / 2,
+            stroke: v >= 0 ? "#ff7f0e" : "#1f77b4", "stroke-width": 0.3 + (3 * Math.abs(v)) / biggest, "stroke-opacity": 0.7,
+          }));
+        }
+      }
+    });
+    const maps = latest.unit_maps;
+    const mapValues = maps ? floats(maps.values) : null;
+    let unitOffset = 0;
+    widths.forEach((count, i) => {
+      const hidden = i > 0 && i < widths.length - 1;
+      for (let j = 0; j < shown[i]; j++) {
+        const x = columnX(i);
+        const y = unitY(i, j);
+        if (hidden && mapValues) {
+          const offset = (unitOffset + j) * maps.grid * maps.grid;
+          svg.append(element("image", { href: unitImage(mapValues, offset, maps.grid), x, y, width: NODE, height: NODE, preserveAspectRatio: "none" }));
+        }
+        svg.append(element("rect", { x, y, width: NODE, height: NODE, rx: 4, fill: hidden && mapValues ? "none" : "var(--panel)", stroke: "var(--fg)", "stroke-width": 1 }));
+      }
+      if (count > shown[i]) {
+        const label = element("text", { x: columnX(i), y: height - 4, fill: "var(--muted)", "font-size": 12 });
+        label.textContent = `+${count - shown[i]} more`;
+        svg.append(label);
+      }
+      if (hidden) unitOffset += count;
+    });
+    const caption = Object.assign(document.createElement("p"), { className: "hint", textContent: `step ${latest.step}: orange edges are positive weights, blue negative, thicker is larger.` });
+    el.replaceChildren(svg, caption);
+  }
+
+  function append(events) {
+    const last = events.filter((e) => e.type === "network").pop();
+    if (!last) return;
+    latest = last;
+    requestAnimationFrame(draw);
+  }
+
+  reset();
+  return { reset, append, relayout: draw };
+}

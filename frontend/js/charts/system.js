@@ -1,0 +1,44 @@
+// Throughput over time, the device, and GPU utilization and memory when the job runs on a GPU.
+import { baseLayout, PLOT_CONFIG } from "../decode.js";
+import { Series, scheduler } from "./series.js";
+
+export function mount(el) {
+  el.classList.add("chart-block");
+  const facts = Object.assign(document.createElement("p"), { className: "facts" });
+  const plot = Object.assign(document.createElement("div"), { className: "plot short" });
+  plot.dataset.testid = "system-chart";
+  el.replaceChildren(facts, plot);
+  let samples;
+  let latest;
+  let revision = 0; // the series grows in place: a new datarevision makes Plotly.react redraw it
+
+  function reset() {
+    samples = new Series(1000);
+    latest = null;
+    facts.textContent = "No run yet.";
+    draw();
+  }
+
+  function draw() {
+    Plotly.react(plot, [{ x: samples.x, y: samples.y, mode: "lines", name: "samples/s" }], baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "step" } }, yaxis: { ...baseLayout().yaxis, title: { text: "samples/s" }, rangemode: "tozero" }, margin: { l: 60, r: 10, t: 10, b: 40 }, datarevision: ++revision }), PLOT_CONFIG);
+    if (!latest) return;
+    const parts = [`device: ${latest.gpu_name || latest.device}`];
+    if (latest.samples_per_s) parts.push(`${Math.round(latest.samples_per_s).toLocaleString()} samples/s`);
+    if (latest.gpu_utilization !== undefined && latest.gpu_utilization !== null) parts.push(`GPU ${latest.gpu_utilization}% busy`);
+    if (latest.gpu_memory_mb !== undefined && latest.gpu_memory_mb !== null) parts.push(`${latest.gpu_memory_mb.toFixed(0)} MB allocated (peak ${latest.gpu_memory_peak_mb.toFixed(0)} MB)`);
+    facts.textContent = parts.join(" · ");
+  }
+  const redraw = scheduler(draw);
+
+  function append(events) {
+    for (const event of events) {
+      if (event.type !== "system") continue;
+      latest = event;
+      if (event.samples_per_s) samples.push(event.step, event.samples_per_s);
+    }
+    redraw();
+  }
+
+  reset();
+  return { reset, append, relayout: redraw };
+}

@@ -1,0 +1,27 @@
+// Arrays arrive as base64 little-endian float32 (compact and fast to parse).
+export function floats(base64) {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  return new Float32Array(bytes.buffer);
+}
+
+export const CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+// Theme-aware layout pieces shared by every chart.
+export function baseLayout(extra = {}) {
+  const css = getComputedStyle(document.body);
+  const fg = css.getPropertyValue("--fg").trim() || "#222";
+  const grid = css.getPropertyValue("--grid").trim() || "#e5e5e5";
+  return {
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    font: { color: fg, size: 13 },
+    margin: { l: 55, r: 15, t: 30, b: 45 },
+    xaxis: { gridcolor: grid, zerolinecolor: grid },
+    yaxis: { gridcolor: grid, zerolinecolor: grid },
+    legend: { orientation: "h", y: 1.12 },
+    uirevision: "keep",
+    ...extra,
+  };
+}
+
+export const PLOT_CONFIG = { responsive: true, displaylogo: false };

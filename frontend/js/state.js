@@ -1,0 +1,97 @@
+// Form state <-> URL: one table (FIELDS) drives the form, the spec and location.hash, as
+// TensorFlow Playground's state.ts does, so a pasted link reproduces a run's settings.
+
+export const FIELDS = [
+  { group: "Data", path: "data.dataset", label: "Dataset", control: "select", choices: (m) => [...m.choices["data.dataset"], "digits"] },
+  { group: "Data", path: "data.noise", label: "Noise", control: "number", step: 0.05, points2d: true },
+  { group: "Data", path: "data.n_points", label: "Points", control: "number", step: 50, points2d: true },
+  { group: "Data", path: "data.val_fraction", label: "Validation share", control: "number", step: 0.05 },
+  { group: "Model", path: "model.hidden", label: "Hidden widths", control: "list" },
+  { group: "Model", path: "model.activation", label: "Activation", control: "select", choices: (m) => m.choices["model.activation"] },
+  { group: "Model", path: "model.bias", label: "Bias", control: "checkbox" },
+  { group: "Model", path: "model.batch_norm", label: "Batch norm", control: "checkbox" },
+  { group: "Model", path: "model.dropout", label: "Dropout", control: "number", step: 0.05 },
+  { group: "Training", path: "optim.optimizer", label: "Optimizer", control: "select", choices: (m) => m.choices["optim.optimizer"] },
+  { group: "Training", path: "optim.lr", label: "Learning rate", control: "log" },
+  { group: "Training", path: "optim.weight_decay", label: "Weight decay", control: "number", step: "any" },
+  { group: "Training", path: "optim.batch_size", label: "Batch size", control: "number", step: 1 },
+  { group: "Training", path: "optim.steps", label: "Steps", control: "number", step: 100 },
+  { group: "Training", path: "optim.eval_every", label: "Validate every", control: "number", step: 5 },
+  { group: "Training", path: "seed", label: "Seed", control: "number", step: 1 },
+  { group: "Training", path: "device", label: "Device", control: "select", choices: (m) => m.choices.device },
+];
+
+// Good first runs: each sets a few fields on top of the defaults.
+export const PRESETS = {
+  "Spiral, tanh": { "data.dataset": "spiral", "model.hidden": [16, 16], "model.activation": "tanh", "optim.lr": 0.01, "optim.steps": 4000 },
+  "Circle, ReLU": { "data.dataset": "circle", "model.hidden": [8, 8], "model.activation": "relu", "optim.lr": 0.01, "optim.steps": 2000 },
+  "XOR, no hidden non-linearity": { "data.dataset": "xor", "model.hidden": [8, 8], "model.activation": "identity", "optim.steps": 2000 },
+  "Digits, MLP": { "data.dataset": "digits", "model.hidden": [64, 32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 3000 },
+  "Too large a learning rate": { "data.dataset": "moons", "optim.optimizer": "sgd", "optim.lr": 1000, "optim.steps": 2000 },
+};
+
+export const getPath = (obj, path) => path.split(".").reduce((o, key) => (o == null ? undefined : o[key]), obj);
+
+export function setPath(obj, path, value) {
+  const keys = path.split(".");
+  const last = keys.pop();
+  keys.reduce((o, key) => (o[key] ??= {}), obj)[last] = value;
+}
+
+// The flat form values {path: value} of a spec (as the API returns it).
+export function valuesFromSpec(spec) {
+  const values = {};
+  for (const field of FIELDS) {
+    if (field.path === "data.dataset") values[field.path] = spec.data.kind === "digits" ? "digits" : spec.data.dataset;
+    else {
+      const value = getPath(spec, field.path);
+      if (value !== undefined) values[field.path] = value;
+    }
+  }
+  return values;
+}
+
+// The JobSpec for flat form values.
+export function specFromValues(values) {
+  const spec = {};
+  const digits = values["data.dataset"] === "digits";
+  for (const field of FIELDS) {
+    if (field.path === "data.dataset" || (field.points2d && digits)) continue;
+    if (values[field.path] !== undefined) setPath(spec, field.path, values[field.path]);
+  }
+  spec.data = { ...(spec.data || {}), kind: digits ? "digits" : "points2d" };
+  if (!digits) spec.data.dataset = values["data.dataset"];
+  return spec;
+}
+
+function encodeValue(value) {
+  return Array.isArray(value) ? value.join(",") : String(value);
+}
+
+function decodeValue(field, text) {
+  if (field.control === "checkbox") return text === "true";
+  if (field.control === "list") return text.split(",").filter(Boolean).map(Number);
+  if (field.control === "number" || field.control === "log") return Number(text);
+  return text;
+}
+
+export function toHash(values) {
+  const params = new URLSearchParams();
+  for (const field of FIELDS) {
+    if (values[field.path] !== undefined) params.set(field.path, encodeValue(values[field.path]));
+  }
+  return "#" + params.toString();
+}
+
+// Form values from a hash; unknown keys and unparsable numbers are ignored.
+export function fromHash(hash) {
+  const params = new URLSearchParams(hash.replace(/^#/, ""));
+  const values = {};
+  for (const field of FIELDS) {
+    if (!params.has(field.path)) continue;
+    const value = decodeValue(field, params.get(field.path));
+    if (typeof value === "number" && !Number.isFinite(value)) continue;
+    values[field.path] = value;
+  }
+  return values;
+}

@@ -1,0 +1,106 @@
+// The settings form, built from /api/meta and the FIELDS table; reads and writes flat values.
+import { FIELDS, PRESETS, valuesFromSpec } from "../state.js";
+
+const LOG_MIN = -5; // learning-rate slider: 1e-5 .. 1e3
+const LOG_MAX = 3;
+
+function control(field, meta) {
+  let input;
+  if (field.control === "select") {
+    input = document.createElement("select");
+    for (const choice of field.choices(meta)) input.add(new Option(choice, choice));
+  } else if (field.control === "log") {
+    // A log slider with the exact value beside it: rates span orders of magnitude.
+    const wrap = document.createElement("span");
+    wrap.className = "log-control";
+    const slider = Object.assign(document.createElement("input"), { type: "range", min: LOG_MIN, max: LOG_MAX, step: 0.01 });
+    input = Object.assign(document.createElement("input"), { type: "number", step: "any", min: 0 });
+    slider.setAttribute("aria-label", `${field.label} (log scale)`);
+    slider.addEventListener("input", () => {
+      input.value = Number((10 ** Number(slider.value)).toPrecision(2));
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    input.addEventListener("input", () => { slider.value = Math.log10(Number(input.value) || 1e-5); });
+    input.syncSlider = () => { slider.value = Math.log10(Number(input.value) || 1e-5); };
+    input.name = field.path;
+    wrap.append(slider, input);
+    return wrap;
+  } else {
+    input = document.createElement("input");
+    if (field.control === "checkbox") input.type = "checkbox";
+    else if (field.control === "list") input.placeholder = "8,8";
+    else { input.type = "number"; input.step = field.step; }
+  }
+  input.name = field.path;
+  return input;
+}
+
+export function mountControls(form, meta, onChange) {
+  form.replaceChildren();
+  const presets = document.createElement("label");
+  const presetSelect = document.createElement("select");
+  presetSelect.name = "preset";
+  presetSelect.add(new Option("— pick a preset —", ""));
+  for (const name of Object.keys(PRESETS)) presetSelect.add(new Option(name, name));
+  presets.append("Preset", presetSelect);
+  form.append(presets);
+
+  const groups = new Map();
+  for (const field of FIELDS) {
+    if (!groups.has(field.group)) {
+      const fieldset = document.createElement("fieldset");
+      fieldset.append(Object.assign(document.createElement("legend"), { textContent: field.group }));
+      groups.set(field.group, fieldset);
+      form.append(fieldset);
+    }
+    const label = document.createElement("label");
+    label.dataset.path = field.path;
+    label.append(field.label, control(field, meta));
+    groups.get(field.group).append(label);
+  }
+
+  const defaults = valuesFromSpec(meta.defaults);
+
+  function read() {
+    const values = {};
+    for (const field of FIELDS) {
+      const input = form.elements[field.path];
+      if (field.control === "checkbox") values[field.path] = input.checked;
+      else if (field.control === "list") values[field.path] = input.value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+      else if (field.control === "number" || field.control === "log") values[field.path] = input.value === "" ? null : Number(input.value);
+      else values[field.path] = input.value;
+    }
+    return values;
+  }
+
+  function write(values) {
+    const merged = { ...defaults, ...values };
+    for (const field of FIELDS) {
+      const input = form.elements[field.path];
+      const value = merged[field.path];
+      if (value === undefined) continue;
+      if (field.control === "checkbox") input.checked = Boolean(value);
+      else if (field.control === "list") input.value = value.join(",");
+      else input.value = value;
+      if (input.syncSlider) input.syncSlider();
+    }
+    showRelevant();
+  }
+
+  function showRelevant() {
+    const digits = form.elements["data.dataset"].value === "digits";
+    for (const field of FIELDS.filter((f) => f.points2d)) form.querySelector(`[data-path="${field.path}"]`).hidden = digits;
+  }
+
+  presetSelect.addEventListener("change", () => {
+    if (!presetSelect.value) return;
+    write(PRESETS[presetSelect.value]);
+    onChange(read());
+  });
+  form.addEventListener("change", (event) => {
+    if (event.target === presetSelect) return;
+    showRelevant();
+    onChange(read());
+  });
+  return { read, write };
+}

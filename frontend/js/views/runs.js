@@ -1,0 +1,52 @@
+// The runs list: every job with its status, key settings and final figures; open or delete one.
+import { deleteJob, listJobs } from "../api.js";
+
+function describe(spec) {
+  const data = spec.data.kind === "digits" ? "digits" : spec.data.dataset;
+  return `${data} · [${spec.model.hidden.join(",")}] ${spec.model.activation} · ${spec.optim.optimizer} lr ${spec.optim.lr} · batch ${spec.optim.batch_size}`;
+}
+
+export function mountRuns(el, { onOpen }) {
+  el.dataset.testid = "runs";
+
+  async function refresh() {
+    let jobs;
+    try {
+      ({ jobs } = await listJobs());
+    } catch {
+      return; // the server is restarting; the next refresh will do
+    }
+    if (!jobs.length) {
+      el.replaceChildren(Object.assign(document.createElement("p"), { className: "hint", textContent: "No runs yet: pick a preset and press Start." }));
+      return;
+    }
+    const table = document.createElement("table");
+    table.innerHTML = "<thead><tr><th>Run</th><th>Status</th><th>Settings</th><th>Step</th><th>Val acc</th><th></th></tr></thead>";
+    const body = document.createElement("tbody");
+    for (const job of jobs) {
+      const row = document.createElement("tr");
+      row.dataset.job = job.id;
+      const acc = job.summary["val/acc"];
+      row.innerHTML = `<td><button type="button" class="link" data-action="open">${job.name || job.id}</button></td>
+        <td class="status-${job.status}">${job.status}</td><td>${describe(job.spec)}</td>
+        <td>${job.summary.step ?? ""}</td><td>${acc === undefined ? "" : (100 * acc).toFixed(1) + "%"}</td>
+        <td>${["queued", "running", "paused"].includes(job.status) ? "" : '<button type="button" class="link" data-action="delete" aria-label="delete">delete</button>'}</td>`;
+      body.append(row);
+    }
+    table.append(body);
+    el.replaceChildren(table);
+  }
+
+  el.addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (!button) return;
+    const id = button.closest("tr").dataset.job;
+    if (button.dataset.action === "open") onOpen(id);
+    else {
+      await deleteJob(id);
+      refresh();
+    }
+  });
+  refresh();
+  return { refresh };
+}
