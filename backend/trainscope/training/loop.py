@@ -148,7 +148,7 @@ class Trainer:
                     order, cursor = torch.randperm(n_train, generator=shuffle).to(self.device), 0
                 index = order[cursor : cursor + batch_size]
                 cursor += batch_size
-                self.telemetry.before_forward(step)
+                self.telemetry.before_forward(step, last=step == steps)
                 labels = self.split.y_train[index]
                 logits = self.model(self.split.x_train[index])
                 loss = nn.functional.cross_entropy(logits, labels)

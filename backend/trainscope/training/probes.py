@@ -83,12 +83,12 @@ def hidden_outputs(model: MLP, inputs: torch.Tensor) -> list[torch.Tensor]:
 
 
 class Probe:
-    """No-op hooks; `every` steps between samples (0: never), and always at step 1."""
+    """No-op hooks; `every` steps between samples (0: never), and always at the first and last step."""
 
     every = 0
 
-    def wants(self, step: int) -> bool:
-        return self.every > 0 and (step == 1 or step % self.every == 0)
+    def wants(self, step: int, last: bool = False) -> bool:
+        return self.every > 0 and (step == 1 or step % self.every == 0 or last)
 
     def arm(self, ctx: ProbeContext) -> None:
         """Before the training forward pass of a sampling step."""
@@ -312,8 +312,8 @@ class Telemetry:
         self.probes = [p for p in probes if p.every > 0]
         self._active: list[Probe] = []
 
-    def before_forward(self, step: int) -> None:
-        self._active = [p for p in self.probes if p.wants(step)]
+    def before_forward(self, step: int, last: bool = False) -> None:
+        self._active = [p for p in self.probes if p.wants(step, last)]
         for probe in self._active:
             probe.arm(self.ctx)
 
