@@ -90,6 +90,9 @@ async function start() {
     },
   });
 
+  // jobs may also arrive over REST (a workshop's presenter, a script): look again now and then
+  setInterval(() => { if (!document.hidden) runs.refresh(); }, 5000);
+
   let meta;
   try {
     meta = await getMeta();

@@ -98,6 +98,12 @@ def test_a_spiral_run_fills_every_view(server: LiveServer, page: Page, artifacts
     assert "samples/s" in (page.text_content("#system") or "")
     page.screenshot(path=str(artifacts_dir / "playground.png"), full_page=True)
 
+    light_font = page.evaluate("() => document.getElementById('boundary').layout.font.color")
+    page.click("#theme")
+    wait_js(page, f"document.getElementById('boundary').layout.font.color !== '{light_font}'", 5)
+    assert page.evaluate("() => document.body.classList.contains('dark')")
+    page.screenshot(path=str(artifacts_dir / "playground-dark.png"), full_page=True)
+
 
 def test_pause_stops_points_resume_restarts_and_a_rate_change_is_marked(server: LiveServer, page: Page) -> None:
     open_page(page, server.url + "/")
