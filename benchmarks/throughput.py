@@ -19,15 +19,16 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 from torch import nn
 
 from trainscope.schemas import JobSpec
-from trainscope.training.datasets import load_split
+from trainscope.training.datasets import Split, load_split
 from trainscope.training.loop import evaluate, fit, resolve_device
-from trainscope.training.models import build_model, make_optimizer
+from trainscope.training.models import MLP, build_model, make_optimizer
 
 SPECS: dict[str, dict[str, Any]] = {
     "digits MLP 64-128-64, Adam, batch 64": {
@@ -42,27 +43,41 @@ SPECS: dict[str, dict[str, Any]] = {
 }
 
 
-def bare_loop(spec: JobSpec, validate: bool) -> float:
-    """The same work without telemetry: data on the device, batches by indexing a permutation."""
+def set_up(spec: JobSpec) -> tuple[Split, MLP, torch.optim.Optimizer]:
     torch.manual_seed(spec.seed)
     device = resolve_device(spec.device)
     split = load_split(spec.data, spec.seed, device)
     model = build_model(spec).to(device)
-    optimizer = make_optimizer(spec.optim, model.parameters())
-    n, batch = len(split.x_train), spec.optim.batch_size
+    return split, model, make_optimizer(spec.optim, model.parameters())
+
+
+def batches(spec: JobSpec, split: Split) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    """(step, inputs, labels) as fit() draws them: data on the device, indexing a permutation."""
+    n, size = len(split.x_train), spec.optim.batch_size
     generator = torch.Generator().manual_seed(spec.seed)
-    order, cursor = torch.randperm(n, generator=generator).to(device), 0
-    started = time.perf_counter()
+    order, cursor = torch.randperm(n, generator=generator).to(split.x_train.device), 0
     for step in range(1, spec.optim.steps + 1):
-        if cursor + batch > n:
-            order, cursor = torch.randperm(n, generator=generator).to(device), 0
-        index = order[cursor : cursor + batch]
-        cursor += batch
-        loss = nn.functional.cross_entropy(model(split.x_train[index]), split.y_train[index])
+        if cursor + size > n:
+            order, cursor = torch.randperm(n, generator=generator).to(split.x_train.device), 0
+        index = order[cursor : cursor + size]
+        cursor += size
+        yield step, split.x_train[index], split.y_train[index]
+
+
+def evaluating(spec: JobSpec, step: int) -> bool:
+    return step % spec.optim.eval_every == 0 or step == spec.optim.steps
+
+
+def bare_loop(spec: JobSpec, validate: bool) -> float:
+    """The same work without telemetry."""
+    split, model, optimizer = set_up(spec)
+    started = time.perf_counter()
+    for step, x, y in batches(spec, split):
+        loss = nn.functional.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
-        if validate and (step % spec.optim.eval_every == 0 or step == spec.optim.steps):
+        if validate and evaluating(spec, step):
             evaluate(model, split)
     loss.item()  # wait for the device before stopping the clock
     return spec.optim.steps / (time.perf_counter() - started)
@@ -72,44 +87,28 @@ def tensorboard_loop(spec: JobSpec, logdir: str) -> float:
     """The bare loop, validating, logging scalars and histograms through TensorBoard's SummaryWriter."""
     from torch.utils.tensorboard import SummaryWriter
 
-    torch.manual_seed(spec.seed)
-    device = resolve_device(spec.device)
-    split = load_split(spec.data, spec.seed, device)
-    model = build_model(spec).to(device)
-    optimizer = make_optimizer(spec.optim, model.parameters())
+    split, model, optimizer = set_up(spec)
     writer = SummaryWriter(logdir)
-    n, batch = len(split.x_train), spec.optim.batch_size
-    generator = torch.Generator().manual_seed(spec.seed)
-    order, cursor = torch.randperm(n, generator=generator).to(device), 0
-    every = spec.probes.histogram_every
-    captured: list[torch.Tensor] = []
+    bins, captured = spec.probes.histogram_bins, []
     started = time.perf_counter()
-    for step in range(1, spec.optim.steps + 1):
-        if cursor + batch > n:
-            order, cursor = torch.randperm(n, generator=generator).to(device), 0
-        index = order[cursor : cursor + batch]
-        cursor += batch
-        sampling = step == 1 or step % every == 0
-        handles = (
-            [m.register_forward_hook(lambda _m, _i, out: captured.append(out)) for m in model.activations]
-            if sampling
-            else []
-        )
-        loss = nn.functional.cross_entropy(model(split.x_train[index]), split.y_train[index])
-        for handle in handles:
-            handle.remove()
+    for step, x, y in batches(spec, split):
+        sampling = step == 1 or step % spec.probes.histogram_every == 0
+        hooks = [m.register_forward_hook(lambda _m, _i, o: captured.append(o)) for m in model.activations if sampling]
+        loss = nn.functional.cross_entropy(model(x), y)
+        for hook in hooks:
+            hook.remove()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
-        writer.add_scalar("train/loss", loss.item(), step)
+        writer.add_scalar("train/loss", loss.item(), step)  # the usual way: a host sync every step
         if sampling:
             for name, act in zip(model.layer_names(), captured, strict=True):
-                writer.add_histogram(f"act/{name}", act.detach(), step, bins=spec.probes.histogram_bins)
+                writer.add_histogram(f"act/{name}", act.detach(), step, bins=bins)
             for name, layer in zip([*model.layer_names(), "output"], model.linears(), strict=True):
-                writer.add_histogram(f"weight/{name}", layer.weight.detach(), step, bins=spec.probes.histogram_bins)
-                writer.add_histogram(f"grad/{name}", layer.weight.grad, step, bins=spec.probes.histogram_bins)
+                writer.add_histogram(f"weight/{name}", layer.weight.detach(), step, bins=bins)
+                writer.add_histogram(f"grad/{name}", layer.weight.grad, step, bins=bins)
             captured.clear()
         optimizer.step()
-        if step % spec.optim.eval_every == 0 or step == spec.optim.steps:
+        if evaluating(spec, step):
             for tag, value in evaluate(model, split).items():
                 writer.add_scalar(tag, value, step)
     writer.close()
