@@ -11,10 +11,11 @@ export function baseLayout(extra = {}) {
   const css = getComputedStyle(document.body);
   const fg = css.getPropertyValue("--fg").trim() || "#222";
   const grid = css.getPropertyValue("--grid").trim() || "#e5e5e5";
+  const size = Number(css.getPropertyValue("--chart-font")) || 13; // larger in projector mode
   return {
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
-    font: { color: fg, size: 13 },
+    font: { color: fg, size },
     margin: { l: 55, r: 15, t: 30, b: 45 },
     xaxis: { gridcolor: grid, zerolinecolor: grid },
     yaxis: { gridcolor: grid, zerolinecolor: grid },

@@ -21,8 +21,16 @@ function applyTheme(dark) {
   localStorage.setItem("trainscope-theme", dark ? "dark" : "light");
 }
 
+// Projector mode: larger text everywhere, charts included, for the back of a room.
+function applyProjector(on) {
+  document.body.classList.toggle("projector", on);
+  $("#projector").setAttribute("aria-pressed", String(on));
+  localStorage.setItem("trainscope-projector", on ? "on" : "off");
+}
+
 async function start() {
   applyTheme(localStorage.getItem("trainscope-theme") === "dark");
+  applyProjector(localStorage.getItem("trainscope-projector") === "on");
   const charts = {
     loss: mountLoss($("#loss")),
     boundary: mountBoundary($("#boundary")),
@@ -142,6 +150,10 @@ async function start() {
   });
   $("#theme").addEventListener("click", () => {
     applyTheme(!document.body.classList.contains("dark"));
+    for (const chart of Object.values(charts)) chart.relayout();
+  });
+  $("#projector").addEventListener("click", () => {
+    applyProjector(!document.body.classList.contains("projector"));
     for (const chart of Object.values(charts)) chart.relayout();
   });
 }

@@ -104,6 +104,9 @@ def test_a_spiral_run_fills_every_view(server: LiveServer, page: Page, artifacts
     assert page.evaluate("() => document.body.classList.contains('dark')")
     page.screenshot(path=str(artifacts_dir / "playground-dark.png"), full_page=True)
 
+    page.click("#projector")
+    wait_js(page, "document.getElementById('boundary').layout.font.size > 13", 5)
+
 
 def test_pause_stops_points_resume_restarts_and_a_rate_change_is_marked(server: LiveServer, page: Page) -> None:
     open_page(page, server.url + "/")
