@@ -9,12 +9,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from trainscope import __version__
 from trainscope.api import ws
 from trainscope.api.routes import jobs, meta
+from trainscope.api.security import BodyLimit
 from trainscope.config import Settings
 from trainscope.jobs.manager import JobManager
 from trainscope.store.sql import SqlStore
@@ -48,6 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Trainscope", version=__version__, lifespan=lifespan)
     app.state.settings = settings
+    app.add_middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes)
+    if settings.cors_origins:  # off unless configured: the page is served by this server
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
     app.include_router(jobs.router)
     app.include_router(meta.router)
     app.include_router(ws.router)

@@ -19,7 +19,12 @@ def serve(args: argparse.Namespace) -> None:
     print(f"Trainscope: http://{settings.host}:{settings.port}/", flush=True)
     # permessage-deflate doubles server CPU for our small messages (measured): off.
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, ws_per_message_deflate=False, log_level="info"
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws_per_message_deflate=False,
+        ws_max_size=settings.limits.max_ws_message_bytes,  # larger client messages are closed with 1009
+        log_level="info",
     )
 
 

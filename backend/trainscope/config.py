@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
@@ -28,6 +28,11 @@ class Limits(BaseModel):
     max_probe_size: int = Field(1000, ge=10, description="examples in a job's fixed probe set")
     queue_length: int = Field(64, ge=1, description="jobs waiting for a worker; more answer 429")
     max_scalar_points: int = Field(10_000, ge=2, description="points one scalars read may return")
+    max_jobs_per_client: int = Field(8, ge=1, description="queued and running jobs of one client address")
+    max_job_seconds: float = Field(3600.0, gt=0, description="wall time of one job, pauses included")
+    max_viewers_per_job: int = Field(500, ge=1, description="websocket viewers of one job")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="bytes of one request body; more answer 413")
+    max_ws_message_bytes: int = Field(4096, ge=128, description="bytes of one message a viewer may send")
 
 
 def default_workers() -> int:
@@ -56,5 +61,11 @@ class Settings(BaseSettings):
     message_bytes: int = Field(512 * 1024, ge=1024, description="bytes per websocket message (one event may exceed it)")
     replay_max_points: int = Field(2000, ge=2, description="points per series in a compact replay")
     replay_max_snapshots: int = Field(100, ge=1, description="snapshots per series in a compact replay")
+    hang_timeout_s: float = Field(30.0, gt=0, description="a busy worker silent this long is killed")
+    token: SecretStr | None = Field(None, description="when set, mutating requests need `Authorization: Bearer`")
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="websocket Origins allowed besides the server's own address"
+    )
+    cors_origins: list[str] = Field(default_factory=list, description="origins CORS allows (none: CORS off)")
     frontend_dir: Path = FRONTEND_DIR
     limits: Limits = Limits()

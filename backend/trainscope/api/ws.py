@@ -2,8 +2,10 @@
 
 ?after=SEQ: only events newer than SEQ. ?history=compact: a long run's history thinned (first and
 latest points and snapshots always kept) before the live events; seqs then have gaps in the history.
-Close codes: 1000 after the job's final status; 4400 bad query; 4404 unknown job; 4008 the viewer
-fell too far behind (reconnect with ?after=SEQ to get exactly what it missed).
+Close codes: 1000 after the job's final status; 4400 bad query; 4403 Origin not allowed; 4404 unknown
+job; 4429 too many viewers of this job; 1008 the viewer sent a message (viewers only listen); 1009 a
+message over the size limit; 4008 the viewer fell too far behind (reconnect with ?after=SEQ to get
+exactly what it missed).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
+from trainscope.api.security import origin_allowed
 from trainscope.config import Settings
 from trainscope.jobs.reads import compact_history, json_arrays
 from trainscope.schemas import TERMINAL
@@ -25,6 +28,9 @@ router = APIRouter()
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNKNOWN_JOB = 4404
 CLOSE_TOO_SLOW = 4008
+CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_TOO_MANY_VIEWERS = 4429
+CLOSE_POLICY = 1008
 
 
 def is_final(event: StoredEvent) -> bool:
@@ -32,9 +38,10 @@ def is_final(event: StoredEvent) -> bool:
 
 
 async def until_disconnect(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends until it goes away."""
-    while (await websocket.receive())["type"] != "websocket.disconnect":
-        pass
+    """Return when the client goes away; a viewer that sends anything is closed (it only listens)."""
+    message = await websocket.receive()
+    if message["type"] != "websocket.disconnect":
+        await websocket.close(CLOSE_POLICY, "viewers send no messages")
 
 
 async def send_bodies(websocket: WebSocket, bodies: list[str], settings: Settings) -> None:
@@ -99,6 +106,9 @@ async def follow_job(websocket: WebSocket, job_id: str) -> None:
     hub: Hub = state.hub
     settings: Settings = state.settings
     await websocket.accept()
+    if not origin_allowed(websocket.headers, settings):
+        await websocket.close(CLOSE_FORBIDDEN_ORIGIN, "this Origin may not follow jobs here")
+        return
     try:
         after = int(websocket.query_params.get("after", "0"))
         history = websocket.query_params.get("history", "full")
@@ -110,6 +120,9 @@ async def follow_job(websocket: WebSocket, job_id: str) -> None:
     if await run_in_threadpool(store.get_job, job_id) is None:
         await websocket.close(CLOSE_UNKNOWN_JOB, f"no job {job_id!r}")
         return
+    if hub.viewers(job_id) >= settings.limits.max_viewers_per_job:
+        await websocket.close(CLOSE_TOO_MANY_VIEWERS, "this job has as many viewers as it may")
+        return
     subscriber = hub.subscribe(job_id)  # before the replay, so nothing falls between the two
     client_gone = asyncio.create_task(until_disconnect(websocket))
     try:
@@ -119,7 +132,7 @@ async def follow_job(websocket: WebSocket, job_id: str) -> None:
             after, final = await replay(websocket, store, job_id, after, settings)
         if final or await follow(websocket, subscriber, after, client_gone, settings):
             await websocket.close(1000, "job ended")
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, RuntimeError):  # RuntimeError: the socket was closed under us (policy close)
         pass
     finally:
         hub.unsubscribe(subscriber)

@@ -32,7 +32,7 @@ MAX_FAILED_STARTS = 3  # workers that die before they are ready; past this we st
 
 
 class QueueFull(Exception):
-    pass
+    """The queue, or this client's share of the jobs, is full."""
 
 
 class JobConflict(Exception):
@@ -48,6 +48,7 @@ class LiveJob:
     spec_json: str
     worker: WorkerHandle | None = None
     started: bool = False
+    client: str = ""  # the submitting address, for the per-client limit
     summary: dict[str, float] = field(default_factory=dict)
 
 
@@ -76,6 +77,7 @@ class JobManager:
         self._failed_starts = 0
         self._stopping = False
         self._pump_task: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None]
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -93,10 +95,12 @@ class JobManager:
                 self._inbox.put_nowait(("fail", record.id, "server restarted"))
         self.pool.start()
         self._pump_task = asyncio.create_task(self._pump(), name="event-pump")
+        self._watchdog = asyncio.create_task(self._watch_for_hangs(), name="hang-watchdog")
 
     async def stop(self) -> None:
         """Stop the workers (a running job ends `failed`), drain the inbox, then stop the pump."""
         self._stopping = True
+        self._watchdog.cancel()
         await asyncio.to_thread(self.pool.stop)
         self._inbox.put_nowait(("stop",))
         if self._pump_task is not None:
@@ -108,8 +112,9 @@ class JobManager:
             self._loop.call_soon_threadsafe(self._inbox.put_nowait, message)
 
     # ---- the public operations (each one command to the pump) ------------------------------
-    async def submit(self, spec: JobSpec) -> str:
-        """Queue a job; raises QueueFull when `limits.queue_length` jobs are already waiting."""
+    async def submit(self, spec: JobSpec, client: str = "") -> str:
+        """Queue a job; raises QueueFull when `limits.queue_length` jobs are already waiting or the
+        client has `limits.max_jobs_per_client` jobs queued or running."""
         record = JobRecord(
             id=uuid.uuid4().hex[:12],
             name=spec.name,
@@ -117,7 +122,7 @@ class JobManager:
             spec=spec.model_dump(mode="json"),
             created_at=utcnow(),
         )
-        await self._command("create", record, spec.model_dump_json())
+        await self._command("create", record, spec.model_dump_json(), client)
         return record.id
 
     async def cancel(self, job_id: str) -> None:
@@ -207,13 +212,19 @@ class JobManager:
 
     def _handle(self, message: Message, pending: _Pending) -> None:
         kind = message[0]
+        if kind in ("ready", "event", "idle", "heartbeat"):
+            message[1].last_seen = time.monotonic()
         if kind == "create":
-            record, spec_json, future = message[1:]
-            if len(self._queue) >= self.settings.limits.queue_length:
+            record, spec_json, client, future = message[1:]
+            limits = self.settings.limits
+            if len(self._queue) >= limits.queue_length:
                 future.set_exception(QueueFull(f"{len(self._queue)} jobs are waiting already"))
                 return
+            if client and sum(job.client == client for job in self._live.values()) >= limits.max_jobs_per_client:
+                future.set_exception(QueueFull(f"this client has {limits.max_jobs_per_client} jobs queued or running"))
+                return
             pending.batch.new_jobs.append(record)
-            self._live[record.id] = LiveJob(None, 0, spec_json)
+            self._live[record.id] = LiveJob(None, 0, spec_json, client=client)
             self._queue.append(record.id)
             self._status(record.id, JobStatus.queued, "waiting for a worker", pending)
             pending.resolved.append(future)
@@ -254,6 +265,8 @@ class JobManager:
             _worker, job_id, event = message[1:]
             if job_id in self._live:
                 self._record(job_id, event, pending)
+        elif kind == "heartbeat":
+            pass  # a paused job's worker, still alive
         elif kind == "idle":
             worker, job_id = message[1:]
             worker.job = None
@@ -262,11 +275,25 @@ class JobManager:
         elif kind == "died":
             worker, exitcode = message[1:]
             if worker.job is not None:
-                self._fail(worker.job, describe_exit(exitcode), pending)
+                cause = worker.hung or describe_exit(exitcode)
+                self._fail(worker.job, cause, pending)
                 worker.job = None
             self._replace(worker, exitcode)
         else:
             raise ValueError(f"unknown message {kind!r}")
+
+    async def _watch_for_hangs(self) -> None:
+        """Kill a worker that has a job but has said nothing for `hang_timeout_s` (it reports every
+        ~0.1 s while training and beats every second while paused); its death then fails the job."""
+        limit = self.settings.hang_timeout_s
+        while True:
+            await asyncio.sleep(min(1.0, limit / 4))
+            now = time.monotonic()
+            for worker in self.pool.workers:
+                if worker.job is not None and not worker.hung and now - worker.last_seen > limit:
+                    worker.hung = f"worker hung: nothing heard for {limit:g} s; killed"
+                    log.warning("worker %d (job %s): %s", worker.index, worker.job, worker.hung)
+                    self.pool.kill(worker)
 
     def _replace(self, worker: WorkerHandle, exitcode: int | None) -> None:
         if self._stopping or self.pool.workers[worker.index] is not worker:
@@ -335,7 +362,7 @@ class JobManager:
                 continue
             job_id = self._queue.popleft()
             live = self._live[job_id]
-            worker.job, live.worker = job_id, worker
+            worker.job, live.worker, worker.last_seen = job_id, worker, time.monotonic()
             if not self.pool.send(worker, ("run", job_id, live.spec_json)):
                 worker.job, live.worker = None, None
                 self._queue.appendleft(job_id)

@@ -29,6 +29,8 @@ class WorkerHandle:
     ready: bool = False
     job: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    last_seen: float = 0.0  # monotonic time of its last message
+    hung: str = ""  # why the watchdog killed it, if it did
 
     @property
     def pid(self) -> int | None:
@@ -79,6 +81,7 @@ class LocalPool:
                 settings.torch_threads,
                 settings.emit_interval_s,
                 settings.emit_max_steps,
+                settings.limits.max_job_seconds,
             ),
             name=f"trainscope-worker-{index}",
             daemon=True,
@@ -106,6 +109,11 @@ class LocalPool:
         handle = self._spawn(dead.index)
         self.workers[dead.index] = handle
         return handle
+
+    def kill(self, handle: WorkerHandle) -> None:
+        """SIGKILL: its reader thread then reports the death as for any other."""
+        if handle.process.is_alive():
+            handle.process.kill()
 
     def send(self, handle: WorkerHandle, message: Message) -> bool:
         """False when the worker is gone (its death is reported separately)."""

@@ -41,12 +41,15 @@ class _ServerStopping(Exception):
 
 
 class PipeControl:
-    """The trainer's Control: commands for this job from the tasks pipe."""
+    """The trainer's Control: commands for this job from the tasks pipe. While it waits (a paused
+    job) it sends a heartbeat each time, so the server can tell paused from hung."""
 
-    def __init__(self, job_id: str, tasks: Connection) -> None:
-        self.job_id, self.tasks = job_id, tasks
+    def __init__(self, job_id: str, tasks: Connection, events: Connection) -> None:
+        self.job_id, self.tasks, self.events = job_id, tasks, events
 
     def poll(self, wait: float) -> list[tuple[Any, ...]]:
+        if wait:
+            self.events.send(("heartbeat",))
         commands: list[tuple[Any, ...]] = []
         ready = self.tasks.poll(wait)
         while ready:
@@ -83,7 +86,7 @@ def run_job(
                 "detail": {"device": str(device), "pid": os.getpid()},
             }
         )
-        result = fit(spec, emit, PipeControl(job_id, tasks), policy)
+        result = fit(spec, emit, PipeControl(job_id, tasks, events), policy)
         emit(
             {
                 "type": "status",
@@ -110,12 +113,13 @@ def worker_main(
     torch_threads: int,
     emit_interval_s: float,
     emit_max_steps: int,
+    max_job_seconds: float,
 ) -> None:
     try:
         events.send(("ready", warm_up(torch_threads)))
         from trainscope.training.loop import EmitPolicy
 
-        policy = EmitPolicy(emit_interval_s, emit_max_steps)
+        policy = EmitPolicy(emit_interval_s, emit_max_steps, max_job_seconds)
         while True:
             message = tasks.recv()
             if message[0] == "stop":

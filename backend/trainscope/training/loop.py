@@ -44,13 +44,18 @@ class FitResult:
 
 @dataclass(frozen=True)
 class EmitPolicy:
-    """When buffered train losses are read from the device and sent."""
+    """When buffered train losses are read from the device and sent, and how long a run may take."""
 
     interval_s: float = 0.1
     max_steps: int = 200
+    max_seconds: float = math.inf  # wall time, pauses included; checked at each report
 
 
 class Cancelled(Exception):
+    pass
+
+
+class OutOfTime(Exception):
     pass
 
 
@@ -133,6 +138,7 @@ class Trainer:
         self.ceiling = math.inf  # set from the first loss when the spec gives a divergence factor
         self.paused = False
         self.step_budget: int | None = None  # steps left to run while paused ("step N")
+        self.started = time.monotonic()
 
     def run(self) -> FitResult:
         if isinstance(self.spec.data, Points2DData):
@@ -160,6 +166,11 @@ class Trainer:
                 self.after_step(step, final=step == steps, batch=(logits, labels))
         except Cancelled:
             return FitResult("cancelled", step, f"cancelled at step {step}", self.summary)
+        except OutOfTime:
+            limit = self.policy.max_seconds
+            return FitResult(
+                "failed", step, f"stopped at step {step}: past the time limit of {limit:g} s", self.summary
+            )
         except Diverged as diverged:
             figures = {**self.summary, "diverged_step": float(diverged.step)}
             if math.isfinite(diverged.last_ok):
@@ -212,7 +223,13 @@ class Trainer:
         """Apply the controller's commands; while paused (and not stepping), wait for more."""
         self.apply(self.control.poll(0), step)
         while self.paused and not self.step_budget:
+            self.check_time()
             self.apply(self.control.poll(1.0), step)
+        self.check_time()
+
+    def check_time(self) -> None:
+        if time.monotonic() - self.started > self.policy.max_seconds:
+            raise OutOfTime
 
     def apply(self, commands: list[tuple[Any, ...]], step: int) -> None:
         for command in commands:

@@ -101,6 +101,7 @@ export function mount(el, options = {}) {
     reset,
     append,
     pointCount: () => state.train.length,
+    lastStep: () => (state.train.length ? state.train.x[state.train.length - 1] : 0),
     markers: () => state.markers.map((m) => m.kind),
     relayout: redraw,
   };

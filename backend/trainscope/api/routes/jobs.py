@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 
 from trainscope.api.deps import ManagerDep, SettingsDep, StoreDep
+from trainscope.api.security import require_token
 from trainscope.jobs.manager import JobConflict, QueueFull
 from trainscope.jobs.reads import events_json, read_scalars, to_public
 from trainscope.schemas import (
@@ -44,19 +45,31 @@ async def read_record(store: RunStore, job_id: str) -> JobRecord:
     return record
 
 
+MUTATING: dict[str, Any] = {
+    "dependencies": [Depends(require_token)],
+    "responses": {401: {"description": "the server needs a token for this"}},
+}
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={429: {"description": "the queue is full; retry after Retry-After seconds"}},
+    responses={
+        **MUTATING["responses"],
+        429: {"description": "the queue or this client's share is full; retry after Retry-After seconds"},
+    },
+    dependencies=MUTATING["dependencies"],
 )
-async def create_job(spec: JobSpec, manager: ManagerDep, store: StoreDep, settings: SettingsDep) -> JobPublic:
+async def create_job(
+    spec: JobSpec, request: Request, manager: ManagerDep, store: StoreDep, settings: SettingsDep
+) -> JobPublic:
     errors = [(("body", *e.loc), e.msg) for e in spec_errors(spec, settings.limits)]
     if device_error := manager.device_error(spec):
         errors.append((("body", "device"), device_error))
     if errors:
         raise invalid(errors)
     try:
-        job_id = await manager.submit(spec)
+        job_id = await manager.submit(spec, client=request.client.host if request.client else "")
     except QueueFull as error:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), headers={"Retry-After": "5"}) from None
     return to_public(await read_record(store, job_id))
@@ -80,7 +93,8 @@ async def read_job(job_id: str, store: StoreDep) -> JobPublic:
 @router.post(
     "/{job_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
-    responses={**NOT_FOUND, 409: {"description": "the job has already ended"}},
+    responses={**NOT_FOUND, **MUTATING["responses"], 409: {"description": "the job has already ended"}},
+    dependencies=MUTATING["dependencies"],
 )
 async def cancel_job(job_id: str, store: StoreDep, manager: ManagerDep) -> JobPublic:
     """A queued job is cancelled at once; a running one stops at its next report (within ~0.1 s)."""
@@ -95,7 +109,8 @@ async def cancel_job(job_id: str, store: StoreDep, manager: ManagerDep) -> JobPu
 @router.post(
     "/{job_id}/control",
     status_code=status.HTTP_202_ACCEPTED,
-    responses={**NOT_FOUND, 409: {"description": "the job is not running or paused"}},
+    responses={**NOT_FOUND, **MUTATING["responses"], 409: {"description": "the job is not running or paused"}},
+    dependencies=MUTATING["dependencies"],
 )
 async def control_job(
     job_id: str, command: JobCommand, store: StoreDep, manager: ManagerDep, settings: SettingsDep
@@ -117,7 +132,8 @@ async def control_job(
 @router.delete(
     "/{job_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**NOT_FOUND, 409: {"description": "the job has not ended"}},
+    responses={**NOT_FOUND, **MUTATING["responses"], 409: {"description": "the job has not ended"}},
+    dependencies=MUTATING["dependencies"],
 )
 async def delete_job(job_id: str, store: StoreDep, manager: ManagerDep) -> Response:
     await read_record(store, job_id)

@@ -27,6 +27,7 @@ def read_meta(settings: SettingsDep) -> dict[str, Any]:
         },
         "defaults": JobSpec().model_dump(mode="json"),
         "limits": settings.limits.model_dump(),
+        "token_required": settings.token is not None,
         "schema": JobSpec.model_json_schema(),
     }
 

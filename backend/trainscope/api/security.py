@@ -1,0 +1,81 @@
+"""Who may change things: the optional token for mutating requests, the websocket Origin check, and
+the request-body cap. Viewing stays open to everyone who can reach the server."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import HTTPException, Request, status
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from trainscope.config import Settings
+
+
+def require_token(request: Request) -> None:
+    """A dependency for every mutating route: 401 unless the configured token is presented."""
+    settings: Settings = request.app.state.settings
+    if settings.token is None:
+        return
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    expected = settings.token.get_secret_value()
+    if scheme.lower() != "bearer" or not secrets.compare_digest(presented.encode(), expected.encode()):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "this server needs a token to change jobs", {"WWW-Authenticate": "Bearer"}
+        )
+
+
+def origin_allowed(headers: Any, settings: Settings) -> bool:
+    """A browser's websocket must come from a page of this server (or an allowed origin); clients
+    that send no Origin (scripts, tests) are not browsers and are let through."""
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    host = headers.get("host", "")
+    return origin in settings.allowed_origins or origin in (f"http://{host}", f"https://{host}")
+
+
+class BodyLimit:
+    """Pure ASGI middleware: a request body past `max_bytes` is answered 413 without reading the rest.
+
+    A declared Content-Length is checked up front; a chunked body is counted as it arrives, cut off at
+    the limit, and whatever the app answers to the cut body is replaced by the 413.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        seen, cut = 0, False
+
+        async def counting_receive() -> Message:
+            nonlocal seen, cut
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    cut = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not cut:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await self._refuse(send)
+
+        await self.app(scope, counting_receive, guarded_send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = f'{{"detail":"request body larger than {self.max_bytes} bytes"}}'.encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
