@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.api.test_jobs_live import LONG, QUICK
-from tests.live import LiveServer, assert_gap_free, pid_alive, wait_for
+from tests.live import LiveServer, Viewer, assert_gap_free, pid_alive, wait_for, watch
 
 
 def test_sigkill_a_worker_fails_its_job_and_the_next_job_succeeds(server: LiveServer) -> None:
@@ -52,15 +53,23 @@ def test_restart_keeps_history_fails_interrupted_and_requeues_waiting(one_worker
     waiting = server.submit(QUICK)
     full = server.post("/api/jobs", QUICK)
     assert full.status_code == 429 and full.headers["retry-after"]
+    viewer = Viewer()  # what a viewer saw was stored first: it must survive the crash
+    follower = threading.Thread(target=watch, args=(server.ws_url, running["id"]), kwargs={"viewer": viewer})
+    follower.start()
+    wait_for(lambda: len(viewer.events) > 20, 30, "the viewer to receive events")
 
     server.stop(signal.SIGKILL)  # a crash: no chance to mark anything
+    follower.join(30)
+    assert viewer.close_code == 1006  # the connection just dropped
     server.start()
 
     assert server.job(finished["id"])["status"] == "done"
     assert server.stored_events(finished["id"]) == history
     interrupted = server.job(running["id"])
     assert interrupted["status"] == "failed" and interrupted["message"] == "server restarted"
-    assert_gap_free(server.stored_events(running["id"]))
+    stored = server.stored_events(running["id"])
+    assert_gap_free(stored)
+    assert stored[: len(viewer.events)] == viewer.events  # every event a viewer was sent is still there
     assert server.wait_status(waiting["id"], {"done", "failed"})["status"] == "done"
     assert_gap_free(server.stored_events(waiting["id"]))
 

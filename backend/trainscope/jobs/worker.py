@@ -62,6 +62,18 @@ class PipeControl:
         return commands
 
 
+def failure_message(error: BaseException) -> str:
+    """One line for the job's status; out-of-memory says so plainly and frees what the cache holds."""
+    last = traceback.format_exception_only(error)[-1].strip()
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # so the next job on this worker starts with the memory back
+        return f"out of memory: {last[:300]}"
+    return last
+
+
 def run_job(
     job_id: str, spec_json: str, server_device: str, tasks: Connection, events: Connection, policy: Any
 ) -> None:
@@ -100,8 +112,7 @@ def run_job(
         emit({"type": "status", "step": 0, "status": "failed", "message": "the server stopped during the run"})
         raise
     except Exception as error:  # a job's failure must never take the worker down
-        last = traceback.format_exception_only(error)[-1].strip()
-        emit({"type": "status", "step": 0, "status": "failed", "message": last})
+        emit({"type": "status", "step": 0, "status": "failed", "message": failure_message(error)})
     finally:
         events.send(("idle", job_id))
 
