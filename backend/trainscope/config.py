@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     emit_interval_s: float = Field(0.1, gt=0, description="longest wait between two scalars events")
     emit_max_steps: int = Field(200, ge=1, description="most train-loss points per scalars event")
     pump_batch: int = Field(500, ge=1, description="most writes in one store transaction")
-    subscriber_queue: int = Field(1000, ge=1, description="messages a websocket viewer may lag behind")
+    # ~4 s of a fast run's events; past it a viewer is closed (4008) and resumes with ?after=SEQ,
+    # so a room of slow laptops cannot pile up memory on the server
+    subscriber_queue: int = Field(256, ge=1, description="events a websocket viewer may lag behind")
     replay_chunk: int = Field(500, ge=1, description="events per websocket message during replay")
     message_bytes: int = Field(512 * 1024, ge=1024, description="bytes per websocket message (one event may exceed it)")
     replay_max_points: int = Field(2000, ge=2, description="points per series in a compact replay")

@@ -107,11 +107,18 @@ class ProbeSpec(_Strict):
     histogram_bins: int = Field(30, ge=2)
     layers_every: int = Field(200, ge=0, description="per-layer gradient/weight norms, dead units, saturation")
     embedding_every: int = Field(200, ge=0, description="PCA of the penultimate layer on the probe set")
-    boundary_every: int = Field(50, ge=0, description="class probability over the input plane (2-D data)")
+    boundary_every: int = Field(100, ge=0, description="class probability over the input plane (2-D data)")
     boundary_grid: int = Field(40, ge=4, le=200, description="grid cells per side of the boundary map")
     network_every: int = Field(200, ge=0, description="weights and each hidden unit's map (network view)")
-    system_every: int = Field(100, ge=0, description="samples/s, device memory and utilization")
+    system_every: int = Field(200, ge=0, description="samples/s, device memory and utilization")
     probe_size: int = Field(256, ge=10, description="fixed examples the probes look at")
+    min_interval_s: float = Field(
+        0.2,
+        ge=0.0,
+        le=60.0,
+        description="a probe samples at most this often in wall time (first and last step "
+        "always): a small net trains thousands of steps a second, and no viewer needs 30 boundaries a second",
+    )
 
 
 class JobSpec(_Strict):

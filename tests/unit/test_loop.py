@@ -54,7 +54,7 @@ def test_non_finite_loss_counts_even_without_a_factor() -> None:
 
 
 def test_every_step_reported_once_with_evals_and_histograms() -> None:
-    spec = {"optim": {"steps": 250, "eval_every": 50}, "probes": {"histogram_every": 100}}
+    spec = {"optim": {"steps": 250, "eval_every": 50}, "probes": {"histogram_every": 100, "min_interval_s": 0}}
     _result, events = run(spec, policy=EmitPolicy(interval_s=60.0, max_steps=64))
     points = train_points(events)
     assert [p["step"] for p in points] == list(range(1, 251))
@@ -135,3 +135,9 @@ def test_asking_for_cuda_without_one_fails_clearly() -> None:
         pytest.skip("this machine has a CUDA device")
     with pytest.raises(RuntimeError, match="CUDA"):
         run({"device": "cuda"})
+
+
+def test_probes_sample_no_more_often_than_their_wall_time_interval() -> None:
+    spec = {"optim": {"steps": 400}, "probes": {"histogram_every": 1, "min_interval_s": 60}}
+    _result, events = run(spec)
+    assert sorted({e["step"] for e in events if e["type"] == "histogram"}) == [1, 400]  # first and last only

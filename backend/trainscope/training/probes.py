@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -305,6 +306,8 @@ class Telemetry:
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.ctx = ctx
+        self.min_interval_s = ctx.spec.probes.min_interval_s
+        self._last_sample: dict[int, float] = {}  # probe index -> monotonic time of its last sample
         probes: list[Probe] = [Histograms(ctx), LayerStats(ctx), Embedding(ctx), System(ctx)]
         if ctx.plane is not None:
             probes.append(Boundary(ctx))
@@ -313,7 +316,16 @@ class Telemetry:
         self._active: list[Probe] = []
 
     def before_forward(self, step: int, last: bool = False) -> None:
-        self._active = [p for p in self.probes if p.wants(step, last)]
+        now = time.monotonic()
+        self._active = []
+        for index, probe in enumerate(self.probes):
+            if not probe.wants(step, last):
+                continue
+            recent = now - self._last_sample.get(index, -math.inf) < self.min_interval_s
+            if recent and step != 1 and not last:
+                continue
+            self._last_sample[index] = now
+            self._active.append(probe)
         for probe in self._active:
             probe.arm(self.ctx)
 
