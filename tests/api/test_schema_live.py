@@ -46,7 +46,7 @@ def test_every_operation_answers_as_documented(fuzzed_server: LiveServer) -> Non
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck))
         def check(case: Any) -> None:
-            sent.append(operation.label)
+            sent.append(case.operation.label)
             case.call_and_validate(base_url=fuzzed_server.url, checks=CHECKS)
 
         check()
