@@ -1,4 +1,5 @@
-"""The hub never waits on a viewer: a full queue makes that viewer overflow, the others go on."""
+"""The hub never waits on a viewer: a full backlog drops older snapshots first, then makes that viewer
+overflow; the other viewers go on."""
 
 from __future__ import annotations
 
@@ -7,19 +8,53 @@ import asyncio
 from trainscope.stream.hub import OVERFLOW, Hub, Published
 
 
-def test_slow_viewer_overflows_without_touching_the_others() -> None:
+def scalars(seq: int) -> Published:
+    return Published(seq, f"s{seq}")
+
+
+def snapshot(seq: int, series: str) -> Published:
+    return Published(seq, f"h{seq}", series=series)
+
+
+def test_a_full_backlog_drops_the_older_snapshot_of_the_same_series_first() -> None:
+    async def scenario() -> None:
+        hub = Hub(queue_size=3)
+        viewer = hub.subscribe("job")
+        for item in [snapshot(1, "histogram:a"), snapshot(2, "histogram:b"), scalars(3), snapshot(4, "histogram:b")]:
+            hub.publish("job", item)
+        assert [i.seq for i in await viewer.take()] == [1, 3, 4]  # 2 made room for 4, its newer self
+        assert viewer.coalesced == 1 and not viewer.overflowed
+
+    asyncio.run(scenario())
+
+
+def test_then_any_older_snapshot_then_overflow() -> None:
+    async def scenario() -> None:
+        hub = Hub(queue_size=2)
+        viewer = hub.subscribe("job")
+        hub.publish("job", snapshot(1, "boundary:"))
+        hub.publish("job", scalars(2))
+        hub.publish("job", scalars(3))  # no same series: the older snapshot goes
+        assert not viewer.overflowed
+        hub.publish("job", scalars(4))  # nothing left to drop
+        assert viewer.overflowed
+        assert await viewer.take() == [OVERFLOW]
+        hub.publish("job", scalars(5))
+        assert not viewer.backlog  # an overflowed viewer gets nothing more
+
+    asyncio.run(scenario())
+
+
+def test_a_slow_viewer_does_not_touch_the_others() -> None:
     async def scenario() -> None:
         hub = Hub(queue_size=3)
         slow, fast = hub.subscribe("job"), hub.subscribe("job")
         other_job = hub.subscribe("other")
         for seq in range(1, 7):
-            hub.publish("job", Published(seq, f"e{seq}"))
-            while not fast.queue.empty():  # the fast viewer keeps up
-                assert fast.queue.get_nowait().seq == seq
-        assert slow.overflowed
-        assert slow.queue.get_nowait() is OVERFLOW and slow.queue.empty()
-        assert not fast.overflowed
-        assert other_job.queue.empty()
+            hub.publish("job", scalars(seq))
+            assert [i.seq for i in await fast.take()] == [seq]  # the fast viewer keeps up
+        assert slow.overflowed and not fast.overflowed
+        assert not other_job.backlog
         hub.unsubscribe(slow)
         hub.unsubscribe(fast)
         assert hub.viewers("job") == 0 and hub.viewers("other") == 1

@@ -80,14 +80,12 @@ async def follow(
 ) -> bool:
     """Forward live events newer than `after` until the final one; False if the viewer must go."""
     while True:
-        getter = asyncio.ensure_future(subscriber.queue.get())
+        getter = asyncio.ensure_future(subscriber.take())
         await asyncio.wait({getter, client_gone}, return_when=asyncio.FIRST_COMPLETED)
         if not getter.done():
             getter.cancel()
             return False
-        items: list[Published] = [getter.result()]
-        while not subscriber.queue.empty():
-            items.append(subscriber.queue.get_nowait())
+        items: list[Published] = getter.result()
         if OVERFLOW in items:
             await websocket.close(CLOSE_TOO_SLOW, f"too far behind; reconnect with ?after={after}")
             return False

@@ -22,6 +22,7 @@ from typing import Any
 
 from trainscope.config import Settings
 from trainscope.jobs.pool import LocalPool, Message, WorkerHandle, describe_exit
+from trainscope.jobs.reads import SNAPSHOT_TYPES
 from trainscope.schemas import InvalidTransition, JobSpec, JobStatus, check_transition
 from trainscope.store.base import JobRecord, RunStore, StoredEvent, StoreUnavailable, WriteBatch
 from trainscope.stream.hub import Hub, Published
@@ -112,7 +113,7 @@ class JobManager:
             self._loop.call_soon_threadsafe(self._inbox.put_nowait, message)
 
     # ---- the public operations (each one command to the pump) ------------------------------
-    async def submit(self, spec: JobSpec, client: str = "") -> str:
+    async def submit(self, spec: JobSpec, client: str = "") -> JobRecord:
         """Queue a job; raises QueueFull when `limits.queue_length` jobs are already waiting or the
         client has `limits.max_jobs_per_client` jobs queued or running."""
         record = JobRecord(
@@ -123,7 +124,7 @@ class JobManager:
             created_at=utcnow(),
         )
         await self._command("create", record, spec.model_dump_json(), client)
-        return record.id
+        return record  # as created (queued): a worker may already have taken it
 
     async def cancel(self, job_id: str) -> None:
         """Cancel a queued job at once, or ask a running one's worker to stop (JobConflict if ended)."""
@@ -227,6 +228,7 @@ class JobManager:
             self._live[record.id] = LiveJob(None, 0, spec_json, client=client)
             self._queue.append(record.id)
             self._status(record.id, JobStatus.queued, "waiting for a worker", pending)
+            record.last_seq, record.message = self._live[record.id].last_seq, "waiting for a worker"
             pending.resolved.append(future)
         elif kind == "cancel":
             job_id, future = message[1:]
@@ -351,7 +353,9 @@ class JobManager:
                 live.summary.update(event.get("detail") or {})
                 pending.batch.update(job_id, finished_at=utcnow(), summary=dict(live.summary))
                 del self._live[job_id]
-        pending.published.append((job_id, Published(seq, body, final=bool(status and status.terminal))))
+        series = f"{event['type']}:{event.get('tag', '')}" if event["type"] in SNAPSHOT_TYPES else None
+        final = bool(status and status.terminal)
+        pending.published.append((job_id, Published(seq, body, final=final, series=series)))
 
     def _dispatch(self) -> None:
         """Hand queued jobs, oldest first, to idle workers."""

@@ -1,8 +1,15 @@
-"""Per-job fan-out of stored events to live viewers; a slow viewer never blocks the pump or the others."""
+"""Per-job fan-out of stored events to live viewers; a slow viewer never blocks the pump or the others.
+
+Each viewer has a bounded backlog. When it is full, an older snapshot of the same series (histogram
+tag, embedding, boundary, ...) is dropped for the newer one; then any older snapshot; only when the
+backlog holds nothing that can be dropped is the viewer told to go (OVERFLOW) and resume with
+?after=SEQ. Scalars and status events are never dropped.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass, field
 
 
@@ -13,6 +20,7 @@ class Published:
     seq: int
     body: str
     final: bool = False  # the job's terminal status: viewers close after it
+    series: str | None = None  # snapshot series ("histogram:act/layer1"); None: never dropped
 
 
 OVERFLOW = Published(seq=-1, body="")
@@ -21,8 +29,39 @@ OVERFLOW = Published(seq=-1, body="")
 @dataclass(eq=False)
 class Subscriber:
     job: str
-    queue: asyncio.Queue[Published] = field(default_factory=asyncio.Queue)
+    limit: int
+    backlog: deque[Published] = field(default_factory=deque)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
     overflowed: bool = False
+    coalesced: int = 0  # snapshots dropped for newer ones
+
+    def offer(self, item: Published) -> None:
+        if self.overflowed:
+            return
+        if len(self.backlog) >= self.limit and not self._make_room(item):
+            self.overflowed = True
+            self.backlog.clear()
+            self.backlog.append(OVERFLOW)
+        else:
+            self.backlog.append(item)
+        self.ready.set()
+
+    def _make_room(self, item: Published) -> bool:
+        older = [i for i in self.backlog if i.series is not None]
+        same = [i for i in older if i.series == item.series] if item.series else []
+        if not (same or older):
+            return False
+        self.backlog.remove((same or older)[0])
+        self.coalesced += 1
+        return True
+
+    async def take(self) -> list[Published]:
+        """Everything queued, waiting for at least one item."""
+        await self.ready.wait()
+        items = list(self.backlog)
+        self.backlog.clear()
+        self.ready.clear()
+        return items
 
 
 class Hub:
@@ -31,7 +70,7 @@ class Hub:
         self._subscribers: dict[str, set[Subscriber]] = {}
 
     def subscribe(self, job: str) -> Subscriber:
-        subscriber = Subscriber(job, asyncio.Queue(maxsize=self.queue_size + 1))
+        subscriber = Subscriber(job, self.queue_size)
         self._subscribers.setdefault(job, set()).add(subscriber)
         return subscriber
 
@@ -46,18 +85,6 @@ class Hub:
         return len(self._subscribers.get(job, ()))
 
     def publish(self, job: str, item: Published) -> None:
-        """Queue an event for every viewer of the job without waiting on any of them.
-
-        A viewer whose queue is full gets OVERFLOW (its backlog dropped): it is told to reconnect
-        with ?after=SEQ and loses nothing that is stored.
-        """
+        """Queue an event for every viewer of the job without waiting on any of them."""
         for subscriber in self._subscribers.get(job, ()):
-            if subscriber.overflowed:
-                continue
-            if subscriber.queue.qsize() >= self.queue_size:
-                subscriber.overflowed = True
-                while not subscriber.queue.empty():
-                    subscriber.queue.get_nowait()
-                subscriber.queue.put_nowait(OVERFLOW)
-                continue
-            subscriber.queue.put_nowait(item)
+            subscriber.offer(item)

@@ -60,19 +60,17 @@ MUTATING: dict[str, Any] = {
     },
     dependencies=MUTATING["dependencies"],
 )
-async def create_job(
-    spec: JobSpec, request: Request, manager: ManagerDep, store: StoreDep, settings: SettingsDep
-) -> JobPublic:
+async def create_job(spec: JobSpec, request: Request, manager: ManagerDep, settings: SettingsDep) -> JobPublic:
     errors = [(("body", *e.loc), e.msg) for e in spec_errors(spec, settings.limits)]
     if device_error := manager.device_error(spec):
         errors.append((("body", "device"), device_error))
     if errors:
         raise invalid(errors)
     try:
-        job_id = await manager.submit(spec, client=request.client.host if request.client else "")
+        record = await manager.submit(spec, client=request.client.host if request.client else "")
     except QueueFull as error:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), headers={"Retry-After": "5"}) from None
-    return to_public(await read_record(store, job_id))
+    return to_public(record)
 
 
 @router.get("")
