@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = SqlStore(settings.database_url)
+        store = SqlStore(settings.database_url, settings.database_busy_timeout_ms)
         await asyncio.to_thread(store.create_schema)
         hub = Hub(settings.subscriber_queue)
         manager = JobManager(settings, store, hub)

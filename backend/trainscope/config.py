@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     database_url: str = "sqlite:///trainscope.db"
+    database_busy_timeout_ms: int = Field(5000, ge=0, description="how long a write waits on a locked database")
     workers: int = Field(default_factory=default_workers, ge=1, le=64)
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="where jobs asking for `auto` run; `cpu` also refuses jobs that ask for cuda"

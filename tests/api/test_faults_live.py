@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,3 +84,23 @@ def test_graceful_stop_marks_the_running_job(one_worker: LiveServer) -> None:
     stopped = server.job(running["id"])
     assert stopped["status"] == "failed"
     assert "stop" in stopped["message"]
+
+
+def test_a_locked_database_delays_events_and_loses_none(tmp_path: Path) -> None:
+    database = tmp_path / "locked.db"
+    server = LiveServer(database, workers=1, env={"TRAINSCOPE_DATABASE_BUSY_TIMEOUT_MS": "100"}).start()
+    try:
+        job = server.submit({**QUICK, "optim": {"steps": 4000, "eval_every": 200}})
+        server.wait_status(job["id"], {"running"})
+        locker = sqlite3.connect(database)
+        locker.execute("BEGIN EXCLUSIVE")  # another process holding the write lock
+        wait_for(lambda: "store unavailable" in server.log(), 20, "the pump to report the locked database")
+        locker.rollback()
+        locker.close()
+        assert server.wait_status(job["id"], {"done", "failed"})["status"] == "done"
+        events = server.stored_events(job["id"])
+        assert_gap_free(events)
+        steps = [p["step"] for e in events if e["type"] == "scalars" for p in e["points"]]
+        assert steps == list(range(1, 4001))  # every train-loss point, none lost while locked
+    finally:
+        server.stop()
