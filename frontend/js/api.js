@@ -2,6 +2,14 @@
 
 const TOKEN_KEY = "trainscope-token";
 
+export const hasToken = () => Boolean(localStorage.getItem(TOKEN_KEY));
+
+export function askForToken() {
+  const answer = window.prompt("This server needs its access token to start or change runs:");
+  if (answer) localStorage.setItem(TOKEN_KEY, answer.trim());
+  return Boolean(answer);
+}
+
 // A server started with TRAINSCOPE_TOKEN needs it for every change; viewing needs none. The page asks
 // once, on the first 401, and keeps the answer in this browser.
 async function request(method, path, body, asked = false) {
@@ -9,13 +17,7 @@ async function request(method, path, body, asked = false) {
   const token = localStorage.getItem(TOKEN_KEY);
   if (token && method !== "GET") headers.Authorization = `Bearer ${token}`;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (response.status === 401 && !asked) {
-    const answer = window.prompt("This server needs its access token to start or change runs:");
-    if (answer) {
-      localStorage.setItem(TOKEN_KEY, answer.trim());
-      return request(method, path, body, true);
-    }
-  }
+  if (response.status === 401 && !asked && askForToken()) return request(method, path, body, true);
   const data = response.status === 204 ? null : await response.json();
   if (!response.ok) {
     const error = new Error(describeError(response.status, data));

@@ -1,5 +1,5 @@
 // Wiring: the form, the run controls, the runs list and every chart, fed by one job's events.
-import { cancelJob, controlJob, createJob, getJob, getMeta } from "./api.js";
+import { askForToken, cancelJob, controlJob, createJob, getJob, getMeta, hasToken } from "./api.js";
 import { followJob } from "./stream.js";
 import { fromHash, specFromValues, toHash, valuesFromSpec } from "./state.js";
 import { mountControls } from "./views/controls.js";
@@ -98,8 +98,17 @@ async function start() {
     },
   });
 
-  // jobs may also arrive over REST (a workshop's presenter, a script): look again now and then
-  setInterval(() => { if (!document.hidden) runs.refresh(); }, 5000);
+  // Jobs also arrive over REST (a workshop's presenter, a script): look again now and then. A viewer
+  // without the token follows the newest live run by itself.
+  async function look() {
+    const jobs = await runs.refresh();
+    const live = (jobs || []).find((job) => ["queued", "running", "paused"].includes(job.status));
+    if (document.body.dataset.mode === "viewer" && live && live.id !== current.id && (!current.status || ENDED.has(current.status))) {
+      show(`following ${live.id}`);
+      follow(live);
+    }
+  }
+  setInterval(() => { if (!document.hidden) look(); }, 2000);
 
   let meta;
   try {
@@ -108,6 +117,17 @@ async function start() {
     $("#spec-form").innerHTML = `<p class="error">Could not reach the server: ${error.message}</p>`;
     return;
   }
+  const setMode = () => {
+    const viewer = meta.token_required && !hasToken();
+    document.body.dataset.mode = viewer ? "viewer" : "presenter";
+    $("#viewer-note").hidden = !viewer;
+  };
+  setMode();
+  $("#enter-token").addEventListener("click", () => {
+    askForToken();
+    setMode();
+  });
+  look();
   const controls = mountControls($("#spec-form"), meta, (values) => history.replaceState(null, "", toHash(values)));
   controls.write(fromHash(location.hash));
   window.addEventListener("hashchange", () => controls.write(fromHash(location.hash)));

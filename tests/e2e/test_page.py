@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -55,7 +56,7 @@ def page(browser: Browser, console_errors: list[str]) -> Iterator[Page]:
 
 def open_page(page: Page, url: str) -> None:
     page.goto(url)
-    page.wait_for_selector("#start:not([disabled])")
+    page.wait_for_function("() => !document.getElementById('start').disabled")  # (hidden for viewers)
 
 
 def chart(page: Page, expression: str) -> Any:
@@ -215,3 +216,30 @@ def test_a_100k_step_history_stays_bounded_in_the_browser(server: LiveServer, pa
     trace = page.evaluate("() => document.querySelector('[data-testid=loss-chart]').data[0].x")
     assert len(trace) <= 4000
     assert trace[0] == 1 and trace[-1] == 100_000  # the first and the newest point survive thinning
+
+
+@pytest.fixture
+def token_server(tmp_path: Path) -> Iterator[LiveServer]:
+    live = LiveServer(tmp_path / "token.db", workers=1, env={"TRAINSCOPE_TOKEN": "room-42"}).start()
+    yield live
+    live.stop()
+
+
+def test_without_the_token_the_page_is_view_only_and_follows_the_live_run(token_server: LiveServer, page: Page) -> None:
+    response = httpx.post(
+        token_server.url + "/api/jobs",
+        json={"data": {"dataset": "spiral"}, "optim": {"steps": 100_000}},
+        headers={"Authorization": "Bearer room-42"},
+        timeout=10,
+    )
+    assert response.status_code == 201
+    open_page(page, token_server.url + "/")
+    wait_js(page, "document.body.dataset.mode === 'viewer'", 10)
+    assert page.is_visible("#viewer-note") and not page.is_visible("#start")
+    wait_js(page, "window.trainscope.charts.loss.pointCount() > 10", 20)  # the presenter's run, live
+
+    page.once("dialog", lambda dialog: dialog.accept("room-42"))
+    page.click("#enter-token")
+    wait_js(page, "document.body.dataset.mode === 'presenter'", 5)
+    page.click("#stop")  # with the token, the controls work
+    wait_js(page, "document.body.dataset.run === 'cancelled'", 10)

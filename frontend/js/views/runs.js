@@ -14,11 +14,11 @@ export function mountRuns(el, { onOpen }) {
     try {
       ({ jobs } = await listJobs());
     } catch {
-      return; // the server is restarting; the next refresh will do
+      return []; // the server is restarting; the next refresh will do
     }
     if (!jobs.length) {
       el.replaceChildren(Object.assign(document.createElement("p"), { className: "hint", textContent: "No runs yet: pick a preset and press Start." }));
-      return;
+      return jobs;
     }
     const table = document.createElement("table");
     table.innerHTML = "<thead><tr><th>Run</th><th>Status</th><th>Settings</th><th>Step</th><th>Val acc</th><th></th></tr></thead>";
@@ -35,6 +35,7 @@ export function mountRuns(el, { onOpen }) {
     }
     table.append(body);
     el.replaceChildren(table);
+    return jobs;
   }
 
   el.addEventListener("click", async (event) => {
