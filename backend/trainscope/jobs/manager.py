@@ -30,6 +30,7 @@ from trainscope.stream.hub import Hub, Published
 log = logging.getLogger(__name__)
 
 MAX_FAILED_STARTS = 3  # workers that die before they are ready; past this we stop replacing them
+WORKER_MESSAGES = frozenset({"ready", "event", "idle", "heartbeat", "died"})
 
 
 class QueueFull(Exception):
@@ -212,9 +213,15 @@ class JobManager:
                 delay = min(delay * 2, 2.0)
 
     def _handle(self, message: Message, pending: _Pending) -> None:
-        kind = message[0]
-        if kind in ("ready", "event", "idle", "heartbeat"):
+        if message[0] in WORKER_MESSAGES:
             message[1].last_seen = time.monotonic()
+            self._handle_worker(message, pending)
+        else:
+            self._handle_command(message, pending)
+
+    def _handle_command(self, message: Message, pending: _Pending) -> None:
+        """A change asked for through the API (or by recovery at start)."""
+        kind = message[0]
         if kind == "create":
             record, spec_json, client, future = message[1:]
             limits = self.settings.limits
@@ -259,30 +266,29 @@ class JobManager:
             pending.resolved.append(future)
         elif kind == "fail":
             self._fail(message[1], message[2], pending)
-        elif kind == "ready":
-            worker, info = message[1:]
-            worker.ready, worker.info = True, info
+        else:
+            raise ValueError(f"unknown command {kind!r}")
+
+    def _handle_worker(self, message: Message, pending: _Pending) -> None:
+        """What a worker said (through its reader thread), or its death."""
+        kind, worker = message[0], message[1]
+        if kind == "ready":
+            worker.ready, worker.info = True, message[2]
             self._failed_starts = 0
         elif kind == "event":
-            _worker, job_id, event = message[1:]
+            job_id, event = message[2:]
             if job_id in self._live:
                 self._record(job_id, event, pending)
-        elif kind == "heartbeat":
-            pass  # a paused job's worker, still alive
         elif kind == "idle":
-            worker, job_id = message[1:]
             worker.job = None
-            if job_id in self._live:  # it ended without saying how: should not happen, but never hang
-                self._fail(job_id, "the worker finished the job without a final status", pending)
+            if message[2] in self._live:  # it ended without saying how: should not happen, but never hang
+                self._fail(message[2], "the worker finished the job without a final status", pending)
         elif kind == "died":
-            worker, exitcode = message[1:]
             if worker.job is not None:
-                cause = worker.hung or describe_exit(exitcode)
-                self._fail(worker.job, cause, pending)
+                self._fail(worker.job, worker.hung or describe_exit(message[2]), pending)
                 worker.job = None
-            self._replace(worker, exitcode)
-        else:
-            raise ValueError(f"unknown message {kind!r}")
+            self._replace(worker, message[2])
+        # "heartbeat": a paused job's worker, still alive; last_seen is all it updates
 
     async def _watch_for_hangs(self) -> None:
         """Kill a worker that has a job but has said nothing for `hang_timeout_s` (it reports every
