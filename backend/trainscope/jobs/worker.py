@@ -65,7 +65,9 @@ class PipeControl:
 def failure_message(error: BaseException) -> str:
     """One line for the job's status; out-of-memory says so plainly and frees what the cache holds."""
     last = traceback.format_exception_only(error)[-1].strip()
-    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
+    # CUDA raises OutOfMemoryError; torch's CPU allocator a RuntimeError that says so
+    cpu_allocator = isinstance(error, RuntimeError) and "can't allocate memory" in str(error)
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError" or cpu_allocator:
         import torch
 
         if torch.cuda.is_available():
