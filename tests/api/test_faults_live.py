@@ -104,3 +104,19 @@ def test_a_locked_database_delays_events_and_loses_none(tmp_path: Path) -> None:
         assert steps == list(range(1, 4001))  # every train-loss point, none lost while locked
     finally:
         server.stop()
+
+
+def test_a_job_that_raises_fails_with_its_reason_and_the_worker_lives_on(one_worker: LiveServer) -> None:
+    server = one_worker
+    if any(w.get("cuda") for w in server.health()["workers"]):
+        pytest.skip("needs a machine without CUDA")
+    old = server.health()["workers"][0]["pid"]
+    os.kill(old, signal.SIGKILL)  # while its replacement warms up, the server cannot yet know there is no CUDA
+    wait_for(lambda: server.health()["workers"][0]["pid"] not in (old, None), 15, "a replacement worker")
+    doomed = server.submit({**QUICK, "device": "cuda"})
+    failed = server.wait_status(doomed["id"], {"failed", "done"}, timeout=60)
+    assert failed["status"] == "failed" and "CUDA" in failed["message"]
+    survivor = server.health()["workers"][0]["pid"]
+    after = server.submit(QUICK)
+    assert server.wait_status(after["id"], {"done", "failed"})["status"] == "done"
+    assert server.health()["workers"][0]["pid"] == survivor  # the same process ran both jobs
