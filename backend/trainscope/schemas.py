@@ -206,12 +206,11 @@ class JobStatus(StrEnum):
 
 
 TERMINAL = frozenset({JobStatus.done, JobStatus.failed, JobStatus.cancelled, JobStatus.diverged})
-_ENDS = TERMINAL
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.queued: frozenset({JobStatus.running, JobStatus.cancelled, JobStatus.failed}),
-    JobStatus.running: frozenset({JobStatus.paused} | _ENDS),
-    JobStatus.paused: frozenset({JobStatus.running} | _ENDS),
-    **{end: frozenset() for end in _ENDS},
+    JobStatus.running: frozenset({JobStatus.paused} | TERMINAL),
+    JobStatus.paused: frozenset({JobStatus.running} | TERMINAL),
+    **{end: frozenset() for end in TERMINAL},
 }
 
 

@@ -1,7 +1,8 @@
 // The websocket client: history then live events; reconnects and resumes after the last seq it saw.
 import { jobSocketUrl } from "./api.js";
 
-const FINAL_CODES = new Set([1000, 4400, 4404]);
+// closes that a retry cannot mend: done, bad query, forbidden Origin, unknown job, viewer spoke
+const FINAL_CODES = new Set([1000, 1008, 4400, 4403, 4404]);
 
 // The first connection asks for a compact history (a long run's points thinned on the server);
 // reconnections ask for exactly what was missed.

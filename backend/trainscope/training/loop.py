@@ -128,7 +128,7 @@ class Trainer:
         probe_x = torch.cat([self.split.x_val, self.split.x_train])[: spec.probes.probe_size]
         probe_y = torch.cat([self.split.y_val, self.split.y_train])[: spec.probes.probe_size]
         plane = plane_of(self.split) if isinstance(spec.data, Points2DData) else None
-        self.telemetry = Telemetry(ProbeContext(self.model, spec, self.split, probe_x, probe_y, plane))
+        self.telemetry = Telemetry(ProbeContext(self.model, spec, probe_x, probe_y, plane))
         # Losses stay on the device until a report; reading each with .item() would sync every step.
         self.pending: list[torch.Tensor] = []
         self.first_pending = 1
@@ -138,7 +138,7 @@ class Trainer:
         self.ceiling = math.inf  # set from the first loss when the spec gives a divergence factor
         self.paused = False
         self.step_budget: int | None = None  # steps left to run while paused ("step N")
-        self.started = time.monotonic()
+        self.started = time.monotonic()  # reset when training starts; the time limit and steps/s use it
 
     def run(self) -> FitResult:
         if isinstance(self.spec.data, Points2DData):
@@ -146,7 +146,7 @@ class Trainer:
         steps, batch_size, n_train = self.spec.optim.steps, self.spec.optim.batch_size, len(self.split.x_train)
         shuffle = torch.Generator().manual_seed(self.spec.seed)
         order, cursor = torch.randperm(n_train, generator=shuffle).to(self.device), 0
-        started, step = time.monotonic(), 0
+        self.started, step = time.monotonic(), 0
         self.model.train()
         try:
             for step in range(1, steps + 1):
@@ -176,7 +176,7 @@ class Trainer:
             if math.isfinite(diverged.last_ok):
                 figures["last_ok_loss"] = diverged.last_ok
             return FitResult("diverged", diverged.step, str(diverged), figures)
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - self.started
         self.summary["steps_per_s"] = steps / elapsed if elapsed > 0 else 0.0
         return FitResult("done", steps, f"finished {steps} steps", self.summary)
 

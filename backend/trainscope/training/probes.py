@@ -21,7 +21,6 @@ import torch
 from torch.utils.hooks import RemovableHandle
 
 from trainscope.schemas import JobSpec
-from trainscope.training.datasets import Split
 from trainscope.training.models import MLP
 from trainscope.training.telemetry import (
     SATURATION_BANDS,
@@ -57,7 +56,6 @@ class ProbeContext:
 
     model: MLP
     spec: JobSpec
-    split: Split
     probe_x: torch.Tensor
     probe_y: torch.Tensor
     plane: tuple[tuple[float, float], tuple[float, float]] | None  # x and y range of 2-D data
