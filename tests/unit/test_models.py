@@ -32,3 +32,24 @@ def test_every_optimizer_is_built_with_the_spec_rate(name: str) -> None:
     assert optimizer.param_groups[0]["weight_decay"] == 0.01
     if name in ("sgd", "momentum"):
         assert optimizer.param_groups[0]["momentum"] == (0.9 if name == "momentum" else 0)
+
+
+def test_runs_that_differ_in_activation_or_bias_start_from_the_same_weights() -> None:
+    def first_weights(model: dict[str, object]) -> list[torch.Tensor]:
+        net = build_model(JobSpec.model_validate({"seed": 5, "model": {"hidden": [6, 6], **model}}))
+        return [layer.weight.detach() for layer in net.linears()]
+
+    reference = first_weights({})
+    for variant in ({"activation": "relu"}, {"bias": False}, {"batch_norm": True}, {"dropout": 0.3}):
+        assert all(torch.equal(a, b) for a, b in zip(reference, first_weights(variant), strict=True))
+    assert not torch.equal(reference[0], build_model(JobSpec.model_validate({"seed": 6})).linears()[0].weight)
+
+
+@pytest.mark.parametrize(
+    ("init", "bound"), [("default", 64**-0.5), ("he", (6 / 64) ** 0.5), ("xavier", (6 / 96) ** 0.5)]
+)
+def test_init_schemes_draw_within_their_bounds(init: str, bound: float) -> None:
+    spec = JobSpec.model_validate({"data": {"kind": "digits"}, "model": {"hidden": [32], "init": init}})
+    weight = build_model(spec).linears()[0].weight
+    assert weight.abs().max() <= bound
+    assert weight.abs().max() > 0.9 * bound  # 2,048 draws reach close to the bound

@@ -8,17 +8,26 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits, make_circles, make_moons
 
-from trainscope.schemas import DataSpec, DigitsData, Points2DData, val_count
+from trainscope.schemas import DigitsData, LabelledData, Points2DData
 
 
 @dataclass(frozen=True)
 class Split:
-    """Train and validation tensors, already on the job's device."""
+    """Train and validation tensors (and test/holdout ones, possibly empty), already on the job's device."""
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_val: torch.Tensor
     y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    x_holdout: torch.Tensor
+    y_holdout: torch.Tensor
+
+    def held_out(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """The non-empty sets scored only at the end, by tag prefix."""
+        sets = {"test": (self.x_test, self.y_test), "holdout": (self.x_holdout, self.y_holdout)}
+        return {name: pair for name, pair in sets.items() if len(pair[0])}
 
 
 def make_points2d(spec: Points2DData, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -47,10 +56,11 @@ def make_points2d(spec: Points2DData, seed: int) -> tuple[np.ndarray, np.ndarray
         angle = t + np.pi * y
         x = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
         x = x + rng.normal(0.0, spec.noise * 0.3, (n, 2))
+    x = x + np.asarray(spec.offset)
     return x.astype(np.float32), np.asarray(y, dtype=np.int64)
 
 
-def make_arrays(spec: DataSpec, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def make_arrays(spec: LabelledData, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Inputs (float32) and integer labels for a data spec."""
     if isinstance(spec, DigitsData):
         digits = load_digits()
@@ -58,14 +68,20 @@ def make_arrays(spec: DataSpec, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return make_points2d(spec, seed)
 
 
-def load_split(spec: DataSpec, seed: int, device: torch.device) -> Split:
-    """The dataset, shuffled with the seed, split into train/validation and moved to the device once."""
+def load_split(spec: LabelledData, seed: int, device: torch.device) -> Split:
+    """The dataset, shuffled with the seed, split into validation, test, holdout and train (in that order,
+    so a smaller `train_limit` keeps the same held-out sets) and moved to the device once."""
+    seed = spec.seed if spec.seed is not None else seed
     x, y = make_arrays(spec, seed)
     order = np.random.default_rng(seed + 1).permutation(len(x))
-    n_val = val_count(len(x), spec.val_fraction)
-    val, train = order[:n_val], order[n_val:]
+    n_train, n_val, n_test, n_holdout = spec.split_sizes()
+    bounds = np.cumsum([n_val, n_test, n_holdout])
+    val, test, holdout, rest = np.split(order, bounds)
 
-    def put(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+    def put(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return (
+            torch.from_numpy(np.ascontiguousarray(x[rows])).to(device),
+            torch.from_numpy(np.ascontiguousarray(y[rows])).to(device),
+        )
 
-    return Split(put(x[train]), put(y[train]), put(x[val]), put(y[val]))
+    return Split(*put(rest[:n_train]), *put(val), *put(test), *put(holdout))

@@ -11,10 +11,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainscope.schemas import JobSpec, Points2DData
+from trainscope.schemas import JobSpec, Params2DSpec, Points2DData, SurfaceData
+from trainscope.training.analyses import bn_modes, gradient_check, gradient_variance, linear_collapse
 from trainscope.training.datasets import Split, load_split
 from trainscope.training.models import build_model, make_optimizer
 from trainscope.training.probes import Emit, ProbeContext, Telemetry, b64
+from trainscope.training.surface import make_problem
 
 DATASET_POINTS_CAP = 2000  # points of a 2-D dataset sent once for drawing under the boundary
 
@@ -95,6 +97,24 @@ def evaluate(
     return dict(zip(["val/loss", "val/acc", "train/acc"], values, strict=False))
 
 
+def score_held_out(model: nn.Module, split: Split) -> dict[str, float]:
+    """Loss and accuracy on the test and holdout sets (those the spec asked for); one transfer."""
+    held_out = split.held_out()
+    if not held_out:
+        return {}
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        figures = {}
+        for name, (x, y) in held_out.items():
+            logits = model(x)
+            figures[f"{name}/loss"] = nn.functional.cross_entropy(logits, y).double()
+            figures[f"{name}/acc"] = (logits.argmax(1) == y).double().mean()
+        values = torch.stack(list(figures.values())).tolist()
+    model.train(was_training)
+    return dict(zip(figures, values, strict=True))
+
+
 def plane_of(split: Split) -> tuple[tuple[float, float], tuple[float, float]]:
     """The input plane's extent with a margin (one host read, at set-up)."""
     points = torch.cat([split.x_train, split.x_val]).cpu().numpy()
@@ -116,20 +136,16 @@ def dataset_event(split: Split) -> dict[str, Any]:
 
 
 class Trainer:
-    """One run: the model, its data and probes, the loss buffer, and what the controller asked for."""
+    """One run: the model, its data and probes, the loss buffer, and what the controller asked for.
+    Subclasses change what a step computes (set_up, begin, train_step, evaluation, finish)."""
+
+    step_tags: tuple[str, ...] = ("train/loss",)  # what each buffered per-step row holds, loss first
 
     def __init__(self, spec: JobSpec, emit: Emit, control: Control, policy: EmitPolicy) -> None:
         self.spec, self.emit, self.control, self.policy = spec, emit, control, policy
         torch.manual_seed(spec.seed)
         self.device = resolve_device(spec.device)
-        self.split = load_split(spec.data, spec.seed, self.device)
-        self.model = build_model(spec).to(self.device)
-        self.optimizer = make_optimizer(spec.optim, self.model.parameters())
-        probe_x = torch.cat([self.split.x_val, self.split.x_train])[: spec.probes.probe_size]
-        probe_y = torch.cat([self.split.y_val, self.split.y_train])[: spec.probes.probe_size]
-        plane = plane_of(self.split) if isinstance(spec.data, Points2DData) else None
-        self.telemetry = Telemetry(ProbeContext(self.model, spec, probe_x, probe_y, plane))
-        # Losses stay on the device until a report; reading each with .item() would sync every step.
+        # Rows stay on the device until a report; reading each with .item() would sync every step.
         self.pending: list[torch.Tensor] = []
         self.first_pending = 1
         self.last_report = time.monotonic()
@@ -139,31 +155,75 @@ class Trainer:
         self.paused = False
         self.step_budget: int | None = None  # steps left to run while paused ("step N")
         self.started = time.monotonic()  # reset when training starts; the time limit and steps/s use it
+        self.set_up()
 
-    def run(self) -> FitResult:
+    def set_up(self) -> None:
+        spec = self.spec
+        assert not isinstance(spec.data, SurfaceData)
+        self.split = load_split(spec.data, spec.seed, self.device)
+        self.model = build_model(spec).to(self.device)
+        self.optimizer = make_optimizer(spec.optim, self.model.parameters())
+        probe_x = torch.cat([self.split.x_val, self.split.x_train])[: spec.probes.probe_size]
+        probe_y = torch.cat([self.split.y_val, self.split.y_train])[: spec.probes.probe_size]
+        plane = plane_of(self.split) if isinstance(spec.data, Points2DData) else None
+        self.telemetry = Telemetry(ProbeContext(self.model, spec, probe_x, probe_y, plane))
+        self.shuffle = torch.Generator().manual_seed(spec.seed)
+        self.order, self.cursor = self.permutation(), 0
+        self.last_batch: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def permutation(self) -> torch.Tensor:
+        return torch.randperm(len(self.split.x_train), generator=self.shuffle).to(self.device)
+
+    def begin(self) -> None:
+        """Before the first step."""
         if isinstance(self.spec.data, Points2DData):
             self.emit(dataset_event(self.split))
-        steps, batch_size, n_train = self.spec.optim.steps, self.spec.optim.batch_size, len(self.split.x_train)
-        shuffle = torch.Generator().manual_seed(self.spec.seed)
-        order, cursor = torch.randperm(n_train, generator=shuffle).to(self.device), 0
+        if self.spec.probes.grad_variance:
+            self.emit(gradient_variance(self.model, self.split, self.spec.optim.batch_size, 0, self.spec.seed))
+
+    def train_step(self, step: int, last: bool) -> None:
+        batch_size = self.spec.optim.batch_size
+        if self.cursor + batch_size > len(self.split.x_train):
+            self.order, self.cursor = self.permutation(), 0
+        index = self.order[self.cursor : self.cursor + batch_size]
+        self.cursor += batch_size
+        self.telemetry.before_forward(step, last=last)
+        labels = self.split.y_train[index]
+        logits = self.model(self.split.x_train[index])
+        loss = nn.functional.cross_entropy(logits, labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        self.telemetry.after_backward(step, self.emit)
+        self.optimizer.step()
+        self.pending.append(loss.detach())
+        self.last_batch = (logits, labels)
+
+    def evaluation(self, final: bool) -> dict[str, float]:
+        """Figures for an evaluation step; the held-out sets are scored once, at the end."""
+        figures = evaluate(self.model, self.split, self.last_batch)
+        if final:
+            figures.update(score_held_out(self.model, self.split))
+        return figures
+
+    def finish(self, step: int) -> None:
+        """After the last step of a run that finished."""
+        probes = self.spec.probes
+        if probes.grad_variance:
+            self.emit(gradient_variance(self.model, self.split, self.spec.optim.batch_size, step, self.spec.seed))
+        if probes.gradient_check:
+            self.emit(gradient_check(self.model, self.split, step))
+        for wanted, measure in ((probes.linear_collapse, linear_collapse), (probes.bn_modes, bn_modes)):
+            if wanted and (event := measure(self.model, self.split, step)) is not None:
+                self.emit(event)
+
+    def run(self) -> FitResult:
+        steps = self.spec.optim.steps
+        self.begin()
         self.started, step = time.monotonic(), 0
-        self.model.train()
         try:
             for step in range(1, steps + 1):
-                if cursor + batch_size > n_train:
-                    order, cursor = torch.randperm(n_train, generator=shuffle).to(self.device), 0
-                index = order[cursor : cursor + batch_size]
-                cursor += batch_size
-                self.telemetry.before_forward(step, last=step == steps)
-                labels = self.split.y_train[index]
-                logits = self.model(self.split.x_train[index])
-                loss = nn.functional.cross_entropy(logits, labels)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()  # type: ignore[no-untyped-call]
-                self.telemetry.after_backward(step, self.emit)
-                self.optimizer.step()
-                self.pending.append(loss.detach())
-                self.after_step(step, final=step == steps, batch=(logits, labels))
+                self.train_step(step, last=step == steps)
+                self.after_step(step, final=step == steps)
         except Cancelled:
             return FitResult("cancelled", step, f"cancelled at step {step}", self.summary)
         except OutOfTime:
@@ -178,9 +238,10 @@ class Trainer:
             return FitResult("diverged", diverged.step, str(diverged), figures)
         elapsed = time.monotonic() - self.started
         self.summary["steps_per_s"] = steps / elapsed if elapsed > 0 else 0.0
+        self.finish(steps)
         return FitResult("done", steps, f"finished {steps} steps", self.summary)
 
-    def after_step(self, step: int, final: bool, batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    def after_step(self, step: int, final: bool) -> None:
         if self.step_budget is not None:
             self.step_budget -= 1
         evaluating = step % self.spec.optim.eval_every == 0 or final
@@ -191,24 +252,25 @@ class Trainer:
         if evaluating or due or stepped_out or step == 1:
             extra: dict[str, float] = {"lr": self.optimizer.param_groups[0]["lr"]}
             if evaluating:
-                extra.update(evaluate(self.model, self.split, batch))
+                extra.update(self.evaluation(final))
             self.report(step, extra)
             if not final:
                 self.obey(step)
 
     def report(self, step: int, extra: dict[str, float]) -> None:
         """Send the buffered losses (one transfer); raise Diverged at the first bad one."""
-        values = torch.stack(self.pending).tolist() if self.pending else []
+        rows = torch.stack(self.pending).reshape(len(self.pending), -1).tolist() if self.pending else []
         self.pending.clear()
-        if self.first_pending == 1 and values and math.isfinite(values[0]) and self.spec.optim.divergence_factor:
-            self.ceiling = values[0] * self.spec.optim.divergence_factor
+        if self.first_pending == 1 and rows and math.isfinite(rows[0][0]) and self.spec.optim.divergence_factor:
+            self.ceiling = rows[0][0] * self.spec.optim.divergence_factor
         points: list[dict[str, Any]] = []
         bad = None
-        for offset, value in enumerate(values):
+        for offset, row in enumerate(rows):
+            value = row[0]
             if not math.isfinite(value) or value > self.ceiling:
                 bad = (self.first_pending + offset, value)
                 break
-            points.append({"step": self.first_pending + offset, "values": {"train/loss": value}})
+            points.append({"step": self.first_pending + offset, "values": dict(zip(self.step_tags, row, strict=True))})
             self.last_ok = value
         if bad is None and points:
             points[-1]["values"].update({k: v for k, v in extra.items() if np.isfinite(v)})
@@ -256,6 +318,47 @@ class Trainer:
         self.emit({"type": "status", "step": step, "status": status, "message": message})
 
 
+class SurfaceTrainer(Trainer):
+    """Gradient descent on two parameters, each step's position buffered with its loss (the path)."""
+
+    step_tags = ("train/loss", "path/x", "path/y")
+
+    def set_up(self) -> None:
+        data, model = self.spec.data, self.spec.model
+        assert isinstance(data, SurfaceData) and isinstance(model, Params2DSpec)
+        self.data, self.start = data, model.start
+        self.problem = make_problem(data, self.spec.seed, self.device)
+        self.params = torch.tensor(model.start, dtype=torch.float32, device=self.device, requires_grad=True)
+        self.optimizer = make_optimizer(self.spec.optim, [self.params])
+        self.shuffle = torch.Generator().manual_seed(self.spec.seed)
+
+    def begin(self) -> None:
+        self.emit(
+            {"type": "analysis", "name": "surface", "step": 0, "figures": {}, "data": self.problem.drawing(self.start)}
+        )
+
+    def train_step(self, step: int, last: bool) -> None:
+        index = None
+        if self.data.objective == "linreg" and self.spec.optim.batch_size < self.data.n_points:
+            index = torch.randint(self.data.n_points, (self.spec.optim.batch_size,), generator=self.shuffle)
+            index = index.to(self.device)
+        position = self.params.detach().clone()
+        loss = self.problem.loss(self.params, index)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        self.optimizer.step()
+        self.pending.append(torch.cat([loss.detach().reshape(1), position]))
+
+    def evaluation(self, final: bool) -> dict[str, float]:
+        with torch.no_grad():
+            return {"full/loss": float(self.problem.loss(self.params))}
+
+    def finish(self, step: int) -> None:
+        x, y = self.params.detach().tolist()
+        self.summary.update({"final/x": x, "final/y": y})
+
+
 def fit(spec: JobSpec, emit: Emit, control: Control | None = None, policy: EmitPolicy | None = None) -> FitResult:
     """Train the spec's model on its data, emitting events as it goes; the whole run in one call."""
-    return Trainer(spec, emit, control or NoControl(), policy or EmitPolicy()).run()
+    trainer = SurfaceTrainer if isinstance(spec.data, SurfaceData) else Trainer
+    return trainer(spec, emit, control or NoControl(), policy or EmitPolicy()).run()

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from trainscope.schemas import JobSpec, OptimSpec
+from trainscope.schemas import JobSpec, LabelledData, MLPSpec, OptimSpec, SurfaceData
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -23,23 +23,25 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 class MLP(nn.Module):
     """Linear -> [BatchNorm] -> activation -> [Dropout] per hidden layer, then a linear read-out."""
 
-    def __init__(self, spec: JobSpec) -> None:
+    def __init__(self, spec: MLPSpec, data: LabelledData, seed: int) -> None:
         super().__init__()
-        widths = [spec.data.in_features, *spec.model.hidden]
+        widths = [data.in_features, *spec.hidden]
         self.activations = nn.ModuleList()
         layers: list[nn.Module] = []
         for fan_in, fan_out in itertools.pairwise(widths):
-            layers.append(nn.Linear(fan_in, fan_out, bias=spec.model.bias))
-            if spec.model.batch_norm:
+            layers.append(nn.Linear(fan_in, fan_out, bias=spec.bias))
+            if spec.batch_norm:
                 layers.append(nn.BatchNorm1d(fan_out))
-            act = ACTIVATIONS[spec.model.activation]()
+            act = ACTIVATIONS[spec.activation]()
             self.activations.append(act)
             layers.append(act)
-            if spec.model.dropout > 0:
-                layers.append(nn.Dropout(spec.model.dropout))
-        layers.append(nn.Linear(widths[-1], spec.data.n_classes, bias=spec.model.bias))
+            if spec.dropout > 0:
+                layers.append(nn.Dropout(spec.dropout))
+        layers.append(nn.Linear(widths[-1], data.n_classes, bias=spec.bias))
         self.net = nn.Sequential(*layers)
         self._activation_set = set(self.activations)
+        self.activation_name = spec.activation
+        initialize(self.linears(), seed, spec.init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits: torch.Tensor = self.net(x)
@@ -64,10 +66,30 @@ class MLP(nn.Module):
 
 
 def build_model(spec: JobSpec) -> MLP:
-    return MLP(spec)
+    """The spec's MLP, its weights drawn from the job's seed."""
+    if not isinstance(spec.model, MLPSpec) or isinstance(spec.data, SurfaceData):
+        raise ValueError("an MLP needs labelled data and an mlp model spec")
+    return MLP(spec.model, spec.data, spec.seed)
 
 
-def make_optimizer(spec: OptimSpec, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+def initialize(linears: list[nn.Linear], seed: int, scheme: str = "default") -> None:
+    """Uniform init drawn per layer from its own generator, weight before bias: runs that differ only in
+    activation, bias, batch norm or dropout start from the same weights, which is what a matched
+    comparison needs (the global RNG would shift when a bias is left out). Biases always get PyTorch's
+    default +-1/sqrt(fan_in)."""
+    with torch.no_grad():
+        for index, layer in enumerate(linears):
+            generator = torch.Generator().manual_seed(seed * 1000 + index)
+            fan_in, fan_out = layer.in_features, layer.out_features
+            bound = {"he": (6 / fan_in) ** 0.5, "xavier": (6 / (fan_in + fan_out)) ** 0.5}.get(scheme, fan_in**-0.5)
+            weight = torch.rand(layer.weight.shape, generator=generator) * 2 * bound - bound
+            layer.weight.copy_(weight.to(layer.weight.device))
+            if layer.bias is not None:
+                bias_bound = fan_in**-0.5
+                layer.bias.copy_(torch.rand(layer.bias.shape, generator=generator) * 2 * bias_bound - bias_bound)
+
+
+def make_optimizer(spec: OptimSpec, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
     wd = spec.weight_decay
     if spec.optimizer == "sgd":
         return torch.optim.SGD(params, lr=spec.lr, weight_decay=wd)

@@ -155,7 +155,7 @@ class LayerStats(Probe):
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.every = ctx.spec.probes.layers_every
-        self.activation = ctx.spec.model.activation
+        self.activation = ctx.model.activation_name
         self.names = [*ctx.model.layer_names(), "output"]
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
@@ -168,7 +168,8 @@ class LayerStats(Probe):
         ]
         nan = torch.full((1,), float("nan"), device=weights[0].device)
         outputs = ctx.probe_outputs()
-        dead = torch.cat([torch.stack([dead_fraction(o) for o in outputs]).float(), nan])
+        leaky = self.activation == "leaky_relu"
+        dead = torch.cat([torch.stack([dead_fraction(o, leaky) for o in outputs]).float(), nan])
         sat = nan.expand(len(linears))
         if self.activation in SATURATION_BANDS:
             sat = torch.cat([torch.stack([saturation(o, self.activation) for o in outputs]).float(), nan])

@@ -22,8 +22,12 @@ def histogram(values: torch.Tensor, bins: int) -> torch.Tensor:
     return torch.cat([lo.reshape(1), hi.reshape(1), counts])
 
 
-def dead_fraction(outputs: torch.Tensor) -> torch.Tensor:
-    """Share of units (columns) that output exactly 0 for every sample (row) of a batch."""
+def dead_fraction(outputs: torch.Tensor, negative_side: bool = False) -> torch.Tensor:
+    """Share of units (columns) that output exactly 0 for every sample (row) of a batch; with
+    negative_side (LeakyReLU), that stay on the negative side for every sample instead: such a unit is
+    as stuck as a dead ReLU but still passes back a small gradient, which is how it can recover."""
+    if negative_side:
+        return (outputs.amax(dim=0) <= 0).float().mean()
     return (outputs.abs().amax(dim=0) == 0).float().mean()
 
 

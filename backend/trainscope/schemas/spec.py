@@ -1,11 +1,9 @@
-"""Pydantic models at every boundary: the job spec, the public job, the events."""
+"""The job spec: data, model, optimizer and probes, and the rules across fields and limits."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
@@ -13,9 +11,12 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from trainscope.config import Limits
 
 Points2DName = Literal["circle", "xor", "gauss", "spiral", "moons"]
+SurfaceObjective = Literal["linreg", "rosenbrock", "beale"]
 Activation = Literal["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "identity"]
 OptimizerName = Literal["sgd", "momentum", "rmsprop", "adam", "adamw"]
 DeviceChoice = Literal["auto", "cpu", "cuda"]
+
+Coordinate = Annotated[float, Field(ge=-10.0, le=10.0)]
 
 DIGITS_SAMPLES = 1797  # scikit-learn's bundled 8x8 digits
 
@@ -24,14 +25,44 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Points2DData(_Strict):
+class _SplitData(_Strict):
+    """How a labelled dataset is split: train, validation, and optionally test and a second held-out set."""
+
+    val_fraction: float = Field(0.3, ge=0.05, le=0.9)
+    test_fraction: float = Field(0.0, ge=0.0, le=0.5, description="held out and scored once, at the end (test/*)")
+    holdout_fraction: float = Field(
+        0.0, ge=0.0, le=0.5, description="a second held-out set that nothing is ever chosen by (holdout/*)"
+    )
+    train_limit: int | None = Field(None, ge=1, description="train on only this many examples (null: all)")
+    seed: int | None = Field(
+        None, ge=0, le=2**31 - 1, description="seed of the data and its split (null: the job's seed)"
+    )
+
+    @property
+    def n_samples(self) -> int:
+        raise NotImplementedError
+
+    def split_sizes(self) -> tuple[int, int, int, int]:
+        """Examples in train, validation, test and holdout (train may come out below 1: a spec error)."""
+        n = self.n_samples
+        n_val = val_count(n, self.val_fraction)
+        n_test, n_holdout = round(n * self.test_fraction), round(n * self.holdout_fraction)
+        n_train = n - n_val - n_test - n_holdout
+        if self.train_limit is not None:
+            n_train = min(n_train, self.train_limit)
+        return n_train, n_val, n_test, n_holdout
+
+
+class Points2DData(_SplitData):
     """A generated 2-D, two-class dataset."""
 
     kind: Literal["points2d"] = "points2d"
     dataset: Points2DName = "circle"
     n_points: int = Field(500, ge=20)
     noise: float = Field(0.1, ge=0.0, le=1.0, description="standard deviation of the added noise")
-    val_fraction: float = Field(0.3, ge=0.05, le=0.9)
+    offset: tuple[Coordinate, Coordinate] = Field(
+        (0.0, 0.0), description="shift of the whole cloud (data away from the origin shows what a bias is for)"
+    )
 
     in_features: ClassVar[int] = 2
     n_classes: ClassVar[int] = 2
@@ -41,11 +72,10 @@ class Points2DData(_Strict):
         return self.n_points
 
 
-class DigitsData(_Strict):
+class DigitsData(_SplitData):
     """scikit-learn's bundled 8x8 handwritten digits (no download)."""
 
     kind: Literal["digits"] = "digits"
-    val_fraction: float = Field(0.3, ge=0.05, le=0.9)
 
     in_features: ClassVar[int] = 64
     n_classes: ClassVar[int] = 10
@@ -53,6 +83,28 @@ class DigitsData(_Strict):
     @property
     def n_samples(self) -> int:
         return DIGITS_SAMPLES
+
+
+class SurfaceData(_Strict):
+    """A 2-parameter problem whose whole loss surface can be drawn: linear regression's weight and bias,
+    or a classic optimizer test function (no data)."""
+
+    kind: Literal["surface"] = "surface"
+    objective: SurfaceObjective = "linreg"
+    n_points: int = Field(200, ge=10, description="linear regression only: examples")
+    noise: float = Field(0.3, ge=0.0, le=5.0, description="linear regression only: noise on y")
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="seed of the data (null: the job's seed)")
+
+    in_features: ClassVar[int] = 1
+    n_classes: ClassVar[int] = 0
+
+    @property
+    def n_samples(self) -> int:
+        return self.n_points
+
+    def split_sizes(self) -> tuple[int, int, int, int]:
+        """Every example trains: the surface is the training loss."""
+        return self.n_points, 0, 0, 0
 
 
 def _kind_or_default(default: str) -> Callable[[Any], str | None]:
@@ -67,9 +119,12 @@ def _kind_or_default(default: str) -> Callable[[Any], str | None]:
 
 
 DataSpec = Annotated[
-    Annotated[Points2DData, Tag("points2d")] | Annotated[DigitsData, Tag("digits")],
+    Annotated[Points2DData, Tag("points2d")]
+    | Annotated[DigitsData, Tag("digits")]
+    | Annotated[SurfaceData, Tag("surface")],
     Discriminator(_kind_or_default("points2d")),
 ]
+LabelledData = Points2DData | DigitsData
 
 
 class MLPSpec(_Strict):
@@ -79,9 +134,24 @@ class MLPSpec(_Strict):
     bias: bool = True
     batch_norm: bool = False
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    init: Literal["default", "he", "xavier"] = Field(
+        "default",
+        description="weight init, uniform: default +-1/sqrt(fan_in) (PyTorch's), he +-sqrt(6/fan_in), "
+        "xavier +-sqrt(6/(fan_in+fan_out))",
+    )
 
 
-ModelSpec = MLPSpec  # becomes a union on `kind` when CNNs, autoencoders, ... arrive
+class Params2DSpec(_Strict):
+    """The two parameters of a surface problem themselves: (weight, bias) or (x, y)."""
+
+    kind: Literal["params2d"] = "params2d"
+    start: tuple[Coordinate, Coordinate] = Field((-1.5, 2.0), description="where gradient descent starts")
+
+
+ModelSpec = Annotated[
+    Annotated[MLPSpec, Tag("mlp")] | Annotated[Params2DSpec, Tag("params2d")],
+    Discriminator(_kind_or_default("mlp")),
+]
 
 
 class OptimSpec(_Strict):
@@ -112,6 +182,12 @@ class ProbeSpec(_Strict):
     network_every: int = Field(200, ge=0, description="weights and each hidden unit's map (network view)")
     system_every: int = Field(200, ge=0, description="samples/s, device memory and utilization")
     probe_size: int = Field(256, ge=10, description="fixed examples the probes look at")
+    gradient_check: bool = Field(False, description="at the end: autograd against finite differences")
+    linear_collapse: bool = Field(False, description="at the end: an identity-activation net as one matrix")
+    bn_modes: bool = Field(False, description="at the end: batch-norm statistics, train- vs eval-mode predictions")
+    grad_variance: bool = Field(
+        False, description="at the first and last step: variance of the mini-batch gradient at this batch size"
+    )
     min_interval_s: float = Field(
         0.2,
         ge=0.0,
@@ -134,11 +210,12 @@ class JobSpec(_Strict):
 
     @property
     def train_size(self) -> int:
-        n = self.data.n_samples
-        return n - val_count(n, self.data.val_fraction)
+        return self.data.split_sizes()[0]
 
     def parameter_count(self) -> int:
         """Trainable parameters, by arithmetic (the server never imports torch)."""
+        if isinstance(self.model, Params2DSpec):
+            return 2
         widths = [self.data.in_features, *self.model.hidden, self.data.n_classes]
         count = 0
         for fan_in, fan_out in itertools.pairwise(widths):
@@ -165,13 +242,19 @@ class SpecError(ValueError):
 def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
     """Every rule across fields or against the configured limits that the spec breaks (empty: it fits)."""
     errors: list[SpecError] = []
-    if spec.optim.batch_size > spec.train_size:
+    surface_data, surface_model = isinstance(spec.data, SurfaceData), isinstance(spec.model, Params2DSpec)
+    if surface_data != surface_model:
+        errors.append(SpecError(("model", "kind"), "surface data pairs with a params2d model, and only with it"))
+    if spec.train_size < 1:
+        errors.append(SpecError(("data",), "the validation, test and holdout shares leave no training examples"))
+    elif spec.optim.batch_size > spec.train_size:
         errors.append(SpecError(("optim", "batch_size"), f"must be at most the training-set size ({spec.train_size})"))
-    if len(spec.model.hidden) > limits.max_hidden_layers:
-        errors.append(SpecError(("model", "hidden"), f"at most {limits.max_hidden_layers} hidden layers"))
-    for i, width in enumerate(spec.model.hidden):
-        if width > limits.max_width:
-            errors.append(SpecError(("model", "hidden", i), f"at most {limits.max_width} units per layer"))
+    if isinstance(spec.model, MLPSpec):
+        if len(spec.model.hidden) > limits.max_hidden_layers:
+            errors.append(SpecError(("model", "hidden"), f"at most {limits.max_hidden_layers} hidden layers"))
+        for i, width in enumerate(spec.model.hidden):
+            if width > limits.max_width:
+                errors.append(SpecError(("model", "hidden", i), f"at most {limits.max_width} units per layer"))
     if not limits.min_lr <= spec.optim.lr <= limits.max_lr:
         errors.append(SpecError(("optim", "lr"), f"must lie in [{limits.min_lr:g}, {limits.max_lr:g}]"))
     if spec.optim.steps > limits.max_steps:
@@ -180,7 +263,7 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
         errors.append(SpecError(("optim", "eval_every"), "must be at most the number of steps"))
     if spec.optim.batch_size > limits.max_batch_size:
         errors.append(SpecError(("optim", "batch_size"), f"at most {limits.max_batch_size}"))
-    if isinstance(spec.data, Points2DData) and spec.data.n_points > limits.max_points:
+    if isinstance(spec.data, Points2DData | SurfaceData) and spec.data.n_points > limits.max_points:
         errors.append(SpecError(("data", "n_points"), f"at most {limits.max_points}"))
     if spec.probes.probe_size > limits.max_probe_size:
         errors.append(SpecError(("probes", "probe_size"), f"at most {limits.max_probe_size}"))
@@ -189,203 +272,3 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
     if (count := spec.parameter_count()) > limits.max_parameters:
         errors.append(SpecError(("model",), f"{count} parameters; at most {limits.max_parameters}"))
     return errors
-
-
-class JobStatus(StrEnum):
-    queued = "queued"
-    running = "running"
-    paused = "paused"
-    done = "done"
-    failed = "failed"
-    cancelled = "cancelled"
-    diverged = "diverged"
-
-    @property
-    def terminal(self) -> bool:
-        return self in TERMINAL
-
-
-TERMINAL = frozenset({JobStatus.done, JobStatus.failed, JobStatus.cancelled, JobStatus.diverged})
-TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
-    JobStatus.queued: frozenset({JobStatus.running, JobStatus.cancelled, JobStatus.failed}),
-    JobStatus.running: frozenset({JobStatus.paused} | TERMINAL),
-    JobStatus.paused: frozenset({JobStatus.running} | TERMINAL),
-    **{end: frozenset() for end in TERMINAL},
-}
-
-
-class InvalidTransition(RuntimeError):
-    pass
-
-
-def check_transition(old: JobStatus, new: JobStatus) -> None:
-    """Raise unless the lifecycle allows old -> new."""
-    if new not in TRANSITIONS[old]:
-        raise InvalidTransition(f"a {old.value} job cannot become {new.value}")
-
-
-class JobPublic(BaseModel):
-    id: str
-    name: str
-    status: JobStatus
-    spec: JobSpec
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    message: str = ""
-    last_seq: int = 0
-    summary: dict[str, float] = Field(default_factory=dict, description="latest step and figures")
-
-
-class JobsPublic(BaseModel):
-    jobs: list[JobPublic]
-    count: int
-
-
-class _EventBase(BaseModel):
-    job: str
-    seq: int = Field(ge=1)
-    step: int = Field(ge=0)
-    wall: float
-
-
-class StatusEvent(_EventBase):
-    type: Literal["status"] = "status"
-    status: JobStatus
-    message: str = ""
-    detail: dict[str, Any] = Field(default_factory=dict)
-
-
-class ScalarPoint(BaseModel):
-    step: int
-    values: dict[str, float]
-
-
-class ScalarsEvent(_EventBase):
-    type: Literal["scalars"] = "scalars"
-    points: list[ScalarPoint]
-
-
-class HistogramEvent(_EventBase):
-    type: Literal["histogram"] = "histogram"
-    tag: str
-    min: float
-    max: float
-    counts: list[int]
-
-
-class LayerFigures(BaseModel):
-    name: str
-    grad_norm: float | None
-    weight_norm: float | None
-    dead_fraction: float | None = Field(description="units that output 0 on every probe example")
-    saturation: float | None = Field(description="sigmoid/tanh outputs near their limits")
-
-
-class LayersEvent(_EventBase):
-    type: Literal["layers"] = "layers"
-    layers: list[LayerFigures]
-
-
-class EmbeddingEvent(_EventBase):
-    type: Literal["embedding"] = "embedding"
-    tag: str
-    dims: int
-    n: int
-    points: str = Field(description="base64 little-endian float32, n x dims, row-major")
-    labels: list[int]
-    explained: list[float]
-
-
-class BoundaryEvent(_EventBase):
-    type: Literal["boundary"] = "boundary"
-    grid: int
-    x_range: list[float]
-    y_range: list[float]
-    probs: str = Field(description="base64 float32 P(class 1), grid x grid, row i at y_range[0] + i * dy")
-
-
-class NetworkLayer(BaseModel):
-    name: str
-    shape: list[int]
-    weights: str = Field(description="base64 float32, out x in, row-major")
-
-
-class NetworkEvent(_EventBase):
-    type: Literal["network"] = "network"
-    layers: list[NetworkLayer]
-    unit_maps: dict[str, Any] | None = None
-
-
-class SystemEvent(_EventBase):
-    type: Literal["system"] = "system"
-    device: str
-    steps_per_s: float | None = None
-    samples_per_s: float | None = None
-    gpu_name: str | None = None
-    gpu_memory_mb: float | None = None
-    gpu_memory_peak_mb: float | None = None
-    gpu_utilization: float | None = None
-
-
-class ControlEvent(_EventBase):
-    type: Literal["control"] = "control"
-    action: Literal["set_lr"]
-    lr: float
-    previous: float
-
-
-class DatasetEvent(_EventBase):
-    type: Literal["dataset"] = "dataset"
-    train: dict[str, Any]
-    val: dict[str, Any]
-
-
-Event = Annotated[
-    StatusEvent
-    | ScalarsEvent
-    | HistogramEvent
-    | LayersEvent
-    | EmbeddingEvent
-    | BoundaryEvent
-    | NetworkEvent
-    | SystemEvent
-    | ControlEvent
-    | DatasetEvent,
-    Field(discriminator="type"),
-]
-
-
-class PauseCommand(_Strict):
-    action: Literal["pause"]
-
-
-class ResumeCommand(_Strict):
-    action: Literal["resume"]
-
-
-class StepCommand(_Strict):
-    """Run `steps` more steps while paused, then stay paused."""
-
-    action: Literal["step"]
-    steps: int = Field(1, ge=1)
-
-
-class SetLrCommand(_Strict):
-    action: Literal["set_lr"]
-    lr: float = Field(gt=0.0)
-
-
-JobCommand = Annotated[PauseCommand | ResumeCommand | StepCommand | SetLrCommand, Field(discriminator="action")]
-
-
-class EventsPublic(BaseModel):
-    events: list[Event]
-    last_seq: int
-
-
-class ScalarSeries(BaseModel):
-    tag: str
-    steps: list[int]
-    values: list[float]
-    total: int = Field(description="points stored before downsampling")

@@ -1,0 +1,222 @@
+"""The job's lifecycle, its public record, the events it streams and the commands it obeys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from trainscope.schemas.spec import JobSpec, _Strict
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    paused = "paused"
+    done = "done"
+    failed = "failed"
+    cancelled = "cancelled"
+    diverged = "diverged"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({JobStatus.done, JobStatus.failed, JobStatus.cancelled, JobStatus.diverged})
+TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.queued: frozenset({JobStatus.running, JobStatus.cancelled, JobStatus.failed}),
+    JobStatus.running: frozenset({JobStatus.paused} | TERMINAL),
+    JobStatus.paused: frozenset({JobStatus.running} | TERMINAL),
+    **{end: frozenset() for end in TERMINAL},
+}
+
+
+class InvalidTransition(RuntimeError):
+    pass
+
+
+def check_transition(old: JobStatus, new: JobStatus) -> None:
+    """Raise unless the lifecycle allows old -> new."""
+    if new not in TRANSITIONS[old]:
+        raise InvalidTransition(f"a {old.value} job cannot become {new.value}")
+
+
+class JobPublic(BaseModel):
+    id: str
+    name: str
+    status: JobStatus
+    spec: JobSpec
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    message: str = ""
+    last_seq: int = 0
+    summary: dict[str, float] = Field(default_factory=dict, description="latest step and figures")
+
+
+class JobsPublic(BaseModel):
+    jobs: list[JobPublic]
+    count: int
+
+
+class _EventBase(BaseModel):
+    job: str
+    seq: int = Field(ge=1)
+    step: int = Field(ge=0)
+    wall: float
+
+
+class StatusEvent(_EventBase):
+    type: Literal["status"] = "status"
+    status: JobStatus
+    message: str = ""
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScalarPoint(BaseModel):
+    step: int
+    values: dict[str, float]
+
+
+class ScalarsEvent(_EventBase):
+    type: Literal["scalars"] = "scalars"
+    points: list[ScalarPoint]
+
+
+class HistogramEvent(_EventBase):
+    type: Literal["histogram"] = "histogram"
+    tag: str
+    min: float
+    max: float
+    counts: list[int]
+
+
+class LayerFigures(BaseModel):
+    name: str
+    grad_norm: float | None
+    weight_norm: float | None
+    dead_fraction: float | None = Field(description="units that output 0 on every probe example")
+    saturation: float | None = Field(description="sigmoid/tanh outputs near their limits")
+
+
+class LayersEvent(_EventBase):
+    type: Literal["layers"] = "layers"
+    layers: list[LayerFigures]
+
+
+class EmbeddingEvent(_EventBase):
+    type: Literal["embedding"] = "embedding"
+    tag: str
+    dims: int
+    n: int
+    points: str = Field(description="base64 little-endian float32, n x dims, row-major")
+    labels: list[int]
+    explained: list[float]
+
+
+class BoundaryEvent(_EventBase):
+    type: Literal["boundary"] = "boundary"
+    grid: int
+    x_range: list[float]
+    y_range: list[float]
+    probs: str = Field(description="base64 float32 P(class 1), grid x grid, row i at y_range[0] + i * dy")
+
+
+class NetworkLayer(BaseModel):
+    name: str
+    shape: list[int]
+    weights: str = Field(description="base64 float32, out x in, row-major")
+
+
+class NetworkEvent(_EventBase):
+    type: Literal["network"] = "network"
+    layers: list[NetworkLayer]
+    unit_maps: dict[str, Any] | None = None
+
+
+class SystemEvent(_EventBase):
+    type: Literal["system"] = "system"
+    device: str
+    steps_per_s: float | None = None
+    samples_per_s: float | None = None
+    gpu_name: str | None = None
+    gpu_memory_mb: float | None = None
+    gpu_memory_peak_mb: float | None = None
+    gpu_utilization: float | None = None
+
+
+class ControlEvent(_EventBase):
+    type: Literal["control"] = "control"
+    action: Literal["set_lr"]
+    lr: float
+    previous: float
+
+
+class DatasetEvent(_EventBase):
+    type: Literal["dataset"] = "dataset"
+    train: dict[str, Any]
+    val: dict[str, Any]
+
+
+class AnalysisEvent(_EventBase):
+    """A one-off measurement (gradient check, collapsed linear map, batch-norm modes, gradient variance,
+    a loss surface): headline figures plus the arrays to draw."""
+
+    type: Literal["analysis"] = "analysis"
+    name: str
+    figures: dict[str, float]
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+Event = Annotated[
+    StatusEvent
+    | ScalarsEvent
+    | HistogramEvent
+    | LayersEvent
+    | EmbeddingEvent
+    | BoundaryEvent
+    | NetworkEvent
+    | SystemEvent
+    | ControlEvent
+    | DatasetEvent
+    | AnalysisEvent,
+    Field(discriminator="type"),
+]
+
+
+class PauseCommand(_Strict):
+    action: Literal["pause"]
+
+
+class ResumeCommand(_Strict):
+    action: Literal["resume"]
+
+
+class StepCommand(_Strict):
+    """Run `steps` more steps while paused, then stay paused."""
+
+    action: Literal["step"]
+    steps: int = Field(1, ge=1)
+
+
+class SetLrCommand(_Strict):
+    action: Literal["set_lr"]
+    lr: float = Field(gt=0.0)
+
+
+JobCommand = Annotated[PauseCommand | ResumeCommand | StepCommand | SetLrCommand, Field(discriminator="action")]
+
+
+class EventsPublic(BaseModel):
+    events: list[Event]
+    last_seq: int
+
+
+class ScalarSeries(BaseModel):
+    tag: str
+    steps: list[int]
+    values: list[float]
+    total: int = Field(description="points stored before downsampling")

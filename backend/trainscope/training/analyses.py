@@ -1,0 +1,147 @@
+"""One-off measurements a lesson asks for, each returning an `analysis` event (or None when it does not
+apply to the model): a finite-difference gradient check, an identity-activation net collapsed to one
+affine map, batch norm in train vs eval mode, and the variance of the mini-batch gradient.
+
+They run at the first or last step only; each costs a few forward/backward passes.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainscope.training.datasets import Split
+from trainscope.training.models import MLP
+from trainscope.training.probes import b64
+
+GRADCHECK_EXAMPLES = 64
+GRADCHECK_EPSILON = 1e-6  # central differences in float64: truncation ~eps^2, rounding ~1e-16/eps
+VARIANCE_DRAWS = 64
+BN_SINGLE_EXAMPLES = 200  # one forward pass each  # mini-batches drawn to estimate the gradient variance
+
+
+def analysis(name: str, step: int, figures: dict[str, float], data: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"type": "analysis", "name": name, "step": step, "figures": figures, "data": data or {}}
+
+
+def gradient_check(model: MLP, split: Split, step: int) -> dict[str, Any]:
+    """Autograd's derivative of the loss against central finite differences, for one weight in each
+    linear layer, in float64 on a fixed batch in eval mode (dropout off, batch norm deterministic)."""
+    twin = copy.deepcopy(model).double().eval()
+    x = split.x_train[:GRADCHECK_EXAMPLES].double()
+    y = split.y_train[:GRADCHECK_EXAMPLES]
+
+    def loss() -> torch.Tensor:
+        return nn.functional.cross_entropy(twin(x), y)
+
+    twin.zero_grad()
+    loss().backward()  # type: ignore[no-untyped-call]
+    checks, worst = [], 0.0
+    names = [*model.layer_names(), "output"]
+    with torch.no_grad():
+        for name, layer in zip(names, twin.linears(), strict=True):
+            assert layer.weight.grad is not None
+            # the weight with the largest gradient: a tiny one would make the relative error meaningless
+            flat = int(layer.weight.grad.abs().argmax())
+            row, col = divmod(flat, layer.weight.shape[1])
+            autograd = float(layer.weight.grad[row, col])
+            original = float(layer.weight[row, col])
+            layer.weight[row, col] = original + GRADCHECK_EPSILON
+            plus = float(loss())
+            layer.weight[row, col] = original - GRADCHECK_EPSILON
+            minus = float(loss())
+            layer.weight[row, col] = original
+            numeric = (plus - minus) / (2 * GRADCHECK_EPSILON)
+            relative = abs(autograd - numeric) / max(abs(autograd), abs(numeric), 1e-12)
+            worst = max(worst, relative)
+            checks.append(
+                {"layer": name, "index": [row, col], "autograd": autograd, "numeric": numeric, "relative": relative}
+            )
+    return analysis("gradient_check", step, {"max_relative_error": worst}, {"checks": checks})
+
+
+def linear_collapse(model: MLP, split: Split, step: int) -> dict[str, Any] | None:
+    """Multiply out an identity-activation MLP into one affine map x -> W x + b and compare its
+    predictions with the network's. None for a net with a non-linearity, batch norm or dropout."""
+    if any(not isinstance(m, nn.Linear | nn.Identity) for m in model.net):
+        return None
+    with torch.no_grad():
+        linears = model.linears()
+        weight = torch.eye(linears[0].in_features, dtype=torch.float64, device=linears[0].weight.device)
+        bias = torch.zeros(linears[0].in_features, dtype=torch.float64, device=weight.device)
+        for layer in linears:
+            layer_weight = layer.weight.double()
+            weight = layer_weight @ weight
+            bias = layer_weight @ bias + (layer.bias.double() if layer.bias is not None else 0.0)
+        x = torch.cat([split.x_val, split.x_train])
+        network = model.eval()(x).double()
+        model.train()
+        collapsed = x.double() @ weight.T + bias
+        max_diff = float((network - collapsed).abs().max())
+        agree = float((network.argmax(1) == collapsed.argmax(1)).double().mean())
+    figures = {"max_abs_diff": max_diff, "prediction_agreement": agree, "examples": float(len(x))}
+    data = {"weight": weight.cpu().tolist(), "bias": bias.cpu().tolist()}
+    return analysis("linear_collapse", step, figures, data)
+
+
+def bn_modes(model: MLP, split: Split, step: int) -> dict[str, Any] | None:
+    """Validation accuracy in eval mode (running statistics) and of single-example predictions in train
+    mode (statistics of the example's own batch of one), and the first batch-norm layer's running statistics
+    next to the validation set's. None without batch norm."""
+    norms = [m for m in model.net if isinstance(m, nn.BatchNorm1d)]
+    if not norms:
+        return None
+    x, y = split.x_val, split.y_val
+    with torch.no_grad():
+        model.eval()
+        eval_acc = float((model(x).argmax(1) == y).double().mean())
+        # Train mode on one example: PyTorch refuses a batch of one, so each example is paired with itself;
+        # the batch mean is then the example, every unit normalizes to its shift beta and the prediction
+        # no longer depends on the input. A copy keeps the real running statistics untouched.
+        twin = copy.deepcopy(model).train()
+        without_dropout = nn.Sequential(*[m for m in twin.net if not isinstance(m, nn.Dropout)])
+        singles = x[:BN_SINGLE_EXAMPLES]
+        train_preds = torch.stack([without_dropout(row.expand(2, -1))[0].argmax() for row in singles])
+        train_acc = float((train_preds == y[: len(singles)]).double().mean())
+        first = norms[0]
+        pre_norm = model.net[: list(model.net).index(first)](x)
+        assert first.running_mean is not None and first.running_var is not None
+        batch_mean, batch_var = pre_norm.mean(0), pre_norm.var(0)
+        mean_gap = float((first.running_mean - batch_mean).abs().mean())
+    model.train()
+    figures = {"eval_mode_acc": eval_acc, "train_mode_single_acc": train_acc, "running_mean_gap": mean_gap}
+    data = {
+        "running_mean": b64(first.running_mean),
+        "running_var": b64(first.running_var),
+        "batch_mean": b64(batch_mean),
+        "batch_var": b64(batch_var),
+    }
+    return analysis("bn_modes", step, figures, data)
+
+
+def gradient_variance(model: MLP, split: Split, batch_size: int, step: int, seed: int) -> dict[str, Any]:
+    """E ||g_B - g||^2: how far a mini-batch gradient of this size lies from the full-batch gradient.
+    Batches are drawn with replacement, so the expectation is exactly tr(Cov)/B (sampling without
+    replacement would shrink it further as B nears the training-set size)."""
+    was_training = model.training
+    model.eval()  # dropout off: the noise measured is the sampling's only
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def gradient(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        grads = torch.autograd.grad(nn.functional.cross_entropy(model(x), y), params)
+        return torch.cat([g.reshape(-1) for g in grads])
+
+    full = gradient(split.x_train, split.y_train)
+    generator = torch.Generator().manual_seed(seed)
+    n = len(split.x_train)
+    total = torch.zeros((), dtype=torch.float64, device=full.device)
+    for _ in range(VARIANCE_DRAWS):
+        index = torch.randint(n, (batch_size,), generator=generator).to(full.device)
+        total += (gradient(split.x_train[index], split.y_train[index]) - full).double().pow(2).sum()
+    model.train(was_training)
+    variance = float(total) / VARIANCE_DRAWS
+    figures = {"variance": variance, "batch_size": float(batch_size), "full_grad_norm": float(full.norm())}
+    return analysis("grad_variance", step, figures)

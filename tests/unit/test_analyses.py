@@ -1,0 +1,82 @@
+"""The lesson measurements against what they must find on hand-checkable cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from trainscope.schemas import JobSpec
+from trainscope.training.analyses import bn_modes, gradient_check, gradient_variance, linear_collapse
+from trainscope.training.datasets import load_split
+from trainscope.training.models import build_model
+
+CPU = torch.device("cpu")
+
+
+def setup(spec: dict[str, object]) -> tuple[object, object]:
+    job = JobSpec.model_validate({"seed": 3, **spec})
+    assert not isinstance(job.data, type(None))
+    return build_model(job), load_split(job.data, job.seed, CPU)  # type: ignore[arg-type]
+
+
+def test_gradient_check_agrees_with_autograd() -> None:
+    model, split = setup({"data": {"kind": "digits"}, "model": {"hidden": [16, 16], "activation": "tanh"}})
+    event = gradient_check(model, split, 0)  # type: ignore[arg-type]
+    assert len(event["data"]["checks"]) == 3  # one weight per linear layer
+    assert event["figures"]["max_relative_error"] < 1e-6
+
+
+class TanhWithWrongBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.tanh(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * 2 * (1 - torch.tanh(x) ** 2)  # twice the true derivative
+
+
+class WrongTanh(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        result: torch.Tensor = TanhWithWrongBackward.apply(x)
+        return result
+
+
+def test_gradient_check_catches_a_wrong_gradient() -> None:
+    model, split = setup({"model": {"hidden": [4], "activation": "tanh"}})
+    model.net[1] = WrongTanh()  # type: ignore[attr-defined,index]
+    checks = gradient_check(model, split, 0)["data"]["checks"]  # type: ignore[arg-type]
+    assert checks[0]["relative"] > 0.3  # below the activation, autograd is off by 2x
+    assert checks[1]["relative"] < 1e-6  # the read-out's gradient does not pass through it
+
+
+def test_identity_net_collapses_to_one_affine_map() -> None:
+    model, split = setup({"model": {"hidden": [5, 7], "activation": "identity"}})
+    event = linear_collapse(model, split, 0)  # type: ignore[arg-type]
+    assert event is not None
+    assert event["figures"]["max_abs_diff"] < 1e-5
+    assert event["figures"]["prediction_agreement"] == 1.0
+    assert torch.tensor(event["data"]["weight"]).shape == (2, 2)  # classes x inputs
+    tanh_model, _ = setup({"model": {"hidden": [5], "activation": "tanh"}})
+    assert linear_collapse(tanh_model, split, 0) is None  # type: ignore[arg-type]
+
+
+def test_batch_norm_single_examples_in_train_mode_ignore_their_input() -> None:
+    model, split = setup({"data": {"kind": "digits"}, "model": {"hidden": [16], "batch_norm": True}})
+    event = bn_modes(model, split, 0)  # type: ignore[arg-type]
+    assert event is not None
+    # a batch of one normalizes every unit to beta: one prediction for every example, ~1 class in 10 right
+    assert event["figures"]["train_mode_single_acc"] < 0.2
+    no_bn, _ = setup({"model": {"hidden": [4]}})
+    assert bn_modes(no_bn, split, 0) is None  # type: ignore[arg-type]
+
+
+def test_gradient_variance_falls_as_one_over_batch_size() -> None:
+    model, split = setup({"data": {"kind": "digits"}, "model": {"hidden": [16]}})
+    small = gradient_variance(model, split, 4, 0, seed=1)["figures"]["variance"]  # type: ignore[arg-type]
+    large = gradient_variance(model, split, 64, 0, seed=1)["figures"]["variance"]  # type: ignore[arg-type]
+    # exactly 16x in expectation; 64 draws each leave some sampling error
+    assert 8 < small / large < 32

@@ -1,0 +1,36 @@
+"""Splits: sizes, disjointness, and a smaller training subset keeping the same held-out sets."""
+
+from __future__ import annotations
+
+import torch
+
+from trainscope.schemas import DigitsData, Points2DData
+from trainscope.training.datasets import load_split
+
+CPU = torch.device("cpu")
+
+
+def test_test_and_holdout_sets_are_disjoint_and_sized() -> None:
+    spec = DigitsData(val_fraction=0.2, test_fraction=0.1, holdout_fraction=0.1, train_limit=100)
+    split = load_split(spec, 0, CPU)
+    assert (len(split.x_train), len(split.x_val), len(split.x_test), len(split.x_holdout)) == spec.split_sizes()
+    assert spec.split_sizes() == (100, 359, 180, 180)
+    parts = [split.x_train, split.x_val, split.x_test, split.x_holdout]
+    assert sum(len(p) for p in parts) == 100 + 359 + 180 + 180
+    assert set(split.held_out()) == {"test", "holdout"}
+
+
+def test_a_training_subset_keeps_the_held_out_sets() -> None:
+    full = load_split(DigitsData(test_fraction=0.1), 4, CPU)
+    small = load_split(DigitsData(test_fraction=0.1, train_limit=50), 4, CPU)
+    assert torch.equal(full.x_val, small.x_val) and torch.equal(full.x_test, small.x_test)
+    assert torch.equal(full.x_train[:50], small.x_train)
+
+
+def test_data_seed_overrides_the_job_seed_and_offset_shifts() -> None:
+    a = load_split(Points2DData(seed=9), 1, CPU)
+    b = load_split(Points2DData(seed=9), 2, CPU)
+    assert torch.equal(a.x_train, b.x_train)
+    shifted = load_split(Points2DData(seed=9, offset=(3.0, -1.0)), 1, CPU)
+    assert torch.allclose(shifted.x_train, a.x_train + torch.tensor([3.0, -1.0]))
+    assert not load_split(Points2DData(), 1, CPU).held_out()
