@@ -128,6 +128,21 @@ class LiveServer:
             lambda: (job := self.job(job_id))["status"] in statuses and job, timeout, f"job {job_id} in {statuses}"
         )
 
+    def group(self, group_id: str) -> dict[str, Any]:
+        response = self.get(f"/api/groups/{group_id}")
+        assert response.status_code == 200, response.text
+        group: dict[str, Any] = response.json()
+        return group
+
+    def wait_group(self, group_id: str, timeout: float = 120) -> dict[str, Any]:
+        """The group once every run has ended (and, for a lesson, its verdict is in)."""
+
+        def finished() -> dict[str, Any] | None:
+            group = self.group(group_id)
+            return group if group["finished"] else None
+
+        return wait_for(finished, timeout, f"group {group_id} to finish", interval=0.2)
+
     def stored_events(self, job_id: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
         while True:

@@ -15,10 +15,12 @@ from fastapi.staticfiles import StaticFiles
 
 from trainscope import __version__
 from trainscope.api import ws
-from trainscope.api.routes import jobs, meta
+from trainscope.api.routes import groups, jobs, lessons, meta
 from trainscope.api.security import BodyLimit
 from trainscope.config import Settings
 from trainscope.jobs.manager import JobManager
+from trainscope.lessons import Judge
+from trainscope.lessons.catalog import load_catalog
 from trainscope.store.sql import SqlStore
 from trainscope.stream.hub import Hub
 
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         manager = JobManager(settings, store, hub)
         await manager.start()
         app.state.store, app.state.hub, app.state.manager = store, hub, manager
+        app.state.judge = Judge(app.state.lessons, store)
         try:
             yield
         finally:
@@ -50,12 +53,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Trainscope", version=__version__, lifespan=lifespan)
     app.state.settings = settings
+    app.state.lessons = load_catalog()  # a malformed lesson file stops start-up here, loudly
     app.add_middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes)
     if settings.cors_origins:  # off unless configured: the page is served by this server
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
         )
     app.include_router(jobs.router)
+    app.include_router(groups.router)
+    app.include_router(lessons.router)
     app.include_router(meta.router)
     app.include_router(ws.router)
     plotly_js = plotly_js_path()

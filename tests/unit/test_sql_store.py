@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from trainscope.schemas import JobSpec, JobStatus
-from trainscope.store.base import JobRecord, StoredEvent, StoreUnavailable, WriteBatch
+from trainscope.store.base import GroupRecord, JobRecord, StoredEvent, StoreUnavailable, WriteBatch
 from trainscope.store.sql import SqlStore
 
 
@@ -90,3 +90,25 @@ def test_a_locked_database_is_reported_as_unavailable_and_the_write_can_be_retri
     locker.close()
     store.write(WriteBatch(new_jobs=[record("a")]))
     assert store.get_job("a") is not None
+
+
+def test_a_group_is_written_with_its_jobs_and_read_back(store: SqlStore) -> None:
+    runs = [{"job_id": "a", "label": "relu", "part": "", "changes": {"model.activation": "relu"}}]
+    group = GroupRecord("g1", "demo", datetime(2026, 1, 1, tzinfo=UTC), runs, lesson="activations")
+    store.write(WriteBatch(new_jobs=[record("a")], new_groups=[group]))
+    assert store.get_group("g1") == group
+    assert store.get_group("nope") is None
+    later = GroupRecord("g2", "", datetime(2026, 1, 2, tzinfo=UTC), [], lesson=None)
+    store.write(WriteBatch(new_groups=[later]))
+    assert [g.id for g in store.list_groups()] == ["g2", "g1"]
+    assert [g.id for g in store.list_groups(lesson="activations")] == ["g1"]
+
+
+def test_an_older_database_file_gains_the_groups_table(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:  # the schema as the first release wrote it: no groups table
+        conn.execute("CREATE TABLE jobs (id VARCHAR(32) PRIMARY KEY)")
+    store = SqlStore(f"sqlite:///{path}")
+    store.create_schema()
+    store.write(WriteBatch(new_groups=[GroupRecord("g", "", datetime(2026, 1, 1, tzinfo=UTC), [])]))
+    assert store.get_group("g") is not None

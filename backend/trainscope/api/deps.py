@@ -8,6 +8,8 @@ from fastapi import Depends, Request
 
 from trainscope.config import Settings
 from trainscope.jobs.manager import JobManager
+from trainscope.lessons import Judge
+from trainscope.lessons.catalog import Lesson
 from trainscope.store.base import RunStore
 
 
@@ -26,6 +28,18 @@ def get_manager(request: Request) -> JobManager:
     return manager
 
 
+def get_judge(request: Request) -> Judge:
+    judge: Judge = request.app.state.judge
+    return judge
+
+
+def get_lessons(request: Request) -> dict[str, Lesson]:
+    lessons: dict[str, Lesson] = request.app.state.lessons
+    return lessons
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[RunStore, Depends(get_store)]
 ManagerDep = Annotated[JobManager, Depends(get_manager)]
+JudgeDep = Annotated[Judge, Depends(get_judge)]
+LessonsDep = Annotated[dict[str, Lesson], Depends(get_lessons)]

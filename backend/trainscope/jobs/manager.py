@@ -21,10 +21,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trainscope.config import Settings
+from trainscope.jobs.groups import PlannedRun
 from trainscope.jobs.pool import LocalPool, Message, WorkerHandle, describe_exit
 from trainscope.jobs.reads import SNAPSHOT_TYPES
 from trainscope.schemas import InvalidTransition, JobSpec, JobStatus, check_transition
-from trainscope.store.base import JobRecord, RunStore, StoredEvent, StoreUnavailable, WriteBatch
+from trainscope.store.base import GroupRecord, JobRecord, RunStore, StoredEvent, StoreUnavailable, WriteBatch
 from trainscope.stream.hub import Hub, Published
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,16 @@ class _Pending:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_record(spec: JobSpec) -> JobRecord:
+    return JobRecord(
+        id=uuid.uuid4().hex[:12],
+        name=spec.name,
+        status=JobStatus.queued,
+        spec=spec.model_dump(mode="json"),
+        created_at=utcnow(),
+    )
 
 
 class JobManager:
@@ -117,15 +128,27 @@ class JobManager:
     async def submit(self, spec: JobSpec, client: str = "") -> JobRecord:
         """Queue a job; raises QueueFull when `limits.queue_length` jobs are already waiting or the
         client has `limits.max_jobs_per_client` jobs queued or running."""
-        record = JobRecord(
-            id=uuid.uuid4().hex[:12],
-            name=spec.name,
-            status=JobStatus.queued,
-            spec=spec.model_dump(mode="json"),
-            created_at=utcnow(),
-        )
-        await self._command("create", record, spec.model_dump_json(), client)
+        record = new_record(spec)
+        await self._command("create", [record], [spec.model_dump_json()], None, client)
         return record  # as created (queued): a worker may already have taken it
+
+    async def submit_group(
+        self, name: str, runs: list[PlannedRun], lesson: str | None = None, client: str = ""
+    ) -> GroupRecord:
+        """Queue a group's jobs and store the group, all or nothing (QueueFull as for one job)."""
+        records = [new_record(run.spec) for run in runs]
+        group = GroupRecord(
+            id=uuid.uuid4().hex[:12],
+            name=name,
+            created_at=utcnow(),
+            lesson=lesson,
+            runs=[
+                {"job_id": record.id, "label": run.label, "part": run.part, "changes": run.changes}
+                for record, run in zip(records, runs, strict=True)
+            ],
+        )
+        await self._command("create", records, [run.spec.model_dump_json() for run in runs], group, client)
+        return group
 
     async def cancel(self, job_id: str) -> None:
         """Cancel a queued job at once, or ask a running one's worker to stop (JobConflict if ended)."""
@@ -223,19 +246,25 @@ class JobManager:
         """A change asked for through the API (or by recovery at start)."""
         kind = message[0]
         if kind == "create":
-            record, spec_json, client, future = message[1:]
+            records, spec_jsons, group, client, future = message[1:]
             limits = self.settings.limits
-            if len(self._queue) >= limits.queue_length:
+            if len(self._queue) + len(records) > limits.queue_length:
                 future.set_exception(QueueFull(f"{len(self._queue)} jobs are waiting already"))
                 return
-            if client and sum(job.client == client for job in self._live.values()) >= limits.max_jobs_per_client:
-                future.set_exception(QueueFull(f"this client has {limits.max_jobs_per_client} jobs queued or running"))
+            owned = sum(job.client == client for job in self._live.values()) if client else 0
+            if client and owned + len(records) > limits.max_jobs_per_client:
+                future.set_exception(
+                    QueueFull(f"this client has {owned} jobs queued or running (at most {limits.max_jobs_per_client})")
+                )
                 return
-            pending.batch.new_jobs.append(record)
-            self._live[record.id] = LiveJob(None, 0, spec_json, client=client)
-            self._queue.append(record.id)
-            self._status(record.id, JobStatus.queued, "waiting for a worker", pending)
-            record.last_seq, record.message = self._live[record.id].last_seq, "waiting for a worker"
+            pending.batch.new_jobs.extend(records)
+            if group is not None:
+                pending.batch.new_groups.append(group)
+            for record, spec_json in zip(records, spec_jsons, strict=True):
+                self._live[record.id] = LiveJob(None, 0, spec_json, client=client)
+                self._queue.append(record.id)
+                self._status(record.id, JobStatus.queued, "waiting for a worker", pending)
+                record.last_seq, record.message = self._live[record.id].last_seq, "waiting for a worker"
             pending.resolved.append(future)
         elif kind == "cancel":
             job_id, future = message[1:]

@@ -27,6 +27,17 @@ class JobRecord:
     summary: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass
+class GroupRecord:
+    """A group of matched runs; `runs` holds, per run, its job_id, label, part and changes."""
+
+    id: str
+    name: str
+    created_at: datetime
+    runs: list[dict[str, Any]]
+    lesson: str | None = None
+
+
 @dataclass(frozen=True)
 class StoredEvent:
     """One event as stored: its JSON text is sent to viewers as it is, never re-encoded."""
@@ -43,6 +54,7 @@ class WriteBatch:
     """Everything one pump iteration writes, applied in one transaction."""
 
     new_jobs: list[JobRecord] = field(default_factory=list)
+    new_groups: list[GroupRecord] = field(default_factory=list)
     job_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[StoredEvent] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
@@ -51,7 +63,7 @@ class WriteBatch:
         self.job_updates.setdefault(job_id, {}).update(values)
 
     def __bool__(self) -> bool:
-        return bool(self.new_jobs or self.job_updates or self.events or self.deletes)
+        return bool(self.new_jobs or self.new_groups or self.job_updates or self.events or self.deletes)
 
 
 class RunStore(Protocol):
@@ -63,6 +75,11 @@ class RunStore(Protocol):
     def get_job(self, job_id: str) -> JobRecord | None: ...
 
     def list_jobs(self, status: JobStatus | None = None, limit: int | None = 100) -> list[JobRecord]: ...
+
+    def get_group(self, group_id: str) -> GroupRecord | None: ...
+
+    def list_groups(self, lesson: str | None = None, limit: int | None = 100) -> list[GroupRecord]:
+        """Newest first; only one lesson's when `lesson` is given."""
 
     def read_events(
         self, job_id: str, after: int = 0, limit: int | None = None, types: tuple[str, ...] | None = None

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 
 from trainscope.schemas import JobStatus
-from trainscope.store.base import JobRecord, StoredEvent, StoreUnavailable, WriteBatch
+from trainscope.store.base import GroupRecord, JobRecord, StoredEvent, StoreUnavailable, WriteBatch
 
 metadata = MetaData()
 
@@ -54,7 +54,17 @@ events = Table(
     Column("body", Text, nullable=False),
 )
 
-_JSON_COLUMNS = ("spec", "summary")
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False, default=""),
+    Column("lesson", String(64), index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("runs", Text, nullable=False),
+)
+
+_JSON_COLUMNS = ("spec", "summary", "runs")
 
 
 class SqlStore:
@@ -89,6 +99,8 @@ class SqlStore:
         with self.engine.begin() as conn:
             if batch.new_jobs:
                 conn.execute(insert(jobs), [_to_row(job.__dict__) for job in batch.new_jobs])
+            if batch.new_groups:
+                conn.execute(insert(groups), [_to_row(group.__dict__) for group in batch.new_groups])
             if batch.events:
                 conn.execute(
                     insert(events),
@@ -114,6 +126,18 @@ class SqlStore:
             query = query.where(jobs.c.status == status.value)
         with self.engine.connect() as conn:
             return [_to_record(row) for row in conn.execute(query).mappings()]
+
+    def get_group(self, group_id: str) -> GroupRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(groups).where(groups.c.id == group_id)).mappings().first()
+        return GroupRecord(**_from_row(row)) if row else None
+
+    def list_groups(self, lesson: str | None = None, limit: int | None = 100) -> list[GroupRecord]:
+        query = select(groups).order_by(groups.c.created_at.desc(), groups.c.id.desc()).limit(limit)
+        if lesson is not None:
+            query = query.where(groups.c.lesson == lesson)
+        with self.engine.connect() as conn:
+            return [GroupRecord(**_from_row(row)) for row in conn.execute(query).mappings()]
 
     def read_events(
         self, job_id: str, after: int = 0, limit: int | None = None, types: tuple[str, ...] | None = None
@@ -141,13 +165,19 @@ def _to_row(values: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _to_record(row: Any) -> JobRecord:
+def _from_row(row: Any) -> dict[str, Any]:
     values = dict(row)
     for key in _JSON_COLUMNS:
-        values[key] = json.loads(values[key])
-    values["status"] = JobStatus(values["status"])
+        if key in values:
+            values[key] = json.loads(values[key])
     for key in ("created_at", "started_at", "finished_at"):
-        if isinstance(values[key], datetime) and values[key].tzinfo is None:
+        if isinstance(values.get(key), datetime) and values[key].tzinfo is None:
             # SQLite drops the zone; we only ever store UTC
             values[key] = values[key].replace(tzinfo=UTC)
+    return values
+
+
+def _to_record(row: Any) -> JobRecord:
+    values = _from_row(row)
+    values["status"] = JobStatus(values["status"])
     return JobRecord(**values)

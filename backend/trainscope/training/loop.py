@@ -116,9 +116,10 @@ def score_held_out(model: nn.Module, split: Split) -> dict[str, float]:
 
 
 def plane_of(split: Split) -> tuple[tuple[float, float], tuple[float, float]]:
-    """The input plane's extent with a margin (one host read, at set-up)."""
+    """The input plane's extent with a margin, always holding the origin (where a bias-free boundary
+    must pass); one host read, at set-up."""
     points = torch.cat([split.x_train, split.x_val]).cpu().numpy()
-    lo, hi = points.min(axis=0), points.max(axis=0)
+    lo, hi = np.minimum(points.min(axis=0), 0.0), np.maximum(points.max(axis=0), 0.0)
     margin = (hi - lo) * 0.1 + 1e-3
     return (float(lo[0] - margin[0]), float(hi[0] + margin[0])), (float(lo[1] - margin[1]), float(hi[1] + margin[1]))
 

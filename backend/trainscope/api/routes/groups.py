@@ -1,0 +1,79 @@
+"""REST for groups of matched runs: validate, plan, call the manager, return the group."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+
+from trainscope.api.deps import JudgeDep, ManagerDep, SettingsDep, StoreDep
+from trainscope.api.routes.jobs import MUTATING, invalid
+from trainscope.jobs.groups import GroupInvalid, Loc, PlannedRun, plan, read_group
+from trainscope.jobs.manager import JobManager, QueueFull
+from trainscope.lessons import Judge
+from trainscope.schemas.groups import GroupCreate, GroupPublic, GroupsPublic
+from trainscope.store.base import RunStore
+
+router = APIRouter(prefix="/api/groups", tags=["groups"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no group with this id"}}
+CREATED: dict[int | str, dict[str, Any]] = {
+    **MUTATING["responses"],
+    429: {"description": "the queue or this client's share cannot take every run; retry after Retry-After seconds"},
+}
+
+
+async def submit(
+    request: Request,
+    manager: JobManager,
+    store: RunStore,
+    judge: Judge,
+    name: str,
+    runs: list[PlannedRun],
+    lesson: str | None = None,
+) -> GroupPublic:
+    """Queue a planned group (all runs or none) and return it as stored: the one write path for groups."""
+    errors: list[tuple[Loc, str]] = [
+        (("body", "base", "device"), error) for run in runs if (error := manager.device_error(run.spec))
+    ]
+    if errors:
+        raise invalid(errors[:1])
+    try:
+        group = await manager.submit_group(name, runs, lesson, client=request.client.host if request.client else "")
+    except QueueFull as error:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), headers={"Retry-After": "5"}) from None
+    return await run_in_threadpool(read_group, store, group, judge)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=CREATED, dependencies=MUTATING["dependencies"])
+async def create_group(
+    body: GroupCreate, request: Request, manager: ManagerDep, store: StoreDep, settings: SettingsDep, judge: JudgeDep
+) -> GroupPublic:
+    """Runs that share the base spec's seed, initial weights and data and differ in one or a few settings."""
+    try:
+        runs = plan([("", body, ("body",))], settings.limits)
+    except GroupInvalid as error:
+        raise invalid(error.errors) from None
+    return await submit(request, manager, store, judge, body.name, runs)
+
+
+@router.get("")
+async def list_groups(
+    store: StoreDep,
+    lesson: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> GroupsPublic:
+    """Newest first, without verdicts (read one group for its verdict)."""
+    records = await run_in_threadpool(store.list_groups, lesson, limit)
+    groups = [await run_in_threadpool(read_group, store, record) for record in records]
+    return GroupsPublic(groups=groups, count=len(groups))
+
+
+@router.get("/{group_id}", responses=NOT_FOUND)
+async def read_one_group(group_id: str, store: StoreDep, judge: JudgeDep) -> GroupPublic:
+    """The group, each run's job, and for a lesson the observation judged on these runs."""
+    record = await run_in_threadpool(store.get_group, group_id)
+    if record is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no group {group_id!r}")
+    return await run_in_threadpool(read_group, store, record, judge)

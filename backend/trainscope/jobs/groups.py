@@ -1,0 +1,120 @@
+"""Groups of matched runs: expanding a base spec and its variations into job specs, and reading a group
+back with its jobs. No HTTP here."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from trainscope.config import Limits
+from trainscope.jobs.reads import to_public
+from trainscope.schemas import JobSpec, spec_errors
+from trainscope.schemas.groups import GroupCreate, GroupPublic, GroupRun, Verdict
+from trainscope.store.base import GroupRecord, RunStore
+
+Loc = tuple[str | int, ...]
+
+
+class GroupInvalid(ValueError):
+    """The group cannot be planned; `errors` are (location in the request body, reason)."""
+
+    def __init__(self, errors: list[tuple[Loc, str]]) -> None:
+        super().__init__("; ".join(msg for _, msg in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    spec: JobSpec
+    label: str
+    part: str
+    changes: dict[str, Any]
+
+
+def with_changes(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of base with each dotted path set (intermediate objects are created as needed)."""
+    result = copy.deepcopy(base)
+    for path, value in changes.items():
+        *parents, leaf = path.split(".")
+        node = result
+        for key in parents:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                child = node[key] = {}
+            node = child
+        node[leaf] = copy.deepcopy(value)
+    return result
+
+
+def describe(changes: dict[str, Any]) -> str:
+    return ", ".join(f"{path.split('.')[-1]}={value}" for path, value in changes.items()) or "base"
+
+
+def variations_of(create: GroupCreate, loc: Loc) -> list[tuple[str, dict[str, Any], Loc]]:
+    """(label, changes, where in the body) for each run the request asks for."""
+    if create.variations and create.grid:
+        raise GroupInvalid([((*loc, "grid"), "give either variations or grid, not both")])
+    if create.grid:
+        paths = list(create.grid)
+        combos = itertools.product(*(create.grid[p] for p in paths))
+        return [("", dict(zip(paths, combo, strict=True)), (*loc, "grid")) for combo in combos]
+    if create.variations:
+        return [(v.label, v.changes, (*loc, "variations", i, "changes")) for i, v in enumerate(create.variations)]
+    return [("", {}, (*loc, "base"))]
+
+
+def plan(parts: list[tuple[str, GroupCreate, Loc]], limits: Limits) -> list[PlannedRun]:
+    """Every run of a group, validated as a job spec and against the limits (GroupInvalid otherwise).
+    `parts` are (part name, request, its location in the body): a lesson may have several experiments."""
+    runs: list[tuple[str, GroupCreate, str, dict[str, Any], Loc]] = []
+    for part, create, loc in parts:
+        for label, changes, where in variations_of(create, loc):
+            runs.append((part, create, label, changes, where))
+    if len(runs) > limits.max_group_runs:
+        raise GroupInvalid([(parts[0][2], f"{len(runs)} runs; a group has at most {limits.max_group_runs}")])
+    planned, errors = [], []
+    for part, create, label, changes, where in runs:
+        try:
+            spec = JobSpec.model_validate(with_changes(create.base, changes))
+        except ValidationError as error:
+            errors += [((*where, *e["loc"]), e["msg"]) for e in error.errors()]
+            continue
+        errors += [((*where, *e.loc), e.msg) for e in spec_errors(spec, limits)]
+        name = f"{create.name or part} · {label or describe(changes)}".strip(" ·")
+        spec = spec.model_copy(update={"name": name[:100]})
+        planned.append(PlannedRun(spec, label or describe(changes), part, changes))
+    if errors:
+        raise GroupInvalid(errors)
+    return planned
+
+
+def differing(runs: list[dict[str, Any]]) -> list[str]:
+    """The settings the runs' changes touch, in first-seen order."""
+    return list(dict.fromkeys(path for run in runs for path in run["changes"]))
+
+
+Judge = Callable[[GroupRecord, list[GroupRun]], Verdict | None]
+
+
+def read_group(store: RunStore, record: GroupRecord, judge: Judge | None = None) -> GroupPublic:
+    """The group with each run's current job (None once deleted) and, for a lesson, its verdict."""
+    runs = []
+    for run in record.runs:
+        job = store.get_job(run["job_id"])
+        runs.append(GroupRun(**run, job=to_public(job) if job else None))
+    finished = all(run.job is None or run.job.status.terminal for run in runs)
+    return GroupPublic(
+        id=record.id,
+        name=record.name,
+        lesson=record.lesson,
+        created_at=record.created_at,
+        runs=runs,
+        differs=differing(record.runs),
+        finished=finished,
+        verdict=judge(record, runs) if judge else None,
+    )

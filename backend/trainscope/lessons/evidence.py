@@ -1,0 +1,120 @@
+"""What a lesson's check looks at: each run of a group with its stored events, and small helpers over
+them (series, moving averages, decoded arrays). Pure reads; no torch."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from trainscope.store.base import GroupRecord, RunStore
+
+EVIDENCE_TYPES = ("scalars", "layers", "analysis", "histogram", "boundary", "system")
+
+
+@dataclass
+class RunView:
+    label: str
+    part: str
+    changes: dict[str, Any]
+    status: str
+    summary: dict[str, float]
+    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def series(self, tag: str) -> list[tuple[int, float]]:
+        return [
+            (p["step"], p["values"][tag])
+            for e in self.events.get("scalars", [])
+            for p in e["points"]
+            if tag in p["values"]
+        ]
+
+    def of_type(self, type_: str) -> list[dict[str, Any]]:
+        return self.events.get(type_, [])
+
+    def analysis(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in self.of_type("analysis") if e["name"] == name]
+
+    def histograms(self, tag: str) -> list[dict[str, Any]]:
+        return [e for e in self.of_type("histogram") if e["tag"] == tag]
+
+
+def gather(store: RunStore, group: GroupRecord) -> list[RunView]:
+    """Each run of the group with the events checks use (a deleted job is left out)."""
+    views = []
+    for run in group.runs:
+        job = store.get_job(run["job_id"])
+        if job is None:
+            continue
+        view = RunView(run["label"], run.get("part", ""), run["changes"], job.status.value, job.summary)
+        for event in store.read_events(job.id, types=EVIDENCE_TYPES):
+            view.events.setdefault(event.type, []).append(json.loads(event.body))
+        views.append(view)
+    return views
+
+
+def floats(encoded: str) -> np.ndarray:
+    """A base64 little-endian float32 array as float64."""
+    return np.frombuffer(base64.b64decode(encoded), dtype="<f4").astype(np.float64)
+
+
+def smoothed(series: list[tuple[int, float]], window: int = 10) -> list[tuple[int, float]]:
+    """Trailing moving average (mini-batch losses are noisy; a threshold on one batch would be luck)."""
+    if len(series) < window:
+        return []
+    values = np.convolve([v for _, v in series], np.ones(window) / window, mode="valid")
+    return [(series[i + window - 1][0], float(v)) for i, v in enumerate(values)]
+
+
+def steps_to(series: list[tuple[int, float]], threshold: float, window: int = 10) -> float:
+    """The first step at which the smoothed series is below threshold (inf: never)."""
+    return next((float(step) for step, value in smoothed(series, window) if value < threshold), math.inf)
+
+
+def tail_mean(series: list[tuple[int, float]], share: float = 0.1) -> float:
+    """Mean of the last share of a series (at least one point)."""
+    values = [v for _, v in series]
+    count = max(1, int(len(values) * share))
+    return float(np.mean(values[-count:])) if values else math.nan
+
+
+def histogram_std(event: dict[str, Any]) -> float:
+    """Standard deviation of a fixed-bin histogram, from its bin centres."""
+    counts = np.asarray(event["counts"], dtype=np.float64)
+    edges = np.linspace(event["min"], event["max"], len(counts) + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    mean = float((counts * centres).sum() / counts.sum())
+    return float(np.sqrt((counts * (centres - mean) ** 2).sum() / counts.sum()))
+
+
+def boundary_grid(event: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x coordinates, y coordinates, P(class 1)) of a boundary event, grid x grid."""
+    size = event["grid"]
+    (x0, x1), (y0, y1) = event["x_range"], event["y_range"]
+    xs, ys = np.linspace(x0, x1, size), np.linspace(y0, y1, size)
+    return xs, ys, floats(event["probs"]).reshape(size, size)
+
+
+def linearity(event: dict[str, Any]) -> float:
+    """R^2 of a plane fitted to the log-odds over the boundary grid: 1 when the logit difference is an
+    affine function of the input, i.e. the decision boundary is a straight line."""
+    xs, ys, probs = boundary_grid(event)
+    p = np.clip(probs, 1e-6, 1 - 1e-6)
+    log_odds = np.log(p / (1 - p)).ravel()
+    gx, gy = np.meshgrid(xs, ys)
+    design = np.stack([gx.ravel(), gy.ravel(), np.ones(gx.size)], axis=1)
+    coef, *_ = np.linalg.lstsq(design, log_odds, rcond=None)
+    residual = log_odds - design @ coef
+    total = log_odds.var()
+    return float(1 - residual.var() / total) if total > 0 else 1.0
+
+
+def probability_at(event: dict[str, Any], x: float, y: float) -> float:
+    """P(class 1) at a point of the plane, bilinearly interpolated from the boundary grid."""
+    xs, ys, probs = boundary_grid(event)
+    row = np.array([np.interp(x, xs, probs[i]) for i in range(len(ys))])
+    return float(np.interp(y, ys, row))

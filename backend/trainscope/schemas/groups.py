@@ -1,0 +1,64 @@
+"""Groups of matched runs: one base spec, variations that each change a few settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from trainscope.schemas.events import JobPublic
+from trainscope.schemas.spec import _Strict
+
+SpecPath = str  # a dotted path into a JobSpec, e.g. "model.activation"
+
+
+class Variation(_Strict):
+    """One run of a group: the base spec with these settings changed."""
+
+    label: str = Field("", max_length=100, description="legend text; empty: the changed settings")
+    changes: dict[SpecPath, Any] = Field(
+        default_factory=dict, description='dotted spec paths and their values, e.g. {"model.activation": "relu"}'
+    )
+
+
+class GroupCreate(_Strict):
+    """Runs that share the base spec (seed, initial weights, data) and differ in what each variation
+    changes. Give either `variations` or `grid` (every combination of the listed values)."""
+
+    name: str = Field("", max_length=100)
+    base: dict[str, Any] = Field(default_factory=dict, description="a job spec; omitted fields take defaults")
+    variations: list[Variation] = Field(default_factory=list)
+    grid: dict[SpecPath, list[Any]] = Field(default_factory=dict)
+
+
+class Verdict(BaseModel):
+    """A lesson's observation evaluated on a group's runs."""
+
+    held: bool | None = Field(description="null while the runs it needs have not finished")
+    figures: dict[str, float] = Field(default_factory=dict, description="the numbers behind the verdict")
+    detail: str = ""
+
+
+class GroupRun(BaseModel):
+    job_id: str
+    label: str
+    part: str = Field("", description="which experiment of a lesson the run belongs to")
+    changes: dict[SpecPath, Any]
+    job: JobPublic | None = Field(description="null once the job has been deleted")
+
+
+class GroupPublic(BaseModel):
+    id: str
+    name: str
+    lesson: str | None = None
+    created_at: datetime
+    runs: list[GroupRun]
+    differs: list[SpecPath] = Field(description="the settings the runs differ in")
+    finished: bool = Field(description="every run has ended")
+    verdict: Verdict | None = None
+
+
+class GroupsPublic(BaseModel):
+    groups: list[GroupPublic]
+    count: int

@@ -1,0 +1,40 @@
+"""The lesson files: complete in both languages, each check known, each preset within the default limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from trainscope.config import Limits
+from trainscope.lessons import plan_lesson
+from trainscope.lessons.catalog import Lesson, load_catalog
+from trainscope.lessons.checks import CHECKS
+
+CATALOG = load_catalog()
+CHARTS = {
+    "loss", "val_loss", "layer_grads", "act_histograms", "weight_histograms", "dead", "boundary", "collapse",
+    "surface", "gradcheck", "network", "selection", "bn", "race", "variance", "throughput", "loss_samples",
+}  # fmt: skip  # the compare view's panels (frontend/js/views/compare.js)
+
+
+def test_the_catalogue_lists_the_part_one_lessons_in_order() -> None:
+    assert list(CATALOG) == [
+        "activations", "dying-relu", "nonlinearity", "bias", "learning-rate", "backprop",
+        "generalization", "regularization", "batchnorm", "optimizers", "batch-size",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("lesson", CATALOG.values(), ids=list(CATALOG))
+def test_lesson_is_complete_and_plans_within_limits(lesson: Lesson) -> None:
+    texts = [lesson.title, lesson.question, lesson.explanation, lesson.observation.text, *lesson.look_at]
+    texts += [e.title for e in lesson.experiments]
+    assert all(t.en.strip() and t.ko.strip() and t.en != t.ko for t in texts)
+    assert lesson.observation.check in CHECKS
+    assert set(lesson.charts) <= CHARTS
+    runs = plan_lesson(lesson, {}, Limits())
+    assert 1 <= len(runs) <= Limits().max_group_runs
+    assert len({run.spec.seed for run in runs}) == 1  # matched runs share the seed
+
+
+def test_overrides_apply_to_every_experiment() -> None:
+    runs = plan_lesson(CATALOG["optimizers"], {"optim.steps": 200}, Limits())
+    assert {run.spec.optim.steps for run in runs} == {200}
