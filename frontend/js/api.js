@@ -48,3 +48,9 @@ export function jobSocketUrl(id, after, history = "full") {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   return `${scheme}://${location.host}/ws/jobs/${encodeURIComponent(id)}?after=${after}&history=${history}`;
 }
+
+export const listLessons = () => request("GET", "/api/lessons");
+export const getLesson = (id) => request("GET", `/api/lessons/${encodeURIComponent(id)}`);
+export const runLesson = (id, overrides = {}) => request("POST", `/api/lessons/${encodeURIComponent(id)}/run`, { overrides });
+export const getGroup = (id) => request("GET", `/api/groups/${encodeURIComponent(id)}`);
+export const listGroups = (lesson) => request("GET", `/api/groups?limit=20&lesson=${encodeURIComponent(lesson)}`);

@@ -1,6 +1,7 @@
 // Wiring: the form, the run controls, the runs list and every chart, fed by one job's events.
 import { askForToken, cancelJob, controlJob, createJob, getJob, getMeta, hasToken } from "./api.js";
 import { followJob } from "./stream.js";
+import { mountLanguageToggle, t } from "./i18n.js";
 import { fromHash, specFromValues, toHash, valuesFromSpec } from "./state.js";
 import { mountControls } from "./views/controls.js";
 import { mountRuns } from "./views/runs.js";
@@ -17,7 +18,7 @@ const ENDED = new Set(["done", "failed", "cancelled", "diverged"]);
 
 function applyTheme(dark) {
   document.body.classList.toggle("dark", dark);
-  $("#theme").textContent = dark ? "Light theme" : "Dark theme";
+  $("#theme").textContent = dark ? t("theme.light") : t("theme.dark");
   localStorage.setItem("trainscope-theme", dark ? "dark" : "light");
 }
 
@@ -29,6 +30,7 @@ function applyProjector(on) {
 }
 
 async function start() {
+  mountLanguageToggle($("#language"));
   applyTheme(localStorage.getItem("trainscope-theme") === "dark");
   applyProjector(localStorage.getItem("trainscope-projector") === "on");
   const charts = {

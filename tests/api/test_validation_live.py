@@ -15,13 +15,13 @@ INVALID: list[tuple[dict[str, Any], list[str | int]]] = [
     ({"data": {"n_points": 5}}, ["body", "data", "points2d", "n_points"]),
     ({"data": {"n_points": 10**6}}, ["body", "data", "n_points"]),
     ({"data": {"val_fraction": 0.99}}, ["body", "data", "points2d", "val_fraction"]),
-    ({"model": {"hidden": []}}, ["body", "model", "hidden"]),
-    ({"model": {"hidden": [0]}}, ["body", "model", "hidden", 0]),
+    ({"model": {"hidden": []}}, ["body", "model", "mlp", "hidden"]),
+    ({"model": {"hidden": [0]}}, ["body", "model", "mlp", "hidden", 0]),
     ({"model": {"hidden": [8] * 40}}, ["body", "model", "hidden"]),
     ({"model": {"hidden": [8, 5000]}}, ["body", "model", "hidden", 1]),
     ({"model": {"hidden": [1024, 1024, 1024]}}, ["body", "model"]),  # too many parameters
-    ({"model": {"activation": "swish"}}, ["body", "model", "activation"]),
-    ({"model": {"dropout": 1.0}}, ["body", "model", "dropout"]),
+    ({"model": {"activation": "swish"}}, ["body", "model", "mlp", "activation"]),
+    ({"model": {"dropout": 1.0}}, ["body", "model", "mlp", "dropout"]),
     ({"optim": {"optimizer": "lbfgs"}}, ["body", "optim", "optimizer"]),
     ({"optim": {"lr": 0}}, ["body", "optim", "lr"]),
     ({"optim": {"lr": 1e5}}, ["body", "optim", "lr"]),
@@ -34,6 +34,10 @@ INVALID: list[tuple[dict[str, Any], list[str | int]]] = [
     ({"seed": -1}, ["body", "seed"]),
     ({"probes": {"histogram_bins": 10_000}}, ["body", "probes", "histogram_bins"]),
     ({"surprise": 1}, ["body", "surprise"]),
+    ({"data": {"kind": "surface"}}, ["body", "model", "kind"]),  # surface data needs a params2d model
+    ({"data": {"offset": [99, 0]}}, ["body", "data", "points2d", "offset", 0]),
+    ({"data": {"val_fraction": 0.5, "test_fraction": 0.5}}, ["body", "data"]),  # no training examples left
+    ({"model": {"kind": "params2d", "start": [0, 1e9]}}, ["body", "model", "params2d", "start", 1]),
 ]
 
 

@@ -1,0 +1,231 @@
+// Compare-view panels for the lessons' one-off measurements: boundaries and the network per run, the
+// collapsed linear map, the gradient check, loss surfaces with paths, test-score selection, batch-norm
+// statistics, gradient variance and throughput.
+import { baseLayout, floats, PLOT_CONFIG } from "../decode.js";
+import { mount as mountBoundary } from "./boundary.js";
+import { mount as mountNetwork } from "./network.js";
+
+const fmt = (v, digits = 4) => (typeof v === "number" ? (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(digits)) : String(v));
+const latest = (run, name) => {
+  const list = run.analyses[name];
+  return list ? list[list.length - 1] : null;
+};
+
+function plot(el, testid, cls = "plot") {
+  const div = document.createElement("div");
+  div.className = cls;
+  div.dataset.testid = testid;
+  el.append(div);
+  return div;
+}
+
+// One small chart per run, fed with that run's events as they arrive (boundary and network views).
+function perRun(mountChart, testid, first = false) {
+  return {
+    wide: true,
+    mount(el) {
+      const grid = document.createElement("div");
+      grid.className = "small-multiples";
+      grid.dataset.testid = testid;
+      el.append(grid);
+      const charts = new Map();
+      return {
+        draw(runs) {
+          for (const run of first ? runs.slice(0, 1) : runs) {
+            let entry = charts.get(run.index);
+            if (!entry) {
+              const cell = document.createElement("div");
+              const title = document.createElement("h4");
+              title.innerHTML = `<span class="swatch" style="background:${run.color}"></span>`;
+              title.append(run.label);
+              const body = document.createElement("div");
+              body.className = "plot";
+              cell.append(title, body);
+              grid.append(cell);
+              entry = { chart: mountChart(body), fed: 0 };
+              charts.set(run.index, entry);
+            }
+            if (run.events.length > entry.fed) {
+              entry.chart.append(run.events.slice(entry.fed));
+              entry.fed = run.events.length;
+            }
+          }
+        },
+      };
+    },
+  };
+}
+
+function table(el, rows, head) {
+  const tableEl = document.createElement("table");
+  tableEl.className = "figures";
+  const headRow = head ? `<tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr>` : "";
+  tableEl.innerHTML = headRow + rows.map((row) => `<tr>${row.map((cell) => `<td>${cell}</td>`).join("")}</tr>`).join("");
+  el.replaceChildren(tableEl);
+}
+
+const collapse = {
+  wide: false,
+  mount(el) {
+    const box = plot(el, "compare-collapse", "");
+    return {
+      draw(runs) {
+        const found = runs.map((run) => [run, latest(run, "linear_collapse")]).find(([, a]) => a);
+        if (!found) return;
+        const [run, event] = found;
+        const w = event.data.weight.map((row, i) => `[${row.map((v) => fmt(v, 3)).join(", ")}] · x + ${fmt(event.data.bias[i], 3)}`);
+        table(box, [
+          [`${run.label}: W x + b = W_L ⋯ W_1 x + b`, w.join("<br>")],
+          ["max |network − W x − b|", fmt(event.figures.max_abs_diff)],
+          ["same predicted class", `${(100 * event.figures.prediction_agreement).toFixed(1)}% of ${event.figures.examples}`],
+        ]);
+      },
+    };
+  },
+};
+
+const gradcheck = {
+  wide: false,
+  mount(el) {
+    const box = plot(el, "compare-gradcheck", "");
+    return {
+      draw(runs) {
+        const event = runs.map((run) => latest(run, "gradient_check")).find(Boolean);
+        if (!event) return;
+        const rows = event.data.checks.map((c) => [c.layer, `[${c.index.join(", ")}]`, fmt(c.autograd, 8), fmt(c.numeric, 8), fmt(c.relative)]);
+        table(box, rows, ["layer", "weight", "autograd", "(L(w+ε) − L(w−ε)) / 2ε", "relative error"]);
+      },
+    };
+  },
+};
+
+// The loss surface (log-scaled contour) of the first run that drew one, and every run's path on it.
+const surface = {
+  wide: false,
+  mount(el) {
+    const div = plot(el, "compare-surface", "plot tall");
+    return {
+      draw(runs) {
+        const event = runs.map((run) => latest(run, "surface")).find(Boolean);
+        if (!event) return;
+        const d = event.data;
+        const n = d.grid;
+        const values = floats(d.values);
+        const line = (range) => Array.from({ length: n }, (_, i) => range[0] + (i * (range[1] - range[0])) / (n - 1));
+        const z = Array.from({ length: n }, (_, r) => Array.from(values.subarray(r * n, (r + 1) * n), (v) => Math.log10(v + 1e-3)));
+        const traces = [{ type: "contour", x: line(d.x_range), y: line(d.y_range), z, colorscale: "Greys", reversescale: true, showscale: false, contours: { coloring: "lines" }, hoverinfo: "skip", name: "log10 loss" }];
+        traces.push({ x: [d.minimum[0]], y: [d.minimum[1]], mode: "markers", marker: { symbol: "star", size: 14, color: "#000" }, name: "minimum" });
+        for (const run of runs) {
+          const xs = run.scalars["path/x"] || [];
+          const ys = run.scalars["path/y"] || [];
+          traces.push({ name: run.label, x: xs.map((r) => r[1]), y: ys.map((r) => r[1]), mode: "lines+markers", marker: { size: 3 }, line: { color: run.color, width: 2 } });
+          if (run.diverged !== null && xs.length) traces.push({ x: [xs[xs.length - 1][1]], y: [ys[ys.length - 1][1]], mode: "markers", marker: { symbol: "x", size: 12, color: "#d32f2f" }, showlegend: false, name: `${run.label}: diverged` });
+        }
+        const names = d.objective === "linreg" ? ["weight", "bias"] : ["x", "y"];
+        Plotly.react(div, traces, baseLayout({ xaxis: { ...baseLayout().xaxis, range: d.x_range, title: { text: names[0] } }, yaxis: { ...baseLayout().yaxis, range: d.y_range, title: { text: names[1] } } }), PLOT_CONFIG);
+      },
+    };
+  },
+};
+
+// Each run's test score against its fresh held-out score; the run that selection by test would pick is
+// ringed. Points below the diagonal did worse on fresh data than their test score said.
+const selection = {
+  wide: false,
+  mount(el) {
+    const div = plot(el, "compare-selection");
+    return {
+      draw(runs) {
+        const scored = runs.filter((r) => r.summary["test/acc"] !== undefined && r.summary["holdout/acc"] !== undefined);
+        if (!scored.length) return;
+        const best = scored.reduce((a, b) => (b.summary["test/acc"] > a.summary["test/acc"] ? b : a));
+        const all = scored.flatMap((r) => [r.summary["test/acc"], r.summary["holdout/acc"]]);
+        const lo = Math.min(...all) - 0.01;
+        const hi = Math.max(...all) + 0.01;
+        const traces = [
+          { x: [lo, hi], y: [lo, hi], mode: "lines", line: { dash: "dash", color: "#999" }, name: "test = fresh", hoverinfo: "skip" },
+          { x: scored.map((r) => r.summary["test/acc"]), y: scored.map((r) => r.summary["holdout/acc"]), text: scored.map((r) => r.label), mode: "markers", marker: { size: 9, color: scored.map((r) => r.color) }, name: "runs" },
+          { x: [best.summary["test/acc"]], y: [best.summary["holdout/acc"]], mode: "markers", marker: { size: 20, color: "rgba(0,0,0,0)", line: { width: 2, color: "#d32f2f" } }, name: `chosen by test: ${best.label}` },
+        ];
+        Plotly.react(div, traces, baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "test accuracy (used to choose)" }, tickformat: ".0%" }, yaxis: { ...baseLayout().yaxis, title: { text: "fresh held-out accuracy" }, tickformat: ".0%" } }), PLOT_CONFIG);
+      },
+    };
+  },
+};
+
+// The first batch-norm layer's running mean against the validation batch's mean per unit, and the
+// accuracy of eval mode vs train mode on single examples.
+const bn = {
+  wide: false,
+  mount(el) {
+    const div = plot(el, "compare-bn");
+    const box = plot(el, "compare-bn-figures", "");
+    return {
+      draw(runs) {
+        const found = runs.map((run) => [run, latest(run, "bn_modes")]).find(([, a]) => a);
+        if (!found) return;
+        const [run, event] = found;
+        const running = Array.from(floats(event.data.running_mean));
+        const batch = Array.from(floats(event.data.batch_mean));
+        const lo = Math.min(...running, ...batch);
+        const hi = Math.max(...running, ...batch);
+        Plotly.react(div, [
+          { x: [lo, hi], y: [lo, hi], mode: "lines", line: { dash: "dash", color: "#999" }, name: "equal", hoverinfo: "skip" },
+          { x: batch, y: running, mode: "markers", marker: { color: run.color }, name: "units of layer 1" },
+        ], baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "validation batch mean" } }, yaxis: { ...baseLayout().yaxis, title: { text: "running mean" } } }), PLOT_CONFIG);
+        table(box, [
+          ["eval mode (running statistics)", `${(100 * event.figures.eval_mode_acc).toFixed(1)}%`],
+          ["train mode, one example at a time", `${(100 * event.figures.train_mode_single_acc).toFixed(1)}%`],
+        ]);
+      },
+    };
+  },
+};
+
+// Mini-batch gradient variance at the shared start against batch size, log-log, with the 1/B line.
+const variance = {
+  wide: false,
+  mount(el) {
+    const div = plot(el, "compare-variance");
+    return {
+      draw(runs) {
+        const points = runs.map((run) => [run, (run.analyses.grad_variance || [])[0]]).filter(([, a]) => a);
+        if (!points.length) return;
+        const sizes = points.map(([, a]) => a.figures.batch_size);
+        const values = points.map(([, a]) => a.figures.variance);
+        const reference = sizes.map((b) => (values[0] * sizes[0]) / b);
+        Plotly.react(div, [
+          { x: sizes, y: reference, mode: "lines", line: { dash: "dash", color: "#999" }, name: "∝ 1/B" },
+          { x: sizes, y: values, mode: "markers+lines", marker: { size: 10, color: points.map(([run]) => run.color) }, line: { color: "#555" }, name: "measured" },
+        ], baseLayout({ xaxis: { ...baseLayout().xaxis, type: "log", title: { text: "batch size B" } }, yaxis: { ...baseLayout().yaxis, type: "log", exponentformat: "e", title: { text: "E‖g_B − g‖²" } } }), PLOT_CONFIG);
+      },
+    };
+  },
+};
+
+const throughput = {
+  wide: false,
+  mount(el) {
+    const div = plot(el, "compare-throughput");
+    return {
+      draw(runs) {
+        const done = runs.filter((run) => run.summary.steps_per_s);
+        if (!done.length) return;
+        Plotly.react(div, [{ type: "bar", x: done.map((r) => r.label), y: done.map((r) => r.summary.steps_per_s * r.batch), marker: { color: done.map((r) => r.color) }, name: "samples/s" }], baseLayout({ yaxis: { ...baseLayout().yaxis, type: "log", title: { text: "samples/s" } } }), PLOT_CONFIG);
+      },
+    };
+  },
+};
+
+export const MEASURE_PANELS = {
+  boundary: perRun(mountBoundary, "compare-boundaries"),
+  network: perRun(mountNetwork, "compare-network", true),
+  collapse,
+  gradcheck,
+  surface,
+  race: surface,
+  selection,
+  bn,
+  variance,
+  throughput,
+};

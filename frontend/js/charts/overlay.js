@@ -1,0 +1,163 @@
+// Compare-view panels that overlay runs as lines: losses, per-layer figures, histograms. Each panel is
+// {wide, mount(el) -> {draw(runs)}}; a run carries its colour, label and the series compare.js kept.
+import { baseLayout, PLOT_CONFIG } from "../decode.js";
+import { t } from "../i18n.js";
+import { MEASURE_PANELS } from "./measures.js";
+
+function plot(el, testid) {
+  const div = document.createElement("div");
+  div.className = "plot";
+  div.dataset.testid = testid;
+  el.append(div);
+  return div;
+}
+
+function smooth(values, weight = 0.6) {
+  let last = null;
+  return values.map((v) => (last = last === null ? v : last * weight + v * (1 - weight)));
+}
+
+const axis = (title, extra = {}) => ({ ...baseLayout().xaxis, title: { text: title }, ...extra });
+
+// Training loss per run (smoothed), x in steps, samples seen or seconds; a diverged run ends in an x.
+function lossPanel(defaultX) {
+  return {
+    wide: false,
+    mount(el) {
+      const bar = document.createElement("div");
+      bar.className = "chart-bar";
+      bar.innerHTML = `<label><input type="checkbox" name="log" checked> log</label>
+        <label>x <select name="x"><option value="step">step</option><option value="samples">samples</option><option value="time">s</option></select></label>`;
+      bar.querySelector("[name=x]").value = defaultX;
+      el.append(bar);
+      const div = plot(el, `compare-loss-${defaultX}`);
+      let last = [];
+      bar.addEventListener("change", () => draw(last));
+      function draw(runs) {
+        last = runs;
+        const mode = bar.querySelector("[name=x]").value;
+        const x = (run, row) => (mode === "samples" ? row[0] * run.batch : mode === "time" ? row[2] - run.startWall : row[0]);
+        const traces = [];
+        for (const run of runs) {
+          const rows = run.scalars["train/loss"] || [];
+          traces.push({ name: run.label, x: rows.map((r) => x(run, r)), y: smooth(rows.map((r) => r[1])), mode: "lines", line: { color: run.color, width: 2 } });
+          if (run.diverged !== null && rows.length) {
+            const end = rows[rows.length - 1];
+            traces.push({ name: `${run.label}: diverged`, x: [x(run, end)], y: [end[1]], mode: "markers", marker: { symbol: "x", size: 12, color: "#d32f2f" }, showlegend: false });
+          }
+        }
+        const title = t(`axis.${mode}`);
+        Plotly.react(div, traces, baseLayout({ xaxis: axis(title), yaxis: { ...baseLayout().yaxis, title: { text: t("axis.loss") }, type: bar.querySelector("[name=log]").checked ? "log" : "linear" } }), PLOT_CONFIG);
+      }
+      return { draw };
+    },
+  };
+}
+
+// Validation loss (solid) over training loss (dotted), with each run's early-stopping point: the step
+// of its lowest validation loss.
+const valLoss = {
+  wide: false,
+  mount(el) {
+    const div = plot(el, "compare-val-loss");
+    return {
+      draw(runs) {
+        const traces = [];
+        for (const run of runs) {
+          const train = run.scalars["train/loss"] || [];
+          const val = run.scalars["val/loss"] || [];
+          traces.push({ name: `${run.label} train`, x: train.map((r) => r[0]), y: smooth(train.map((r) => r[1]), 0.8), mode: "lines", line: { color: run.color, dash: "dot", width: 1.5 } });
+          traces.push({ name: `${run.label} validation`, x: val.map((r) => r[0]), y: val.map((r) => r[1]), mode: "lines", line: { color: run.color, width: 2.5 } });
+          if (val.length) {
+            const best = val.reduce((a, b) => (b[1] < a[1] ? b : a));
+            traces.push({ name: `${run.label}: ${t("note.early")}`, x: [best[0]], y: [best[1]], mode: "markers+text", text: [t("note.early")], textposition: "top center", marker: { symbol: "star", size: 14, color: run.color, line: { width: 1, color: "#000" } }, showlegend: false });
+          }
+        }
+        Plotly.react(div, traces, baseLayout({ xaxis: axis(t("axis.step")), yaxis: { ...baseLayout().yaxis, type: "log", title: { text: t("axis.loss") } } }), PLOT_CONFIG);
+      },
+    };
+  },
+};
+
+// Gradient norm per layer, log scale: the first sample (initial weights, dotted) and the latest (solid).
+const layerGrads = {
+  wide: false,
+  mount(el) {
+    const div = plot(el, "compare-layer-grads");
+    return {
+      draw(runs) {
+        const traces = [];
+        for (const run of runs) {
+          for (const [event, dash, suffix] of [[run.layersFirst, "dot", " (start)"], [run.layersLatest, "solid", ""]]) {
+            if (!event) continue;
+            traces.push({ name: run.label + suffix, x: event.layers.map((l) => l.name), y: event.layers.map((l) => l.grad_norm), mode: "lines+markers", line: { color: run.color, dash }, showlegend: dash === "solid" });
+          }
+        }
+        const annotations = [{ text: t("note.start"), xref: "paper", yref: "paper", x: 0, y: -0.2, showarrow: false, xanchor: "left", font: { size: 11 } }];
+        Plotly.react(div, traces, baseLayout({ annotations, xaxis: axis(t("axis.layer")), yaxis: { ...baseLayout().yaxis, type: "log", exponentformat: "e", title: { text: "‖grad‖" } } }), PLOT_CONFIG);
+      },
+    };
+  },
+};
+
+// Mean dead-unit fraction over the hidden layers, per run, over time.
+const dead = {
+  wide: false,
+  mount(el) {
+    const div = plot(el, "compare-dead");
+    return {
+      draw(runs) {
+        const traces = runs.map((run) => ({ name: run.label, x: run.dead.map((r) => r[0]), y: run.dead.map((r) => r[1]), mode: "lines+markers", line: { color: run.color } }));
+        Plotly.react(div, traces, baseLayout({ xaxis: axis(t("axis.step")), yaxis: { ...baseLayout().yaxis, range: [0, 1.02], tickformat: ".0%" } }), PLOT_CONFIG);
+      },
+    };
+  },
+};
+
+// The latest histogram of one layer per run, as density lines over the bins (a layer selector).
+function histogramPanel(kind) {
+  return {
+    wide: false,
+    mount(el) {
+      const bar = document.createElement("div");
+      bar.className = "chart-bar";
+      bar.innerHTML = `<label>${t("axis.layer")} <select name="layer"></select></label>`;
+      el.append(bar);
+      const select = bar.querySelector("select");
+      const div = plot(el, `compare-${kind}-histograms`);
+      let last = [];
+      select.addEventListener("change", () => draw(last));
+      function draw(runs) {
+        last = runs;
+        const tags = [...new Set(runs.flatMap((run) => Object.keys(run.histograms).filter((tag) => tag.startsWith(`${kind}/`))))];
+        if (tags.length !== select.options.length) {
+          const keep = select.value;
+          select.replaceChildren(...tags.map((tag) => new Option(tag.slice(kind.length + 1), tag)));
+          select.value = tags.includes(keep) ? keep : tags[kind === "act" ? tags.length - 2 : 0] || tags[0] || "";
+        }
+        const traces = [];
+        for (const run of runs) {
+          const h = run.histograms[select.value];
+          if (!h) continue;
+          const total = h.counts.reduce((a, b) => a + b, 0) || 1;
+          const width = (h.max - h.min) / h.counts.length || 1;
+          const x = h.counts.map((_, i) => h.min + (i + 0.5) * width);
+          traces.push({ name: run.label, x, y: h.counts.map((c) => c / total / width), mode: "lines", line: { color: run.color, shape: "hvh" } });
+        }
+        Plotly.react(div, traces, baseLayout({ xaxis: axis(select.value), yaxis: { ...baseLayout().yaxis, title: { text: "density" } } }), PLOT_CONFIG);
+      }
+      return { draw };
+    },
+  };
+}
+
+export const PANELS = {
+  loss: lossPanel("step"),
+  loss_samples: lossPanel("samples"),
+  val_loss: valLoss,
+  layer_grads: layerGrads,
+  dead,
+  act_histograms: histogramPanel("act"),
+  weight_histograms: histogramPanel("weight"),
+  ...MEASURE_PANELS,
+};

@@ -1,0 +1,137 @@
+// The page's own words in each language; lesson text comes from the server as {en, ko}. The choice is
+// kept in this browser. Elements with data-i18n="key" are translated in place.
+const WORDS = {
+  en: {
+    "nav.playground": "Playground",
+    "nav.lessons": "Lessons",
+    "tagline": "watch a real neural network learn",
+    "theme.dark": "Dark theme",
+    "theme.light": "Light theme",
+    "projector": "Projector",
+    "language": "한국어",
+    "lessons.heading": "Lessons",
+    "lessons.intro": "Each lesson runs a few matched experiments (same seed, same initial weights, same data; one setting changes) and checks what must hold on your own runs.",
+    "lessons.runs": "runs",
+    "lesson.back": "All lessons",
+    "lesson.run": "Run this lesson",
+    "lesson.running": "Starting…",
+    "lesson.lookAt": "What to look at",
+    "lesson.mustHold": "What must hold",
+    "lesson.previous": "Earlier runs of this lesson",
+    "lesson.none": "Press Run: the charts fill as the runs train.",
+    "verdict.heading": "Observation on your runs",
+    "verdict.held": "Held",
+    "verdict.failed": "Did not hold",
+    "verdict.waiting": "Waiting for the runs",
+    "verdict.figure": "figure",
+    "verdict.value": "value",
+    "compare.differs": "differs in",
+    "panel.loss": "Training loss",
+    "panel.loss_samples": "Loss against samples seen",
+    "panel.val_loss": "Training and validation loss",
+    "panel.layer_grads": "Gradient norm per layer",
+    "panel.act_histograms": "Activation histograms",
+    "panel.weight_histograms": "Weight histograms",
+    "panel.dead": "Dead units",
+    "panel.boundary": "Decision boundaries",
+    "panel.collapse": "The identity net as one linear map",
+    "panel.surface": "Loss surface and paths",
+    "panel.race": "Optimizer race",
+    "panel.gradcheck": "Gradient check",
+    "panel.network": "Network",
+    "panel.selection": "Selecting by test score",
+    "panel.bn": "Batch norm: statistics and modes",
+    "panel.variance": "Gradient variance",
+    "panel.throughput": "Throughput",
+    "axis.step": "step",
+    "axis.samples": "samples seen",
+    "axis.time": "seconds",
+    "axis.layer": "layer",
+    "axis.loss": "loss",
+    "note.start": "dotted: at the start; solid: latest",
+    "note.early": "early stop",
+  },
+  ko: {
+    "nav.playground": "놀이터",
+    "nav.lessons": "레슨",
+    "tagline": "진짜 신경망이 학습하는 모습을 본다",
+    "theme.dark": "어두운 테마",
+    "theme.light": "밝은 테마",
+    "projector": "프로젝터",
+    "language": "English",
+    "lessons.heading": "레슨",
+    "lessons.intro": "각 레슨은 짝지은 실험 몇 개(같은 시드, 같은 초기 가중치, 같은 데이터, 설정 하나만 다름)를 실행하고, 반드시 성립해야 할 관찰을 여러분의 실행에서 확인한다.",
+    "lessons.runs": "실행",
+    "lesson.back": "모든 레슨",
+    "lesson.run": "이 레슨 실행",
+    "lesson.running": "시작하는 중…",
+    "lesson.lookAt": "볼 것",
+    "lesson.mustHold": "성립해야 할 것",
+    "lesson.previous": "이 레슨의 이전 실행",
+    "lesson.none": "실행을 누르면 학습하면서 차트가 채워진다.",
+    "verdict.heading": "여러분의 실행에 대한 관찰",
+    "verdict.held": "성립함",
+    "verdict.failed": "성립하지 않음",
+    "verdict.waiting": "실행을 기다리는 중",
+    "verdict.figure": "수치",
+    "verdict.value": "값",
+    "compare.differs": "다른 설정",
+    "panel.loss": "학습 손실",
+    "panel.loss_samples": "본 샘플 수에 대한 손실",
+    "panel.val_loss": "학습 손실과 검증 손실",
+    "panel.layer_grads": "층별 기울기 노름",
+    "panel.act_histograms": "활성값 히스토그램",
+    "panel.weight_histograms": "가중치 히스토그램",
+    "panel.dead": "죽은 유닛",
+    "panel.boundary": "결정 경계",
+    "panel.collapse": "하나의 선형 사상으로 합친 항등 신경망",
+    "panel.surface": "손실 표면과 경로",
+    "panel.race": "최적화 기법 경주",
+    "panel.gradcheck": "기울기 검사",
+    "panel.network": "신경망",
+    "panel.selection": "테스트 점수로 고르기",
+    "panel.bn": "배치 정규화: 통계와 모드",
+    "panel.variance": "기울기 분산",
+    "panel.throughput": "처리량",
+    "axis.step": "스텝",
+    "axis.samples": "본 샘플 수",
+    "axis.time": "초",
+    "axis.layer": "층",
+    "axis.loss": "손실",
+    "note.start": "점선: 시작 시점, 실선: 최신",
+    "note.early": "조기 종료",
+  },
+};
+
+const KEY = "trainscope-language";
+const listeners = [];
+
+export const language = () => (localStorage.getItem(KEY) === "ko" ? "ko" : "en");
+
+export function t(key) {
+  return WORDS[language()][key] ?? WORDS.en[key] ?? key;
+}
+
+// Lesson text from the server: {en, ko}
+export const pick = (text) => (text ? text[language()] || text.en : "");
+
+export function translatePage(root = document) {
+  document.documentElement.lang = language();
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+}
+
+export function onLanguageChange(listener) {
+  listeners.push(listener);
+}
+
+export function setLanguage(lang) {
+  localStorage.setItem(KEY, lang);
+  translatePage();
+  for (const listener of listeners) listener(lang);
+}
+
+// The header button: shows the other language's name and switches to it.
+export function mountLanguageToggle(button) {
+  button.addEventListener("click", () => setLanguage(language() === "en" ? "ko" : "en"));
+  translatePage();
+}

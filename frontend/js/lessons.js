@@ -1,0 +1,168 @@
+// The lessons page: the catalogue, and one lesson with its text, a Run button, the group's runs compared
+// on the lesson's panels, and its observation judged on those runs (GET /api/groups/{id}).
+import { getGroup, getLesson, listGroups, listLessons, runLesson } from "./api.js";
+import { language, mountLanguageToggle, onLanguageChange, pick, t, translatePage } from "./i18n.js";
+import { followJob } from "./stream.js";
+import { escape, mountCompare } from "./views/compare.js";
+
+const $ = (selector) => document.querySelector(selector);
+const POLL_MS = 1000;
+
+function applyTheme(dark) {
+  document.body.classList.toggle("dark", dark);
+  $("#theme").textContent = dark ? t("theme.light") : t("theme.dark");
+  localStorage.setItem("trainscope-theme", dark ? "dark" : "light");
+}
+
+function show(text, isError = false) {
+  $("#status").textContent = text;
+  $("#status").className = isError ? "error" : "";
+}
+
+let lesson = null;
+let session = null; // the group on screen: {group, streams, timer}
+const compare = mountCompare($("#compare"), $("#differs"));
+window.trainscope = { compare, session: () => session };
+
+async function renderIndex() {
+  $("#lesson").hidden = true;
+  $("#index").hidden = false;
+  const { lessons } = await listLessons();
+  $("#lesson-list").innerHTML = lessons
+    .map((l) => `<li><a class="panel" href="#${encodeURIComponent(l.id)}" data-lesson="${escape(l.id)}"><h3>${escape(pick(l.title))}</h3><p>${escape(pick(l.question))}</p><p class="hint">${l.runs} ${t("lessons.runs")}</p></a></li>`)
+    .join("");
+}
+
+function renderLessonText() {
+  $("#lesson-title").textContent = pick(lesson.title);
+  $("#lesson-question").textContent = pick(lesson.question);
+  $("#lesson-explanation").textContent = pick(lesson.explanation);
+  $("#lesson-look").innerHTML = lesson.look_at.map((item) => `<li>${escape(pick(item))}</li>`).join("");
+  $("#lesson-observation").textContent = pick(lesson.observation.text);
+}
+
+function renderVerdict(group) {
+  const box = $("#verdict");
+  const verdict = group && group.verdict;
+  const state = $("#verdict-state");
+  state.removeAttribute("data-i18n");
+  if (!verdict) {
+    box.dataset.held = "none";
+    state.textContent = t("lesson.none");
+    $("#verdict-figures").innerHTML = "";
+    return;
+  }
+  box.dataset.held = verdict.held === null ? "none" : String(verdict.held);
+  const word = verdict.held === null ? t("verdict.waiting") : verdict.held ? `✓ ${t("verdict.held")}` : `✗ ${t("verdict.failed")}`;
+  state.textContent = verdict.detail ? `${word} (${verdict.detail})` : word;
+  const format = (v) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : Number(v.toFixed(4)));
+  $("#verdict-figures").innerHTML = Object.entries(verdict.figures)
+    .map(([name, value]) => `<tr><td>${escape(name)}</td><td>${format(value)}</td></tr>`)
+    .join("");
+}
+
+function stopSession() {
+  if (!session) return;
+  for (const stream of session.streams) stream.close();
+  clearTimeout(session.timer);
+  session = null;
+}
+
+// Open a group of this lesson: its panels, one stream per run (replay, then live), and a poll of the
+// group record for statuses, summaries and the verdict until every run has ended.
+function openGroup(group) {
+  stopSession();
+  compare.reset(group, lesson.charts);
+  session = { group, streams: [], timer: null };
+  group.runs.forEach((run, index) => {
+    if (run.job) session.streams.push(followJob(run.job_id, { onEvents: (events) => compare.append(index, events) }));
+  });
+  const mine = session;
+  async function poll() {
+    if (session !== mine) return;
+    try {
+      mine.group = await getGroup(group.id);
+      compare.update(mine.group);
+      renderVerdict(mine.group);
+      const ended = mine.group.runs.filter((r) => !r.job || ["done", "failed", "cancelled", "diverged"].includes(r.job.status)).length;
+      show(`${pick(lesson.title)} · ${ended}/${mine.group.runs.length}`);
+      if (mine.group.finished) return; // the verdict came with this read
+    } catch (error) {
+      show(error.message, true);
+    }
+    mine.timer = setTimeout(poll, POLL_MS);
+  }
+  poll();
+}
+
+async function refreshPrevious(selectId) {
+  const { groups } = await listGroups(lesson.id);
+  const select = $("#previous");
+  select.replaceChildren(new Option(t("lesson.previous"), ""), ...groups.map((g) => new Option(new Date(g.created_at).toLocaleString(), g.id)));
+  select.value = selectId || "";
+}
+
+async function renderLesson(id) {
+  $("#index").hidden = true;
+  $("#lesson").hidden = false;
+  stopSession();
+  lesson = await getLesson(id);
+  renderLessonText();
+  renderVerdict(null);
+  $("#compare").replaceChildren();
+  $("#differs").textContent = "";
+  await refreshPrevious();
+}
+
+async function route() {
+  const id = decodeURIComponent(location.hash.slice(1));
+  try {
+    if (id) await renderLesson(id);
+    else {
+      stopSession();
+      await renderIndex();
+    }
+  } catch (error) {
+    show(error.message, true);
+  }
+}
+
+$("#run-lesson").addEventListener("click", async () => {
+  const button = $("#run-lesson");
+  button.disabled = true;
+  show(t("lesson.running"));
+  try {
+    const group = await runLesson(lesson.id);
+    await refreshPrevious(group.id);
+    openGroup(group);
+  } catch (error) {
+    show(error.message, true);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$("#previous").addEventListener("change", async (event) => {
+  if (event.target.value) openGroup(await getGroup(event.target.value));
+});
+
+$("#theme").addEventListener("click", () => {
+  applyTheme(!document.body.classList.contains("dark"));
+  compare.relabel();
+});
+
+onLanguageChange(() => {
+  applyTheme(document.body.classList.contains("dark"));
+  if (lesson && !$("#lesson").hidden) {
+    renderLessonText();
+    renderVerdict(session && session.group);
+    compare.relabel();
+  } else renderIndex();
+});
+
+mountLanguageToggle($("#language"));
+applyTheme(localStorage.getItem("trainscope-theme") === "dark");
+translatePage();
+document.documentElement.lang = language();
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,127 @@
+// The compare view: a group's runs overlaid on every panel a lesson asks for, one colour per run on
+// every panel, the legend naming each run by the setting that differs. Each run's events arrive from its
+// own stream; the group's record (statuses, summaries) arrives from polling.
+import { CLASS_COLORS } from "../decode.js";
+import { t } from "../i18n.js";
+import { scheduler } from "../charts/series.js";
+import { PANELS } from "../charts/overlay.js";
+
+export const RUN_COLORS = CLASS_COLORS;
+
+// What a panel needs from one run's events, kept small: series as [step, value, wall] rows.
+function emptyRun(run, index) {
+  const spec = run.job ? run.job.spec : {};
+  return {
+    ...run,
+    index,
+    color: RUN_COLORS[index % RUN_COLORS.length],
+    spec,
+    batch: spec.optim ? spec.optim.batch_size : 1,
+    surface: spec.data && spec.data.kind === "surface",
+    status: run.job ? run.job.status : "deleted",
+    summary: run.job ? run.job.summary : {},
+    startWall: null,
+    scalars: {},
+    layersFirst: null,
+    layersLatest: null,
+    dead: [],
+    histograms: {},
+    analyses: {},
+    events: [], // kept for the per-run charts (boundary, network) that mount after the first events
+    diverged: null,
+  };
+}
+
+function absorb(state, events) {
+  for (const event of events) {
+    if (state.startWall === null) state.startWall = event.wall;
+    if (event.type === "scalars") {
+      for (const point of event.points) {
+        for (const [tag, value] of Object.entries(point.values)) {
+          (state.scalars[tag] ||= []).push([point.step, value, event.wall]);
+        }
+      }
+    } else if (event.type === "layers") {
+      state.layersFirst ||= event;
+      state.layersLatest = event;
+      const dead = event.layers.map((l) => l.dead_fraction).filter((v) => v !== null);
+      if (dead.length) state.dead.push([event.step, dead.reduce((a, b) => a + b, 0) / dead.length]);
+    } else if (event.type === "histogram") {
+      state.histograms[event.tag] = event;
+    } else if (event.type === "analysis") {
+      (state.analyses[event.name] ||= []).push(event);
+    } else if (event.type === "status") {
+      state.status = event.status;
+      if (event.status === "diverged") state.diverged = event.detail && event.detail.diverged_step ? event.detail.diverged_step : event.step;
+    }
+    if (event.type === "boundary" || event.type === "dataset" || event.type === "network") state.events.push(event);
+  }
+}
+
+// Which runs a panel shows: surface panels the 2-parameter runs, the selection panel the runs with a
+// test set, every other panel the first experiment's runs.
+function runsFor(name, runs) {
+  if (name === "surface" || name === "race") return runs.filter((r) => r.surface);
+  if (name === "selection") return runs.filter((r) => r.spec.data && r.spec.data.test_fraction > 0);
+  const first = runs.length ? runs[0].part : "";
+  return runs.filter((r) => r.part === first);
+}
+
+export function mountCompare(el, differsEl) {
+  let runs = [];
+  let panels = [];
+
+  function reset(group, charts) {
+    runs = group.runs.map(emptyRun);
+    el.replaceChildren();
+    panels = charts.map((name) => {
+      const article = document.createElement("article");
+      article.className = "panel" + (PANELS[name].wide ? " wide" : "");
+      article.dataset.panel = name;
+      const heading = document.createElement("h2");
+      heading.textContent = t(`panel.${name}`);
+      const body = document.createElement("div");
+      article.append(heading, body);
+      el.append(article);
+      return { name, heading, panel: PANELS[name].mount(body) };
+    });
+    describe(group);
+    redraw();
+  }
+
+  function describe(group) {
+    const swatches = runs.map((r) => `<span class="swatch" style="background:${r.color}"></span>${escape(r.label)}`).join(" &nbsp; ");
+    differsEl.innerHTML = group.differs.length ? `${t("compare.differs")}: <code>${group.differs.join(", ")}</code> · ${swatches}` : swatches;
+  }
+
+  function draw() {
+    for (const { name, panel } of panels) panel.draw(runsFor(name, runs));
+  }
+  const redraw = scheduler(draw);
+
+  return {
+    reset,
+    append(index, events) {
+      if (!runs[index]) return;
+      absorb(runs[index], events);
+      redraw();
+    },
+    update(group) {
+      group.runs.forEach((run, i) => {
+        if (!runs[i] || !run.job) return;
+        runs[i].summary = run.job.summary;
+        if (runs[i].status !== "diverged") runs[i].status = run.job.status;
+      });
+      redraw();
+    },
+    relabel() {
+      for (const { name, heading } of panels) heading.textContent = t(`panel.${name}`);
+      redraw();
+    },
+    runs: () => runs,
+  };
+}
+
+export function escape(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,88 @@
+"""The lessons page in Chromium against a live server: the index, one lesson run to its verdict with the
+group's runs overlaid, and the language toggle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.browser
+
+
+def test_run_a_lesson_see_overlaid_runs_and_the_verdict_then_korean(
+    server: LiveServer, page: Page, artifacts_dir: Path
+) -> None:
+    page.goto(f"{server.url}/lessons.html")
+    page.wait_for_selector("#lesson-list a[data-lesson='activations']")
+    assert page.locator("#lesson-list li").count() >= 11
+    page.click("#lesson-list a[data-lesson='nonlinearity']")
+    page.wait_for_function("() => document.getElementById('lesson-title').textContent.includes('non-linearity')")
+
+    page.click("#run-lesson")
+    # both runs arrive on the loss panel, one trace each, in their own colours, named by their label
+    page.wait_for_function(
+        """() => {
+          const el = document.querySelector("[data-testid='compare-loss-step']");
+          return el && el.data && el.data.filter((t) => t.y && t.y.length > 100).length === 2;
+        }""",
+        timeout=60_000,
+    )
+    names = page.evaluate("() => document.querySelector(\"[data-testid='compare-loss-step']\").data.map((t) => t.name)")
+    assert names == ["identity", "tanh"]
+    colors = page.evaluate(
+        "() => document.querySelector(\"[data-testid='compare-loss-step']\").data.map((t) => t.line.color)"
+    )
+    assert len(set(colors)) == 2
+    assert "model.activation" in page.text_content("#differs")
+
+    page.wait_for_selector("#verdict[data-held='true']", timeout=60_000)
+    assert "Held" in page.text_content("#verdict-state")
+    figures = page.text_content("#verdict-figures")
+    assert "collapsed vs network" in figures and "tanh validation accuracy" in figures
+    # the lesson's own panels: one boundary per run and the collapsed matrix
+    page.wait_for_function("() => document.querySelectorAll(\"[data-testid='compare-boundaries'] .plot\").length === 2")
+    assert "max |network" in page.text_content("[data-testid='compare-collapse']")
+    page.screenshot(path=str(artifacts_dir / "lesson-nonlinearity.png"), full_page=True)
+
+    page.click("#language")
+    page.wait_for_function("() => document.documentElement.lang === 'ko'")
+    assert "비선형" in page.text_content("#lesson-title")
+    assert page.text_content("#run-lesson") == "이 레슨 실행"
+    assert "성립함" in page.text_content("#verdict-state")
+    assert page.text_content("[data-panel='loss'] h2") == "학습 손실"
+    page.reload()  # the choice is remembered
+    page.wait_for_function("() => document.getElementById('lesson-title').textContent.includes('비선형')")
+    page.screenshot(path=str(artifacts_dir / "lesson-nonlinearity-ko.png"), full_page=True)
+
+
+def test_every_lesson_page_draws_each_of_its_panels(server: LiveServer, page: Page, artifacts_dir: Path) -> None:
+    lessons = server.get("/api/lessons").json()["lessons"]
+    for lesson in lessons:  # one at a time: all of them together pass this client's share of the queue
+        lesson_id = lesson["id"]
+        response = server.post(f"/api/lessons/{lesson_id}/run", {})
+        assert response.status_code == 201, response.text
+        group_id = response.json()["id"]
+        server.wait_group(group_id, timeout=240)
+        page.goto(f"{server.url}/lessons.html#{lesson_id}")
+        page.wait_for_function(f"() => document.querySelector('#previous option[value=\"{group_id}\"]')")
+        page.select_option("#previous", group_id)
+        page.wait_for_selector("#verdict[data-held='true']", timeout=30_000)
+        charts = server.get(f"/api/lessons/{lesson_id}").json()["charts"]
+        for name in charts:
+            # a Plotly panel has traces with points; a table panel has rows; per-run panels have charts
+            page.wait_for_function(
+                f"""() => {{
+                  const panel = document.querySelector("[data-panel='{name}']");
+                  if (!panel) return false;
+                  const plots = [...panel.querySelectorAll('.js-plotly-plot')];
+                  if (plots.some((p) => p.data && p.data.some((t) => (t.y && t.y.length) || (t.z && t.z.length))))
+                    return true;
+                  return panel.querySelectorAll('table tr, svg line').length > 0;
+                }}""",
+                timeout=30_000,
+            )
+        page.screenshot(path=str(artifacts_dir / f"lesson-{lesson_id}.png"), full_page=True)
