@@ -27,10 +27,34 @@ window.trainscope = { compare, session: () => session };
 async function renderIndex() {
   $("#lesson").hidden = true;
   $("#index").hidden = false;
-  const { lessons } = await listLessons();
+  const [{ lessons }, { groups }] = await Promise.all([listLessons(), listGroups()]);
   $("#lesson-list").innerHTML = lessons
     .map((l) => `<li><a class="panel" href="#${encodeURIComponent(l.id)}" data-lesson="${escape(l.id)}"><h3>${escape(pick(l.title))}</h3><p>${escape(pick(l.question))}</p><p class="hint">${l.runs} ${t("lessons.runs")}</p></a></li>`)
     .join("");
+  // groups submitted over REST (POST /api/groups) are compared here too
+  $("#group-list").innerHTML = groups
+    .filter((g) => !g.lesson)
+    .map((g) => `<li><a href="#group=${encodeURIComponent(g.id)}" data-group="${escape(g.id)}">${escape(g.name || g.id)}</a> · ${g.runs.length} ${t("lessons.runs")} · <code>${escape(g.differs.join(", "))}</code></li>`)
+    .join("");
+}
+
+// Panels for a group that is not a lesson's, from what its first run trains.
+function chartsFor(group) {
+  const spec = group.runs.length && group.runs[0].job ? group.runs[0].job.spec : null;
+  if (spec && spec.data.kind === "surface") return ["surface", "loss"];
+  const common = ["loss", "val_loss", "layer_grads", "dead", "weight_histograms"];
+  return spec && spec.data.kind === "points2d" ? [...common, "boundary"] : [...common, "act_histograms"];
+}
+
+async function renderGroup(id) {
+  $("#index").hidden = true;
+  $("#lesson").hidden = false;
+  $("#lesson-top").hidden = true;
+  lesson = null;
+  const group = await getGroup(id);
+  $("#lesson-title").textContent = group.name || group.id;
+  $("#lesson-question").textContent = "";
+  openGroup(group, chartsFor(group));
 }
 
 function renderLessonText() {
@@ -70,9 +94,9 @@ function stopSession() {
 
 // Open a group of this lesson: its panels, one stream per run (replay, then live), and a poll of the
 // group record for statuses, summaries and the verdict until every run has ended.
-function openGroup(group) {
+function openGroup(group, charts = lesson.charts) {
   stopSession();
-  compare.reset(group, lesson.charts);
+  compare.reset(group, charts);
   session = { group, streams: [], timer: null };
   group.runs.forEach((run, index) => {
     if (run.job) session.streams.push(followJob(run.job_id, { onEvents: (events) => compare.append(index, events) }));
@@ -85,7 +109,7 @@ function openGroup(group) {
       compare.update(mine.group);
       renderVerdict(mine.group);
       const ended = mine.group.runs.filter((r) => !r.job || ["done", "failed", "cancelled", "diverged"].includes(r.job.status)).length;
-      show(`${pick(lesson.title)} · ${ended}/${mine.group.runs.length}`);
+      show(`${mine.group.name || mine.group.id} · ${ended}/${mine.group.runs.length}`);
       if (mine.group.finished) return; // the verdict came with this read
     } catch (error) {
       show(error.message, true);
@@ -105,6 +129,7 @@ async function refreshPrevious(selectId) {
 async function renderLesson(id) {
   $("#index").hidden = true;
   $("#lesson").hidden = false;
+  $("#lesson-top").hidden = false;
   stopSession();
   lesson = await getLesson(id);
   renderLessonText();
@@ -117,7 +142,8 @@ async function renderLesson(id) {
 async function route() {
   const id = decodeURIComponent(location.hash.slice(1));
   try {
-    if (id) await renderLesson(id);
+    if (id.startsWith("group=")) await renderGroup(id.slice("group=".length));
+    else if (id) await renderLesson(id);
     else {
       stopSession();
       await renderIndex();
@@ -153,11 +179,12 @@ $("#theme").addEventListener("click", () => {
 
 onLanguageChange(() => {
   applyTheme(document.body.classList.contains("dark"));
-  if (lesson && !$("#lesson").hidden) {
+  if ($("#lesson").hidden) return renderIndex();
+  if (lesson) {
     renderLessonText();
     renderVerdict(session && session.group);
-    compare.relabel();
-  } else renderIndex();
+  }
+  compare.relabel();
 });
 
 mountLanguageToggle($("#language"));

@@ -93,8 +93,10 @@ async function start() {
   const runs = mountRuns($("#runs"), {
     onOpen: async (id) => {
       const job = await getJob(id);
-      controls.write(valuesFromSpec(job.spec));
-      history.replaceState(null, "", toHash(controls.read()));
+      if (job.spec.data.kind !== "surface") { // a lesson's 2-parameter run has no place in this form
+        controls.write(valuesFromSpec(job.spec));
+        history.replaceState(null, "", toHash(controls.read()));
+      }
       show(`${job.status}: ${job.message || "replaying from the store"}`);
       follow(job);
     },

@@ -86,3 +86,25 @@ def test_every_lesson_page_draws_each_of_its_panels(server: LiveServer, page: Pa
                 timeout=30_000,
             )
         page.screenshot(path=str(artifacts_dir / f"lesson-{lesson_id}.png"), full_page=True)
+
+
+def test_a_group_from_the_api_is_compared_on_the_page(server: LiveServer, page: Page) -> None:
+    body = {
+        "name": "rates from a script",
+        "base": {"data": {"dataset": "moons", "n_points": 200}, "optim": {"steps": 80, "eval_every": 20}},
+        "grid": {"optim.lr": [0.003, 0.03, 0.3]},
+    }
+    group = server.post("/api/groups", body).json()
+    page.goto(f"{server.url}/lessons.html")
+    page.click(f"#group-list a[data-group='{group['id']}']")
+    page.wait_for_function(
+        """() => {
+          const el = document.querySelector("[data-testid='compare-loss-step']");
+          return el && el.data && el.data.filter((t) => t.y && t.y.length === 80).length === 3;
+        }""",
+        timeout=60_000,
+    )
+    assert page.text_content("#lesson-title") == "rates from a script"
+    assert page.is_hidden("#lesson-top")
+    assert "optim.lr" in page.text_content("#differs")
+    assert page.locator("[data-testid='compare-boundaries'] .plot").count() == 3  # 2-D data: one map per run

@@ -2,8 +2,10 @@
 import { deleteJob, listJobs } from "../api.js";
 
 function describe(spec) {
+  const optim = `${spec.optim.optimizer} lr ${spec.optim.lr} · batch ${spec.optim.batch_size}`;
+  if (spec.data.kind === "surface") return `${spec.data.objective} from (${spec.model.start.join(", ")}) · ${optim}`;
   const data = spec.data.kind === "digits" ? "digits" : spec.data.dataset;
-  return `${data} · [${spec.model.hidden.join(",")}] ${spec.model.activation} · ${spec.optim.optimizer} lr ${spec.optim.lr} · batch ${spec.optim.batch_size}`;
+  return `${data} · [${spec.model.hidden.join(",")}] ${spec.model.activation} · ${optim}`;
 }
 
 export function mountRuns(el, { onOpen }) {
