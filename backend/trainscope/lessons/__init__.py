@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from trainscope.config import Limits
@@ -23,15 +24,32 @@ def plan_lesson(lesson: Lesson, overrides: dict[str, Any], limits: Limits) -> li
     return plan(parts, limits)
 
 
+VERDICT_CACHE = 256  # finished groups whose verdicts are kept in memory
+
+
 class Judge:
-    """Evaluates a lesson group's observation on its stored runs."""
+    """Evaluates a lesson group's observation on its stored runs. Reading every run's events costs
+    ~10-100 ms, and the page polls each second: runs still going get "waiting" without a read, and a
+    finished group's verdict is computed once (a deleted run changes the key, so it is judged again)."""
 
     def __init__(self, lessons: dict[str, Lesson], store: RunStore) -> None:
         self.lessons, self.store = lessons, store
+        self._cache: OrderedDict[tuple[str, tuple[int, ...]], Verdict] = OrderedDict()
 
     def __call__(self, group: GroupRecord, runs: list[GroupRun]) -> Verdict | None:
         lesson = self.lessons.get(group.lesson or "")
         if lesson is None:
             return None
-        observation = lesson.observation
-        return evaluate(observation.check, gather(self.store, group), observation.params)
+        jobs = [run.job for run in runs if run.job is not None]
+        waiting = sum(not job.status.terminal for job in jobs)
+        if waiting:
+            return Verdict(held=None, detail=f"waiting for {waiting} of {len(jobs)} runs")
+        key = (group.id, tuple(job.last_seq for job in jobs))
+        verdict = self._cache.get(key)
+        if verdict is None:
+            observation = lesson.observation
+            verdict = evaluate(observation.check, gather(self.store, group), observation.params)
+            self._cache[key] = verdict
+            while len(self._cache) > VERDICT_CACHE:
+                self._cache.popitem(last=False)
+        return verdict

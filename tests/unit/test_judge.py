@@ -1,0 +1,55 @@
+"""The judge: a lesson group still running is "waiting" without reading events; a finished one is judged
+once from the store; a group that is no lesson's gets no verdict."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from trainscope.jobs.groups import read_group
+from trainscope.lessons import Judge
+from trainscope.lessons.catalog import load_catalog
+from trainscope.schemas import JobSpec, JobStatus
+from trainscope.store.base import GroupRecord, JobRecord, StoredEvent, WriteBatch
+from trainscope.store.sql import SqlStore
+
+
+class CountingStore(SqlStore):
+    reads = 0
+
+    def read_events(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return super().read_events(*args, **kwargs)
+
+
+def gradient_check_event(job_id: str, error: float) -> StoredEvent:
+    body = {"job": job_id, "seq": 1, "step": 5, "wall": 0.0, "type": "analysis", "name": "gradient_check"}
+    body |= {"figures": {"max_relative_error": error}, "data": {}}
+    return StoredEvent(job_id, 1, "analysis", 5, json.dumps(body))
+
+
+def test_waiting_then_judged_once(tmp_path: Path) -> None:
+    store = CountingStore(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store.create_schema()
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    job = JobRecord("j1", "", JobStatus.running, JobSpec().model_dump(mode="json"), now)
+    run = {"job_id": "j1", "label": "base", "part": "", "changes": {}}
+    group = GroupRecord("g1", "", now, [run], lesson="backprop")
+    store.write(WriteBatch(new_jobs=[job], new_groups=[group]))
+    judge = Judge(load_catalog(), store)
+
+    verdict = read_group(store, group, judge).verdict
+    assert verdict is not None and verdict.held is None and "waiting" in verdict.detail
+    assert store.reads == 0
+
+    store.write(WriteBatch(events=[gradient_check_event("j1", 3e-9)]))
+    store.write(WriteBatch(job_updates={"j1": {"status": JobStatus.done, "last_seq": 1}}))
+    for _ in range(3):
+        verdict = read_group(store, group, judge).verdict
+        assert verdict is not None and verdict.held is True
+        assert verdict.figures == {"largest relative error": 3e-9}
+    assert store.reads == 1
+
+    plain = GroupRecord("g2", "", now, [run], lesson=None)
+    assert read_group(store, plain, judge).verdict is None
