@@ -9,6 +9,15 @@ const WORDS = {
     "theme.light": "Light theme",
     "projector": "Projector",
     "language": "한국어",
+    "run.start": "Start",
+    "run.pause": "Pause",
+    "run.resume": "Resume",
+    "run.stop": "Stop",
+    "run.step": "Step",
+    "run.steps": "steps",
+    "run.lrNow": "Learning rate now",
+    "run.apply": "Apply",
+    "run.copyLink": "Copy link to these settings",
     "lessons.heading": "Lessons",
     "lessons.intro": "Each lesson runs a few matched experiments (same seed, same initial weights, same data; one setting changes) and checks what must hold on your own runs.",
     "lessons.runs": "runs",
@@ -60,6 +69,45 @@ const WORDS = {
     "theme.light": "밝은 테마",
     "projector": "프로젝터",
     "language": "English",
+    "run.start": "시작",
+    "run.pause": "일시 정지",
+    "run.resume": "계속",
+    "run.stop": "중지",
+    "run.step": "스텝",
+    "run.steps": "스텝",
+    "run.lrNow": "지금 학습률",
+    "run.apply": "적용",
+    "run.copyLink": "이 설정의 링크 복사",
+    "panel.playground.loss": "손실과 정확도",
+    "panel.playground.boundary": "결정 경계",
+    "panel.playground.network": "신경망",
+    "panel.playground.layers": "층",
+    "panel.playground.histograms": "히스토그램",
+    "panel.playground.embedding": "마지막 은닉층의 임베딩",
+    "panel.playground.system": "시스템",
+    "panel.playground.runs": "실행 목록",
+    "form.preset": "프리셋",
+    "form.pickPreset": "— 프리셋 선택 —",
+    "group.Data": "데이터",
+    "group.Model": "모델",
+    "group.Training": "학습",
+    "field.data.dataset": "데이터셋",
+    "field.data.noise": "잡음",
+    "field.data.n_points": "점 개수",
+    "field.data.val_fraction": "검증 비율",
+    "field.model.hidden": "은닉층 너비",
+    "field.model.activation": "활성화 함수",
+    "field.model.bias": "편향",
+    "field.model.batch_norm": "배치 정규화",
+    "field.model.dropout": "드롭아웃",
+    "field.optim.optimizer": "최적화 기법",
+    "field.optim.lr": "학습률",
+    "field.optim.weight_decay": "가중치 감쇠",
+    "field.optim.batch_size": "배치 크기",
+    "field.optim.steps": "스텝 수",
+    "field.optim.eval_every": "검증 간격",
+    "field.seed": "시드",
+    "field.device": "장치",
     "lessons.heading": "레슨",
     "lessons.intro": "각 레슨은 짝지은 실험 몇 개(같은 시드, 같은 초기 가중치, 같은 데이터, 설정 하나만 다름)를 실행하고, 반드시 성립해야 할 관찰을 여러분의 실행에서 확인한다.",
     "lessons.runs": "실행",
@@ -110,8 +158,8 @@ const listeners = [];
 
 export const language = () => (localStorage.getItem(KEY) === "ko" ? "ko" : "en");
 
-export function t(key) {
-  return WORDS[language()][key] ?? WORDS.en[key] ?? key;
+export function t(key, fallback = key) {
+  return WORDS[language()][key] ?? WORDS.en[key] ?? fallback;
 }
 
 // Lesson text from the server: {en, ko}
@@ -119,7 +167,10 @@ export const pick = (text) => (text ? text[language()] || text.en : "");
 
 export function translatePage(root = document) {
   document.documentElement.lang = language();
-  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n]")) {
+    el.dataset.i18nDefault ??= el.textContent; // the page's English words, for keys only Korean has
+    el.textContent = t(el.dataset.i18n, el.dataset.i18nDefault);
+  }
 }
 
 export function onLanguageChange(listener) {

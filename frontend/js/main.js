@@ -1,7 +1,7 @@
 // Wiring: the form, the run controls, the runs list and every chart, fed by one job's events.
 import { askForToken, cancelJob, controlJob, createJob, getJob, getMeta, hasToken } from "./api.js";
 import { followJob } from "./stream.js";
-import { mountLanguageToggle, t } from "./i18n.js";
+import { mountLanguageToggle, onLanguageChange, t, translatePage } from "./i18n.js";
 import { fromHash, specFromValues, toHash, valuesFromSpec } from "./state.js";
 import { mountControls } from "./views/controls.js";
 import { mountRuns } from "./views/runs.js";
@@ -31,6 +31,7 @@ function applyProjector(on) {
 
 async function start() {
   mountLanguageToggle($("#language"));
+  onLanguageChange(() => applyTheme(document.body.classList.contains("dark")));
   applyTheme(localStorage.getItem("trainscope-theme") === "dark");
   applyProjector(localStorage.getItem("trainscope-projector") === "on");
   const charts = {
@@ -57,7 +58,8 @@ async function start() {
     current.status = state;
     const live = state === "running" || state === "paused";
     buttons.pause.disabled = !live;
-    buttons.pause.textContent = state === "paused" ? "Resume" : "Pause";
+    buttons.pause.dataset.i18n = state === "paused" ? "run.resume" : "run.pause";
+    buttons.pause.textContent = t(buttons.pause.dataset.i18n);
     buttons.stop.disabled = !(live || state === "queued");
     buttons.step.disabled = state !== "paused";
     buttons.lr.disabled = !live;
@@ -133,6 +135,7 @@ async function start() {
   });
   look();
   const controls = mountControls($("#spec-form"), meta, (values) => history.replaceState(null, "", toHash(values)));
+  translatePage($("#spec-form"));
   controls.write(fromHash(location.hash));
   window.addEventListener("hashchange", () => controls.write(fromHash(location.hash)));
   buttons.start.disabled = false;

@@ -205,3 +205,19 @@ def test_without_the_token_the_page_is_view_only_and_follows_the_live_run(token_
     wait_js(page, "document.body.dataset.mode === 'presenter'", 5)
     page.click("#stop")  # with the token, the controls work
     wait_js(page, "document.body.dataset.run === 'cancelled'", 10)
+
+
+def test_language_toggle_switches_the_playground(server: LiveServer, page: Page) -> None:
+    open_page(page, server.url)
+    assert page.text_content("#start") == "Start"
+    page.click("#language")
+    page.wait_for_function("() => document.documentElement.lang === 'ko'")
+    assert page.text_content("#start") == "시작"
+    assert page.text_content("label[data-path='optim.lr'] span") == "학습률"
+    assert page.text_content("[data-i18n='panel.playground.boundary']") == "결정 경계"
+    page.reload()
+    open_page(page, server.url)
+    assert page.text_content("label[data-path='model.activation'] span") == "활성화 함수"  # remembered
+    page.click("#language")
+    assert page.text_content("#start") == "Start"
+    assert page.text_content("label[data-path='optim.lr'] span") == "Learning rate"

@@ -35,27 +35,36 @@ function control(field, meta) {
   return input;
 }
 
+// Text the language toggle translates (translatePage): English here, other languages in i18n.js.
+function words(key, english, element = document.createElement("span")) {
+  element.textContent = english;
+  element.dataset.i18n = key;
+  return element;
+}
+
 export function mountControls(form, meta, onChange) {
   form.replaceChildren();
   const presets = document.createElement("label");
   const presetSelect = document.createElement("select");
   presetSelect.name = "preset";
-  presetSelect.add(new Option("— pick a preset —", ""));
+  presetSelect.add(words("form.pickPreset", "— pick a preset —", new Option("", "")));
   for (const name of Object.keys(PRESETS)) presetSelect.add(new Option(name, name));
-  presets.append("Preset", presetSelect);
+  presets.append(words("form.preset", "Preset"), presetSelect);
   form.append(presets);
 
   const groups = new Map();
   for (const field of FIELDS) {
     if (!groups.has(field.group)) {
       const fieldset = document.createElement("fieldset");
-      fieldset.append(Object.assign(document.createElement("legend"), { textContent: field.group }));
+      const legend = document.createElement("legend");
+      legend.append(words(`group.${field.group}`, field.group));
+      fieldset.append(legend);
       groups.set(field.group, fieldset);
       form.append(fieldset);
     }
     const label = document.createElement("label");
     label.dataset.path = field.path;
-    label.append(field.label, control(field, meta));
+    label.append(words(`field.${field.path}`, field.label), control(field, meta));
     groups.get(field.group).append(label);
   }
 
