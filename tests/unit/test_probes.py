@@ -143,6 +143,9 @@ def test_all_probes_sample_a_step_with_one_device_to_host_transfer(monkeypatch: 
     first = network["layers"][0]
     assert first["shape"] == [6, 2]
     np.testing.assert_allclose(decode(first["weights"]), model.linears()[0].weight.detach().numpy().ravel(), rtol=1e-6)
+    gradient = model.linears()[0].weight.grad
+    assert gradient is not None
+    np.testing.assert_allclose(decode(first["gradients"]), gradient.numpy().ravel(), rtol=1e-6)
     assert decode(network["unit_maps"]["values"]).shape == ((6 + 5) * network["unit_maps"]["grid"] ** 2,)
     layers = by_type["layers"]["layers"]
     assert [layer["name"] for layer in layers] == ["layer1", "layer2", "output"]

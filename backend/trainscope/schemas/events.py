@@ -129,6 +129,7 @@ class NetworkLayer(BaseModel):
     name: str
     shape: list[int]
     weights: str = Field(description="base64 float32, out x in, row-major")
+    gradients: str | None = Field(None, description="the loss gradient of each weight, same layout")
 
 
 class NetworkEvent(_EventBase):

@@ -242,7 +242,8 @@ class Boundary(Probe):
 
 
 class Network(Probe):
-    """Every weight (for the network diagram) and, on 2-D data, each hidden unit's output over the plane."""
+    """Every weight and its gradient (for the network diagram) and, on 2-D data, each hidden unit's output
+    over the plane."""
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.every = ctx.spec.probes.network_every
@@ -254,15 +255,23 @@ class Network(Probe):
             self.every = 0
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
-        out = {"weights": torch.cat([layer.weight.detach().reshape(-1) for layer in ctx.model.linears()])}
+        linears = ctx.model.linears()
+        out = {"weights": torch.cat([layer.weight.detach().reshape(-1) for layer in linears])}
+        grads = [layer.weight.grad for layer in linears]
+        if all(g is not None for g in grads):
+            out["grads"] = torch.cat([g.reshape(-1) for g in grads if g is not None])
         if self.grid is not None:
             out["units"] = torch.cat([o.T for o in hidden_outputs(ctx.model, self.grid)])  # units x cells
         return out
 
     def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
-        weights, layers, start = fetched["weights"], [], 0
+        weights, grads, layers, start = fetched["weights"], fetched.get("grads"), [], 0
         for name, (rows, cols) in zip(self.names, self.shapes, strict=True):
-            layers.append({"name": name, "shape": [rows, cols], "weights": b64(weights[start : start + rows * cols])})
+            part = slice(start, start + rows * cols)
+            layer = {"name": name, "shape": [rows, cols], "weights": b64(weights[part])}
+            if grads is not None:
+                layer["gradients"] = b64(grads[part])
+            layers.append(layer)
             start += rows * cols
         event: dict[str, Any] = {"type": "network", "step": step, "layers": layers}
         if self.plane is not None and "units" in fetched:

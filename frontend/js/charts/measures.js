@@ -219,7 +219,7 @@ const throughput = {
 
 export const MEASURE_PANELS = {
   boundary: perRun(mountBoundary, "compare-boundaries"),
-  network: perRun(mountNetwork, "compare-network", true),
+  network: perRun((el) => mountNetwork(el, { edges: "gradients" }), "compare-network", true), // where the gradient flows
   collapse,
   gradcheck,
   surface,

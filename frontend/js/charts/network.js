@@ -35,9 +35,10 @@ function unitImage(values, offset, grid) {
   return canvas.toDataURL();
 }
 
-export function mount(el) {
+export function mount(el, options = {}) {
   el.dataset.testid = "network-chart";
   let latest;
+  let show = options.edges || "weights"; // or "gradients": what the edges draw
 
   function reset() {
     latest = null;
@@ -54,7 +55,7 @@ export function mount(el) {
     const columnX = (i) => 30 + (i * (width - 60 - NODE)) / (widths.length - 1);
     const unitY = (i, j) => 20 + (height - 30 - shown[i] * (NODE + 8)) / 2 + j * (NODE + 8);
     latest.layers.forEach((layer, l) => {
-      const w = floats(layer.weights);
+      const w = floats(show === "gradients" && layer.gradients ? layer.gradients : layer.weights);
       const [outs, ins] = layer.shape;
       let biggest = 1e-6;
       for (const v of w) biggest = Math.max(biggest, Math.abs(v));
@@ -89,8 +90,17 @@ export function mount(el) {
       }
       if (hidden) unitOffset += count;
     });
-    const caption = Object.assign(document.createElement("p"), { className: "hint", textContent: `step ${latest.step}: orange edges are positive weights, blue negative, thicker is larger.` });
-    el.replaceChildren(svg, caption);
+    const what = show === "gradients" ? "gradients (each layer scaled to its largest)" : "weights";
+    const caption = Object.assign(document.createElement("p"), { className: "hint", textContent: `step ${latest.step}: orange edges are positive ${what}, blue negative, thicker is larger.` });
+    const toggle = Object.assign(document.createElement("select"), { ariaLabel: "edges show" });
+    toggle.append(new Option("edges: weights", "weights"), new Option("edges: gradients", "gradients"));
+    toggle.value = show;
+    toggle.disabled = !latest.layers[0].gradients;
+    toggle.addEventListener("change", () => {
+      show = toggle.value;
+      draw();
+    });
+    el.replaceChildren(toggle, svg, caption);
   }
 
   function append(events) {
