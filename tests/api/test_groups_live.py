@@ -39,14 +39,27 @@ def test_variations_share_the_start_and_differ_in_one_setting(server: LiveServer
     assert slow == fast
 
 
-def test_a_grid_expands_to_every_combination(server: LiveServer) -> None:
+def initial_weights(server: LiveServer, job_id: str) -> list[str]:
+    """Each layer's weights in the network event of step 1 (sampled after backward, before the update)."""
+    network = next(e for e in server.stored_events(job_id) if e["type"] == "network")
+    assert network["step"] == 1
+    return [layer["weights"] for layer in network["layers"]]
+
+
+def test_a_grid_expands_to_every_combination_from_one_start(server: LiveServer) -> None:
     body = {"base": BASE, "grid": {"model.activation": ["relu", "tanh"], "model.bias": [True, False]}}
     group = server.post("/api/groups", body).json()
     combos = [(r["changes"]["model.activation"], r["changes"]["model.bias"]) for r in group["runs"]]
     assert combos == [("relu", True), ("relu", False), ("tanh", True), ("tanh", False)]
     assert group["differs"] == ["model.activation", "model.bias"]
     assert any(g["id"] == group["id"] for g in server.get("/api/groups").json()["groups"])
-    server.wait_group(group["id"])
+    group = server.wait_group(group["id"])
+    # leaving the bias out or changing the activation does not change a single initial weight
+    starts = [initial_weights(server, run["job_id"]) for run in group["runs"]]
+    assert all(start == starts[0] for start in starts)
+    other_seed = server.submit({**BASE, "seed": 4})
+    server.wait_status(other_seed["id"], {"done"})
+    assert initial_weights(server, other_seed["id"]) != starts[0]
 
 
 def errors_of(response: Any) -> list[tuple[Any, ...]]:

@@ -108,3 +108,22 @@ def test_a_group_from_the_api_is_compared_on_the_page(server: LiveServer, page: 
     assert page.is_hidden("#lesson-top")
     assert "optim.lr" in page.text_content("#differs")
     assert page.locator("[data-testid='compare-boundaries'] .plot").count() == 3  # 2-D data: one map per run
+    # one colour per run, the same on every panel: the loss traces, the boundary titles, the validation curves
+    loss_colors = page.evaluate(
+        "() => document.querySelector(\"[data-testid='compare-loss-step']\").data.map((t) => t.line.color)"
+    )
+    title_colors = page.evaluate(
+        "() => [...document.querySelectorAll(\"[data-testid='compare-boundaries'] h4 .swatch\")]"
+        ".map((s) => s.style.background)"
+    )
+    val_colors = page.evaluate(
+        "() => document.querySelector(\"[data-testid='compare-val-loss']\").data"
+        ".filter((t) => t.name.endsWith('validation')).map((t) => t.line.color)"
+    )
+    assert len(set(loss_colors)) == 3 and val_colors == loss_colors
+    assert title_colors == [
+        page.evaluate(
+            f"() => {{ const d = document.createElement('i'); d.style.background = '{c}'; return d.style.background; }}"
+        )
+        for c in loss_colors
+    ]

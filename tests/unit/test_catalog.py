@@ -7,7 +7,7 @@ import pytest
 from trainscope.config import Limits
 from trainscope.lessons import plan_lesson
 from trainscope.lessons.catalog import Lesson, load_catalog
-from trainscope.lessons.checks import CHECKS
+from trainscope.lessons.checks import CHECKS, LABEL_PARAMS, PART_PARAMS
 
 CATALOG = load_catalog()
 CHARTS = {
@@ -33,6 +33,18 @@ def test_lesson_is_complete_and_plans_within_limits(lesson: Lesson) -> None:
     runs = plan_lesson(lesson, {}, Limits())
     assert 1 <= len(runs) <= Limits().max_group_runs
     assert len({run.spec.seed for run in runs}) == 1  # matched runs share the seed
+
+
+@pytest.mark.parametrize("lesson", CATALOG.values(), ids=list(CATALOG))
+def test_check_params_name_real_runs_and_experiments(lesson: Lesson) -> None:
+    labels = {run.label for run in plan_lesson(lesson, {}, Limits())}
+    titles = {experiment.title.en for experiment in lesson.experiments}
+    for key, value in lesson.observation.params.items():
+        names = set(value) if isinstance(value, list) else {value}
+        if key in LABEL_PARAMS:
+            assert names <= labels, f"{key} names no run"
+        if key in PART_PARAMS:
+            assert names <= titles, f"{key} names no experiment"
 
 
 def test_overrides_apply_to_every_experiment() -> None:

@@ -99,30 +99,47 @@ const gradcheck = {
   },
 };
 
-// The loss surface (log-scaled contour) of the first run that drew one, and every run's path on it.
+// Loss surfaces (log-scaled contours), one per experiment that draws one (a lesson may race on two test
+// functions), with every run's path on its own surface.
+function drawSurface(div, runs, title) {
+  const event = runs.map((run) => latest(run, "surface")).find(Boolean);
+  if (!event) return;
+  const d = event.data;
+  const n = d.grid;
+  const values = floats(d.values);
+  const line = (range) => Array.from({ length: n }, (_, i) => range[0] + (i * (range[1] - range[0])) / (n - 1));
+  const z = Array.from({ length: n }, (_, r) => Array.from(values.subarray(r * n, (r + 1) * n), (v) => Math.log10(v + 1e-3)));
+  const traces = [{ type: "contour", x: line(d.x_range), y: line(d.y_range), z, colorscale: "Greys", reversescale: true, showscale: false, contours: { coloring: "lines" }, hoverinfo: "skip", name: "log10 loss" }];
+  traces.push({ x: [d.minimum[0]], y: [d.minimum[1]], mode: "markers", marker: { symbol: "star", size: 14, color: "#000" }, name: "minimum" });
+  for (const run of runs) {
+    const xs = run.scalars["path/x"] || [];
+    const ys = run.scalars["path/y"] || [];
+    traces.push({ name: run.label, x: xs.map((r) => r[1]), y: ys.map((r) => r[1]), mode: "lines+markers", marker: { size: 3 }, line: { color: run.color, width: 2 } });
+    if (run.diverged !== null && xs.length) traces.push({ x: [xs[xs.length - 1][1]], y: [ys[ys.length - 1][1]], mode: "markers", marker: { symbol: "x", size: 12, color: "#d32f2f" }, showlegend: false, name: `${run.label}: diverged` });
+  }
+  const names = d.objective === "linreg" ? ["weight", "bias"] : ["x", "y"];
+  const layout = baseLayout({
+    title: { text: title, font: { size: 13 } },
+    xaxis: { ...baseLayout().xaxis, range: d.x_range, title: { text: names[0] } },
+    yaxis: { ...baseLayout().yaxis, range: d.y_range, title: { text: names[1] } },
+  });
+  Plotly.react(div, traces, layout, PLOT_CONFIG);
+}
+
 const surface = {
   wide: false,
   mount(el) {
-    const div = plot(el, "compare-surface", "plot tall");
+    const grid = document.createElement("div");
+    grid.className = "small-multiples";
+    el.append(grid);
+    const plots = new Map(); // part -> its plot
     return {
       draw(runs) {
-        const event = runs.map((run) => latest(run, "surface")).find(Boolean);
-        if (!event) return;
-        const d = event.data;
-        const n = d.grid;
-        const values = floats(d.values);
-        const line = (range) => Array.from({ length: n }, (_, i) => range[0] + (i * (range[1] - range[0])) / (n - 1));
-        const z = Array.from({ length: n }, (_, r) => Array.from(values.subarray(r * n, (r + 1) * n), (v) => Math.log10(v + 1e-3)));
-        const traces = [{ type: "contour", x: line(d.x_range), y: line(d.y_range), z, colorscale: "Greys", reversescale: true, showscale: false, contours: { coloring: "lines" }, hoverinfo: "skip", name: "log10 loss" }];
-        traces.push({ x: [d.minimum[0]], y: [d.minimum[1]], mode: "markers", marker: { symbol: "star", size: 14, color: "#000" }, name: "minimum" });
-        for (const run of runs) {
-          const xs = run.scalars["path/x"] || [];
-          const ys = run.scalars["path/y"] || [];
-          traces.push({ name: run.label, x: xs.map((r) => r[1]), y: ys.map((r) => r[1]), mode: "lines+markers", marker: { size: 3 }, line: { color: run.color, width: 2 } });
-          if (run.diverged !== null && xs.length) traces.push({ x: [xs[xs.length - 1][1]], y: [ys[ys.length - 1][1]], mode: "markers", marker: { symbol: "x", size: 12, color: "#d32f2f" }, showlegend: false, name: `${run.label}: diverged` });
+        const parts = [...new Set(runs.map((run) => run.part))];
+        for (const part of parts) {
+          if (!plots.has(part)) plots.set(part, plot(grid, "compare-surface", "plot tall"));
+          drawSurface(plots.get(part), runs.filter((run) => run.part === part), parts.length > 1 ? part : "");
         }
-        const names = d.objective === "linreg" ? ["weight", "bias"] : ["x", "y"];
-        Plotly.react(div, traces, baseLayout({ xaxis: { ...baseLayout().xaxis, range: d.x_range, title: { text: names[0] } }, yaxis: { ...baseLayout().yaxis, range: d.y_range, title: { text: names[1] } } }), PLOT_CONFIG);
       },
     };
   },
@@ -223,7 +240,7 @@ export const MEASURE_PANELS = {
   collapse,
   gradcheck,
   surface,
-  race: surface,
+  race: { ...surface, wide: true },
   selection,
   bn,
   variance,
