@@ -10,6 +10,8 @@ from pathlib import Path
 from trainscope.jobs.groups import read_group
 from trainscope.lessons import Judge
 from trainscope.lessons.catalog import load_catalog
+from trainscope.lessons.checks import evaluate
+from trainscope.lessons.evidence import RunView
 from trainscope.schemas import JobSpec, JobStatus
 from trainscope.store.base import GroupRecord, JobRecord, StoredEvent, WriteBatch
 from trainscope.store.sql import SqlStore
@@ -53,3 +55,20 @@ def test_waiting_then_judged_once(tmp_path: Path) -> None:
 
     plain = GroupRecord("g2", "", now, [run], lesson=None)
     assert read_group(store, plain, judge).verdict is None
+
+
+def view(label: str, status: str = "done", **events: list[dict[str, object]]) -> RunView:
+    return RunView(label, "", {}, status, {}, dict(events))
+
+
+def test_a_run_that_did_not_finish_or_missing_evidence_cannot_be_judged() -> None:
+    check = {"type": "analysis", "name": "gradient_check", "figures": {"max_relative_error": 1e-9}}
+    params = {"max_relative_error": 1e-4}
+    assert evaluate("backprop", [view("base", analysis=[check])], params).held is True
+    for status in ("cancelled", "failed"):
+        verdict = evaluate("backprop", [view("base", status, analysis=[check])], params)
+        assert verdict.held is None and "did not finish" in verdict.detail
+    verdict = evaluate("backprop", [view("base")], params)  # the probe was turned off
+    assert verdict.held is None and verdict.detail == "cannot tell: a gradient check: missing"
+    verdict = evaluate("bias", [view("with bias")], {"with_bias": "with bias", "without_bias": "without bias"})
+    assert verdict.held is None and "without bias" in verdict.detail

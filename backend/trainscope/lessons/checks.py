@@ -47,7 +47,7 @@ def run(runs: list[RunView], label: str, part: str | None = None) -> RunView:
 
 def needed(items: list[Any], what: str) -> list[Any]:
     if not items:
-        raise Missing(f"no {what}")
+        raise Missing(f"{what}: missing")
     return items
 
 
