@@ -78,10 +78,12 @@ function renderVerdict(group) {
   }
   box.dataset.held = verdict.held === null ? "none" : String(verdict.held);
   const word = verdict.held === null ? t("verdict.waiting") : verdict.held ? `✓ ${t("verdict.held")}` : `✗ ${t("verdict.failed")}`;
-  state.textContent = verdict.detail ? `${word} (${verdict.detail})` : word;
+  const detail = language() === "ko" && verdict.detail_ko ? verdict.detail_ko : verdict.detail;
+  state.textContent = detail ? `${word} (${detail})` : word;
+  const nameOf = (name) => (language() === "ko" && verdict.names_ko[name]) || name;
   const format = (v) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : Number(v.toFixed(4)));
   $("#verdict-figures").innerHTML = Object.entries(verdict.figures)
-    .map(([name, value]) => `<tr><td>${escape(name)}</td><td>${format(value)}</td></tr>`)
+    .map(([name, value]) => `<tr><td>${escape(nameOf(name))}</td><td>${format(value)}</td></tr>`)
     .join("");
 }
 

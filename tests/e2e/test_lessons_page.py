@@ -53,6 +53,11 @@ def test_run_a_lesson_see_overlaid_runs_and_the_verdict_then_korean(
     assert "비선형" in page.text_content("#lesson-title")
     assert page.text_content("#run-lesson") == "이 레슨 실행"
     assert "성립함" in page.text_content("#verdict-state")
+    assert "tanh 검증 정확도" in page.text_content("#verdict-figures")  # the figures' names too
+    legend = page.evaluate(
+        "() => document.querySelector(\"[data-testid='compare-loss-step']\").data.map((t) => t.name)"
+    )
+    assert legend == ["항등 함수", "tanh"]  # run labels the lesson gives in Korean
     assert page.text_content("[data-panel='loss'] h2") == "학습 손실"
     page.reload()  # the choice is remembered
     page.wait_for_function("() => document.getElementById('lesson-title').textContent.includes('비선형')")

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from trainscope.config import Limits
 from trainscope.jobs.reads import to_public
 from trainscope.schemas import JobSpec, spec_errors
-from trainscope.schemas.groups import GroupCreate, GroupPublic, GroupRun, Verdict
+from trainscope.schemas.groups import GroupCreate, GroupPublic, GroupRun, Variation, Verdict
 from trainscope.store.base import GroupRecord, RunStore
 
 Loc = tuple[str | int, ...]
@@ -34,6 +34,7 @@ class PlannedRun:
     label: str
     part: str
     changes: dict[str, Any]
+    label_ko: str = ""
 
 
 def with_changes(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -55,39 +56,39 @@ def describe(changes: dict[str, Any]) -> str:
     return ", ".join(f"{path.split('.')[-1]}={value}" for path, value in changes.items()) or "base"
 
 
-def variations_of(create: GroupCreate, loc: Loc) -> list[tuple[str, dict[str, Any], Loc]]:
-    """(label, changes, where in the body) for each run the request asks for."""
+def variations_of(create: GroupCreate, loc: Loc) -> list[tuple[Variation, Loc]]:
+    """Each run the request asks for, and where in the body its changes are."""
     if create.variations and create.grid:
         raise GroupInvalid([((*loc, "grid"), "give either variations or grid, not both")])
     if create.grid:
         paths = list(create.grid)
         combos = itertools.product(*(create.grid[p] for p in paths))
-        return [("", dict(zip(paths, combo, strict=True)), (*loc, "grid")) for combo in combos]
+        return [(Variation(changes=dict(zip(paths, combo, strict=True))), (*loc, "grid")) for combo in combos]
     if create.variations:
-        return [(v.label, v.changes, (*loc, "variations", i, "changes")) for i, v in enumerate(create.variations)]
-    return [("", {}, (*loc, "base"))]
+        return [(v, (*loc, "variations", i, "changes")) for i, v in enumerate(create.variations)]
+    return [(Variation(), (*loc, "base"))]
 
 
 def plan(parts: list[tuple[str, GroupCreate, Loc]], limits: Limits) -> list[PlannedRun]:
     """Every run of a group, validated as a job spec and against the limits (GroupInvalid otherwise).
     `parts` are (part name, request, its location in the body): a lesson may have several experiments."""
-    runs: list[tuple[str, GroupCreate, str, dict[str, Any], Loc]] = []
+    runs: list[tuple[str, GroupCreate, Variation, Loc]] = []
     for part, create, loc in parts:
-        for label, changes, where in variations_of(create, loc):
-            runs.append((part, create, label, changes, where))
+        for variation, where in variations_of(create, loc):
+            runs.append((part, create, variation, where))
     if len(runs) > limits.max_group_runs:
         raise GroupInvalid([(parts[0][2], f"{len(runs)} runs; a group has at most {limits.max_group_runs}")])
     planned, errors = [], []
-    for part, create, label, changes, where in runs:
+    for part, create, variation, where in runs:
         try:
-            spec = JobSpec.model_validate(with_changes(create.base, changes))
+            spec = JobSpec.model_validate(with_changes(create.base, variation.changes))
         except ValidationError as error:
             errors += [((*where, *e["loc"]), e["msg"]) for e in error.errors()]
             continue
         errors += [((*where, *e.loc), e.msg) for e in spec_errors(spec, limits)]
-        name = f"{create.name or part} · {label or describe(changes)}".strip(" ·")
-        spec = spec.model_copy(update={"name": name[:100]})
-        planned.append(PlannedRun(spec, label or describe(changes), part, changes))
+        label = variation.label or describe(variation.changes)
+        spec = spec.model_copy(update={"name": f"{create.name or part} · {label}".strip(" ·")[:100]})
+        planned.append(PlannedRun(spec, label, part, variation.changes, variation.label_ko or label))
     if errors:
         raise GroupInvalid(errors)
     return planned

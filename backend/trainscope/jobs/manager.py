@@ -143,7 +143,13 @@ class JobManager:
             created_at=utcnow(),
             lesson=lesson,
             runs=[
-                {"job_id": record.id, "label": run.label, "part": run.part, "changes": run.changes}
+                {
+                    "job_id": record.id,
+                    "label": run.label,
+                    "label_ko": run.label_ko,
+                    "part": run.part,
+                    "changes": run.changes,
+                }
                 for record, run in zip(records, runs, strict=True)
             ],
         )

@@ -8,7 +8,7 @@ from typing import Any
 from trainscope.config import Limits
 from trainscope.jobs.groups import Loc, PlannedRun, plan, with_changes
 from trainscope.lessons.catalog import Lesson
-from trainscope.lessons.checks import evaluate
+from trainscope.lessons.checks import evaluate, waiting_verdict
 from trainscope.lessons.evidence import gather
 from trainscope.schemas.groups import GroupCreate, GroupRun, Verdict
 from trainscope.store.base import GroupRecord, RunStore
@@ -43,7 +43,7 @@ class Judge:
         jobs = [run.job for run in runs if run.job is not None]
         waiting = sum(not job.status.terminal for job in jobs)
         if waiting:
-            return Verdict(held=None, detail=f"waiting for {waiting} of {len(jobs)} runs")
+            return waiting_verdict(waiting, len(jobs))
         key = (group.id, tuple(job.last_seq for job in jobs))
         verdict = self._cache.get(key)
         if verdict is None:

@@ -60,22 +60,35 @@ def layer_ratio(view: RunView) -> float:
     return float(first / last)
 
 
+class Figures:
+    """The numbers behind a verdict, named in English (the keys clients and tests read) and in Korean."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, float] = {}
+        self.names_ko: dict[str, str] = {}
+
+    def add(self, en: str, ko: str, value: float) -> None:
+        self.values[en] = float(value)
+        self.names_ko[en] = ko
+
+    def verdict(self, held: bool) -> Verdict:
+        return Verdict(held=held, figures=self.values, names_ko=self.names_ko)
+
+
 def activations(runs: list[RunView], p: Params) -> Verdict:
     slow, fast = run(runs, p["slow"]), run(runs, p["fast"])
-    ratio_slow, ratio_fast = layer_ratio(slow), layer_ratio(fast)
-    steps_slow = steps_to(slow.series("train/loss"), p["loss_threshold"])
-    steps_fast = steps_to(fast.series("train/loss"), p["loss_threshold"])
-    held = ratio_slow * p["ratio_factor"] <= ratio_fast and steps_fast < steps_slow
-    figures = {
-        f"{slow.label} first/last gradient ratio": ratio_slow,
-        f"{fast.label} first/last gradient ratio": ratio_fast,
-        f"{fast.label} steps to loss {p['loss_threshold']}": steps_fast,
-        f"{slow.label} steps to loss {p['loss_threshold']}": steps_slow,
-    }
-    for view in runs:
-        if view not in (slow, fast):
-            figures[f"{view.label} first/last gradient ratio"] = layer_ratio(view)
-    return Verdict(held=held, figures=figures)
+    ratio = {view.label: layer_ratio(view) for view in runs}
+    threshold = p["loss_threshold"]
+    steps_slow = steps_to(slow.series("train/loss"), threshold)
+    steps_fast = steps_to(fast.series("train/loss"), threshold)
+    figures = Figures()
+    for view in (slow, fast, *(v for v in runs if v not in (slow, fast))):
+        figures.add(
+            f"{view.label} first/last gradient ratio", f"{view.label_ko} 첫 층/마지막 층 기울기 비율", ratio[view.label]
+        )
+    figures.add(f"{fast.label} steps to loss {threshold}", f"{fast.label_ko} 손실 {threshold}까지 스텝", steps_fast)
+    figures.add(f"{slow.label} steps to loss {threshold}", f"{slow.label_ko} 손실 {threshold}까지 스텝", steps_slow)
+    return figures.verdict(ratio[slow.label] * p["ratio_factor"] <= ratio[fast.label] and steps_fast < steps_slow)
 
 
 def mean_dead(view: RunView) -> float:
@@ -87,10 +100,10 @@ def mean_dead(view: RunView) -> float:
 def dying_relu(runs: list[RunView], p: Params) -> Verdict:
     relu, leaky = run(runs, p["relu"]), run(runs, p["leaky"])
     dead_relu, dead_leaky = mean_dead(relu), mean_dead(leaky)
-    held = dead_relu >= dead_leaky + p["margin"]
-    return Verdict(
-        held=held, figures={f"{relu.label} dead fraction": dead_relu, f"{leaky.label} dead fraction": dead_leaky}
-    )
+    figures = Figures()
+    figures.add(f"{relu.label} dead fraction", f"{relu.label_ko} 죽은 유닛 비율", dead_relu)
+    figures.add(f"{leaky.label} dead fraction", f"{leaky.label_ko} 죽은 유닛 비율", dead_leaky)
+    return figures.verdict(dead_relu >= dead_leaky + p["margin"])
 
 
 def final(view: RunView, tag: str) -> float:
@@ -108,33 +121,38 @@ def nonlinearity(runs: list[RunView], p: Params) -> Verdict:
     collapse = needed(linear.analysis("linear_collapse"), "the collapsed linear map")[-1]["figures"]
     straight = linearity(last_boundary(linear))
     acc_linear, acc_curved = final(linear, "val/acc"), final(curved, "val/acc")
+    figures = Figures()
+    figures.add("collapsed vs network, max |difference|", "합친 사상과 신경망의 최대 |차이|", collapse["max_abs_diff"])
+    figures.add(
+        f"{linear.label} boundary straightness (R^2 of log-odds plane)",
+        f"{linear.label_ko} 경계의 직선성 (로그 오즈 평면의 R^2)",
+        straight,
+    )
+    figures.add(
+        f"{curved.label} boundary straightness", f"{curved.label_ko} 경계의 직선성", linearity(last_boundary(curved))
+    )
+    figures.add(f"{linear.label} validation accuracy", f"{linear.label_ko} 검증 정확도", acc_linear)
+    figures.add(f"{curved.label} validation accuracy", f"{curved.label_ko} 검증 정확도", acc_curved)
     held = (
         collapse["max_abs_diff"] <= p["max_abs_diff"]
         and straight >= p["min_linearity"]
         and acc_curved >= p["min_accuracy"]
         and acc_linear < acc_curved
     )
-    figures = {
-        "collapsed vs network, max |difference|": collapse["max_abs_diff"],
-        f"{linear.label} boundary straightness (R^2 of log-odds plane)": straight,
-        f"{curved.label} boundary straightness": linearity(last_boundary(curved)),
-        f"{linear.label} validation accuracy": acc_linear,
-        f"{curved.label} validation accuracy": acc_curved,
-    }
-    return Verdict(held=held, figures=figures)
+    return figures.verdict(held)
 
 
 def bias(runs: list[RunView], p: Params) -> Verdict:
     with_bias, without = run(runs, p["with_bias"]), run(runs, p["without_bias"])
     at_origin = probability_at(last_boundary(without), 0.0, 0.0)
     acc_with, acc_without = final(with_bias, "val/acc"), final(without, "val/acc")
-    held = abs(at_origin - 0.5) <= p["origin_tolerance"] and acc_with >= acc_without + p["accuracy_gap"]
-    figures = {
-        f"{without.label}: P(class 1) at the origin": at_origin,
-        f"{with_bias.label} validation accuracy": acc_with,
-        f"{without.label} validation accuracy": acc_without,
-    }
-    return Verdict(held=held, figures=figures)
+    figures = Figures()
+    figures.add(f"{without.label}: P(class 1) at the origin", f"{without.label_ko}: 원점의 P(클래스 1)", at_origin)
+    figures.add(f"{with_bias.label} validation accuracy", f"{with_bias.label_ko} 검증 정확도", acc_with)
+    figures.add(f"{without.label} validation accuracy", f"{without.label_ko} 검증 정확도", acc_without)
+    return figures.verdict(
+        abs(at_origin - 0.5) <= p["origin_tolerance"] and acc_with >= acc_without + p["accuracy_gap"]
+    )
 
 
 def learning_rate(runs: list[RunView], p: Params) -> Verdict:
@@ -146,50 +164,56 @@ def learning_rate(runs: list[RunView], p: Params) -> Verdict:
     best = min(final(view, "full/loss") for view in ordered if view.status == "done")
     slow_final = final(smallest, "full/loss")
     slow = slow_final >= p["slow_factor"] * best and slow_final < losses[smallest.label][0][1]
-    figures = {f"{view.label} final loss": final(view, "full/loss") for view in ordered if view.status == "done"}
-    figures[f"{largest.label} diverged"] = float(largest.status == "diverged")
-    figures["best final loss"] = best
-    return Verdict(held=rose and slow, figures=figures)
+    figures = Figures()
+    for view in ordered:
+        if view.status == "done":
+            figures.add(f"{view.label} final loss", f"{view.label_ko} 최종 손실", final(view, "full/loss"))
+    figures.add(f"{largest.label} diverged", f"{largest.label_ko} 발산 (1: 예)", largest.status == "diverged")
+    figures.add("best final loss", "가장 낮은 최종 손실", best)
+    return figures.verdict(rose and slow)
 
 
 def backprop(runs: list[RunView], p: Params) -> Verdict:
     check = needed(runs[0].analysis("gradient_check"), "a gradient check")[-1]
     error = check["figures"]["max_relative_error"]
-    return Verdict(held=error < p["max_relative_error"], figures={"largest relative error": error})
+    figures = Figures()
+    figures.add("largest relative error", "가장 큰 상대 오차", error)
+    return figures.verdict(error < p["max_relative_error"])
 
 
-def overfitting(view: RunView, p: Params) -> tuple[bool, dict[str, float]]:
+def overfitting(view: RunView, p: Params, figures: Figures) -> bool:
     val = needed(view.series("val/loss"), f"validation losses of {view.label}")
     best_step, best = min(val, key=lambda point: point[1])
     train = view.series("train/loss")
     train_at_best = tail_mean([pt for pt in train if pt[0] <= best_step], 0.2)
     train_end = tail_mean(train)
+    figures.add("early-stopping step (lowest validation loss)", "조기 종료 스텝 (가장 낮은 검증 손실)", best_step)
+    figures.add("lowest validation loss", "가장 낮은 검증 손실", best)
+    figures.add("final validation loss", "최종 검증 손실", val[-1][1])
+    figures.add("training loss at the early-stopping step", "조기 종료 스텝의 학습 손실", train_at_best)
+    figures.add("final training loss", "최종 학습 손실", train_end)
     turned_up = val[-1][1] >= best * p["val_rise"] and best_step < val[-1][0]
-    still_falling = train_end < train_at_best
-    figures = {
-        "early-stopping step (lowest validation loss)": float(best_step),
-        "lowest validation loss": best,
-        "final validation loss": val[-1][1],
-        "training loss at the early-stopping step": train_at_best,
-        "final training loss": train_end,
-    }
-    return turned_up and still_falling, figures
+    return turned_up and train_end < train_at_best
 
 
 def generalization(runs: list[RunView], p: Params) -> Verdict:
-    overfit, figures = overfitting(run(runs, p["overfit"]), p)
+    figures = Figures()
+    overfit = overfitting(run(runs, p["overfit"]), p, figures)
     selection = [view for view in runs if view.part == p["selection_part"]]
     scored = [view for view in needed(selection, "the selection runs") if "test/acc" in view.summary]
     best = max(needed(scored, "test scores"), key=lambda view: view.summary["test/acc"])
     test, fresh = best.summary["test/acc"], best.summary["holdout/acc"]
-    figures.update(
-        {
-            "chosen run's test accuracy (what selection reports)": test,
-            "chosen run's fresh held-out accuracy (what it really does)": fresh,
-            "mean test accuracy over the runs": float(np.mean([v.summary["test/acc"] for v in scored])),
-        }
+    figures.add(
+        "chosen run's test accuracy (what selection reports)", "고른 실행의 테스트 정확도 (선택이 보고하는 값)", test
     )
-    return Verdict(held=overfit and test > fresh, figures=figures)
+    figures.add(
+        "chosen run's fresh held-out accuracy (what it really does)",
+        "고른 실행의 새 보류 세트 정확도 (실제 성능)",
+        fresh,
+    )
+    mean_test = float(np.mean([v.summary["test/acc"] for v in scored]))
+    figures.add("mean test accuracy over the runs", "실행들의 평균 테스트 정확도", mean_test)
+    return figures.verdict(overfit and test > fresh)
 
 
 def gap(view: RunView) -> float:
@@ -203,61 +227,67 @@ def regularization(runs: list[RunView], p: Params) -> Verdict:
     tag = p["weight_tag"]
     width = {view.label: histogram_std(needed(view.histograms(tag), f"{tag} of {view.label}")[-1]) for view in runs}
     gaps = {view.label: gap(view) for view in runs}
+    figures = Figures()
+    for view in runs:
+        figures.add(f"{view.label} validation - training loss", f"{view.label_ko} 검증 - 학습 손실", gaps[view.label])
+    for view in runs:
+        figures.add(f"{view.label} {tag} spread (std)", f"{view.label_ko} {tag} 퍼짐 (표준편차)", width[view.label])
     held = all(gaps[view.label] < gaps[plain.label] for view in regularized) and width[decay.label] < width[plain.label]
-    figures = {f"{label} validation - training loss": value for label, value in gaps.items()}
-    figures.update({f"{label} {tag} spread (std)": value for label, value in width.items()})
-    return Verdict(held=held, figures=figures)
+    return figures.verdict(held)
 
 
 def batchnorm(runs: list[RunView], p: Params) -> Verdict:
     with_bn, without = run(runs, p["with_bn"]), run(runs, p["without_bn"])
-    fast = steps_to(with_bn.series("train/loss"), p["loss_threshold"])
-    slow = steps_to(without.series("train/loss"), p["loss_threshold"])
+    threshold = p["loss_threshold"]
+    fast = steps_to(with_bn.series("train/loss"), threshold)
+    slow = steps_to(without.series("train/loss"), threshold)
     modes = needed(with_bn.analysis("bn_modes"), "the train/eval comparison")[-1]["figures"]
-    held = fast < slow and modes["train_mode_single_acc"] <= modes["eval_mode_acc"] - p["mode_gap"]
-    figures = {
-        f"{with_bn.label} steps to loss {p['loss_threshold']}": fast,
-        f"{without.label} steps to loss {p['loss_threshold']}": slow,
-        "eval mode accuracy": modes["eval_mode_acc"],
-        "train mode, one example at a time, accuracy": modes["train_mode_single_acc"],
-    }
-    return Verdict(held=held, figures=figures)
+    figures = Figures()
+    figures.add(f"{with_bn.label} steps to loss {threshold}", f"{with_bn.label_ko} 손실 {threshold}까지 스텝", fast)
+    figures.add(f"{without.label} steps to loss {threshold}", f"{without.label_ko} 손실 {threshold}까지 스텝", slow)
+    figures.add("eval mode accuracy", "평가 모드 정확도", modes["eval_mode_acc"])
+    figures.add(
+        "train mode, one example at a time, accuracy",
+        "학습 모드, 한 예제씩 예측한 정확도",
+        modes["train_mode_single_acc"],
+    )
+    return figures.verdict(fast < slow and modes["train_mode_single_acc"] <= modes["eval_mode_acc"] - p["mode_gap"])
 
 
 def optimizers(runs: list[RunView], p: Params) -> Verdict:
-    figures: dict[str, float] = {}
-    drawn = True
+    figures = Figures()
+    drawn, reached = True, False
+    threshold = p["loss_threshold"]
     for view in runs:
         if view.part in p["race_parts"]:
-            path = view.series("path/x")
-            drawn = drawn and len(path) >= p["min_path_points"]
-            figures[f"{view.part}: {view.label} final loss"] = final(view, "train/loss")
+            drawn = drawn and len(view.series("path/x")) >= p["min_path_points"]
+            loss = final(view, "train/loss")
+            figures.add(f"{view.part}: {view.label} final loss", f"{view.part}: {view.label_ko} 최종 손실", loss)
         else:
-            figures[f"{view.label} steps to loss {p['loss_threshold']}"] = steps_to(
-                view.series("train/loss"), p["loss_threshold"]
-            )
-    reached = [v for k, v in figures.items() if "steps to" in k and math.isfinite(v)]
-    return Verdict(held=drawn and bool(reached), figures=figures)
+            steps = steps_to(view.series("train/loss"), threshold)
+            reached = reached or math.isfinite(steps)
+            figures.add(f"{view.label} steps to loss {threshold}", f"{view.label_ko} 손실 {threshold}까지 스텝", steps)
+    return figures.verdict(drawn and reached)
 
 
 def batch_size(runs: list[RunView], p: Params) -> Verdict:
     ordered = sorted(runs, key=lambda view: int(view.changes["optim.batch_size"]))
     sizes = [int(view.changes["optim.batch_size"]) for view in ordered]
-    variance = [
-        needed(view.analysis("grad_variance"), "gradient variance")[0]["figures"]["variance"] for view in ordered
-    ]
+    at_start = [needed(view.analysis("grad_variance"), "gradient variance")[0] for view in ordered]
+    variance = [event["figures"]["variance"] for event in at_start]
     speed = [view.summary.get("steps_per_s", math.nan) * size for view, size in zip(ordered, sizes, strict=True)]
-    figures: dict[str, float] = {}
+    figures = Figures()
     held = True
     for i, size in enumerate(sizes):
-        figures[f"B={size} gradient variance"] = variance[i]
-        figures[f"B={size} samples/s"] = speed[i]
+        figures.add(f"B={size} gradient variance", f"B={size} 기울기 분산", variance[i])
+        figures.add(f"B={size} samples/s", f"B={size} 초당 샘플 수", speed[i])
         if i:
             # variance ratio over the batch-size ratio: 1 when variance falls exactly as 1/B
             scaling = (variance[i - 1] / variance[i]) / (size / sizes[i - 1])
-            figures[f"B={sizes[i - 1]}->{size}: variance drop / batch growth"] = scaling
+            name = f"B={sizes[i - 1]}->{size}"
+            figures.add(f"{name}: variance drop / batch growth", f"{name}: 분산 감소 / 배치 증가", scaling)
             held = held and 1 / p["tolerance"] <= scaling <= p["tolerance"] and speed[i] > speed[i - 1]
-    return Verdict(held=held, figures=figures)
+    return figures.verdict(held)
 
 
 CHECKS: dict[str, Callable[[list[RunView], Params], Verdict]] = {
@@ -275,22 +305,34 @@ CHECKS: dict[str, Callable[[list[RunView], Params], Verdict]] = {
 }
 
 
+def waiting_verdict(waiting: int, total: int) -> Verdict:
+    return Verdict(
+        held=None,
+        detail=f"waiting for {waiting} of {total} runs",
+        detail_ko=f"실행 {total}개 중 {waiting}개를 기다리는 중",
+    )
+
+
 def evaluate(check: str, runs: list[RunView], params: Params) -> Verdict:
     """The verdict once every run has ended; held=None while any is still going or evidence is missing."""
     waiting = [view for view in runs if view.status in ("queued", "running", "paused")]
     if waiting:
-        return Verdict(held=None, detail=f"waiting for {len(waiting)} of {len(runs)} runs")
+        return waiting_verdict(len(waiting), len(runs))
     unfinished = [view.label for view in runs if view.status in ("failed", "cancelled")]
     if unfinished:
-        return Verdict(held=None, detail=f"cannot tell: {', '.join(unfinished)} did not finish")
+        names = ", ".join(unfinished)
+        return Verdict(
+            held=None, detail=f"cannot tell: {names} did not finish", detail_ko=f"판단할 수 없음: {names} 끝나지 않음"
+        )
     try:
         verdict = CHECKS[check](runs, params)
     except Missing as missing:
-        return Verdict(held=None, detail=f"cannot tell: {missing}")
+        return Verdict(held=None, detail=f"cannot tell: {missing}", detail_ko=f"판단할 수 없음: {missing}")
     # JSON has no infinity: a threshold never reached is reported as -1 steps, and said so
     never = [name for name, value in verdict.figures.items() if not math.isfinite(value)]
     for name in never:
         verdict.figures[name] = -1.0
     if never:
         verdict.detail = "-1: never reached"
+        verdict.detail_ko = "-1: 도달하지 못함"
     return verdict

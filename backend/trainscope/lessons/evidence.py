@@ -24,6 +24,10 @@ class RunView:
     status: str
     summary: dict[str, float]
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    label_ko: str = ""
+
+    def __post_init__(self) -> None:
+        self.label_ko = self.label_ko or self.label
 
     def series(self, tag: str) -> list[tuple[int, float]]:
         return [
@@ -51,6 +55,7 @@ def gather(store: RunStore, group: GroupRecord) -> list[RunView]:
         if job is None:
             continue
         view = RunView(run["label"], run.get("part", ""), run["changes"], job.status.value, job.summary)
+        view.label_ko = run.get("label_ko") or run["label"]
         for event in store.read_events(job.id, types=EVIDENCE_TYPES):
             view.events.setdefault(event.type, []).append(json.loads(event.body))
         views.append(view)

@@ -17,6 +17,7 @@ class Variation(_Strict):
     """One run of a group: the base spec with these settings changed."""
 
     label: str = Field("", max_length=100, description="legend text; empty: the changed settings")
+    label_ko: str = Field("", max_length=100, description="the legend text in Korean (lessons); empty: label")
     changes: dict[SpecPath, Any] = Field(
         default_factory=dict, description='dotted spec paths and their values, e.g. {"model.activation": "relu"}'
     )
@@ -37,12 +38,15 @@ class Verdict(BaseModel):
 
     held: bool | None = Field(description="null while the runs it needs have not finished")
     figures: dict[str, float] = Field(default_factory=dict, description="the numbers behind the verdict")
+    names_ko: dict[str, str] = Field(default_factory=dict, description="each figure's name in Korean")
     detail: str = ""
+    detail_ko: str = ""
 
 
 class GroupRun(BaseModel):
     job_id: str
     label: str
+    label_ko: str = ""
     part: str = Field("", description="which experiment of a lesson the run belongs to")
     changes: dict[SpecPath, Any]
     job: JobPublic | None = Field(description="null once the job has been deleted")

@@ -2,7 +2,7 @@
 // every panel, the legend naming each run by the setting that differs. Each run's events arrive from its
 // own stream; the group's record (statuses, summaries) arrives from polling.
 import { CLASS_COLORS } from "../decode.js";
-import { t } from "../i18n.js";
+import { pick, t } from "../i18n.js";
 import { scheduler } from "../charts/series.js";
 import { PANELS } from "../charts/overlay.js";
 
@@ -14,6 +14,7 @@ function emptyRun(run, index) {
   return {
     ...run,
     index,
+    labels: { en: run.label, ko: run.label_ko || run.label }, // run.label follows the page's language
     color: RUN_COLORS[index % RUN_COLORS.length],
     spec,
     batch: spec.optim ? spec.optim.batch_size : 1,
@@ -70,8 +71,10 @@ function runsFor(name, runs) {
 export function mountCompare(el, differsEl) {
   let runs = [];
   let panels = [];
+  let group = null;
 
-  function reset(group, charts) {
+  function reset(newGroup, charts) {
+    group = newGroup;
     runs = group.runs.map(emptyRun);
     el.replaceChildren();
     panels = charts.map((name) => {
@@ -85,11 +88,12 @@ export function mountCompare(el, differsEl) {
       el.append(article);
       return { name, heading, panel: PANELS[name].mount(body) };
     });
-    describe(group);
+    describe();
     redraw();
   }
 
-  function describe(group) {
+  function describe() {
+    for (const run of runs) run.label = pick(run.labels);
     const swatches = runs.map((r) => `<span class="swatch" style="background:${r.color}"></span>${escape(r.label)}`).join(" &nbsp; ");
     differsEl.innerHTML = group.differs.length ? `${t("compare.differs")}: <code>${group.differs.join(", ")}</code> · ${swatches}` : swatches;
   }
@@ -116,6 +120,7 @@ export function mountCompare(el, differsEl) {
     },
     relabel() {
       for (const { name, heading } of panels) heading.textContent = t(`panel.${name}`);
+      if (group) describe();
       redraw();
     },
     runs: () => runs,
