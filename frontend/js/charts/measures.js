@@ -182,14 +182,16 @@ const bn = {
         const found = runs.map((run) => [run, latest(run, "bn_modes")]).find(([, a]) => a);
         if (!found) return;
         const [run, event] = found;
-        const running = Array.from(floats(event.data.running_mean));
-        const batch = Array.from(floats(event.data.batch_mean));
-        const lo = Math.min(...running, ...batch);
-        const hi = Math.max(...running, ...batch);
+        const stat = (name) => Array.from(floats(event.data[name]));
+        const [runningMean, batchMean, runningVar, batchVar] = ["running_mean", "batch_mean", "running_var", "batch_var"].map(stat);
+        const all = [...runningMean, ...batchMean, ...runningVar, ...batchVar];
+        const lo = Math.min(...all);
+        const hi = Math.max(...all);
         Plotly.react(div, [
           { x: [lo, hi], y: [lo, hi], mode: "lines", line: { dash: "dash", color: "#999" }, name: "equal", hoverinfo: "skip" },
-          { x: batch, y: running, mode: "markers", marker: { color: run.color }, name: "units of layer 1" },
-        ], baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "validation batch mean" } }, yaxis: { ...baseLayout().yaxis, title: { text: "running mean" } } }), PLOT_CONFIG);
+          { x: batchMean, y: runningMean, mode: "markers", marker: { color: run.color }, name: "mean, per unit of layer 1" },
+          { x: batchVar, y: runningVar, mode: "markers", marker: { color: run.color, symbol: "triangle-up" }, name: "variance" },
+        ], baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "validation batch statistic" } }, yaxis: { ...baseLayout().yaxis, title: { text: "running statistic" } } }), PLOT_CONFIG);
         table(box, [
           ["eval mode (running statistics)", `${(100 * event.figures.eval_mode_acc).toFixed(1)}%`],
           ["train mode, one example at a time", `${(100 * event.figures.train_mode_single_acc).toFixed(1)}%`],

@@ -100,14 +100,20 @@ const layerGrads = {
   },
 };
 
-// Mean dead-unit fraction over the hidden layers, per run, over time.
+// Dead-unit fraction of each hidden layer over time: one colour per run, one dash per layer.
+const DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"];
 const dead = {
   wide: false,
   mount(el) {
     const div = plot(el, "compare-dead");
     return {
       draw(runs) {
-        const traces = runs.map((run) => ({ name: run.label, x: run.dead.map((r) => r[0]), y: run.dead.map((r) => r[1]), mode: "lines+markers", line: { color: run.color } }));
+        const traces = runs.flatMap((run) =>
+          Object.entries(run.dead).map(([layer, rows], i) => ({
+            name: `${run.label} ${layer}`, x: rows.map((r) => r[0]), y: rows.map((r) => r[1]),
+            mode: "lines+markers", marker: { size: 4 }, line: { color: run.color, dash: DASHES[i % DASHES.length] },
+          })),
+        );
         Plotly.react(div, traces, baseLayout({ xaxis: axis(t("axis.step")), yaxis: { ...baseLayout().yaxis, range: [0, 1.02], tickformat: ".0%" } }), PLOT_CONFIG);
       },
     };

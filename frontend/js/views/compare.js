@@ -25,7 +25,7 @@ function emptyRun(run, index) {
     scalars: {},
     layersFirst: null,
     layersLatest: null,
-    dead: [],
+    dead: {}, // layer -> [step, dead fraction]
     histograms: {},
     analyses: {},
     events: [], // kept for the per-run charts (boundary, network) that mount after the first events
@@ -45,8 +45,9 @@ function absorb(state, events) {
     } else if (event.type === "layers") {
       state.layersFirst ||= event;
       state.layersLatest = event;
-      const dead = event.layers.map((l) => l.dead_fraction).filter((v) => v !== null);
-      if (dead.length) state.dead.push([event.step, dead.reduce((a, b) => a + b, 0) / dead.length]);
+      for (const layer of event.layers) {
+        if (layer.dead_fraction !== null) (state.dead[layer.name] ||= []).push([event.step, layer.dead_fraction]);
+      }
     } else if (event.type === "histogram") {
       state.histograms[event.tag] = event;
     } else if (event.type === "analysis") {
