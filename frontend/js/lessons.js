@@ -1,12 +1,13 @@
 // The lessons page: the catalogue, and one lesson with its text, a Run button, the group's runs compared
 // on the lesson's panels, and its observation judged on those runs (GET /api/groups/{id}).
-import { getGroup, getLesson, listGroups, listLessons, runLesson } from "./api.js";
+import { askForToken, getGroup, getLesson, getMeta, hasToken, listGroups, listLessons, runLesson } from "./api.js";
 import { language, mountLanguageToggle, onLanguageChange, pick, t, translatePage } from "./i18n.js";
 import { followJob } from "./stream.js";
 import { escape, mountCompare } from "./views/compare.js";
 
 const $ = (selector) => document.querySelector(selector);
 const POLL_MS = 1000;
+const FOLLOW_MS = 2000;
 
 function applyTheme(dark) {
   document.body.classList.toggle("dark", dark);
@@ -189,9 +190,50 @@ onLanguageChange(() => {
   compare.relabel();
 });
 
+// A workshop room: without the token this page is view-only and follows the presenter: whenever a new
+// group appears (the newest, finished or not) it opens that group's lesson by itself. Between two new
+// groups a viewer may look around freely.
+let followed = null;
+
+async function followPresenter() {
+  if (document.body.dataset.mode !== "viewer" || document.hidden) return;
+  const { groups } = await listGroups();
+  const newest = groups[0];
+  if (!newest || newest.id === followed) return;
+  followed = newest.id;
+  if (newest.lesson) {
+    if (!lesson || lesson.id !== newest.lesson || $("#lesson").hidden) {
+      history.replaceState(null, "", `#${encodeURIComponent(newest.lesson)}`);
+      await renderLesson(newest.lesson);
+    }
+    openGroup(await getGroup(newest.id));
+  } else {
+    history.replaceState(null, "", `#group=${encodeURIComponent(newest.id)}`);
+    await renderGroup(newest.id);
+  }
+  show(`${t("viewer.following")} ${newest.name || newest.id}`);
+}
+
+async function setUpMode() {
+  const meta = await getMeta();
+  const setMode = () => {
+    const viewer = meta.token_required && !hasToken();
+    document.body.dataset.mode = viewer ? "viewer" : "presenter";
+    $("#viewer-note").hidden = !viewer;
+    $("#run-lesson").hidden = viewer;
+  };
+  setMode();
+  $("#enter-token").addEventListener("click", () => {
+    askForToken();
+    setMode();
+  });
+  setInterval(() => followPresenter().catch((error) => show(error.message, true)), FOLLOW_MS);
+  followPresenter();
+}
+
 mountLanguageToggle($("#language"));
 applyTheme(localStorage.getItem("trainscope-theme") === "dark");
 translatePage();
 document.documentElement.lang = language();
 window.addEventListener("hashchange", route);
-route();
+route().then(setUpMode); // after the first render, so following cannot race it

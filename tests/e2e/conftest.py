@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.live import LiveServer
 
 # As the machine notes advise: no sandbox as root, and no background traffic off this machine.
 CHROMIUM_ARGS = [
@@ -45,3 +48,11 @@ def page(browser: Browser, console_errors: list[str]) -> Iterator[Page]:
     yield page
     context.close()
     assert console_errors == [], "the page logged errors"
+
+
+@pytest.fixture
+def token_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server that needs a token for every change (a workshop: the presenter has it, the room not)."""
+    live = LiveServer(tmp_path / "token.db", workers=1, env={"TRAINSCOPE_TOKEN": "room-42"}).start()
+    yield live
+    live.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page
 
@@ -132,3 +133,25 @@ def test_a_group_from_the_api_is_compared_on_the_page(server: LiveServer, page: 
         )
         for c in loss_colors
     ]
+
+
+def test_a_viewer_without_the_token_follows_the_presenters_lesson(token_server: LiveServer, page: Page) -> None:
+    page.goto(f"{token_server.url}/lessons.html")
+    page.wait_for_function("() => document.body.dataset.mode === 'viewer'")
+    assert page.is_visible("#viewer-note")
+    assert token_server.post("/api/lessons/bias/run", {}).status_code == 401  # the room cannot start runs
+    response = httpx.post(
+        f"{token_server.url}/api/lessons/bias/run", json={}, headers={"Authorization": "Bearer room-42"}, timeout=10
+    )
+    assert response.status_code == 201
+    # the viewer's page opens the presenter's lesson by itself and watches the runs to their verdict
+    page.wait_for_function("() => document.getElementById('lesson-title').textContent === 'What the bias does'")
+    assert page.is_hidden("#run-lesson")
+    page.wait_for_selector("#verdict[data-held='true']", timeout=60_000)
+    assert page.locator("[data-testid='compare-boundaries'] .plot").count() == 2
+
+    # a viewer who arrives later lands on the presenter's newest lesson run too
+    late = page.context.new_page()
+    late.goto(f"{token_server.url}/lessons.html")
+    late.wait_for_selector("#verdict[data-held='true']", timeout=30_000)
+    assert late.text_content("#lesson-title") == "What the bias does"

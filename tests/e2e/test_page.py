@@ -180,13 +180,6 @@ def test_a_100k_step_history_stays_bounded_in_the_browser(server: LiveServer, pa
     assert trace[0] == 1 and trace[-1] == 100_000  # the first and the newest point survive thinning
 
 
-@pytest.fixture
-def token_server(tmp_path: Path) -> Iterator[LiveServer]:
-    live = LiveServer(tmp_path / "token.db", workers=1, env={"TRAINSCOPE_TOKEN": "room-42"}).start()
-    yield live
-    live.stop()
-
-
 def test_without_the_token_the_page_is_view_only_and_follows_the_live_run(token_server: LiveServer, page: Page) -> None:
     response = httpx.post(
         token_server.url + "/api/jobs",
