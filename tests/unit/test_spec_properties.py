@@ -31,17 +31,36 @@ def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.integers(0, 19).flatmap(lambda k: junk if k == 0 else strategy)
 
 
+splits = {
+    "val_fraction": maybe(st.floats(0, 1)),
+    "test_fraction": maybe(st.floats(0, 0.6)),
+    "holdout_fraction": maybe(st.floats(0, 0.6)),
+    "train_limit": maybe(st.one_of(st.none(), st.integers(0, 300))),
+    "seed": maybe(st.one_of(st.none(), st.integers(0, 100))),
+}
 points = st.fixed_dictionaries(
     {"kind": st.just("points2d")},
     optional={
         "dataset": maybe(st.sampled_from(["circle", "xor", "gauss", "spiral", "moons"])),
         "n_points": maybe(st.integers(0, 400)),
         "noise": maybe(st.floats(0, 1)),
-        "val_fraction": maybe(st.floats(0, 1)),
+        "offset": maybe(st.tuples(st.floats(-12, 12), st.floats(-12, 12))),
+        **splits,
     },
 )
-digits = st.fixed_dictionaries({"kind": st.just("digits")}, optional={"val_fraction": maybe(st.floats(0.05, 0.9))})
-model = st.fixed_dictionaries(
+digits = st.fixed_dictionaries({"kind": st.just("digits")}, optional=splits)
+surface = st.fixed_dictionaries(
+    {"kind": st.just("surface")},
+    optional={
+        "objective": maybe(st.sampled_from(["linreg", "rosenbrock", "beale"])),
+        "n_points": maybe(st.integers(0, 300)),
+        "noise": maybe(st.floats(0, 6)),
+    },
+)
+params2d = st.fixed_dictionaries(
+    {"kind": st.just("params2d")}, optional={"start": maybe(st.tuples(st.floats(-12, 12), st.floats(-12, 12)))}
+)
+mlp = st.fixed_dictionaries(
     {},
     optional={
         "hidden": maybe(st.lists(st.integers(-1, 12), min_size=0, max_size=4)),
@@ -49,6 +68,7 @@ model = st.fixed_dictionaries(
         "bias": maybe(st.booleans()),
         "batch_norm": maybe(st.booleans()),
         "dropout": maybe(st.floats(0, 1)),
+        "init": maybe(st.sampled_from(["default", "he", "xavier"])),
     },
 )
 optim = st.fixed_dictionaries(
@@ -69,13 +89,14 @@ probes = st.fixed_dictionaries(
         name: maybe(st.integers(0, 5))
         for name in ("histogram_every", "layers_every", "embedding_every", "boundary_every", "network_every")
     }
-    | {"histogram_bins": maybe(st.integers(0, 50)), "boundary_grid": maybe(st.integers(0, 12))},
+    | {"histogram_bins": maybe(st.integers(0, 50)), "boundary_grid": maybe(st.integers(0, 12))}
+    | {name: maybe(st.booleans()) for name in ("gradient_check", "linear_collapse", "bn_modes", "grad_variance")},
 )
 specs = st.fixed_dictionaries(
     {},
     optional={
-        "data": st.one_of(points, points, digits, junk),
-        "model": maybe(model),
+        "data": st.one_of(points, points, digits, surface, junk),
+        "model": maybe(st.one_of(mlp, mlp, mlp, params2d)),
         "optim": maybe(optim),
         "probes": maybe(probes),
         "seed": maybe(st.integers(0, 100)),
