@@ -99,7 +99,8 @@ function stopSession() {
 // group record for statuses, summaries and the verdict until every run has ended.
 function openGroup(group, charts = lesson.charts) {
   stopSession();
-  compare.reset(group, charts);
+  const titles = lesson ? Object.fromEntries(lesson.experiments.map((e) => [e.title.en, e.title])) : {};
+  compare.reset(group, charts, titles);
   session = { group, streams: [], timer: null };
   group.runs.forEach((run, index) => {
     if (run.job) session.streams.push(followJob(run.job_id, { onEvents: (events) => compare.append(index, events) }));

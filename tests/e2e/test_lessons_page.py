@@ -59,6 +59,9 @@ def test_run_a_lesson_see_overlaid_runs_and_the_verdict_then_korean(
         "() => document.querySelector(\"[data-testid='compare-loss-step']\").data.map((t) => t.name)"
     )
     assert legend == ["항등 함수", "tanh"]  # run labels the lesson gives in Korean
+    page.wait_for_function(
+        "() => document.querySelector(\"[data-testid='compare-boundaries'] h4\").textContent === '항등 함수'"
+    )
     assert page.text_content("[data-panel='loss'] h2") == "학습 손실"
     page.reload()  # the choice is remembered
     page.wait_for_function("() => document.getElementById('lesson-title').textContent.includes('비선형')")

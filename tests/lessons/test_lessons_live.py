@@ -101,6 +101,9 @@ def test_lesson_observation_holds_on_its_preset(server: LiveServer, lesson_id: s
     assert verdict["held"] is True, verdict
     shows, failing_params = EXPECTED[lesson_id]
     assert shows(verdict["figures"]), verdict["figures"]
+    # every figure is named in Korean as well (the page's language toggle shows these)
+    assert set(verdict["names_ko"]) == set(verdict["figures"])
+    assert all(ko != en for en, ko in verdict["names_ko"].items())
 
     # the same stored runs, judged with roles swapped or a threshold past the measurement: not held
     lesson = load_catalog()[lesson_id]

@@ -48,7 +48,11 @@ class Judge:
         verdict = self._cache.get(key)
         if verdict is None:
             observation = lesson.observation
-            verdict = evaluate(observation.check, gather(self.store, group), observation.params)
+            views = gather(self.store, group)
+            titles_ko = {experiment.title.en: experiment.title.ko for experiment in lesson.experiments}
+            for view in views:
+                view.part_ko = titles_ko.get(view.part, view.part)
+            verdict = evaluate(observation.check, views, observation.params)
             self._cache[key] = verdict
             while len(self._cache) > VERDICT_CACHE:
                 self._cache.popitem(last=False)

@@ -262,7 +262,7 @@ def optimizers(runs: list[RunView], p: Params) -> Verdict:
         if view.part in p["race_parts"]:
             drawn = drawn and len(view.series("path/x")) >= p["min_path_points"]
             loss = final(view, "train/loss")
-            figures.add(f"{view.part}: {view.label} final loss", f"{view.part}: {view.label_ko} 최종 손실", loss)
+            figures.add(f"{view.part}: {view.label} final loss", f"{view.part_ko}: {view.label_ko} 최종 손실", loss)
         else:
             steps = steps_to(view.series("train/loss"), threshold)
             reached = reached or math.isfinite(steps)

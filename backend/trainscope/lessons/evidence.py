@@ -25,9 +25,11 @@ class RunView:
     summary: dict[str, float]
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     label_ko: str = ""
+    part_ko: str = ""
 
     def __post_init__(self) -> None:
         self.label_ko = self.label_ko or self.label
+        self.part_ko = self.part_ko or self.part
 
     def series(self, tag: str) -> list[tuple[int, float]]:
         return [

@@ -37,14 +37,16 @@ function perRun(mountChart, testid, first = false) {
               const cell = document.createElement("div");
               const title = document.createElement("h4");
               title.innerHTML = `<span class="swatch" style="background:${run.color}"></span>`;
-              title.append(run.label);
+              const name = document.createElement("span");
+              title.append(name);
               const body = document.createElement("div");
               body.className = "plot";
               cell.append(title, body);
               grid.append(cell);
-              entry = { chart: mountChart(body), fed: 0 };
+              entry = { chart: mountChart(body), fed: 0, name };
               charts.set(run.index, entry);
             }
+            if (entry.name.textContent !== run.label) entry.name.textContent = run.label; // the language changed
             if (run.events.length > entry.fed) {
               entry.chart.append(run.events.slice(entry.fed));
               entry.fed = run.events.length;
@@ -138,7 +140,8 @@ const surface = {
         const parts = [...new Set(runs.map((run) => run.part))];
         for (const part of parts) {
           if (!plots.has(part)) plots.set(part, plot(grid, "compare-surface", "plot tall"));
-          drawSurface(plots.get(part), runs.filter((run) => run.part === part), parts.length > 1 ? part : "");
+          const mine = runs.filter((run) => run.part === part);
+          drawSurface(plots.get(part), mine, parts.length > 1 ? mine[0].partName : "");
         }
       },
     };

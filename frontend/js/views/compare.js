@@ -15,6 +15,7 @@ function emptyRun(run, index) {
     ...run,
     index,
     labels: { en: run.label, ko: run.label_ko || run.label }, // run.label follows the page's language
+    partTitles: { en: run.part, ko: run.part }, // a lesson's experiment titles replace these
     color: RUN_COLORS[index % RUN_COLORS.length],
     spec,
     batch: spec.optim ? spec.optim.batch_size : 1,
@@ -74,9 +75,11 @@ export function mountCompare(el, differsEl) {
   let panels = [];
   let group = null;
 
-  function reset(newGroup, charts) {
+  // partTitles: {english title: {en, ko}} of a lesson's experiments, to name each run's part
+  function reset(newGroup, charts, partTitles = {}) {
     group = newGroup;
     runs = group.runs.map(emptyRun);
+    for (const run of runs) run.partTitles = partTitles[run.part] || run.partTitles;
     el.replaceChildren();
     panels = charts.map((name) => {
       const article = document.createElement("article");
@@ -94,7 +97,10 @@ export function mountCompare(el, differsEl) {
   }
 
   function describe() {
-    for (const run of runs) run.label = pick(run.labels);
+    for (const run of runs) {
+      run.label = pick(run.labels);
+      run.partName = pick(run.partTitles);
+    }
     const swatches = runs.map((r) => `<span class="swatch" style="background:${r.color}"></span>${escape(r.label)}`).join(" &nbsp; ");
     differsEl.innerHTML = group.differs.length ? `${t("compare.differs")}: <code>${group.differs.join(", ")}</code> · ${swatches}` : swatches;
   }
