@@ -43,8 +43,8 @@ async function renderIndex() {
 function chartsFor(group) {
   const spec = group.runs.length && group.runs[0].job ? group.runs[0].job.spec : null;
   if (spec && spec.data.kind === "surface") return ["surface", "loss"];
-  const common = ["loss", "val_loss", "layer_grads", "dead", "weight_histograms"];
-  return spec && spec.data.kind === "points2d" ? [...common, "boundary"] : [...common, "act_histograms"];
+  const common = ["loss", "val_loss", "layer_grads", "dead", "weight_histograms", "act_histograms", "throughput"];
+  return spec && spec.data.kind === "points2d" ? [...common, "boundary", "embedding"] : [...common, "embedding"];
 }
 
 async function renderGroup(id) {

@@ -117,6 +117,12 @@ def test_a_group_from_the_api_is_compared_on_the_page(server: LiveServer, page: 
     assert page.is_hidden("#lesson-top")
     assert "optim.lr" in page.text_content("#differs")
     assert page.locator("[data-testid='compare-boundaries'] .plot").count() == 3  # 2-D data: one map per run
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"[data-testid='compare-embeddings'] .js-plotly-plot\").length === 3"
+    )
+    page.wait_for_function(
+        "() => (document.querySelector(\"[data-testid='compare-throughput']\").data || []).length === 1"
+    )
     # one colour per run, the same on every panel: the loss traces, the boundary titles, the validation curves
     loss_colors = page.evaluate(
         "() => document.querySelector(\"[data-testid='compare-loss-step']\").data.map((t) => t.line.color)"

@@ -12,7 +12,7 @@ from trainscope.lessons.checks import CHECKS, LABEL_PARAMS, PART_PARAMS
 CATALOG = load_catalog()
 CHARTS = {
     "loss", "val_loss", "layer_grads", "act_histograms", "weight_histograms", "dead", "boundary", "collapse",
-    "surface", "gradcheck", "network", "selection", "bn", "race", "variance", "throughput", "loss_samples",
+    "surface", "gradcheck", "network", "selection", "bn", "race", "variance", "throughput", "loss_samples", "embedding",
 }  # fmt: skip  # the compare view's panels (frontend/js/views/compare.js)
 
 

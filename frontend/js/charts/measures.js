@@ -3,6 +3,7 @@
 // statistics, gradient variance and throughput.
 import { baseLayout, floats, PLOT_CONFIG } from "../decode.js";
 import { mount as mountBoundary } from "./boundary.js";
+import { mount as mountEmbedding } from "./embedding.js";
 import { mount as mountNetwork } from "./network.js";
 
 const fmt = (v, digits = 4) => (typeof v === "number" ? (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(digits)) : String(v));
@@ -241,6 +242,7 @@ const throughput = {
 
 export const MEASURE_PANELS = {
   boundary: perRun(mountBoundary, "compare-boundaries"),
+  embedding: perRun(mountEmbedding, "compare-embeddings"),
   network: perRun((el) => mountNetwork(el, { edges: "gradients" }), "compare-network", true), // where the gradient flows
   collapse,
   gradcheck,

@@ -57,7 +57,7 @@ function absorb(state, events) {
       state.status = event.status;
       if (event.status === "diverged") state.diverged = event.detail && event.detail.diverged_step ? event.detail.diverged_step : event.step;
     }
-    if (event.type === "boundary" || event.type === "dataset" || event.type === "network") state.events.push(event);
+    if (["boundary", "dataset", "network", "embedding"].includes(event.type)) state.events.push(event);
   }
 }
 
