@@ -97,7 +97,7 @@ def test_every_lesson_page_draws_each_of_its_panels(server: LiveServer, page: Pa
         page.screenshot(path=str(artifacts_dir / f"lesson-{lesson_id}.png"), full_page=True)
 
 
-def test_a_group_from_the_api_is_compared_on_the_page(server: LiveServer, page: Page) -> None:
+def test_a_group_from_the_api_is_compared_on_the_page(server: LiveServer, page: Page, artifacts_dir: Path) -> None:
     body = {
         "name": "rates from a script",
         "base": {"data": {"dataset": "moons", "n_points": 200}, "optim": {"steps": 80, "eval_every": 20}},
@@ -123,6 +123,7 @@ def test_a_group_from_the_api_is_compared_on_the_page(server: LiveServer, page: 
     page.wait_for_function(
         "() => (document.querySelector(\"[data-testid='compare-throughput']\").data || []).length === 1"
     )
+    page.screenshot(path=str(artifacts_dir / "group-compare.png"), full_page=True)
     # one colour per run, the same on every panel: the loss traces, the boundary titles, the validation curves
     loss_colors = page.evaluate(
         "() => document.querySelector(\"[data-testid='compare-loss-step']\").data.map((t) => t.line.color)"
