@@ -72,3 +72,17 @@ def test_a_run_that_did_not_finish_or_missing_evidence_cannot_be_judged() -> Non
     assert verdict.held is None and verdict.detail == "cannot tell: a gradient check: missing"
     verdict = evaluate("bias", [view("with bias")], {"with_bias": "with bias", "without_bias": "without bias"})
     assert verdict.held is None and "without bias" in verdict.detail
+
+
+def test_runs_pushed_past_what_a_check_compares_get_no_verdict_rather_than_an_error() -> None:
+    diverged = [
+        RunView(f"lr {lr}", "", {"optim.lr": lr}, "diverged", {}, {"scalars": [{"points": [point]}]})
+        for lr in (1.0, 2.0)
+        for point in [{"step": 1, "values": {"train/loss": 1.0}}]
+    ]
+    verdict = evaluate("learning_rate", diverged, {"slow_factor": 10})
+    assert verdict.held is None and "did not diverge" in verdict.detail
+    # a run without the 'changes' the check sorts by: an unexpected shape, still no exception
+    odd = [RunView("x", "", {}, "done", {}, {})]
+    verdict = evaluate("batch_size", odd, {"tolerance": 2.0})
+    assert verdict.held is None and verdict.detail.startswith("cannot tell")

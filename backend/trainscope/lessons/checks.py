@@ -7,6 +7,7 @@ probe turned off): the verdict is then "cannot tell", never a guess.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,7 @@ from trainscope.lessons.evidence import (
 from trainscope.schemas.groups import Verdict
 
 Params = dict[str, Any]
+log = logging.getLogger(__name__)
 
 # params that name runs by label, and params that name experiments by their English title: the catalogue
 # test holds every lesson file to them, so a renamed variation cannot silently break its check
@@ -161,7 +163,8 @@ def learning_rate(runs: list[RunView], p: Params) -> Verdict:
     losses = {view.label: view.series("train/loss") for view in ordered}
     start = needed(losses[largest.label], "the largest rate's losses")[0][1]
     rose = largest.status == "diverged" or max(v for _, v in losses[largest.label]) > start
-    best = min(final(view, "full/loss") for view in ordered if view.status == "done")
+    converged = needed([view for view in ordered if view.status == "done"], "a run that did not diverge")
+    best = min(final(view, "full/loss") for view in converged)
     slow_final = final(smallest, "full/loss")
     slow = slow_final >= p["slow_factor"] * best and slow_final < losses[smallest.label][0][1]
     figures = Figures()
@@ -202,6 +205,8 @@ def generalization(runs: list[RunView], p: Params) -> Verdict:
     selection = [view for view in runs if view.part == p["selection_part"]]
     scored = [view for view in needed(selection, "the selection runs") if "test/acc" in view.summary]
     best = max(needed(scored, "test scores"), key=lambda view: view.summary["test/acc"])
+    if "holdout/acc" not in best.summary:
+        raise Missing("a fresh held-out score (data.holdout_fraction is 0)")
     test, fresh = best.summary["test/acc"], best.summary["holdout/acc"]
     figures.add(
         "chosen run's test accuracy (what selection reports)", "고른 실행의 테스트 정확도 (선택이 보고하는 값)", test
@@ -328,6 +333,12 @@ def evaluate(check: str, runs: list[RunView], params: Params) -> Verdict:
         verdict = CHECKS[check](runs, params)
     except Missing as missing:
         return Verdict(held=None, detail=f"cannot tell: {missing}", detail_ko=f"판단할 수 없음: {missing}")
+    except (LookupError, ValueError, ArithmeticError) as error:
+        # runs changed past what the check expects (say, overrides that made every rate diverge): the
+        # page must still load, so say so instead of failing the request
+        log.warning("check %s could not judge these runs: %r", check, error)
+        reason = f"these runs lack what the check compares ({error!r})"
+        return Verdict(held=None, detail=f"cannot tell: {reason}", detail_ko=f"판단할 수 없음: {reason}")
     # JSON has no infinity: a threshold never reached is reported as -1 steps, and said so
     never = [name for name, value in verdict.figures.items() if not math.isfinite(value)]
     for name in never:
