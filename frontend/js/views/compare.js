@@ -6,7 +6,7 @@ import { pick, t } from "../i18n.js";
 import { scheduler } from "../charts/series.js";
 import { PANELS } from "../charts/overlay.js";
 
-export const RUN_COLORS = CLASS_COLORS;
+const RUN_COLORS = CLASS_COLORS; // one per run, the same on every panel
 
 // What a panel needs from one run's events, kept small: series as [step, value, wall] rows.
 function emptyRun(run, index) {
@@ -130,7 +130,6 @@ export function mountCompare(el, differsEl) {
       if (group) describe();
       redraw();
     },
-    runs: () => runs,
   };
 }
 
