@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.live import LiveServer
+from trainscope.jobs.groups import read_group
 from trainscope.lessons.catalog import load_catalog
 from trainscope.lessons.checks import evaluate
 from trainscope.lessons.evidence import gather
@@ -112,6 +113,7 @@ def test_lesson_observation_holds_on_its_preset(server: LiveServer, lesson_id: s
         record = store.get_group(group["id"])
         assert record is not None
         params = {**lesson.observation.params, **failing_params}
-        assert evaluate(lesson.observation.check, gather(store, record), params).held is False
+        runs = read_group(store, record).runs
+        assert evaluate(lesson.observation.check, gather(store, runs), params).held is False
     finally:
         store.close()

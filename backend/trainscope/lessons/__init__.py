@@ -48,7 +48,7 @@ class Judge:
         verdict = self._cache.get(key)
         if verdict is None:
             observation = lesson.observation
-            views = gather(self.store, group)
+            views = gather(self.store, runs)
             titles_ko = {experiment.title.en: experiment.title.ko for experiment in lesson.experiments}
             for view in views:
                 view.part_ko = titles_ko.get(view.part, view.part)

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from trainscope.store.base import GroupRecord, RunStore
+from trainscope.schemas.groups import GroupRun
+from trainscope.store.base import RunStore
 
 EVIDENCE_TYPES = ("scalars", "layers", "analysis", "histogram", "boundary", "system")
 
@@ -49,16 +50,15 @@ class RunView:
         return [e for e in self.of_type("histogram") if e["tag"] == tag]
 
 
-def gather(store: RunStore, group: GroupRecord) -> list[RunView]:
-    """Each run of the group with the events checks use (a deleted job is left out)."""
+def gather(store: RunStore, runs: list[GroupRun]) -> list[RunView]:
+    """Each run of a group (as read_group returned it, jobs included) with the events checks use; a
+    deleted job is left out. Only the events are read here: the jobs are already at hand."""
     views = []
-    for run in group.runs:
-        job = store.get_job(run["job_id"])
-        if job is None:
+    for run in runs:
+        if run.job is None:
             continue
-        view = RunView(run["label"], run.get("part", ""), run["changes"], job.status.value, job.summary)
-        view.label_ko = run.get("label_ko") or run["label"]
-        for event in store.read_events(job.id, types=EVIDENCE_TYPES):
+        view = RunView(run.label, run.part, run.changes, run.job.status.value, run.job.summary, label_ko=run.label_ko)
+        for event in store.read_events(run.job_id, types=EVIDENCE_TYPES):
             view.events.setdefault(event.type, []).append(json.loads(event.body))
         views.append(view)
     return views
