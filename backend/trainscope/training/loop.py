@@ -331,7 +331,8 @@ class SurfaceTrainer(Trainer):
         self.problem = make_problem(data, self.spec.seed, self.device)
         self.params = torch.tensor(model.start, dtype=torch.float32, device=self.device, requires_grad=True)
         self.optimizer = make_optimizer(self.spec.optim, [self.params])
-        self.shuffle = torch.Generator().manual_seed(self.spec.seed)
+        # on the job's device, so a mini-batch's indices are drawn there: no host-to-device copy per step
+        self.shuffle = torch.Generator(device=self.device).manual_seed(self.spec.seed)
 
     def begin(self) -> None:
         self.emit(
@@ -341,8 +342,8 @@ class SurfaceTrainer(Trainer):
     def train_step(self, step: int, last: bool) -> None:
         index = None
         if self.data.objective == "linreg" and self.spec.optim.batch_size < self.data.n_points:
-            index = torch.randint(self.data.n_points, (self.spec.optim.batch_size,), generator=self.shuffle)
-            index = index.to(self.device)
+            shape = (self.spec.optim.batch_size,)
+            index = torch.randint(self.data.n_points, shape, generator=self.shuffle, device=self.device)
         position = self.params.detach().clone()
         loss = self.problem.loss(self.params, index)
         self.optimizer.zero_grad(set_to_none=True)

@@ -83,7 +83,7 @@ def initialize(linears: list[nn.Linear], seed: int, scheme: str = "default") -> 
             fan_in, fan_out = layer.in_features, layer.out_features
             bound = {"he": (6 / fan_in) ** 0.5, "xavier": (6 / (fan_in + fan_out)) ** 0.5}.get(scheme, fan_in**-0.5)
             weight = torch.rand(layer.weight.shape, generator=generator) * 2 * bound - bound
-            layer.weight.copy_(weight.to(layer.weight.device))
+            layer.weight.copy_(weight)
             if layer.bias is not None:
                 bias_bound = fan_in**-0.5
                 layer.bias.copy_(torch.rand(layer.bias.shape, generator=generator) * 2 * bias_bound - bias_bound)
