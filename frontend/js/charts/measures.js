@@ -5,20 +5,13 @@ import { baseLayout, floats, PLOT_CONFIG } from "../decode.js";
 import { mount as mountBoundary } from "./boundary.js";
 import { mount as mountEmbedding } from "./embedding.js";
 import { mount as mountNetwork } from "./network.js";
+import { plot, singlePanel } from "./panel.js";
 
 const fmt = (v, digits = 4) => (typeof v === "number" ? (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(digits)) : String(v));
 const latest = (run, name) => {
   const list = run.analyses[name];
   return list ? list[list.length - 1] : null;
 };
-
-function plot(el, testid, cls = "plot") {
-  const div = document.createElement("div");
-  div.className = cls;
-  div.dataset.testid = testid;
-  el.append(div);
-  return div;
-}
 
 // One small chart per run, fed with that run's events as they arrive (boundary and network views).
 function perRun(mountChart, testid, first = false) {
@@ -67,40 +60,32 @@ function table(el, rows, head) {
   el.replaceChildren(tableEl);
 }
 
-const collapse = {
-  wide: false,
-  mount(el) {
-    const box = plot(el, "compare-collapse", "");
-    return {
-      draw(runs) {
-        const found = runs.map((run) => [run, latest(run, "linear_collapse")]).find(([, a]) => a);
-        if (!found) return;
-        const [run, event] = found;
-        const w = event.data.weight.map((row, i) => `[${row.map((v) => fmt(v, 3)).join(", ")}] · x + ${fmt(event.data.bias[i], 3)}`);
-        table(box, [
-          [`${run.label}: W x + b = W_L ⋯ W_1 x + b`, w.join("<br>")],
-          ["max |network − W x − b|", fmt(event.figures.max_abs_diff)],
-          ["same predicted class", `${(100 * event.figures.prediction_agreement).toFixed(1)}% of ${event.figures.examples}`],
-        ]);
-      },
-    };
+const collapse = singlePanel(
+  "compare-collapse",
+  (box, runs) => {
+    const found = runs.map((run) => [run, latest(run, "linear_collapse")]).find(([, a]) => a);
+    if (!found) return;
+    const [run, event] = found;
+    const w = event.data.weight.map((row, i) => `[${row.map((v) => fmt(v, 3)).join(", ")}] · x + ${fmt(event.data.bias[i], 3)}`);
+    table(box, [
+      [`${run.label}: W x + b = W_L ⋯ W_1 x + b`, w.join("<br>")],
+      ["max |network − W x − b|", fmt(event.figures.max_abs_diff)],
+      ["same predicted class", `${(100 * event.figures.prediction_agreement).toFixed(1)}% of ${event.figures.examples}`],
+    ]);
   },
-};
+  "", // a table, not a plot
+);
 
-const gradcheck = {
-  wide: false,
-  mount(el) {
-    const box = plot(el, "compare-gradcheck", "");
-    return {
-      draw(runs) {
-        const event = runs.map((run) => latest(run, "gradient_check")).find(Boolean);
-        if (!event) return;
-        const rows = event.data.checks.map((c) => [c.layer, `[${c.index.join(", ")}]`, fmt(c.autograd, 8), fmt(c.numeric, 8), fmt(c.relative)]);
-        table(box, rows, ["layer", "weight", "autograd", "(L(w+ε) − L(w−ε)) / 2ε", "relative error"]);
-      },
-    };
+const gradcheck = singlePanel(
+  "compare-gradcheck",
+  (box, runs) => {
+    const event = runs.map((run) => latest(run, "gradient_check")).find(Boolean);
+    if (!event) return;
+    const rows = event.data.checks.map((c) => [c.layer, `[${c.index.join(", ")}]`, fmt(c.autograd, 8), fmt(c.numeric, 8), fmt(c.relative)]);
+    table(box, rows, ["layer", "weight", "autograd", "(L(w+ε) − L(w−ε)) / 2ε", "relative error"]);
   },
-};
+  "", // a table, not a plot
+);
 
 // Loss surfaces (log-scaled contours), one per experiment that draws one (a lesson may race on two test
 // functions), with every run's path on its own surface.
@@ -151,28 +136,23 @@ const surface = {
 
 // Each run's test score against its fresh held-out score; the run that selection by test would pick is
 // ringed. Points below the diagonal did worse on fresh data than their test score said.
-const selection = {
-  wide: false,
-  mount(el) {
-    const div = plot(el, "compare-selection");
-    return {
-      draw(runs) {
-        const scored = runs.filter((r) => r.summary["test/acc"] !== undefined && r.summary["holdout/acc"] !== undefined);
-        if (!scored.length) return;
-        const best = scored.reduce((a, b) => (b.summary["test/acc"] > a.summary["test/acc"] ? b : a));
-        const all = scored.flatMap((r) => [r.summary["test/acc"], r.summary["holdout/acc"]]);
-        const lo = Math.min(...all) - 0.01;
-        const hi = Math.max(...all) + 0.01;
-        const traces = [
-          { x: [lo, hi], y: [lo, hi], mode: "lines", line: { dash: "dash", color: "#999" }, name: "test = fresh", hoverinfo: "skip" },
-          { x: scored.map((r) => r.summary["test/acc"]), y: scored.map((r) => r.summary["holdout/acc"]), text: scored.map((r) => r.label), mode: "markers", marker: { size: 9, color: scored.map((r) => r.color) }, name: "runs" },
-          { x: [best.summary["test/acc"]], y: [best.summary["holdout/acc"]], mode: "markers", marker: { size: 20, color: "rgba(0,0,0,0)", line: { width: 2, color: "#d32f2f" } }, name: `chosen by test: ${best.label}` },
-        ];
-        Plotly.react(div, traces, baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "test accuracy (used to choose)" }, tickformat: ".0%" }, yaxis: { ...baseLayout().yaxis, title: { text: "fresh held-out accuracy" }, tickformat: ".0%" } }), PLOT_CONFIG);
-      },
-    };
+const selection = singlePanel(
+  "compare-selection",
+  (div, runs) => {
+    const scored = runs.filter((r) => r.summary["test/acc"] !== undefined && r.summary["holdout/acc"] !== undefined);
+    if (!scored.length) return;
+    const best = scored.reduce((a, b) => (b.summary["test/acc"] > a.summary["test/acc"] ? b : a));
+    const all = scored.flatMap((r) => [r.summary["test/acc"], r.summary["holdout/acc"]]);
+    const lo = Math.min(...all) - 0.01;
+    const hi = Math.max(...all) + 0.01;
+    const traces = [
+      { x: [lo, hi], y: [lo, hi], mode: "lines", line: { dash: "dash", color: "#999" }, name: "test = fresh", hoverinfo: "skip" },
+      { x: scored.map((r) => r.summary["test/acc"]), y: scored.map((r) => r.summary["holdout/acc"]), text: scored.map((r) => r.label), mode: "markers", marker: { size: 9, color: scored.map((r) => r.color) }, name: "runs" },
+      { x: [best.summary["test/acc"]], y: [best.summary["holdout/acc"]], mode: "markers", marker: { size: 20, color: "rgba(0,0,0,0)", line: { width: 2, color: "#d32f2f" } }, name: `chosen by test: ${best.label}` },
+    ];
+    Plotly.react(div, traces, baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "test accuracy (used to choose)" }, tickformat: ".0%" }, yaxis: { ...baseLayout().yaxis, title: { text: "fresh held-out accuracy" }, tickformat: ".0%" } }), PLOT_CONFIG);
   },
-};
+);
 
 // The first batch-norm layer's running mean against the validation batch's mean per unit, and the
 // accuracy of eval mode vs train mode on single examples.
@@ -206,39 +186,29 @@ const bn = {
 };
 
 // Mini-batch gradient variance at the shared start against batch size, log-log, with the 1/B line.
-const variance = {
-  wide: false,
-  mount(el) {
-    const div = plot(el, "compare-variance");
-    return {
-      draw(runs) {
-        const points = runs.map((run) => [run, (run.analyses.grad_variance || [])[0]]).filter(([, a]) => a);
-        if (!points.length) return;
-        const sizes = points.map(([, a]) => a.figures.batch_size);
-        const values = points.map(([, a]) => a.figures.variance);
-        const reference = sizes.map((b) => (values[0] * sizes[0]) / b);
-        Plotly.react(div, [
-          { x: sizes, y: reference, mode: "lines", line: { dash: "dash", color: "#999" }, name: "∝ 1/B" },
-          { x: sizes, y: values, mode: "markers+lines", marker: { size: 10, color: points.map(([run]) => run.color) }, line: { color: "#555" }, name: "measured" },
-        ], baseLayout({ xaxis: { ...baseLayout().xaxis, type: "log", title: { text: "batch size B" } }, yaxis: { ...baseLayout().yaxis, type: "log", exponentformat: "e", title: { text: "E‖g_B − g‖²" } } }), PLOT_CONFIG);
-      },
-    };
+const variance = singlePanel(
+  "compare-variance",
+  (div, runs) => {
+    const points = runs.map((run) => [run, (run.analyses.grad_variance || [])[0]]).filter(([, a]) => a);
+    if (!points.length) return;
+    const sizes = points.map(([, a]) => a.figures.batch_size);
+    const values = points.map(([, a]) => a.figures.variance);
+    const reference = sizes.map((b) => (values[0] * sizes[0]) / b);
+    Plotly.react(div, [
+      { x: sizes, y: reference, mode: "lines", line: { dash: "dash", color: "#999" }, name: "∝ 1/B" },
+      { x: sizes, y: values, mode: "markers+lines", marker: { size: 10, color: points.map(([run]) => run.color) }, line: { color: "#555" }, name: "measured" },
+    ], baseLayout({ xaxis: { ...baseLayout().xaxis, type: "log", title: { text: "batch size B" } }, yaxis: { ...baseLayout().yaxis, type: "log", exponentformat: "e", title: { text: "E‖g_B − g‖²" } } }), PLOT_CONFIG);
   },
-};
+);
 
-const throughput = {
-  wide: false,
-  mount(el) {
-    const div = plot(el, "compare-throughput");
-    return {
-      draw(runs) {
-        const done = runs.filter((run) => run.summary.steps_per_s);
-        if (!done.length) return;
-        Plotly.react(div, [{ type: "bar", x: done.map((r) => r.label), y: done.map((r) => r.summary.steps_per_s * r.batch), marker: { color: done.map((r) => r.color) }, name: "samples/s" }], baseLayout({ yaxis: { ...baseLayout().yaxis, type: "log", title: { text: "samples/s" } } }), PLOT_CONFIG);
-      },
-    };
+const throughput = singlePanel(
+  "compare-throughput",
+  (div, runs) => {
+    const done = runs.filter((run) => run.summary.steps_per_s);
+    if (!done.length) return;
+    Plotly.react(div, [{ type: "bar", x: done.map((r) => r.label), y: done.map((r) => r.summary.steps_per_s * r.batch), marker: { color: done.map((r) => r.color) }, name: "samples/s" }], baseLayout({ yaxis: { ...baseLayout().yaxis, type: "log", title: { text: "samples/s" } } }), PLOT_CONFIG);
   },
-};
+);
 
 export const MEASURE_PANELS = {
   boundary: perRun(mountBoundary, "compare-boundaries"),

@@ -3,14 +3,7 @@
 import { baseLayout, PLOT_CONFIG } from "../decode.js";
 import { t } from "../i18n.js";
 import { MEASURE_PANELS } from "./measures.js";
-
-function plot(el, testid) {
-  const div = document.createElement("div");
-  div.className = "plot";
-  div.dataset.testid = testid;
-  el.append(div);
-  return div;
-}
+import { plot, singlePanel } from "./panel.js";
 
 function smooth(values, weight = 0.6) {
   let last = null;
@@ -56,69 +49,54 @@ function lossPanel(defaultX) {
 
 // Validation loss (solid) over training loss (dotted), with each run's early-stopping point: the step
 // of its lowest validation loss.
-const valLoss = {
-  wide: false,
-  mount(el) {
-    const div = plot(el, "compare-val-loss");
-    return {
-      draw(runs) {
-        const traces = [];
-        for (const run of runs) {
-          const train = run.scalars["train/loss"] || [];
-          const val = run.scalars["val/loss"] || [];
-          traces.push({ name: `${run.label} train`, x: train.map((r) => r[0]), y: smooth(train.map((r) => r[1]), 0.8), mode: "lines", line: { color: run.color, dash: "dot", width: 1.5 } });
-          traces.push({ name: `${run.label} validation`, x: val.map((r) => r[0]), y: val.map((r) => r[1]), mode: "lines", line: { color: run.color, width: 2.5 } });
-          if (val.length) {
-            const best = val.reduce((a, b) => (b[1] < a[1] ? b : a));
-            traces.push({ name: `${run.label}: ${t("note.early")}`, x: [best[0]], y: [best[1]], mode: "markers+text", text: [t("note.early")], textposition: "top center", marker: { symbol: "star", size: 14, color: run.color, line: { width: 1, color: "#000" } }, showlegend: false });
-          }
-        }
-        Plotly.react(div, traces, baseLayout({ xaxis: axis(t("axis.step")), yaxis: { ...baseLayout().yaxis, type: "log", title: { text: t("axis.loss") } } }), PLOT_CONFIG);
-      },
-    };
+const valLoss = singlePanel(
+  "compare-val-loss",
+  (div, runs) => {
+    const traces = [];
+    for (const run of runs) {
+      const train = run.scalars["train/loss"] || [];
+      const val = run.scalars["val/loss"] || [];
+      traces.push({ name: `${run.label} train`, x: train.map((r) => r[0]), y: smooth(train.map((r) => r[1]), 0.8), mode: "lines", line: { color: run.color, dash: "dot", width: 1.5 } });
+      traces.push({ name: `${run.label} validation`, x: val.map((r) => r[0]), y: val.map((r) => r[1]), mode: "lines", line: { color: run.color, width: 2.5 } });
+      if (val.length) {
+        const best = val.reduce((a, b) => (b[1] < a[1] ? b : a));
+        traces.push({ name: `${run.label}: ${t("note.early")}`, x: [best[0]], y: [best[1]], mode: "markers+text", text: [t("note.early")], textposition: "top center", marker: { symbol: "star", size: 14, color: run.color, line: { width: 1, color: "#000" } }, showlegend: false });
+      }
+    }
+    Plotly.react(div, traces, baseLayout({ xaxis: axis(t("axis.step")), yaxis: { ...baseLayout().yaxis, type: "log", title: { text: t("axis.loss") } } }), PLOT_CONFIG);
   },
-};
+);
 
 // Gradient norm per layer, log scale: the first sample (initial weights, dotted) and the latest (solid).
-const layerGrads = {
-  wide: false,
-  mount(el) {
-    const div = plot(el, "compare-layer-grads");
-    return {
-      draw(runs) {
-        const traces = [];
-        for (const run of runs) {
-          for (const [event, dash, suffix] of [[run.layersFirst, "dot", " (start)"], [run.layersLatest, "solid", ""]]) {
-            if (!event) continue;
-            traces.push({ name: run.label + suffix, x: event.layers.map((l) => l.name), y: event.layers.map((l) => l.grad_norm), mode: "lines+markers", line: { color: run.color, dash }, showlegend: dash === "solid" });
-          }
-        }
-        const annotations = [{ text: t("note.start"), xref: "paper", yref: "paper", x: 0, y: -0.2, showarrow: false, xanchor: "left", font: { size: 11 } }];
-        Plotly.react(div, traces, baseLayout({ annotations, xaxis: axis(t("axis.layer")), yaxis: { ...baseLayout().yaxis, type: "log", exponentformat: "e", title: { text: "‖grad‖" } } }), PLOT_CONFIG);
-      },
-    };
+const layerGrads = singlePanel(
+  "compare-layer-grads",
+  (div, runs) => {
+    const traces = [];
+    for (const run of runs) {
+      for (const [event, dash, suffix] of [[run.layersFirst, "dot", " (start)"], [run.layersLatest, "solid", ""]]) {
+        if (!event) continue;
+        traces.push({ name: run.label + suffix, x: event.layers.map((l) => l.name), y: event.layers.map((l) => l.grad_norm), mode: "lines+markers", line: { color: run.color, dash }, showlegend: dash === "solid" });
+      }
+    }
+    const annotations = [{ text: t("note.start"), xref: "paper", yref: "paper", x: 0, y: -0.2, showarrow: false, xanchor: "left", font: { size: 11 } }];
+    Plotly.react(div, traces, baseLayout({ annotations, xaxis: axis(t("axis.layer")), yaxis: { ...baseLayout().yaxis, type: "log", exponentformat: "e", title: { text: "‖grad‖" } } }), PLOT_CONFIG);
   },
-};
+);
 
 // Dead-unit fraction of each hidden layer over time: one colour per run, one dash per layer.
 const DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"];
-const dead = {
-  wide: false,
-  mount(el) {
-    const div = plot(el, "compare-dead");
-    return {
-      draw(runs) {
-        const traces = runs.flatMap((run) =>
-          Object.entries(run.dead).map(([layer, rows], i) => ({
-            name: `${run.label} ${layer}`, x: rows.map((r) => r[0]), y: rows.map((r) => r[1]),
-            mode: "lines+markers", marker: { size: 4 }, line: { color: run.color, dash: DASHES[i % DASHES.length] },
-          })),
-        );
-        Plotly.react(div, traces, baseLayout({ xaxis: axis(t("axis.step")), yaxis: { ...baseLayout().yaxis, range: [0, 1.02], tickformat: ".0%" } }), PLOT_CONFIG);
-      },
-    };
+const dead = singlePanel(
+  "compare-dead",
+  (div, runs) => {
+    const traces = runs.flatMap((run) =>
+      Object.entries(run.dead).map(([layer, rows], i) => ({
+        name: `${run.label} ${layer}`, x: rows.map((r) => r[0]), y: rows.map((r) => r[1]),
+        mode: "lines+markers", marker: { size: 4 }, line: { color: run.color, dash: DASHES[i % DASHES.length] },
+      })),
+    );
+    Plotly.react(div, traces, baseLayout({ xaxis: axis(t("axis.step")), yaxis: { ...baseLayout().yaxis, range: [0, 1.02], tickformat: ".0%" } }), PLOT_CONFIG);
   },
-};
+);
 
 // The latest histogram of one layer per run, as density lines over the bins (a layer selector).
 function histogramPanel(kind) {
