@@ -77,39 +77,26 @@ def resolve_device(choice: str) -> torch.device:
 
 
 def evaluate(
-    model: nn.Module, split: Split, batch: tuple[torch.Tensor, torch.Tensor] | None = None
+    model: nn.Module,
+    split: Split,
+    batch: tuple[torch.Tensor, torch.Tensor] | None = None,
+    held_out: bool = False,
 ) -> dict[str, float]:
-    """Validation loss and accuracy, and the accuracy on the last training batch's logits (already
-    computed, so free); one device-to-host transfer."""
+    """Validation loss and accuracy (with held_out, the test and holdout sets' too, where the spec has
+    them), and the accuracy on the last training batch's logits (already computed, so free); one
+    device-to-host transfer for all of them."""
+    sets = {"val": (split.x_val, split.y_val), **(split.held_out() if held_out else {})}
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        logits = model(split.x_val)
-        figures = [
-            nn.functional.cross_entropy(logits, split.y_val).double(),
-            (logits.argmax(1) == split.y_val).double().mean(),
-        ]
-        if batch is not None:
-            batch_logits, batch_labels = batch
-            figures.append((batch_logits.detach().argmax(1) == batch_labels).double().mean())
-        values = torch.stack(figures).tolist()
-    model.train(was_training)
-    return dict(zip(["val/loss", "val/acc", "train/acc"], values, strict=False))
-
-
-def score_held_out(model: nn.Module, split: Split) -> dict[str, float]:
-    """Loss and accuracy on the test and holdout sets (those the spec asked for); one transfer."""
-    held_out = split.held_out()
-    if not held_out:
-        return {}
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        figures = {}
-        for name, (x, y) in held_out.items():
+        figures: dict[str, torch.Tensor] = {}
+        for name, (x, y) in sets.items():
             logits = model(x)
             figures[f"{name}/loss"] = nn.functional.cross_entropy(logits, y).double()
             figures[f"{name}/acc"] = (logits.argmax(1) == y).double().mean()
+        if batch is not None:
+            batch_logits, batch_labels = batch
+            figures["train/acc"] = (batch_logits.detach().argmax(1) == batch_labels).double().mean()
         values = torch.stack(list(figures.values())).tolist()
     model.train(was_training)
     return dict(zip(figures, values, strict=True))
@@ -201,10 +188,7 @@ class Trainer:
 
     def evaluation(self, final: bool) -> dict[str, float]:
         """Figures for an evaluation step; the held-out sets are scored once, at the end."""
-        figures = evaluate(self.model, self.split, self.last_batch)
-        if final:
-            figures.update(score_held_out(self.model, self.split))
-        return figures
+        return evaluate(self.model, self.split, self.last_batch, held_out=final)
 
     def finish(self, step: int) -> None:
         """After the last step of a run that finished."""
