@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from trainscope.jobs.groups import variations_of
 from trainscope.schemas.groups import GroupCreate
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
@@ -72,12 +73,5 @@ def load_catalog(directory: Path = CATALOG_DIR) -> dict[str, Lesson]:
 
 
 def summary(lesson: Lesson) -> LessonSummary:
-    runs = sum(max(1, len(e.group.variations) or grid_size(e.group)) for e in lesson.experiments)
+    runs = sum(len(variations_of(e.group, ())) for e in lesson.experiments)
     return LessonSummary(id=lesson.id, title=lesson.title, question=lesson.question, runs=runs)
-
-
-def grid_size(group: GroupCreate) -> int:
-    size = 1
-    for values in group.grid.values():
-        size *= len(values)
-    return size if group.grid else 0
