@@ -30,7 +30,7 @@ class Limits(BaseModel):
     max_scalar_points: int = Field(10_000, ge=2, description="points one scalars read may return")
     # a lesson runs up to a group's worth of jobs at once; two lessons at a time fit
     max_jobs_per_client: int = Field(32, ge=1, description="queued and running jobs of one client address")
-    max_group_runs: int = Field(16, ge=1, description="runs in one group (variations or grid combinations)")
+    max_group_runs: int = Field(32, ge=1, description="runs in one group (variations or grid combinations)")
     max_job_seconds: float = Field(3600.0, gt=0, description="wall time of one job, pauses included")
     max_viewers_per_job: int = Field(500, ge=1, description="websocket viewers of one job")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="bytes of one request body; more answer 413")

@@ -81,10 +81,10 @@ function renderVerdict(group) {
   const word = verdict.held === null ? t("verdict.waiting") : verdict.held ? `✓ ${t("verdict.held")}` : `✗ ${t("verdict.failed")}`;
   const detail = language() === "ko" && verdict.detail_ko ? verdict.detail_ko : verdict.detail;
   state.textContent = detail ? `${word} (${detail})` : word;
-  const nameOf = (name) => (language() === "ko" && verdict.names_ko[name]) || name;
-  const format = (v) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : Number(v.toFixed(4)));
+  const format = (v) =>
+    v === null ? t("verdict.never") : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : Number(v.toFixed(4));
   $("#verdict-figures").innerHTML = Object.entries(verdict.figures)
-    .map(([name, value]) => `<tr><td>${escape(nameOf(name))}</td><td>${format(value)}</td></tr>`)
+    .map(([key, figure]) => `<tr data-figure="${escape(key)}"><td>${escape(pick(figure))}</td><td>${escape(String(format(figure.value)))}</td></tr>`)
     .join("");
 }
 

@@ -43,7 +43,7 @@ def test_run_a_lesson_see_overlaid_runs_and_the_verdict_then_korean(
     page.wait_for_selector("#verdict[data-held='true']", timeout=60_000)
     assert "Held" in page.text_content("#verdict-state")
     figures = page.text_content("#verdict-figures")
-    assert "collapsed vs network" in figures and "tanh validation accuracy" in figures
+    assert "collapsed single layer vs the network" in figures and "tanh: validation accuracy" in figures
     # the lesson's own panels: one boundary per run and the collapsed matrix
     page.wait_for_function("() => document.querySelectorAll(\"[data-testid='compare-boundaries'] .plot\").length === 2")
     assert "max |network" in page.text_content("[data-testid='compare-collapse']")
@@ -54,7 +54,7 @@ def test_run_a_lesson_see_overlaid_runs_and_the_verdict_then_korean(
     assert "비선형" in page.text_content("#lesson-title")
     assert page.text_content("#run-lesson") == "이 레슨 실행"
     assert "성립함" in page.text_content("#verdict-state")
-    assert "tanh 검증 정확도" in page.text_content("#verdict-figures")  # the figures' names too
+    assert "tanh: 검증 정확도" in page.text_content("#verdict-figures")  # the figures' names too
     legend = page.evaluate(
         "() => document.querySelector(\"[data-testid='compare-loss-step']\").data.map((t) => t.name)"
     )
@@ -94,6 +94,11 @@ def test_every_lesson_page_draws_each_of_its_panels(server: LiveServer, page: Pa
                 }}""",
                 timeout=30_000,
             )
+        verdict = server.group(group_id)["verdict"]
+        for key, figure in verdict["figures"].items():  # each figure's row, a threshold never reached in words
+            row = page.text_content(f"#verdict-figures tr[data-figure='{key}']")
+            assert row is not None and figure["en"] in row
+            assert ("never reached" in row) == (figure["value"] is None), row
         page.screenshot(path=str(artifacts_dir / f"lesson-{lesson_id}.png"), full_page=True)
 
 

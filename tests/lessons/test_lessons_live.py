@@ -1,10 +1,11 @@
 """Every lesson in the catalogue, run through the real job path (POST /api/lessons/{id}/run on a live
-server with real workers and SQLite), with its observation judged by the server.
+server with real workers and SQLite), with its observation judged by the server, on its preset seed and
+on two others: a verdict shown to a room must not rest on one seed's luck (benchmarks/lesson_seeds.py
+runs seeds 0-14; its table is in the closing note of the issue that set these thresholds).
 
-The presets are already CI-sized (fixed seeds, digits or small 2-D data, at most a few hundred steps; each
-lesson takes ~1-5 s in-process on a 2-core machine), so they run unchanged. The figures asserted below
-were measured on those presets (the measured value is in each comment); each lesson is then judged again
-with its roles swapped or a threshold past what was measured, to show its check can say "did not hold".
+The figures asserted below hold with a margin over every seed 0-14 measured (the range is in each
+comment), so no assertion depends on the last digits of one CPU. Each lesson is then judged again with its
+roles swapped or a threshold past anything measured, to show its check can say "did not hold".
 """
 
 from __future__ import annotations
@@ -24,87 +25,110 @@ from trainscope.store.sql import SqlStore
 Figures = dict[str, float]
 
 EXPECTED: dict[str, tuple[Callable[[Figures], bool], dict[str, Any]]] = {
-    # (what the figures must show, params under which the same runs must NOT pass)
+    # (what the figures must show, params under which the same runs must NOT pass); ranges over seeds 0-14
     "activations": (
-        # sigmoid ratio 1.2e-5 vs relu 1.23 (tanh 2.04); relu reaches loss 1.5 at step 74, sigmoid never (-1)
+        # grad ratio: sigmoid ~1e-5 (shrink 5e4-1.5e5), tanh 0.66-3.1, relu 0.87-4.7; loss 1.5: tanh at
+        # step 17-31, relu 58-124, sigmoid never
         lambda f: (
-            f["sigmoid first/last gradient ratio"] < 1e-3 < f["relu first/last gradient ratio"]
-            and f["sigmoid steps to loss 1.5"] == -1
+            f["sigmoid.grad_ratio"] < 1e-3 < min(f["tanh.grad_ratio"], f["relu.grad_ratio"])
+            and f["sigmoid.steps_to_loss"] is None
+            and f["relu.steps_to_loss"] is not None
         ),
-        {"slow": "relu", "fast": "sigmoid"},
+        {"slow": "relu", "fast": ["sigmoid"]},
     ),
     "dying-relu": (
-        lambda f: f["relu dead fraction"] > 0.4 and f["leaky_relu dead fraction"] < 0.3,  # 0.57 vs 0.21
+        # dead at the end: relu 0.56-0.82, leaky 0.05-0.27; revived: relu 10-36, leaky 165-384
+        lambda f: (
+            f["relu.dead_fraction"] > 0.45 > 0.35 > f["leaky_relu.dead_fraction"]
+            and f["leaky_relu.revived"] > 3 * f["relu.revived"]
+        ),
         {"relu": "leaky_relu", "leaky": "relu"},
     ),
     "nonlinearity": (
-        # collapse exact to float32 rounding (~1e-8); straightness 1.0 vs 0.0002; accuracy 0.69 vs 0.98
-        lambda f: f["collapsed vs network, max |difference|"] < 1e-5 and f["tanh validation accuracy"] > 0.95,
-        {"min_accuracy": 0.999},
+        # collapse exact to float32 rounding (~1e-8); straightness 1.0 vs <= 0.05; accuracy 0.27-0.69 vs 0.94-1.0
+        lambda f: (
+            f["collapse.max_abs_diff"] < 1e-5
+            and f["identity.straightness"] > 0.999
+            and f["tanh.val_acc"] > 0.9 > 0.75 > f["identity.val_acc"]
+        ),
+        {"min_accuracy": 1.01},
     ),
     "bias": (
-        lambda f: abs(f["without bias: P(class 1) at the origin"] - 0.5) < 0.01,  # 0.504; accuracy 0.99 vs 0.48
+        # without bias exactly even odds at the origin; accuracy 0.97-1.0 with bias vs 0.47-0.61 without
+        lambda f: (
+            abs(f["without_bias.p_origin"] - 0.5) < 1e-6
+            and f["with_bias.val_acc"] > 0.9 > 0.7 > f["without_bias.val_acc"]
+        ),
         {"with_bias": "without bias", "without_bias": "with bias"},
     ),
     "learning-rate": (
-        lambda f: f["lr 2 diverged"] == 1.0 and f["lr 0.002 final loss"] > 30 * f["best final loss"],  # 6.27 vs 0.094
-        {"slow_factor": 100},
+        # final loss: lr 0.002 6.2-7.1 vs the best 0.072-0.099; lr 2 always diverges
+        lambda f: f["lr_2.diverged"] == 1.0 and f["lr_0_002.final_loss"] > 30 * f["best_final_loss"],
+        {"slow_factor": 1000},
     ),
-    "backprop": (lambda f: f["largest relative error"] < 1e-7, {"max_relative_error": 1e-12}),  # 5.4e-10
+    "backprop": (
+        # finite differences ~1e-8 relative; the chain rule by hand ~1e-16 of the largest gradient
+        lambda f: f["max_relative_error"] < 1e-6 and f["chain_rule_max_error"] < 1e-12,
+        {"max_chain_rule_error": 1e-30},
+    ),
     "generalization": (
-        # lowest val loss 0.39 at step 40, final 0.56; chosen run: test 0.856, fresh held-out 0.815
-        lambda f: (
-            f["early-stopping step (lowest validation loss)"] < 200
-            and f["chosen run's test accuracy (what selection reports)"]
-            > f["chosen run's fresh held-out accuracy (what it really does)"] + 0.02
-        ),
-        {"overfit": "1000 examples"},
+        # early stop at step 30-70; selection's excess over the mean, mean of three splits: 0.006-0.020
+        lambda f: f["early_stop.step"] < 200 and f["selection.excess"] > 0,
+        {"val_rise": 10.0, "min_excess": 1.0},
     ),
     "regularization": (
-        # gaps: none 0.56, dropout 0.52, weight decay 0.34; layer-1 weight std 0.098 vs 0.038 with decay
-        lambda f: f["weight decay 0.01 weight/layer1 spread (std)"] < 0.5 * f["none weight/layer1 spread (std)"],
-        {"plain": "weight decay 0.01", "regularized": ["none", "dropout 0.5"]},
+        # means of 3 seeds: dropout lowers the lowest val loss by 0.021-0.060; weight decay narrows the gap
+        # by 0.07-0.41; layer-1 weight std 0.097 vs 0.037 with decay
+        lambda f: (
+            f["weight_decay_0_01.weight_spread"] < 0.5 * f["none.weight_spread"] and f["dropout_0_5.val_gain"] > 0
+        ),
+        {"plain": "weight decay 0.01", "weight_decay": "none"},
     ),
     "batchnorm": (
-        # loss 1.0 at step 28 with BN, never without; single-example train mode 0.12 vs eval 0.97
-        lambda f: f["train mode, one example at a time, accuracy"] < 0.2 < 0.9 < f["eval mode accuracy"],
-        {"mode_gap": 0.9},
+        # loss 1.0 at step 28-37 with BN, never without; single-example train mode 0.06-0.14 vs eval 0.97-0.99
+        lambda f: (
+            f["train_mode_single_acc"] < 0.2 < 0.9 < f["eval_mode_acc"]
+            and f["without_batch_norm.steps_to_loss"] is None
+        ),
+        {"mode_gap": 0.95},
     ),
     "optimizers": (
-        # steps to 0.5: sgd never, momentum 85, rmsprop 51, adam 70; race final losses 2.8 / 6e-5 / 0.065 / 3e-4
-        # Beale: sgd 0.087, the others below 1e-4
+        # steps to 0.5: sgd never, momentum 69-91, rmsprop 41-51, adam 66-76; Rosenbrock (no data, so
+        # the same on every seed) sgd 2.77, momentum 5.7e-5
         lambda f: (
-            f["adam steps to loss 0.5"] > 0
-            and f["Race on the Rosenbrock function: adam final loss"] < 0.01
-            and f["Race on the Beale function: adam final loss"] < 1e-4
+            f["sgd.steps_to_loss"] is None
+            and f["adam.steps_to_loss"] is not None
+            and f["race_on_the_rosenbrock_function.momentum.final_loss"] < 1e-3
         ),
-        {"loss_threshold": 1e-4},
+        {"sgd": "adam", "adaptive": ["sgd"]},
     ),
     "batch-size": (
-        # variance 2.05 / 0.063 / 0.0020 at B = 1 / 32 / 1024: drop/growth 1.02 and 0.99
-        lambda f: 0.7 < f["B=1->32: variance drop / batch growth"] < 1.4,
-        {"tolerance": 1.01},
+        # variance drop / batch growth: B=1->32 0.91-1.08, B=32->1024 0.85-1.08
+        lambda f: 0.7 < f["b1_to_b32.scaling"] < 1.4 and 0.7 < f["b32_to_b1024.scaling"] < 1.4,
+        {"tolerance": 1.001},
     ),
 }
+SEEDS = (0, 5, 11)  # the preset and two others
 
 
 def test_every_lesson_is_covered() -> None:
     assert set(EXPECTED) == set(load_catalog())
 
 
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("lesson_id", list(EXPECTED))
-def test_lesson_observation_holds_on_its_preset(server: LiveServer, lesson_id: str) -> None:
-    response = server.post(f"/api/lessons/{lesson_id}/run", {})
+def test_lesson_observation_holds_on_its_preset_and_other_seeds(server: LiveServer, lesson_id: str, seed: int) -> None:
+    response = server.post(f"/api/lessons/{lesson_id}/run", {"overrides": {"seed": seed}} if seed else {})
     assert response.status_code == 201, response.text
     group = server.wait_group(response.json()["id"], timeout=240)
     assert group["lesson"] == lesson_id
     verdict = group["verdict"]
     assert verdict["held"] is True, verdict
     shows, failing_params = EXPECTED[lesson_id]
-    assert shows(verdict["figures"]), verdict["figures"]
-    # every figure is named in Korean as well (the page's language toggle shows these)
-    assert set(verdict["names_ko"]) == set(verdict["figures"])
-    assert all(ko != en for en, ko in verdict["names_ko"].items())
+    values = {key: figure["value"] for key, figure in verdict["figures"].items()}
+    assert shows(values), values
+    # every figure is named in English and in Korean (the page's language toggle shows these)
+    assert all(figure["en"] and figure["ko"] and figure["en"] != figure["ko"] for figure in verdict["figures"].values())
 
     # the same stored runs, judged with roles swapped or a threshold past the measurement: not held
     lesson = load_catalog()[lesson_id]

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import torch
 
 from trainscope.schemas import JobSpec
-from trainscope.training.analyses import bn_modes, gradient_check, gradient_variance, linear_collapse
+from trainscope.training.analyses import (
+    bn_modes,
+    chain_rule_gradients,
+    gradient_check,
+    gradient_variance,
+    linear_collapse,
+    query_points,
+)
 from trainscope.training.datasets import load_split
 from trainscope.training.models import build_model
 
@@ -80,3 +88,39 @@ def test_gradient_variance_falls_as_one_over_batch_size() -> None:
     large = gradient_variance(model, split, 64, 0, seed=1)["figures"]["variance"]  # type: ignore[arg-type]
     # exactly 16x in expectation; 64 draws each leave some sampling error
     assert 8 < small / large < 32
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", "leaky_relu", "identity"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_the_chain_rule_written_out_equals_autograd_for_every_weight(activation: str, bias: bool) -> None:
+    model, split = setup(
+        {
+            "data": {"kind": "digits"},
+            "model": {"hidden": [16, 8], "activation": activation, "bias": bias, "leaky_slope": 0.3},
+        }
+    )
+    twin = model.double()  # type: ignore[attr-defined]
+    x, y = split.x_train[:50].double(), split.y_train[:50]  # type: ignore[attr-defined]
+    torch.nn.functional.cross_entropy(twin(x), y).backward()
+    with torch.no_grad():
+        by_hand = chain_rule_gradients(twin, x, y)
+    assert by_hand is not None
+    for mine, layer in zip(by_hand, twin.linears(), strict=True):
+        torch.testing.assert_close(mine, layer.weight.grad, rtol=1e-10, atol=1e-14)
+
+
+def test_the_chain_rule_by_hand_catches_a_wrong_derivative_and_declines_what_it_does_not_write_out() -> None:
+    model, split = setup({"model": {"hidden": [4], "activation": "tanh"}})
+    model.net[1] = WrongTanh()  # type: ignore[attr-defined,index]
+    assert chain_rule_gradients(model, split.x_train, split.y_train) is None  # type: ignore[arg-type,attr-defined]
+    gelu, _ = setup({"model": {"hidden": [4], "activation": "gelu"}})
+    assert "chain_rule_max_error" not in gradient_check(gelu, split, 0)["figures"]  # type: ignore[arg-type]
+    bn, _ = setup({"model": {"hidden": [4], "batch_norm": True}})
+    assert chain_rule_gradients(bn, split.x_train, split.y_train) is None  # type: ignore[arg-type,attr-defined]
+
+
+def test_query_points_are_exact_and_a_bias_free_net_gives_even_odds_at_the_origin() -> None:
+    model, _ = setup({"data": {"offset": [2.0, 2.0]}, "model": {"hidden": [8], "bias": False, "activation": "relu"}})
+    probs = query_points(model, [(0.0, 0.0), (1.0, 2.0)], 7)["data"]["probs"]  # type: ignore[arg-type]
+    assert probs[0] == [0.5, 0.5]  # every logit is exactly 0 there
+    assert probs[1] != [0.5, 0.5]

@@ -32,7 +32,22 @@ def test_lesson_is_complete_and_plans_within_limits(lesson: Lesson) -> None:
     assert set(lesson.charts) <= CHARTS
     runs = plan_lesson(lesson, {}, Limits())
     assert 1 <= len(runs) <= Limits().max_group_runs
-    assert len({run.spec.seed for run in runs}) == 1  # matched runs share the seed
+    for experiment in lesson.experiments:
+        mine = [run for run in runs if run.part == experiment.title.en]
+        labels = {run.label for run in mine}
+        by_seed: dict[int, set[str]] = {}
+        for run in mine:
+            by_seed.setdefault(run.spec.seed, set()).add(run.label)
+        # matched runs share the seed; a repeated experiment runs every variation on each of its seeds
+        assert sorted(by_seed) == list(range(experiment.seeds))
+        assert all(seen == labels for seen in by_seed.values())
+
+
+def test_a_repeated_experiment_runs_each_variation_on_consecutive_seeds_from_the_override() -> None:
+    runs = plan_lesson(CATALOG["regularization"], {"seed": 40}, Limits())
+    assert [(run.label, run.spec.seed) for run in runs][:3] == [("none", 40), ("none", 41), ("none", 42)]
+    assert {run.changes["seed"] for run in runs} == {40, 41, 42}
+    assert len({run.label for run in runs}) == 3 and len(runs) == 9
 
 
 @pytest.mark.parametrize("lesson", CATALOG.values(), ids=list(CATALOG))

@@ -34,3 +34,15 @@ def test_data_seed_overrides_the_job_seed_and_offset_shifts() -> None:
     shifted = load_split(Points2DData(seed=9, offset=(3.0, -1.0)), 1, CPU)
     assert torch.allclose(shifted.x_train, a.x_train + torch.tensor([3.0, -1.0]))
     assert not load_split(Points2DData(), 1, CPU).held_out()
+
+
+def test_a_split_index_draws_another_split_of_the_same_data() -> None:
+    first = load_split(DigitsData(test_fraction=0.1), 4, CPU)
+    again = load_split(DigitsData(test_fraction=0.1, split_index=0), 4, CPU)
+    other = load_split(DigitsData(test_fraction=0.1, split_index=1), 4, CPU)
+    assert torch.equal(first.x_test, again.x_test)  # index 0 is the split the seed alone gives
+    assert not torch.equal(first.x_test, other.x_test)
+    everything = torch.cat([other.x_train, other.x_val, other.x_test])
+    assert sorted(map(tuple, everything.tolist())) == sorted(
+        map(tuple, torch.cat([first.x_train, first.x_val, first.x_test]).tolist())
+    )  # the same examples, dealt differently

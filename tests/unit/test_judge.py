@@ -27,7 +27,7 @@ class CountingStore(SqlStore):
 
 def gradient_check_event(job_id: str, error: float) -> StoredEvent:
     body = {"job": job_id, "seq": 1, "step": 5, "wall": 0.0, "type": "analysis", "name": "gradient_check"}
-    body |= {"figures": {"max_relative_error": error}, "data": {}}
+    body |= {"figures": {"max_relative_error": error, "chain_rule_max_error": 1e-16}, "data": {}}
     return StoredEvent(job_id, 1, "analysis", 5, json.dumps(body))
 
 
@@ -50,7 +50,7 @@ def test_waiting_then_judged_once(tmp_path: Path) -> None:
     for _ in range(3):
         verdict = read_group(store, group, judge).verdict
         assert verdict is not None and verdict.held is True
-        assert verdict.figures == {"largest relative error": 3e-9}
+        assert verdict.figures["max_relative_error"].value == 3e-9
     assert store.reads == 1
 
     plain = GroupRecord("g2", "", now, [run], lesson=None)
@@ -62,8 +62,9 @@ def view(label: str, status: str = "done", **events: list[dict[str, object]]) ->
 
 
 def test_a_run_that_did_not_finish_or_missing_evidence_cannot_be_judged() -> None:
-    check = {"type": "analysis", "name": "gradient_check", "figures": {"max_relative_error": 1e-9}}
-    params = {"max_relative_error": 1e-4}
+    figures = {"max_relative_error": 1e-9, "chain_rule_max_error": 1e-16}
+    check = {"type": "analysis", "name": "gradient_check", "figures": figures}
+    params = {"max_relative_error": 1e-4, "max_chain_rule_error": 1e-9}
     assert evaluate("backprop", [view("base", analysis=[check])], params).held is True
     for status in ("cancelled", "failed"):
         verdict = evaluate("backprop", [view("base", status, analysis=[check])], params)

@@ -141,3 +141,14 @@ def test_probes_sample_no_more_often_than_their_wall_time_interval() -> None:
     spec = {"optim": {"steps": 400}, "probes": {"histogram_every": 1, "min_interval_s": 60}}
     _result, events = run(spec)
     assert sorted({e["step"] for e in events if e["type"] == "histogram"}) == [1, 400]  # first and last only
+
+
+def test_train_eval_scores_the_whole_training_set_with_dropout_off() -> None:
+    spec = {"model": {"dropout": 0.5}, "optim": {"steps": 50, "eval_every": 25}, "probes": {"train_eval": True}}
+    result, events = run(spec)
+    evaluated = [p["values"] for p in train_points(events) if "val/loss" in p["values"]]
+    assert [("train_eval/loss" in v and "train_eval/acc" in v) for v in evaluated] == [True, True]
+    _, plain = run({**spec, "probes": {}})
+    assert not any("train_eval/loss" in p["values"] for p in train_points(plain))
+    # the same weights scored twice in eval mode give the same loss: it is not a dropout-noisy batch loss
+    assert result.summary["train_eval/loss"] == pytest.approx(evaluated[-1]["train_eval/loss"])

@@ -53,3 +53,11 @@ def test_init_schemes_draw_within_their_bounds(init: str, bound: float) -> None:
     weight = build_model(spec).linears()[0].weight
     assert weight.abs().max() <= bound
     assert weight.abs().max() > 0.9 * bound  # 2,048 draws reach close to the bound
+
+
+def test_an_init_seed_changes_the_initial_weights_and_nothing_else() -> None:
+    base = JobSpec.model_validate({"seed": 5, "model": {"hidden": [6]}})
+    reseeded = JobSpec.model_validate({"seed": 5, "model": {"hidden": [6], "init_seed": 8}})
+    same = JobSpec.model_validate({"seed": 8, "model": {"hidden": [6]}})
+    assert not torch.equal(build_model(base).linears()[0].weight, build_model(reseeded).linears()[0].weight)
+    assert torch.equal(build_model(reseeded).linears()[0].weight, build_model(same).linears()[0].weight)

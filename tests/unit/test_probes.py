@@ -16,6 +16,7 @@ from trainscope.training.models import build_model
 from trainscope.training.telemetry import (
     class_probabilities,
     dead_fraction,
+    dead_units,
     histogram,
     pca_project,
     plane_grid,
@@ -166,3 +167,41 @@ def test_a_relu_layer_pushed_negative_is_reported_dead() -> None:
     layers = next(e for e in events if e["type"] == "layers")["layers"]
     assert layers[0]["dead_fraction"] == 1.0
     assert layers[0]["grad_norm"] == 0.0  # no gradient flows through a dead layer
+
+
+def test_dead_units_for_relu_and_for_leaky_relu() -> None:
+    outputs = torch.tensor([[0.0, 1.0, -0.1], [0.0, 0.0, -0.2]])
+    assert dead_units(outputs).tolist() == [True, False, False]  # only an all-zero column is a dead ReLU
+    assert dead_units(outputs, negative_side=True).tolist() == [True, False, True]
+
+
+def test_units_are_dead_only_if_dead_on_the_whole_training_set_and_revivals_are_counted() -> None:
+    spec = JobSpec.model_validate(
+        {"model": {"hidden": [4], "activation": "relu"}, "probes": {"probe_size": 10, "min_interval_s": 0}}
+    )
+    events: list[dict[str, Any]] = []
+    trainer = Trainer(spec, events.append, NoControl(), EmitPolicy())
+    first = trainer.model.linears()[0]
+    x_train = trainer.split.x_train
+    probe_x = trainer.telemetry.ctx.probe_x
+    # unit 0 reacts only to the training example with the largest x: dead on the probe set, alive on the
+    # training set, which is what counts
+    target = int(x_train[:, 0].argmax())
+    with torch.no_grad():
+        first.weight.zero_()
+        first.bias.fill_(-1.0)
+        first.weight[0, 0] = 1.0 / float(x_train[target, 0]) * 2.0
+    assert float(x_train[target, 0]) > float(probe_x[:, 0].max())  # the probe set misses it
+
+    def sample(step: int) -> list[dict[str, Any]]:
+        trainer.telemetry.before_forward(step)
+        torch.nn.functional.cross_entropy(trainer.model(x_train), trainer.split.y_train).backward()
+        trainer.telemetry.after_backward(step, events.append)
+        return [e for e in events if e["type"] == "layers"][-1]["layers"]
+
+    layer = sample(1)[0]
+    assert layer["dead_fraction"] == 0.75 and layer["revived"] == 0  # units 1-3 dead, unit 0 alive
+    with torch.no_grad():
+        first.bias[1] = 1.0  # bring unit 1 back
+    layer = sample(200)[0]
+    assert layer["dead_fraction"] == 0.5 and layer["revived"] == 1

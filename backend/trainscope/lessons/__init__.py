@@ -6,12 +6,30 @@ from collections import OrderedDict
 from typing import Any
 
 from trainscope.config import Limits
-from trainscope.jobs.groups import Loc, PlannedRun, plan, with_changes
+from trainscope.jobs.groups import Loc, PlannedRun, describe, plan, variations_of, with_changes
 from trainscope.lessons.catalog import Lesson
 from trainscope.lessons.checks import evaluate, waiting_verdict
 from trainscope.lessons.evidence import gather
-from trainscope.schemas.groups import GroupCreate, GroupRun, Verdict
+from trainscope.schemas.groups import GroupCreate, GroupRun, Variation, Verdict
 from trainscope.store.base import GroupRecord, RunStore
+
+
+def replicated(group: GroupCreate, seeds: int) -> GroupCreate:
+    """Each of the group's runs on `seeds` consecutive seeds from the base spec's, under the same label
+    (a seed that is not an integer is left for the planner to refuse)."""
+    first = group.base.get("seed", 0)
+    if seeds == 1 or not isinstance(first, int) or isinstance(first, bool):
+        return group
+    variations = [
+        Variation(
+            label=variation.label or describe(variation.changes),
+            label_ko=variation.label_ko,
+            changes={**variation.changes, "seed": first + offset},
+        )
+        for variation, _ in variations_of(group, ())
+        for offset in range(seeds)
+    ]
+    return group.model_copy(update={"variations": variations, "grid": {}})
 
 
 def plan_lesson(lesson: Lesson, overrides: dict[str, Any], limits: Limits) -> list[PlannedRun]:
@@ -20,7 +38,7 @@ def plan_lesson(lesson: Lesson, overrides: dict[str, Any], limits: Limits) -> li
     parts: list[tuple[str, GroupCreate, Loc]] = []
     for experiment in lesson.experiments:
         group = experiment.group.model_copy(update={"base": with_changes(experiment.group.base, overrides)})
-        parts.append((experiment.title.en, group, ("body", "overrides")))
+        parts.append((experiment.title.en, replicated(group, experiment.seeds), ("body", "overrides")))
     return plan(parts, limits)
 
 

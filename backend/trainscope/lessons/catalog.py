@@ -30,6 +30,13 @@ class Text(BaseModel):
 class Experiment(BaseModel):
     title: Text
     group: GroupCreate = Field(description="the runs: a base spec and the variations, as POST /api/groups takes")
+    seeds: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description="each run repeated on this many consecutive seeds, the lesson's seed first: an effect "
+        "smaller than the seed-to-seed spread is judged over them, not on one seed's luck",
+    )
 
 
 class Observation(BaseModel):
@@ -73,5 +80,5 @@ def load_catalog(directory: Path = CATALOG_DIR) -> dict[str, Lesson]:
 
 
 def summary(lesson: Lesson) -> LessonSummary:
-    runs = sum(len(variations_of(e.group, ())) for e in lesson.experiments)
+    runs = sum(len(variations_of(e.group, ())) * e.seeds for e in lesson.experiments)
     return LessonSummary(id=lesson.id, title=lesson.title, question=lesson.question, runs=runs)

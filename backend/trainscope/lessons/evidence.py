@@ -118,10 +118,3 @@ def linearity(event: dict[str, Any]) -> float:
     residual = log_odds - design @ coef
     total = log_odds.var()
     return float(1 - residual.var() / total) if total > 0 else 1.0
-
-
-def probability_at(event: dict[str, Any], x: float, y: float) -> float:
-    """P(class 1) at a point of the plane, bilinearly interpolated from the boundary grid."""
-    xs, ys, probs = boundary_grid(event)
-    row = np.array([np.interp(x, xs, probs[i]) for i in range(len(ys))])
-    return float(np.interp(y, ys, row))

@@ -98,7 +98,10 @@ class LayerFigures(BaseModel):
     name: str
     grad_norm: float | None
     weight_norm: float | None
-    dead_fraction: float | None = Field(description="units that output 0 on every probe example")
+    dead_fraction: float | None = Field(
+        description="units that output 0 (LeakyReLU: stay negative) on every training example"
+    )
+    revived: float | None = Field(None, description="units dead at the previous sample that are alive now")
     saturation: float | None = Field(description="sigmoid/tanh outputs near their limits")
 
 

@@ -33,12 +33,22 @@ class GroupCreate(_Strict):
     grid: dict[SpecPath, list[Any]] = Field(default_factory=dict)
 
 
+class Figure(BaseModel):
+    """One number behind a verdict, named in each language the page offers."""
+
+    value: float | None = Field(description="null: never reached (a threshold the run did not get to)")
+    en: str
+    ko: str
+
+
 class Verdict(BaseModel):
     """A lesson's observation evaluated on a group's runs."""
 
     held: bool | None = Field(description="null while the runs it needs have not finished")
-    figures: dict[str, float] = Field(default_factory=dict, description="the numbers behind the verdict")
-    names_ko: dict[str, str] = Field(default_factory=dict, description="each figure's name in Korean")
+    figures: dict[str, Figure] = Field(
+        default_factory=dict,
+        description='the numbers behind the verdict, by stable key ("relu.dead_fraction"): what clients read',
+    )
     detail: str = ""
     detail_ko: str = ""
 

@@ -37,6 +37,9 @@ class _SplitData(_Strict):
     seed: int | None = Field(
         None, ge=0, le=2**31 - 1, description="seed of the data and its split (null: the job's seed)"
     )
+    split_index: int = Field(
+        0, ge=0, le=1000, description="which random split of the same data: 0, 1, 2... each draw a different one"
+    )
 
     @property
     def n_samples(self) -> int:
@@ -131,9 +134,13 @@ class MLPSpec(_Strict):
     kind: Literal["mlp"] = "mlp"
     hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [8, 8], min_length=1)
     activation: Activation = "tanh"
+    leaky_slope: float = Field(0.01, gt=0.0, lt=1.0, description="leaky_relu only: the slope below zero")
     bias: bool = True
     batch_norm: bool = False
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    init_seed: int | None = Field(
+        None, ge=0, le=2**31 - 1, description="seed of the initial weights only (null: the job's seed)"
+    )
     init: Literal["default", "he", "xavier"] = Field(
         "default",
         description="weight init, uniform: default +-1/sqrt(fan_in) (PyTorch's), he +-sqrt(6/fan_in), "
@@ -187,6 +194,16 @@ class ProbeSpec(_Strict):
     bn_modes: bool = Field(False, description="at the end: batch-norm statistics, train- vs eval-mode predictions")
     grad_variance: bool = Field(
         False, description="at the first and last step: variance of the mini-batch gradient at this batch size"
+    )
+    train_eval: bool = Field(
+        False,
+        description="at each validation pass also score the whole training set in eval mode (dropout off, "
+        "train_eval/*): the training loss a regularized model really has; costs a forward pass over it",
+    )
+    query_points: list[tuple[Coordinate, Coordinate]] = Field(
+        default_factory=list,
+        max_length=16,
+        description="2-D data only: at the end, the class probabilities at these exact input points",
     )
     min_interval_s: float = Field(
         0.2,
@@ -265,6 +282,8 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
         errors.append(SpecError(("optim", "batch_size"), f"at most {limits.max_batch_size}"))
     if isinstance(spec.data, Points2DData | SurfaceData) and spec.data.n_points > limits.max_points:
         errors.append(SpecError(("data", "n_points"), f"at most {limits.max_points}"))
+    if spec.probes.query_points and not isinstance(spec.data, Points2DData):
+        errors.append(SpecError(("probes", "query_points"), "only for 2-D data"))
     if spec.probes.probe_size > limits.max_probe_size:
         errors.append(SpecError(("probes", "probe_size"), f"at most {limits.max_probe_size}"))
     if spec.probes.histogram_bins > limits.max_histogram_bins:

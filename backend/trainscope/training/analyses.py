@@ -8,6 +8,7 @@ They run at the first or last step only; each costs a few forward/backward passe
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -16,6 +17,7 @@ from torch import nn
 from trainscope.training.datasets import Split
 from trainscope.training.models import MLP
 from trainscope.training.probes import b64
+from trainscope.training.telemetry import class_probabilities
 
 GRADCHECK_EXAMPLES = 64
 GRADCHECK_EPSILON = 1e-6  # central differences in float64: truncation ~eps^2, rounding ~1e-16/eps
@@ -27,9 +29,49 @@ def analysis(name: str, step: int, figures: dict[str, float], data: dict[str, An
     return {"type": "analysis", "name": name, "step": step, "figures": figures, "data": data or {}}
 
 
+# each activation's derivative from its input z and output a, for the chain rule written out by hand
+DERIVATIVES: dict[type[nn.Module], Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    nn.Tanh: lambda _m, _z, a: 1 - a**2,
+    nn.Sigmoid: lambda _m, _z, a: a * (1 - a),
+    nn.ReLU: lambda _m, z, _a: (z > 0).to(z.dtype),
+    nn.LeakyReLU: lambda m, z, _a: torch.where(z > 0, torch.ones_like(z), torch.full_like(z, m.negative_slope)),  # type: ignore[arg-type]
+    nn.Identity: lambda _m, z, _a: torch.ones_like(z),
+}
+
+
+def chain_rule_gradients(model: MLP, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor] | None:
+    """Every linear layer's weight gradient of the mean cross-entropy, by the chain rule written out:
+    at the top delta = (softmax - one-hot) / n, then per layer going down dW = delta^T a_in and
+    delta <- (delta W) * f'(z). What backpropagation computes, without autograd; None for a net with
+    batch norm, dropout or an activation not in DERIVATIVES."""
+    if any(not isinstance(m, nn.Linear) and type(m) not in DERIVATIVES for m in model.net):
+        return None
+    linears, activation = model.linears(), model.activations[0] if model.activations else nn.Identity()
+    inputs, outputs, pre = [], [], []
+    a = x
+    for index, layer in enumerate(linears):
+        inputs.append(a)
+        z = a @ layer.weight.T + (layer.bias if layer.bias is not None else 0.0)
+        if index < len(linears) - 1:
+            a = activation(z)
+            pre.append(z)
+            outputs.append(a)
+        else:
+            a = z
+    delta = (torch.softmax(a, dim=1) - nn.functional.one_hot(y, a.shape[1]).to(a.dtype)) / len(x)
+    grads = []
+    for index in reversed(range(len(linears))):
+        grads.append(delta.T @ inputs[index])
+        if index:
+            derivative = DERIVATIVES[type(activation)](activation, pre[index - 1], outputs[index - 1])
+            delta = (delta @ linears[index].weight) * derivative
+    return grads[::-1]
+
+
 def gradient_check(model: MLP, split: Split, step: int) -> dict[str, Any]:
     """Autograd's derivative of the loss against central finite differences, for one weight in each
-    linear layer, in float64 on a fixed batch in eval mode (dropout off, batch norm deterministic)."""
+    linear layer, and against the chain rule written out by hand (chain_rule_gradients) for every
+    weight; in float64 on a fixed batch in eval mode (dropout off, batch norm deterministic)."""
     twin = copy.deepcopy(model).double().eval()
     x = split.x_train[:GRADCHECK_EXAMPLES].double()
     y = split.y_train[:GRADCHECK_EXAMPLES]
@@ -39,6 +81,17 @@ def gradient_check(model: MLP, split: Split, step: int) -> dict[str, Any]:
 
     twin.zero_grad()
     loss().backward()  # type: ignore[no-untyped-call]
+    figures: dict[str, float] = {}
+    with torch.no_grad():
+        by_hand = chain_rule_gradients(twin, x, y)
+    if by_hand is not None:
+        # per layer, the largest difference over the largest gradient: a weight whose gradient is ~0
+        # would make an elementwise relative error meaningless
+        figures["chain_rule_max_error"] = max(
+            float((mine - layer.weight.grad).abs().max() / layer.weight.grad.abs().max().clamp_min(1e-300))
+            for mine, layer in zip(by_hand, twin.linears(), strict=True)
+            if layer.weight.grad is not None
+        )
     checks, worst = [], 0.0
     names = [*model.layer_names(), "output"]
     with torch.no_grad():
@@ -60,7 +113,7 @@ def gradient_check(model: MLP, split: Split, step: int) -> dict[str, Any]:
             checks.append(
                 {"layer": name, "index": [row, col], "autograd": autograd, "numeric": numeric, "relative": relative}
             )
-    return analysis("gradient_check", step, {"max_relative_error": worst}, {"checks": checks})
+    return analysis("gradient_check", step, {"max_relative_error": worst, **figures}, {"checks": checks})
 
 
 def linear_collapse(model: MLP, split: Split, step: int) -> dict[str, Any] | None:
@@ -145,3 +198,11 @@ def gradient_variance(model: MLP, split: Split, batch_size: int, step: int, seed
     variance = float(total) / VARIANCE_DRAWS
     figures = {"variance": variance, "batch_size": float(batch_size), "full_grad_norm": float(full.norm())}
     return analysis("grad_variance", step, figures)
+
+
+def query_points(model: MLP, points: list[tuple[float, float]], step: int) -> dict[str, Any]:
+    """The model's class probabilities at exact input points (eval mode): what a boundary grid can only
+    interpolate, e.g. whether a bias-free net gives both classes even odds at the origin."""
+    device = next(model.parameters()).device
+    probs = class_probabilities(model, torch.tensor(points, dtype=torch.float32, device=device))
+    return analysis("query_points", step, {}, {"points": [list(p) for p in points], "probs": probs.cpu().tolist()})

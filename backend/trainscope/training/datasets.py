@@ -69,11 +69,11 @@ def make_arrays(spec: LabelledData, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_split(spec: LabelledData, seed: int, device: torch.device) -> Split:
-    """The dataset, shuffled with the seed, split into validation, test, holdout and train (in that order,
-    so a smaller `train_limit` keeps the same held-out sets) and moved to the device once."""
+    """The dataset, shuffled with the seed (and the split index), split into validation, test, holdout and
+    train (in that order, so a smaller `train_limit` keeps the same held-out sets), moved to the device once."""
     seed = spec.seed if spec.seed is not None else seed
     x, y = make_arrays(spec, seed)
-    order = np.random.default_rng(seed + 1).permutation(len(x))
+    order = np.random.default_rng([seed + 1, spec.split_index] if spec.split_index else seed + 1).permutation(len(x))
     n_train, n_val, n_test, n_holdout = spec.split_sizes()
     bounds = np.cumsum([n_val, n_test, n_holdout])
     val, test, holdout, rest = np.split(order, bounds)

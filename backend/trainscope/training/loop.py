@@ -12,7 +12,13 @@ import torch
 from torch import nn
 
 from trainscope.schemas import JobSpec, Params2DSpec, Points2DData, SurfaceData
-from trainscope.training.analyses import bn_modes, gradient_check, gradient_variance, linear_collapse
+from trainscope.training.analyses import (
+    bn_modes,
+    gradient_check,
+    gradient_variance,
+    linear_collapse,
+    query_points,
+)
 from trainscope.training.datasets import Split, load_split
 from trainscope.training.models import build_model, make_optimizer
 from trainscope.training.probes import Emit, ProbeContext, Telemetry, b64
@@ -81,11 +87,15 @@ def evaluate(
     split: Split,
     batch: tuple[torch.Tensor, torch.Tensor] | None = None,
     held_out: bool = False,
+    training_set: bool = False,
 ) -> dict[str, float]:
     """Validation loss and accuracy (with held_out, the test and holdout sets' too, where the spec has
-    them), and the accuracy on the last training batch's logits (already computed, so free); one
-    device-to-host transfer for all of them."""
+    them; with training_set, the whole training set's as `train_eval/*`, dropout off), and the accuracy
+    on the last training batch's logits (already computed, so free); one device-to-host transfer for
+    all of them."""
     sets = {"val": (split.x_val, split.y_val), **(split.held_out() if held_out else {})}
+    if training_set:
+        sets["train_eval"] = (split.x_train, split.y_train)
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -154,7 +164,7 @@ class Trainer:
         probe_x = torch.cat([self.split.x_val, self.split.x_train])[: spec.probes.probe_size]
         probe_y = torch.cat([self.split.y_val, self.split.y_train])[: spec.probes.probe_size]
         plane = plane_of(self.split) if isinstance(spec.data, Points2DData) else None
-        self.telemetry = Telemetry(ProbeContext(self.model, spec, probe_x, probe_y, plane))
+        self.telemetry = Telemetry(ProbeContext(self.model, spec, probe_x, probe_y, plane, self.split.x_train))
         self.shuffle = torch.Generator().manual_seed(spec.seed)
         self.order, self.cursor = self.permutation(), 0
         self.last_batch: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -188,7 +198,7 @@ class Trainer:
 
     def evaluation(self, final: bool) -> dict[str, float]:
         """Figures for an evaluation step; the held-out sets are scored once, at the end."""
-        return evaluate(self.model, self.split, self.last_batch, held_out=final)
+        return evaluate(self.model, self.split, self.last_batch, final, self.spec.probes.train_eval)
 
     def finish(self, step: int) -> None:
         """After the last step of a run that finished."""
@@ -200,6 +210,8 @@ class Trainer:
         for wanted, measure in ((probes.linear_collapse, linear_collapse), (probes.bn_modes, bn_modes)):
             if wanted and (event := measure(self.model, self.split, step)) is not None:
                 self.emit(event)
+        if probes.query_points:
+            self.emit(query_points(self.model, probes.query_points, step))
 
     def run(self) -> FitResult:
         steps = self.spec.optim.steps

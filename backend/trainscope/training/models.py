@@ -32,7 +32,7 @@ class MLP(nn.Module):
             layers.append(nn.Linear(fan_in, fan_out, bias=spec.bias))
             if spec.batch_norm:
                 layers.append(nn.BatchNorm1d(fan_out))
-            act = ACTIVATIONS[spec.activation]()
+            act = nn.LeakyReLU(spec.leaky_slope) if spec.activation == "leaky_relu" else ACTIVATIONS[spec.activation]()
             self.activations.append(act)
             layers.append(act)
             if spec.dropout > 0:
@@ -69,7 +69,8 @@ def build_model(spec: JobSpec) -> MLP:
     """The spec's MLP, its weights drawn from the job's seed."""
     if not isinstance(spec.model, MLPSpec) or isinstance(spec.data, SurfaceData):
         raise ValueError("an MLP needs labelled data and an mlp model spec")
-    return MLP(spec.model, spec.data, spec.seed)
+    init_seed = spec.model.init_seed if spec.model.init_seed is not None else spec.seed
+    return MLP(spec.model, spec.data, init_seed)
 
 
 def initialize(linears: list[nn.Linear], seed: int, scheme: str = "default") -> None:

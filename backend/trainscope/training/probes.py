@@ -25,7 +25,7 @@ from trainscope.training.models import MLP
 from trainscope.training.telemetry import (
     SATURATION_BANDS,
     class_probabilities,
-    dead_fraction,
+    dead_units,
     histogram,
     pca_project,
     plane_grid,
@@ -59,6 +59,7 @@ class ProbeContext:
     probe_x: torch.Tensor
     probe_y: torch.Tensor
     plane: tuple[tuple[float, float], tuple[float, float]] | None  # x and y range of 2-D data
+    train_x: torch.Tensor | None = None  # the whole training set: a unit is dead only if it is dead on all of it
     _outputs: list[torch.Tensor] | None = field(default=None, repr=False)
 
     def new_step(self) -> None:
@@ -69,6 +70,12 @@ class ProbeContext:
         if self._outputs is None:
             self._outputs = hidden_outputs(self.model, self.probe_x)
         return self._outputs
+
+    def training_outputs(self) -> list[torch.Tensor]:
+        """Each hidden layer's activation output on the whole training set (the probe set without one)."""
+        if self.train_x is None:
+            return self.probe_outputs()
+        return hidden_outputs(self.model, self.train_x)
 
 
 def hidden_outputs(model: MLP, inputs: torch.Tensor) -> list[torch.Tensor]:
@@ -151,12 +158,17 @@ class Histograms(Probe):
 
 
 class LayerStats(Probe):
-    """Per layer: gradient norm, weight norm, dead-unit fraction and saturation on the probe set."""
+    """Per layer: gradient norm, weight norm, saturation on the probe set, and the dead-unit fraction on
+    the whole training set with the units revived since the previous sample. A dead ReLU unit gets
+    exactly zero gradient on every training example, so only a change in the layers below can revive
+    it; a probe subset would call units dead that some training example still reaches. Costs one
+    forward pass over the training set per sample."""
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.every = ctx.spec.probes.layers_every
         self.activation = ctx.model.activation_name
         self.names = [*ctx.model.layer_names(), "output"]
+        self._dead_before: list[torch.Tensor] | None = None
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
         # Few, fused ops: at small sizes each eager op costs more than its arithmetic.
@@ -167,20 +179,30 @@ class LayerStats(Probe):
             for layer, w in zip(linears, weights, strict=True)
         ]
         nan = torch.full((1,), float("nan"), device=weights[0].device)
-        outputs = ctx.probe_outputs()
         leaky = self.activation == "leaky_relu"
-        dead = torch.cat([torch.stack([dead_fraction(o, leaky) for o in outputs]).float(), nan])
+        dead_now = [dead_units(o, leaky) for o in ctx.training_outputs()]
+        before = self._dead_before or dead_now
+        self._dead_before = dead_now
+        dead = torch.cat([torch.stack([d.float().mean() for d in dead_now]), nan])
+        revived = torch.cat([torch.stack([(b & ~d).sum() for b, d in zip(before, dead_now, strict=True)]), nan])
         sat = nan.expand(len(linears))
         if self.activation in SATURATION_BANDS:
+            outputs = ctx.probe_outputs()
             sat = torch.cat([torch.stack([saturation(o, self.activation) for o in outputs]).float(), nan])
         grad_norms = torch.stack(torch._foreach_norm(grads))
         weight_norms = torch.stack(torch._foreach_norm(weights))
-        return {"rows": torch.stack([grad_norms, weight_norms, dead, sat], dim=1)}
+        return {"rows": torch.stack([grad_norms, weight_norms, dead, revived.float(), sat], dim=1)}
 
     def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
         layers = []
-        for name, (grad_norm, weight_norm, dead, sat) in zip(self.names, fetched["rows"], strict=True):
-            figures = {"grad_norm": grad_norm, "weight_norm": weight_norm, "dead_fraction": dead, "saturation": sat}
+        for name, (grad_norm, weight_norm, dead, revived, sat) in zip(self.names, fetched["rows"], strict=True):
+            figures = {
+                "grad_norm": grad_norm,
+                "weight_norm": weight_norm,
+                "dead_fraction": dead,
+                "revived": revived,
+                "saturation": sat,
+            }
             layers.append({"name": name, **{k: finite_or_none(v) for k, v in figures.items()}})
         return [{"type": "layers", "step": step, "layers": layers}]
 

@@ -22,13 +22,18 @@ def histogram(values: torch.Tensor, bins: int) -> torch.Tensor:
     return torch.cat([lo.reshape(1), hi.reshape(1), counts])
 
 
-def dead_fraction(outputs: torch.Tensor, negative_side: bool = False) -> torch.Tensor:
-    """Share of units (columns) that output exactly 0 for every sample (row) of a batch; with
-    negative_side (LeakyReLU), that stay on the negative side for every sample instead: such a unit is
-    as stuck as a dead ReLU but still passes back a small gradient, which is how it can recover."""
+def dead_units(outputs: torch.Tensor, negative_side: bool = False) -> torch.Tensor:
+    """Which units (columns) output exactly 0 for every sample (row) of a batch; with negative_side
+    (LeakyReLU), which stay on the negative side for every sample instead: such a unit is as stuck as a
+    dead ReLU but still passes back a small gradient, which is how it can recover."""
     if negative_side:
-        return (outputs.amax(dim=0) <= 0).float().mean()
-    return (outputs.abs().amax(dim=0) == 0).float().mean()
+        return outputs.amax(dim=0) <= 0
+    return outputs.abs().amax(dim=0) == 0
+
+
+def dead_fraction(outputs: torch.Tensor, negative_side: bool = False) -> torch.Tensor:
+    """Share of units that are dead on this batch (see dead_units)."""
+    return dead_units(outputs, negative_side).float().mean()
 
 
 # Outputs this close to an activation's limits pass back almost no gradient.

@@ -141,14 +141,21 @@ const selection = singlePanel(
   (div, runs) => {
     const scored = runs.filter((r) => r.summary["test/acc"] !== undefined && r.summary["holdout/acc"] !== undefined);
     if (!scored.length) return;
-    const best = scored.reduce((a, b) => (b.summary["test/acc"] > a.summary["test/acc"] ? b : a));
+    // selection happens within one split of the data: the best test score of each split is ringed
+    const splits = new Map();
+    for (const r of scored) {
+      const split = (r.changes && r.changes["data.split_index"]) || 0;
+      const best = splits.get(split);
+      if (!best || r.summary["test/acc"] > best.summary["test/acc"]) splits.set(split, r);
+    }
+    const chosen = [...splits.values()];
     const all = scored.flatMap((r) => [r.summary["test/acc"], r.summary["holdout/acc"]]);
     const lo = Math.min(...all) - 0.01;
     const hi = Math.max(...all) + 0.01;
     const traces = [
       { x: [lo, hi], y: [lo, hi], mode: "lines", line: { dash: "dash", color: "#999" }, name: "test = fresh", hoverinfo: "skip" },
       { x: scored.map((r) => r.summary["test/acc"]), y: scored.map((r) => r.summary["holdout/acc"]), text: scored.map((r) => r.label), mode: "markers", marker: { size: 9, color: scored.map((r) => r.color) }, name: "runs" },
-      { x: [best.summary["test/acc"]], y: [best.summary["holdout/acc"]], mode: "markers", marker: { size: 20, color: "rgba(0,0,0,0)", line: { width: 2, color: "#d32f2f" } }, name: `chosen by test: ${best.label}` },
+      { x: chosen.map((r) => r.summary["test/acc"]), y: chosen.map((r) => r.summary["holdout/acc"]), text: chosen.map((r) => r.label), mode: "markers", marker: { size: 20, color: "rgba(0,0,0,0)", line: { width: 2, color: "#d32f2f" } }, name: chosen.length > 1 ? "chosen by test, per split" : "chosen by test" },
     ];
     Plotly.react(div, traces, baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "test accuracy (used to choose)" }, tickformat: ".0%" }, yaxis: { ...baseLayout().yaxis, title: { text: "fresh held-out accuracy" }, tickformat: ".0%" } }), PLOT_CONFIG);
   },

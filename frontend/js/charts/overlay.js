@@ -3,7 +3,7 @@
 import { baseLayout, PLOT_CONFIG } from "../decode.js";
 import { t } from "../i18n.js";
 import { MEASURE_PANELS } from "./measures.js";
-import { plot, singlePanel } from "./panel.js";
+import { faint, plot, singlePanel } from "./panel.js";
 
 function smooth(values, weight = 0.6) {
   let last = null;
@@ -33,7 +33,7 @@ function lossPanel(defaultX) {
         const traces = [];
         for (const run of runs) {
           const rows = run.scalars["train/loss"] || [];
-          traces.push({ name: run.label, x: rows.map((r) => x(run, r)), y: smooth(rows.map((r) => r[1])), mode: "lines", line: { color: run.color, width: 2 } });
+          traces.push(faint(run, { name: run.label, x: rows.map((r) => x(run, r)), y: smooth(rows.map((r) => r[1])), mode: "lines", line: { color: run.color, width: 2 } }));
           if (run.diverged !== null && rows.length) {
             const end = rows[rows.length - 1];
             traces.push({ name: `${run.label}: diverged`, x: [x(run, end)], y: [end[1]], mode: "markers", marker: { symbol: "x", size: 12, color: "#d32f2f" }, showlegend: false });
@@ -54,11 +54,14 @@ const valLoss = singlePanel(
   (div, runs) => {
     const traces = [];
     for (const run of runs) {
-      const train = run.scalars["train/loss"] || [];
+      // the whole training set scored with dropout off, where the run measured it; else the mini-batch losses
+      const scored = run.scalars["train_eval/loss"];
+      const train = scored || run.scalars["train/loss"] || [];
       const val = run.scalars["val/loss"] || [];
-      traces.push({ name: `${run.label} train`, x: train.map((r) => r[0]), y: smooth(train.map((r) => r[1]), 0.8), mode: "lines", line: { color: run.color, dash: "dot", width: 1.5 } });
-      traces.push({ name: `${run.label} validation`, x: val.map((r) => r[0]), y: val.map((r) => r[1]), mode: "lines", line: { color: run.color, width: 2.5 } });
-      if (val.length) {
+      const y = scored ? train.map((r) => r[1]) : smooth(train.map((r) => r[1]), 0.8);
+      traces.push(faint(run, { name: `${run.label} train`, x: train.map((r) => r[0]), y, mode: "lines", line: { color: run.color, dash: "dot", width: 1.5 } }));
+      traces.push(faint(run, { name: `${run.label} validation`, x: val.map((r) => r[0]), y: val.map((r) => r[1]), mode: "lines", line: { color: run.color, width: 2.5 } }));
+      if (val.length && !run.replica) {
         const best = val.reduce((a, b) => (b[1] < a[1] ? b : a));
         traces.push({ name: `${run.label}: ${t("note.early")}`, x: [best[0]], y: [best[1]], mode: "markers+text", text: [t("note.early")], textposition: "top center", marker: { symbol: "star", size: 14, color: run.color, line: { width: 1, color: "#000" } }, showlegend: false });
       }
@@ -75,7 +78,7 @@ const layerGrads = singlePanel(
     for (const run of runs) {
       for (const [event, dash, suffix] of [[run.layersFirst, "dot", " (start)"], [run.layersLatest, "solid", ""]]) {
         if (!event) continue;
-        traces.push({ name: run.label + suffix, x: event.layers.map((l) => l.name), y: event.layers.map((l) => l.grad_norm), mode: "lines+markers", line: { color: run.color, dash }, showlegend: dash === "solid" });
+        traces.push(faint(run, { name: run.label + suffix, x: event.layers.map((l) => l.name), y: event.layers.map((l) => l.grad_norm), mode: "lines+markers", line: { color: run.color, dash }, showlegend: dash === "solid" }));
       }
     }
     const annotations = [{ text: t("note.start"), xref: "paper", yref: "paper", x: 0, y: -0.2, showarrow: false, xanchor: "left", font: { size: 11 } }];
@@ -89,7 +92,7 @@ const dead = singlePanel(
   "compare-dead",
   (div, runs) => {
     const traces = runs.flatMap((run) =>
-      Object.entries(run.dead).map(([layer, rows], i) => ({
+      Object.entries(run.dead).map(([layer, rows], i) => faint(run, {
         name: `${run.label} ${layer}`, x: rows.map((r) => r[0]), y: rows.map((r) => r[1]),
         mode: "lines+markers", marker: { size: 4 }, line: { color: run.color, dash: DASHES[i % DASHES.length] },
       })),
@@ -126,7 +129,7 @@ function histogramPanel(kind) {
           const total = h.counts.reduce((a, b) => a + b, 0) || 1;
           const width = (h.max - h.min) / h.counts.length || 1;
           const x = h.counts.map((_, i) => h.min + (i + 0.5) * width);
-          traces.push({ name: run.label, x, y: h.counts.map((c) => c / total / width), mode: "lines", line: { color: run.color, shape: "hvh" } });
+          traces.push(faint(run, { name: run.label, x, y: h.counts.map((c) => c / total / width), mode: "lines", line: { color: run.color, shape: "hvh" } }));
         }
         Plotly.react(div, traces, baseLayout({ xaxis: axis(select.value), yaxis: { ...baseLayout().yaxis, title: { text: "density" } } }), PLOT_CONFIG);
       }

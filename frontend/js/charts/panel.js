@@ -18,3 +18,9 @@ export function singlePanel(testid, render, className = "plot") {
     },
   };
 }
+
+// A lesson may repeat each run on further seeds: those draw faint and without a legend entry, so each
+// variation reads as one line (its first seed's) with the others' spread around it.
+export function faint(run, trace) {
+  return run.replica ? { ...trace, opacity: 0.3, showlegend: false } : trace;
+}

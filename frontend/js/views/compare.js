@@ -17,6 +17,7 @@ function emptyRun(run, index) {
     labels: { en: run.label, ko: run.label_ko || run.label }, // run.label follows the page's language
     partTitles: { en: run.part, ko: run.part }, // a lesson's experiment titles replace these
     color: RUN_COLORS[index % RUN_COLORS.length],
+    replica: 0,
     spec,
     batch: spec.optim ? spec.optim.batch_size : 1,
     surface: spec.data && spec.data.kind === "surface",
@@ -79,7 +80,16 @@ export function mountCompare(el, differsEl) {
   function reset(newGroup, charts, partTitles = {}) {
     group = newGroup;
     runs = group.runs.map(emptyRun);
-    for (const run of runs) run.partTitles = partTitles[run.part] || run.partTitles;
+    // runs that repeat a variation on further seeds share its colour; replica counts them (0: the first)
+    const variations = new Map();
+    for (const run of runs) {
+      run.partTitles = partTitles[run.part] || run.partTitles;
+      const variation = `${run.part}\u0000${run.label}`;
+      if (!variations.has(variation)) variations.set(variation, { color: RUN_COLORS[variations.size % RUN_COLORS.length], count: 0 });
+      const seen = variations.get(variation);
+      run.color = seen.color;
+      run.replica = seen.count++;
+    }
     el.replaceChildren();
     panels = charts.map((name) => {
       const article = document.createElement("article");
@@ -101,8 +111,11 @@ export function mountCompare(el, differsEl) {
       run.label = pick(run.labels);
       run.partName = pick(run.partTitles);
     }
-    const swatches = runs.map((r) => `<span class="swatch" style="background:${r.color}"></span>${escape(r.label)}`).join(" &nbsp; ");
-    differsEl.innerHTML = group.differs.length ? `${t("compare.differs")}: <code>${group.differs.join(", ")}</code> · ${swatches}` : swatches;
+    const swatches = runs
+      .filter((r) => !r.replica)
+      .map((r) => `<span class="swatch" style="background:${r.color}"></span>${escape(r.label)}`)
+      .join(" &nbsp; ");
+    differsEl.innerHTML = group.differs.length ? `${t("compare.differs")}: <code>${escape(group.differs.join(", "))}</code> · ${swatches}` : swatches;
   }
 
   function draw() {
