@@ -124,3 +124,15 @@ def test_query_points_are_exact_and_a_bias_free_net_gives_even_odds_at_the_origi
     probs = query_points(model, [(0.0, 0.0), (1.0, 2.0)], 7)["data"]["probs"]  # type: ignore[arg-type]
     assert probs[0] == [0.5, 0.5]  # every logit is exactly 0 there
     assert probs[1] != [0.5, 0.5]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_the_lesson_measurements_run_on_cuda() -> None:
+    job = JobSpec.model_validate({"data": {"kind": "digits"}, "model": {"hidden": [16, 8], "activation": "tanh"}})
+    cuda = torch.device("cuda")
+    model, split = build_model(job).to(cuda), load_split(job.data, 0, cuda)  # type: ignore[arg-type]
+    figures = gradient_check(model, split, 0)["figures"]
+    assert figures["max_relative_error"] < 1e-6 and figures["chain_rule_max_error"] < 1e-12
+    points = JobSpec.model_validate({"model": {"hidden": [4], "bias": False}})
+    assert query_points(build_model(points).to(cuda), [(0.0, 0.0)], 0)["data"]["probs"] == [[0.5, 0.5]]

@@ -46,8 +46,8 @@ def test_lesson_is_complete_and_plans_within_limits(lesson: Lesson) -> None:
 def test_a_repeated_experiment_runs_each_variation_on_consecutive_seeds_from_the_override() -> None:
     runs = plan_lesson(CATALOG["regularization"], {"seed": 40}, Limits())
     assert [(run.label, run.spec.seed) for run in runs][:3] == [("none", 40), ("none", 41), ("none", 42)]
-    assert {run.changes["seed"] for run in runs} == {40, 41, 42}
-    assert len({run.label for run in runs}) == 3 and len(runs) == 9
+    assert {run.changes["seed"] for run in runs} == {40, 41, 42, 43, 44}
+    assert len({run.label for run in runs}) == 3 and len(runs) == 15
 
 
 @pytest.mark.parametrize("lesson", CATALOG.values(), ids=list(CATALOG))

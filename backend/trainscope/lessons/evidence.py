@@ -1,5 +1,7 @@
-"""What a lesson's check looks at: each run of a group with its stored events, and small helpers over
-them (series, moving averages, decoded arrays). Pure reads; no torch."""
+"""What a lesson's check looks at: each run of a group with its stored events, small helpers over them
+(series, moving averages, decoded arrays), and the lookups checks share (a run by label, its final
+value of a tag, its layer figures), which raise Missing when the evidence is not there. Pure reads; no
+torch."""
 
 from __future__ import annotations
 
@@ -118,3 +120,70 @@ def linearity(event: dict[str, Any]) -> float:
     residual = log_odds - design @ coef
     total = log_odds.var()
     return float(1 - residual.var() / total) if total > 0 else 1.0
+
+
+class Missing(LookupError):
+    """Evidence a check needs is not there."""
+
+
+def run(runs: list[RunView], label: str, part: str | None = None) -> RunView:
+    for view in runs:
+        if view.label == label and (part is None or view.part == part):
+            return view
+    raise Missing(f"no run labelled {label!r}")
+
+
+def needed(items: list[Any], what: str) -> list[Any]:
+    if not items:
+        raise Missing(f"{what}: missing")
+    return items
+
+
+def layer_ratio(view: RunView) -> float:
+    """First hidden layer's gradient norm over the read-out's, at the first sampled step."""
+    layers = needed(view.of_type("layers"), f"layer figures in {view.label}")[0]["layers"]
+    first, last = layers[0]["grad_norm"], layers[-1]["grad_norm"]
+    if first is None or not last:
+        raise Missing(f"gradient norms in {view.label}")
+    return float(first / last)
+
+
+def layer_means(view: RunView, figure: str) -> list[float]:
+    """Per layers event, the mean of a figure over the hidden layers."""
+    events = needed(view.of_type("layers"), f"layer figures in {view.label}")
+    means = []
+    for event in events:
+        values = [layer[figure] for layer in event["layers"] if layer.get(figure) is not None]
+        means.append(float(np.mean(needed(values, f"{figure} in {view.label}"))))
+    return means
+
+
+def revivals(view: RunView, first_layer_only: bool = False) -> float:
+    """Units found alive again after a sample that had them dead, summed over the run."""
+    return float(
+        sum(
+            layer.get("revived") or 0
+            for event in view.of_type("layers")
+            for layer in (event["layers"][:1] if first_layer_only else event["layers"][:-1])
+        )
+    )
+
+
+def final(view: RunView, tag: str) -> float:
+    series = needed(view.series(tag), f"{tag} in {view.label}")
+    return float(series[-1][1])
+
+
+def last_boundary(view: RunView) -> dict[str, Any]:
+    boundaries: list[dict[str, Any]] = needed(view.of_type("boundary"), f"decision boundary of {view.label}")
+    return boundaries[-1]
+
+
+def replicas(runs: list[RunView], label: str) -> list[RunView]:
+    """The runs of one variation, one per seed, in seed order (a lesson may repeat each run)."""
+    views = [view for view in runs if view.label == label]
+    return sorted(needed(views, f"runs labelled {label!r}"), key=lambda view: int(view.changes.get("seed", 0)))
+
+
+def lowest_val_loss(view: RunView) -> float:
+    return float(min(value for _, value in needed(view.series("val/loss"), f"val/loss of {view.label}")))
