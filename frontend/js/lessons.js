@@ -3,7 +3,8 @@
 import { askForToken, getGroup, getLesson, getMeta, hasToken, listGroups, listLessons, runLesson } from "./api.js";
 import { language, mountLanguageToggle, onLanguageChange, pick, t, translatePage } from "./i18n.js";
 import { followJob } from "./stream.js";
-import { escape, mountCompare } from "./views/compare.js";
+import { escape } from "./html.js";
+import { mountCompare } from "./views/compare.js";
 
 const $ = (selector) => document.querySelector(selector);
 const POLL_MS = 1000;

@@ -120,7 +120,7 @@ async function start() {
   try {
     meta = await getMeta();
   } catch (error) {
-    $("#spec-form").innerHTML = `<p class="error">Could not reach the server: ${error.message}</p>`;
+    $("#spec-form").replaceChildren(Object.assign(document.createElement("p"), { className: "error", textContent: `Could not reach the server: ${error.message}` }));
     return;
   }
   const setMode = () => {

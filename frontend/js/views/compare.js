@@ -5,6 +5,7 @@ import { CLASS_COLORS } from "../decode.js";
 import { pick, t } from "../i18n.js";
 import { scheduler } from "../charts/series.js";
 import { PANELS } from "../charts/overlay.js";
+import { escape } from "../html.js";
 
 const RUN_COLORS = CLASS_COLORS; // one per run, the same on every panel
 
@@ -144,8 +145,4 @@ export function mountCompare(el, differsEl) {
       redraw();
     },
   };
-}
-
-export function escape(text) {
-  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,5 +1,6 @@
 // The runs list: every job with its status, key settings and final figures; open or delete one.
 import { deleteJob, listJobs } from "../api.js";
+import { escape } from "../html.js";
 
 function describe(spec) {
   const optim = `${spec.optim.optimizer} lr ${spec.optim.lr} · batch ${spec.optim.batch_size}`;
@@ -29,8 +30,8 @@ export function mountRuns(el, { onOpen }) {
       const row = document.createElement("tr");
       row.dataset.job = job.id;
       const acc = job.summary["val/acc"];
-      row.innerHTML = `<td><button type="button" class="link" data-action="open">${job.name || job.id}</button></td>
-        <td class="status-${job.status}">${job.status}</td><td>${describe(job.spec)}</td>
+      row.innerHTML = `<td><button type="button" class="link" data-action="open">${escape(job.name || job.id)}</button></td>
+        <td class="status-${escape(job.status)}">${escape(job.status)}</td><td>${escape(describe(job.spec))}</td>
         <td>${job.summary.step ?? ""}</td><td>${acc === undefined ? "" : (100 * acc).toFixed(1) + "%"}</td>
         <td>${["queued", "running", "paused"].includes(job.status) ? "" : '<button type="button" class="link" data-action="delete" aria-label="delete">delete</button>'}</td>`;
       body.append(row);
