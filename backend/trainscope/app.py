@@ -9,12 +9,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from trainscope import __version__
 from trainscope.api import ws
+from trainscope.api.errors import validation_error
 from trainscope.api.routes import groups, jobs, lessons, meta
 from trainscope.api.security import BodyLimit
 from trainscope.config import Settings
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.include_router(jobs.router)
     app.include_router(groups.router)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(lessons.router)
     app.include_router(meta.router)
     app.include_router(ws.router)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from tests.live import LiveServer
 
@@ -48,3 +51,46 @@ def test_invalid_spec_is_422_on_the_right_field(server: LiveServer, spec: dict[s
     details = response.json()["detail"]
     assert loc in [d["loc"] for d in details], details
     assert all(d["msg"] for d in details)
+
+
+# Raw bodies: JSON as clients may send it, with numbers JSON has no spelling for and text UTF-8 cannot carry.
+RAW_INVALID: list[tuple[str, str, list[str | int]]] = [
+    ("/api/jobs", '{"optim": {"lr": NaN}}', ["body", "optim", "lr"]),
+    ("/api/jobs", '{"optim": {"lr": 1e999}}', ["body", "optim", "lr"]),
+    ("/api/jobs", '{"data": {"noise": NaN}}', ["body", "data", "points2d", "noise"]),
+    ("/api/jobs", '{"model": {"dropout": -1e999}}', ["body", "model", "mlp", "dropout"]),
+    ("/api/jobs", '{"probes": {"min_interval_s": Infinity}}', ["body", "probes", "min_interval_s"]),
+    ("/api/jobs", '{"data": {"offset": [NaN, 0]}}', ["body", "data", "points2d", "offset", 0]),
+    ("/api/jobs", '{"optim": {"steps": 1e999}}', ["body", "optim", "steps"]),
+    ("/api/jobs", '{"name": "\\ud800"}', ["body", "name"]),
+    ("/api/jobs/nosuchjob/control", '{"action": "set_lr", "lr": NaN}', ["body", "set_lr", "lr"]),
+    ("/api/groups", '{"grid": {"optim.lr": ' + "[" * 900 + "]" * 900 + "}}", ["body", "grid", "optim.lr", 0]),
+    ("/api/groups", '{"grid": {"optim.lr": []}}', ["body", "grid", "optim.lr"]),
+    ("/api/groups", '{"variations": []}', ["body"]),
+    ("/api/groups", '{"name": "\\udfff"}', ["body", "name"]),
+    ("/api/lessons/bias/run", '{"overrides": {"optim.lr": NaN}}', ["body", "overrides"]),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "loc"), RAW_INVALID, ids=[f"{p} {b[:30]}" for p, b, _ in RAW_INVALID])
+def test_non_finite_numbers_bad_text_and_deep_nesting_are_422(
+    server: LiveServer, path: str, body: str, loc: list[Any]
+) -> None:
+    response = httpx.post(server.url + path, content=body, headers={"content-type": "application/json"}, timeout=10)
+    assert response.status_code == 422, response.text
+    details = response.json()["detail"]
+    assert any(d["loc"][: len(loc)] == loc for d in details), details
+
+
+def test_an_event_seq_past_any_stored_is_refused(server: LiveServer) -> None:
+    job = server.submit({"optim": {"steps": 20, "eval_every": 10}})
+    server.wait_status(job["id"], {"done"})
+    response = server.get(f"/api/jobs/{job['id']}/events", after=10**20)
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "after"]
+    with (
+        connect(f"{server.ws_url}/ws/jobs/{job['id']}?after={10**30}") as socket,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
+        socket.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    assert "past this job's last event" in closed.value.rcvd.reason

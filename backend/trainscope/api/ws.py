@@ -115,8 +115,12 @@ async def follow_job(websocket: WebSocket, job_id: str) -> None:
     except ValueError:
         await websocket.close(CLOSE_BAD_REQUEST, "after must be a non-negative integer; history full or compact")
         return
-    if await run_in_threadpool(store.get_job, job_id) is None:
+    record = await run_in_threadpool(store.get_job, job_id)
+    if record is None:
         await websocket.close(CLOSE_UNKNOWN_JOB, f"no job {job_id!r}")
+        return
+    if after > record.last_seq:  # nothing a viewer was sent can lie past what is stored
+        await websocket.close(CLOSE_BAD_REQUEST, f"after={after} is past this job's last event (seq {record.last_seq})")
         return
     if hub.viewers(job_id) >= settings.limits.max_viewers_per_job:
         await websocket.close(CLOSE_TOO_MANY_VIEWERS, "this job has as many viewers as it may")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from trainscope.schemas.events import JobPublic
-from trainscope.schemas.spec import _Strict
+from trainscope.schemas.spec import Shallow, _Strict
 
-SpecPath = str  # a dotted path into a JobSpec, e.g. "model.activation"
+SpecPath = Annotated[str, Field(max_length=200)]  # a dotted path into a JobSpec, e.g. "model.activation"
 
 
 class Variation(_Strict):
@@ -18,7 +18,7 @@ class Variation(_Strict):
 
     label: str = Field("", max_length=100, description="legend text; empty: the changed settings")
     label_ko: str = Field("", max_length=100, description="the legend text in Korean (lessons); empty: label")
-    changes: dict[SpecPath, Any] = Field(
+    changes: dict[SpecPath, Shallow] = Field(
         default_factory=dict, description='dotted spec paths and their values, e.g. {"model.activation": "relu"}'
     )
 
@@ -28,9 +28,15 @@ class GroupCreate(_Strict):
     changes. Give either `variations` or `grid` (every combination of the listed values)."""
 
     name: str = Field("", max_length=100)
-    base: dict[str, Any] = Field(default_factory=dict, description="a job spec; omitted fields take defaults")
+    base: dict[str, Shallow] = Field(default_factory=dict, description="a job spec; omitted fields take defaults")
     variations: list[Variation] = Field(default_factory=list)
-    grid: dict[SpecPath, list[Any]] = Field(default_factory=dict)
+    grid: dict[SpecPath, Annotated[list[Shallow], Field(min_length=1)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _runs_asked_for(self) -> GroupCreate:
+        if "variations" in self.model_fields_set and not self.variations and not self.grid:
+            raise ValueError("variations is empty: give at least one, or leave it out to run the base alone")
+        return self
 
 
 class Figure(BaseModel):

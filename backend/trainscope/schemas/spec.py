@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from trainscope.config import Limits
 
@@ -22,7 +22,28 @@ DIGITS_SAMPLES = 1797  # scikit-learn's bundled 8x8 digits
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinity are no setting: JSON has no spelling for them, and every bound would pass them
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+MAX_NESTING = 8  # a spec is a few objects deep; deeper input is refused, never walked by recursive code
+
+
+def _shallow(value: Any) -> Any:
+    """JSON nested at most MAX_NESTING levels (a grid value nested 900 deep is a 422, not a crash)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ValueError(f"nested more than {MAX_NESTING} levels deep")
+        if isinstance(item, dict):
+            stack += [(child, depth + 1) for child in item.values()]
+        elif isinstance(item, list):
+            stack += [(child, depth + 1) for child in item]
+    return value
+
+
+Shallow = Annotated[Any, AfterValidator(_shallow)]
 
 
 class _SplitData(_Strict):

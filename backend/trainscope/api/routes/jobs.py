@@ -146,7 +146,7 @@ async def delete_job(job_id: str, store: StoreDep, manager: ManagerDep) -> Respo
 async def read_events(
     job_id: str,
     store: StoreDep,
-    after: Annotated[int, Query(ge=0, description="only events with a larger seq")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**62, description="only events with a larger seq")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> Response:
     """Stored events in seq order, as the websocket replays them."""

@@ -13,7 +13,8 @@ from trainscope.api.routes.jobs import MUTATING, invalid
 from trainscope.jobs.groups import GroupInvalid
 from trainscope.lessons import plan_lesson
 from trainscope.lessons.catalog import Lesson, LessonsPublic, summary
-from trainscope.schemas.groups import GroupPublic
+from trainscope.schemas.groups import GroupPublic, SpecPath
+from trainscope.schemas.spec import Shallow
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
 
@@ -21,7 +22,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no lesson wi
 
 
 class LessonRun(BaseModel):
-    overrides: dict[str, Any] = Field(
+    overrides: dict[SpecPath, Shallow] = Field(
         default_factory=dict,
         description='dotted spec paths applied to every experiment\'s base, e.g. {"optim.steps": 200}',
     )
