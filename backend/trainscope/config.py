@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
@@ -72,5 +72,10 @@ class Settings(BaseSettings):
         default_factory=list, description="websocket Origins allowed besides the server's own address"
     )
     cors_origins: list[str] = Field(default_factory=list, description="origins CORS allows (none: CORS off)")
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="reverse proxies (addresses or networks) whose X-Forwarded-For names the client: each "
+        "client's share of the queue then counts per client, not per proxy",
+    )
     frontend_dir: Path = FRONTEND_DIR
     limits: Limits = Limits()

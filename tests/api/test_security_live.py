@@ -29,6 +29,7 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         "TRAINSCOPE_LIMITS__MAX_VIEWERS_PER_JOB": "2",
         "TRAINSCOPE_LIMITS__MAX_JOB_SECONDS": "3",
         "TRAINSCOPE_HANG_TIMEOUT_S": "2",
+        "TRAINSCOPE_TRUSTED_PROXIES": '["127.0.0.0/8"]',  # as if a reverse proxy on this machine fronted it
     }
     live = LiveServer(tmp_path_factory.mktemp("guarded") / "guarded.db", workers=1, env=env).start()
     yield live
@@ -89,6 +90,21 @@ def test_one_client_may_hold_only_its_share_of_jobs(guarded: LiveServer) -> None
     for job_id in (second, first):
         assert call(guarded, "POST", f"/api/jobs/{job_id}/cancel").status_code == 202
     for job_id in (first, second):
+        guarded.wait_status(job_id, {"cancelled", "failed"}, timeout=15)
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_share(guarded: LiveServer) -> None:
+    def submit_as(client: str, spec: dict[str, Any]) -> httpx.Response:
+        headers = {**AUTH, "X-Forwarded-For": f"203.0.113.9, {client}"}  # the left part is the client's say
+        return httpx.post(guarded.url + "/api/jobs", json=spec, headers=headers, timeout=10)
+
+    mine = [submit_as("198.51.100.1", LONG).json()["id"] for _ in range(2)]
+    assert submit_as("198.51.100.1", QUICK).status_code == 429  # this client's share is full
+    other = submit_as("198.51.100.2", LONG)  # another client behind the same proxy is not
+    assert other.status_code == 201, other.text
+    for job_id in (*mine, other.json()["id"]):
+        assert call(guarded, "POST", f"/api/jobs/{job_id}/cancel").status_code == 202
+    for job_id in (*mine, other.json()["id"]):
         guarded.wait_status(job_id, {"cancelled", "failed"}, timeout=15)
 
 

@@ -3,6 +3,7 @@ the request-body cap. Viewing stays open to everyone who can reach the server.""
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from typing import Any
 
@@ -23,6 +24,29 @@ def require_token(request: Request) -> None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "this server needs a token to change jobs", {"WWW-Authenticate": "Bearer"}
         )
+
+
+def client_address(request: Request) -> str:
+    """Who sent the request, for the per-client share of the queue. Behind a trusted reverse proxy that
+    is the nearest address in X-Forwarded-For that is not itself a trusted proxy (addresses further
+    left could be anything the client wrote); otherwise the connection's own address."""
+    settings: Settings = request.app.state.settings
+    peer = request.client.host if request.client else ""
+
+    def trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in settings.trusted_proxies)
+
+    if not trusted(peer):
+        return peer
+    forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
+    for address in reversed(forwarded):
+        if not trusted(address):
+            return address
+    return peer
 
 
 def origin_allowed(headers: Any, settings: Settings) -> bool:

@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from trainscope.api.deps import JudgeDep, ManagerDep, SettingsDep, StoreDep
 from trainscope.api.routes.jobs import MUTATING, invalid
+from trainscope.api.security import client_address
 from trainscope.jobs.groups import GroupInvalid, Loc, PlannedRun, plan, read_group
 from trainscope.jobs.manager import JobManager, QueueFull
 from trainscope.lessons import Judge
@@ -40,7 +41,7 @@ async def submit(
     if errors:
         raise invalid(errors[:1])
     try:
-        group = await manager.submit_group(name, runs, lesson, client=request.client.host if request.client else "")
+        group = await manager.submit_group(name, runs, lesson, client=client_address(request))
     except QueueFull as error:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), headers={"Retry-After": "5"}) from None
     return await run_in_threadpool(read_group, store, group, judge)

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 
 from trainscope.api.deps import ManagerDep, SettingsDep, StoreDep
-from trainscope.api.security import require_token
+from trainscope.api.security import client_address, require_token
 from trainscope.jobs.manager import JobConflict, QueueFull
 from trainscope.jobs.reads import events_json, read_scalars, to_public
 from trainscope.schemas import (
@@ -67,7 +67,7 @@ async def create_job(spec: JobSpec, request: Request, manager: ManagerDep, setti
     if errors:
         raise invalid(errors)
     try:
-        record = await manager.submit(spec, client=request.client.host if request.client else "")
+        record = await manager.submit(spec, client=client_address(request))
     except QueueFull as error:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), headers={"Retry-After": "5"}) from None
     return to_public(record)
