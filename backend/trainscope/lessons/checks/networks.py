@@ -7,7 +7,6 @@ from trainscope.lessons.checks.figures import Figures, Params, accuracy, key, st
 from trainscope.lessons.evidence import (
     Missing,
     RunView,
-    final,
     last_boundary,
     layer_means,
     layer_ratio,
@@ -49,7 +48,7 @@ def activations(runs: list[RunView], p: Params) -> Verdict:
 def dying_relu(runs: list[RunView], p: Params) -> Verdict:
     relu, leaky = run(runs, p["relu"]), run(runs, p["leaky"])
     figures = Figures()
-    final_dead = {}
+    final_dead, came_back = {}, {}
     for view in (relu, leaky):
         dead = layer_means(view, "dead_fraction")
         final_dead[view.label] = figures.add(
@@ -64,7 +63,7 @@ def dying_relu(runs: list[RunView], p: Params) -> Verdict:
             f"{view.label_ko}: 가장 높았던 죽은 유닛 비율",
             max(dead),
         )
-        figures.add(
+        came_back[view.label] = figures.add(
             key(view.label, "revived"),
             f"{view.label}: dead units that came back",
             f"{view.label_ko}: 되살아난 죽은 유닛",
@@ -77,17 +76,10 @@ def dying_relu(runs: list[RunView], p: Params) -> Verdict:
         revivals(relu, first_layer_only=True),
     )
     for view in (relu, leaky):
-        figures.add(
-            key(view.label, "val_acc"),
-            f"{view.label}: validation accuracy",
-            f"{view.label_ko}: 검증 정확도",
-            final(view, "val/acc"),
-        )
-    revived = revivals(relu), revivals(leaky)
-    held = final_dead[relu.label] >= final_dead[leaky.label] + p["margin"] and revived[1] >= p["revival_factor"] * max(
-        revived[0], 1
-    )
-    return figures.verdict(held)
+        accuracy(view, figures)
+    much_deader = final_dead[relu.label] >= final_dead[leaky.label] + p["margin"]
+    leaky_recovers = came_back[leaky.label] >= p["revival_factor"] * max(came_back[relu.label], 1)
+    return figures.verdict(much_deader and leaky_recovers)
 
 
 def nonlinearity(runs: list[RunView], p: Params) -> Verdict:
