@@ -30,6 +30,13 @@ class Limits(BaseModel):
     max_scalar_points: int = Field(10_000, ge=2, description="points one scalars read may return")
     # a lesson runs up to a group's worth of jobs at once; two lessons at a time fit
     max_jobs_per_client: int = Field(32, ge=1, description="queued and running jobs of one client address")
+    # the heaviest probes a spec allows write ~10 MB a step: without these, one client fills the disk
+    max_job_bytes: int = Field(
+        64 * 2**20, ge=1024, description="bytes of events one job may store; past it the job stops, failed"
+    )
+    max_store_bytes: int = Field(
+        4 * 2**30, ge=2**20, description="bytes of events all jobs may store; past it new jobs answer 507"
+    )
     max_group_runs: int = Field(32, ge=1, description="runs in one group (variations or grid combinations)")
     max_job_seconds: float = Field(3600.0, gt=0, description="wall time of one job, pauses included")
     max_viewers_per_job: int = Field(500, ge=1, description="websocket viewers of one job")

@@ -62,9 +62,12 @@ def test_list_newest_first_with_status_filter(store: SqlStore) -> None:
 
 def test_delete_removes_the_job_and_its_events(store: SqlStore) -> None:
     store.write(WriteBatch(new_jobs=[record("a"), record("b")], events=[event("a", 1), event("b", 1)]))
+    size = len(event("a", 1).body)
+    assert store.event_bytes("a") == size and store.event_bytes() == size + len(event("b", 1).body)
     store.write(WriteBatch(deletes=["a"]))
     assert store.get_job("a") is None and store.read_events("a") == []
     assert [e.seq for e in store.read_events("b")] == [1]
+    assert store.event_bytes("a") == 0 and store.event_bytes() == len(event("b", 1).body)
 
 
 def test_data_survives_a_new_store_on_the_same_file(tmp_path: Path) -> None:

@@ -42,6 +42,10 @@ class JobConflict(Exception):
     pass
 
 
+class StoreFull(Exception):
+    """The events already stored take the whole storage budget (limits.max_store_bytes)."""
+
+
 @dataclass
 class LiveJob:
     """What the pump keeps in memory about a job that has not ended."""
@@ -53,6 +57,8 @@ class LiveJob:
     started: bool = False
     client: str = ""  # the submitting address, for the per-client limit
     summary: dict[str, float] = field(default_factory=dict)
+    stored_bytes: int = 0  # of its events, against limits.max_job_bytes
+    over_budget: bool = False  # asked to stop for it: its end is reported as failed, with that reason
 
 
 @dataclass
@@ -92,10 +98,12 @@ class JobManager:
         self._pump_task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None]
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stored_bytes = 0  # all events in the store, against limits.max_store_bytes
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._stored_bytes = await asyncio.to_thread(self.store.event_bytes)
         for record in reversed(await asyncio.to_thread(self.store.list_jobs, None, None)):
             if record.status.terminal:
                 continue
@@ -194,6 +202,8 @@ class JobManager:
             "ready_workers": sum(w.ready for w in self.pool.workers),
             "queued": len(self._queue),
             "active": len(self._live) - len(self._queue),
+            "store_bytes": self._stored_bytes,
+            "store_budget_bytes": self.settings.limits.max_store_bytes,
         }
 
     # ---- the pump --------------------------------------------------------------------------
@@ -232,9 +242,13 @@ class JobManager:
     async def _write(self, batch: WriteBatch) -> None:
         """Commit, retrying with back-off: a locked or full database delays events, never drops them."""
         delay = 0.05
+        freed = 0
+        if batch.deletes:
+            freed = sum([await asyncio.to_thread(self.store.event_bytes, job_id) for job_id in batch.deletes])
         while True:
             try:
                 await asyncio.to_thread(self.store.write, batch)
+                self._stored_bytes -= freed
                 return
             except StoreUnavailable as error:
                 log.warning("store unavailable (%s); retrying in %.2f s", error, delay)
@@ -254,6 +268,14 @@ class JobManager:
         if kind == "create":
             records, spec_jsons, group, client, future = message[1:]
             limits = self.settings.limits
+            if self._stored_bytes >= limits.max_store_bytes:
+                future.set_exception(
+                    StoreFull(
+                        f"stored events take {self._stored_bytes / 2**20:.0f} MB of the "
+                        f"{limits.max_store_bytes / 2**20:.0f} MB this server keeps: delete runs to make room"
+                    )
+                )
+                return
             if len(self._queue) + len(records) > limits.queue_length:
                 future.set_exception(QueueFull(f"{len(self._queue)} jobs are waiting already"))
                 return
@@ -363,6 +385,12 @@ class JobManager:
         """Number an event, add it to the batch and update the job row it implies."""
         live = self._live[job_id]
         status = JobStatus(event["status"]) if event["type"] == "status" else None
+        if live.over_budget and status == JobStatus.cancelled:  # the stop it was asked for: say why
+            budget = self.settings.limits.max_job_bytes / 2**20
+            status, event["status"] = JobStatus.failed, JobStatus.failed.value
+            event["message"] = (
+                f"stopped at step {event.get('step', 0)}: its events reached the {budget:g} MB a job may store"
+            )
         if status is not None and live.status is not None:
             try:
                 check_transition(live.status, status)
@@ -377,6 +405,11 @@ class JobManager:
         except ValueError:
             log.warning("job %s: dropped an event with a non-finite number: %s", job_id, event.get("type"))
             return
+        if status is None and live.stored_bytes + len(body) > self.settings.limits.max_job_bytes:
+            self._stop_over_budget(job_id, live)
+            return
+        live.stored_bytes += len(body)
+        self._stored_bytes += len(body)
         live.last_seq = seq
         pending.batch.events.append(StoredEvent(job_id, seq, event["type"], int(event.get("step", 0)), body))
         pending.batch.update(job_id, last_seq=seq)
@@ -397,6 +430,12 @@ class JobManager:
         series = f"{event['type']}:{event.get('tag', '')}" if event["type"] in SNAPSHOT_TYPES else None
         final = bool(status and status.terminal)
         pending.published.append((job_id, Published(seq, body, final=final, series=series)))
+
+    def _stop_over_budget(self, job_id: str, live: LiveJob) -> None:
+        """Drop the event that would pass the job's storage budget, and ask its worker to stop."""
+        if not live.over_budget and live.worker is not None:
+            live.over_budget = True
+            self.pool.send(live.worker, ("control", job_id, ("cancel",)))
 
     def _dispatch(self) -> None:
         """Hand queued jobs, oldest first, to idle workers."""

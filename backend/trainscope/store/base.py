@@ -86,4 +86,8 @@ class RunStore(Protocol):
     ) -> list[StoredEvent]:
         """Events with seq > after, in seq order."""
 
+    def event_bytes(self, job_id: str | None = None) -> int:
+        """Size of the stored events' JSON, of one job or of all."""
+        ...
+
     def close(self) -> None: ...

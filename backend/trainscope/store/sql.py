@@ -18,6 +18,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     select,
     update,
@@ -138,6 +139,13 @@ class SqlStore:
             query = query.where(groups.c.lesson == lesson)
         with self.engine.connect() as conn:
             return [GroupRecord(**_from_row(row)) for row in conn.execute(query).mappings()]
+
+    def event_bytes(self, job_id: str | None = None) -> int:
+        query = select(func.coalesce(func.sum(func.length(events.c.body)), 0))
+        if job_id is not None:
+            query = query.where(events.c.job_id == job_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def read_events(
         self, job_id: str, after: int = 0, limit: int | None = None, types: tuple[str, ...] | None = None

@@ -11,7 +11,7 @@ from trainscope.api.deps import JudgeDep, ManagerDep, SettingsDep, StoreDep
 from trainscope.api.routes.jobs import MUTATING, invalid
 from trainscope.api.security import client_address
 from trainscope.jobs.groups import GroupInvalid, Loc, PlannedRun, plan, read_group
-from trainscope.jobs.manager import JobManager, QueueFull
+from trainscope.jobs.manager import JobManager, QueueFull, StoreFull
 from trainscope.lessons import Judge
 from trainscope.schemas.groups import GroupCreate, GroupPublic, GroupsPublic
 from trainscope.store.base import RunStore
@@ -22,6 +22,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no group wit
 CREATED: dict[int | str, dict[str, Any]] = {
     **MUTATING["responses"],
     429: {"description": "the queue or this client's share cannot take every run; retry after Retry-After seconds"},
+    507: {"description": "the stored events take the whole storage budget: delete runs to make room"},
 }
 
 
@@ -44,6 +45,8 @@ async def submit(
         group = await manager.submit_group(name, runs, lesson, client=client_address(request))
     except QueueFull as error:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), headers={"Retry-After": "5"}) from None
+    except StoreFull as error:
+        raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(error)) from None
     return await run_in_threadpool(read_group, store, group, judge)
 
 

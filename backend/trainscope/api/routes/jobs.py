@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 
 from trainscope.api.deps import ManagerDep, SettingsDep, StoreDep
 from trainscope.api.security import client_address, require_token
-from trainscope.jobs.manager import JobConflict, QueueFull
+from trainscope.jobs.manager import JobConflict, QueueFull, StoreFull
 from trainscope.jobs.reads import events_json, read_scalars, to_public
 from trainscope.schemas import (
     EventsPublic,
@@ -57,6 +57,7 @@ MUTATING: dict[str, Any] = {
     responses={
         **MUTATING["responses"],
         429: {"description": "the queue or this client's share is full; retry after Retry-After seconds"},
+        507: {"description": "the stored events take the whole storage budget: delete runs to make room"},
     },
     dependencies=MUTATING["dependencies"],
 )
@@ -70,6 +71,8 @@ async def create_job(spec: JobSpec, request: Request, manager: ManagerDep, setti
         record = await manager.submit(spec, client=client_address(request))
     except QueueFull as error:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), headers={"Retry-After": "5"}) from None
+    except StoreFull as error:
+        raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(error)) from None
     return to_public(record)
 
 
