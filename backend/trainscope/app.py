@@ -16,13 +16,14 @@ from fastapi.staticfiles import StaticFiles
 
 from trainscope import __version__
 from trainscope.api import ws
-from trainscope.api.errors import validation_error
+from trainscope.api.errors import store_stalled, validation_error
 from trainscope.api.routes import groups, jobs, lessons, meta
 from trainscope.api.security import BodyLimit
 from trainscope.config import Settings
-from trainscope.jobs.manager import JobManager
+from trainscope.jobs.manager import JobManager, StoreStalled
 from trainscope.lessons import Judge
 from trainscope.lessons.catalog import load_catalog
+from trainscope.store.base import RunStore
 from trainscope.store.sql import SqlStore
 from trainscope.stream.hub import Hub
 
@@ -35,12 +36,14 @@ def plotly_js_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, store: RunStore | None = None) -> FastAPI:
+    """The app; `store` replaces the one settings.database_url names (a test's failing store)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = SqlStore(settings.database_url, settings.database_busy_timeout_ms)
+        nonlocal store
+        store = store or SqlStore(settings.database_url, settings.database_busy_timeout_ms)
         await asyncio.to_thread(store.create_schema)
         hub = Hub(settings.subscriber_queue)
         manager = JobManager(settings, store, hub)
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(groups.router)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StoreStalled, store_stalled)
     app.include_router(lessons.router)
     app.include_router(meta.router)
     app.include_router(ws.router)

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     replay_max_points: int = Field(2000, ge=2, description="points per series in a compact replay")
     replay_max_snapshots: int = Field(100, ge=1, description="snapshots per series in a compact replay")
     hang_timeout_s: float = Field(30.0, gt=0, description="a busy worker silent this long is killed")
+    command_timeout_s: float = Field(
+        5.0, gt=0, description="how long a change waits for the store; past it the answer is 503 and nothing changes"
+    )
     token: SecretStr | None = Field(None, description="when set, mutating requests need `Authorization: Bearer`")
     allowed_origins: list[str] = Field(
         default_factory=list, description="websocket Origins allowed besides the server's own address"

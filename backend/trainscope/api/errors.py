@@ -46,3 +46,10 @@ def plain(error: dict[str, Any]) -> dict[str, Any]:
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     return JSONResponse({"detail": [plain(error) for error in exc.errors()]}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+async def store_stalled(request: Request, exc: Exception) -> JSONResponse:
+    """The store could not take the change in time (locked, disk full): nothing was done; try again."""
+    return JSONResponse(
+        {"detail": f"not done: {exc}; try again"}, status.HTTP_503_SERVICE_UNAVAILABLE, {"Retry-After": "5"}
+    )

@@ -42,6 +42,10 @@ class JobConflict(Exception):
     pass
 
 
+class StoreStalled(Exception):
+    """The pump did not answer in time (the store cannot be written): the request was not carried out."""
+
+
 class StoreFull(Exception):
     """The events already stored take the whole storage budget (limits.max_store_bytes)."""
 
@@ -68,6 +72,7 @@ class _Pending:
     batch: WriteBatch = field(default_factory=WriteBatch)
     published: list[tuple[str, Published]] = field(default_factory=list)
     resolved: list[asyncio.Future[None]] = field(default_factory=list)
+    created: list[tuple[asyncio.Future[None], list[str]]] = field(default_factory=list)  # submissions' jobs
 
 
 def utcnow() -> datetime:
@@ -129,6 +134,8 @@ class JobManager:
 
     def _from_reader_thread(self, message: Message) -> None:
         assert self._loop is not None
+        if message[0] in WORKER_MESSAGES:  # heard now, even if the pump is stalled behind a full disk
+            message[1].last_seen = time.monotonic()
         with contextlib.suppress(RuntimeError):  # the loop has closed: the server is gone
             self._loop.call_soon_threadsafe(self._inbox.put_nowait, message)
 
@@ -178,9 +185,19 @@ class JobManager:
         await self._command("delete", job_id)
 
     async def _command(self, kind: str, *args: Any) -> None:
+        """Hand a change to the pump and wait until it is committed, at most `command_timeout_s`: past
+        that the caller is told (StoreStalled) and the change is withdrawn, so a submission the client
+        got no answer for never runs behind its back."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._inbox.put_nowait((kind, *args, future))
-        await future
+        try:
+            await asyncio.wait_for(asyncio.shield(future), self.settings.command_timeout_s)
+        except TimeoutError:
+            if future.done():  # it made it after all
+                future.result()
+                return
+            future.cancel()
+            raise StoreStalled(f"the store could not be written within {self.settings.command_timeout_s:g} s") from None
 
     def device_error(self, spec: JobSpec) -> str | None:
         """Why the spec's device cannot be had on this server, or None."""
@@ -231,6 +248,7 @@ class JobManager:
                         if not future.done():
                             future.set_exception(error)
                     continue
+            self._withdraw_unanswered(pending)
             for job, item in pending.published:
                 self.hub.publish(job, item)
             for future in pending.resolved:
@@ -257,7 +275,6 @@ class JobManager:
 
     def _handle(self, message: Message, pending: _Pending) -> None:
         if message[0] in WORKER_MESSAGES:
-            message[1].last_seen = time.monotonic()
             self._handle_worker(message, pending)
         else:
             self._handle_command(message, pending)
@@ -265,6 +282,8 @@ class JobManager:
     def _handle_command(self, message: Message, pending: _Pending) -> None:
         """A change asked for through the API (or by recovery at start)."""
         kind = message[0]
+        if isinstance(message[-1], asyncio.Future) and message[-1].cancelled():
+            return  # the caller has been told it did not happen
         if kind == "create":
             records, spec_jsons, group, client, future = message[1:]
             limits = self.settings.limits
@@ -288,6 +307,7 @@ class JobManager:
             pending.batch.new_jobs.extend(records)
             if group is not None:
                 pending.batch.new_groups.append(group)
+            pending.created.append((future, [record.id for record in records]))
             for record, spec_json in zip(records, spec_jsons, strict=True):
                 self._live[record.id] = LiveJob(None, 0, spec_json, client=client)
                 self._queue.append(record.id)
@@ -323,6 +343,12 @@ class JobManager:
             pending.resolved.append(future)
         elif kind == "fail":
             self._fail(message[1], message[2], pending)
+        elif kind == "withdraw":
+            for job_id in message[1]:
+                if job_id in self._live:
+                    self._status(
+                        job_id, JobStatus.cancelled, "withdrawn: the server could not store it in time", pending
+                    )
         else:
             raise ValueError(f"unknown command {kind!r}")
 
@@ -430,6 +456,16 @@ class JobManager:
         series = f"{event['type']}:{event.get('tag', '')}" if event["type"] in SNAPSHOT_TYPES else None
         final = bool(status and status.terminal)
         pending.published.append((job_id, Published(seq, body, final=final, series=series)))
+
+    def _withdraw_unanswered(self, pending: _Pending) -> None:
+        """Jobs whose submitter gave up waiting (StoreStalled) leave the queue before any dispatch, and
+        are recorded cancelled in the next batch."""
+        for future, job_ids in pending.created:
+            if future.cancelled():
+                for job_id in job_ids:
+                    if job_id in self._queue:
+                        self._queue.remove(job_id)
+                self._inbox.put_nowait(("withdraw", job_ids))
 
     def _stop_over_budget(self, job_id: str, live: LiveJob) -> None:
         """Drop the event that would pass the job's storage budget, and ask its worker to stop."""
