@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # so a room of slow laptops cannot pile up memory on the server
     subscriber_queue: int = Field(256, ge=1, description="events a websocket viewer may lag behind")
     replay_chunk: int = Field(500, ge=1, description="events per websocket message during replay")
+    read_chunk_bytes: int = Field(
+        8 * 2**20, ge=1024, description="bytes of events one read holds (a REST page, a replay chunk); at least one"
+    )
     message_bytes: int = Field(512 * 1024, ge=1024, description="bytes per websocket message (one event may exceed it)")
     replay_max_points: int = Field(2000, ge=2, description="points per series in a compact replay")
     replay_max_snapshots: int = Field(100, ge=1, description="snapshots per series in a compact replay")

@@ -11,7 +11,7 @@ import pytest
 
 from tests.live import LiveServer
 
-JOB_BYTES, STORE_BYTES = 300_000, 2**20
+JOB_BYTES, STORE_BYTES, READ_BYTES = 300_000, 2**20, 50_000
 # a boundary map of 200x200 cells at every step: ~200 KB an event, the heaviest a spec may ask for
 HEAVY = {
     "optim": {"steps": 4000, "eval_every": 100},
@@ -22,7 +22,11 @@ LIGHT = {"optim": {"steps": 30, "eval_every": 10}, "probes": {"histogram_every":
 
 @pytest.fixture(scope="module")
 def budgeted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {"TRAINSCOPE_LIMITS__MAX_JOB_BYTES": str(JOB_BYTES), "TRAINSCOPE_LIMITS__MAX_STORE_BYTES": str(STORE_BYTES)}
+    env = {
+        "TRAINSCOPE_LIMITS__MAX_JOB_BYTES": str(JOB_BYTES),
+        "TRAINSCOPE_LIMITS__MAX_STORE_BYTES": str(STORE_BYTES),
+        "TRAINSCOPE_READ_CHUNK_BYTES": str(READ_BYTES),
+    }
     live = LiveServer(Path(tmp_path_factory.mktemp("budget")) / "budget.db", workers=1, env=env).start()
     yield live
     live.stop()
@@ -39,6 +43,19 @@ def test_a_job_past_its_byte_budget_stops_failed_with_the_reason(budgeted: LiveS
     assert "MB a job may store" in job["message"] and job["summary"]["step"] < 4000
     assert stored(budgeted, job["id"]) < 1.5 * JOB_BYTES  # the bodies it kept, and a final status
     assert budgeted.health()["store_bytes"] > 0
+
+
+def test_a_heavy_job_is_read_in_pages_bounded_by_bytes(budgeted: LiveServer) -> None:
+    job_id = budgeted.wait_status(budgeted.submit(HEAVY)["id"], {"failed"}, timeout=60)["id"]
+    pages, after, last_seq = [], 0, budgeted.job(job_id)["last_seq"]
+    while after < last_seq:  # bounded: every page holds at least one event
+        page = budgeted.get(f"/api/jobs/{job_id}/events", after=after, limit=10_000).json()["events"]
+        pages.append(page)
+        after = page[-1]["seq"]
+    assert len(pages) > 1 and [e["seq"] for page in pages for e in page] == list(range(1, last_seq + 1))
+    for page in pages:  # each page about READ_BYTES, or a single event larger than that
+        assert len(page) == 1 or sum(len(str(event)) for event in page) < 1.2 * READ_BYTES
+    assert budgeted.delete(f"/api/jobs/{job_id}").status_code == 204
 
 
 def test_a_full_store_refuses_new_jobs_until_runs_are_deleted(budgeted: LiveServer) -> None:

@@ -42,6 +42,9 @@ def test_write_then_read_jobs_and_events(store: SqlStore) -> None:
     assert [e.seq for e in store.read_events("a")] == [1, 2, 3]
     assert [e.seq for e in store.read_events("a", after=1, limit=1)] == [2]
     assert [e.seq for e in store.read_events("a", types=("status",))] == [1]
+    size = len(event("a", 1).body)
+    assert [e.seq for e in store.read_events("a", max_bytes=2 * size)] == [1, 2]  # pages by bytes
+    assert [e.seq for e in store.read_events("a", after=2, max_bytes=1)] == [3]  # always at least one
     assert store.get_job("missing") is None
 
 

@@ -55,7 +55,9 @@ async def replay(
     """Send stored events with seq > after; return the last seq sent and whether the job has ended."""
     final = False
     while True:
-        events = await run_in_threadpool(store.read_events, job_id, after, settings.replay_chunk)
+        events = await run_in_threadpool(
+            store.read_events, job_id, after, settings.replay_chunk, None, settings.read_chunk_bytes
+        )
         if not events:
             return after, final
         await send_bodies(websocket, [e.body for e in events], settings)

@@ -82,9 +82,15 @@ class RunStore(Protocol):
         """Newest first; only one lesson's when `lesson` is given."""
 
     def read_events(
-        self, job_id: str, after: int = 0, limit: int | None = None, types: tuple[str, ...] | None = None
+        self,
+        job_id: str,
+        after: int = 0,
+        limit: int | None = None,
+        types: tuple[str, ...] | None = None,
+        max_bytes: int | None = None,
     ) -> list[StoredEvent]:
-        """Events with seq > after, in seq order."""
+        """Events with seq > after, in seq order; with max_bytes, no more than that many bytes of them
+        (but always one, however large): a reader pages through a heavy job in bounded memory."""
 
     def event_bytes(self, job_id: str | None = None) -> int:
         """Size of the stored events' JSON, of one job or of all."""

@@ -148,7 +148,12 @@ class SqlStore:
             return int(conn.execute(query).scalar_one())
 
     def read_events(
-        self, job_id: str, after: int = 0, limit: int | None = None, types: tuple[str, ...] | None = None
+        self,
+        job_id: str,
+        after: int = 0,
+        limit: int | None = None,
+        types: tuple[str, ...] | None = None,
+        max_bytes: int | None = None,
     ) -> list[StoredEvent]:
         query = (
             select(events.c.seq, events.c.type, events.c.step, events.c.body)
@@ -159,8 +164,15 @@ class SqlStore:
             query = query.where(events.c.type.in_(types))
         if limit is not None:
             query = query.limit(limit)
+        read: list[StoredEvent] = []
+        size = 0
         with self.engine.connect() as conn:
-            return [StoredEvent(job_id, seq, type_, step, body) for seq, type_, step, body in conn.execute(query)]
+            for seq, type_, step, body in conn.execute(query):  # rows arrive as the cursor steps
+                size += len(body)
+                if max_bytes is not None and read and size > max_bytes:
+                    break
+                read.append(StoredEvent(job_id, seq, type_, step, body))
+        return read
 
 
 def _to_row(values: dict[str, Any]) -> dict[str, Any]:

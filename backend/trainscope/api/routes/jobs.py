@@ -149,12 +149,14 @@ async def delete_job(job_id: str, store: StoreDep, manager: ManagerDep) -> Respo
 async def read_events(
     job_id: str,
     store: StoreDep,
+    settings: SettingsDep,
     after: Annotated[int, Query(ge=0, le=2**62, description="only events with a larger seq")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> Response:
-    """Stored events in seq order, as the websocket replays them."""
+    """Stored events in seq order, as the websocket replays them: at most `limit` of them and about
+    read_chunk_bytes (always one); page on with ?after= the last seq returned, up to last_seq."""
     record = await read_record(store, job_id)
-    events = await run_in_threadpool(store.read_events, job_id, after, limit)
+    events = await run_in_threadpool(store.read_events, job_id, after, limit, None, settings.read_chunk_bytes)
     body = f'{{"events":{events_json(events)},"last_seq":{record.last_seq}}}'
     return Response(body, media_type="application/json")
 
