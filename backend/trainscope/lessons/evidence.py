@@ -16,7 +16,9 @@ import numpy as np
 from trainscope.schemas.groups import GroupRun
 from trainscope.store.base import RunStore
 
-EVIDENCE_TYPES = ("scalars", "layers", "analysis", "histogram", "boundary", "system")
+EVIDENCE_TYPES = ("scalars", "layers", "analysis", "histogram", "boundary")
+NEWEST_ONLY = ("histogram", "boundary")  # snapshot series: checks read only the newest of each
+EVIDENCE_PAGE_BYTES = 4 * 2**20
 
 
 @dataclass
@@ -54,14 +56,29 @@ class RunView:
 
 def gather(store: RunStore, runs: list[GroupRun]) -> list[RunView]:
     """Each run of a group (as read_group returned it, jobs included) with the events checks use; a
-    deleted job is left out. Only the events are read here: the jobs are already at hand."""
+    deleted job is left out. Only the events are read here: the jobs are already at hand. Events are
+    read a page at a time and only the newest snapshot of each histogram and boundary series is kept
+    (all a check looks at), so judging a heavy group holds its scalars, not its every snapshot."""
     views = []
     for run in runs:
         if run.job is None:
             continue
         view = RunView(run.label, run.part, run.changes, run.job.status.value, run.job.summary, label_ko=run.label_ko)
-        for event in store.read_events(run.job_id, types=EVIDENCE_TYPES):
-            view.events.setdefault(event.type, []).append(json.loads(event.body))
+        newest: dict[tuple[str, str], dict[str, Any]] = {}
+        after = 0
+        while after < run.job.last_seq:
+            page = store.read_events(run.job_id, after, None, EVIDENCE_TYPES, EVIDENCE_PAGE_BYTES)
+            if not page:
+                break
+            for event in page:
+                body = json.loads(event.body)
+                if event.type in NEWEST_ONLY:
+                    newest[event.type, body.get("tag", "")] = body
+                else:
+                    view.events.setdefault(event.type, []).append(body)
+            after = page[-1].seq
+        for (type_, _), body in newest.items():
+            view.events.setdefault(type_, []).append(body)
         views.append(view)
     return views
 
