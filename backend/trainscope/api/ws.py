@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from trainscope.api.security import origin_allowed
 from trainscope.config import Settings
-from trainscope.jobs.reads import compact_history, json_arrays
+from trainscope.jobs.reads import Compaction, json_arrays, pages, plan_compaction
 from trainscope.schemas import TERMINAL
 from trainscope.store.base import RunStore, StoredEvent
 from trainscope.stream.hub import OVERFLOW, Hub, Published, Subscriber
@@ -68,13 +68,31 @@ async def replay(
 async def replay_compact(
     websocket: WebSocket, store: RunStore, job_id: str, after: int, settings: Settings
 ) -> tuple[int, bool]:
-    """Like replay, thinned by compact_history; the last seq returned is the last one read."""
-    events = await run_in_threadpool(store.read_events, job_id, after)
-    if not events:
+    """Like replay, thinned as compact_history thins (planned in a first pass over the stored history,
+    sent in a second), a page of read_chunk_bytes at a time: a heavy job's whole history is never in
+    memory at once. The last seq returned is the last one read."""
+    record = await run_in_threadpool(store.get_job, job_id)
+    until = record.last_seq if record else after
+    if until <= after:
         return after, False
-    kept = await run_in_threadpool(compact_history, events, settings.replay_max_points, settings.replay_max_snapshots)
-    await send_bodies(websocket, [e.body for e in kept], settings)
-    return events[-1].seq, any(is_final(e) for e in events)
+    chunk = settings.read_chunk_bytes
+
+    def plan() -> Compaction:
+        events = pages(store, job_id, after, until, chunk)
+        return plan_compaction(events, settings.replay_max_points, settings.replay_max_snapshots)
+
+    compaction = await run_in_threadpool(plan)
+    final, position = False, after
+    while position < until:
+        page = await run_in_threadpool(store.read_events, job_id, position, None, None, chunk)
+        page = [event for event in page if event.seq <= until]
+        if not page:
+            break
+        kept = [event for event in map(compaction.apply, page) if event is not None]
+        await send_bodies(websocket, [event.body for event in kept], settings)
+        final = final or any(is_final(event) for event in page)
+        position = page[-1].seq
+    return position, final
 
 
 async def follow(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from trainscope.schemas import JobPublic, JobSpec, ScalarSeries
 from trainscope.store.base import JobRecord, RunStore, StoredEvent
@@ -75,36 +77,66 @@ def read_scalars(store: RunStore, job_id: str, tag: str, max_points: int) -> Sca
 SNAPSHOT_TYPES = frozenset({"histogram", "layers", "embedding", "boundary", "network", "system"})
 
 
-def compact_history(events: list[StoredEvent], max_points: int, max_snapshots: int) -> list[StoredEvent]:
-    """A long run's history, thinned for a viewer that just arrived: at most `max_points` train-loss and
-    validation points (first and latest kept), at most `max_snapshots` events per snapshot series
-    (histogram tag, embedding, ...; the latest kept), every status/control/dataset event. Seq order."""
-    decoded = {e.seq: json.loads(e.body) for e in events if e.type == "scalars" or e.type in SNAPSHOT_TYPES}
+@dataclass
+class Compaction:
+    """What a compact replay keeps, planned from a first pass over the history (see compact_history)."""
+
+    train_steps: set[int]
+    val_steps: set[int]
+    snapshots: set[int]  # seqs
+
+    def apply(self, event: StoredEvent) -> StoredEvent | None:
+        """The event as the compact replay sends it (scalars thinned), or None to leave it out."""
+        if event.type in SNAPSHOT_TYPES:
+            return event if event.seq in self.snapshots else None
+        if event.type != "scalars":
+            return event
+        body = json.loads(event.body)
+        points = [p for p in body["points"] if p["step"] in self.train_steps or p["step"] in self.val_steps]
+        if not points:
+            return None
+        if len(points) < len(body["points"]):
+            body["points"] = points
+            event = StoredEvent(event.job, event.seq, event.type, event.step, json.dumps(body))
+        return event
+
+
+def plan_compaction(events: Iterable[StoredEvent], max_points: int, max_snapshots: int) -> Compaction:
+    """At most `max_points` train-loss and validation points (first and latest kept) and at most
+    `max_snapshots` events per snapshot series (histogram tag, embedding, ...; the latest kept). Reads
+    each event once and keeps only steps and seqs, so it can run over a job's history page by page."""
     train_steps, val_steps = [], []
+    series: dict[tuple[str, str], list[int]] = {}
     for event in events:
         if event.type == "scalars":
-            for point in decoded[event.seq]["points"]:
+            for point in json.loads(event.body)["points"]:
                 train_steps.append(point["step"])
                 if "val/loss" in point["values"]:
                     val_steps.append(point["step"])
-    keep_train = {train_steps[i] for i in downsample_indices(len(train_steps), max_points)}
-    keep_val = {val_steps[i] for i in downsample_indices(len(val_steps), max_points)}
-    series: dict[tuple[str, str], list[int]] = {}
-    for event in events:
-        if event.type in SNAPSHOT_TYPES:
-            series.setdefault((event.type, decoded[event.seq].get("tag", "")), []).append(event.seq)
-    keep_snapshots = {seqs[i] for seqs in series.values() for i in downsample_indices(len(seqs), max_snapshots)}
+        elif event.type in SNAPSHOT_TYPES:
+            series.setdefault((event.type, json.loads(event.body).get("tag", "")), []).append(event.seq)
+    return Compaction(
+        {train_steps[i] for i in downsample_indices(len(train_steps), max_points)},
+        {val_steps[i] for i in downsample_indices(len(val_steps), max_points)},
+        {seqs[i] for seqs in series.values() for i in downsample_indices(len(seqs), max_snapshots)},
+    )
 
-    kept: list[StoredEvent] = []
-    for event in events:
-        if event.type == "scalars":
-            body = decoded[event.seq]
-            points = [p for p in body["points"] if p["step"] in keep_train or p["step"] in keep_val]
-            if points:
-                if len(points) < len(body["points"]):
-                    body["points"] = points
-                    event = StoredEvent(event.job, event.seq, event.type, event.step, json.dumps(body))
-                kept.append(event)
-        elif event.type not in SNAPSHOT_TYPES or event.seq in keep_snapshots:
-            kept.append(event)
-    return kept
+
+def pages(store: RunStore, job_id: str, after: int, until: int, page_bytes: int) -> Iterator[StoredEvent]:
+    """A job's events with after < seq <= until, read about page_bytes at a time."""
+    while after < until:
+        page = store.read_events(job_id, after, None, None, page_bytes)
+        if not page:
+            return
+        for event in page:
+            if event.seq > until:
+                return
+            yield event
+        after = page[-1].seq
+
+
+def compact_history(events: list[StoredEvent], max_points: int, max_snapshots: int) -> list[StoredEvent]:
+    """A long run's history, thinned for a viewer that just arrived (plan_compaction), every
+    status/control/dataset event kept. Seq order."""
+    plan = plan_compaction(events, max_points, max_snapshots)
+    return [kept for event in events if (kept := plan.apply(event)) is not None]
