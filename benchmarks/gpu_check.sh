@@ -4,6 +4,7 @@
 # the workers on the GPU (other arithmetic than any CPU: a verdict must not depend on it).
 # Writes each part's output under $OUT as it goes, so a run cut short still reports what it did.
 #   bash benchmarks/gpu_check.sh [SEEDS]
+# Besides the wheels ../shared/DEVICE.md lists, fastapi 0.165 needs opentelemetry-api and annotated-doc.
 set -uo pipefail
 out=${OUT:-/tmp/gpu-check}
 seeds=${1:-15}
