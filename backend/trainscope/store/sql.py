@@ -66,6 +66,7 @@ groups = Table(
 )
 
 _JSON_COLUMNS = ("spec", "summary", "runs")
+READ_BATCH = 256  # rows fetched from the driver at a time when reading events
 
 
 class SqlStore:
@@ -167,11 +168,13 @@ class SqlStore:
         read: list[StoredEvent] = []
         size = 0
         with self.engine.connect() as conn:
-            for seq, type_, step, body in conn.execute(query):  # rows arrive as the cursor steps
-                size += len(body)
-                if max_bytes is not None and read and size > max_bytes:
-                    break
-                read.append(StoredEvent(job_id, seq, type_, step, body))
+            # rows in batches (one driver call each, not one per row), stopping once past max_bytes
+            for rows in conn.execute(query).partitions(READ_BATCH):
+                for seq, type_, step, body in rows:
+                    size += len(body)
+                    if max_bytes is not None and read and size > max_bytes:
+                        return read
+                    read.append(StoredEvent(job_id, seq, type_, step, body))
         return read
 
 
