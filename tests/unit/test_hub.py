@@ -60,3 +60,15 @@ def test_a_slow_viewer_does_not_touch_the_others() -> None:
         assert hub.viewers("job") == 0 and hub.viewers("other") == 1
 
     asyncio.run(scenario())
+
+
+def test_the_newest_events_of_a_running_job_are_kept_for_viewers_that_arrive() -> None:
+    hub = Hub(queue_size=8, recent_bytes=30)
+    for seq in range(1, 6):
+        hub.publish("j", Published(seq, "x" * 10))  # 10 bytes each: the newest three fit
+    assert [item.seq for item in hub.recent_since("j", 2) or []] == [3, 4, 5]
+    assert hub.recent_since("j", 5) == []  # nothing new, and nothing to read from the store either
+    assert hub.recent_since("j", 1) is None  # seq 2 was let go: the store must replay
+    assert hub.recent_since("other", 0) is None
+    hub.publish("j", Published(6, "{}", final=True))
+    assert hub.recent_since("j", 5) is None  # an ended job's history comes from the store

@@ -148,7 +148,11 @@ async def follow_job(websocket: WebSocket, job_id: str) -> None:
     subscriber = hub.subscribe(job_id)  # before the replay, so nothing falls between the two
     client_gone = asyncio.create_task(until_disconnect(websocket))
     try:
-        if history == "compact":
+        recent = hub.recent_since(job_id, after) if history == "full" else None
+        if recent is not None:  # everything since `after` is still in memory: no store read
+            await send_bodies(websocket, [item.body for item in recent], settings)
+            after, final = (recent[-1].seq if recent else after), False
+        elif history == "compact":
             after, final = await replay_compact(websocket, store, job_id, after, settings)
         else:
             after, final = await replay(websocket, store, job_id, after, settings)

@@ -67,11 +67,14 @@ groups = Table(
 
 _JSON_COLUMNS = ("spec", "summary", "runs")
 READ_BATCH = 256  # rows fetched from the driver at a time when reading events
+POOL_SIZE = 40  # anyio's default thread-pool size: the most reads that run at once
 
 
 class SqlStore:
     def __init__(self, url: str, busy_timeout_ms: int = 5000) -> None:
-        self.engine: Engine = create_engine(url)
+        # as many pooled connections as the threads that read at once (replays of a room of viewers):
+        # with fewer, overflow connections were opened and closed per read, each paying the pragmas
+        self.engine: Engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE)
         self.busy_timeout_ms = busy_timeout_ms
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", self._sqlite_pragmas)

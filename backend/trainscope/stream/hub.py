@@ -73,10 +73,25 @@ class Subscriber:
         return items
 
 
+RECENT_BYTES = 4 * 2**20  # per running job: the newest events kept for viewers that arrive
+
+
 class Hub:
-    def __init__(self, queue_size: int) -> None:
+    def __init__(self, queue_size: int, recent_bytes: int = RECENT_BYTES) -> None:
         self.queue_size = queue_size
+        self.recent_bytes = recent_bytes
         self._subscribers: dict[str, set[Subscriber]] = {}
+        self._recent: dict[str, deque[Published]] = {}  # a running job's newest events, in seq order
+        self._recent_size: dict[str, int] = {}
+
+    def recent_since(self, job: str, after: int) -> list[Published] | None:
+        """The published events with seq > after, if the hub still holds all of them (None: read the
+        store). A room of viewers joining a running job is then replayed from memory, not by one
+        store read each (measured: replays were a third of the server's time under 200 viewers)."""
+        ring = self._recent.get(job)
+        if not ring or ring[0].seq > after + 1:
+            return None
+        return [item for item in ring if item.seq > after]
 
     def subscribe(self, job: str) -> Subscriber:
         subscriber = Subscriber(job, self.queue_size)
@@ -94,6 +109,20 @@ class Hub:
         return len(self._subscribers.get(job, ()))
 
     def publish(self, job: str, item: Published) -> None:
-        """Queue an event for every viewer of the job without waiting on any of them."""
+        """Queue an event for every viewer of the job without waiting on any of them, and keep it
+        among the job's newest (until the job ends: then the store serves its history)."""
+        self._remember(job, item)
         for subscriber in self._subscribers.get(job, ()):
             subscriber.offer(item)
+
+    def _remember(self, job: str, item: Published) -> None:
+        if item.final:
+            self._recent.pop(job, None)
+            self._recent_size.pop(job, None)
+            return
+        ring = self._recent.setdefault(job, deque())
+        ring.append(item)
+        size = self._recent_size.get(job, 0) + len(item.body)
+        while len(ring) > 1 and size > self.recent_bytes:
+            size -= len(ring.popleft().body)
+        self._recent_size[job] = size
