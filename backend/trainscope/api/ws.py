@@ -18,9 +18,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from trainscope.api.security import origin_allowed
 from trainscope.config import Settings
-from trainscope.jobs.reads import Compaction, json_arrays, pages, plan_compaction
+from trainscope.jobs.reads import Compaction, json_arrays, plan_compaction
 from trainscope.schemas import TERMINAL
-from trainscope.store.base import RunStore, StoredEvent
+from trainscope.store.base import RunStore, StoredEvent, read_pages
 from trainscope.stream.hub import OVERFLOW, Hub, Published, Subscriber
 
 router = APIRouter()
@@ -78,16 +78,13 @@ async def replay_compact(
     chunk = settings.read_chunk_bytes
 
     def plan() -> Compaction:
-        events = pages(store, job_id, after, until, chunk)
+        events = (event for page in read_pages(store, job_id, after, until, chunk) for event in page)
         return plan_compaction(events, settings.replay_max_points, settings.replay_max_snapshots)
 
     compaction = await run_in_threadpool(plan)
     final, position = False, after
-    while position < until:
-        page = await run_in_threadpool(store.read_events, job_id, position, None, None, chunk)
-        page = [event for event in page if event.seq <= until]
-        if not page:
-            break
+    second_pass = read_pages(store, job_id, after, until, chunk)
+    while page := await run_in_threadpool(next, second_pass, None):
         kept = [event for event in map(compaction.apply, page) if event is not None]
         await send_bodies(websocket, [event.body for event in kept], settings)
         final = final or any(is_final(event) for event in page)

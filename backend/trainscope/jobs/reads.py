@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from trainscope.schemas import JobPublic, JobSpec, ScalarSeries
@@ -120,19 +120,6 @@ def plan_compaction(events: Iterable[StoredEvent], max_points: int, max_snapshot
         {val_steps[i] for i in downsample_indices(len(val_steps), max_points)},
         {seqs[i] for seqs in series.values() for i in downsample_indices(len(seqs), max_snapshots)},
     )
-
-
-def pages(store: RunStore, job_id: str, after: int, until: int, page_bytes: int) -> Iterator[StoredEvent]:
-    """A job's events with after < seq <= until, read about page_bytes at a time."""
-    while after < until:
-        page = store.read_events(job_id, after, None, None, page_bytes)
-        if not page:
-            return
-        for event in page:
-            if event.seq > until:
-                return
-            yield event
-        after = page[-1].seq
 
 
 def compact_history(events: list[StoredEvent], max_points: int, max_snapshots: int) -> list[StoredEvent]:

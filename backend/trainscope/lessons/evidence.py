@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from trainscope.schemas.groups import GroupRun
-from trainscope.store.base import RunStore
+from trainscope.store.base import RunStore, read_pages
 
 EVIDENCE_TYPES = ("scalars", "layers", "analysis", "histogram", "boundary")
 NEWEST_ONLY = ("histogram", "boundary")  # snapshot series: checks read only the newest of each
@@ -65,18 +65,13 @@ def gather(store: RunStore, runs: list[GroupRun]) -> list[RunView]:
             continue
         view = RunView(run.label, run.part, run.changes, run.job.status.value, run.job.summary, label_ko=run.label_ko)
         newest: dict[tuple[str, str], dict[str, Any]] = {}
-        after = 0
-        while after < run.job.last_seq:
-            page = store.read_events(run.job_id, after, None, EVIDENCE_TYPES, EVIDENCE_PAGE_BYTES)
-            if not page:
-                break
+        for page in read_pages(store, run.job_id, 0, run.job.last_seq, EVIDENCE_PAGE_BYTES, EVIDENCE_TYPES):
             for event in page:
                 body = json.loads(event.body)
                 if event.type in NEWEST_ONLY:
                     newest[event.type, body.get("tag", "")] = body
                 else:
                     view.events.setdefault(event.type, []).append(body)
-            after = page[-1].seq
         for (type_, _), body in newest.items():
             view.events.setdefault(type_, []).append(body)
         views.append(view)

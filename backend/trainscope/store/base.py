@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -97,3 +98,16 @@ class RunStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def read_pages(
+    store: RunStore, job_id: str, after: int, until: int, page_bytes: int, types: tuple[str, ...] | None = None
+) -> Iterator[list[StoredEvent]]:
+    """A job's events with after < seq <= until, a page of about page_bytes at a time (at least one
+    event each): a reader walks a heavy job in bounded memory."""
+    while after < until:
+        page = [e for e in store.read_events(job_id, after, None, types, page_bytes) if e.seq <= until]
+        if not page:
+            return
+        yield page
+        after = page[-1].seq
