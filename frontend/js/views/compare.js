@@ -17,8 +17,8 @@ function emptyRun(run, index) {
     index,
     labels: { en: run.label, ko: run.label_ko || run.label }, // run.label follows the page's language
     partTitles: { en: run.part, ko: run.part }, // a lesson's experiment titles replace these
-    color: RUN_COLORS[index % RUN_COLORS.length],
-    replica: 0,
+    color: null, // set by reset(): one per variation
+    replica: 0, // set by reset(): 0 for a variation's first run, 1, 2... for its repeats on later seeds
     spec,
     batch: spec.optim ? spec.optim.batch_size : 1,
     surface: spec.data && spec.data.kind === "surface",
