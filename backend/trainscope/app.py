@@ -26,6 +26,7 @@ from trainscope.lessons.catalog import load_catalog
 from trainscope.store.base import RunStore
 from trainscope.store.sql import SqlStore
 from trainscope.stream.hub import Hub
+from trainscope.stream.replay import ReplayReader
 
 
 def plotly_js_path() -> Path:
@@ -49,11 +50,13 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
         manager = JobManager(settings, store, hub)
         await manager.start()
         app.state.store, app.state.hub, app.state.manager = store, hub, manager
+        app.state.replays = ReplayReader(store, settings)
         app.state.judge = Judge(app.state.lessons, store)
         try:
             yield
         finally:
             await manager.stop()
+            app.state.replays.close()
             store.close()
 
     app = FastAPI(title="Trainscope", version=__version__, lifespan=lifespan)

@@ -73,7 +73,20 @@ class Settings(BaseSettings):
     read_chunk_bytes: int = Field(
         8 * 2**20, ge=1024, description="bytes of events one read holds (a REST page, a replay chunk); at least one"
     )
-    message_bytes: int = Field(512 * 1024, ge=1024, description="bytes per websocket message (one event may exceed it)")
+    # a crowd's replay is sent a message per viewer per event-loop pass: smaller messages keep a pass short
+    message_bytes: int = Field(128 * 1024, ge=1024, description="bytes per websocket message (one event may exceed it)")
+    replay_senders: int = Field(
+        16, ge=1, description="viewers sent stored history at once; the others wait their turn, a page at a time"
+    )
+    replay_readers: int = Field(
+        2, ge=1, description="threads reading stored history for websocket replays (REST never waits on them)"
+    )
+    replay_page_bytes: int = Field(
+        2**20, ge=1024, description="bytes of stored events one replay read holds, shared by the viewers replaying it"
+    )
+    replay_cache_bytes: int = Field(
+        32 * 2**20, ge=0, description="replay pages kept for the viewers behind the first (a room opening one job)"
+    )
     replay_max_points: int = Field(2000, ge=2, description="points per series in a compact replay")
     replay_max_snapshots: int = Field(100, ge=1, description="snapshots per series in a compact replay")
     hang_timeout_s: float = Field(30.0, gt=0, description="a busy worker silent this long is killed")

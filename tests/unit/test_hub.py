@@ -72,3 +72,25 @@ def test_the_newest_events_of_a_running_job_are_kept_for_viewers_that_arrive() -
     assert hub.recent_since("other", 0) is None
     hub.publish("j", Published(6, "{}", final=True))
     assert hub.recent_since("j", 5) is None  # an ended job's history comes from the store
+
+
+def test_viewers_taking_the_same_items_share_one_join() -> None:
+    hub = Hub(queue_size=8)
+    batch = [Published(1, '{"a":1}'), Published(2, '{"b":2}')]
+    messages = hub.messages(batch, 100, 1000)
+    assert messages == ['[{"a":1},{"b":2}]']
+    assert hub.messages(list(batch), 100, 1000) is messages  # the next viewer: no second join
+    assert hub.messages(batch[:1], 100, 1000) == ['[{"a":1}]']  # other items: joined anew
+    assert hub.messages(batch, 1, 1000) == ['[{"a":1}]', '[{"b":2}]']
+
+
+def test_a_viewer_that_leaves_wakes_from_take() -> None:
+    async def scenario() -> None:
+        hub = Hub(queue_size=8)
+        viewer = hub.subscribe("job")
+        waiting = asyncio.create_task(viewer.take())
+        await asyncio.sleep(0)
+        viewer.leave()
+        assert await asyncio.wait_for(waiting, 5) == [] and viewer.gone
+
+    asyncio.run(scenario())

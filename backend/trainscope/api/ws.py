@@ -11,17 +11,17 @@ exactly what it missed).
 from __future__ import annotations
 
 import asyncio
-import json
+from collections.abc import Iterable
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
 from trainscope.api.security import origin_allowed
 from trainscope.config import Settings
-from trainscope.jobs.reads import Compaction, json_arrays, plan_compaction
-from trainscope.schemas import TERMINAL
-from trainscope.store.base import RunStore, StoredEvent, read_pages
-from trainscope.stream.hub import OVERFLOW, Hub, Published, Subscriber
+from trainscope.jobs.reads import json_arrays
+from trainscope.store.base import RunStore
+from trainscope.stream.hub import OVERFLOW, Hub, Subscriber, return_freed_memory
+from trainscope.stream.replay import ReplayReader
 
 router = APIRouter()
 
@@ -33,10 +33,6 @@ CLOSE_TOO_MANY_VIEWERS = 4429
 CLOSE_POLICY = 1008
 
 
-def is_final(event: StoredEvent) -> bool:
-    return event.type == "status" and json.loads(event.body)["status"] in TERMINAL
-
-
 async def until_disconnect(websocket: WebSocket) -> None:
     """Return when the client goes away; a viewer that sends anything is closed (it only listens)."""
     message = await websocket.receive()
@@ -44,71 +40,56 @@ async def until_disconnect(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_POLICY, "viewers send no messages")
 
 
-async def send_bodies(websocket: WebSocket, bodies: list[str], settings: Settings) -> None:
-    for message in json_arrays(bodies, settings.replay_chunk, settings.message_bytes):
-        await websocket.send_text(message)
+async def send_page(websocket: WebSocket, replays: ReplayReader, messages: Iterable[str]) -> None:
+    """History, sent in the replay's turn (see ReplayReader.turns)."""
+    async with replays.turns:
+        for message in messages:
+            await websocket.send_text(message)
 
 
-async def replay(
-    websocket: WebSocket, store: RunStore, job_id: str, after: int, settings: Settings
-) -> tuple[int, bool]:
+async def replay(websocket: WebSocket, replays: ReplayReader, job_id: str, after: int) -> tuple[int, bool]:
     """Send stored events with seq > after; return the last seq sent and whether the job has ended."""
     final = False
-    while True:
-        events = await run_in_threadpool(
-            store.read_events, job_id, after, settings.replay_chunk, None, settings.read_chunk_bytes
-        )
-        if not events:
-            return after, final
-        await send_bodies(websocket, [e.body for e in events], settings)
-        after = events[-1].seq
-        final = final or any(is_final(e) for e in events)
+    while page := await replays.page(job_id, after):
+        await send_page(websocket, replays, page.messages)
+        after, final = page.last_seq, final or page.final
+    return after, final
 
 
 async def replay_compact(
-    websocket: WebSocket, store: RunStore, job_id: str, after: int, settings: Settings
+    websocket: WebSocket, store: RunStore, replays: ReplayReader, job_id: str, after: int
 ) -> tuple[int, bool]:
     """Like replay, thinned as compact_history thins (planned in a first pass over the stored history,
-    sent in a second), a page of read_chunk_bytes at a time: a heavy job's whole history is never in
-    memory at once. The last seq returned is the last one read."""
+    sent in a second), a page at a time: a heavy job's whole history is never in memory at once. The
+    last seq returned is the last one read."""
     record = await run_in_threadpool(store.get_job, job_id)
     until = record.last_seq if record else after
     if until <= after:
         return after, False
-    chunk = settings.read_chunk_bytes
-
-    def plan() -> Compaction:
-        events = (event for page in read_pages(store, job_id, after, until, chunk) for event in page)
-        return plan_compaction(events, settings.replay_max_points, settings.replay_max_snapshots)
-
-    compaction = await run_in_threadpool(plan)
-    final, position = False, after
-    second_pass = read_pages(store, job_id, after, until, chunk)
-    while page := await run_in_threadpool(next, second_pass, None):
-        kept = [event for event in map(compaction.apply, page) if event is not None]
-        await send_bodies(websocket, [event.body for event in kept], settings)
-        final = final or any(is_final(event) for event in page)
-        position = page[-1].seq
-    return position, final
+    planned, plan = await replays.plan(job_id, after, until)
+    final = False
+    while after < planned and (page := await replays.compact_page(job_id, after, planned, plan)):
+        await send_page(websocket, replays, page.messages)
+        after, final = page.last_seq, final or page.final
+    while after < until and (page := await replays.page(job_id, after)):  # past a plan made a moment ago
+        await send_page(websocket, replays, page.messages)
+        after, final = page.last_seq, final or page.final
+    return after, final
 
 
-async def follow(
-    websocket: WebSocket, subscriber: Subscriber, after: int, client_gone: asyncio.Task[None], settings: Settings
-) -> bool:
+async def follow(websocket: WebSocket, subscriber: Subscriber, after: int, hub: Hub, settings: Settings) -> bool:
     """Forward live events newer than `after` until the final one; False if the viewer must go."""
     while True:
-        getter = asyncio.ensure_future(subscriber.take())
-        await asyncio.wait({getter, client_gone}, return_when=asyncio.FIRST_COMPLETED)
-        if not getter.done():
-            getter.cancel()
+        items = await subscriber.take()
+        if subscriber.gone:
             return False
-        items: list[Published] = getter.result()
         if OVERFLOW in items:
             await websocket.close(CLOSE_TOO_SLOW, f"too far behind; reconnect with ?after={after}")
             return False
         fresh = [item for item in items if item.seq > after]  # replay already sent the rest
         if fresh:
-            await send_bodies(websocket, [item.body for item in fresh], settings)
+            for message in hub.messages(fresh, settings.replay_chunk, settings.message_bytes):
+                await websocket.send_text(message)
             after = fresh[-1].seq
             if any(item.final for item in fresh):
                 return True
@@ -119,6 +100,7 @@ async def follow_job(websocket: WebSocket, job_id: str) -> None:
     state = websocket.app.state
     store: RunStore = state.store
     hub: Hub = state.hub
+    replays: ReplayReader = state.replays
     settings: Settings = state.settings
     await websocket.accept()
     if not origin_allowed(websocket.headers, settings):
@@ -144,19 +126,23 @@ async def follow_job(websocket: WebSocket, job_id: str) -> None:
         return
     subscriber = hub.subscribe(job_id)  # before the replay, so nothing falls between the two
     client_gone = asyncio.create_task(until_disconnect(websocket))
+    client_gone.add_done_callback(lambda _: subscriber.leave())
     try:
         recent = hub.recent_since(job_id, after) if history == "full" else None
         if recent is not None:  # everything since `after` is still in memory: no store read
-            await send_bodies(websocket, [item.body for item in recent], settings)
+            messages = json_arrays([item.body for item in recent], settings.replay_chunk, settings.message_bytes)
+            await send_page(websocket, replays, messages)
             after, final = (recent[-1].seq if recent else after), False
         elif history == "compact":
-            after, final = await replay_compact(websocket, store, job_id, after, settings)
+            after, final = await replay_compact(websocket, store, replays, job_id, after)
         else:
-            after, final = await replay(websocket, store, job_id, after, settings)
-        if final or await follow(websocket, subscriber, after, client_gone, settings):
+            after, final = await replay(websocket, replays, job_id, after)
+        if final or await follow(websocket, subscriber, after, hub, settings):
             await websocket.close(1000, "job ended")
     except (WebSocketDisconnect, RuntimeError):  # RuntimeError: the socket was closed under us (policy close)
         pass
     finally:
         hub.unsubscribe(subscriber)
         client_gone.cancel()
+        if not hub.viewers(job_id):
+            await asyncio.to_thread(return_freed_memory)

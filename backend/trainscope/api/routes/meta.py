@@ -33,5 +33,6 @@ def read_meta(settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.get("/health")
-def read_health(manager: ManagerDep) -> dict[str, Any]:
+async def read_health(manager: ManagerDep) -> dict[str, Any]:
+    # async: answered on the event loop, never queued behind a busy thread pool
     return {"status": "ok", **manager.health()}
