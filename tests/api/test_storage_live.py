@@ -4,8 +4,10 @@ deleted. Budgets here are tiny so that a few seconds of heavy probes reach them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,26 +34,32 @@ def budgeted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live.stop()
 
 
+def all_events(server: LiveServer, job_id: str) -> list[list[dict[str, Any]]]:
+    """The job's events, page by page as /events gives them (each about READ_BYTES)."""
+    pages, after, last_seq = [], 0, server.job(job_id)["last_seq"]
+    while after < last_seq:  # bounded: every page holds at least one event
+        page = server.get(f"/api/jobs/{job_id}/events", after=after, limit=10_000).json()["events"]
+        pages.append(page)
+        after = page[-1]["seq"]
+    return pages
+
+
 def stored(server: LiveServer, job_id: str) -> int:
-    events = server.get(f"/api/jobs/{job_id}/events", limit=10_000).json()["events"]
-    return sum(len(str(event)) for event in events)  # close enough to the stored JSON's size for a bound
+    """Characters of the job's events as stored: compact JSON, as the pump writes them."""
+    return sum(len(json.dumps(e, separators=(",", ":"))) for page in all_events(server, job_id) for e in page)
 
 
 def test_a_job_past_its_byte_budget_stops_failed_with_the_reason(budgeted: LiveServer) -> None:
     job = budgeted.wait_status(budgeted.submit(HEAVY)["id"], {"done", "failed", "cancelled"}, timeout=60)
     assert job["status"] == "failed", job
     assert "MB a job may store" in job["message"] and job["summary"]["step"] < 4000
-    assert stored(budgeted, job["id"]) < 1.5 * JOB_BYTES  # the bodies it kept, and a final status
+    assert job["stored_bytes"] == stored(budgeted, job["id"]) < 1.5 * JOB_BYTES  # what it kept, and a final status
     assert budgeted.health()["store_bytes"] > 0
 
 
 def test_a_heavy_job_is_read_in_pages_bounded_by_bytes(budgeted: LiveServer) -> None:
     job_id = budgeted.wait_status(budgeted.submit(HEAVY)["id"], {"failed"}, timeout=60)["id"]
-    pages, after, last_seq = [], 0, budgeted.job(job_id)["last_seq"]
-    while after < last_seq:  # bounded: every page holds at least one event
-        page = budgeted.get(f"/api/jobs/{job_id}/events", after=after, limit=10_000).json()["events"]
-        pages.append(page)
-        after = page[-1]["seq"]
+    pages, last_seq = all_events(budgeted, job_id), budgeted.job(job_id)["last_seq"]
     assert len(pages) > 1 and [e["seq"] for page in pages for e in page] == list(range(1, last_seq + 1))
     for page in pages:  # each page about READ_BYTES, or a single event larger than that
         assert len(page) == 1 or sum(len(str(event)) for event in page) < 1.2 * READ_BYTES

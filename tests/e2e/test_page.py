@@ -154,6 +154,9 @@ def test_a_finished_run_replays_after_a_server_restart(own_server: LiveServer, p
     own_server.start()
 
     open_page(page, own_server.url + "/")
+    stored = own_server.job(job["id"])["stored_bytes"]  # shown in the runs list, as the store counts it
+    number, unit = (page.text_content(f"tr[data-job='{job['id']}'] td.num") or "").split()
+    assert stored > 0 and float(number) * {"kB": 1e3, "MB": 1e6}[unit] == pytest.approx(stored, rel=0.05)
     page.click(f"tr[data-job='{job['id']}'] button[data-action=open]")
     wait_js(page, "window.trainscope.charts.loss.pointCount() === 600", 20)
     wait_js(page, "document.body.dataset.run === 'done'", 10)

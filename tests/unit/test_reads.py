@@ -60,6 +60,7 @@ def test_compact_history_thins_points_and_snapshots_keeping_first_latest_and_sta
         add("scalars", first + 49, points=points)
         add("histogram", first + 49, tag="act/layer1", counts=[1])
         add("histogram", first + 49, tag="act/layer2", counts=[1])
+        add("boundary", first + 49, probs=[0.5])
     add("status", 1000, status="done")
 
     kept = compact_history(events, max_points=10, max_snapshots=4)
@@ -74,6 +75,7 @@ def test_compact_history_thins_points_and_snapshots_keeping_first_latest_and_sta
     for tag in ("act/layer1", "act/layer2"):
         snapshots = [e for e in kept if e.type == "histogram" and json.loads(e.body)["tag"] == tag]
         assert len(snapshots) == 4 and snapshots[-1].step == 1000
+    assert [e.step for e in kept if e.type == "boundary"] == [1000]  # the page draws only the newest
     assert [json.loads(e.body)["status"] for e in kept if e.type == "status"] == ["running", "done"]
 
 

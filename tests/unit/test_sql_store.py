@@ -118,3 +118,21 @@ def test_an_older_database_file_gains_the_groups_table(tmp_path: Path) -> None:
     store.create_schema()
     store.write(WriteBatch(new_groups=[GroupRecord("g", "", datetime(2026, 1, 1, tzinfo=UTC), [])]))
     assert store.get_group("g") is not None
+
+
+def test_a_database_from_before_stored_bytes_gets_the_column_filled_from_its_events(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    store = SqlStore(f"sqlite:///{path}")
+    store.create_schema()
+    store.write(WriteBatch(new_jobs=[record("a"), record("b")], events=[event("a", 1), event("a", 2)]))
+    store.close()
+    with sqlite3.connect(path) as conn:  # as the schema was before the column
+        conn.execute("ALTER TABLE jobs DROP COLUMN stored_bytes")
+    reopened = SqlStore(f"sqlite:///{path}")
+    reopened.create_schema()
+    a, b = reopened.get_job("a"), reopened.get_job("b")
+    assert a is not None and b is not None
+    assert a.stored_bytes == reopened.event_bytes("a") == 2 * len(event("a", 1).body)
+    assert b.stored_bytes == 0
+    reopened.create_schema()  # a second start changes nothing
+    assert reopened.get_job("a") == a

@@ -114,7 +114,9 @@ class JobManager:
                 continue
             spec_json = JobSpec.model_validate(record.spec).model_dump_json()
             started = record.started_at is not None
-            self._live[record.id] = LiveJob(record.status, record.last_seq, spec_json, started=started)
+            self._live[record.id] = LiveJob(
+                record.status, record.last_seq, spec_json, started=started, stored_bytes=record.stored_bytes
+            )
             if record.status == JobStatus.queued:
                 self._queue.append(record.id)
             else:  # left running or paused by a previous server process
@@ -438,7 +440,7 @@ class JobManager:
         self._stored_bytes += len(body)
         live.last_seq = seq
         pending.batch.events.append(StoredEvent(job_id, seq, event["type"], int(event.get("step", 0)), body))
-        pending.batch.update(job_id, last_seq=seq)
+        pending.batch.update(job_id, last_seq=seq, stored_bytes=live.stored_bytes)
         if event["type"] == "scalars" and event["points"]:
             last = event["points"][-1]
             live.summary.update(last["values"], step=last["step"])

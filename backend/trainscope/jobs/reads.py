@@ -22,6 +22,7 @@ def to_public(record: JobRecord) -> JobPublic:
         message=record.message,
         last_seq=record.last_seq,
         summary=record.summary,
+        stored_bytes=record.stored_bytes,
     )
 
 
@@ -75,6 +76,10 @@ def read_scalars(store: RunStore, job_id: str, tag: str, max_points: int) -> Sca
 
 
 SNAPSHOT_TYPES = frozenset({"histogram", "layers", "embedding", "boundary", "network", "system"})
+# the page draws only the newest of these (over-time views are drawn from histograms, layers and
+# embeddings): a compact replay sends one each. Measured: a boundary grid is ~25 KB, and 100 of them
+# were half of what each viewer opening a long run was sent
+LATEST_ONLY_TYPES = frozenset({"boundary", "network", "system"})
 
 
 @dataclass
@@ -103,7 +108,8 @@ class Compaction:
 
 def plan_compaction(events: Iterable[StoredEvent], max_points: int, max_snapshots: int) -> Compaction:
     """At most `max_points` train-loss and validation points (first and latest kept) and at most
-    `max_snapshots` events per snapshot series (histogram tag, embedding, ...; the latest kept). Reads
+    `max_snapshots` events per snapshot series (histogram tag, embedding, ...; the latest kept; only
+    the latest of LATEST_ONLY_TYPES). Reads
     each event once and keeps only steps and seqs, so it can run over a job's history page by page."""
     train_steps, val_steps = [], []
     series: dict[tuple[str, str], list[int]] = {}
@@ -118,7 +124,11 @@ def plan_compaction(events: Iterable[StoredEvent], max_points: int, max_snapshot
     return Compaction(
         {train_steps[i] for i in downsample_indices(len(train_steps), max_points)},
         {val_steps[i] for i in downsample_indices(len(val_steps), max_points)},
-        {seqs[i] for seqs in series.values() for i in downsample_indices(len(seqs), max_snapshots)},
+        {
+            seqs[i]
+            for (type_, _), seqs in series.items()
+            for i in downsample_indices(len(seqs), 1 if type_ in LATEST_ONLY_TYPES else max_snapshots)
+        },
     )
 
 

@@ -55,6 +55,7 @@ class JobPublic(BaseModel):
     message: str = ""
     last_seq: int = 0
     summary: dict[str, float] = Field(default_factory=dict, description="latest step and figures")
+    stored_bytes: int = Field(0, description="bytes of its events in the store (limits.max_job_bytes bounds it)")
 
 
 class JobsPublic(BaseModel):

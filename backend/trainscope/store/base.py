@@ -26,6 +26,7 @@ class JobRecord:
     message: str = ""
     last_seq: int = 0
     summary: dict[str, float] = field(default_factory=dict)
+    stored_bytes: int = 0  # of its events' JSON
 
 
 @dataclass

@@ -20,7 +20,9 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import OperationalError
@@ -43,6 +45,7 @@ jobs = Table(
     Column("message", Text, nullable=False, default=""),
     Column("last_seq", Integer, nullable=False, default=0),
     Column("summary", Text, nullable=False, default="{}"),
+    Column("stored_bytes", Integer, nullable=False, default=0),
 )
 
 events = Table(
@@ -90,6 +93,21 @@ class SqlStore:
 
     def create_schema(self) -> None:
         metadata.create_all(self.engine)
+        self._add_stored_bytes()
+
+    def _add_stored_bytes(self) -> None:
+        """A database made before jobs had `stored_bytes` gets the column, filled from its events: the
+        one change of schema so far, made by hand until migrations come (Alembic, with PostgreSQL)."""
+        if "stored_bytes" in {column["name"] for column in inspect(self.engine).get_columns("jobs")}:
+            return
+        sizes = (
+            select(func.coalesce(func.sum(func.length(events.c.body)), 0))
+            .where(events.c.job_id == jobs.c.id)
+            .scalar_subquery()
+        )
+        with self.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE jobs ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0"))
+            conn.execute(update(jobs).values(stored_bytes=sizes))
 
     def close(self) -> None:
         self.engine.dispose()

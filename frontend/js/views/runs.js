@@ -9,6 +9,12 @@ function describe(spec) {
   return `${data} · [${spec.model.hidden.join(",")}] ${spec.model.activation} · ${optim}`;
 }
 
+export function formatBytes(bytes) {
+  if (!bytes) return "";
+  const [value, unit] = bytes < 1e6 ? [bytes / 1e3, "kB"] : [bytes / 1e6, "MB"];
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
+}
+
 export function mountRuns(el, { onOpen }) {
   el.dataset.testid = "runs";
 
@@ -24,7 +30,7 @@ export function mountRuns(el, { onOpen }) {
       return jobs;
     }
     const table = document.createElement("table");
-    table.innerHTML = "<thead><tr><th>Run</th><th>Status</th><th>Settings</th><th>Step</th><th>Val acc</th><th></th></tr></thead>";
+    table.innerHTML = "<thead><tr><th>Run</th><th>Status</th><th>Settings</th><th>Step</th><th>Val acc</th><th title='its events in the store'>Stored</th><th></th></tr></thead>";
     const body = document.createElement("tbody");
     for (const job of jobs) {
       const row = document.createElement("tr");
@@ -32,7 +38,7 @@ export function mountRuns(el, { onOpen }) {
       const acc = job.summary["val/acc"];
       row.innerHTML = `<td><button type="button" class="link" data-action="open">${escape(job.name || job.id)}</button></td>
         <td class="status-${escape(job.status)}">${escape(job.status)}</td><td>${escape(describe(job.spec))}</td>
-        <td>${job.summary.step ?? ""}</td><td>${acc === undefined ? "" : (100 * acc).toFixed(1) + "%"}</td>
+        <td>${job.summary.step ?? ""}</td><td>${acc === undefined ? "" : (100 * acc).toFixed(1) + "%"}</td><td class="num">${formatBytes(job.stored_bytes)}</td>
         <td>${["queued", "running", "paused"].includes(job.status) ? "" : '<button type="button" class="link" data-action="delete" aria-label="delete">delete</button>'}</td>`;
       body.append(row);
     }
