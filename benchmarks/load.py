@@ -43,7 +43,7 @@ from tests.live import LiveServer, free_port, wait_for  # noqa: E402
 RUNNING = {
     "data": {"dataset": "spiral"},
     "model": {"hidden": [64, 64, 64]},
-    "optim": {"steps": 100_000, "eval_every": 100},
+    "optim": {"steps": 1_000_000, "eval_every": 100},
 }
 SUBMITTED = {"data": {"dataset": "moons", "n_points": 200}, "optim": {"steps": 50}}
 WARM_UP_S = 3.0
@@ -183,7 +183,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         # every request here comes from one address; the followed job must outlive every phase
-        env = {"TRAINSCOPE_LIMITS__MAX_JOBS_PER_CLIENT": "1000", "TRAINSCOPE_LIMITS__MAX_JOB_BYTES": str(2**30)}
+        env = {
+            "TRAINSCOPE_LIMITS__MAX_JOBS_PER_CLIENT": "1000",
+            "TRAINSCOPE_LIMITS__MAX_JOB_BYTES": str(2**30),
+            "TRAINSCOPE_LIMITS__MAX_STEPS": "1000000",
+        }
         server = LiveServer(folder / "load.db", workers=1, env=env).start()
         try:
             assert server.process is not None

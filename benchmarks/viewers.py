@@ -65,12 +65,12 @@ async def stalled(url: str, until: float) -> int | None:
     sock.connect((host, int(port)))
     async with websockets.connect(url, sock=sock, max_queue=1, open_timeout=30) as ws:
         await asyncio.sleep(max(0.0, until - time.time()))
-        try:  # now read what is buffered, to find how the server closed it
-            while True:
-                await asyncio.wait_for(ws.recv(), timeout=10)
+        try:  # now read what is buffered, for up to 10 s, to find whether the server closed it and how
+            while (remaining := until + 10 - time.time()) > 0:
+                await asyncio.wait_for(ws.recv(), timeout=remaining)
         except (TimeoutError, websockets.ConnectionClosed):
             pass
-        return ws.close_code
+        return ws.close_code  # None: still open, its backlog made room by dropping older snapshots
 
 
 async def main(url: str, count: int, start: float, until: float, with_stalled: bool) -> dict[str, Any]:

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         "auto", description="where jobs asking for `auto` run; `cpu` also refuses jobs that ask for cuda"
     )
     torch_threads: int = Field(1, ge=1, description="intra-op threads per worker")
+    # training is throughput work, the server's fan-out and API are latency work: on a machine with
+    # few cores a worker training flat out must not delay the event loop's next turn
+    worker_nice: int = Field(10, ge=0, le=19, description="niceness added to worker processes (0: as the server)")
     emit_interval_s: float = Field(0.1, gt=0, description="longest wait between two scalars events")
     emit_max_steps: int = Field(200, ge=1, description="most train-loss points per scalars event")
     pump_batch: int = Field(500, ge=1, description="most writes in one store transaction")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -173,3 +174,11 @@ def test_compact_replay_thins_history_then_follows_live(server: LiveServer) -> N
     assert len(steps) <= 2000 + 30  # the cap on train points, plus the 30 evaluations
     assert len([e for e in full.events if e["type"] == "scalars" for p in e["points"]]) == 3000
     assert compact.events[-1]["status"] == "done"
+
+
+def test_workers_run_at_a_lower_priority_than_the_server(server: LiveServer) -> None:
+    """Training is throughput work: a worker training flat out must not take the server's turn."""
+    assert server.process is not None
+    server_nice = os.getpriority(os.PRIO_PROCESS, server.process.pid)
+    workers = [w["pid"] for w in server.health()["workers"]]
+    assert workers and all(os.getpriority(os.PRIO_PROCESS, pid) == min(19, server_nice + 10) for pid in workers)

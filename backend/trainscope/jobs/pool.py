@@ -82,6 +82,7 @@ class LocalPool:
                 settings.emit_interval_s,
                 settings.emit_max_steps,
                 settings.limits.max_job_seconds,
+                settings.worker_nice,
             ),
             name=f"trainscope-worker-{index}",
             daemon=True,

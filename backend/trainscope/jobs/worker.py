@@ -127,8 +127,11 @@ def worker_main(
     emit_interval_s: float,
     emit_max_steps: int,
     max_job_seconds: float,
+    nice: int = 0,
 ) -> None:
     try:
+        if nice:
+            os.nice(nice)
         events.send(("ready", warm_up(torch_threads)))
         from trainscope.training.loop import EmitPolicy
 
