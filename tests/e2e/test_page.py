@@ -29,6 +29,11 @@ def wait_js(page: Page, condition: str, timeout_s: float = 30) -> None:
     page.wait_for_function(f"() => {condition}", timeout=timeout_s * 1000)
 
 
+def draw_all(page: Page) -> None:
+    """Draw every chart still waiting: charts off screen are drawn only when scrolled to."""
+    page.evaluate("() => window.trainscope.drawAll()")
+
+
 def status(page: Page) -> str:
     return page.text_content("#status") or ""
 
@@ -42,6 +47,7 @@ def test_a_spiral_run_fills_every_view(server: LiveServer, page: Page, artifacts
     wait_js(page, "document.querySelector('#status').textContent.startsWith('done')", 60)
 
     assert chart(page, "loss.pointCount()") == 1500
+    draw_all(page)
     boundary = page.evaluate("() => document.getElementById('boundary').data.map(t => t.type)")
     assert boundary[0] == "heatmap" and len(boundary) == 3  # P(class 1), train and validation points
     heatmap = page.evaluate("() => document.querySelector('[data-testid=histogram-heatmap]').data[0]")
@@ -64,12 +70,16 @@ def test_a_spiral_run_fills_every_view(server: LiveServer, page: Page, artifacts
 
     light_font = page.evaluate("() => document.getElementById('boundary').layout.font.color")
     page.click("#theme")
-    wait_js(page, f"document.getElementById('boundary').layout.font.color !== '{light_font}'", 5)
+    wait_js(
+        page,
+        f"window.trainscope.drawAll() || document.getElementById('boundary').layout.font.color !== '{light_font}'",
+        5,
+    )
     assert page.evaluate("() => document.body.classList.contains('dark')")
     page.screenshot(path=str(artifacts_dir / "playground-dark.png"), full_page=True)
 
     page.click("#projector")
-    wait_js(page, "document.getElementById('boundary').layout.font.size > 13", 5)
+    wait_js(page, "window.trainscope.drawAll() || document.getElementById('boundary').layout.font.size > 13", 5)
 
 
 def test_pause_stops_points_resume_restarts_and_a_rate_change_is_marked(server: LiveServer, page: Page) -> None:
@@ -217,3 +227,26 @@ def test_language_toggle_switches_the_playground(server: LiveServer, page: Page)
     page.click("#language")
     assert page.text_content("#start") == "Start"
     assert page.text_content("label[data-path='optim.lr'] span") == "Learning rate"
+
+
+def test_the_live_loss_curve_and_its_replay_draw_the_same_points(server: LiveServer, page: Page) -> None:
+    """Thinned by the lowest and highest point per bucket of steps, live in the page and in the
+    server's compact replay alike: 6,000 steps, more than the ~2,000 points drawn."""
+    open_page(page, server.url + "/")
+    page.select_option("select[name='data.dataset']", "moons")
+    page.fill("input[name='optim.steps']", "6000")
+    page.click("#start")
+    wait_js(page, "document.body.dataset.run === 'done'", 90)
+    assert chart(page, "loss.pointCount()") == 6000
+    draw_all(page)
+    live = page.evaluate("() => document.querySelector('[data-testid=loss-chart]').data[0]")
+    assert 1000 < len(live["x"]) <= 2002 and live["x"][0] == 1 and live["x"][-1] == 6000
+
+    job_id = page.evaluate("() => document.querySelector('#runs tbody tr').dataset.job")
+    open_page(page, server.url + "/")  # a fresh page: what it draws comes from the replay alone
+    page.click(f"tr[data-job='{job_id}'] button[data-action=open]")  # a replay, compact
+    wait_js(page, "window.trainscope.charts.loss.lastStep() === 6000", 20)  # its last point comes last
+    assert 2000 < chart(page, "loss.pointCount()") < 2500  # the server thinned what it sent
+    draw_all(page)
+    replayed = page.evaluate("() => document.querySelector('[data-testid=loss-chart]').data[0]")
+    assert replayed["x"] == live["x"] and replayed["y"] == live["y"]

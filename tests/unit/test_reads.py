@@ -4,9 +4,17 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from trainscope.jobs.reads import compact_history, downsample_indices, events_json, json_arrays, read_scalars
+from trainscope.jobs.reads import (
+    compact_history,
+    downsample_indices,
+    events_json,
+    json_arrays,
+    minmax_indices,
+    read_scalars,
+)
 from trainscope.schemas import JobSpec, JobStatus
 from trainscope.store.base import JobRecord, StoredEvent, WriteBatch
 from trainscope.store.sql import SqlStore
@@ -84,3 +92,21 @@ def test_json_arrays_respect_count_and_size() -> None:
     arrays = json_arrays(bodies, max_items=2, max_bytes=50)
     assert [len(json.loads(a)) for a in arrays] == [1, 1, 2]  # the big one goes alone
     assert [item for a in arrays for item in json.loads(a)] == [json.loads(b) for b in bodies]
+
+
+def test_minmax_thinning_keeps_spikes_and_is_its_own_fixed_point() -> None:
+    rng = np.random.default_rng(0)
+    steps = list(range(1, 20_001))
+    values = list(1 / np.sqrt(steps) + 0.01 * rng.standard_normal(len(steps)))
+    values[12_345] = 5.0  # a spike every-other-point thinning would likely lose
+    kept = minmax_indices(steps, values, 1000)
+    assert len(kept) <= 2002 and kept[0] == 0 and kept[-1] == len(steps) - 1
+    assert 12_345 in kept
+    buckets = (np.asarray(steps) - 1) * 1000 // 20_000  # each point's bucket
+    for bucket in range(1000):  # each bucket's own extremes are kept, against numpy
+        members = np.flatnonzero(buckets == bucket)
+        low, high = members[np.argmin(np.asarray(values)[members])], members[np.argmax(np.asarray(values)[members])]
+        assert low in kept and high in kept
+    # thinning what was thinned keeps it all: a replay's points thin to themselves, as the page does
+    again = minmax_indices([steps[i] for i in kept], [values[i] for i in kept], 1000)
+    assert again == list(range(len(kept)))

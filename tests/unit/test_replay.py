@@ -144,12 +144,14 @@ def test_compact_pages_match_compact_history_and_share_one_plan(store: CountingS
     asyncio.run(scenario())
 
 
-def test_a_plan_is_reused_only_when_it_reaches_close_enough(store: CountingStore) -> None:
+def test_a_plan_is_reused_only_when_what_it_leaves_out_is_short(store: CountingStore) -> None:
     async def scenario() -> None:
         reader = ReplayReader(store, settings())  # replay_chunk 10
-        assert (await reader.plan("j", 0, 30))[0] == 30
-        assert (await reader.plan("j", 0, 40))[0] == 30  # 10 short: reused, the rest sent whole
-        assert (await reader.plan("j", 0, 41))[0] == 41  # 11 short: planned again
+        assert (await reader.plan("j", 0, 2))[0] == 2  # a viewer at the job's start
+        assert (await reader.plan("j", 0, 12))[0] == 12  # 10 short, but most of the history: planned again
+        assert (await reader.plan("j", 0, 100))[0] == 100
+        assert (await reader.plan("j", 0, 110))[0] == 100  # 10 short of 110: reused, the rest sent whole
+        assert (await reader.plan("j", 0, 111))[0] == 111  # 11 short: planned again
         reader.close()
 
     asyncio.run(scenario())

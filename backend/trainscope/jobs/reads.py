@@ -61,6 +61,25 @@ def downsample_indices(total: int, max_points: int) -> list[int]:
     return sorted({round(i * stride) for i in range(max_points - 1)} | {total - 1})
 
 
+def minmax_indices(steps: list[int], values: list[float], buckets: int) -> list[int]:
+    """Per bucket of steps, the lowest and the highest point, and the first and last overall: thinning
+    that keeps a curve's spikes. The page thins its live loss curve the same way with the same buckets
+    (frontend/js/charts/thin.js), so a compact replay draws the very points the live run did."""
+    n = len(steps)
+    if not n:
+        return []
+    first, span = steps[0], steps[-1] - steps[0] + 1
+    low: dict[int, int] = {}
+    high: dict[int, int] = {}
+    for i, (step, value) in enumerate(zip(steps, values, strict=True)):
+        bucket = (step - first) * buckets // span
+        if bucket not in low or value < values[low[bucket]]:
+            low[bucket] = i
+        if bucket not in high or value > values[high[bucket]]:
+            high[bucket] = i
+    return sorted({0, n - 1, *low.values(), *high.values()})
+
+
 def read_scalars(store: RunStore, job_id: str, tag: str, max_points: int) -> ScalarSeries:
     """One scalar series of a job, downsampled on read (TensorBoard keeps the newest point too)."""
     steps: list[int] = []
@@ -107,22 +126,27 @@ class Compaction:
 
 
 def plan_compaction(events: Iterable[StoredEvent], max_points: int, max_snapshots: int) -> Compaction:
-    """At most `max_points` train-loss and validation points (first and latest kept) and at most
+    """About `max_points` train-loss points (the lowest and highest of each of max_points/2 buckets of
+    steps, the first and latest) and at most `max_points` validation points, and at most
     `max_snapshots` events per snapshot series (histogram tag, embedding, ...; the latest kept; only
-    the latest of LATEST_ONLY_TYPES). Reads
-    each event once and keeps only steps and seqs, so it can run over a job's history page by page."""
-    train_steps, val_steps = [], []
+    the latest of LATEST_ONLY_TYPES). Reads each event once and keeps only steps, losses and seqs, so
+    it can run over a job's history page by page."""
+    train_steps: list[int] = []
+    train_losses: list[float] = []
+    val_steps = []
     series: dict[tuple[str, str], list[int]] = {}
     for event in events:
         if event.type == "scalars":
             for point in json.loads(event.body)["points"]:
-                train_steps.append(point["step"])
+                if "train/loss" in point["values"]:
+                    train_steps.append(point["step"])
+                    train_losses.append(point["values"]["train/loss"])
                 if "val/loss" in point["values"]:
                     val_steps.append(point["step"])
         elif event.type in SNAPSHOT_TYPES:
             series.setdefault((event.type, json.loads(event.body).get("tag", "")), []).append(event.seq)
     return Compaction(
-        {train_steps[i] for i in downsample_indices(len(train_steps), max_points)},
+        {train_steps[i] for i in minmax_indices(train_steps, train_losses, max(1, max_points // 2))},
         {val_steps[i] for i in downsample_indices(len(val_steps), max_points)},
         {
             seqs[i]

@@ -70,13 +70,15 @@ class ReplayReader:
 
     async def plan(self, job_id: str, after: int, until: int) -> tuple[int, Compaction]:
         """A compact replay's plan for the history after `after`, and the seq it reaches. Another
-        viewer's plan is reused when it reaches at least `replay_chunk` events short of `until` (the
-        rest is then sent whole), so a room arriving at a running job plans once, not once per viewer."""
+        viewer's plan is reused when what it leaves out is short (at most `replay_chunk` events and a
+        tenth of the history; the rest is then sent whole), so a room arriving at a running job plans
+        once, not once per viewer."""
         key = ("plan", job_id, after)
+        tail = min(self.settings.replay_chunk, (until - after) // 10)
         kept = self._plans.get(key)
-        if kept is None or kept[0] < until - self.settings.replay_chunk:
+        if kept is None or kept[0] < until - tail:
             kept = await self._once(key, self._read_plan, job_id, after, until)  # or the plan being made
-            if kept[0] < until - self.settings.replay_chunk:  # that one was begun too long ago
+            if kept[0] < until - tail:  # that one was begun too long ago
                 kept = await asyncio.get_running_loop().run_in_executor(
                     self._executor, self._read_plan, job_id, after, until
                 )

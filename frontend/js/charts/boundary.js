@@ -1,6 +1,6 @@
 // Decision boundary for 2-D data: P(class 1) over the plane, training and validation points on top.
 import { baseLayout, CLASS_COLORS, floats, PLOT_CONFIG } from "../decode.js";
-import { scheduler } from "./series.js";
+import { drawer } from "./frames.js";
 
 export function mount(el) {
   el.dataset.testid = "boundary-chart";
@@ -37,16 +37,18 @@ export function mount(el) {
     const annotations = [{ text: note, xref: "paper", yref: "paper", x: 1, y: -0.12, xanchor: "right", showarrow: false, font: { size: 12 } }];
     Plotly.react(el, traces, baseLayout({ annotations, yaxis: { ...baseLayout().yaxis, scaleanchor: "x" } }), PLOT_CONFIG);
   }
-  const redraw = scheduler(draw);
+  const redraw = drawer(el, draw, { minIntervalMs: 500 });
 
   function append(events) {
+    let changed = false;
     for (const event of events) {
       if (event.type === "dataset") data = event;
       if (event.type === "boundary") latest = event;
+      changed = changed || event.type === "dataset" || event.type === "boundary";
     }
-    redraw();
+    if (changed) redraw();
   }
 
   reset();
-  return { reset, append, hasBoundary: () => latest !== null, relayout: redraw };
+  return { reset, append, hasBoundary: () => latest !== null, relayout: () => redraw(true) };
 }

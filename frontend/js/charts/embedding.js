@@ -1,7 +1,7 @@
 // The penultimate layer's activations on the probe set, projected by PCA, coloured by label; a
 // slider moves through the snapshots taken during training.
 import { baseLayout, CLASS_COLORS, floats, PLOT_CONFIG } from "../decode.js";
-import { scheduler } from "./series.js";
+import { drawer } from "./frames.js";
 
 export function mount(el) {
   el.classList.add("chart-block");
@@ -46,7 +46,7 @@ export function mount(el) {
     }
     Plotly.react(plot, traces, baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "PC1" } }, yaxis: { ...baseLayout().yaxis, title: { text: "PC2" } } }), PLOT_CONFIG);
   }
-  const redraw = scheduler(draw);
+  const redraw = drawer(plot, draw, { minIntervalMs: 500 });
 
   function append(events) {
     let added = false;
@@ -63,9 +63,9 @@ export function mount(el) {
 
   slider.addEventListener("input", () => {
     following = Number(slider.value) === snapshots.length - 1;
-    redraw();
+    redraw(true);
   });
-  bar.addEventListener("change", redraw);
+  bar.addEventListener("change", () => redraw(true));
   reset();
-  return { reset, append, snapshotCount: () => snapshots.length, relayout: redraw };
+  return { reset, append, snapshotCount: () => snapshots.length, relayout: () => redraw(true) };
 }

@@ -1,7 +1,7 @@
 // Histograms of activations, weights and gradients per layer: the latest one, and all of them over
 // time as a heatmap on a common value axis (TensorBoard's distribution view).
 import { baseLayout, PLOT_CONFIG } from "../decode.js";
-import { scheduler } from "./series.js";
+import { drawer } from "./frames.js";
 
 const ROWS = 40; // value bins of the heatmap
 const MAX_SNAPSHOTS = 200;
@@ -61,11 +61,13 @@ export function mount(el) {
     }
     Plotly.react(heatmap, traces, baseLayout({ title: { text: "over time", font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: "step" } }, yaxis: { ...baseLayout().yaxis, title: { text: "value" } } }), PLOT_CONFIG);
   }
-  const redraw = scheduler(draw);
+  const redraw = drawer(el, draw, { minIntervalMs: 500 });
 
   function append(events) {
+    let changed = false;
     for (const event of events) {
       if (event.type !== "histogram") continue;
+      changed = true;
       if (!snapshots.has(event.tag)) snapshots.set(event.tag, []);
       const list = snapshots.get(event.tag);
       list.push({ step: event.step, min: event.min, max: event.max, counts: event.counts });
@@ -73,10 +75,10 @@ export function mount(el) {
       const layer = event.tag.split("/")[1];
       if (![...layerSelect.options].some((o) => o.value === layer)) layerSelect.add(new Option(layer, layer));
     }
-    redraw();
+    if (changed) redraw();
   }
 
-  bar.addEventListener("change", redraw);
+  bar.addEventListener("change", () => redraw(true));
   reset();
-  return { reset, append, snapshotCount: () => (snapshots.get(tag()) || []).length, relayout: redraw };
+  return { reset, append, snapshotCount: () => (snapshots.get(tag()) || []).length, relayout: () => redraw(true) };
 }

@@ -1,6 +1,7 @@
 // Per-layer figures over time: gradient norm (log), dead-unit fraction, saturation, weight norm.
 import { baseLayout, PLOT_CONFIG } from "../decode.js";
-import { Series, scheduler } from "./series.js";
+import { drawer } from "./frames.js";
+import { Series } from "./series.js";
 
 const PANELS = [
   { key: "grad_norm", title: "gradient norm", log: true },
@@ -34,11 +35,13 @@ export function mount(el) {
     });
     Plotly.react(el, traces, layout, PLOT_CONFIG);
   }
-  const redraw = scheduler(draw);
+  const redraw = drawer(el, draw, { minIntervalMs: 500 });
 
   function append(events) {
+    let changed = false;
     for (const event of events) {
       if (event.type !== "layers") continue;
+      changed = true;
       for (const layer of event.layers) {
         for (const panel of PANELS) {
           const value = layer[panel.key];
@@ -48,9 +51,9 @@ export function mount(el) {
         }
       }
     }
-    redraw();
+    if (changed) redraw();
   }
 
   reset();
-  return { reset, append, traceCount: () => el.data.length, relayout: redraw };
+  return { reset, append, traceCount: () => el.data.length, relayout: () => redraw(true) };
 }

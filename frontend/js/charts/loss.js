@@ -1,7 +1,9 @@
 // Loss and accuracy, train and validation, with smoothing, a log-scale toggle and a choice of x
 // (step, samples seen, wall time); markers where the rate changed and where the run diverged.
 import { baseLayout, PLOT_CONFIG } from "../decode.js";
-import { Series, scheduler } from "./series.js";
+import { drawer } from "./frames.js";
+import { Series } from "./series.js";
+import { minMaxIndices, smooth } from "./thin.js";
 
 export function mount(el, options = {}) {
   el.classList.add("chart-block");
@@ -21,7 +23,7 @@ export function mount(el, options = {}) {
     state = {
       batch: context.batchSize || 1,
       startWall: null,
-      train: new Series(),
+      train: { steps: [], values: [], walls: [] }, // every point: thinned for drawing, smoothed raw
       val: new Series(1000),
       trainAcc: new Series(1000),
       valAcc: new Series(1000),
@@ -37,18 +39,16 @@ export function mount(el, options = {}) {
     return step;
   }
 
-  function smooth(values) {
-    const weight = Number(bar.querySelector("[name=smoothing]").value);
-    let last = null;
-    return values.map((v) => (last = last === null ? v : last * weight + v * (1 - weight)));
-  }
-
   function draw() {
     const s = state;
     const xs = (series) => series.x.map((step, i) => xOf(step, series.extra[i]));
+    const { steps, values, walls } = s.train;
+    const kept = minMaxIndices(steps, values);
+    const smoothed = smooth(steps, values, Number(bar.querySelector("[name=smoothing]").value));
+    const trainX = kept.map((i) => xOf(steps[i], walls[i]));
     const traces = [
-      { name: "train loss", x: xs(s.train), y: s.train.y, mode: "lines", line: { width: 1 }, opacity: 0.35, showlegend: false, hoverinfo: "skip", legendgroup: "train" },
-      { name: "train loss", x: xs(s.train), y: smooth(s.train.y), mode: "lines", line: { width: 2, color: "#1f77b4" }, legendgroup: "train" },
+      { name: "train loss", x: trainX, y: kept.map((i) => values[i]), mode: "lines", line: { width: 1 }, opacity: 0.35, showlegend: false, hoverinfo: "skip", legendgroup: "train" },
+      { name: "train loss", x: trainX, y: kept.map((i) => smoothed[i]), mode: "lines", line: { width: 2, color: "#1f77b4" }, legendgroup: "train" },
       { name: "validation loss", x: xs(s.val), y: s.val.y, mode: "lines+markers", line: { width: 2, color: "#ff7f0e" }, marker: { size: 4 } },
       { name: "train accuracy (batch)", x: xs(s.trainAcc), y: s.trainAcc.y, yaxis: "y2", mode: "lines", line: { dash: "dot", color: "#1f77b4" } },
       { name: "validation accuracy", x: xs(s.valAcc), y: s.valAcc.y, yaxis: "y2", mode: "lines", line: { dash: "dot", color: "#ff7f0e" } },
@@ -71,38 +71,47 @@ export function mount(el, options = {}) {
     });
     Plotly.react(plot, traces, layout, PLOT_CONFIG);
   }
-  const redraw = scheduler(draw);
+  // 8,000 points redrawn take tens of ms: while a run streams, four times a second is enough
+  const redraw = drawer(plot, draw, { minIntervalMs: 250 });
 
   function append(events) {
+    let changed = false;
     for (const event of events) {
       if (state.startWall === null) state.startWall = event.wall;
       if (event.type === "scalars") {
+        changed = true;
         for (const p of event.points) {
           const v = p.values;
-          if (v["train/loss"] !== undefined) state.train.push(p.step, v["train/loss"], event.wall);
+          if (v["train/loss"] !== undefined) {
+            state.train.steps.push(p.step);
+            state.train.values.push(v["train/loss"]);
+            state.train.walls.push(event.wall);
+          }
           if (v["val/loss"] !== undefined) state.val.push(p.step, v["val/loss"], event.wall);
           if (v["val/acc"] !== undefined) state.valAcc.push(p.step, v["val/acc"], event.wall);
           if (v["train/acc"] !== undefined) state.trainAcc.push(p.step, v["train/acc"], event.wall);
         }
       } else if (event.type === "control" && event.action === "set_lr") {
         state.markers.push({ step: event.step, wall: event.wall, text: `lr ${event.previous} → ${event.lr}`, color: "#7b1fa2", kind: "lr" });
+        changed = true;
       } else if (event.type === "status" && event.status === "diverged") {
         const step = event.detail && event.detail.diverged_step ? event.detail.diverged_step : event.step;
         state.markers.push({ step, wall: event.wall, text: "diverged", color: "#d32f2f", kind: "diverged" });
+        changed = true;
       }
     }
-    redraw();
+    if (changed) redraw();
   }
 
-  bar.addEventListener("input", redraw);
-  bar.addEventListener("change", redraw);
+  bar.addEventListener("input", () => redraw(true));
+  bar.addEventListener("change", () => redraw(true));
   reset(options);
   return {
     reset,
     append,
-    pointCount: () => state.train.length,
-    lastStep: () => (state.train.length ? state.train.x[state.train.length - 1] : 0),
+    pointCount: () => state.train.steps.length,
+    lastStep: () => state.train.steps.at(-1) || 0,
     markers: () => state.markers.map((m) => m.kind),
-    relayout: redraw,
+    relayout: () => redraw(true),
   };
 }

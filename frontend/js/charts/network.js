@@ -1,6 +1,7 @@
 // The network: units as nodes, edges coloured by the weight's sign and drawn as thick as its size
 // (as TensorFlow Playground does); on 2-D data each hidden unit shows its output over the plane.
 import { floats } from "../decode.js";
+import { drawer } from "./frames.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const MAX_UNITS = 16; // per column; wider layers show their first units and a count
@@ -107,9 +108,10 @@ export function mount(el, options = {}) {
     const last = events.filter((e) => e.type === "network").pop();
     if (!last) return;
     latest = last;
-    requestAnimationFrame(draw);
+    redraw();
   }
 
+  const redraw = drawer(el, () => latest && draw(), { minIntervalMs: 500 });
   reset();
-  return { reset, append, relayout: draw };
+  return { reset, append, relayout: () => redraw(true) };
 }

@@ -1,6 +1,7 @@
 // Throughput over time, the device, and GPU utilization and memory when the job runs on a GPU.
 import { baseLayout, PLOT_CONFIG } from "../decode.js";
-import { Series, scheduler } from "./series.js";
+import { drawer } from "./frames.js";
+import { Series } from "./series.js";
 
 export function mount(el) {
   el.classList.add("chart-block");
@@ -28,17 +29,19 @@ export function mount(el) {
     if (latest.gpu_memory_mb !== undefined && latest.gpu_memory_mb !== null) parts.push(`${latest.gpu_memory_mb.toFixed(0)} MB allocated (peak ${latest.gpu_memory_peak_mb.toFixed(0)} MB)`);
     facts.textContent = parts.join(" · ");
   }
-  const redraw = scheduler(draw);
+  const redraw = drawer(plot, draw, { minIntervalMs: 1000 });
 
   function append(events) {
+    let changed = false;
     for (const event of events) {
       if (event.type !== "system") continue;
       latest = event;
+      changed = true;
       if (event.samples_per_s) samples.push(event.step, event.samples_per_s);
     }
-    redraw();
+    if (changed) redraw();
   }
 
   reset();
-  return { reset, append, relayout: redraw };
+  return { reset, append, relayout: () => redraw(true) };
 }
