@@ -20,53 +20,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.e2e.conftest import CHROMIUM_ARGS
+from tests.e2e.reaction import INSTRUMENT, reactions
 from tests.live import LiveServer
-
-# counts Plotly.react calls per chart, and long tasks; records click -> visible reaction
-INSTRUMENT = """
-window.__redraws = {};
-window.__longTasks = [];
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) window.__longTasks.push(entry.duration);
-}).observe({ type: "longtask", buffered: true });
-document.addEventListener("DOMContentLoaded", () => {
-  const react = Plotly.react;
-  Plotly.react = function (el, ...rest) {
-    const key = el.dataset.testid || el.id || "?";
-    window.__redraws[key] = (window.__redraws[key] || 0) + 1;
-    return react.call(this, el, ...rest);
-  };
-});
-window.__reactions = [];
-document.addEventListener("click", (event) => {
-  const box = event.target.closest && event.target.closest("#loss [name=log]");
-  if (!box) return;
-  const plot = document.querySelector("[data-testid=loss-chart]");
-  const clicked = event.timeStamp;
-  const check = () => {
-    const want = box.checked ? "log" : "linear";
-    if (plot.layout && plot.layout.yaxis.type === want) {
-      requestAnimationFrame(() => window.__reactions.push(performance.now() - clicked));
-    } else requestAnimationFrame(check);
-  };
-  requestAnimationFrame(check);
-}, true);
-"""
-
-
-def clicks(page: Page, count: int) -> list[float]:
-    """Click "log scale" `count` times, 400 ms apart; the reaction times in ms."""
-    page.evaluate("() => { window.__reactions = []; }")
-    for _ in range(count):
-        page.click("#loss [name=log]")
-        page.wait_for_timeout(400)  # a person's pace between clicks, not a wait for a result
-    page.wait_for_function(f"() => window.__reactions.length >= {count}", timeout=60_000)
-    reactions: list[float] = page.evaluate("() => window.__reactions")
-    return reactions
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -96,11 +55,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             page.click("#start")
             page.wait_for_function("() => window.trainscope.charts.loss.pointCount() > 500", timeout=60_000)
             page.evaluate("() => { window.__longTasks = []; window.__redraws = {}; }")
-            training = clicks(page, args.clicks)
+            training = reactions(page, args.clicks)
             during = page.evaluate("() => ({longTasks: window.__longTasks, redraws: window.__redraws})")
             still_running = page.evaluate("() => document.body.dataset.run") == "running"
             page.wait_for_function("() => document.body.dataset.run === 'done'", timeout=600_000)
-            idle = clicks(page, args.clicks)
+            idle = reactions(page, args.clicks)
         finally:
             browser.close()
             server.stop()

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
+from tests.e2e.reaction import INSTRUMENT, reactions
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -250,3 +251,26 @@ def test_the_live_loss_curve_and_its_replay_draw_the_same_points(server: LiveSer
     draw_all(page)
     replayed = page.evaluate("() => document.querySelector('[data-testid=loss-chart]').data[0]")
     assert replayed["x"] == live["x"] and replayed["y"] == live["y"]
+
+
+def test_a_click_is_answered_promptly_while_a_long_run_streams(server: LiveServer, browser: Browser) -> None:
+    """The figure itself comes from benchmarks/page.py; here a bound no healthy page comes near."""
+    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    page.add_init_script(INSTRUMENT)
+    open_page(page, server.url + "/")
+    page.select_option("select[name='data.dataset']", "spiral")
+    page.fill("input[name='model.hidden']", "16,16")
+    page.fill("input[name='optim.steps']", "60000")
+    page.click("#start")
+    wait_js(page, "window.trainscope.charts.loss.pointCount() > 500", 60)
+    page.evaluate("() => { window.__redraws = {}; }")
+    measured = reactions(page, 5)
+    redraws = page.evaluate("() => window.__redraws")
+    assert page.evaluate("() => document.body.dataset.run") == "running"  # measured while it trained
+    page.click("#stop")
+    assert max(measured) < 1000, measured
+    # each chart redraws at its own pace: the loss (on screen) at most ~4 times a second plus the
+    # clicks; charts below the fold not at all
+    assert redraws.get("loss-chart", 0) <= 5 * 0.4 * 4 + 5 + 4
+    assert "embedding-chart" not in redraws and "histogram-heatmap" not in redraws
+    page.context.close()
