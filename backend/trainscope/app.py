@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from trainscope import __version__
 from trainscope.api import ws
@@ -59,7 +60,11 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
             app.state.replays.close()
             store.close()
 
-    app = FastAPI(title="Trainscope", version=__version__, lifespan=lifespan)
+    # /docs from assets that ship in a package, not from a CDN: workshops run offline. No ReDoc: its
+    # page fetches its logo from cdn.redoc.ly whatever it is given
+    app = FastAPIOffline(
+        title="Trainscope", version=__version__, lifespan=lifespan, static_url="/vendor/docs", redoc_url=None
+    )
     app.state.settings = settings
     app.state.lessons = load_catalog()  # a malformed lesson file stops start-up here, loudly
     app.add_middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes)
