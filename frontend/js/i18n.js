@@ -111,6 +111,7 @@ const WORDS = {
     "field.optim.batch_size": "배치 크기",
     "field.optim.steps": "스텝 수",
     "field.optim.eval_every": "검증 간격",
+    "field.pace": "속도",
     "field.seed": "시드",
     "field.device": "장치",
     "lessons.heading": "레슨",

@@ -17,9 +17,21 @@ export const FIELDS = [
   { group: "Training", path: "optim.batch_size", label: "Batch size", control: "number", step: 1 },
   { group: "Training", path: "optim.steps", label: "Steps", control: "number", step: 100 },
   { group: "Training", path: "optim.eval_every", label: "Validate every", control: "number", step: 5 },
+  // TensorFlow Playground trains at a pace you can watch; so does this page unless told to go flat out
+  { group: "Training", path: "pace", label: "Pace", control: "select", numeric: true, choices: () => [[50, "50 steps/s"], [200, "200 steps/s"], [1000, "1,000 steps/s"], [0, "flat out"]] },
   { group: "Training", path: "seed", label: "Seed", control: "number", step: 1 },
   { group: "Training", path: "device", label: "Device", control: "select", choices: (m) => m.choices.device },
 ];
+
+// The page's own defaults on top of the API's: a first run long and slow enough to watch it learn.
+export const PAGE_DEFAULTS = { "optim.steps": 2000, pace: 200 };
+
+// Probes sample about 40 times in any run, so every over-time view shows it evolve (the API's default,
+// every 200 steps, leaves a short run with two snapshots).
+export function probesFor(steps) {
+  const every = Math.max(10, Math.round(steps / 40));
+  return { histogram_every: every, layers_every: every, embedding_every: every, boundary_every: every, network_every: every, system_every: every, min_interval_s: 0.1 };
+}
 
 // Good first runs: each sets a few fields on top of the defaults.
 export const PRESETS = {
@@ -60,6 +72,7 @@ export function specFromValues(values) {
     if (values[field.path] !== undefined) setPath(spec, field.path, values[field.path]);
   }
   spec.data = { ...(spec.data || {}), kind: digits ? "digits" : "points2d" };
+  if (values["optim.steps"]) spec.probes = probesFor(values["optim.steps"]);
   if (!digits) spec.data.dataset = values["data.dataset"];
   return spec;
 }
@@ -71,7 +84,7 @@ function encodeValue(value) {
 function decodeValue(field, text) {
   if (field.control === "checkbox") return text === "true";
   if (field.control === "list") return text.split(",").filter(Boolean).map(Number);
-  if (field.control === "number" || field.control === "log") return Number(text);
+  if (field.control === "number" || field.control === "log" || field.numeric) return Number(text);
   return text;
 }
 

@@ -274,3 +274,21 @@ def test_a_click_is_answered_promptly_while_a_long_run_streams(server: LiveServe
     assert redraws.get("loss-chart", 0) <= 5 * 0.4 * 4 + 5 + 4
     assert "embedding-chart" not in redraws and "histogram-heatmap" not in redraws
     page.context.close()
+
+
+def test_the_default_run_can_be_watched_and_every_over_time_view_evolves(server: LiveServer, page: Page) -> None:
+    open_page(page, server.url + "/")
+    assert page.input_value("select[name=pace]") == "200"  # the page's first run goes at a watchable pace
+    page.click("#start")
+    wait_js(page, "document.body.dataset.run === 'running'", 30)
+    began = page.evaluate("() => performance.now()")
+    wait_js(page, "document.body.dataset.run === 'done'", 60)
+    lasted_s = (page.evaluate("() => performance.now()") - began) / 1000
+    assert lasted_s > 5  # 2,000 steps at 200 a second: long enough to watch
+    draw_all(page)
+    assert chart(page, "histograms.snapshotCount()") >= 20
+    assert chart(page, "embedding.snapshotCount()") >= 20
+    layers = page.evaluate("() => document.getElementById('layers').data")
+    assert min(len(trace["x"]) for trace in layers) >= 20
+    heatmap = page.evaluate("() => document.querySelector('[data-testid=histogram-heatmap]').data[0]")
+    assert len(heatmap["x"]) >= 20

@@ -152,3 +152,12 @@ def test_train_eval_scores_the_whole_training_set_with_dropout_off() -> None:
     assert not any("train_eval/loss" in p["values"] for p in train_points(plain))
     # the same weights scored twice in eval mode give the same loss: it is not a dropout-noisy batch loss
     assert result.summary["train_eval/loss"] == pytest.approx(evaluated[-1]["train_eval/loss"])
+
+
+def test_a_paced_run_takes_at_least_its_steps_over_its_pace() -> None:
+    """pace: at most so many steps a second, so that a run can be watched as it learns."""
+    result, events = run({"pace": 200, "optim": {"steps": 100}}, policy=EmitPolicy(0.05, 1000))
+    assert result.status == "done"
+    assert result.summary["steps_per_s"] <= 200 * 1.01  # never faster than asked (slower only if it must)
+    reports = [e for e in events if e["type"] == "scalars"]
+    assert len(reports) >= 5 and reports[-1]["step"] == 100  # ~0.5 s of reports every 0.05 s, not one burst

@@ -241,6 +241,9 @@ class JobSpec(_Strict):
     name: str = Field("", max_length=100)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     device: DeviceChoice = "auto"
+    pace: int = Field(
+        0, ge=0, le=1_000_000, description="at most this many steps a second, to be watched (0: as fast as it runs)"
+    )
     data: DataSpec = Field(default_factory=Points2DData)
     model: ModelSpec = Field(default_factory=MLPSpec)
     optim: OptimSpec = Field(default_factory=OptimSpec)

@@ -153,6 +153,7 @@ class Trainer:
         self.paused = False
         self.step_budget: int | None = None  # steps left to run while paused ("step N")
         self.started = time.monotonic()  # reset when training starts; the time limit and steps/s use it
+        self.pace_from = (self.started, 0)  # (time, step) the pace counts from: a resume starts afresh
         self.set_up()
 
     def set_up(self) -> None:
@@ -217,6 +218,7 @@ class Trainer:
         steps = self.spec.optim.steps
         self.begin()
         self.started, step = time.monotonic(), 0
+        self.pace_from = (self.started, 0)
         try:
             for step in range(1, steps + 1):
                 self.train_step(step, last=step == steps)
@@ -238,7 +240,16 @@ class Trainer:
         self.finish(steps)
         return FitResult("done", steps, f"finished {steps} steps", self.summary)
 
+    def keep_pace(self, step: int) -> None:
+        """Wait until this step is due at spec.pace steps a second (a run slowed down to be watched)."""
+        origin, first = self.pace_from
+        wait = origin + (step - first) / self.spec.pace - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
     def after_step(self, step: int, final: bool) -> None:
+        if self.spec.pace:
+            self.keep_pace(step)
         if self.step_budget is not None:
             self.step_budget -= 1
         evaluating = step % self.spec.optim.eval_every == 0 or final
@@ -300,6 +311,7 @@ class Trainer:
                 self.status("paused", step, f"paused at step {step}")
             elif action == "resume" and self.paused:
                 self.paused, self.step_budget = False, None
+                self.pace_from = (time.monotonic(), step)
                 self.status("running", step, f"resumed at step {step}")
             elif action == "step" and self.paused:
                 self.step_budget = int(command[1])

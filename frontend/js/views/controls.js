@@ -1,5 +1,5 @@
 // The settings form, built from /api/meta and the FIELDS table; reads and writes flat values.
-import { FIELDS, PRESETS, valuesFromSpec } from "../state.js";
+import { FIELDS, PAGE_DEFAULTS, PRESETS, valuesFromSpec } from "../state.js";
 
 const LOG_MIN = -5; // learning-rate slider: 1e-5 .. 1e3
 const LOG_MAX = 3;
@@ -8,7 +8,10 @@ function control(field, meta) {
   let input;
   if (field.control === "select") {
     input = document.createElement("select");
-    for (const choice of field.choices(meta)) input.add(new Option(choice, choice));
+    for (const choice of field.choices(meta)) {
+      const [value, label] = Array.isArray(choice) ? choice : [choice, choice];
+      input.add(new Option(label, value));
+    }
   } else if (field.control === "log") {
     // A log slider with the exact value beside it: rates span orders of magnitude.
     const wrap = document.createElement("span");
@@ -68,7 +71,7 @@ export function mountControls(form, meta, onChange) {
     groups.get(field.group).append(label);
   }
 
-  const defaults = valuesFromSpec(meta.defaults);
+  const defaults = { ...valuesFromSpec(meta.defaults), ...PAGE_DEFAULTS };
 
   function read() {
     const values = {};
@@ -77,6 +80,7 @@ export function mountControls(form, meta, onChange) {
       if (field.control === "checkbox") values[field.path] = input.checked;
       else if (field.control === "list") values[field.path] = input.value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
       else if (field.control === "number" || field.control === "log") values[field.path] = input.value === "" ? null : Number(input.value);
+      else if (field.numeric) values[field.path] = Number(input.value);
       else values[field.path] = input.value;
     }
     return values;
