@@ -38,6 +38,21 @@ const WORDS = {
     "verdict.waiting": "Waiting for the runs",
     "verdict.figure": "figure",
     "verdict.value": "value",
+    "form.fixErrors": "Fix the highlighted settings, then Start.",
+    "error.int_parsing": "a whole number, please",
+    "error.int_from_float": "a whole number, please",
+    "error.float_parsing": "a number, please",
+    "error.bad_input": "not a number",
+    "error.bad_list": "whole numbers separated by commas, e.g. 8,8",
+    "error.greater_than_equal": "at least {ge}",
+    "error.greater_than": "more than {gt}",
+    "error.less_than_equal": "at most {le}",
+    "error.less_than": "less than {lt}",
+    "error.too_long": "at most {max_length} of them",
+    "error.too_short": "at least {min_length} of them",
+    "error.string_too_long": "at most {max_length} characters",
+    "error.finite_number": "a finite number, please",
+    "error.missing": "needed",
     "verdict.never": "never reached",
     "compare.differs": "differs in",
     "panel.loss": "Training loss",
@@ -161,6 +176,21 @@ const WORDS = {
     "axis.loss": "손실",
     "note.start": "점선: 시작 시점, 실선: 최신",
     "note.early": "조기 종료",
+    "form.fixErrors": "표시된 설정을 고친 뒤 시작하세요.",
+    "error.int_parsing": "정수를 입력하세요",
+    "error.int_from_float": "정수를 입력하세요",
+    "error.float_parsing": "숫자를 입력하세요",
+    "error.bad_input": "숫자가 아닙니다",
+    "error.bad_list": "쉼표로 구분한 정수를 입력하세요 (예: 8,8)",
+    "error.greater_than_equal": "{ge} 이상이어야 합니다",
+    "error.greater_than": "{gt}보다 커야 합니다",
+    "error.less_than_equal": "{le} 이하여야 합니다",
+    "error.less_than": "{lt}보다 작아야 합니다",
+    "error.too_long": "최대 {max_length}개까지입니다",
+    "error.too_short": "최소 {min_length}개가 필요합니다",
+    "error.string_too_long": "최대 {max_length}자까지입니다",
+    "error.finite_number": "유한한 숫자를 입력하세요",
+    "error.missing": "필수 항목입니다",
   },
 };
 
@@ -172,6 +202,10 @@ export const language = () => (localStorage.getItem(KEY) === "ko" ? "ko" : "en")
 export function t(key, fallback = key) {
   return WORDS[language()][key] ?? WORDS.en[key] ?? fallback;
 }
+
+// A message with its {placeholders} filled: t("error.less_than_equal", {le: 5}) -> "at most 5"
+export const say = (key, values = {}, fallback = key) =>
+  t(key, fallback).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 
 // Lesson text from the server: {en, ko}
 export const pick = (text) => (text ? text[language()] || text.en : "");

@@ -143,6 +143,10 @@ async function start() {
   setRunState(null);
 
   buttons.start.addEventListener("click", async () => {
+    if (!controls.validate()) {
+      show(t("form.fixErrors"), true);
+      return;
+    }
     buttons.start.disabled = true;
     try {
       const job = await createJob(specFromValues(controls.read()));
@@ -150,7 +154,8 @@ async function start() {
       follow(job);
       runs.refresh();
     } catch (error) {
-      show(error.message, true);
+      const unplaced = error.status === 422 && Array.isArray(error.detail) ? controls.showErrors(error.detail) : [error.message];
+      show(unplaced.length ? unplaced.join("; ") : t("form.fixErrors"), true);
     } finally {
       buttons.start.disabled = false;
     }

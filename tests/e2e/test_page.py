@@ -292,3 +292,32 @@ def test_the_default_run_can_be_watched_and_every_over_time_view_evolves(server:
     assert min(len(trace["x"]) for trace in layers) >= 20
     heatmap = page.evaluate("() => document.querySelector('[data-testid=histogram-heatmap]').data[0]")
     assert len(heatmap["x"]) >= 20
+
+
+def test_a_form_error_lands_on_its_field_in_the_readers_language(
+    server: LiveServer, page: Page, console_errors: list[str]
+) -> None:
+    open_page(page, server.url + "/")
+    jobs_before = len(server.get("/api/jobs").json()["jobs"])
+    page.fill("input[name='model.hidden']", "8,abc")
+    page.locator("input[name='optim.steps']").fill("")
+    page.locator("input[name='optim.steps']").press_sequentially("12e")  # not a number: never sent as 12
+    page.click("#start")
+    hidden = page.locator("label[data-path='model.hidden']")
+    assert "invalid" in (hidden.get_attribute("class") or "")
+    assert "whole numbers separated by commas" in (hidden.locator(".field-error").text_content() or "")
+    assert "not a number" in (page.locator("label[data-path='optim.steps'] .field-error").text_content() or "")
+    assert len(server.get("/api/jobs").json()["jobs"]) == jobs_before  # nothing was sent
+
+    page.fill("input[name='model.hidden']", "8,8")
+    page.fill("input[name='optim.steps']", "100")
+    page.fill("input[name='optim.batch_size']", "0")  # the server's rule (at least 1), said at the field
+    page.click("#language")  # in Korean
+    page.click("#start")
+    batch = page.locator("label[data-path='optim.batch_size'] .field-error")
+    batch.wait_for(timeout=10_000)
+    assert batch.text_content() == "1 이상이어야 합니다"
+    assert page.locator(".field-error").count() == 1  # the fixed fields are clear
+    page.click("#language")
+    assert all("422" in error for error in console_errors)  # the browser's own note of the refusal
+    console_errors.clear()

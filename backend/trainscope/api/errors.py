@@ -40,6 +40,8 @@ def plain(error: dict[str, Any]) -> dict[str, Any]:
         "loc": loc,
         "msg": safe_text(str(error.get("msg", ""))),
         "input": echo(error.get("input")),
+        # the limits a message names (ge, le, max_length...), for a page to say them in its own words
+        "ctx": {str(key): echo(value) for key, value in (error.get("ctx") or {}).items() if echo(value) is not None},
     }
 
 

@@ -1,4 +1,5 @@
 // The settings form, built from /api/meta and the FIELDS table; reads and writes flat values.
+import { say } from "../i18n.js";
 import { FIELDS, PAGE_DEFAULTS, PRESETS, valuesFromSpec } from "../state.js";
 
 const LOG_MIN = -5; // learning-rate slider: 1e-5 .. 1e3
@@ -43,6 +44,19 @@ function words(key, english, element = document.createElement("span")) {
   element.textContent = english;
   element.dataset.i18n = key;
   return element;
+}
+
+// The form field an error's location names: its path's keys in order, union tags allowed between.
+function fieldAt(loc) {
+  let best = null;
+  for (const field of FIELDS) {
+    const keys = field.path.split(".");
+    if (loc[0] !== keys[0]) continue;
+    let matched = 0;
+    for (const part of loc) if (part === keys[matched]) matched += 1;
+    if (matched === keys.length && (!best || keys.length > best.path.split(".").length)) best = field;
+  }
+  return best;
 }
 
 export function mountControls(form, meta, onChange) {
@@ -105,6 +119,52 @@ export function mountControls(form, meta, onChange) {
     for (const field of FIELDS.filter((f) => f.points2d)) form.querySelector(`[data-path="${field.path}"]`).hidden = digits;
   }
 
+  // ---- errors at their fields, in the reader's language ----
+  const labelOf = (path) => form.querySelector(`[data-path="${path}"]`);
+
+  function markError(path, key, values = {}, fallback = key) {
+    const label = labelOf(path);
+    label.classList.add("invalid");
+    const note = Object.assign(document.createElement("span"), { className: "field-error", role: "alert" });
+    note.textContent = say(key, values, fallback); // the server's words reach the page as text
+    label.append(note);
+  }
+
+  function clearErrors() {
+    for (const label of form.querySelectorAll("label.invalid")) label.classList.remove("invalid");
+    for (const note of form.querySelectorAll(".field-error")) note.remove();
+  }
+
+  // Numbers parsed strictly before anything is sent: "12abc" is an error at its field, never 12.
+  function validate() {
+    clearErrors();
+    let bad = 0;
+    for (const field of FIELDS) {
+      const input = form.elements[field.path];
+      if (field.control === "list" && !/^\s*\d+\s*(,\s*\d+\s*)*$/.test(input.value)) {
+        markError(field.path, "error.bad_list");
+        bad += 1;
+      } else if ((field.control === "number" || field.control === "log") && (input.validity.badInput || input.value.trim() === "")) {
+        markError(field.path, "error.bad_input");
+        bad += 1;
+      }
+    }
+    return bad === 0;
+  }
+
+  // A 422's errors at the fields they name (loc: body, then the spec's path with union tags between);
+  // returns those that name no field here.
+  function showErrors(detail) {
+    const unplaced = [];
+    for (const error of detail) {
+      const loc = error.loc.filter((part) => part !== "body");
+      const field = fieldAt(loc);
+      if (field) markError(field.path, `error.${error.type}`, error.ctx || {}, error.msg);
+      else unplaced.push(`${loc.join(".")}: ${error.msg}`);
+    }
+    return unplaced;
+  }
+
   presetSelect.addEventListener("change", () => {
     if (!presetSelect.value) return;
     write(PRESETS[presetSelect.value]);
@@ -112,8 +172,13 @@ export function mountControls(form, meta, onChange) {
   });
   form.addEventListener("change", (event) => {
     if (event.target === presetSelect) return;
+    const label = event.target.closest("label.invalid");
+    if (label) {
+      label.classList.remove("invalid");
+      label.querySelector(".field-error")?.remove();
+    }
     showRelevant();
     onChange(read());
   });
-  return { read, write };
+  return { read, write, validate, showErrors, clearErrors };
 }
