@@ -18,7 +18,7 @@ from fastapi_offline import FastAPIOffline
 from trainscope import __version__
 from trainscope.api import ws
 from trainscope.api.errors import store_stalled, validation_error
-from trainscope.api.routes import groups, jobs, lessons, meta
+from trainscope.api.routes import groups, jobs, lessons, meta, room
 from trainscope.api.security import BodyLimit
 from trainscope.config import Settings
 from trainscope.jobs.manager import JobManager, StoreStalled
@@ -28,6 +28,7 @@ from trainscope.store.base import RunStore
 from trainscope.store.sql import SqlStore
 from trainscope.stream.hub import Hub
 from trainscope.stream.replay import ReplayReader
+from trainscope.stream.room import Room
 
 
 def plotly_js_path() -> Path:
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
         await manager.start()
         app.state.store, app.state.hub, app.state.manager = store, hub, manager
         app.state.replays = ReplayReader(store, settings)
+        app.state.room = Room(hub)
         app.state.judge = Judge(app.state.lessons, store)
         try:
             yield
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
     app.include_router(lessons.router)
     app.include_router(meta.router)
     app.include_router(ws.router)
+    app.include_router(room.router)
     plotly_js = plotly_js_path()
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)

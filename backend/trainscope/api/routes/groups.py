@@ -47,7 +47,9 @@ async def submit(
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), headers={"Retry-After": "5"}) from None
     except StoreFull as error:
         raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(error)) from None
-    return await run_in_threadpool(read_group, store, group, judge)
+    public = await run_in_threadpool(read_group, store, group, judge)
+    request.app.state.room.announce("group", {"group": {"id": public.id, "name": public.name, "lesson": public.lesson}})
+    return public
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=CREATED, dependencies=MUTATING["dependencies"])

@@ -73,7 +73,9 @@ async def create_job(spec: JobSpec, request: Request, manager: ManagerDep, setti
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), headers={"Retry-After": "5"}) from None
     except StoreFull as error:
         raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(error)) from None
-    return to_public(record)
+    job = to_public(record)
+    request.app.state.room.announce("job", {"job": job.model_dump(mode="json")})  # followers open it at once
+    return job
 
 
 @router.get("")

@@ -1,0 +1,28 @@
+"""The workshop room's messages: what the presenter shows, as followers are told of it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+FormValue = (
+    Annotated[str, StringConstraints(max_length=100)]
+    | bool
+    | Annotated[int, Field(ge=-(2**53), le=2**53)]
+    | float
+    | Annotated[list[Annotated[int, Field(ge=0, le=2**31)]], Field(max_length=32)]
+)
+
+
+class PresenterState(BaseModel):
+    """The presenter's page, lesson and form, as their page reports it (PUT /api/room)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    page: Literal["playground", "lessons"]
+    lesson: Annotated[str, StringConstraints(max_length=64)] | None = None
+    values: Annotated[
+        dict[Annotated[str, StringConstraints(max_length=64)], FormValue],
+        Field(max_length=64, description="the playground form's flat values, path -> value"),
+    ] = Field(default_factory=dict)
