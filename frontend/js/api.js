@@ -44,10 +44,16 @@ export const controlJob = (id, command) => request("POST", `/api/jobs/${encodeUR
 export const deleteJob = (id) => request("DELETE", `/api/jobs/${encodeURIComponent(id)}`);
 export const listJobs = () => request("GET", "/api/jobs?limit=50");
 
+const socketBase = () => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
+
 export function jobSocketUrl(id, after, history = "full") {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}/ws/jobs/${encodeURIComponent(id)}?after=${after}&history=${history}`;
+  return `${socketBase()}/ws/jobs/${encodeURIComponent(id)}?after=${after}&history=${history}`;
 }
+
+export const roomSocketUrl = () => `${socketBase()}/ws/room`;
+// What the presenter's page shows now (page, lesson, form values): followers turn to it. Never asks
+// for the token: only a page that holds it presents.
+export const present = (state) => request("PUT", "/api/room", state, true);
 
 export const listLessons = () => request("GET", "/api/lessons");
 export const getLesson = (id) => request("GET", `/api/lessons/${encodeURIComponent(id)}`);

@@ -3,13 +3,12 @@
 import { askForToken, getGroup, getLesson, getMeta, hasToken, listGroups, listLessons, runLesson } from "./api.js";
 import { language, mountLanguageToggle, onLanguageChange, pick, t, translatePage } from "./i18n.js";
 import { followJob } from "./stream.js";
+import { followRoom, presenter, presenting } from "./room.js";
 import { escape } from "./html.js";
 import { mountCompare } from "./views/compare.js";
 
 const $ = (selector) => document.querySelector(selector);
 const POLL_MS = 1000;
-const FOLLOW_MS = 2000;
-
 function applyTheme(dark) {
   document.body.classList.toggle("dark", dark);
   $("#theme").textContent = dark ? t("theme.light") : t("theme.dark");
@@ -192,50 +191,65 @@ onLanguageChange(() => {
   compare.relabel();
 });
 
-// A workshop room: without the token this page is view-only and follows the presenter: whenever a new
-// group appears (the newest, finished or not) it opens that group's lesson by itself. Between two new
-// groups a viewer may look around freely.
-let followed = null;
+// A workshop room: without the token this page is view-only and follows the presenter, pushed by the
+// server: the page they are on (the playground, this index, a lesson) and every group they start.
+// Between two of the presenter's moves a follower may look around freely.
+let report = null; // set while this page presents
 
-async function followPresenter() {
-  if (document.body.dataset.mode !== "viewer" || document.hidden) return;
-  const { groups } = await listGroups();
-  const newest = groups[0];
-  if (!newest || newest.id === followed) return;
-  followed = newest.id;
-  if (newest.lesson) {
-    if (!lesson || lesson.id !== newest.lesson || $("#lesson").hidden) {
-      history.replaceState(null, "", `#${encodeURIComponent(newest.lesson)}`);
-      await renderLesson(newest.lesson);
+async function followGroup(group) {
+  if (group.lesson) {
+    if (!lesson || lesson.id !== group.lesson || $("#lesson").hidden) {
+      history.replaceState(null, "", `#${encodeURIComponent(group.lesson)}`);
+      await renderLesson(group.lesson);
     }
-    openGroup(await getGroup(newest.id));
+    openGroup(await getGroup(group.id));
   } else {
-    history.replaceState(null, "", `#group=${encodeURIComponent(newest.id)}`);
-    await renderGroup(newest.id);
+    history.replaceState(null, "", `#group=${encodeURIComponent(group.id)}`);
+    await renderGroup(group.id);
   }
-  show(`${t("viewer.following")} ${newest.name || newest.id}`);
+  show(`${t("viewer.following")} ${group.name || group.id}`);
+}
+
+async function followPage(state) {
+  if (state.page === "playground") {
+    location.href = "index.html";
+    return;
+  }
+  const hash = state.lesson ? `#${encodeURIComponent(state.lesson)}` : "";
+  if (location.hash !== hash) {
+    history.replaceState(null, "", hash || location.pathname);
+    await route();
+  }
 }
 
 async function setUpMode() {
   const meta = await getMeta();
+  let room = null;
   const setMode = () => {
     const viewer = meta.token_required && !hasToken();
     document.body.dataset.mode = viewer ? "viewer" : "presenter";
     $("#viewer-note").hidden = !viewer;
     $("#run-lesson").hidden = viewer;
+    if (room) room.close();
+    room = viewer ? followRoom({ onPresenter: (state) => followPage(state).catch((e) => show(e.message, true)), onGroup: (group) => followGroup(group).catch((e) => show(e.message, true)) }) : null;
+    report = presenting(meta) ? presenter() : null;
+    reportPage();
   };
   setMode();
   $("#enter-token").addEventListener("click", () => {
     askForToken();
     setMode();
   });
-  setInterval(() => followPresenter().catch((error) => show(error.message, true)), FOLLOW_MS);
-  followPresenter();
+}
+
+function reportPage() {
+  const id = decodeURIComponent(location.hash.slice(1));
+  if (report) report({ page: "lessons", lesson: id && !id.startsWith("group=") ? id : null });
 }
 
 mountLanguageToggle($("#language"));
 applyTheme(localStorage.getItem("trainscope-theme") === "dark");
 translatePage();
 document.documentElement.lang = language();
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => route().then(reportPage));
 route().then(setUpMode); // after the first render, so following cannot race it

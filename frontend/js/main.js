@@ -1,6 +1,7 @@
 // Wiring: the form, the run controls, the runs list and every chart, fed by one job's events.
 import { askForToken, cancelJob, controlJob, createJob, getJob, getMeta, hasToken } from "./api.js";
 import { followJob } from "./stream.js";
+import { followRoom, presenter, presenting } from "./room.js";
 import { mountLanguageToggle, onLanguageChange, t, translatePage } from "./i18n.js";
 import { fromHash, specFromValues, toHash, valuesFromSpec } from "./state.js";
 import { mountControls } from "./views/controls.js";
@@ -105,17 +106,9 @@ async function start() {
     },
   });
 
-  // Jobs also arrive over REST (a workshop's presenter, a script): look again now and then. A viewer
-  // without the token follows the newest live run by itself.
-  async function look() {
-    const jobs = await runs.refresh();
-    const live = (jobs || []).find((job) => ["queued", "running", "paused"].includes(job.status));
-    if (document.body.dataset.mode === "viewer" && live && live.id !== current.id && (!current.status || ENDED.has(current.status))) {
-      show(`following ${live.id}`);
-      follow(live);
-    }
-  }
-  setInterval(() => { if (!document.hidden) look(); }, 2000);
+  // Jobs also arrive over REST (a script, a lesson): the runs list looks again now and then. A
+  // workshop's followers are pushed the presenter's runs instead (joinRoom).
+  setInterval(() => { if (!document.hidden) runs.refresh(); }, 2000);
 
   let meta;
   try {
@@ -133,14 +126,44 @@ async function start() {
   $("#enter-token").addEventListener("click", () => {
     askForToken();
     setMode();
+    joinRoom();
   });
-  look();
-  const controls = mountControls($("#spec-form"), meta, (values) => history.replaceState(null, "", toHash(values)));
+  runs.refresh();
+  let report = null; // set while this page presents to a workshop room
+  const controls = mountControls($("#spec-form"), meta, (values) => {
+    history.replaceState(null, "", toHash(values));
+    if (report) report({ page: "playground", values });
+  });
   translatePage($("#spec-form"));
   controls.write(fromHash(location.hash));
   window.addEventListener("hashchange", () => controls.write(fromHash(location.hash)));
   buttons.start.disabled = false;
   setRunState(null);
+
+  // A workshop: the token holder presents (the form as it changes); the room follows, its form
+  // read-only, each run the presenter starts opened the moment it is queued, however short.
+  let room = null;
+  function joinRoom() {
+    if (room) room.close();
+    room = null;
+    report = presenting(meta) ? presenter() : null;
+    if (report) report({ page: "playground", values: controls.read() });
+    const following = document.body.dataset.mode === "viewer";
+    for (const element of $("#spec-form").elements) element.disabled = following;
+    if (!following) return;
+    room = followRoom({
+      onPresenter: (state) => {
+        if (state.page === "lessons") location.href = `lessons.html${state.lesson ? `#${encodeURIComponent(state.lesson)}` : ""}`;
+        else controls.write(state.values);
+      },
+      onJob: (job) => {
+        show(`${t("viewer.following")} ${job.name || job.id}`);
+        follow(job);
+        runs.refresh();
+      },
+    });
+  }
+  joinRoom();
 
   buttons.start.addEventListener("click", async () => {
     if (!controls.validate()) {

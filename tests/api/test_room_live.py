@@ -42,7 +42,8 @@ def test_only_the_token_holder_presents_and_a_late_follower_gets_the_newest_stat
 
 def test_followers_are_told_of_each_run_and_group_as_it_is_queued(room_server: LiveServer) -> None:
     with connect(room_server.ws_url + "/ws/room") as first, connect(room_server.ws_url + "/ws/room") as second:
-        receive(first), receive(second)  # the presenter's state, from the test before
+        assert [m["type"] for m in receive(first)] == ["presenter"]  # from the test before
+        receive(second)
         job = httpx.post(
             room_server.url + "/api/jobs", json={"optim": {"steps": 100}}, headers=TOKEN, timeout=10
         ).json()
@@ -74,3 +75,8 @@ def test_a_follower_from_a_foreign_origin_is_refused(room_server: LiveServer) ->
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=10)
         assert ws.close_code == 4403
+
+
+def test_a_late_follower_is_sent_the_presenters_state_newest_run_and_newest_group(room_server: LiveServer) -> None:
+    with connect(room_server.ws_url + "/ws/room") as ws:
+        assert [m["type"] for m in receive(ws)] == ["presenter", "job", "group"]

@@ -82,6 +82,8 @@ def test_every_lesson_page_draws_each_of_its_panels(server: LiveServer, page: Pa
         page.wait_for_selector("#verdict[data-held='true']", timeout=30_000)
         charts = server.get(f"/api/lessons/{lesson_id}").json()["charts"]
         for name in charts:
+            # charts draw once on screen, as a person scrolls to them
+            page.locator(f"[data-panel='{name}']").scroll_into_view_if_needed()
             # a Plotly panel has traces with points; a table panel has rows; per-run panels have charts
             page.wait_for_function(
                 f"""() => {{

@@ -145,7 +145,8 @@ def test_a_rejected_spec_is_shown_not_thrown(server: LiveServer, page: Page, con
     page.fill("input[name='optim.lr']", "100000")
     page.click("#start")
     wait_js(page, "document.querySelector('#status').className === 'error'", 10)
-    assert "optim.lr" in status(page)
+    assert "Fix the highlighted settings" in status(page)  # and the reason at the field itself
+    assert "10000" in (page.text_content("label[data-path='optim.lr'] .field-error") or "")
     # Chromium itself logs the refused request; that one is expected, nothing else is
     assert all("422" in message for message in console_errors)
     console_errors.clear()
@@ -321,3 +322,31 @@ def test_a_form_error_lands_on_its_field_in_the_readers_language(
     page.click("#language")
     assert all("422" in error for error in console_errors)  # the browser's own note of the refusal
     console_errors.clear()
+
+
+def test_a_follower_sees_the_presenters_settings_runs_and_page(token_server: LiveServer, browser: Browser) -> None:
+    presenter_context = browser.new_context(viewport={"width": 1366, "height": 768})
+    presenter_context.add_init_script("localStorage.setItem('trainscope-token', 'room-42')")
+    presenter = presenter_context.new_page()
+    follower_context = browser.new_context(viewport={"width": 1366, "height": 768})
+    follower = follower_context.new_page()
+    follower.goto(token_server.url + "/")
+    wait_js(follower, "document.body.dataset.mode === 'viewer'", 10)
+    open_page(presenter, token_server.url + "/")
+
+    presenter.select_option("select[name='data.dataset']", "spiral")
+    presenter.fill("input[name='model.hidden']", "12,12")
+    presenter.press("input[name='model.hidden']", "Tab")  # a change event, as a person leaving the field
+    wait_js(follower, "document.querySelector(\"input[name='model.hidden']\").value === '12,12'", 10)
+    assert follower.input_value("select[name='data.dataset']") == "spiral"
+    assert follower.is_disabled("input[name='model.hidden']")  # read-only: the presenter's settings
+
+    presenter.fill("input[name='optim.steps']", "100")
+    presenter.select_option("select[name=pace]", "0")
+    presenter.click("#start")  # a run over in well under the 2 s a poll would take to notice it
+    wait_js(follower, "window.trainscope.charts.loss.pointCount() === 100", 20)
+
+    presenter.click("nav a[href='lessons.html']")
+    follower.wait_for_url("**/lessons.html*", timeout=10_000)
+    presenter_context.close()
+    follower_context.close()

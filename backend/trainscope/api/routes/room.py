@@ -46,9 +46,9 @@ async def follow_room(websocket: WebSocket) -> None:
     client_gone.add_done_callback(lambda _: subscriber.leave())
     try:
         after = 0
-        if room.presenter is not None:
-            await websocket.send_text(f"[{room.presenter.body}]")
-            after = room.presenter.seq
+        if first := room.catch_up():
+            await websocket.send_text("[" + ",".join(item.body for item in first) + "]")
+            after = first[-1].seq
         while items := await subscriber.take():
             if OVERFLOW in items:
                 await websocket.close(CLOSE_TOO_SLOW, "too far behind; reconnect")
