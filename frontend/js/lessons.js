@@ -113,7 +113,7 @@ function openGroup(group, charts = lesson.charts) {
       compare.update(mine.group);
       renderVerdict(mine.group);
       const ended = mine.group.runs.filter((r) => !r.job || ["done", "failed", "cancelled", "diverged"].includes(r.job.status)).length;
-      show(`${mine.group.name || mine.group.id} · ${ended}/${mine.group.runs.length}`);
+      show(`${groupName(mine.group)} · ${ended}/${mine.group.runs.length}`);
       if (mine.group.finished) return; // the verdict came with this read
     } catch (error) {
       show(error.message, true);
@@ -141,6 +141,11 @@ async function renderLesson(id) {
   $("#compare").replaceChildren();
   $("#differs").textContent = "";
   await refreshPrevious();
+}
+
+// A lesson's group goes by the lesson's title in the reader's language; others by their given name.
+function groupName(group) {
+  return lesson && group.lesson === lesson.id ? pick(lesson.title) : group.name || group.id;
 }
 
 async function route() {
@@ -207,7 +212,7 @@ async function followGroup(group) {
     history.replaceState(null, "", `#group=${encodeURIComponent(group.id)}`);
     await renderGroup(group.id);
   }
-  show(`${t("viewer.following")} ${group.name || group.id}`);
+  show(`${t("viewer.following")} ${groupName(group)}`);
 }
 
 async function followPage(state) {

@@ -2,7 +2,7 @@
 import { askForToken, cancelJob, controlJob, createJob, getJob, getMeta, hasToken } from "./api.js";
 import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
-import { mountLanguageToggle, onLanguageChange, t, translatePage } from "./i18n.js";
+import { language, mountLanguageToggle, onLanguageChange, say, t, translatePage } from "./i18n.js";
 import { fromHash, specFromValues, toHash, valuesFromSpec } from "./state.js";
 import { mountControls } from "./views/controls.js";
 import { mountRuns } from "./views/runs.js";
@@ -34,6 +34,10 @@ function applyProjector(on) {
 async function start() {
   mountLanguageToggle($("#language"));
   onLanguageChange(() => applyTheme(document.body.classList.contains("dark")));
+  onLanguageChange(() => {
+    for (const chart of Object.values(charts)) chart.relayout();
+    runs.refresh();
+  });
   applyTheme(localStorage.getItem("trainscope-theme") === "dark");
   applyProjector(localStorage.getItem("trainscope-projector") === "on");
   const charts = {
@@ -52,6 +56,7 @@ async function start() {
   let current = { id: null, status: null, stream: null };
 
   function show(text, isError = false) {
+    status.removeAttribute("data-i18n"); // no longer the page's first hint: a language change keeps it
     status.textContent = text;
     status.className = isError ? "error" : "";
   }
@@ -74,20 +79,25 @@ async function start() {
       if (event.type === "status") {
         setRunState(event.status);
         const acc = event.detail && event.detail["val/acc"];
-        const figure = acc !== undefined ? ` · val acc ${(100 * acc).toFixed(1)}%` : "";
-        show(`${event.status}: ${event.message}${figure}`, event.status === "failed");
+        const figure = acc !== undefined ? say("status.valAcc", { acc: (100 * acc).toFixed(1) }) : "";
+        // the server's message is English; in another language the state says enough, a failure's
+        // reason excepted
+        const message = language() === "en" || event.status === "failed" ? `: ${event.message}` : "";
+        show(`${t(`state.${event.status}`, event.status)}${message}${figure}`, event.status === "failed");
         if (ENDED.has(event.status)) runs.refresh();
       } else if (event.type === "scalars" && current.status !== "paused") {
         const last = event.points[event.points.length - 1];
         const acc = last.values["val/acc"];
-        show(`${current.status || "running"} · step ${last.step} · loss ${last.values["train/loss"].toFixed(4)}` + (acc !== undefined ? ` · val acc ${(100 * acc).toFixed(1)}%` : ""));
+        const state = t(`state.${current.status || "running"}`, current.status || "running");
+        show(say("status.progress", { state, step: last.step, loss: last.values["train/loss"].toFixed(4) }) + (acc !== undefined ? say("status.valAcc", { acc: (100 * acc).toFixed(1) }) : ""));
       }
     }
   }
 
   function follow(job) {
     if (current.stream) current.stream.close();
-    for (const chart of Object.values(charts)) chart.reset({ batchSize: job.spec.optim.batch_size });
+    const planar = job.spec.data.kind === "points2d";
+    for (const chart of Object.values(charts)) chart.reset({ batchSize: job.spec.optim.batch_size, planar });
     current = { id: job.id, status: null, stream: null };
     setRunState(job.status);
     $("#lr").value = job.spec.optim.lr;
@@ -101,7 +111,7 @@ async function start() {
         controls.write(valuesFromSpec(job.spec));
         history.replaceState(null, "", toHash(controls.read()));
       }
-      show(`${job.status}: ${job.message || "replaying from the store"}`);
+      show(`${t(`state.${job.status}`, job.status)}: ${language() === "en" && job.message ? job.message : t("status.replaying")}`);
       follow(job);
     },
   });
@@ -173,7 +183,7 @@ async function start() {
     buttons.start.disabled = true;
     try {
       const job = await createJob(specFromValues(controls.read()));
-      show(`queued (job ${job.id})`);
+      show(say("status.queued", { id: job.id }));
       follow(job);
       runs.refresh();
     } catch (error) {
@@ -199,9 +209,9 @@ async function start() {
     history.replaceState(null, "", toHash(controls.read()));
     try {
       await navigator.clipboard.writeText(location.href);
-      show("Link copied: it reproduces these settings.");
+      show(t("status.linkCopied"));
     } catch {
-      show(`Link: ${location.href}`);
+      show(say("status.link", { url: location.href }));
     }
   });
   $("#theme").addEventListener("click", () => {

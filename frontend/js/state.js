@@ -18,9 +18,9 @@ export const FIELDS = [
   { group: "Training", path: "optim.steps", label: "Steps", control: "number", step: 100 },
   { group: "Training", path: "optim.eval_every", label: "Validate every", control: "number", step: 5 },
   // TensorFlow Playground trains at a pace you can watch; so does this page unless told to go flat out
-  { group: "Training", path: "pace", label: "Pace", control: "select", numeric: true, choices: () => [[50, "50 steps/s"], [200, "200 steps/s"], [1000, "1,000 steps/s"], [0, "flat out"]] },
+  { group: "Training", path: "pace", label: "Pace", control: "select", numeric: true, choices: () => [[50, "50 steps/s", "pace.50"], [200, "200 steps/s", "pace.200"], [1000, "1,000 steps/s", "pace.1000"], [0, "flat out", "pace.flat"]] },
   { group: "Training", path: "seed", label: "Seed", control: "number", step: 1 },
-  { group: "Training", path: "device", label: "Device", control: "select", choices: (m) => m.choices.device },
+  { group: "Training", path: "device", label: "Device", control: "select", choices: (m) => m.choices.device.map((d) => [d, d, `device.${d}`]) },
 ];
 
 // The page's own defaults on top of the API's: a first run long and slow enough to watch it learn.

@@ -1,15 +1,18 @@
 // Decision boundary for 2-D data: P(class 1) over the plane, training and validation points on top.
 import { baseLayout, CLASS_COLORS, floats, PLOT_CONFIG } from "../decode.js";
+import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
 export function mount(el) {
   el.dataset.testid = "boundary-chart";
   let data;
   let latest;
+  let planar = true; // the run's data has two inputs: a boundary will come
 
-  function reset() {
+  function reset(context = {}) {
     data = null;
     latest = null;
+    planar = context.planar ?? true;
     draw();
   }
 
@@ -24,16 +27,16 @@ export function mount(el) {
 
   function draw() {
     const traces = [];
-    let note = "Decision boundaries are drawn for 2-D datasets";
+    let note = t(planar ? "boundary.notYet" : "boundary.only2d");
     if (latest) {
       const probs = floats(latest.probs);
       const n = latest.grid;
       const axis = (range) => Array.from({ length: n }, (_, i) => range[0] + (i * (range[1] - range[0])) / (n - 1));
       const z = Array.from({ length: n }, (_, r) => Array.from(probs.subarray(r * n, (r + 1) * n)));
-      traces.push({ type: "heatmap", x: axis(latest.x_range), y: axis(latest.y_range), z, zmin: 0, zmax: 1, colorscale: [[0, CLASS_COLORS[0]], [0.5, "#f5f5f5"], [1, CLASS_COLORS[1]]], opacity: 0.75, colorbar: { title: { text: "P(class 1)" }, thickness: 10 }, name: "P(class 1)" });
-      note = `step ${latest.step}`;
+      traces.push({ type: "heatmap", x: axis(latest.x_range), y: axis(latest.y_range), z, zmin: 0, zmax: 1, colorscale: [[0, CLASS_COLORS[0]], [0.5, "#f5f5f5"], [1, CLASS_COLORS[1]]], opacity: 0.75, colorbar: { title: { text: t("legend.pClass1") }, thickness: 10 }, name: t("legend.pClass1") });
+      note = say("boundary.step", { step: latest.step });
     }
-    if (data) traces.push(points(data.train, "train", "circle"), points(data.val, "validation", "diamond"));
+    if (data) traces.push(points(data.train, t("legend.train"), "circle"), points(data.val, t("legend.validation"), "diamond"));
     const annotations = [{ text: note, xref: "paper", yref: "paper", x: 1, y: -0.12, xanchor: "right", showarrow: false, font: { size: 12 } }];
     Plotly.react(el, traces, baseLayout({ annotations, yaxis: { ...baseLayout().yaxis, scaleanchor: "x" } }), PLOT_CONFIG);
   }

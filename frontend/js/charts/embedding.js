@@ -1,6 +1,7 @@
 // The penultimate layer's activations on the probe set, projected by PCA, coloured by label; a
 // slider moves through the snapshots taken during training.
 import { baseLayout, CLASS_COLORS, floats, PLOT_CONFIG } from "../decode.js";
+import { say } from "../i18n.js";
 import { drawer } from "./frames.js";
 
 export function mount(el) {
@@ -9,7 +10,7 @@ export function mount(el) {
   bar.className = "chart-bar";
   bar.innerHTML = `
     <label><input type="checkbox" name="three"> 3-D</label>
-    <label class="grow">Snapshot <input type="range" name="snapshot" min="0" max="0" value="0"></label>
+    <label class="grow"><span data-i18n="chart.snapshot">Snapshot</span> <input type="range" name="snapshot" min="0" max="0" value="0"></label>
     <output name="which"></output>`;
   const plot = Object.assign(document.createElement("div"), { className: "plot" });
   plot.dataset.testid = "embedding-chart";
@@ -40,9 +41,9 @@ export function mount(el) {
         if (three) group.z.push(points[i * snap.dims + 2]);
       });
       for (const [label, g] of [...byLabel].sort((a, b) => a[0] - b[0])) {
-        traces.push({ type: three ? "scatter3d" : "scattergl", mode: "markers", name: `class ${label}`, x: g.x, y: g.y, z: three ? g.z : undefined, marker: { size: three ? 3 : 6, color: CLASS_COLORS[label % 10], opacity: 0.8 } });
+        traces.push({ type: three ? "scatter3d" : "scattergl", mode: "markers", name: say("legend.class", { n: label }), x: g.x, y: g.y, z: three ? g.z : undefined, marker: { size: three ? 3 : 6, color: CLASS_COLORS[label % 10], opacity: 0.8 } });
       }
-      bar.querySelector("[name=which]").textContent = `step ${snap.step} · PC1 ${(100 * snap.explained[0]).toFixed(0)}% of variance`;
+      bar.querySelector("[name=which]").textContent = say("embedding.at", { step: snap.step, share: (100 * snap.explained[0]).toFixed(0) });
     }
     Plotly.react(plot, traces, baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "PC1" } }, yaxis: { ...baseLayout().yaxis, title: { text: "PC2" } } }), PLOT_CONFIG);
   }

@@ -1,6 +1,7 @@
 // Histograms of activations, weights and gradients per layer: the latest one, and all of them over
 // time as a heatmap on a common value axis (TensorBoard's distribution view).
 import { baseLayout, PLOT_CONFIG } from "../decode.js";
+import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
 const ROWS = 40; // value bins of the heatmap
@@ -11,8 +12,8 @@ export function mount(el) {
   const bar = document.createElement("div");
   bar.className = "chart-bar";
   bar.innerHTML = `
-    <label>Of <select name="kind"><option value="act">activations</option><option value="weight">weights</option><option value="grad">gradients</option></select></label>
-    <label>Layer <select name="layer"></select></label>`;
+    <label><span data-i18n="chart.of">Of</span> <select name="kind"><option value="act" data-i18n="hist.act">activations</option><option value="weight" data-i18n="hist.weight">weights</option><option value="grad" data-i18n="hist.grad">gradients</option></select></label>
+    <label><span data-i18n="chart.layer">Layer</span> <select name="layer"></select></label>`;
   const latest = Object.assign(document.createElement("div"), { className: "plot half" });
   const heatmap = Object.assign(document.createElement("div"), { className: "plot half" });
   latest.dataset.testid = "histogram-latest";
@@ -39,7 +40,7 @@ export function mount(el) {
       const width = (last.max - last.min) / last.counts.length;
       bars.push({ type: "bar", x: last.counts.map((_, i) => last.min + (i + 0.5) * width), y: last.counts, width, marker: { color: "#1f77b4" }, name: `step ${last.step}` });
     }
-    Plotly.react(latest, bars, baseLayout({ title: { text: last ? `${tag()} at step ${last.step}` : "no histogram yet", font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: "value" } }, yaxis: { ...baseLayout().yaxis, title: { text: "count" } }, bargap: 0 }), PLOT_CONFIG);
+    Plotly.react(latest, bars, baseLayout({ title: { text: last ? say("hist.at", { tag: tag(), step: last.step }) : t("hist.none"), font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: t("axis.value") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.count") } }, bargap: 0 }), PLOT_CONFIG);
 
     const traces = [];
     if (list.length) {
@@ -57,9 +58,9 @@ export function mount(el) {
           z[r][col] += count / total;
         });
       });
-      traces.push({ type: "heatmap", x: list.map((s) => s.step), y: Array.from({ length: ROWS }, (_, r) => lo + ((r + 0.5) * span) / ROWS), z, colorscale: "Viridis", colorbar: { title: { text: "share" }, thickness: 10 } });
+      traces.push({ type: "heatmap", x: list.map((s) => s.step), y: Array.from({ length: ROWS }, (_, r) => lo + ((r + 0.5) * span) / ROWS), z, colorscale: "Viridis", colorbar: { title: { text: t("axis.share") }, thickness: 10 } });
     }
-    Plotly.react(heatmap, traces, baseLayout({ title: { text: "over time", font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: "step" } }, yaxis: { ...baseLayout().yaxis, title: { text: "value" } } }), PLOT_CONFIG);
+    Plotly.react(heatmap, traces, baseLayout({ title: { text: t("hist.overTime"), font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: t("axis.step") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.value") } } }), PLOT_CONFIG);
   }
   const redraw = drawer(el, draw, { minIntervalMs: 500 });
 

@@ -1,5 +1,6 @@
 // Per-layer figures over time: gradient norm (log), dead-unit fraction, saturation, weight norm.
 import { baseLayout, PLOT_CONFIG } from "../decode.js";
+import { t } from "../i18n.js";
 import { drawer } from "./frames.js";
 import { Series } from "./series.js";
 
@@ -30,8 +31,8 @@ export function mount(el) {
         traces.push({ name, legendgroup: name, showlegend: i === 0, x: s.x, y: s.y, xaxis: `x${axis}`, yaxis: `y${axis}`, mode: "lines", line: { width: 1.5, color: `hsl(${(layerIndex * 47) % 360},65%,45%)` } });
         layerIndex += 1;
       }
-      layout[`yaxis${axis}`] = { ...baseLayout().yaxis, title: { text: panel.title, font: { size: 12 } }, type: panel.log ? "log" : "linear", dtick: panel.log ? 1 : undefined, exponentformat: "power", range: panel.range };
-      layout[`xaxis${axis}`] = { ...baseLayout().xaxis, title: i >= 2 ? { text: "step", font: { size: 12 } } : undefined };
+      layout[`yaxis${axis}`] = { ...baseLayout().yaxis, title: { text: t(`layers.${panel.key}`, panel.title), font: { size: 12 } }, type: panel.log ? "log" : "linear", dtick: panel.log ? 1 : undefined, exponentformat: "power", range: panel.range };
+      layout[`xaxis${axis}`] = { ...baseLayout().xaxis, title: i >= 2 ? { text: t("axis.step"), font: { size: 12 } } : undefined };
     });
     Plotly.react(el, traces, layout, PLOT_CONFIG);
   }

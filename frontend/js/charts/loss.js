@@ -1,6 +1,7 @@
 // Loss and accuracy, train and validation, with smoothing, a log-scale toggle and a choice of x
 // (step, samples seen, wall time); markers where the rate changed and where the run diverged.
 import { baseLayout, PLOT_CONFIG } from "../decode.js";
+import { t } from "../i18n.js";
 import { drawer } from "./frames.js";
 import { Series } from "./series.js";
 import { minMaxIndices, smooth } from "./thin.js";
@@ -10,9 +11,9 @@ export function mount(el, options = {}) {
   const bar = document.createElement("div");
   bar.className = "chart-bar";
   bar.innerHTML = `
-    <label>Smoothing <input type="range" name="smoothing" min="0" max="0.99" step="0.01" value="0.6"></label>
-    <label><input type="checkbox" name="log"> log scale</label>
-    <label>x <select name="x"><option value="step">step</option><option value="samples">samples seen</option><option value="time">wall time (s)</option></select></label>`;
+    <label><span data-i18n="chart.smoothing">Smoothing</span> <input type="range" name="smoothing" min="0" max="0.99" step="0.01" value="0.6"></label>
+    <label><input type="checkbox" name="log"> <span data-i18n="chart.logScale">log scale</span></label>
+    <label><span data-i18n="chart.x">x</span> <select name="x"><option value="step" data-i18n="axis.step">step</option><option value="samples" data-i18n="axis.samples">samples seen</option><option value="time" data-i18n="axis.time">wall time (s)</option></select></label>`;
   const plot = document.createElement("div");
   plot.className = "plot";
   plot.dataset.testid = "loss-chart";
@@ -47,26 +48,26 @@ export function mount(el, options = {}) {
     const smoothed = smooth(steps, values, Number(bar.querySelector("[name=smoothing]").value));
     const trainX = kept.map((i) => xOf(steps[i], walls[i]));
     const traces = [
-      { name: "train loss", x: trainX, y: kept.map((i) => values[i]), mode: "lines", line: { width: 1 }, opacity: 0.35, showlegend: false, hoverinfo: "skip", legendgroup: "train" },
-      { name: "train loss", x: trainX, y: kept.map((i) => smoothed[i]), mode: "lines", line: { width: 2, color: "#1f77b4" }, legendgroup: "train" },
-      { name: "validation loss", x: xs(s.val), y: s.val.y, mode: "lines+markers", line: { width: 2, color: "#ff7f0e" }, marker: { size: 4 } },
-      { name: "train accuracy (batch)", x: xs(s.trainAcc), y: s.trainAcc.y, yaxis: "y2", mode: "lines", line: { dash: "dot", color: "#1f77b4" } },
-      { name: "validation accuracy", x: xs(s.valAcc), y: s.valAcc.y, yaxis: "y2", mode: "lines", line: { dash: "dot", color: "#ff7f0e" } },
+      { name: t("legend.trainLoss"), x: trainX, y: kept.map((i) => values[i]), mode: "lines", line: { width: 1 }, opacity: 0.35, showlegend: false, hoverinfo: "skip", legendgroup: "train" },
+      { name: t("legend.trainLoss"), x: trainX, y: kept.map((i) => smoothed[i]), mode: "lines", line: { width: 2, color: "#1f77b4" }, legendgroup: "train" },
+      { name: t("legend.valLoss"), x: xs(s.val), y: s.val.y, mode: "lines+markers", line: { width: 2, color: "#ff7f0e" }, marker: { size: 4 } },
+      { name: t("legend.trainAcc"), x: xs(s.trainAcc), y: s.trainAcc.y, yaxis: "y2", mode: "lines", line: { dash: "dot", color: "#1f77b4" } },
+      { name: t("legend.valAcc"), x: xs(s.valAcc), y: s.valAcc.y, yaxis: "y2", mode: "lines", line: { dash: "dot", color: "#ff7f0e" } },
     ];
     const shapes = [];
     const annotations = [];
     for (const m of s.markers) {
       const x = xOf(m.step, m.wall);
       shapes.push({ type: "line", x0: x, x1: x, yref: "paper", y0: 0, y1: 1, line: { color: m.color, dash: "dash", width: 1.5 } });
-      annotations.push({ x, yref: "paper", y: 1, text: m.text, showarrow: false, xanchor: "left", yanchor: "top", font: { color: m.color, size: 12 } });
+      annotations.push({ x, yref: "paper", y: 1, text: m.kind === "diverged" ? t("marker.diverged") : m.text, showarrow: false, xanchor: "left", yanchor: "top", font: { color: m.color, size: 12 } });
     }
     const mode = bar.querySelector("[name=x]").value;
     const layout = baseLayout({
       shapes,
       annotations,
-      xaxis: { ...baseLayout().xaxis, title: { text: mode === "samples" ? "samples seen" : mode === "time" ? "seconds" : "step" } },
-      yaxis: { ...baseLayout().yaxis, title: { text: "loss" }, type: bar.querySelector("[name=log]").checked ? "log" : "linear" },
-      yaxis2: { title: { text: "accuracy" }, overlaying: "y", side: "right", range: [0, 1.02], showgrid: false, tickformat: ".0%", dtick: 0.25, tickmode: "linear" },
+      xaxis: { ...baseLayout().xaxis, title: { text: t(mode === "samples" ? "axis.samples" : mode === "time" ? "axis.seconds" : "axis.step") } },
+      yaxis: { ...baseLayout().yaxis, title: { text: t("axis.loss") }, type: bar.querySelector("[name=log]").checked ? "log" : "linear" },
+      yaxis2: { title: { text: t("axis.accuracy") }, overlaying: "y", side: "right", range: [0, 1.02], showgrid: false, tickformat: ".0%", dtick: 0.25, tickmode: "linear" },
       margin: { l: 55, r: 55, t: 30, b: 45 },
     });
     Plotly.react(plot, traces, layout, PLOT_CONFIG);

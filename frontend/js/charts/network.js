@@ -1,6 +1,7 @@
 // The network: units as nodes, edges coloured by the weight's sign and drawn as thick as its size
 // (as TensorFlow Playground does); on 2-D data each hidden unit shows its output over the plane.
 import { floats } from "../decode.js";
+import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -43,7 +44,7 @@ export function mount(el, options = {}) {
 
   function reset() {
     latest = null;
-    el.replaceChildren(Object.assign(document.createElement("p"), { className: "hint", textContent: "The network appears when training starts." }));
+    el.replaceChildren(Object.assign(document.createElement("p"), { className: "hint", textContent: t("network.notYet") }));
   }
 
   function draw() {
@@ -86,15 +87,14 @@ export function mount(el, options = {}) {
       }
       if (count > shown[i]) {
         const label = element("text", { x: columnX(i), y: height - 4, fill: "var(--muted)", "font-size": 12 });
-        label.textContent = `+${count - shown[i]} more`;
+        label.textContent = say("network.more", { n: count - shown[i] });
         svg.append(label);
       }
       if (hidden) unitOffset += count;
     });
-    const what = show === "gradients" ? "gradients (each layer scaled to its largest)" : "weights";
-    const caption = Object.assign(document.createElement("p"), { className: "hint", textContent: `step ${latest.step}: orange edges are positive ${what}, blue negative, thicker is larger.` });
+    const caption = Object.assign(document.createElement("p"), { className: "hint", textContent: say(`network.caption.${show}`, { step: latest.step }) });
     const toggle = Object.assign(document.createElement("select"), { ariaLabel: "edges show" });
-    toggle.append(new Option("edges: weights", "weights"), new Option("edges: gradients", "gradients"));
+    toggle.append(new Option(t("network.weights"), "weights"), new Option(t("network.gradients"), "gradients"));
     toggle.value = show;
     toggle.disabled = !latest.layers[0].gradients;
     toggle.addEventListener("change", () => {
@@ -113,5 +113,5 @@ export function mount(el, options = {}) {
 
   const redraw = drawer(el, () => latest && draw(), { minIntervalMs: 500 });
   reset();
-  return { reset, append, relayout: () => redraw(true) };
+  return { reset, append, relayout: () => (latest ? redraw(true) : reset()) };
 }

@@ -1,7 +1,7 @@
 // Compare-view panels that overlay runs as lines: losses, per-layer figures, histograms. Each panel is
 // {wide, mount(el) -> {draw(runs)}}; a run carries its colour, label and the series compare.js kept.
 import { baseLayout, PLOT_CONFIG } from "../decode.js";
-import { t } from "../i18n.js";
+import { t, translatePage } from "../i18n.js";
 import { MEASURE_PANELS } from "./measures.js";
 import { faint, plot, singlePanel } from "./panel.js";
 
@@ -19,8 +19,9 @@ function lossPanel(defaultX) {
     mount(el) {
       const bar = document.createElement("div");
       bar.className = "chart-bar";
-      bar.innerHTML = `<label><input type="checkbox" name="log" checked> log</label>
-        <label>x <select name="x"><option value="step">step</option><option value="samples">samples</option><option value="time">s</option></select></label>`;
+      bar.innerHTML = `<label><input type="checkbox" name="log" checked> <span data-i18n="chart.log">log</span></label>
+        <label><span data-i18n="chart.x">x</span> <select name="x"><option value="step" data-i18n="axis.step">step</option><option value="samples" data-i18n="axis.samples">samples</option><option value="time" data-i18n="axis.seconds">s</option></select></label>`;
+      translatePage(bar);
       bar.querySelector("[name=x]").value = defaultX;
       el.append(bar);
       const div = plot(el, `compare-loss-${defaultX}`);

@@ -1,5 +1,6 @@
 // Throughput over time, the device, and GPU utilization and memory when the job runs on a GPU.
 import { baseLayout, PLOT_CONFIG } from "../decode.js";
+import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 import { Series } from "./series.js";
 
@@ -16,17 +17,20 @@ export function mount(el) {
   function reset() {
     samples = new Series(1000);
     latest = null;
-    facts.textContent = "No run yet.";
+    facts.textContent = t("system.none");
     draw();
   }
 
   function draw() {
-    Plotly.react(plot, [{ x: samples.x, y: samples.y, mode: "lines", name: "samples/s" }], baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "step" } }, yaxis: { ...baseLayout().yaxis, title: { text: "samples/s" }, rangemode: "tozero" }, margin: { l: 60, r: 10, t: 10, b: 40 }, datarevision: ++revision }), PLOT_CONFIG);
-    if (!latest) return;
-    const parts = [`device: ${latest.gpu_name || latest.device}`];
-    if (latest.samples_per_s) parts.push(`${Math.round(latest.samples_per_s).toLocaleString()} samples/s`);
-    if (latest.gpu_utilization !== undefined && latest.gpu_utilization !== null) parts.push(`GPU ${latest.gpu_utilization}% busy`);
-    if (latest.gpu_memory_mb !== undefined && latest.gpu_memory_mb !== null) parts.push(`${latest.gpu_memory_mb.toFixed(0)} MB allocated (peak ${latest.gpu_memory_peak_mb.toFixed(0)} MB)`);
+    Plotly.react(plot, [{ x: samples.x, y: samples.y, mode: "lines", name: t("axis.samplesPerS") }], baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: t("axis.step") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.samplesPerS") }, rangemode: "tozero" }, margin: { l: 60, r: 10, t: 10, b: 40 }, datarevision: ++revision }), PLOT_CONFIG);
+    if (!latest) {
+      facts.textContent = t("system.none");
+      return;
+    }
+    const parts = [say("system.device", { device: latest.gpu_name || latest.device })];
+    if (latest.samples_per_s) parts.push(say("system.rate", { rate: Math.round(latest.samples_per_s).toLocaleString() }));
+    if (latest.gpu_utilization !== undefined && latest.gpu_utilization !== null) parts.push(say("system.gpuBusy", { n: latest.gpu_utilization }));
+    if (latest.gpu_memory_mb !== undefined && latest.gpu_memory_mb !== null) parts.push(say("system.gpuMemory", { mb: latest.gpu_memory_mb.toFixed(0), peak: latest.gpu_memory_peak_mb.toFixed(0) }));
     facts.textContent = parts.join(" · ");
   }
   const redraw = drawer(plot, draw, { minIntervalMs: 1000 });

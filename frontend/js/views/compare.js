@@ -116,7 +116,7 @@ export function mountCompare(el, differsEl) {
       .filter((r) => !r.replica)
       .map((r) => `<span class="swatch" style="background:${r.color}"></span>${escape(r.label)}`)
       .join(" &nbsp; ");
-    differsEl.innerHTML = group.differs.length ? `${t("compare.differs")}: <code>${escape(group.differs.join(", "))}</code> · ${swatches}` : swatches;
+    differsEl.innerHTML = group.differs.length ? `${t("compare.differs")}: <code>${escape(group.differs.map((path) => t(`field.${path}`, path)).join(", "))}</code> · ${swatches}` : swatches;
   }
 
   function draw() {

@@ -10,8 +10,10 @@ function control(field, meta) {
   if (field.control === "select") {
     input = document.createElement("select");
     for (const choice of field.choices(meta)) {
-      const [value, label] = Array.isArray(choice) ? choice : [choice, choice];
-      input.add(new Option(label, value));
+      const [value, label, key] = Array.isArray(choice) ? choice : [choice, choice];
+      const option = new Option(label, value);
+      if (key) option.dataset.i18n = key; // translated in place with the page
+      input.add(option);
     }
   } else if (field.control === "log") {
     // A log slider with the exact value beside it: rates span orders of magnitude.

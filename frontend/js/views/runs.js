@@ -1,9 +1,10 @@
 // The runs list: every job with its status, key settings and final figures; open or delete one.
 import { deleteJob, listJobs } from "../api.js";
 import { escape } from "../html.js";
+import { t } from "../i18n.js";
 
 function describe(spec) {
-  const optim = `${spec.optim.optimizer} lr ${spec.optim.lr} · batch ${spec.optim.batch_size}`;
+  const optim = `${spec.optim.optimizer} lr ${spec.optim.lr} · ${t("runs.batch")} ${spec.optim.batch_size}`;
   if (spec.data.kind === "surface") return `${spec.data.objective} from (${spec.model.start.join(", ")}) · ${optim}`;
   const data = spec.data.kind === "digits" ? "digits" : spec.data.dataset;
   return `${data} · [${spec.model.hidden.join(",")}] ${spec.model.activation} · ${optim}`;
@@ -26,20 +27,21 @@ export function mountRuns(el, { onOpen }) {
       return []; // the server is restarting; the next refresh will do
     }
     if (!jobs.length) {
-      el.replaceChildren(Object.assign(document.createElement("p"), { className: "hint", textContent: "No runs yet: pick a preset and press Start." }));
+      el.replaceChildren(Object.assign(document.createElement("p"), { className: "hint", textContent: t("runs.none") }));
       return jobs;
     }
     const table = document.createElement("table");
-    table.innerHTML = "<thead><tr><th>Run</th><th>Status</th><th>Settings</th><th>Step</th><th>Val acc</th><th title='its events in the store'>Stored</th><th></th></tr></thead>";
+    const heads = ["runs.run", "runs.status", "runs.settings", "runs.step", "runs.valAcc", "runs.stored", null];
+    table.innerHTML = `<thead><tr>${heads.map((key) => `<th>${key ? escape(t(key)) : ""}</th>`).join("")}</tr></thead>`;
     const body = document.createElement("tbody");
     for (const job of jobs) {
       const row = document.createElement("tr");
       row.dataset.job = job.id;
       const acc = job.summary["val/acc"];
       row.innerHTML = `<td><button type="button" class="link" data-action="open">${escape(job.name || job.id)}</button></td>
-        <td class="status-${escape(job.status)}">${escape(job.status)}</td><td>${escape(describe(job.spec))}</td>
+        <td class="status-${escape(job.status)}">${escape(t(`state.${job.status}`, job.status))}</td><td>${escape(describe(job.spec))}</td>
         <td>${job.summary.step ?? ""}</td><td>${acc === undefined ? "" : (100 * acc).toFixed(1) + "%"}</td><td class="num">${formatBytes(job.stored_bytes)}</td>
-        <td>${["queued", "running", "paused"].includes(job.status) ? "" : '<button type="button" class="link" data-action="delete" aria-label="delete">delete</button>'}</td>`;
+        <td>${["queued", "running", "paused"].includes(job.status) ? "" : `<button type="button" class="link" data-action="delete" aria-label="delete">${escape(t("runs.delete"))}</button>`}</td>`;
       body.append(row);
     }
     table.append(body);

@@ -1,0 +1,113 @@
+"""Korean throughout: with 한국어 chosen, no English words are visible on either page (units,
+model and dataset names and the product's name excepted)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.browser
+
+# what stays as it is in Korean text too: names of things, units, symbols
+ALLOWED = {
+    "Trainscope",
+    "PyTorch",
+    "Plotly",
+    "English",
+    "API",
+    "ReLU",
+    "relu",
+    "tanh",
+    "sigmoid",
+    "leaky_relu",
+    "identity",
+    "gelu",
+    "adam",
+    "sgd",
+    "rmsprop",
+    "momentum",
+    "adamw",
+    "Adam",
+    "SGD",
+    "RMSprop",
+    "Rosenbrock",
+    "Beale",
+    "circle",
+    "spiral",
+    "moons",
+    "xor",
+    "gaussian",
+    "digits",
+    "plane",
+    "blobs",
+    "cpu",
+    "cuda",
+    "CPU",
+    "GPU",
+    "PCA",
+    "MB",
+    "kB",
+    "lr",
+    "auto",
+}
+# the model's own names for its layers, and a run's id (its name until it is given one)
+NAMES = re.compile(r"((act|weight|grad)/)?(layer\d+|output)|[0-9a-f]{12}")
+
+VISIBLE_TEXT = """() => {
+  const texts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    const el = node.parentElement;
+    if (!el || !node.textContent.trim()) continue;
+    if (el.closest("script, style, [hidden], option:not(:checked), .modebar")) continue;
+    const box = el.getBoundingClientRect();
+    if (!box.width || !box.height || getComputedStyle(el).visibility === "hidden") continue;
+    texts.push(node.textContent.trim());
+  }
+  return texts;
+}"""
+
+
+def english(page: Page) -> list[str]:
+    """Visible texts holding an English word (3+ Latin letters) that is not on the allow-list."""
+    found = []
+    for text in page.evaluate(VISIBLE_TEXT):
+        tokens = re.findall(r"[A-Za-z0-9][A-Za-z0-9_/]*", text)
+        words = [w for w in tokens if len(re.sub(r"[^A-Za-z]", "", w)) >= 3 and w not in ALLOWED]
+        words = [w for w in words if not NAMES.fullmatch(w)]
+        if words:
+            found.append(text)
+    return found
+
+
+def test_no_english_is_visible_in_korean_mode(server: LiveServer, page: Page) -> None:
+    page.goto(server.url + "/")
+    page.wait_for_function("() => !document.getElementById('start').disabled")
+    page.click("#language")
+    page.wait_for_function("() => document.documentElement.lang === 'ko'")
+    page.evaluate("() => window.trainscope.drawAll()")
+    idle = english(page)
+    page.select_option("select[name=pace]", "0")
+    page.fill("input[name='optim.steps']", "300")
+    page.click("#start")
+    page.wait_for_function("() => document.body.dataset.run === 'done'", timeout=60_000)
+    page.evaluate("() => window.trainscope.drawAll()")
+    after_run = english(page)
+    page.goto(server.url + "/lessons.html")
+    page.wait_for_selector("#lesson-list li")
+    index = english(page)
+    page.goto(server.url + "/lessons.html#bias")
+    page.wait_for_selector("#lesson-title")
+    page.click("#run-lesson")
+    page.wait_for_selector("#verdict[data-held]", timeout=120_000)
+    for panel in page.locator("[data-panel]").all():  # charts draw once on screen
+        panel.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)  # the last panel's frame (a person's glance, not a condition)
+    lesson = english(page)
+    page.click("#language")  # back to English for the tests after this one
+    assert (idle, after_run, index, lesson) == ([], [], [], [])
