@@ -11,6 +11,8 @@ if [ "$extra" = "test" ]; then
   missing=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v docker-compose >/dev/null || missing+=(docker-compose)
+  # a Korean font, so that screenshots of the page in Korean show letters, not boxes
+  [ -d /usr/share/fonts/truetype/nanum ] || missing+=(fonts-nanum)
   if [ ${#missing[@]} -gt 0 ]; then
     sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "installing Debian packages: ${missing[*]}"

@@ -4,6 +4,7 @@ model and dataset names and the product's name excepted)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
@@ -85,7 +86,7 @@ def english(page: Page) -> list[str]:
     return found
 
 
-def test_no_english_is_visible_in_korean_mode(server: LiveServer, page: Page) -> None:
+def test_no_english_is_visible_in_korean_mode(server: LiveServer, page: Page, artifacts_dir: Path) -> None:
     page.goto(server.url + "/")
     page.wait_for_function("() => !document.getElementById('start').disabled")
     page.click("#language")
@@ -98,6 +99,7 @@ def test_no_english_is_visible_in_korean_mode(server: LiveServer, page: Page) ->
     page.wait_for_function("() => document.body.dataset.run === 'done'", timeout=60_000)
     page.evaluate("() => window.trainscope.drawAll()")
     after_run = english(page)
+    page.screenshot(path=str(artifacts_dir / "playground-ko.png"), full_page=True)
     page.goto(server.url + "/lessons.html")
     page.wait_for_selector("#lesson-list li")
     index = english(page)
@@ -109,5 +111,6 @@ def test_no_english_is_visible_in_korean_mode(server: LiveServer, page: Page) ->
         panel.scroll_into_view_if_needed()
     page.wait_for_timeout(500)  # the last panel's frame (a person's glance, not a condition)
     lesson = english(page)
+    page.screenshot(path=str(artifacts_dir / "lesson-bias-ko.png"), full_page=True)
     page.click("#language")  # back to English for the tests after this one
     assert (idle, after_run, index, lesson) == ([], [], [], [])
