@@ -94,6 +94,15 @@ async function start() {
     }
   }
 
+  let controls = null; // the form, once /api/meta has described it
+
+  async function openRun(id) {
+    const job = await getJob(id);
+    if (job.spec.data.kind !== "surface") controls.write(valuesFromSpec(job.spec)); // a lesson's 2-parameter run has no place in this form
+    show(`${t(`state.${job.status}`, job.status)}: ${language() === "en" && job.message ? job.message : t("status.replaying")}`);
+    follow(job);
+  }
+
   function follow(job) {
     if (current.stream) current.stream.close();
     const planar = job.spec.data.kind === "points2d";
@@ -102,18 +111,19 @@ async function start() {
     setRunState(job.status);
     $("#lr").value = job.spec.optim.lr;
     current.stream = followJob(job.id, { onEvents });
+    // the address names the run too: a copied link opens its replay (#...&job=ID)
+    if (controls) history.replaceState(null, "", `${toHash(controls.read())}&job=${encodeURIComponent(job.id)}`);
   }
 
   const runs = mountRuns($("#runs"), {
-    onOpen: async (id) => {
-      const job = await getJob(id);
-      if (job.spec.data.kind !== "surface") { // a lesson's 2-parameter run has no place in this form
-        controls.write(valuesFromSpec(job.spec));
-        history.replaceState(null, "", toHash(controls.read()));
-      }
-      show(`${t(`state.${job.status}`, job.status)}: ${language() === "en" && job.message ? job.message : t("status.replaying")}`);
-      follow(job);
+    onDeleted: (id) => {
+      if (id !== current.id) return;
+      if (current.stream) current.stream.close(); // the charts showed it: clear them
+      current = { id: null, status: null, stream: null };
+      for (const chart of Object.values(charts)) chart.reset();
+      setRunState(null);
     },
+    onOpen: (id) => openRun(id).catch((error) => show(error.message, true)),
   });
 
   // Jobs also arrive over REST (a script, a lesson): the runs list looks again now and then. A
@@ -140,7 +150,7 @@ async function start() {
   });
   runs.refresh();
   let report = null; // set while this page presents to a workshop room
-  const controls = mountControls($("#spec-form"), meta, (values) => {
+  controls = mountControls($("#spec-form"), meta, (values) => {
     history.replaceState(null, "", toHash(values));
     if (report) report({ page: "playground", values });
   });
@@ -174,6 +184,8 @@ async function start() {
     });
   }
   joinRoom();
+  const linked = new URLSearchParams(location.hash.slice(1)).get("job");
+  if (linked) openRun(linked).catch((error) => show(error.message, true));
 
   buttons.start.addEventListener("click", async () => {
     if (!controls.validate()) {

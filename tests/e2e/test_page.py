@@ -350,3 +350,21 @@ def test_a_follower_sees_the_presenters_settings_runs_and_page(token_server: Liv
     follower.wait_for_url("**/lessons.html*", timeout=10_000)
     presenter_context.close()
     follower_context.close()
+
+
+def test_a_link_opens_a_stored_run_and_delete_asks_once_then_clears_it(server: LiveServer, page: Page) -> None:
+    job = server.submit({"name": "linked run", "data": {"dataset": "xor"}, "optim": {"steps": 300}})
+    server.wait_status(job["id"], {"done"})
+    page.goto(f"{server.url}/#data.dataset=xor&job={job['id']}")  # a link someone shared
+    wait_js(page, "window.trainscope.charts.loss.pointCount() === 300", 20)
+    assert f"job={job['id']}" in page.evaluate("() => location.hash")  # the address still names it
+
+    row = f"tr[data-job='{job['id']}']"
+    page.once("dialog", lambda dialog: dialog.dismiss())  # asked, and the answer is no: nothing happens
+    page.click(f"{row} button[data-action=delete]")
+    assert page.locator(row).count() == 1 and chart(page, "loss.pointCount()") == 300
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f"{row} button[data-action=delete]")
+    page.wait_for_selector(row, state="detached", timeout=10_000)
+    assert chart(page, "loss.pointCount()") == 0  # the charts no longer show a run that is gone
+    assert server.get(f"/api/jobs/{job['id']}").status_code == 404

@@ -1,7 +1,7 @@
 // The runs list: every job with its status, key settings and final figures; open or delete one.
 import { deleteJob, listJobs } from "../api.js";
 import { escape } from "../html.js";
-import { t } from "../i18n.js";
+import { say, t } from "../i18n.js";
 
 function describe(spec) {
   const optim = `${spec.optim.optimizer} lr ${spec.optim.lr} · ${t("runs.batch")} ${spec.optim.batch_size}`;
@@ -16,7 +16,7 @@ export function formatBytes(bytes) {
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
 }
 
-export function mountRuns(el, { onOpen }) {
+export function mountRuns(el, { onOpen, onDeleted }) {
   el.dataset.testid = "runs";
 
   async function refresh() {
@@ -54,8 +54,9 @@ export function mountRuns(el, { onOpen }) {
     if (!button) return;
     const id = button.closest("tr").dataset.job;
     if (button.dataset.action === "open") onOpen(id);
-    else {
-      await deleteJob(id);
+    else if (window.confirm(say("runs.confirmDelete", { name: button.closest("tr").querySelector("[data-action=open]").textContent }))) {
+      await deleteJob(id); // asked once: its stored events go with it
+      onDeleted?.(id);
       refresh();
     }
   });
