@@ -16,10 +16,11 @@ export function baseLayout(extra = {}) {
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
     font: { color: fg, size },
-    margin: { l: 55, r: 15, t: 30, b: 45 },
+    // a chart with a title has its legend below the axes: above, the two would overlap
+    margin: { l: 55, r: 15, t: 30, b: extra.title ? 80 : 45 },
     xaxis: { gridcolor: grid, zerolinecolor: grid },
     yaxis: { gridcolor: grid, zerolinecolor: grid },
-    legend: { orientation: "h", y: 1.12 },
+    legend: extra.title ? { orientation: "h", y: -0.22, yanchor: "top" } : { orientation: "h", y: 1.12 },
     uirevision: "keep",
     ...extra,
   };

@@ -96,6 +96,10 @@ def test_every_lesson_page_draws_each_of_its_panels(server: LiveServer, page: Pa
                 }}""",
                 timeout=30_000,
             )
+        swatches = page.evaluate(
+            "() => [...document.querySelectorAll('#differs .swatch')].map((s) => s.style.background)"
+        )
+        assert len(set(swatches)) == len(swatches), swatches  # no colour used twice in a view
         verdict = server.group(group_id)["verdict"]
         for key, figure in verdict["figures"].items():  # each figure's row, a threshold never reached in words
             row = page.text_content(f"#verdict-figures tr[data-figure='{key}']")

@@ -1,13 +1,12 @@
 // The compare view: a group's runs overlaid on every panel a lesson asks for, one colour per run on
 // every panel, the legend naming each run by the setting that differs. Each run's events arrive from its
 // own stream; the group's record (statuses, summaries) arrives from polling.
-import { CLASS_COLORS } from "../decode.js";
+import { runColors } from "../charts/palette.js";
 import { pick, t } from "../i18n.js";
 import { scheduler } from "../charts/series.js";
 import { PANELS } from "../charts/overlay.js";
 import { escape } from "../html.js";
 
-const RUN_COLORS = CLASS_COLORS; // one per run, the same on every panel
 
 // What a panel needs from one run's events, kept small: series as [step, value, wall] rows.
 function emptyRun(run, index) {
@@ -82,14 +81,16 @@ export function mountCompare(el, differsEl) {
     group = newGroup;
     runs = group.runs.map(emptyRun);
     // runs that repeat a variation on further seeds share its colour; replica counts them (0: the first)
+    // a colour per setting (the same optimizer the same colour in every part), none used twice
+    const labels = [...new Set(runs.map((run) => run.label))];
+    const colors = runColors(labels.length);
     const variations = new Map();
     for (const run of runs) {
       run.partTitles = partTitles[run.part] || run.partTitles;
+      run.color = colors[labels.indexOf(run.label)];
       const variation = `${run.part}\u0000${run.label}`;
-      if (!variations.has(variation)) variations.set(variation, { color: RUN_COLORS[variations.size % RUN_COLORS.length], count: 0 });
-      const seen = variations.get(variation);
-      run.color = seen.color;
-      run.replica = seen.count++;
+      run.replica = variations.get(variation) ?? 0;
+      variations.set(variation, run.replica + 1);
     }
     el.replaceChildren();
     panels = charts.map((name) => {
@@ -112,9 +113,9 @@ export function mountCompare(el, differsEl) {
       run.label = pick(run.labels);
       run.partName = pick(run.partTitles);
     }
-    const swatches = runs
-      .filter((r) => !r.replica)
-      .map((r) => `<span class="swatch" style="background:${r.color}"></span>${escape(r.label)}`)
+    const shown = new Map(runs.map((r) => [r.color, r.label])); // each colour once, with its setting
+    const swatches = [...shown]
+      .map(([color, label]) => `<span class="swatch" style="background:${color}"></span>${escape(label)}`)
       .join(" &nbsp; ");
     differsEl.innerHTML = group.differs.length ? `${t("compare.differs")}: <code>${escape(group.differs.map((path) => t(`field.${path}`, path)).join(", "))}</code> · ${swatches}` : swatches;
   }
