@@ -35,7 +35,7 @@ async function renderIndex() {
   // groups submitted over REST (POST /api/groups) are compared here too
   $("#group-list").innerHTML = groups
     .filter((g) => !g.lesson)
-    .map((g) => `<li><a href="#group=${encodeURIComponent(g.id)}" data-group="${escape(g.id)}">${escape(g.name || g.id)}</a> · ${g.runs.length} ${t("lessons.runs")} · <code>${escape(g.differs.join(", "))}</code></li>`)
+    .map((g) => `<li><a href="#group=${encodeURIComponent(g.id)}" data-group="${escape(g.id)}" data-user-text>${escape(g.name || g.id)}</a> · ${g.runs.length} ${t("lessons.runs")} · <code>${escape(g.differs.map((path) => t(`field.${path}`, path)).join(", "))}</code></li>`)
     .join("");
 }
 

@@ -65,7 +65,9 @@ VISIBLE_TEXT = """() => {
     const node = walker.currentNode;
     const el = node.parentElement;
     if (!el || !node.textContent.trim()) continue;
-    if (el.closest("script, style, [hidden], option:not(:checked), .modebar")) continue;
+    // user text (run and group names) is shown as it was written, in whatever language
+    // and setting paths (code) are identifiers, translated where the form names them
+    if (el.closest("script, style, code, [hidden], option:not(:checked), .modebar, [data-user-text]")) continue;
     const box = el.getBoundingClientRect();
     if (!box.width || !box.height || getComputedStyle(el).visibility === "hidden") continue;
     texts.push(node.textContent.trim());

@@ -5,7 +5,7 @@ import { say, t } from "../i18n.js";
 
 function describe(spec) {
   const optim = `${spec.optim.optimizer} lr ${spec.optim.lr} · ${t("runs.batch")} ${spec.optim.batch_size}`;
-  if (spec.data.kind === "surface") return `${spec.data.objective} from (${spec.model.start.join(", ")}) · ${optim}`;
+  if (spec.data.kind === "surface") return `${spec.data.objective} (${spec.model.start.join(", ")}) · ${optim}`;
   const data = spec.data.kind === "digits" ? "digits" : spec.data.dataset;
   return `${data} · [${spec.model.hidden.join(",")}] ${spec.model.activation} · ${optim}`;
 }
@@ -38,7 +38,7 @@ export function mountRuns(el, { onOpen, onDeleted }) {
       const row = document.createElement("tr");
       row.dataset.job = job.id;
       const acc = job.summary["val/acc"];
-      row.innerHTML = `<td><button type="button" class="link" data-action="open">${escape(job.name || job.id)}</button></td>
+      row.innerHTML = `<td><button type="button" class="link" data-action="open" data-user-text>${escape(job.name || job.id)}</button></td>
         <td class="status-${escape(job.status)}">${escape(t(`state.${job.status}`, job.status))}</td><td>${escape(describe(job.spec))}</td>
         <td>${job.summary.step ?? ""}</td><td>${acc === undefined ? "" : (100 * acc).toFixed(1) + "%"}</td><td class="num">${formatBytes(job.stored_bytes)}</td>
         <td>${["queued", "running", "paused"].includes(job.status) ? "" : `<button type="button" class="link" data-action="delete" aria-label="delete">${escape(t("runs.delete"))}</button>`}</td>`;
