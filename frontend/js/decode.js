@@ -27,3 +27,12 @@ export function baseLayout(extra = {}) {
 }
 
 export const PLOT_CONFIG = { responsive: true, displaylogo: false };
+
+// Plotly.react; while no trace has a point, no axes at all (empty ones read as data: -1..6, 1e-1..1e4)
+// but a line saying what will come.
+export function plotOrWait(el, traces, layout, waiting) {
+  const empty = !traces.some((trace) => (trace.x && trace.x.length) || (trace.z && trace.z.length) || (trace.y && trace.y.length));
+  if (!empty) return Plotly.react(el, traces, layout, PLOT_CONFIG);
+  const note = { text: waiting, showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { size: 14 } };
+  return Plotly.react(el, [], baseLayout({ xaxis: { visible: false }, yaxis: { visible: false }, annotations: [note] }), PLOT_CONFIG);
+}

@@ -368,3 +368,18 @@ def test_a_link_opens_a_stored_run_and_delete_asks_once_then_clears_it(server: L
     page.wait_for_selector(row, state="detached", timeout=10_000)
     assert chart(page, "loss.pointCount()") == 0  # the charts no longer show a run that is gone
     assert server.get(f"/api/jobs/{job['id']}").status_code == 404
+
+
+def test_before_any_run_the_charts_say_what_will_come_instead_of_empty_axes(
+    server: LiveServer, page: Page, artifacts_dir: Path
+) -> None:
+    open_page(page, server.url + "/")
+    draw_all(page)
+    for testid in ("loss-chart", "layers-chart", "histogram-heatmap", "embedding-chart", "system-chart"):
+        layout = page.evaluate(f"() => document.querySelector('[data-testid={testid}]').layout")
+        assert layout["xaxis"]["visible"] is False and layout["yaxis"]["visible"] is False, testid
+        assert layout["annotations"][0]["text"] == "Appears when training starts.", testid
+    boundary = page.evaluate("() => document.getElementById('boundary').layout")
+    assert boundary["xaxis"]["visible"] is False and "boundary appears" in boundary["annotations"][0]["text"]
+    assert "appears when training starts" in (page.text_content("#network") or "")
+    page.screenshot(path=str(artifacts_dir / "playground-idle.png"), full_page=True)

@@ -1,5 +1,5 @@
 // Decision boundary for 2-D data: P(class 1) over the plane, training and validation points on top.
-import { baseLayout, CLASS_COLORS, floats, PLOT_CONFIG } from "../decode.js";
+import { baseLayout, CLASS_COLORS, floats, plotOrWait } from "../decode.js";
 import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
@@ -38,7 +38,7 @@ export function mount(el) {
     }
     if (data) traces.push(points(data.train, t("legend.train"), "circle"), points(data.val, t("legend.validation"), "diamond"));
     const annotations = [{ text: note, xref: "paper", yref: "paper", x: 1, y: -0.12, xanchor: "right", showarrow: false, font: { size: 12 } }];
-    Plotly.react(el, traces, baseLayout({ annotations, yaxis: { ...baseLayout().yaxis, scaleanchor: "x" } }), PLOT_CONFIG);
+    plotOrWait(el, traces, baseLayout({ annotations, yaxis: { ...baseLayout().yaxis, scaleanchor: "x" } }), note);
   }
   const redraw = drawer(el, draw, { minIntervalMs: 500 });
 

@@ -1,7 +1,7 @@
 // The penultimate layer's activations on the probe set, projected by PCA, coloured by label; a
 // slider moves through the snapshots taken during training.
-import { baseLayout, CLASS_COLORS, floats, PLOT_CONFIG } from "../decode.js";
-import { say } from "../i18n.js";
+import { CLASS_COLORS, baseLayout, floats, plotOrWait } from "../decode.js";
+import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
 export function mount(el) {
@@ -45,7 +45,7 @@ export function mount(el) {
       }
       bar.querySelector("[name=which]").textContent = say("embedding.at", { step: snap.step, share: (100 * snap.explained[0]).toFixed(0) });
     }
-    Plotly.react(plot, traces, baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "PC1" } }, yaxis: { ...baseLayout().yaxis, title: { text: "PC2" } } }), PLOT_CONFIG);
+    plotOrWait(plot, traces, baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "PC1" } }, yaxis: { ...baseLayout().yaxis, title: { text: "PC2" } } }), t("chart.waiting"));
   }
   const redraw = drawer(plot, draw, { minIntervalMs: 500 });
 

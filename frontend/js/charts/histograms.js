@@ -1,6 +1,6 @@
 // Histograms of activations, weights and gradients per layer: the latest one, and all of them over
 // time as a heatmap on a common value axis (TensorBoard's distribution view).
-import { baseLayout, PLOT_CONFIG } from "../decode.js";
+import { baseLayout, plotOrWait } from "../decode.js";
 import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
@@ -40,7 +40,7 @@ export function mount(el) {
       const width = (last.max - last.min) / last.counts.length;
       bars.push({ type: "bar", x: last.counts.map((_, i) => last.min + (i + 0.5) * width), y: last.counts, width, marker: { color: "#1f77b4" }, name: `step ${last.step}` });
     }
-    Plotly.react(latest, bars, baseLayout({ title: { text: last ? say("hist.at", { tag: tag(), step: last.step }) : t("hist.none"), font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: t("axis.value") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.count") } }, bargap: 0 }), PLOT_CONFIG);
+    plotOrWait(latest, bars, baseLayout({ title: { text: last ? say("hist.at", { tag: tag(), step: last.step }) : t("hist.none"), font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: t("axis.value") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.count") } }, bargap: 0 }), t("hist.none"));
 
     const traces = [];
     if (list.length) {
@@ -60,7 +60,7 @@ export function mount(el) {
       });
       traces.push({ type: "heatmap", x: list.map((s) => s.step), y: Array.from({ length: ROWS }, (_, r) => lo + ((r + 0.5) * span) / ROWS), z, colorscale: "Viridis", colorbar: { title: { text: t("axis.share") }, thickness: 10 } });
     }
-    Plotly.react(heatmap, traces, baseLayout({ title: { text: t("hist.overTime"), font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: t("axis.step") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.value") } } }), PLOT_CONFIG);
+    plotOrWait(heatmap, traces, baseLayout({ title: { text: t("hist.overTime"), font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: t("axis.step") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.value") } } }), t("chart.waiting"));
   }
   const redraw = drawer(el, draw, { minIntervalMs: 500 });
 

@@ -1,5 +1,5 @@
 // Per-layer figures over time: gradient norm (log), dead-unit fraction, saturation, weight norm.
-import { baseLayout, PLOT_CONFIG } from "../decode.js";
+import { baseLayout, plotOrWait } from "../decode.js";
 import { t } from "../i18n.js";
 import { drawer } from "./frames.js";
 import { Series } from "./series.js";
@@ -34,7 +34,7 @@ export function mount(el) {
       layout[`yaxis${axis}`] = { ...baseLayout().yaxis, title: { text: t(`layers.${panel.key}`, panel.title), font: { size: 12 } }, type: panel.log ? "log" : "linear", dtick: panel.log ? 1 : undefined, exponentformat: "power", range: panel.range };
       layout[`xaxis${axis}`] = { ...baseLayout().xaxis, title: i >= 2 ? { text: t("axis.step"), font: { size: 12 } } : undefined };
     });
-    Plotly.react(el, traces, layout, PLOT_CONFIG);
+    plotOrWait(el, traces, layout, t("chart.waiting"));
   }
   const redraw = drawer(el, draw, { minIntervalMs: 500 });
 

@@ -1,6 +1,6 @@
 // Loss and accuracy, train and validation, with smoothing, a log-scale toggle and a choice of x
 // (step, samples seen, wall time); markers where the rate changed and where the run diverged.
-import { baseLayout, PLOT_CONFIG } from "../decode.js";
+import { baseLayout, plotOrWait } from "../decode.js";
 import { t } from "../i18n.js";
 import { drawer } from "./frames.js";
 import { Series } from "./series.js";
@@ -70,7 +70,7 @@ export function mount(el, options = {}) {
       yaxis2: { title: { text: t("axis.accuracy") }, overlaying: "y", side: "right", range: [0, 1.02], showgrid: false, tickformat: ".0%", dtick: 0.25, tickmode: "linear" },
       margin: { l: 55, r: 55, t: 30, b: 45 },
     });
-    Plotly.react(plot, traces, layout, PLOT_CONFIG);
+    plotOrWait(plot, traces, layout, t("chart.waiting"));
   }
   // 8,000 points redrawn take tens of ms: while a run streams, four times a second is enough
   const redraw = drawer(plot, draw, { minIntervalMs: 250 });

@@ -1,5 +1,5 @@
 // Throughput over time, the device, and GPU utilization and memory when the job runs on a GPU.
-import { baseLayout, PLOT_CONFIG } from "../decode.js";
+import { baseLayout, plotOrWait } from "../decode.js";
 import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 import { Series } from "./series.js";
@@ -22,7 +22,7 @@ export function mount(el) {
   }
 
   function draw() {
-    Plotly.react(plot, [{ x: samples.x, y: samples.y, mode: "lines", name: t("axis.samplesPerS") }], baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: t("axis.step") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.samplesPerS") }, rangemode: "tozero" }, margin: { l: 60, r: 10, t: 10, b: 40 }, datarevision: ++revision }), PLOT_CONFIG);
+    plotOrWait(plot, [{ x: samples.x, y: samples.y, mode: "lines", name: t("axis.samplesPerS") }], baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: t("axis.step") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.samplesPerS") }, rangemode: "tozero" }, margin: { l: 60, r: 10, t: 10, b: 40 }, datarevision: ++revision }), t("chart.waiting"));
     if (!latest) {
       facts.textContent = t("system.none");
       return;
