@@ -216,6 +216,17 @@ async function start() {
   buttons.pause.addEventListener("click", () => command(() => controlJob(current.id, { action: current.status === "paused" ? "resume" : "pause" })));
   buttons.stop.addEventListener("click", () => command(() => cancelJob(current.id)));
   buttons.step.addEventListener("click", () => command(() => controlJob(current.id, { action: "step", steps: Number($("#step-count").value) || 1 })));
+
+  // Keyboard, as in TensorFlow Playground: space starts, pauses and resumes; "n" steps while paused;
+  // Escape stops. Not while typing in the form, and each only when its button could be pressed.
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, select, textarea, button") || event.ctrlKey || event.metaKey || event.altKey) return;
+    const live = current.status === "running" || current.status === "paused";
+    const button = event.key === " " ? (live ? buttons.pause : buttons.start) : event.key === "n" ? buttons.step : event.key === "Escape" ? buttons.stop : null;
+    if (!button || button.disabled || button.offsetParent === null) return; // (hidden for a room's followers)
+    event.preventDefault();
+    button.click();
+  });
   buttons.lr.addEventListener("click", () => command(() => controlJob(current.id, { action: "set_lr", lr: Number($("#lr").value) })));
   $("#copy-link").addEventListener("click", async () => {
     history.replaceState(null, "", toHash(controls.read()));

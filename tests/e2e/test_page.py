@@ -383,3 +383,18 @@ def test_before_any_run_the_charts_say_what_will_come_instead_of_empty_axes(
     assert boundary["xaxis"]["visible"] is False and "boundary appears" in boundary["annotations"][0]["text"]
     assert "appears when training starts" in (page.text_content("#network") or "")
     page.screenshot(path=str(artifacts_dir / "playground-idle.png"), full_page=True)
+
+
+def test_the_keyboard_starts_pauses_steps_and_stops_a_run(server: LiveServer, page: Page) -> None:
+    open_page(page, server.url + "/")
+    page.select_option("select[name=pace]", "50")  # slow enough to catch it running
+    page.evaluate("() => document.activeElement.blur()")  # out of the form: keys typed there are the form's
+    page.keyboard.press(" ")
+    wait_js(page, "document.body.dataset.run === 'running'", 30)
+    page.keyboard.press(" ")
+    wait_js(page, "document.body.dataset.run === 'paused'", 10)
+    paused_at = chart(page, "loss.lastStep()")
+    page.keyboard.press("n")  # the step count beside the button: 10
+    wait_js(page, f"window.trainscope.charts.loss.lastStep() === {paused_at + 10}", 10)
+    page.keyboard.press("Escape")
+    wait_js(page, "document.body.dataset.run === 'cancelled'", 10)
