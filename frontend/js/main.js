@@ -13,7 +13,7 @@ import { mount as mountEmbedding } from "./charts/embedding.js";
 import { mount as mountBoundary } from "./charts/boundary.js";
 import { mount as mountNetwork } from "./charts/network.js";
 import { mount as mountSystem } from "./charts/system.js";
-import { drawAll, pending } from "./charts/frames.js";
+import { drawAll } from "./charts/frames.js";
 
 const $ = (selector) => document.querySelector(selector);
 const ENDED = new Set(["done", "failed", "cancelled", "diverged"]);
@@ -50,7 +50,7 @@ async function start() {
     system: mountSystem($("#system")),
   };
   // exposed for the browser tests and for poking around in the console
-  window.trainscope = { charts, drawAll, pending };
+  window.trainscope = { charts, drawAll };
   const status = $("#status");
   const buttons = { start: $("#start"), pause: $("#pause"), stop: $("#stop"), step: $("#step"), lr: $("#apply-lr") };
   let current = { id: null, status: null, stream: null };

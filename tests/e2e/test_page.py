@@ -30,6 +30,15 @@ def wait_js(page: Page, condition: str, timeout_s: float = 30) -> None:
     page.wait_for_function(f"() => {condition}", timeout=timeout_s * 1000)
 
 
+def start_run(page: Page, dataset: str, steps: int, hidden: str | None = None) -> None:
+    """Set the dataset, widths and steps in the form, as a person would, and press Start."""
+    page.select_option("select[name='data.dataset']", dataset)
+    if hidden is not None:
+        page.fill("input[name='model.hidden']", hidden)
+    page.fill("input[name='optim.steps']", str(steps))
+    page.click("#start")
+
+
 def draw_all(page: Page) -> None:
     """Draw every chart still waiting: charts off screen are drawn only when scrolled to."""
     page.evaluate("() => window.trainscope.drawAll()")
@@ -41,10 +50,7 @@ def status(page: Page) -> str:
 
 def test_a_spiral_run_fills_every_view(server: LiveServer, page: Page, artifacts_dir: Path) -> None:
     open_page(page, server.url + "/")
-    page.select_option("select[name='data.dataset']", "spiral")
-    page.fill("input[name='model.hidden']", "12,12")
-    page.fill("input[name='optim.steps']", "1500")
-    page.click("#start")
+    start_run(page, "spiral", 1500, hidden="12,12")
     wait_js(page, "document.querySelector('#status').textContent.startsWith('done')", 60)
 
     assert chart(page, "loss.pointCount()") == 1500
@@ -235,9 +241,7 @@ def test_the_live_loss_curve_and_its_replay_draw_the_same_points(server: LiveSer
     """Thinned by the lowest and highest point per bucket of steps, live in the page and in the
     server's compact replay alike: 6,000 steps, more than the ~2,000 points drawn."""
     open_page(page, server.url + "/")
-    page.select_option("select[name='data.dataset']", "moons")
-    page.fill("input[name='optim.steps']", "6000")
-    page.click("#start")
+    start_run(page, "moons", 6000)
     wait_js(page, "document.body.dataset.run === 'done'", 90)
     assert chart(page, "loss.pointCount()") == 6000
     draw_all(page)
@@ -259,10 +263,7 @@ def test_a_click_is_answered_promptly_while_a_long_run_streams(server: LiveServe
     page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
     page.add_init_script(INSTRUMENT)
     open_page(page, server.url + "/")
-    page.select_option("select[name='data.dataset']", "spiral")
-    page.fill("input[name='model.hidden']", "16,16")
-    page.fill("input[name='optim.steps']", "60000")
-    page.click("#start")
+    start_run(page, "spiral", 60_000, hidden="16,16")
     wait_js(page, "window.trainscope.charts.loss.pointCount() > 500", 60)
     page.evaluate("() => { window.__redraws = {}; }")
     measured = reactions(page, 5)

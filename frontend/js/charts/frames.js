@@ -69,6 +69,3 @@ export function drawAll() {
   const now = performance.now();
   for (const chart of charts) if (chart.dirty) draw(chart, now);
 }
-
-// How many charts wait to be drawn (0: what is on screen is up to date).
-export const pending = () => [...charts].filter((chart) => chart.dirty).length;
