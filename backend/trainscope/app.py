@@ -18,7 +18,7 @@ from fastapi_offline import FastAPIOffline
 from trainscope import __version__
 from trainscope.api import ws
 from trainscope.api.errors import store_stalled, validation_error
-from trainscope.api.routes import groups, jobs, lessons, meta, room
+from trainscope.api.routes import datasets, groups, jobs, lessons, meta, room
 from trainscope.api.security import BodyLimit
 from trainscope.config import Settings
 from trainscope.jobs.manager import JobManager, StoreStalled
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
         )
     app.include_router(jobs.router)
     app.include_router(groups.router)
+    app.include_router(datasets.router)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StoreStalled, store_stalled)
     app.include_router(lessons.router)

@@ -41,6 +41,10 @@ INVALID: list[tuple[dict[str, Any], list[str | int]]] = [
     ({"data": {"offset": [99, 0]}}, ["body", "data", "points2d", "offset", 0]),
     ({"data": {"val_fraction": 0.5, "test_fraction": 0.5}}, ["body", "data"]),  # no training examples left
     ({"model": {"kind": "params2d", "start": [0, 1e9]}}, ["body", "model", "params2d", "start", 1]),
+    ({"data": {"features": ["x1", "x3"]}}, ["body", "data", "points2d", "features", 1]),
+    ({"data": {"features": ["x1", "x1"]}}, ["body", "data", "points2d", "features"]),
+    ({"data": {"features": []}}, ["body", "data", "points2d", "features"]),
+    ({"data": {"dataset": "plane"}, "probes": {"gradient_check": True}}, ["body", "probes", "gradient_check"]),
 ]
 
 

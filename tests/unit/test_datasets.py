@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+
+import numpy as np
 import torch
 
 from trainscope.schemas import DigitsData, Points2DData
 from trainscope.training.datasets import load_split
+from trainscope.training.points import make_points2d, preview
 
 CPU = torch.device("cpu")
 
@@ -46,3 +50,22 @@ def test_a_split_index_draws_another_split_of_the_same_data() -> None:
     assert sorted(map(tuple, everything.tolist())) == sorted(
         map(tuple, torch.cat([first.x_train, first.x_val, first.x_test]).tolist())
     )  # the same examples, dealt differently
+
+
+def test_regression_datasets_have_values_in_minus_one_to_one() -> None:
+    for dataset in ("plane", "multi_gauss"):
+        spec = Points2DData(dataset=dataset, noise=0.0)
+        x, y = make_points2d(spec, 3)
+        assert spec.regression and y.dtype == np.float32 and x.shape == (spec.n_points, 2)
+        assert -1.0 <= y.min() < -0.3 and 0.3 < y.max() <= 1.0  # both signs, in range
+    x, y = make_points2d(Points2DData(dataset="plane", noise=0.0), 3)
+    np.testing.assert_allclose(y, (x[:, 0] + x[:, 1]) / 2.4, atol=1e-6)  # the plane is exact without noise
+
+
+def test_the_preview_is_the_split_a_job_trains_on() -> None:
+    spec = Points2DData(dataset="spiral", val_fraction=0.4, seed=11)
+    shown = preview(spec, seed=0)
+    split = load_split(spec, 0, CPU)
+    train = np.frombuffer(base64.b64decode(shown["train"]["points"]), dtype="<f4").reshape(-1, 2)
+    np.testing.assert_array_equal(train, split.x_train.numpy())
+    assert shown["val"]["labels"] == split.y_val.tolist()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -15,12 +17,22 @@ from trainscope.training.models import build_model, make_optimizer
         {"hidden": [4, 5, 6], "batch_norm": True, "dropout": 0.2, "activation": "relu"},
     ],
 )
-@pytest.mark.parametrize("data", [{"kind": "points2d"}, {"kind": "digits"}])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"kind": "points2d"},
+        {"kind": "digits"},
+        {"kind": "points2d", "dataset": "plane"},
+        {"kind": "points2d", "features": ["x1", "x1_sq", "x1_x2", "sin_x2"]},
+    ],
+)
 def test_parameter_arithmetic_matches_torch(model: dict[str, object], data: dict[str, object]) -> None:
     spec = JobSpec.model_validate({"model": model, "data": data})
     net = build_model(spec)
     assert spec.parameter_count() == sum(p.numel() for p in net.parameters() if p.requires_grad)
-    assert net(torch.zeros(3, spec.data.in_features)).shape == (3, spec.data.n_classes)
+    raw_inputs = 64 if data["kind"] == "digits" else 2  # a 2-D model takes plain points, whatever its features
+    assert net(torch.zeros(3, raw_inputs)).shape == (3, spec.data.n_outputs)
+    assert net.linears()[0].in_features == spec.data.in_features
     assert len(net.layer_names()) == len(spec.model.hidden)
 
 
@@ -61,3 +73,12 @@ def test_an_init_seed_changes_the_initial_weights_and_nothing_else() -> None:
     same = JobSpec.model_validate({"seed": 8, "model": {"hidden": [6]}})
     assert not torch.equal(build_model(base).linears()[0].weight, build_model(reseeded).linears()[0].weight)
     assert torch.equal(build_model(reseeded).linears()[0].weight, build_model(same).linears()[0].weight)
+
+
+def test_input_features_are_computed_from_the_plain_point() -> None:
+    spec = JobSpec.model_validate({"data": {"features": ["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]}})
+    point = torch.tensor([[0.5, -2.0]])
+    expected = [0.5, -2.0, 0.25, 4.0, -1.0, math.sin(0.5), math.sin(-2.0)]
+    torch.testing.assert_close(build_model(spec).input_features(point), torch.tensor([expected]))
+    plain = build_model(JobSpec())
+    assert plain.input_features(point) is point  # the plain inputs pass through untouched

@@ -147,7 +147,13 @@ def test_all_probes_sample_a_step_with_one_device_to_host_transfer(monkeypatch: 
     gradient = model.linears()[0].weight.grad
     assert gradient is not None
     np.testing.assert_allclose(decode(first["gradients"]), gradient.numpy().ravel(), rtol=1e-6)
-    assert decode(network["unit_maps"]["values"]).shape == ((6 + 5) * network["unit_maps"]["grid"] ** 2,)
+    cells = network["unit_maps"]["grid"] ** 2
+    maps = decode(network["unit_maps"]["values"]).reshape(2 + 6 + 5, cells)  # the 2 inputs, then hidden units
+    assert network["inputs"] == ["x1", "x2"]
+    x_range = network["unit_maps"]["x_range"]
+    np.testing.assert_allclose(
+        maps[0][: network["unit_maps"]["grid"]], np.linspace(*x_range, network["unit_maps"]["grid"]), rtol=1e-5
+    )
     layers = by_type["layers"]["layers"]
     assert [layer["name"] for layer in layers] == ["layer1", "layer2", "output"]
     assert layers[0]["saturation"] is None  # relu does not saturate

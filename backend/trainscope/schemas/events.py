@@ -117,7 +117,7 @@ class EmbeddingEvent(_EventBase):
     dims: int
     n: int
     points: str = Field(description="base64 little-endian float32, n x dims, row-major")
-    labels: list[int]
+    labels: list[int] | list[float] = Field(description="class of each point, or (regression) its target value")
     explained: list[float]
 
 
@@ -126,7 +126,8 @@ class BoundaryEvent(_EventBase):
     grid: int
     x_range: list[float]
     y_range: list[float]
-    probs: str = Field(description="base64 float32 P(class 1), grid x grid, row i at y_range[0] + i * dy")
+    output: Literal["p_class1", "value"] = Field("p_class1", description="what the grid holds: P(class 1) or a value")
+    probs: str = Field(description="base64 float32 output, grid x grid, row i at y_range[0] + i * dy")
 
 
 class NetworkLayer(BaseModel):
@@ -139,7 +140,8 @@ class NetworkLayer(BaseModel):
 class NetworkEvent(_EventBase):
     type: Literal["network"] = "network"
     layers: list[NetworkLayer]
-    unit_maps: dict[str, Any] | None = None
+    inputs: list[str] = Field(default_factory=list, description="the input units' names (x1, x1_sq...)")
+    unit_maps: dict[str, Any] | None = Field(None, description="each input, then each hidden unit, over the plane")
 
 
 class SystemEvent(_EventBase):

@@ -10,7 +10,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field
 
 from trainscope.config import Limits
 
-Points2DName = Literal["circle", "xor", "gauss", "spiral", "moons"]
+Points2DName = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss"]
+REGRESSION_DATASETS = frozenset({"plane", "multi_gauss"})  # TensorFlow Playground's two: a value to predict
+# The inputs a 2-D model may see, as in TensorFlow Playground: computed from (x1, x2) inside the model
+InputFeature = Literal["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]
 SurfaceObjective = Literal["linreg", "rosenbrock", "beale"]
 Activation = Literal["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "identity"]
 OptimizerName = Literal["sgd", "momentum", "rmsprop", "adam", "adamw"]
@@ -77,8 +80,14 @@ class _SplitData(_Strict):
         return n_train, n_val, n_test, n_holdout
 
 
+def _distinct(features: tuple[str, ...]) -> tuple[str, ...]:
+    if len(set(features)) != len(features):
+        raise ValueError("each input feature at most once")
+    return features
+
+
 class Points2DData(_SplitData):
-    """A generated 2-D, two-class dataset."""
+    """A generated 2-D dataset: two classes, or (plane, multi_gauss) a value in [-1, 1] to predict."""
 
     kind: Literal["points2d"] = "points2d"
     dataset: Points2DName = "circle"
@@ -87,13 +96,25 @@ class Points2DData(_SplitData):
     offset: tuple[Coordinate, Coordinate] = Field(
         (0.0, 0.0), description="shift of the whole cloud (data away from the origin shows what a bias is for)"
     )
-
-    in_features: ClassVar[int] = 2
-    n_classes: ClassVar[int] = 2
+    features: Annotated[tuple[InputFeature, ...], AfterValidator(_distinct)] = Field(
+        ("x1", "x2"), min_length=1, max_length=7, description="what the model sees of each point (x1_sq: x1 squared)"
+    )
 
     @property
     def n_samples(self) -> int:
         return self.n_points
+
+    @property
+    def in_features(self) -> int:
+        return len(self.features)
+
+    @property
+    def regression(self) -> bool:
+        return self.dataset in REGRESSION_DATASETS
+
+    @property
+    def n_outputs(self) -> int:
+        return 1 if self.regression else 2
 
 
 class DigitsData(_SplitData):
@@ -102,7 +123,8 @@ class DigitsData(_SplitData):
     kind: Literal["digits"] = "digits"
 
     in_features: ClassVar[int] = 64
-    n_classes: ClassVar[int] = 10
+    n_outputs: ClassVar[int] = 10
+    regression: ClassVar[bool] = False
 
     @property
     def n_samples(self) -> int:
@@ -120,7 +142,6 @@ class SurfaceData(_Strict):
     seed: int | None = Field(None, ge=0, le=2**31 - 1, description="seed of the data (null: the job's seed)")
 
     in_features: ClassVar[int] = 1
-    n_classes: ClassVar[int] = 0
 
     @property
     def n_samples(self) -> int:
@@ -255,15 +276,22 @@ class JobSpec(_Strict):
 
     def parameter_count(self) -> int:
         """Trainable parameters, by arithmetic (the server never imports torch)."""
-        if isinstance(self.model, Params2DSpec):
-            return 2
-        widths = [self.data.in_features, *self.model.hidden, self.data.n_classes]
+        if isinstance(self.model, Params2DSpec) or isinstance(self.data, SurfaceData):
+            return 2  # (a surface with an MLP is refused by spec_errors)
+        widths = [self.data.in_features, *self.model.hidden, self.data.n_outputs]
         count = 0
         for fan_in, fan_out in itertools.pairwise(widths):
             count += fan_in * fan_out + (fan_out if self.model.bias else 0)
         if self.model.batch_norm:
             count += 2 * sum(self.model.hidden)
         return count
+
+
+class DatasetPreviewRequest(_Strict):
+    """The data of a job and its seed: the points it would train on, drawn before it starts."""
+
+    data: Points2DData = Field(default_factory=Points2DData)
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="the job's seed (the data's own seed wins when set)")
 
 
 def val_count(n_samples: int, val_fraction: float) -> int:
@@ -308,6 +336,10 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
         errors.append(SpecError(("data", "n_points"), f"at most {limits.max_points}"))
     if spec.probes.query_points and not isinstance(spec.data, Points2DData):
         errors.append(SpecError(("probes", "query_points"), "only for 2-D data"))
+    if isinstance(spec.data, Points2DData) and spec.data.regression:
+        for name in ("query_points", "gradient_check", "linear_collapse", "bn_modes", "grad_variance"):
+            if getattr(spec.probes, name):
+                errors.append(SpecError(("probes", name), "only for classification data"))
     if spec.probes.probe_size > limits.max_probe_size:
         errors.append(SpecError(("probes", "probe_size"), f"at most {limits.max_probe_size}"))
     if spec.probes.histogram_bins > limits.max_histogram_bins:

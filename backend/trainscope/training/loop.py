@@ -21,10 +21,10 @@ from trainscope.training.analyses import (
 )
 from trainscope.training.datasets import Split, load_split
 from trainscope.training.models import build_model, make_optimizer
-from trainscope.training.probes import Emit, ProbeContext, Telemetry, b64
+from trainscope.training.objective import CLASSIFICATION, Objective, objective_for
+from trainscope.training.points import DRAWN_POINTS_CAP, drawn_points
+from trainscope.training.probes import Emit, ProbeContext, Telemetry
 from trainscope.training.surface import make_problem
-
-DATASET_POINTS_CAP = 2000  # points of a 2-D dataset sent once for drawing under the boundary
 
 
 class Control(Protocol):
@@ -88,6 +88,7 @@ def evaluate(
     batch: tuple[torch.Tensor, torch.Tensor] | None = None,
     held_out: bool = False,
     training_set: bool = False,
+    objective: Objective = CLASSIFICATION,
 ) -> dict[str, float]:
     """Validation loss and accuracy (with held_out, the test and holdout sets' too, where the spec has
     them; with training_set, the whole training set's as `train_eval/*`, dropout off), and the accuracy
@@ -102,11 +103,12 @@ def evaluate(
         figures: dict[str, torch.Tensor] = {}
         for name, (x, y) in sets.items():
             logits = model(x)
-            figures[f"{name}/loss"] = nn.functional.cross_entropy(logits, y).double()
-            figures[f"{name}/acc"] = (logits.argmax(1) == y).double().mean()
-        if batch is not None:
+            figures[f"{name}/loss"] = objective.loss(logits, y).double()
+            if objective.accuracy:
+                figures[f"{name}/acc"] = objective.accuracy(logits, y)
+        if batch is not None and objective.accuracy:
             batch_logits, batch_labels = batch
-            figures["train/acc"] = (batch_logits.detach().argmax(1) == batch_labels).double().mean()
+            figures["train/acc"] = objective.accuracy(batch_logits.detach(), batch_labels)
         values = torch.stack(list(figures.values())).tolist()
     model.train(was_training)
     return dict(zip(figures, values, strict=True))
@@ -123,14 +125,10 @@ def plane_of(split: Split) -> tuple[tuple[float, float], tuple[float, float]]:
 
 def dataset_event(split: Split) -> dict[str, Any]:
     def part(x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
-        return {"points": b64(x[:DATASET_POINTS_CAP]), "labels": y[:DATASET_POINTS_CAP].cpu().tolist()}
+        return drawn_points(x[:DRAWN_POINTS_CAP].cpu().numpy(), y[:DRAWN_POINTS_CAP].cpu().numpy())
 
-    return {
-        "type": "dataset",
-        "step": 0,
-        "train": part(split.x_train, split.y_train),
-        "val": part(split.x_val, split.y_val),
-    }
+    parts = {"train": part(split.x_train, split.y_train), "val": part(split.x_val, split.y_val)}
+    return {"type": "dataset", "step": 0, **parts}
 
 
 class Trainer:
@@ -162,6 +160,7 @@ class Trainer:
         self.split = load_split(spec.data, spec.seed, self.device)
         self.model = build_model(spec).to(self.device)
         self.optimizer = make_optimizer(spec.optim, self.model.parameters())
+        self.objective = objective_for(spec.data)
         probe_x = torch.cat([self.split.x_val, self.split.x_train])[: spec.probes.probe_size]
         probe_y = torch.cat([self.split.y_val, self.split.y_train])[: spec.probes.probe_size]
         plane = plane_of(self.split) if isinstance(spec.data, Points2DData) else None
@@ -189,7 +188,7 @@ class Trainer:
         self.telemetry.before_forward(step, last=last)
         labels = self.split.y_train[index]
         logits = self.model(self.split.x_train[index])
-        loss = nn.functional.cross_entropy(logits, labels)
+        loss = self.objective.loss(logits, labels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         self.telemetry.after_backward(step, self.emit)
@@ -199,7 +198,7 @@ class Trainer:
 
     def evaluation(self, final: bool) -> dict[str, float]:
         """Figures for an evaluation step; the held-out sets are scored once, at the end."""
-        return evaluate(self.model, self.split, self.last_batch, final, self.spec.probes.train_eval)
+        return evaluate(self.model, self.split, self.last_batch, final, self.spec.probes.train_eval, self.objective)
 
     def finish(self, step: int) -> None:
         """After the last step of a run that finished."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
@@ -20,6 +20,30 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
+FEATURES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "x1": lambda x: x[:, 0],
+    "x2": lambda x: x[:, 1],
+    "x1_sq": lambda x: x[:, 0] ** 2,
+    "x2_sq": lambda x: x[:, 1] ** 2,
+    "x1_x2": lambda x: x[:, 0] * x[:, 1],
+    "sin_x1": lambda x: torch.sin(x[:, 0]),
+    "sin_x2": lambda x: torch.sin(x[:, 1]),
+}
+PLAIN_INPUTS = ("x1", "x2")
+
+
+class InputFeatures(nn.Module):
+    """(x1, x2) -> the chosen input features, as TensorFlow Playground computes them: fixed, nothing to
+    learn, inside the model so that every probe and the boundary still feed it plain points."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__()
+        self.names = tuple(names)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([FEATURES[name](x) for name in self.names], dim=1)
+
+
 class MLP(nn.Module):
     """Linear -> [BatchNorm] -> activation -> [Dropout] per hidden layer, then a linear read-out."""
 
@@ -27,7 +51,9 @@ class MLP(nn.Module):
         super().__init__()
         widths = [data.in_features, *spec.hidden]
         self.activations = nn.ModuleList()
-        layers: list[nn.Module] = []
+        features = getattr(data, "features", PLAIN_INPUTS)
+        # the plain inputs skip the module: a default run pays nothing for the option
+        layers: list[nn.Module] = [] if tuple(features) == PLAIN_INPUTS else [InputFeatures(features)]
         for fan_in, fan_out in itertools.pairwise(widths):
             layers.append(nn.Linear(fan_in, fan_out, bias=spec.bias))
             if spec.batch_norm:
@@ -37,7 +63,7 @@ class MLP(nn.Module):
             layers.append(act)
             if spec.dropout > 0:
                 layers.append(nn.Dropout(spec.dropout))
-        layers.append(nn.Linear(widths[-1], data.n_classes, bias=spec.bias))
+        layers.append(nn.Linear(widths[-1], data.n_outputs, bias=spec.bias))
         self.net = nn.Sequential(*layers)
         self._activation_set = set(self.activations)
         self.activation_name = spec.activation
@@ -55,6 +81,11 @@ class MLP(nn.Module):
             if module in self._activation_set:
                 hidden.append(x)
         return x, hidden
+
+    def input_features(self, x: torch.Tensor) -> torch.Tensor:
+        """What the first linear layer sees of the plain inputs x."""
+        first = self.net[0]
+        return first(x) if isinstance(first, InputFeatures) else x
 
     def linears(self) -> list[nn.Linear]:
         """The linear layers, first hidden layer first, the read-out last."""

@@ -8,7 +8,6 @@ once its tensors are on the host.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import math
 import time
@@ -20,12 +19,14 @@ import numpy as np
 import torch
 from torch.utils.hooks import RemovableHandle
 
-from trainscope.schemas import JobSpec
+from trainscope.schemas import JobSpec, Points2DData
 from trainscope.training.models import MLP
+from trainscope.training.points import b64_floats
 from trainscope.training.telemetry import (
     SATURATION_BANDS,
     class_probabilities,
     dead_units,
+    eval_outputs,
     histogram,
     pca_project,
     plane_grid,
@@ -40,10 +41,10 @@ UNIT_MAP_GRID = 16
 
 
 def b64(array: np.ndarray | torch.Tensor) -> str:
-    """Little-endian float32, base64: ~16x cheaper to encode and parse than JSON float lists."""
+    """A tensor or array as base64 little-endian float32 (one host read for a tensor)."""
     if isinstance(array, torch.Tensor):
         array = array.detach().cpu().numpy()
-    return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
+    return b64_floats(array)
 
 
 def finite_or_none(value: float) -> float | None:
@@ -238,16 +239,19 @@ class Embedding(Probe):
 
 
 class Boundary(Probe):
-    """Probability of class 1 over a grid on the input plane (2-D datasets only)."""
+    """Probability of class 1 (regression: the predicted value) over a grid on the input plane (2-D only)."""
 
     def __init__(self, ctx: ProbeContext) -> None:
         assert ctx.plane is not None
+        self.regression = isinstance(ctx.spec.data, Points2DData) and ctx.spec.data.regression
         self.every = ctx.spec.probes.boundary_every
         self.size = ctx.spec.probes.boundary_grid
         self.plane = ctx.plane
         self.grid = plane_grid(*ctx.plane, self.size).to(ctx.probe_x.device)
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
+        if self.regression:
+            return {"probs": eval_outputs(ctx.model, self.grid)[:, 0]}
         return {"probs": class_probabilities(ctx.model, self.grid)[:, 1]}
 
     def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
@@ -258,6 +262,7 @@ class Boundary(Probe):
                 "grid": self.size,
                 "x_range": list(self.plane[0]),
                 "y_range": list(self.plane[1]),
+                "output": "value" if self.regression else "p_class1",
                 "probs": b64(fetched["probs"]),
             }
         ]
@@ -270,6 +275,8 @@ class Network(Probe):
     def __init__(self, ctx: ProbeContext) -> None:
         self.every = ctx.spec.probes.network_every
         self.names = [*ctx.model.layer_names(), "output"]
+        plain = [f"x{i + 1}" for i in range(ctx.spec.data.in_features)]
+        self.inputs = list(getattr(ctx.spec.data, "features", plain))
         self.shapes = [tuple(layer.weight.shape) for layer in ctx.model.linears()]
         self.plane = ctx.plane
         self.grid = plane_grid(*ctx.plane, UNIT_MAP_GRID).to(ctx.probe_x.device) if ctx.plane else None
@@ -283,7 +290,9 @@ class Network(Probe):
         if all(g is not None for g in grads):
             out["grads"] = torch.cat([g.reshape(-1) for g in grads if g is not None])
         if self.grid is not None:
-            out["units"] = torch.cat([o.T for o in hidden_outputs(ctx.model, self.grid)])  # units x cells
+            inputs = ctx.model.input_features(self.grid)
+            units = hidden_outputs(ctx.model, self.grid)
+            out["units"] = torch.cat([inputs.T, *(o.T for o in units)])  # input units, then hidden, x cells
         return out
 
     def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
@@ -295,7 +304,7 @@ class Network(Probe):
                 layer["gradients"] = b64(grads[part])
             layers.append(layer)
             start += rows * cols
-        event: dict[str, Any] = {"type": "network", "step": step, "layers": layers}
+        event: dict[str, Any] = {"type": "network", "step": step, "layers": layers, "inputs": list(self.inputs)}
         if self.plane is not None and "units" in fetched:
             event["unit_maps"] = {
                 "grid": UNIT_MAP_GRID,

@@ -80,11 +80,16 @@ def plane_grid(x_range: tuple[float, float], y_range: tuple[float, float], size:
     return torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)
 
 
-def class_probabilities(model: torch.nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    """Softmax class probabilities in eval mode (no dropout, batch-norm running statistics)."""
+def eval_outputs(model: torch.nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """The model's outputs in eval mode (no dropout, batch-norm running statistics)."""
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        probs = torch.softmax(model(inputs), dim=1)
+        outputs: torch.Tensor = model(inputs)
     model.train(was_training)
-    return probs
+    return outputs
+
+
+def class_probabilities(model: torch.nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """Softmax class probabilities in eval mode."""
+    return torch.softmax(eval_outputs(model, inputs), dim=1)

@@ -1,0 +1,39 @@
+"""The dataset drawn before a run is the one the run then trains on; bad data settings are 422s."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.live import LiveServer
+
+DATA = {"dataset": "moons", "n_points": 300, "noise": 0.2, "val_fraction": 0.25}
+
+
+def test_the_preview_matches_the_dataset_event_of_a_job(server: LiveServer) -> None:
+    response = server.post("/api/datasets/preview", {"data": DATA, "seed": 7})
+    assert response.status_code == 200, response.text
+    shown = response.json()
+    assert len(shown["train"]["labels"]) == 225 and len(shown["val"]["labels"]) == 75
+    job = server.submit({"seed": 7, "data": DATA, "optim": {"steps": 5, "eval_every": 5}})
+    server.wait_status(job["id"], {"done"})
+    events = server.get(f"/api/jobs/{job['id']}/events").json()["events"]
+    dataset = next(e for e in events if e["type"] == "dataset")
+    assert dataset["train"] == shown["train"] and dataset["val"] == shown["val"]
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"data": {"n_points": 10**6}}, ["body", "data", "n_points"]),
+        ({"data": {"dataset": "swirl"}}, ["body", "data", "dataset"]),
+        ({"data": {"features": ["x9"]}}, ["body", "data", "features", 0]),
+        ({"data": {"val_fraction": 0.5, "test_fraction": 0.5}}, ["body", "data"]),
+        ({"seed": -1}, ["body", "seed"]),
+    ],
+)
+def test_bad_preview_settings_are_422_at_their_field(server: LiveServer, body: dict[str, Any], loc: list[Any]) -> None:
+    response = server.post("/api/datasets/preview", body)
+    assert response.status_code == 422, response.text
+    assert loc in [d["loc"] for d in response.json()["detail"]]
