@@ -43,6 +43,8 @@ export const cancelJob = (id) => request("POST", `/api/jobs/${encodeURIComponent
 export const controlJob = (id, command) => request("POST", `/api/jobs/${encodeURIComponent(id)}/control`, command);
 export const deleteJob = (id) => request("DELETE", `/api/jobs/${encodeURIComponent(id)}`);
 export const listJobs = () => request("GET", "/api/jobs?limit=50");
+// The points a 2-D job with this data and seed would train on (starts nothing; needs no token).
+export const previewDataset = (data, seed) => request("POST", "/api/datasets/preview", { data, seed }, true);
 
 const socketBase = () => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
 

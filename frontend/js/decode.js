@@ -4,6 +4,9 @@ export function floats(base64) {
   return new Float32Array(bytes.buffer);
 }
 
+// A value to predict in [-1, 1]: blue-white-orange, orange positive as in the network view and for class 1
+export const VALUE_COLORSCALE = [[0, "#0877bd"], [0.5, "#e8eaeb"], [1, "#f59322"]];
+
 export const CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
 // Theme-aware layout pieces shared by every chart.

@@ -107,6 +107,16 @@ const WORDS = {
     "boundary.notYet": "The boundary appears when training starts.",
     "boundary.only2d": "Decision boundaries are drawn for 2-D datasets",
     "boundary.step": "step {step}",
+    "boundary.data": "the data: press Start to train",
+    "chart.showValidation": "show validation points",
+    "chart.discretize": "discretize output",
+    "legend.prediction": "prediction",
+    "legend.target": "target value",
+    "form.runSeed": "auto",
+    "form.newData": "new data",
+    "dataset.plane": "plane (regression)",
+    "dataset.multi_gauss": "multi-Gaussian (regression)",
+    "error.no_features": "choose at least one input",
     "network.notYet": "The network appears when training starts.",
     "network.weights": "edges: weights",
     "network.gradients": "edges: gradients",
@@ -298,6 +308,18 @@ const WORDS = {
     "boundary.notYet": "학습이 시작되면 경계가 나타납니다.",
     "boundary.only2d": "결정 경계는 2차원 데이터에서만 그립니다",
     "boundary.step": "스텝 {step}",
+    "boundary.data": "데이터입니다: 시작을 누르면 학습합니다",
+    "chart.showValidation": "검증 데이터 표시",
+    "chart.discretize": "출력 이산화",
+    "legend.prediction": "예측값",
+    "legend.target": "목표값",
+    "form.runSeed": "자동",
+    "form.newData": "새 데이터",
+    "field.data.features": "입력 특성",
+    "field.data.seed": "데이터 시드",
+    "dataset.plane": "평면 (회귀)",
+    "dataset.multi_gauss": "다중 가우시안 (회귀)",
+    "error.no_features": "입력을 하나 이상 고르세요",
     "network.notYet": "학습이 시작되면 신경망이 나타납니다.",
     "network.weights": "간선: 가중치",
     "network.gradients": "간선: 기울기",
@@ -374,6 +396,7 @@ export function translatePage(root = document) {
     el.dataset.i18nDefault ??= el.textContent; // the page's English words, for keys only Korean has
     el.textContent = t(el.dataset.i18n, el.dataset.i18nDefault);
   }
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
 }
 
 export function onLanguageChange(listener) {

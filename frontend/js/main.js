@@ -1,5 +1,5 @@
 // Wiring: the form, the run controls, the runs list and every chart, fed by one job's events.
-import { askForToken, cancelJob, controlJob, createJob, getJob, getMeta, hasToken } from "./api.js";
+import { askForToken, cancelJob, controlJob, createJob, getJob, getMeta, hasToken, previewDataset } from "./api.js";
 import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
 import { language, mountLanguageToggle, onLanguageChange, say, t, translatePage } from "./i18n.js";
@@ -105,6 +105,8 @@ async function start() {
 
   function follow(job) {
     if (current.stream) current.stream.close();
+    if (controls) shownData = dataKey(controls.read()); // the run draws its own data
+    previews += 1; // and a preview still on its way must not replace it
     const planar = job.spec.data.kind === "points2d";
     for (const chart of Object.values(charts)) chart.reset({ batchSize: job.spec.optim.batch_size, planar });
     current = { id: job.id, status: null, stream: null };
@@ -115,13 +117,45 @@ async function start() {
     if (controls) history.replaceState(null, "", `${toHash(controls.read())}&job=${encodeURIComponent(job.id)}`);
   }
 
+  function leaveRun() {
+    if (current.stream) current.stream.close();
+    current = { id: null, status: null, stream: null };
+    for (const chart of Object.values(charts)) chart.reset();
+    setRunState(null);
+  }
+
+  // The data before a run, as TensorFlow Playground shows it: the very points a job with these
+  // settings would train on. Changing the data while no run is live leaves the run shown.
+  let shownData = "";
+  let previews = 0; // counts previews asked for and runs shown: only the latest of them may draw
+  const dataKey = (values) => {
+    const spec = specFromValues(values);
+    return spec.data.kind === "points2d" ? JSON.stringify([spec.data, spec.seed]) : "";
+  };
+  async function previewData(values) {
+    const key = dataKey(values);
+    if (!key || key === shownData || ["queued", "running", "paused"].includes(current.status)) return;
+    if (!controls.validate()) return; // what the form can tell is wrong is shown at its field, not sent
+    shownData = key;
+    const ticket = (previews += 1);
+    const spec = specFromValues(values);
+    try {
+      const event = await previewDataset(spec.data, spec.seed);
+      if (ticket !== previews) return; // a newer change, or a run, overtook this one
+      if (current.id) {
+        history.replaceState(null, "", toHash(values));
+        leaveRun();
+      } else charts.boundary.reset();
+      charts.boundary.append([event]);
+    } catch (error) {
+      if (error.status === 422 && Array.isArray(error.detail)) controls.showErrors(error.detail);
+      else show(error.message, true);
+    }
+  }
+
   const runs = mountRuns($("#runs"), {
     onDeleted: (id) => {
-      if (id !== current.id) return;
-      if (current.stream) current.stream.close(); // the charts showed it: clear them
-      current = { id: null, status: null, stream: null };
-      for (const chart of Object.values(charts)) chart.reset();
-      setRunState(null);
+      if (id === current.id) leaveRun(); // the charts showed it: clear them
     },
     onOpen: (id) => openRun(id).catch((error) => show(error.message, true)),
   });
@@ -153,10 +187,14 @@ async function start() {
   controls = mountControls($("#spec-form"), meta, (values) => {
     history.replaceState(null, "", toHash(values));
     if (report) report({ page: "playground", values });
+    previewData(values);
   });
   translatePage($("#spec-form"));
   controls.write(fromHash(location.hash));
-  window.addEventListener("hashchange", () => controls.write(fromHash(location.hash)));
+  window.addEventListener("hashchange", () => {
+    controls.write(fromHash(location.hash));
+    previewData(controls.read());
+  });
   buttons.start.disabled = false;
   setRunState(null);
 
@@ -174,7 +212,10 @@ async function start() {
     room = followRoom({
       onPresenter: (state) => {
         if (state.page === "lessons") location.href = `lessons.html${state.lesson ? `#${encodeURIComponent(state.lesson)}` : ""}`;
-        else controls.write(state.values);
+        else {
+          controls.write(state.values);
+          previewData(controls.read());
+        }
       },
       onJob: (job) => {
         show(`${t("viewer.following")} ${job.name || job.id}`);
@@ -186,6 +227,7 @@ async function start() {
   joinRoom();
   const linked = new URLSearchParams(location.hash.slice(1)).get("job");
   if (linked) openRun(linked).catch((error) => show(error.message, true));
+  else previewData(controls.read());
 
   buttons.start.addEventListener("click", async () => {
     if (!controls.validate()) {

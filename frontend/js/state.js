@@ -1,11 +1,20 @@
 // Form state <-> URL: one table (FIELDS) drives the form, the spec and location.hash, as
 // TensorFlow Playground's state.ts does, so a pasted link reproduces a run's settings.
 
+// What a 2-D model may see of a point, as TensorFlow Playground offers it (names as the API spells them).
+export const FEATURES = { x1: "x₁", x2: "x₂", x1_sq: "x₁²", x2_sq: "x₂²", x1_x2: "x₁x₂", sin_x1: "sin(x₁)", sin_x2: "sin(x₂)" };
+
+// Datasets whose label is a value to predict (the API's REGRESSION_DATASETS) are named so in the form.
+const DATASET_WORDS = { plane: ["plane (regression)", "dataset.plane"], multi_gauss: ["multi-Gaussian (regression)", "dataset.multi_gauss"] };
+
 export const FIELDS = [
-  { group: "Data", path: "data.dataset", label: "Dataset", control: "select", choices: (m) => [...m.choices["data.dataset"], "digits"] },
-  { group: "Data", path: "data.noise", label: "Noise", control: "number", step: 0.05, points2d: true },
+  { group: "Data", path: "data.dataset", label: "Dataset", control: "select", choices: (m) => [...m.choices["data.dataset"], "digits"].map((name) => [name, ...(DATASET_WORDS[name] || [name])]) },
+  { group: "Data", path: "data.features", label: "Inputs", control: "features", points2d: true },
+  { group: "Data", path: "data.noise", label: "Noise", control: "range", min: 0, max: 1, step: 0.05, points2d: true },
   { group: "Data", path: "data.n_points", label: "Points", control: "number", step: 50, points2d: true },
-  { group: "Data", path: "data.val_fraction", label: "Validation share", control: "number", step: 0.05 },
+  { group: "Data", path: "data.val_fraction", label: "Validation share", control: "range", min: 0.1, max: 0.9, step: 0.05, percent: true },
+  // empty: the run's seed draws the data; "new data" draws another set, as TensorFlow Playground's Regenerate
+  { group: "Data", path: "data.seed", label: "Data seed", control: "seed", points2d: true },
   { group: "Model", path: "model.hidden", label: "Hidden widths", control: "list" },
   { group: "Model", path: "model.activation", label: "Activation", control: "select", choices: (m) => m.choices["model.activation"] },
   { group: "Model", path: "model.bias", label: "Bias", control: "checkbox" },
@@ -78,13 +87,15 @@ export function specFromValues(values) {
 }
 
 function encodeValue(value) {
-  return Array.isArray(value) ? value.join(",") : String(value);
+  return Array.isArray(value) ? value.join(",") : value === null ? "" : String(value);
 }
 
 function decodeValue(field, text) {
   if (field.control === "checkbox") return text === "true";
   if (field.control === "list") return text.split(",").filter(Boolean).map(Number);
-  if (field.control === "number" || field.control === "log" || field.numeric) return Number(text);
+  if (field.control === "features") return text.split(",").filter((name) => name in FEATURES);
+  if (field.control === "seed") return text === "" || text === "null" ? null : Number(text);
+  if (["number", "log", "range"].includes(field.control) || field.numeric) return Number(text);
   return text;
 }
 

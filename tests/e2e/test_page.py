@@ -56,7 +56,11 @@ def test_a_spiral_run_fills_every_view(server: LiveServer, page: Page, artifacts
     assert chart(page, "loss.pointCount()") == 1500
     draw_all(page)
     boundary = page.evaluate("() => document.getElementById('boundary').data.map(t => t.type)")
-    assert boundary[0] == "heatmap" and len(boundary) == 3  # P(class 1), train and validation points
+    assert boundary == ["heatmap", "scattergl"]  # P(class 1) and the training points
+    page.check("[name=validation]")  # TensorFlow Playground's "show test data"
+    page.check("[name=discretize]")
+    discretized = "document.getElementById('boundary').data[0].z.flat().every((p) => p === 0 || p === 1)"
+    wait_js(page, f"document.getElementById('boundary').data.length === 3 && {discretized}")  # each cell one class
     heatmap = page.evaluate("() => document.querySelector('[data-testid=histogram-heatmap]').data[0]")
     # every 200 steps and at most 5 a second: how many depends on speed; the first and last always
     assert heatmap["type"] == "heatmap" and heatmap["x"][0] == 1 and heatmap["x"][-1] == 1500
@@ -71,7 +75,8 @@ def test_a_spiral_run_fills_every_view(server: LiveServer, page: Page, artifacts
     assert [t["name"] for t in scatter] == ["class 0", "class 1"]
     assert scatter[0]["color"] != scatter[1]["color"]
     assert page.locator("#network svg rect").count() == 2 + 12 + 12 + 2
-    assert page.locator("#network svg image").count() == 24  # each hidden unit's map of the plane
+    assert page.locator("#network svg image").count() == 2 + 24  # each input's and hidden unit's map of the plane
+    assert page.locator("#network svg text").all_text_contents()[:2] == ["x₁", "x₂"]
     assert "samples/s" in (page.text_content("#system") or "")
     page.screenshot(path=str(artifacts_dir / "playground.png"), full_page=True)
 
@@ -380,8 +385,10 @@ def test_before_any_run_the_charts_say_what_will_come_instead_of_empty_axes(
         layout = page.evaluate(f"() => document.querySelector('[data-testid={testid}]').layout")
         assert layout["xaxis"]["visible"] is False and layout["yaxis"]["visible"] is False, testid
         assert layout["annotations"][0]["text"] == "Appears when training starts.", testid
+    # the boundary's panel shows the data itself, as it will be trained on
+    wait_js(page, "(document.getElementById('boundary').data || []).length === 1")
     boundary = page.evaluate("() => document.getElementById('boundary').layout")
-    assert boundary["xaxis"]["visible"] is False and "boundary appears" in boundary["annotations"][0]["text"]
+    assert boundary["annotations"][0]["text"] == "the data: press Start to train"
     assert "appears when training starts" in (page.text_content("#network") or "")
     page.screenshot(path=str(artifacts_dir / "playground-idle.png"), full_page=True)
 

@@ -118,6 +118,7 @@ class EmbeddingEvent(_EventBase):
     n: int
     points: str = Field(description="base64 little-endian float32, n x dims, row-major")
     labels: list[int] | list[float] = Field(description="class of each point, or (regression) its target value")
+    target: Literal["class", "value"] = "class"
     explained: list[float]
 
 
@@ -164,6 +165,7 @@ class ControlEvent(_EventBase):
 
 class DatasetEvent(_EventBase):
     type: Literal["dataset"] = "dataset"
+    target: Literal["class", "value"] = Field("class", description="what a label is: a class or a value")
     train: dict[str, Any]
     val: dict[str, Any]
 

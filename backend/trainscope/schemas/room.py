@@ -12,6 +12,8 @@ FormValue = (
     | Annotated[int, Field(ge=-(2**53), le=2**53)]
     | float
     | Annotated[list[Annotated[int, Field(ge=0, le=2**31)]], Field(max_length=32)]
+    | Annotated[list[Annotated[str, StringConstraints(max_length=32)]], Field(max_length=32)]
+    | None
 )
 
 

@@ -22,7 +22,7 @@ from trainscope.training.analyses import (
 from trainscope.training.datasets import Split, load_split
 from trainscope.training.models import build_model, make_optimizer
 from trainscope.training.objective import CLASSIFICATION, Objective, objective_for
-from trainscope.training.points import DRAWN_POINTS_CAP, drawn_points
+from trainscope.training.points import DRAWN_POINTS_CAP, drawn_points, target_of
 from trainscope.training.probes import Emit, ProbeContext, Telemetry
 from trainscope.training.surface import make_problem
 
@@ -123,12 +123,12 @@ def plane_of(split: Split) -> tuple[tuple[float, float], tuple[float, float]]:
     return (float(lo[0] - margin[0]), float(hi[0] + margin[0])), (float(lo[1] - margin[1]), float(hi[1] + margin[1]))
 
 
-def dataset_event(split: Split) -> dict[str, Any]:
+def dataset_event(split: Split, target: str) -> dict[str, Any]:
     def part(x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
         return drawn_points(x[:DRAWN_POINTS_CAP].cpu().numpy(), y[:DRAWN_POINTS_CAP].cpu().numpy())
 
     parts = {"train": part(split.x_train, split.y_train), "val": part(split.x_val, split.y_val)}
-    return {"type": "dataset", "step": 0, **parts}
+    return {"type": "dataset", "step": 0, "target": target, **parts}
 
 
 class Trainer:
@@ -175,7 +175,7 @@ class Trainer:
     def begin(self) -> None:
         """Before the first step."""
         if isinstance(self.spec.data, Points2DData):
-            self.emit(dataset_event(self.split))
+            self.emit(dataset_event(self.split, target_of(self.spec.data)))
         if self.spec.probes.grad_variance:
             self.emit(gradient_variance(self.model, self.split, self.spec.optim.batch_size, 0, self.spec.seed))
 

@@ -99,4 +99,9 @@ def preview(spec: Points2DData, seed: int) -> dict[str, Any]:
     x, y = make_arrays(spec, data_seed(spec, seed))
     train, val, _, _ = split_rows(spec, data_seed(spec, seed), len(x))
     parts = {"train": drawn_points(x[train], y[train]), "val": drawn_points(x[val], y[val])}
-    return {"type": "dataset", "step": 0, **parts}
+    return {"type": "dataset", "step": 0, "target": target_of(spec), **parts}
+
+
+def target_of(spec: LabelledData) -> str:
+    """What a label is: a class, or a value to predict (how the page colours it)."""
+    return "value" if spec.regression else "class"

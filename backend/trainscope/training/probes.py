@@ -214,6 +214,7 @@ class Embedding(Probe):
     def __init__(self, ctx: ProbeContext) -> None:
         self.every = ctx.spec.probes.embedding_every
         self.labels = ctx.probe_y.cpu().tolist()  # once, at set-up
+        self.target = "class" if ctx.probe_y.dtype == torch.int64 else "value"
         self._previous: torch.Tensor | None = None
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
@@ -233,6 +234,7 @@ class Embedding(Probe):
                 "n": int(points.shape[0]),
                 "points": b64(points),
                 "labels": self.labels,
+                "target": self.target,
                 "explained": [float(v) for v in fetched["explained"]],
             }
         ]

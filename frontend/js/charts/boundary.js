@@ -1,10 +1,21 @@
-// Decision boundary for 2-D data: P(class 1) over the plane, training and validation points on top.
-import { baseLayout, CLASS_COLORS, floats, plotOrWait } from "../decode.js";
+// Decision boundary for 2-D data: P(class 1) over the plane (regression: the predicted value), the
+// training points on top and, when asked, the validation points; as in TensorFlow Playground the
+// output can be discretized. The data is drawn before a run too (a preview is a dataset event).
+import { baseLayout, CLASS_COLORS, floats, plotOrWait, VALUE_COLORSCALE } from "../decode.js";
 import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
-export function mount(el) {
+// options.toggles false (small multiples): no toggles, the validation points always drawn.
+export function mount(el, options = {}) {
   el.dataset.testid = "boundary-chart";
+  const bar = document.createElement("div");
+  bar.className = "chart-bar";
+  bar.innerHTML = `
+    <label><input type="checkbox" name="validation"> <span data-i18n="chart.showValidation">show validation points</span></label>
+    <label><input type="checkbox" name="discretize"> <span data-i18n="chart.discretize">discretize output</span></label>`;
+  if (options.toggles !== false) el.before(bar);
+  else bar.querySelector("[name=validation]").checked = true;
+  const checked = (name) => bar.querySelector(`[name=${name}]`).checked;
   let data;
   let latest;
   let planar = true; // the run's data has two inputs: a boundary will come
@@ -16,31 +27,42 @@ export function mount(el) {
     draw();
   }
 
-  function points(part, name, symbol) {
+  function points(part, name, symbol, values) {
     const xy = floats(part.points);
+    const color = values ? part.labels : part.labels.map((l) => CLASS_COLORS[l % 10]);
     return {
       type: "scattergl", mode: "markers", name,
       x: part.labels.map((_, i) => xy[2 * i]), y: part.labels.map((_, i) => xy[2 * i + 1]),
-      marker: { size: 6, symbol, color: part.labels.map((l) => CLASS_COLORS[l % 10]), line: { width: 1, color: "#fff" } },
+      marker: { size: 6, symbol, color, line: { width: 1, color: "#fff" }, ...(values ? { colorscale: VALUE_COLORSCALE, cmin: -1, cmax: 1 } : {}) },
     };
   }
 
   function draw() {
     const traces = [];
     let note = t(planar ? "boundary.notYet" : "boundary.only2d");
+    const values = (latest && latest.output === "value") || (data && data.target === "value");
     if (latest) {
-      const probs = floats(latest.probs);
+      let grid = floats(latest.probs);
+      if (checked("discretize")) grid = grid.map(values ? Math.sign : (p) => (p >= 0.5 ? 1 : 0));
       const n = latest.grid;
       const axis = (range) => Array.from({ length: n }, (_, i) => range[0] + (i * (range[1] - range[0])) / (n - 1));
-      const z = Array.from({ length: n }, (_, r) => Array.from(probs.subarray(r * n, (r + 1) * n)));
-      traces.push({ type: "heatmap", x: axis(latest.x_range), y: axis(latest.y_range), z, zmin: 0, zmax: 1, colorscale: [[0, CLASS_COLORS[0]], [0.5, "#f5f5f5"], [1, CLASS_COLORS[1]]], opacity: 0.75, colorbar: { title: { text: t("legend.pClass1") }, thickness: 10 }, name: t("legend.pClass1") });
+      const z = Array.from({ length: n }, (_, r) => Array.from(grid.subarray(r * n, (r + 1) * n)));
+      const name = t(values ? "legend.prediction" : "legend.pClass1");
+      const scale = values ? { zmin: -1, zmax: 1, colorscale: VALUE_COLORSCALE } : { zmin: 0, zmax: 1, colorscale: [[0, CLASS_COLORS[0]], [0.5, "#f5f5f5"], [1, CLASS_COLORS[1]]] };
+      traces.push({ type: "heatmap", x: axis(latest.x_range), y: axis(latest.y_range), z, ...scale, opacity: 0.75, colorbar: { title: { text: name }, thickness: 10 }, name });
       note = say("boundary.step", { step: latest.step });
+    } else if (data) {
+      note = t("boundary.data");
     }
-    if (data) traces.push(points(data.train, t("legend.train"), "circle"), points(data.val, t("legend.validation"), "diamond"));
+    if (data) {
+      traces.push(points(data.train, t("legend.train"), "circle", values));
+      if (checked("validation")) traces.push(points(data.val, t("legend.validation"), "diamond", values));
+    }
     const annotations = [{ text: note, xref: "paper", yref: "paper", x: 1, y: -0.12, xanchor: "right", showarrow: false, font: { size: 12 } }];
     plotOrWait(el, traces, baseLayout({ annotations, yaxis: { ...baseLayout().yaxis, scaleanchor: "x" } }), note);
   }
   const redraw = drawer(el, draw, { minIntervalMs: 500 });
+  bar.addEventListener("change", () => redraw(true));
 
   function append(events) {
     let changed = false;

@@ -1,6 +1,6 @@
 // The penultimate layer's activations on the probe set, projected by PCA, coloured by label; a
 // slider moves through the snapshots taken during training.
-import { CLASS_COLORS, baseLayout, floats, plotOrWait } from "../decode.js";
+import { CLASS_COLORS, VALUE_COLORSCALE, baseLayout, floats, plotOrWait } from "../decode.js";
 import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
@@ -32,8 +32,13 @@ export function mount(el) {
     const traces = [];
     if (snap) {
       const points = floats(snap.points);
+      const coordinate = (d) => snap.labels.map((_, i) => points[i * snap.dims + d]);
+      if (snap.target === "value") {
+        // a value to predict: one cloud coloured by it, as the boundary colours it
+        traces.push({ type: three ? "scatter3d" : "scattergl", mode: "markers", name: t("legend.target"), x: coordinate(0), y: snap.dims > 1 ? coordinate(1) : snap.labels.map(() => 0), z: three ? coordinate(2) : undefined, marker: { size: three ? 3 : 6, color: snap.labels, colorscale: VALUE_COLORSCALE, cmin: -1, cmax: 1, opacity: 0.8 } });
+      }
       const byLabel = new Map();
-      snap.labels.forEach((label, i) => {
+      if (snap.target !== "value") snap.labels.forEach((label, i) => {
         if (!byLabel.has(label)) byLabel.set(label, { x: [], y: [], z: [] });
         const group = byLabel.get(label);
         group.x.push(points[i * snap.dims]);

@@ -67,7 +67,8 @@ export function mount(el, options = {}) {
       annotations,
       xaxis: { ...baseLayout().xaxis, title: { text: t(mode === "samples" ? "axis.samples" : mode === "time" ? "axis.seconds" : "axis.step") } },
       yaxis: { ...baseLayout().yaxis, title: { text: t("axis.loss") }, type: bar.querySelector("[name=log]").checked ? "log" : "linear" },
-      yaxis2: { title: { text: t("axis.accuracy") }, overlaying: "y", side: "right", range: [0, 1.02], showgrid: false, tickformat: ".0%", dtick: 0.25, tickmode: "linear" },
+      // a run that predicts a value has no accuracy: no empty axis for it
+      yaxis2: { title: { text: t("axis.accuracy") }, overlaying: "y", side: "right", range: [0, 1.02], showgrid: false, tickformat: ".0%", dtick: 0.25, tickmode: "linear", visible: s.valAcc.y.length + s.trainAcc.y.length > 0 },
       margin: { l: 55, r: 55, t: 30, b: 45 },
     });
     plotOrWait(plot, traces, layout, t("chart.waiting"));

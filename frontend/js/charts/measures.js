@@ -218,7 +218,7 @@ const throughput = singlePanel(
 );
 
 export const MEASURE_PANELS = {
-  boundary: perRun(mountBoundary, "compare-boundaries"),
+  boundary: perRun((el) => mountBoundary(el, { toggles: false }), "compare-boundaries"),
   embedding: perRun(mountEmbedding, "compare-embeddings"),
   network: perRun((el) => mountNetwork(el, { edges: "gradients" }), "compare-network", true), // where the gradient flows
   collapse,

@@ -3,6 +3,7 @@
 import { floats } from "../decode.js";
 import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
+import { FEATURES } from "../state.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const MAX_UNITS = 16; // per column; wider layers show their first units and a count
@@ -54,7 +55,9 @@ export function mount(el, options = {}) {
     const width = Math.max(el.clientWidth, 360);
     const height = Math.max(...shown) * (NODE + 8) + 30;
     const svg = element("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", height, role: "img", "aria-label": "network diagram" });
-    const columnX = (i) => 30 + (i * (width - 60 - NODE)) / (widths.length - 1);
+    const inputs = (latest.unit_maps && latest.inputs) || []; // named inputs (x1, x1²...) have a map and a label at their left
+    const left = inputs.length ? 60 : 30;
+    const columnX = (i) => left + (i * (width - left - 30 - NODE)) / (widths.length - 1);
     const unitY = (i, j) => 20 + (height - 30 - shown[i] * (NODE + 8)) / 2 + j * (NODE + 8);
     latest.layers.forEach((layer, l) => {
       const w = floats(show === "gradients" && layer.gradients ? layer.gradients : layer.weights);
@@ -73,24 +76,30 @@ export function mount(el, options = {}) {
     });
     const maps = latest.unit_maps;
     const mapValues = maps ? floats(maps.values) : null;
-    let unitOffset = 0;
+    let unitOffset = 0; // the maps hold the named inputs, then every hidden unit
     widths.forEach((count, i) => {
       const hidden = i > 0 && i < widths.length - 1;
+      const mapped = mapValues && (hidden || (i === 0 && inputs.length > 0));
       for (let j = 0; j < shown[i]; j++) {
         const x = columnX(i);
         const y = unitY(i, j);
-        if (hidden && mapValues) {
+        if (mapped) {
           const offset = (unitOffset + j) * maps.grid * maps.grid;
           svg.append(element("image", { href: unitImage(mapValues, offset, maps.grid), x, y, width: NODE, height: NODE, preserveAspectRatio: "none" }));
         }
-        svg.append(element("rect", { x, y, width: NODE, height: NODE, rx: 4, fill: hidden && mapValues ? "none" : "var(--panel)", stroke: "var(--fg)", "stroke-width": 1 }));
+        svg.append(element("rect", { x, y, width: NODE, height: NODE, rx: 4, fill: mapped ? "none" : "var(--panel)", stroke: "var(--fg)", "stroke-width": 1 }));
+        if (i === 0 && inputs[j]) {
+          const name = element("text", { x: x - 4, y: y + NODE / 2 + 4, fill: "var(--fg)", "font-size": 12, "text-anchor": "end" });
+          name.textContent = FEATURES[inputs[j]] || inputs[j];
+          svg.append(name);
+        }
       }
       if (count > shown[i]) {
         const label = element("text", { x: columnX(i), y: height - 4, fill: "var(--muted)", "font-size": 12 });
         label.textContent = say("network.more", { n: count - shown[i] });
         svg.append(label);
       }
-      if (hidden) unitOffset += count;
+      if (hidden || (i === 0 && inputs.length > 0)) unitOffset += count;
     });
     const caption = Object.assign(document.createElement("p"), { className: "hint", textContent: say(`network.caption.${show}`, { step: latest.step }) });
     const toggle = Object.assign(document.createElement("select"), { ariaLabel: "edges show" });

@@ -1,12 +1,90 @@
 // The settings form, built from /api/meta and the FIELDS table; reads and writes flat values.
-import { say } from "../i18n.js";
-import { FIELDS, PAGE_DEFAULTS, PRESETS, valuesFromSpec } from "../state.js";
+import { say, t } from "../i18n.js";
+import { FEATURES, FIELDS, PAGE_DEFAULTS, PRESETS, valuesFromSpec } from "../state.js";
 
 const LOG_MIN = -5; // learning-rate slider: 1e-5 .. 1e3
 const LOG_MAX = 3;
 
+// A feature over the plane [-1.5, 1.5]² as a small image (blue negative, orange positive), as
+// TensorFlow Playground draws its input units.
+const FEATURE_FUNCTIONS = {
+  x1: (x) => x, x2: (x, y) => y, x1_sq: (x) => x * x, x2_sq: (x, y) => y * y,
+  x1_x2: (x, y) => x * y, sin_x1: (x) => Math.sin(x), sin_x2: (x, y) => Math.sin(y),
+};
+
+function featureImage(name, size = 24) {
+  const canvas = Object.assign(document.createElement("canvas"), { width: size, height: size });
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(size, size);
+  const at = (i) => -1.5 + (3 * i) / (size - 1);
+  const values = [];
+  for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) values.push(FEATURE_FUNCTIONS[name](at(c), at(size - 1 - r)));
+  const scale = Math.max(...values.map(Math.abs), 1e-6);
+  values.forEach((value, p) => {
+    const v = value / scale;
+    const [R, G, B] = v >= 0 ? [245, 147, 34] : [8, 119, 189];
+    const w = Math.abs(v);
+    image.data.set([232 + (R - 232) * w, 234 + (G - 234) * w, 235 + (B - 235) * w, 255], p * 4);
+  });
+  context.putImageData(image, 0, 0);
+  return canvas;
+}
+
+// Toggles for the input features, each drawn as its unit; the value lives in a hidden input.
+function featureToggles(field) {
+  const wrap = Object.assign(document.createElement("span"), { className: "features" });
+  const input = Object.assign(document.createElement("input"), { type: "hidden", name: field.path });
+  const buttons = Object.keys(FEATURES).map((name) => {
+    const button = Object.assign(document.createElement("button"), { type: "button", className: "feature", title: FEATURES[name] });
+    button.dataset.feature = name;
+    button.append(featureImage(name), Object.assign(document.createElement("span"), { textContent: FEATURES[name] }));
+    button.addEventListener("click", () => {
+      button.setAttribute("aria-pressed", String(button.getAttribute("aria-pressed") !== "true"));
+      input.value = buttons.filter((b) => b.getAttribute("aria-pressed") === "true").map((b) => b.dataset.feature).join(",");
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    return button;
+  });
+  input.sync = () => {
+    const chosen = new Set(input.value.split(","));
+    for (const button of buttons) button.setAttribute("aria-pressed", String(chosen.has(button.dataset.feature)));
+  };
+  wrap.append(input, ...buttons);
+  return wrap;
+}
+
+// A slider with its value written beside it (TensorFlow Playground's noise and ratio).
+function rangeControl(field) {
+  const wrap = Object.assign(document.createElement("span"), { className: "range-control" });
+  const input = Object.assign(document.createElement("input"), { type: "range", name: field.path, min: field.min, max: field.max, step: field.step });
+  const shown = document.createElement("output");
+  input.sync = () => { shown.textContent = field.percent ? `${Math.round(100 * Number(input.value))}%` : Number(input.value).toFixed(2); };
+  input.addEventListener("input", input.sync);
+  input.addEventListener("change", input.sync);
+  wrap.append(input, shown);
+  return wrap;
+}
+
+// The data's own seed: empty follows the run's seed; "new data" draws another set of points.
+function seedControl(field) {
+  const wrap = Object.assign(document.createElement("span"), { className: "seed-control" });
+  const input = Object.assign(document.createElement("input"), { type: "number", name: field.path, step: 1, min: 0 });
+  input.dataset.i18nPlaceholder = "form.runSeed";
+  input.placeholder = t("form.runSeed"); // empty: the run's own seed
+  const again = words("form.newData", "new data", Object.assign(document.createElement("button"), { type: "button", className: "quiet", name: "regenerate" }));
+  again.addEventListener("click", () => {
+    input.value = Math.floor(Math.random() * 100000);
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+  wrap.append(input, again);
+  return wrap;
+}
+
 function control(field, meta) {
   let input;
+  if (field.control === "features") return featureToggles(field);
+  if (field.control === "range") return rangeControl(field);
+  if (field.control === "seed") return seedControl(field);
   if (field.control === "select") {
     input = document.createElement("select");
     for (const choice of field.choices(meta)) {
@@ -27,7 +105,7 @@ function control(field, meta) {
       input.dispatchEvent(new Event("change", { bubbles: true }));
     });
     input.addEventListener("input", () => { slider.value = Math.log10(Number(input.value) || 1e-5); });
-    input.syncSlider = () => { slider.value = Math.log10(Number(input.value) || 1e-5); };
+    input.sync = () => { slider.value = Math.log10(Number(input.value) || 1e-5); };
     input.name = field.path;
     wrap.append(slider, input);
     return wrap;
@@ -94,6 +172,9 @@ export function mountControls(form, meta, onChange) {
     for (const field of FIELDS) {
       const input = form.elements[field.path];
       if (field.control === "checkbox") values[field.path] = input.checked;
+      else if (field.control === "features") values[field.path] = input.value.split(",").filter(Boolean);
+      else if (field.control === "seed") values[field.path] = input.value === "" ? null : Number(input.value);
+      else if (field.control === "range") values[field.path] = Number(input.value);
       else if (field.control === "list") values[field.path] = input.value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
       else if (field.control === "number" || field.control === "log") values[field.path] = input.value === "" ? null : Number(input.value);
       else if (field.numeric) values[field.path] = Number(input.value);
@@ -109,9 +190,9 @@ export function mountControls(form, meta, onChange) {
       const value = merged[field.path];
       if (value === undefined) continue;
       if (field.control === "checkbox") input.checked = Boolean(value);
-      else if (field.control === "list") input.value = value.join(",");
-      else input.value = value;
-      if (input.syncSlider) input.syncSlider();
+      else if (field.control === "list" || field.control === "features") input.value = value.join(",");
+      else input.value = value ?? "";
+      if (input.sync) input.sync();
     }
     showRelevant();
   }
@@ -148,6 +229,12 @@ export function mountControls(form, meta, onChange) {
         bad += 1;
       } else if ((field.control === "number" || field.control === "log") && (input.validity.badInput || input.value.trim() === "")) {
         markError(field.path, "error.bad_input");
+        bad += 1;
+      } else if (field.control === "seed" && input.validity.badInput) {
+        markError(field.path, "error.bad_input");
+        bad += 1;
+      } else if (field.control === "features" && !labelOf(field.path).hidden && input.value === "") {
+        markError(field.path, "error.no_features");
         bad += 1;
       }
     }

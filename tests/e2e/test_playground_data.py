@@ -1,0 +1,81 @@
+"""TensorFlow Playground's data side in the page: the data drawn before Start, new data, the noise and
+ratio sliders, input features as toggles drawn as input units, and regression datasets."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.e2e.test_page import draw_all, open_page, wait_js
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.browser
+
+BOUNDARY = "document.getElementById('boundary')"
+FIRST_X = f"{BOUNDARY}.data && {BOUNDARY}.data.length && {BOUNDARY}.data[{BOUNDARY}.data.length - 1].x[0]"
+
+
+def slide(page: Page, name: str, value: float) -> None:
+    """Move a slider as a drag would end: its value, then a change event."""
+    page.locator(f"input[name='{name}']").evaluate(
+        f"(el) => {{ el.value = {value}; el.dispatchEvent(new Event('change', {{ bubbles: true }})); }}"
+    )
+
+
+def test_the_data_is_drawn_before_start_and_redrawn_as_it_changes(server: LiveServer, page: Page) -> None:
+    open_page(page, server.url + "/#data.dataset=spiral")
+    wait_js(page, f"{BOUNDARY}.data && {BOUNDARY}.data.length === 1")  # the training points, no run yet
+    assert page.evaluate(f"() => {BOUNDARY}.data[0].type") == "scattergl"
+    assert page.evaluate("() => document.body.dataset.run") == "none"
+    before = page.evaluate(f"() => {FIRST_X}")
+
+    page.click("button[name=regenerate]")  # new data: another seed, other points
+    seed = page.input_value("input[name='data.seed']")
+    assert seed != ""
+    wait_js(page, f"{FIRST_X} !== {before}")
+    assert f"data.seed={seed}" in page.evaluate("() => location.hash")
+
+    count = page.evaluate(f"() => {BOUNDARY}.data[0].x.length")
+    slide(page, "data.val_fraction", 0.5)  # a larger validation share leaves fewer training points
+    wait_js(page, f"{BOUNDARY}.data.length && {BOUNDARY}.data[0].x.length < {count}")
+    assert page.text_content("[data-path='data.val_fraction'] output") == "50%"
+    page.check("[name=validation]")
+    wait_js(page, f"{BOUNDARY}.data.length === 2")
+
+
+def test_squared_inputs_let_a_linear_net_cut_the_circle(server: LiveServer, page: Page) -> None:
+    open_page(
+        page, server.url + "/#data.dataset=circle&model.activation=identity&model.hidden=4&pace=0&optim.steps=600"
+    )
+    for feature in ("x1", "x2", "x1_sq", "x2_sq"):  # off, off, on, on
+        page.click(f"button[data-feature={feature}]")
+    assert page.locator("button.feature[aria-pressed=true]").all_text_contents() == ["x₁²", "x₂²"]
+    assert "data.features=x1_sq%2Cx2_sq" in page.evaluate("() => location.hash")
+    page.click("#start")
+    wait_js(page, "document.body.dataset.run === 'done'", 60)
+    job_id = page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('job')")
+    assert server.job(job_id)["summary"]["val/acc"] >= 0.95  # a straight cut in (x1², x2²) is a circle
+    draw_all(page)
+    wait_js(page, "document.querySelectorAll('#network svg text').length >= 2")
+    assert page.locator("#network svg text").all_text_contents()[:2] == ["x₁²", "x₂²"]
+    assert page.locator("#network svg image").count() == 2 + 4  # both inputs' maps, then the hidden units'
+
+    for feature in ("x1_sq", "x2_sq"):  # none chosen: an error at the field, nothing sent
+        page.click(f"button[data-feature={feature}]")
+    page.click("#start")
+    assert page.locator("[data-path='data.features'] .field-error").count() == 1
+
+
+def test_a_regression_run_draws_values_not_classes(server: LiveServer, page: Page) -> None:
+    open_page(page, server.url + "/#data.dataset=plane&pace=0&optim.steps=400")
+    wait_js(page, f"{BOUNDARY}.data && {BOUNDARY}.data.length === 1")
+    colors = page.evaluate(f"() => {BOUNDARY}.data[0].marker.color")
+    assert all(-1 <= c <= 1 for c in colors) and len(set(colors)) > 100  # coloured by value
+    page.click("#start")
+    wait_js(page, "document.body.dataset.run === 'done'", 60)
+    draw_all(page)
+    wait_js(page, f"{BOUNDARY}.data[0].type === 'heatmap'")
+    heatmap = page.evaluate(f"() => ({{min: {BOUNDARY}.data[0].zmin, title: {BOUNDARY}.data[0].colorbar.title.text}})")
+    assert heatmap == {"min": -1, "title": "prediction"}
+    loss = page.evaluate("() => document.querySelector('[data-testid=loss-chart]').layout.yaxis2.visible")
+    assert loss is False  # no accuracy for a value to predict
