@@ -6,6 +6,7 @@ import os
 import threading
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import TypeAdapter
 
@@ -182,3 +183,21 @@ def test_workers_run_at_a_lower_priority_than_the_server(server: LiveServer) -> 
     server_nice = os.getpriority(os.PRIO_PROCESS, server.process.pid)
     workers = [w["pid"] for w in server.health()["workers"]]
     assert workers and all(os.getpriority(os.PRIO_PROCESS, pid) == min(19, server_nice + 10) for pid in workers)
+
+
+def test_a_run_is_named_and_annotated_and_lists_filter_and_page(server: LiveServer) -> None:
+    job = server.submit({**QUICK, "data": {"dataset": "xor", "n_points": 200}})
+    server.wait_status(job["id"], {"done"})
+    response = httpx.patch(f"{server.url}/api/jobs/{job['id']}", json={"name": "xor try", "notes": "<b>as text</b>"})
+    assert response.status_code == 200, response.text
+    assert (response.json()["name"], response.json()["notes"]) == ("xor try", "<b>as text</b>")
+    assert httpx.patch(f"{server.url}/api/jobs/{job['id']}", json={"notes": "x" * 2001}).status_code == 422
+    assert httpx.patch(f"{server.url}/api/jobs/nosuchjob", json={"name": "a"}).status_code == 404
+
+    listed = server.get("/api/jobs", dataset="xor", lesson="false", limit=1).json()
+    assert listed["jobs"][0]["id"] == job["id"] and listed["jobs"][0]["name"] == "xor try"
+    everything = server.get("/api/jobs", limit=1000).json()
+    assert everything["total"] == everything["count"] >= 1
+    second = server.get("/api/jobs", limit=1, offset=1).json()
+    assert second["total"] == everything["total"] and second["jobs"] == everything["jobs"][1:2]
+    assert all(j["spec"]["data"].get("dataset") == "xor" for j in server.get("/api/jobs", dataset="xor").json()["jobs"])

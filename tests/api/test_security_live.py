@@ -56,6 +56,7 @@ def test_every_mutating_endpoint_needs_the_token_and_viewing_does_not(guarded: L
     for method, path, body in [
         ("POST", f"/api/jobs/{job_id}/control", {"action": "pause"}),
         ("POST", f"/api/jobs/{job_id}/cancel", None),
+        ("PATCH", f"/api/jobs/{job_id}", {"name": "mine now"}),
         ("DELETE", f"/api/jobs/{job_id}", None),
     ]:
         assert call(guarded, method, path, body, token=False).status_code == 401, path

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from trainscope.schemas import JobSpec, JobStatus
-from trainscope.store.base import GroupRecord, JobRecord, StoredEvent, StoreUnavailable, WriteBatch
+from trainscope.store.base import GroupRecord, JobFilter, JobRecord, StoredEvent, StoreUnavailable, WriteBatch
 from trainscope.store.sql import SqlStore
 
 
@@ -21,9 +21,16 @@ def store(tmp_path: Path) -> SqlStore:
     return store
 
 
-def record(job_id: str, status: JobStatus = JobStatus.queued, minute: int = 0) -> JobRecord:
+def record(
+    job_id: str,
+    status: JobStatus = JobStatus.queued,
+    minute: int = 0,
+    dataset: str = "circle",
+    group: str | None = None,
+) -> JobRecord:
     created = datetime(2026, 1, 1, 12, minute, tzinfo=UTC)
-    return JobRecord(job_id, "", status, JobSpec().model_dump(mode="json"), created)
+    spec = JobSpec.model_validate({"data": {"dataset": dataset}})
+    return JobRecord(job_id, "", status, spec.model_dump(mode="json"), created, dataset=dataset, group_id=group)
 
 
 def event(job_id: str, seq: int, type_: str = "scalars") -> StoredEvent:
@@ -61,6 +68,33 @@ def test_list_newest_first_with_status_filter(store: SqlStore) -> None:
     assert [j.id for j in store.list_jobs()] == ["new", "old"]
     assert [j.id for j in store.list_jobs(JobStatus.done)] == ["old"]
     assert [j.id for j in store.list_jobs(limit=1)] == ["new"]
+
+
+def test_lists_filter_by_lesson_and_dataset_and_page_with_a_total(store: SqlStore) -> None:
+    lesson = GroupRecord("g1", "", datetime(2026, 1, 1, tzinfo=UTC), [], lesson="bias")
+    sweep = GroupRecord("g2", "", datetime(2026, 1, 1, tzinfo=UTC), [], lesson=None)
+    jobs = [
+        record("a", minute=1, dataset="spiral"),
+        record("b", minute=2, dataset="spiral", group="g1"),
+        record("c", minute=3, dataset="xor", group="g2"),
+        record("d", minute=4, dataset="spiral"),
+    ]
+    store.write(WriteBatch(new_jobs=jobs, new_groups=[lesson, sweep]))
+    assert [j.id for j in store.list_jobs(where=JobFilter(lesson=True))] == ["b"]
+    assert [j.id for j in store.list_jobs(where=JobFilter(lesson=False))] == ["d", "c", "a"]
+    assert [j.id for j in store.list_jobs(where=JobFilter(dataset="spiral", lesson=False))] == ["d", "a"]
+    assert [j.id for j in store.list_jobs(limit=2, where=JobFilter(offset=1))] == ["c", "b"]
+    assert store.count_jobs(where=JobFilter(dataset="spiral")) == 3
+    assert store.count_jobs(JobStatus.done) == 0
+
+
+def test_a_name_and_notes_are_updated_in_place(store: SqlStore) -> None:
+    store.write(WriteBatch(new_jobs=[record("a")]))
+    batch = WriteBatch()
+    batch.update("a", name="wide net", notes="lr too high?")
+    store.write(batch)
+    job = store.get_job("a")
+    assert job is not None and (job.name, job.notes) == ("wide net", "lr too high?")
 
 
 def test_delete_removes_the_job_and_its_events(store: SqlStore) -> None:
@@ -136,3 +170,32 @@ def test_a_database_from_before_stored_bytes_gets_the_column_filled_from_its_eve
     assert b.stored_bytes == 0
     reopened.create_schema()  # a second start changes nothing
     assert reopened.get_job("a") == a
+
+
+def test_a_database_from_before_groups_were_linked_gets_dataset_and_group_filled(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:  # the jobs table as the schema had it before these columns
+        conn.execute(
+            "CREATE TABLE jobs (id VARCHAR(32) PRIMARY KEY, name VARCHAR(100) NOT NULL, status VARCHAR(16) NOT NULL,"
+            " spec TEXT NOT NULL, created_at DATETIME NOT NULL, started_at DATETIME, finished_at DATETIME,"
+            " message TEXT NOT NULL, last_seq INTEGER NOT NULL, summary TEXT NOT NULL,"
+            " stored_bytes INTEGER NOT NULL DEFAULT 0)"
+        )
+        spec = JobSpec.model_validate({"data": {"kind": "digits"}}).model_dump_json()
+        for job_id in ("a", "b"):
+            conn.execute(
+                "INSERT INTO jobs VALUES (?, '', 'done', ?, '2026-01-01 12:00:00', NULL, NULL, '', 0, '{}', 0)",
+                (job_id, spec),
+            )
+        conn.execute(
+            "CREATE TABLE groups (id VARCHAR(32) PRIMARY KEY, name VARCHAR(100) NOT NULL,"
+            " lesson VARCHAR(64), created_at DATETIME NOT NULL, runs TEXT NOT NULL)"
+        )
+        conn.execute("INSERT INTO groups VALUES ('g', '', 'bias', '2026-01-01 12:00:00', ?)", ('[{"job_id": "a"}]',))
+    store = SqlStore(f"sqlite:///{path}")
+    store.create_schema()
+    a, b = store.get_job("a"), store.get_job("b")
+    assert a is not None and b is not None
+    assert (a.dataset, a.group_id, a.notes) == ("digits", "g", "")
+    assert (b.dataset, b.group_id) == ("digits", None)
+    assert [j.id for j in store.list_jobs(where=JobFilter(lesson=True))] == ["a"]

@@ -79,13 +79,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def new_record(spec: JobSpec) -> JobRecord:
+def new_record(spec: JobSpec, group_id: str | None = None) -> JobRecord:
     return JobRecord(
         id=uuid.uuid4().hex[:12],
         name=spec.name,
         status=JobStatus.queued,
         spec=spec.model_dump(mode="json"),
         created_at=utcnow(),
+        dataset=spec.dataset_name,
+        group_id=group_id,
     )
 
 
@@ -153,9 +155,10 @@ class JobManager:
         self, name: str, runs: list[PlannedRun], lesson: str | None = None, client: str = ""
     ) -> GroupRecord:
         """Queue a group's jobs and store the group, all or nothing (QueueFull as for one job)."""
-        records = [new_record(run.spec) for run in runs]
+        group_id = uuid.uuid4().hex[:12]
+        records = [new_record(run.spec, group_id) for run in runs]
         group = GroupRecord(
-            id=uuid.uuid4().hex[:12],
+            id=group_id,
             name=name,
             created_at=utcnow(),
             lesson=lesson,
@@ -181,6 +184,10 @@ class JobManager:
         """Pass ("pause",), ("resume",), ("step", n) or ("set_lr", lr) to a running or paused job's worker
         (JobConflict otherwise); the worker reports the effect as events."""
         await self._command("control", job_id, command)
+
+    async def annotate(self, job_id: str, **values: str) -> None:
+        """Rename a job or change its notes (any state; through the pump, like every write)."""
+        await self._command("annotate", job_id, values)
 
     async def delete(self, job_id: str) -> None:
         """Remove an ended job and its events (JobConflict while it has not ended)."""
@@ -335,6 +342,10 @@ class JobManager:
                 future.set_exception(JobConflict("the job is not running"))
                 return
             self.pool.send(live.worker, ("control", job_id, command))
+            pending.resolved.append(future)
+        elif kind == "annotate":
+            job_id, values, future = message[1:]
+            pending.batch.update(job_id, **values)
             pending.resolved.append(future)
         elif kind == "delete":
             job_id, future = message[1:]

@@ -23,6 +23,8 @@ def to_public(record: JobRecord) -> JobPublic:
         last_seq=record.last_seq,
         summary=record.summary,
         stored_bytes=record.stored_bytes,
+        notes=record.notes,
+        group_id=record.group_id,
     )
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from trainscope.schemas.spec import JobSpec, _Strict
 
@@ -56,11 +56,23 @@ class JobPublic(BaseModel):
     last_seq: int = 0
     summary: dict[str, float] = Field(default_factory=dict, description="latest step and figures")
     stored_bytes: int = Field(0, description="bytes of its events in the store (limits.max_job_bytes bounds it)")
+    notes: str = Field("", description="what its owner wrote about it")
+    group_id: str | None = Field(None, description="the group (a lesson's or a sweep's) it was submitted in")
+
+
+class JobUpdate(BaseModel):
+    """A new name or notes for a job (PATCH); a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=100)
+    notes: str | None = Field(None, max_length=2000)
 
 
 class JobsPublic(BaseModel):
     jobs: list[JobPublic]
-    count: int
+    count: int = Field(description="jobs on this page")
+    total: int = Field(description="jobs that match the filters, on every page")
 
 
 class _EventBase(BaseModel):

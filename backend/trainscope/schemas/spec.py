@@ -274,6 +274,18 @@ class JobSpec(_Strict):
     def train_size(self) -> int:
         return self.data.split_sizes()[0]
 
+    @property
+    def dataset_name(self) -> str:
+        """What the runs list filters on: "digits", a 2-D dataset's name or a surface's objective."""
+        data = self.data
+        return (
+            data.dataset
+            if isinstance(data, Points2DData)
+            else data.objective
+            if isinstance(data, SurfaceData)
+            else "digits"
+        )
+
     def parameter_count(self) -> int:
         """Trainable parameters, by arithmetic (the server never imports torch)."""
         if isinstance(self.model, Params2DSpec) or isinstance(self.data, SurfaceData):

@@ -27,6 +27,18 @@ class JobRecord:
     last_seq: int = 0
     summary: dict[str, float] = field(default_factory=dict)
     stored_bytes: int = 0  # of its events' JSON
+    notes: str = ""
+    group_id: str | None = None  # the group (a lesson's or a sweep's) it was submitted in
+    dataset: str = ""  # JobSpec.dataset_name, a column of its own so that lists can filter on it
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Which jobs a list shows: of a lesson or not (None: either), on a dataset, from an offset."""
+
+    lesson: bool | None = None
+    dataset: str | None = None  # "digits", or a 2-D dataset's name
+    offset: int = 0
 
 
 @dataclass
@@ -76,7 +88,11 @@ class RunStore(Protocol):
 
     def get_job(self, job_id: str) -> JobRecord | None: ...
 
-    def list_jobs(self, status: JobStatus | None = None, limit: int | None = 100) -> list[JobRecord]: ...
+    def list_jobs(
+        self, status: JobStatus | None = None, limit: int | None = 100, where: JobFilter | None = None
+    ) -> list[JobRecord]: ...
+
+    def count_jobs(self, status: JobStatus | None = None, where: JobFilter | None = None) -> int: ...
 
     def get_group(self, group_id: str) -> GroupRecord | None: ...
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Engine,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -21,14 +22,15 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    or_,
     select,
     text,
     update,
 )
 from sqlalchemy.exc import OperationalError
 
-from trainscope.schemas import JobStatus
-from trainscope.store.base import GroupRecord, JobRecord, StoredEvent, StoreUnavailable, WriteBatch
+from trainscope.schemas import JobSpec, JobStatus
+from trainscope.store.base import GroupRecord, JobFilter, JobRecord, StoredEvent, StoreUnavailable, WriteBatch
 
 metadata = MetaData()
 
@@ -46,7 +48,19 @@ jobs = Table(
     Column("last_seq", Integer, nullable=False, default=0),
     Column("summary", Text, nullable=False, default="{}"),
     Column("stored_bytes", Integer, nullable=False, default=0),
+    Column("notes", Text, nullable=False, default=""),
+    Column("group_id", String(32), index=True),
+    Column("dataset", String(32), nullable=False, default="", index=True),
 )
+
+# Columns added since the first schema, made by hand until migrations come (Alembic, with PostgreSQL):
+# a database from before gets each one, filled from what it already holds
+ADDED_COLUMNS = {
+    "stored_bytes": "INTEGER NOT NULL DEFAULT 0",
+    "notes": "TEXT NOT NULL DEFAULT ''",
+    "group_id": "VARCHAR(32)",
+    "dataset": "VARCHAR(32) NOT NULL DEFAULT ''",
+}
 
 events = Table(
     "events",
@@ -93,21 +107,31 @@ class SqlStore:
 
     def create_schema(self) -> None:
         metadata.create_all(self.engine)
-        self._add_stored_bytes()
+        self._add_columns()
 
-    def _add_stored_bytes(self) -> None:
-        """A database made before jobs had `stored_bytes` gets the column, filled from its events: the
-        one change of schema so far, made by hand until migrations come (Alembic, with PostgreSQL)."""
-        if "stored_bytes" in {column["name"] for column in inspect(self.engine).get_columns("jobs")}:
+    def _add_columns(self) -> None:
+        have = {column["name"] for column in inspect(self.engine).get_columns("jobs")}
+        missing = [name for name in ADDED_COLUMNS if name not in have]
+        if not missing:
             return
-        sizes = (
-            select(func.coalesce(func.sum(func.length(events.c.body)), 0))
-            .where(events.c.job_id == jobs.c.id)
-            .scalar_subquery()
-        )
         with self.engine.begin() as conn:
-            conn.execute(text("ALTER TABLE jobs ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0"))
-            conn.execute(update(jobs).values(stored_bytes=sizes))
+            for name in missing:
+                conn.execute(text(f"ALTER TABLE jobs ADD COLUMN {name} {ADDED_COLUMNS[name]}"))
+            if "stored_bytes" in missing:
+                sizes = (
+                    select(func.coalesce(func.sum(func.length(events.c.body)), 0))
+                    .where(events.c.job_id == jobs.c.id)
+                    .scalar_subquery()
+                )
+                conn.execute(update(jobs).values(stored_bytes=sizes))
+            if "dataset" in missing and "spec" in have:
+                for job_id, spec in conn.execute(select(jobs.c.id, jobs.c.spec)).all():
+                    dataset = JobSpec.model_validate_json(spec).dataset_name
+                    conn.execute(update(jobs).where(jobs.c.id == job_id).values(dataset=dataset))
+            if "group_id" in missing:
+                for group_id, runs in conn.execute(select(groups.c.id, groups.c.runs)).all():
+                    members = [run["job_id"] for run in json.loads(runs)]
+                    conn.execute(update(jobs).where(jobs.c.id.in_(members)).values(group_id=group_id))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -143,12 +167,20 @@ class SqlStore:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
         return _to_record(row) if row else None
 
-    def list_jobs(self, status: JobStatus | None = None, limit: int | None = 100) -> list[JobRecord]:
-        query = select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit)
-        if status is not None:
-            query = query.where(jobs.c.status == status.value)
+    def list_jobs(
+        self, status: JobStatus | None = None, limit: int | None = 100, where: JobFilter | None = None
+    ) -> list[JobRecord]:
+        query = _filtered(select(jobs), status, where or JobFilter())
+        query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit)
+        if where is not None and where.offset:
+            query = query.offset(where.offset)
         with self.engine.connect() as conn:
             return [_to_record(row) for row in conn.execute(query).mappings()]
+
+    def count_jobs(self, status: JobStatus | None = None, where: JobFilter | None = None) -> int:
+        query = _filtered(select(func.count()).select_from(jobs), status, where or JobFilter())
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def get_group(self, group_id: str) -> GroupRecord | None:
         with self.engine.connect() as conn:
@@ -197,6 +229,17 @@ class SqlStore:
                         return read
                     read.append(StoredEvent(job_id, seq, type_, step, body))
         return read
+
+
+def _filtered(query: Select[Any], status: JobStatus | None, where: JobFilter) -> Select[Any]:
+    if status is not None:
+        query = query.where(jobs.c.status == status.value)
+    if where.dataset is not None:
+        query = query.where(jobs.c.dataset == where.dataset)
+    if where.lesson is not None:
+        of_lessons = jobs.c.group_id.in_(select(groups.c.id).where(groups.c.lesson.is_not(None)))
+        query = query.where(of_lessons if where.lesson else or_(jobs.c.group_id.is_(None), ~of_lessons))
+    return query
 
 
 def _to_row(values: dict[str, Any]) -> dict[str, Any]:

@@ -19,12 +19,13 @@ from trainscope.schemas import (
     JobSpec,
     JobsPublic,
     JobStatus,
+    JobUpdate,
     ScalarSeries,
     SetLrCommand,
     StepCommand,
     spec_errors,
 )
-from trainscope.store.base import JobRecord, RunStore
+from trainscope.store.base import JobFilter, JobRecord, RunStore
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
@@ -82,10 +83,16 @@ async def create_job(spec: JobSpec, request: Request, manager: ManagerDep, setti
 async def list_jobs(
     store: StoreDep,
     status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
+    lesson: Annotated[bool | None, Query(description="true: only lessons' runs; false: none of them")] = None,
+    dataset: Annotated[str | None, Query(max_length=32, description='"digits", "spiral"...')] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="skip this many of the newest")] = 0,
 ) -> JobsPublic:
-    records = await run_in_threadpool(store.list_jobs, status_filter, limit)
-    return JobsPublic(jobs=[to_public(r) for r in records], count=len(records))
+    """The newest jobs first, filtered; `total` counts every match, for paging on with `offset`."""
+    where = JobFilter(lesson=lesson, dataset=dataset, offset=offset)
+    records = await run_in_threadpool(store.list_jobs, status_filter, limit, where)
+    total = await run_in_threadpool(store.count_jobs, status_filter, where)
+    return JobsPublic(jobs=[to_public(r) for r in records], count=len(records), total=total)
 
 
 @router.get("/{job_id}", responses=NOT_FOUND)
@@ -129,6 +136,16 @@ async def control_job(
         await manager.control(job_id, (command.action, *(v for k, v in command if k != "action")))
     except JobConflict as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return to_public(await read_record(store, job_id))
+
+
+@router.patch("/{job_id}", responses={**NOT_FOUND, **MUTATING["responses"]}, dependencies=MUTATING["dependencies"])
+async def update_job(job_id: str, change: JobUpdate, store: StoreDep, manager: ManagerDep) -> JobPublic:
+    """Rename a job or write its notes, in any state."""
+    await read_record(store, job_id)
+    values = change.model_dump(exclude_none=True)
+    if values:
+        await manager.annotate(job_id, **values)
     return to_public(await read_record(store, job_id))
 
 
