@@ -42,7 +42,12 @@ export const getJob = (id) => request("GET", `/api/jobs/${encodeURIComponent(id)
 export const cancelJob = (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/cancel`);
 export const controlJob = (id, command) => request("POST", `/api/jobs/${encodeURIComponent(id)}/control`, command);
 export const deleteJob = (id) => request("DELETE", `/api/jobs/${encodeURIComponent(id)}`);
-export const listJobs = () => request("GET", "/api/jobs?limit=50");
+// filters: {status, lesson ("true" | "false"), dataset, offset, limit}; empty ones are left out
+export const listJobs = (filters = {}) => {
+  const query = new URLSearchParams(Object.entries({ limit: 50, ...filters }).filter(([, value]) => value !== "" && value != null));
+  return request("GET", `/api/jobs?${query}`);
+};
+export const updateJob = (id, change) => request("PATCH", `/api/jobs/${encodeURIComponent(id)}`, change);
 // The points a 2-D job with this data and seed would train on (starts nothing; needs no token).
 export const previewDataset = (data, seed) => request("POST", "/api/datasets/preview", { data, seed }, true);
 

@@ -1,11 +1,12 @@
 // The lessons page: the catalogue, and one lesson with its text, a Run button, the group's runs compared
 // on the lesson's panels, and its observation judged on those runs (GET /api/groups/{id}).
-import { askForToken, getGroup, getLesson, getMeta, hasToken, listGroups, listLessons, runLesson } from "./api.js";
+import { askForToken, getGroup, getJob, getLesson, getMeta, hasToken, listGroups, listLessons, runLesson } from "./api.js";
 import { language, mountLanguageToggle, onLanguageChange, pick, t, translatePage } from "./i18n.js";
 import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
 import { escape } from "./html.js";
 import { mountCompare } from "./views/compare.js";
+import { groupOfJobs } from "./views/picked.js";
 
 const $ = (selector) => document.querySelector(selector);
 const POLL_MS = 1000;
@@ -58,6 +59,20 @@ async function renderGroup(id) {
   openGroup(group, chartsFor(group));
 }
 
+// Runs ticked in the playground's runs list (#runs=ID,ID...), compared as a group is
+async function renderPicked(ids) {
+  $("#index").hidden = true;
+  $("#lesson").hidden = false;
+  $("#lesson-top").hidden = true;
+  lesson = null;
+  const jobs = (await Promise.all(ids.map((id) => getJob(id).catch(() => null)))).filter(Boolean);
+  const group = groupOfJobs(jobs);
+  $("#lesson-title").dataset.i18n = "compare.runs";
+  $("#lesson-title").textContent = t("compare.runs");
+  $("#lesson-question").textContent = "";
+  openGroup(group, chartsFor(group), async () => groupOfJobs(await Promise.all(jobs.map((job) => getJob(job.id)))));
+}
+
 function renderLessonText() {
   $("#lesson-title").textContent = pick(lesson.title);
   $("#lesson-question").textContent = pick(lesson.question);
@@ -97,7 +112,7 @@ function stopSession() {
 
 // Open a group of this lesson: its panels, one stream per run (replay, then live), and a poll of the
 // group record for statuses, summaries and the verdict until every run has ended.
-function openGroup(group, charts = lesson.charts) {
+function openGroup(group, charts = lesson.charts, reload = () => getGroup(group.id)) {
   stopSession();
   const titles = lesson ? Object.fromEntries(lesson.experiments.map((e) => [e.title.en, e.title])) : {};
   compare.reset(group, charts, titles);
@@ -109,7 +124,7 @@ function openGroup(group, charts = lesson.charts) {
   async function poll() {
     if (session !== mine) return;
     try {
-      mine.group = await getGroup(group.id);
+      mine.group = await reload();
       compare.update(mine.group);
       renderVerdict(mine.group);
       const ended = mine.group.runs.filter((r) => !r.job || ["done", "failed", "cancelled", "diverged"].includes(r.job.status)).length;
@@ -151,7 +166,9 @@ function groupName(group) {
 async function route() {
   const id = decodeURIComponent(location.hash.slice(1));
   try {
+    delete $("#lesson-title").dataset.i18n; // set by the view that fills it
     if (id.startsWith("group=")) await renderGroup(id.slice("group=".length));
+    else if (id.startsWith("runs=")) await renderPicked(id.slice("runs=".length).split(",").filter(Boolean));
     else if (id) await renderLesson(id);
     else {
       stopSession();

@@ -182,6 +182,7 @@ async function start() {
     setMode();
     joinRoom();
   });
+  runs.setDatasets([...meta.choices["data.dataset"], "digits"]);
   runs.refresh();
   let report = null; // set while this page presents to a workshop room
   controls = mountControls($("#spec-form"), meta, (values) => {
