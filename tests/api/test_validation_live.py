@@ -55,6 +55,17 @@ def test_invalid_spec_is_422_on_the_right_field(server: LiveServer, spec: dict[s
     details = response.json()["detail"]
     assert loc in [d["loc"] for d in details], details
     assert all(d["msg"] for d in details)
+    # a type a page can say in its own language: pydantic's, or one of ours with its figures
+    assert all(d["type"] != "value_error" or "features" in d["loc"] for d in details), details
+
+
+def test_our_rules_give_a_type_and_the_figures_a_message_needs(server: LiveServer) -> None:
+    lr = server.post("/api/jobs", {"optim": {"lr": 1e5}}).json()["detail"][0]
+    assert (lr["type"], lr["ctx"]) == ("out_of_range", {"min": 1e-6, "max": 1e4})
+    batch = server.post("/api/jobs", {"optim": {"batch_size": 400}}).json()["detail"][0]
+    assert (batch["type"], batch["ctx"]) == ("over_train", {"n": 350})
+    steps = server.post("/api/jobs", {"optim": {"steps": 10**7}}).json()["detail"][0]
+    assert steps["type"] == "less_than_equal" and steps["ctx"]["le"] < 10**7
 
 
 # Raw bodies: JSON as clients may send it, with numbers JSON has no spelling for and text UTF-8 cannot carry.

@@ -325,6 +325,13 @@ def test_a_form_error_lands_on_its_field_in_the_readers_language(
     batch.wait_for(timeout=10_000)
     assert batch.text_content() == "1 이상이어야 합니다"
     assert page.locator(".field-error").count() == 1  # the fixed fields are clear
+    page.fill("input[name='optim.batch_size']", "400")  # one of our own rules, in Korean too
+    page.click("#start")
+    wait_js(
+        page,
+        "document.querySelector(\"label[data-path='optim.batch_size'] .field-error\")?.textContent.includes('350')",
+    )
+    assert batch.text_content() == "학습 데이터 크기(350) 이하여야 합니다"
     page.click("#language")
     assert all("422" in error for error in console_errors)  # the browser's own note of the refusal
     console_errors.clear()

@@ -56,6 +56,6 @@ def test_errors_point_into_the_body_and_the_cap_is_a_setting() -> None:
     create = GroupCreate(base=BASE, grid={"optim.lr": [0.1, -1.0], "optim.batch_size": [8]})
     with pytest.raises(GroupInvalid) as caught:
         plan([("", create, ("body",))], Limits())
-    assert [loc for loc, _ in caught.value.errors] == [("body", "grid", "optim", "lr")]
+    assert [(e.loc, e.kind) for e in caught.value.errors] == [(("body", "grid", "optim", "lr"), "greater_than")]
     with pytest.raises(GroupInvalid, match="at most 1"):
         plan([("", GroupCreate(base=BASE, grid={"optim.lr": [0.1, 0.2]}), ("body",))], Limits(max_group_runs=1))

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from trainscope.config import Limits
 from trainscope.jobs.reads import to_public
-from trainscope.schemas import JobSpec, spec_errors
+from trainscope.schemas import JobSpec, SpecError, spec_errors
 from trainscope.schemas.groups import GroupCreate, GroupPublic, GroupRun, Variation, Verdict
 from trainscope.store.base import GroupRecord, RunStore
 
@@ -23,8 +23,8 @@ Loc = tuple[str | int, ...]
 class GroupInvalid(ValueError):
     """The group cannot be planned; `errors` are (location in the request body, reason)."""
 
-    def __init__(self, errors: list[tuple[Loc, str]]) -> None:
-        super().__init__("; ".join(msg for _, msg in errors))
+    def __init__(self, errors: list[SpecError]) -> None:
+        super().__init__("; ".join(e.msg for e in errors))
         self.errors = errors
 
 
@@ -59,7 +59,9 @@ def describe(changes: dict[str, Any]) -> str:
 def variations_of(create: GroupCreate, loc: Loc) -> list[tuple[Variation, Loc]]:
     """Each run the request asks for, and where in the body its changes are."""
     if create.variations and create.grid:
-        raise GroupInvalid([((*loc, "grid"), "give either variations or grid, not both")])
+        raise GroupInvalid(
+            [SpecError((*loc, "grid"), "give either variations or grid, not both", "variations_or_grid")]
+        )
     if create.grid:
         paths = list(create.grid)
         combos = itertools.product(*(create.grid[p] for p in paths))
@@ -77,15 +79,18 @@ def plan(parts: list[tuple[str, GroupCreate, Loc]], limits: Limits) -> list[Plan
         for variation, where in variations_of(create, loc):
             runs.append((part, create, variation, where))
     if len(runs) > limits.max_group_runs:
-        raise GroupInvalid([(parts[0][2], f"{len(runs)} runs; a group has at most {limits.max_group_runs}")])
+        message = f"{len(runs)} runs; a group has at most {limits.max_group_runs}"
+        raise GroupInvalid(
+            [SpecError(parts[0][2], message, "too_many_runs", {"n": len(runs), "limit": limits.max_group_runs})]
+        )
     planned, errors = [], []
     for part, create, variation, where in runs:
         try:
             spec = JobSpec.model_validate(with_changes(create.base, variation.changes))
         except ValidationError as error:
-            errors += [((*where, *e["loc"]), e["msg"]) for e in error.errors()]
+            errors += [SpecError((*where, *e["loc"]), e["msg"], e["type"], e.get("ctx")) for e in error.errors()]
             continue
-        errors += [((*where, *e.loc), e.msg) for e in spec_errors(spec, limits)]
+        errors += [e.at(*where) for e in spec_errors(spec, limits)]
         label = variation.label or describe(variation.changes)
         spec = spec.model_copy(update={"name": f"{create.name or part} · {label}".strip(" ·")[:100]})
         planned.append(PlannedRun(spec, label, part, variation.changes, variation.label_ko or label))

@@ -55,6 +55,9 @@ from trainscope.schemas.spec import (
     SpecError,
     SurfaceData,
     SurfaceObjective,
+    at_most,
+    lr_range,
+    no_training_examples,
     spec_errors,
     val_count,
 )
@@ -109,7 +112,10 @@ __all__ = [
     "SurfaceData",
     "SurfaceObjective",
     "SystemEvent",
+    "at_most",
     "check_transition",
+    "lr_range",
+    "no_training_examples",
     "spec_errors",
     "val_count",
 ]

@@ -312,12 +312,22 @@ def val_count(n_samples: int, val_fraction: float) -> int:
 
 
 class SpecError(ValueError):
-    """A spec violates a rule; `loc` names the field inside the spec."""
+    """A broken rule: `loc` names the field, `msg` says why in English, and `kind` and `ctx` (pydantic's
+    error type and context where one fits) let a page say it in its reader's language."""
 
-    def __init__(self, loc: tuple[str | int, ...], msg: str) -> None:
+    def __init__(
+        self, loc: tuple[str | int, ...], msg: str, kind: str = "value_error", ctx: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(msg)
-        self.loc = loc
-        self.msg = msg
+        self.loc, self.msg, self.kind, self.ctx = loc, msg, kind, ctx or {}
+
+    def at(self, *prefix: str | int) -> SpecError:
+        """The same error, its location inside a larger body."""
+        return SpecError((*prefix, *self.loc), self.msg, self.kind, self.ctx)
+
+
+def at_most(loc: tuple[str | int, ...], limit: int, what: str = "") -> SpecError:
+    return SpecError(loc, f"at most {limit}{what}", "less_than_equal", {"le": limit})
 
 
 def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
@@ -325,37 +335,61 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
     errors: list[SpecError] = []
     surface_data, surface_model = isinstance(spec.data, SurfaceData), isinstance(spec.model, Params2DSpec)
     if surface_data != surface_model:
-        errors.append(SpecError(("model", "kind"), "surface data pairs with a params2d model, and only with it"))
+        errors.append(
+            SpecError(
+                ("model", "kind"), "surface data pairs with a params2d model, and only with it", "surface_pairing"
+            )
+        )
     if spec.train_size < 1:
-        errors.append(SpecError(("data",), "the validation, test and holdout shares leave no training examples"))
+        errors.append(no_training_examples(("data",)))
     elif spec.optim.batch_size > spec.train_size:
-        errors.append(SpecError(("optim", "batch_size"), f"must be at most the training-set size ({spec.train_size})"))
+        n = spec.train_size
+        errors.append(
+            SpecError(("optim", "batch_size"), f"must be at most the training-set size ({n})", "over_train", {"n": n})
+        )
     if isinstance(spec.model, MLPSpec):
         if len(spec.model.hidden) > limits.max_hidden_layers:
-            errors.append(SpecError(("model", "hidden"), f"at most {limits.max_hidden_layers} hidden layers"))
+            max_layers = limits.max_hidden_layers
+            errors.append(
+                SpecError(
+                    ("model", "hidden"), f"at most {max_layers} hidden layers", "too_long", {"max_length": max_layers}
+                )
+            )
         for i, width in enumerate(spec.model.hidden):
             if width > limits.max_width:
-                errors.append(SpecError(("model", "hidden", i), f"at most {limits.max_width} units per layer"))
+                errors.append(at_most(("model", "hidden", i), limits.max_width, " units per layer"))
     if not limits.min_lr <= spec.optim.lr <= limits.max_lr:
-        errors.append(SpecError(("optim", "lr"), f"must lie in [{limits.min_lr:g}, {limits.max_lr:g}]"))
+        errors.append(lr_range(("optim", "lr"), limits))
     if spec.optim.steps > limits.max_steps:
-        errors.append(SpecError(("optim", "steps"), f"at most {limits.max_steps}"))
+        errors.append(at_most(("optim", "steps"), limits.max_steps))
     if spec.optim.eval_every > spec.optim.steps:
-        errors.append(SpecError(("optim", "eval_every"), "must be at most the number of steps"))
+        errors.append(SpecError(("optim", "eval_every"), "must be at most the number of steps", "over_steps"))
     if spec.optim.batch_size > limits.max_batch_size:
-        errors.append(SpecError(("optim", "batch_size"), f"at most {limits.max_batch_size}"))
+        errors.append(at_most(("optim", "batch_size"), limits.max_batch_size))
     if isinstance(spec.data, Points2DData | SurfaceData) and spec.data.n_points > limits.max_points:
-        errors.append(SpecError(("data", "n_points"), f"at most {limits.max_points}"))
+        errors.append(at_most(("data", "n_points"), limits.max_points))
     if spec.probes.query_points and not isinstance(spec.data, Points2DData):
-        errors.append(SpecError(("probes", "query_points"), "only for 2-D data"))
+        errors.append(SpecError(("probes", "query_points"), "only for 2-D data", "only_2d"))
     if isinstance(spec.data, Points2DData) and spec.data.regression:
         for name in ("query_points", "gradient_check", "linear_collapse", "bn_modes", "grad_variance"):
             if getattr(spec.probes, name):
-                errors.append(SpecError(("probes", name), "only for classification data"))
+                errors.append(SpecError(("probes", name), "only for classification data", "only_classification"))
     if spec.probes.probe_size > limits.max_probe_size:
-        errors.append(SpecError(("probes", "probe_size"), f"at most {limits.max_probe_size}"))
+        errors.append(at_most(("probes", "probe_size"), limits.max_probe_size))
     if spec.probes.histogram_bins > limits.max_histogram_bins:
-        errors.append(SpecError(("probes", "histogram_bins"), f"at most {limits.max_histogram_bins}"))
+        errors.append(at_most(("probes", "histogram_bins"), limits.max_histogram_bins))
     if (count := spec.parameter_count()) > limits.max_parameters:
-        errors.append(SpecError(("model",), f"{count} parameters; at most {limits.max_parameters}"))
+        limit = limits.max_parameters
+        message = f"{count} parameters; at most {limit}"
+        errors.append(SpecError(("model",), message, "too_many_parameters", {"count": count, "limit": limit}))
     return errors
+
+
+def no_training_examples(loc: tuple[str | int, ...]) -> SpecError:
+    message = "the validation, test and holdout shares leave no training examples"
+    return SpecError(loc, message, "no_training_examples")
+
+
+def lr_range(loc: tuple[str | int, ...], limits: Limits) -> SpecError:
+    message = f"must lie in [{limits.min_lr:g}, {limits.max_lr:g}]"
+    return SpecError(loc, message, "out_of_range", {"min": limits.min_lr, "max": limits.max_lr})

@@ -249,7 +249,7 @@ export function mountControls(form, meta, onChange) {
       const loc = error.loc.filter((part) => part !== "body");
       const field = fieldAt(loc);
       if (field) markError(field.path, `error.${error.type}`, error.ctx || {}, error.msg);
-      else unplaced.push(`${loc.join(".")}: ${error.msg}`);
+      else unplaced.push(`${loc.join(".")}: ${say(`error.${error.type}`, error.ctx || {}, error.msg)}`);
     }
     return unplaced;
   }

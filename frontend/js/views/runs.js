@@ -29,7 +29,7 @@ export function mountRuns(el, { onOpen, onDeleted }) {
   bar.className = "chart-bar";
   bar.innerHTML = `
     <label><span data-i18n="runs.status">Status</span> <select name="status">${option("", "runs.all", "all")}${STATES.map((s) => option(s, `state.${s}`, s)).join("")}</select></label>
-    <label><span data-i18n="runs.from">From</span> <select name="lesson">${option("", "runs.all", "all")}${option("false", "runs.fromPlayground", "the playground and the API")}${option("true", "runs.fromLessons", "lessons")}</select></label>
+    <label><span data-i18n="runs.from">From</span> <select name="lesson">${option("", "runs.all", "all")}${option("false", "runs.fromPlayground", "not lessons")}${option("true", "runs.fromLessons", "lessons")}</select></label>
     <label><span data-i18n="field.data.dataset">Dataset</span> <select name="dataset">${option("", "runs.all", "all")}</select></label>
     <button type="button" class="quiet" name="compare" disabled></button>
     <span class="grow"></span>

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from trainscope.api.deps import SettingsDep
 from trainscope.api.routes.jobs import invalid
-from trainscope.schemas import DatasetPreviewRequest, Points2DData
+from trainscope.schemas import DatasetPreviewRequest, Points2DData, at_most, no_training_examples
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 
@@ -26,7 +26,7 @@ async def preview_dataset(request: DatasetPreviewRequest, settings: SettingsDep)
     """The training and validation points of 2-D data (no run is started; needs no token)."""
     data = request.data
     if data.n_points > settings.limits.max_points:
-        raise invalid([(("body", "data", "n_points"), f"at most {settings.limits.max_points}")])
+        raise invalid([at_most(("body", "data", "n_points"), settings.limits.max_points)])
     if data.split_sizes()[0] < 1:
-        raise invalid([(("body", "data"), "the validation, test and holdout shares leave no training examples")])
+        raise invalid([no_training_examples(("body", "data"))])
     return await run_in_threadpool(generate, data, request.seed)

@@ -10,9 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from trainscope.api.deps import JudgeDep, ManagerDep, SettingsDep, StoreDep
 from trainscope.api.routes.jobs import MUTATING, invalid
 from trainscope.api.security import client_address
-from trainscope.jobs.groups import GroupInvalid, Loc, PlannedRun, plan, read_group
+from trainscope.jobs.groups import GroupInvalid, PlannedRun, plan, read_group
 from trainscope.jobs.manager import JobManager, QueueFull, StoreFull
 from trainscope.lessons import Judge
+from trainscope.schemas import SpecError
 from trainscope.schemas.groups import GroupCreate, GroupPublic, GroupsPublic
 from trainscope.store.base import RunStore
 
@@ -36,8 +37,10 @@ async def submit(
     lesson: str | None = None,
 ) -> GroupPublic:
     """Queue a planned group (all runs or none) and return it as stored: the one write path for groups."""
-    errors: list[tuple[Loc, str]] = [
-        (("body", "base", "device"), error) for run in runs if (error := manager.device_error(run.spec))
+    errors = [
+        SpecError(("body", "base", "device"), error, "device_missing", {"device": run.spec.device})
+        for run in runs
+        if (error := manager.device_error(run.spec))
     ]
     if errors:
         raise invalid(errors[:1])

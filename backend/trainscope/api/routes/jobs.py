@@ -22,7 +22,10 @@ from trainscope.schemas import (
     JobUpdate,
     ScalarSeries,
     SetLrCommand,
+    SpecError,
     StepCommand,
+    at_most,
+    lr_range,
     spec_errors,
 )
 from trainscope.store.base import JobFilter, JobRecord, RunStore
@@ -32,10 +35,10 @@ router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no job with this id"}}
 
 
-def invalid(errors: list[tuple[tuple[str | int, ...], str]]) -> RequestValidationError:
-    """A 422 in FastAPI's own shape: each field's location and the reason."""
+def invalid(errors: list[SpecError]) -> RequestValidationError:
+    """A 422 in FastAPI's own shape: each field's location, the reason, its type and context."""
     return RequestValidationError(
-        [{"type": "value_error", "loc": loc, "msg": msg, "input": None} for loc, msg in errors]
+        [{"type": e.kind, "loc": e.loc, "msg": e.msg, "input": None, "ctx": e.ctx} for e in errors]
     )
 
 
@@ -63,9 +66,9 @@ MUTATING: dict[str, Any] = {
     dependencies=MUTATING["dependencies"],
 )
 async def create_job(spec: JobSpec, request: Request, manager: ManagerDep, settings: SettingsDep) -> JobPublic:
-    errors = [(("body", *e.loc), e.msg) for e in spec_errors(spec, settings.limits)]
+    errors = [e.at("body") for e in spec_errors(spec, settings.limits)]
     if device_error := manager.device_error(spec):
-        errors.append((("body", "device"), device_error))
+        errors.append(SpecError(("body", "device"), device_error, "device_missing", {"device": spec.device}))
     if errors:
         raise invalid(errors)
     try:
@@ -128,9 +131,9 @@ async def control_job(
     """Pause, resume, step N while paused, or change the learning rate; the effect arrives as events."""
     limits = settings.limits
     if isinstance(command, SetLrCommand) and not limits.min_lr <= command.lr <= limits.max_lr:
-        raise invalid([(("body", "lr"), f"must lie in [{limits.min_lr:g}, {limits.max_lr:g}]")])
+        raise invalid([lr_range(("body", "lr"), limits)])
     if isinstance(command, StepCommand) and command.steps > limits.max_steps:
-        raise invalid([(("body", "steps"), f"at most {limits.max_steps}")])
+        raise invalid([at_most(("body", "steps"), limits.max_steps)])
     await read_record(store, job_id)
     try:
         await manager.control(job_id, (command.action, *(v for k, v in command if k != "action")))
@@ -190,6 +193,6 @@ async def read_job_scalars(
 ) -> ScalarSeries:
     """One series, downsampled on read; the first and the latest point are always kept."""
     if max_points > settings.limits.max_scalar_points:
-        raise invalid([(("query", "max_points"), f"at most {settings.limits.max_scalar_points}")])
+        raise invalid([at_most(("query", "max_points"), settings.limits.max_scalar_points)])
     await read_record(store, job_id)
     return await run_in_threadpool(read_scalars, store, job_id, tag, max_points)
