@@ -141,7 +141,7 @@ function openGroup(group, charts = lesson.charts, reload = () => getGroup(group.
 async function refreshPrevious(selectId) {
   const { groups } = await listGroups(lesson.id);
   const select = $("#previous");
-  select.replaceChildren(new Option(t("lesson.previous"), ""), ...groups.map((g) => new Option(new Date(g.created_at).toLocaleString(), g.id)));
+  select.replaceChildren(new Option(t("lesson.previous"), ""), ...groups.map((g) => new Option(new Date(g.created_at).toLocaleString(language()), g.id)));
   select.value = selectId || "";
 }
 

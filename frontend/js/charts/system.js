@@ -1,6 +1,6 @@
 // Throughput over time, the device, and GPU utilization and memory when the job runs on a GPU.
 import { baseLayout, plotOrWait } from "../decode.js";
-import { say, t } from "../i18n.js";
+import { language, say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 import { Series } from "./series.js";
 
@@ -28,7 +28,7 @@ export function mount(el) {
       return;
     }
     const parts = [say("system.device", { device: latest.gpu_name || latest.device })];
-    if (latest.samples_per_s) parts.push(say("system.rate", { rate: Math.round(latest.samples_per_s).toLocaleString() }));
+    if (latest.samples_per_s) parts.push(say("system.rate", { rate: Math.round(latest.samples_per_s).toLocaleString(language()) }));
     if (latest.gpu_utilization !== undefined && latest.gpu_utilization !== null) parts.push(say("system.gpuBusy", { n: latest.gpu_utilization }));
     if (latest.gpu_memory_mb !== undefined && latest.gpu_memory_mb !== null) parts.push(say("system.gpuMemory", { mb: latest.gpu_memory_mb.toFixed(0), peak: latest.gpu_memory_peak_mb.toFixed(0) }));
     facts.textContent = parts.join(" · ");
