@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import torch
 
-from trainscope.schemas import JobSpec
+from trainscope.schemas import CancelCommand, Command, JobSpec, PauseCommand, ResumeCommand, SetLrCommand, StepCommand
 from trainscope.training.loop import EmitPolicy, fit
 
 
@@ -75,11 +75,11 @@ def test_same_seed_same_run() -> None:
 class Script:
     """A Control that hands out prepared commands, one list per poll, then nothing."""
 
-    def __init__(self, *batches: list[tuple[Any, ...]]) -> None:
+    def __init__(self, *batches: list[Command]) -> None:
         self.batches = list(batches)
         self.waits: list[float] = []
 
-    def poll(self, wait: float) -> list[tuple[Any, ...]]:
+    def poll(self, wait: float) -> list[Command]:
         self.waits.append(wait)
         if self.batches:
             return self.batches.pop(0)
@@ -89,7 +89,7 @@ class Script:
 
 
 def test_cancel_stops_at_the_next_report() -> None:
-    control = Script([], [], [("cancel",)])
+    control = Script([], [], [CancelCommand()])
     result, _ = run({"optim": {"steps": 10_000}}, control=control, policy=EmitPolicy(60.0, 10))
     assert result.status == "cancelled"
     assert result.step == 21  # reports at steps 1, 11 (ten buffered losses), 21
@@ -97,10 +97,10 @@ def test_cancel_stops_at_the_next_report() -> None:
 
 def test_pause_step_resume_and_set_lr() -> None:
     control = Script(
-        [("pause",)],  # at step 1: pause
-        [("step", 5)],  # while paused: run 5 steps
-        [("set_lr", 0.5)],  # after those 5 steps (still paused): change the rate ...
-        [("resume",)],  # ... then resume
+        [PauseCommand(action="pause")],  # at step 1: pause
+        [StepCommand(action="step", steps=5)],  # while paused: run 5 steps
+        [SetLrCommand(action="set_lr", lr=0.5)],  # after those 5 steps (still paused): change the rate ...
+        [ResumeCommand(action="resume")],  # ... then resume
     )
     result, events = run({"optim": {"steps": 40}}, control=control, policy=EmitPolicy(60.0, 1000))
     assert result.status == "done"

@@ -16,22 +16,44 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from trainscope.config import Settings
+from trainscope.jobs.executor import ExecutorFactory
 from trainscope.jobs.groups import PlannedRun
-from trainscope.jobs.pool import LocalPool, Message, WorkerHandle, describe_exit
+from trainscope.jobs.messages import (
+    Annotate,
+    Cancel,
+    Control,
+    ControlJob,
+    Create,
+    Delete,
+    Died,
+    Fail,
+    FromWorker,
+    Heartbeat,
+    JobEvent,
+    JobIdle,
+    PumpMessage,
+    Ready,
+    Request,
+    RunJob,
+    Stop,
+    Withdraw,
+    Worker,
+)
+from trainscope.jobs.pool import LocalPool, describe_exit
 from trainscope.jobs.reads import SNAPSHOT_TYPES
-from trainscope.schemas import InvalidTransition, JobSpec, JobStatus, check_transition
+from trainscope.schemas import CancelCommand, Command, InvalidTransition, JobSpec, JobStatus, check_transition
 from trainscope.store.base import GroupRecord, JobRecord, RunStore, StoredEvent, StoreUnavailable, WriteBatch
 from trainscope.stream.hub import Hub, Published
 
 log = logging.getLogger(__name__)
 
 MAX_FAILED_STARTS = 3  # workers that die before they are ready; past this we stop replacing them
-WORKER_MESSAGES = frozenset({"ready", "event", "idle", "heartbeat", "died"})
 
 
 class QueueFull(Exception):
@@ -57,7 +79,7 @@ class LiveJob:
     status: JobStatus | None  # None until its first status event is recorded
     last_seq: int
     spec_json: str
-    worker: WorkerHandle | None = None
+    worker: Worker | None = None
     started: bool = False
     client: str = ""  # the submitting address, for the per-client limit
     summary: dict[str, float] = field(default_factory=dict)
@@ -92,12 +114,12 @@ def new_record(spec: JobSpec, group_id: str | None = None) -> JobRecord:
 
 
 class JobManager:
-    def __init__(self, settings: Settings, store: RunStore, hub: Hub) -> None:
+    def __init__(self, settings: Settings, store: RunStore, hub: Hub, executor: ExecutorFactory = LocalPool) -> None:
         self.settings = settings
         self.store = store
         self.hub = hub
-        self.pool = LocalPool(settings, self._from_reader_thread)
-        self._inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.pool = executor(settings, self._from_worker)
+        self._inbox: asyncio.Queue[PumpMessage] = asyncio.Queue()
         self._live: dict[str, LiveJob] = {}
         self._queue: deque[str] = deque()
         self._failed_starts = 0
@@ -122,7 +144,7 @@ class JobManager:
             if record.status == JobStatus.queued:
                 self._queue.append(record.id)
             else:  # left running or paused by a previous server process
-                self._inbox.put_nowait(("fail", record.id, "server restarted"))
+                self._inbox.put_nowait(Fail(record.id, "server restarted"))
         self.pool.start()
         self._pump_task = asyncio.create_task(self._pump(), name="event-pump")
         self._watchdog = asyncio.create_task(self._watch_for_hangs(), name="hang-watchdog")
@@ -132,14 +154,14 @@ class JobManager:
         self._stopping = True
         self._watchdog.cancel()
         await asyncio.to_thread(self.pool.stop)
-        self._inbox.put_nowait(("stop",))
+        self._inbox.put_nowait(Stop())
         if self._pump_task is not None:
             await self._pump_task
 
-    def _from_reader_thread(self, message: Message) -> None:
+    def _from_worker(self, message: FromWorker) -> None:
+        """A worker's report, from any thread (the executor's)."""
         assert self._loop is not None
-        if message[0] in WORKER_MESSAGES:  # heard now, even if the pump is stalled behind a full disk
-            message[1].last_seen = time.monotonic()
+        message.worker.last_seen = time.monotonic()  # heard now, even if the pump is stalled behind a full disk
         with contextlib.suppress(RuntimeError):  # the loop has closed: the server is gone
             self._loop.call_soon_threadsafe(self._inbox.put_nowait, message)
 
@@ -148,7 +170,7 @@ class JobManager:
         """Queue a job; raises QueueFull when `limits.queue_length` jobs are already waiting or the
         client has `limits.max_jobs_per_client` jobs queued or running."""
         record = new_record(spec)
-        await self._command("create", [record], [spec.model_dump_json()], None, client)
+        await self._ask(lambda done: Create([record], [spec.model_dump_json()], None, client, done))
         return record  # as created (queued): a worker may already have taken it
 
     async def submit_group(
@@ -173,32 +195,33 @@ class JobManager:
                 for record, run in zip(records, runs, strict=True)
             ],
         )
-        await self._command("create", records, [run.spec.model_dump_json() for run in runs], group, client)
+        spec_jsons = [run.spec.model_dump_json() for run in runs]
+        await self._ask(lambda done: Create(records, spec_jsons, group, client, done))
         return group
 
     async def cancel(self, job_id: str) -> None:
         """Cancel a queued job at once, or ask a running one's worker to stop (JobConflict if ended)."""
-        await self._command("cancel", job_id)
+        await self._ask(lambda done: Cancel(job_id, done))
 
-    async def control(self, job_id: str, command: tuple[Any, ...]) -> None:
-        """Pass ("pause",), ("resume",), ("step", n) or ("set_lr", lr) to a running or paused job's worker
-        (JobConflict otherwise); the worker reports the effect as events."""
-        await self._command("control", job_id, command)
+    async def control(self, job_id: str, command: Command) -> None:
+        """Pass a command to a running or paused job's worker (JobConflict otherwise); the worker reports
+        the effect as events."""
+        await self._ask(lambda done: Control(job_id, command, done))
 
     async def annotate(self, job_id: str, **values: str) -> None:
         """Rename a job or change its notes (any state; through the pump, like every write)."""
-        await self._command("annotate", job_id, values)
+        await self._ask(lambda done: Annotate(job_id, values, done))
 
     async def delete(self, job_id: str) -> None:
         """Remove an ended job and its events (JobConflict while it has not ended)."""
-        await self._command("delete", job_id)
+        await self._ask(lambda done: Delete(job_id, done))
 
-    async def _command(self, kind: str, *args: Any) -> None:
+    async def _ask(self, request: Callable[[asyncio.Future[None]], Request]) -> None:
         """Hand a change to the pump and wait until it is committed, at most `command_timeout_s`: past
         that the caller is told (StoreStalled) and the change is withdrawn, so a submission the client
         got no answer for never runs behind its back."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._inbox.put_nowait((kind, *args, future))
+        self._inbox.put_nowait(request(future))
         try:
             await asyncio.wait_for(asyncio.shield(future), self.settings.command_timeout_s)
         except TimeoutError:
@@ -241,13 +264,13 @@ class JobManager:
                 messages.append(self._inbox.get_nowait())
             pending = _Pending()
             for message in messages:
-                if message[0] == "stop":
+                if isinstance(message, Stop):
                     stopping = True
                     continue
                 try:
                     self._handle(message, pending)
                 except Exception:  # one bad message must not stop the only writer
-                    log.exception("pump could not handle %r", message[:2])
+                    log.exception("pump could not handle %s", type(message).__name__)
             if pending.batch:
                 try:
                     await self._write(pending.batch)
@@ -282,109 +305,98 @@ class JobManager:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    def _handle(self, message: Message, pending: _Pending) -> None:
-        if message[0] in WORKER_MESSAGES:
+    def _handle(self, message: PumpMessage, pending: _Pending) -> None:
+        if isinstance(message, FromWorker):
             self._handle_worker(message, pending)
-        else:
-            self._handle_command(message, pending)
-
-    def _handle_command(self, message: Message, pending: _Pending) -> None:
-        """A change asked for through the API (or by recovery at start)."""
-        kind = message[0]
-        if isinstance(message[-1], asyncio.Future) and message[-1].cancelled():
-            return  # the caller has been told it did not happen
-        if kind == "create":
-            records, spec_jsons, group, client, future = message[1:]
-            limits = self.settings.limits
-            if self._stored_bytes >= limits.max_store_bytes:
-                future.set_exception(
-                    StoreFull(
-                        f"stored events take {self._stored_bytes / 2**20:.0f} MB of the "
-                        f"{limits.max_store_bytes / 2**20:.0f} MB this server keeps: delete runs to make room"
-                    )
-                )
-                return
-            if len(self._queue) + len(records) > limits.queue_length:
-                future.set_exception(QueueFull(f"{len(self._queue)} jobs are waiting already"))
-                return
-            owned = sum(job.client == client for job in self._live.values()) if client else 0
-            if client and owned + len(records) > limits.max_jobs_per_client:
-                future.set_exception(
-                    QueueFull(f"this client has {owned} jobs queued or running (at most {limits.max_jobs_per_client})")
-                )
-                return
-            pending.batch.new_jobs.extend(records)
-            if group is not None:
-                pending.batch.new_groups.append(group)
-            pending.created.append((future, [record.id for record in records]))
-            for record, spec_json in zip(records, spec_jsons, strict=True):
-                self._live[record.id] = LiveJob(None, 0, spec_json, client=client)
-                self._queue.append(record.id)
-                self._status(record.id, JobStatus.queued, "waiting for a worker", pending)
-                record.last_seq, record.message = self._live[record.id].last_seq, "waiting for a worker"
-            pending.resolved.append(future)
-        elif kind == "cancel":
-            job_id, future = message[1:]
-            live = self._live.get(job_id)
-            if live is None:
-                future.set_exception(JobConflict("the job has already ended"))
-                return
-            if live.status == JobStatus.queued and job_id in self._queue:
-                self._queue.remove(job_id)
-                self._status(job_id, JobStatus.cancelled, "cancelled before it started", pending)
-            elif live.worker is not None:
-                self.pool.send(live.worker, ("control", job_id, ("cancel",)))
-            pending.resolved.append(future)
-        elif kind == "control":
-            job_id, command, future = message[1:]
-            live = self._live.get(job_id)
-            if live is None or live.worker is None or live.status not in (JobStatus.running, JobStatus.paused):
-                future.set_exception(JobConflict("the job is not running"))
-                return
-            self.pool.send(live.worker, ("control", job_id, command))
-            pending.resolved.append(future)
-        elif kind == "annotate":
-            job_id, values, future = message[1:]
-            pending.batch.update(job_id, **values)
-            pending.resolved.append(future)
-        elif kind == "delete":
-            job_id, future = message[1:]
-            if job_id in self._live:
-                future.set_exception(JobConflict("only an ended job can be deleted; cancel it first"))
-                return
-            pending.batch.deletes.append(job_id)
-            pending.resolved.append(future)
-        elif kind == "fail":
-            self._fail(message[1], message[2], pending)
-        elif kind == "withdraw":
-            for job_id in message[1]:
+        elif isinstance(message, Create | Cancel | Control | Annotate | Delete):
+            if not message.done.cancelled():  # else the caller has been told it did not happen
+                self._handle_request(message, pending)
+        elif isinstance(message, Fail):
+            self._fail(message.job_id, message.reason, pending)
+        elif isinstance(message, Withdraw):
+            for job_id in message.job_ids:
                 if job_id in self._live:
                     self._status(
                         job_id, JobStatus.cancelled, "withdrawn: the server could not store it in time", pending
                     )
-        else:
-            raise ValueError(f"unknown command {kind!r}")
 
-    def _handle_worker(self, message: Message, pending: _Pending) -> None:
-        """What a worker said (through its reader thread), or its death."""
-        kind, worker = message[0], message[1]
-        if kind == "ready":
-            worker.ready, worker.info = True, message[2]
-            self._failed_starts = 0
-        elif kind == "event":
-            job_id, event = message[2:]
-            if job_id in self._live:
-                self._record(job_id, event, pending)
-        elif kind == "idle":
-            worker.job = None
-            if message[2] in self._live:  # it ended without saying how: should not happen, but never hang
-                self._fail(message[2], "the worker finished the job without a final status", pending)
-        elif kind == "died":
-            if worker.job is not None:
-                self._fail(worker.job, worker.hung or describe_exit(message[2]), pending)
+    def _handle_request(self, request: Request, pending: _Pending) -> None:
+        """A change asked for through the API: done, or refused on its future."""
+        match request:
+            case Create(records, spec_jsons, group, client, done):
+                if refusal := self._refuse(len(records), client):
+                    done.set_exception(refusal)
+                    return
+                pending.batch.new_jobs.extend(records)
+                if group is not None:
+                    pending.batch.new_groups.append(group)
+                pending.created.append((done, [record.id for record in records]))
+                for record, spec_json in zip(records, spec_jsons, strict=True):
+                    self._live[record.id] = LiveJob(None, 0, spec_json, client=client)
+                    self._queue.append(record.id)
+                    self._status(record.id, JobStatus.queued, "waiting for a worker", pending)
+                    record.last_seq, record.message = self._live[record.id].last_seq, "waiting for a worker"
+            case Cancel(job_id, done):
+                live = self._live.get(job_id)
+                if live is None:
+                    done.set_exception(JobConflict("the job has already ended"))
+                    return
+                if live.status == JobStatus.queued and job_id in self._queue:
+                    self._queue.remove(job_id)
+                    self._status(job_id, JobStatus.cancelled, "cancelled before it started", pending)
+                elif live.worker is not None:
+                    self.pool.send(live.worker, ControlJob(job_id, CancelCommand()))
+            case Control(job_id, command, done):
+                live = self._live.get(job_id)
+                if live is None or live.worker is None or live.status not in (JobStatus.running, JobStatus.paused):
+                    done.set_exception(JobConflict("the job is not running"))
+                    return
+                self.pool.send(live.worker, ControlJob(job_id, command))
+            case Annotate(job_id, values, done):
+                pending.batch.update(job_id, **values)
+            case Delete(job_id, done):
+                if job_id in self._live:
+                    done.set_exception(JobConflict("only an ended job can be deleted; cancel it first"))
+                    return
+                pending.batch.deletes.append(job_id)
+        pending.resolved.append(request.done)
+
+    def _refuse(self, jobs: int, client: str) -> Exception | None:
+        """Why `jobs` more jobs from this client may not be queued now, or None."""
+        limits = self.settings.limits
+        if self._stored_bytes >= limits.max_store_bytes:
+            return StoreFull(
+                f"stored events take {self._stored_bytes / 2**20:.0f} MB of the "
+                f"{limits.max_store_bytes / 2**20:.0f} MB this server keeps: delete runs to make room"
+            )
+        if len(self._queue) + jobs > limits.queue_length:
+            return QueueFull(f"{len(self._queue)} jobs are waiting already")
+        owned = sum(job.client == client for job in self._live.values()) if client else 0
+        if client and owned + jobs > limits.max_jobs_per_client:
+            return QueueFull(f"this client has {owned} jobs queued or running (at most {limits.max_jobs_per_client})")
+        return None
+
+    def _handle_worker(self, message: FromWorker, pending: _Pending) -> None:
+        """What a worker said (through its executor), or its death."""
+        worker = message.worker
+        match message.report:
+            case Ready(info):
+                worker.ready, worker.info = True, info
+                self._failed_starts = 0
+            case JobEvent(job_id, event):
+                if job_id in self._live:
+                    self._record(job_id, event, pending)
+            case JobIdle(job_id):
                 worker.job = None
-            self._replace(worker, message[2])
-        # "heartbeat": a paused job's worker, still alive; last_seen is all it updates
+                if job_id in self._live:  # it ended without saying how: should not happen, but never hang
+                    self._fail(job_id, "the worker finished the job without a final status", pending)
+            case Died(exitcode):
+                if worker.job is not None:
+                    self._fail(worker.job, worker.hung or describe_exit(exitcode), pending)
+                    worker.job = None
+                self._replace(worker, exitcode)
+            case Heartbeat():
+                pass  # a paused job's worker, still alive: last_seen is all it updates
 
     async def _watch_for_hangs(self) -> None:
         """Kill a worker that has a job but has said nothing for `hang_timeout_s` (it reports every
@@ -399,7 +411,7 @@ class JobManager:
                     log.warning("worker %d (job %s): %s", worker.index, worker.job, worker.hung)
                     self.pool.kill(worker)
 
-    def _replace(self, worker: WorkerHandle, exitcode: int | None) -> None:
+    def _replace(self, worker: Worker, exitcode: int | None) -> None:
         if self._stopping or self.pool.workers[worker.index] is not worker:
             return
         if not worker.ready:
@@ -478,13 +490,13 @@ class JobManager:
                 for job_id in job_ids:
                     if job_id in self._queue:
                         self._queue.remove(job_id)
-                self._inbox.put_nowait(("withdraw", job_ids))
+                self._inbox.put_nowait(Withdraw(job_ids))
 
     def _stop_over_budget(self, job_id: str, live: LiveJob) -> None:
         """Drop the event that would pass the job's storage budget, and ask its worker to stop."""
         if not live.over_budget and live.worker is not None:
             live.over_budget = True
-            self.pool.send(live.worker, ("control", job_id, ("cancel",)))
+            self.pool.send(live.worker, ControlJob(job_id, CancelCommand()))
 
     def _dispatch(self) -> None:
         """Hand queued jobs, oldest first, to idle workers."""
@@ -496,6 +508,6 @@ class JobManager:
             job_id = self._queue.popleft()
             live = self._live[job_id]
             worker.job, live.worker, worker.last_seen = job_id, worker, time.monotonic()
-            if not self.pool.send(worker, ("run", job_id, live.spec_json)):
+            if not self.pool.send(worker, RunJob(job_id, live.spec_json)):
                 worker.job, live.worker = None, None
                 self._queue.appendleft(job_id)

@@ -1,4 +1,4 @@
-"""A pool of long-lived worker processes (spawn context: CUDA-safe), one pair of pipes each.
+"""The local executor: long-lived worker processes (spawn context: CUDA-safe), one pair of pipes each.
 
 Each worker has its own pipes rather than one shared queue: a worker killed while writing to a
 shared queue can leave its lock held and stall every other worker.
@@ -9,36 +9,24 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
 
 from trainscope.config import Settings
+from trainscope.jobs.executor import OnReport
+from trainscope.jobs.messages import Died, FromWorker, StopWorker, ToWorker, Worker
 from trainscope.jobs.worker import worker_main
-
-Message = tuple[Any, ...]
 
 
 @dataclass(eq=False)
-class WorkerHandle:
-    index: int
-    process: BaseProcess
-    tasks: Connection
-    ready: bool = False
-    job: str | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-    last_seen: float = 0.0  # monotonic time of its last message
-    hung: str = ""  # why the watchdog killed it, if it did
+class LocalWorker(Worker):
+    process: BaseProcess | None = None
+    tasks: Connection | None = None
 
     @property
     def pid(self) -> int | None:
-        return self.process.pid
-
-    @property
-    def idle(self) -> bool:
-        return self.ready and self.job is None
+        return self.process.pid if self.process else None
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -53,22 +41,19 @@ def describe_exit(exitcode: int | None) -> str:
 
 
 class LocalPool:
-    """Starts, feeds and replaces worker processes; reports everything through `on_message`.
+    """Starts, feeds and replaces worker processes; a reader thread per worker hands each report it
+    sends (and, at the end, its death) to `on_report`."""
 
-    on_message is called from reader threads with ("ready", w, info), ("event", w, job, event),
-    ("idle", w, job) or ("died", w, exitcode).
-    """
-
-    def __init__(self, settings: Settings, on_message: Callable[[Message], None]) -> None:
+    def __init__(self, settings: Settings, on_report: OnReport) -> None:
         self.settings = settings
-        self.on_message = on_message
+        self.on_report = on_report
         self.context = multiprocessing.get_context("spawn")
-        self.workers: list[WorkerHandle] = []
+        self.workers: list[Worker] = []
 
     def start(self) -> None:
         self.workers = [self._spawn(i) for i in range(self.settings.workers)]
 
-    def _spawn(self, index: int) -> WorkerHandle:
+    def _spawn(self, index: int) -> LocalWorker:
         settings = self.settings
         tasks_out, tasks_in = self.context.Pipe(duplex=False)
         events_out, events_in = self.context.Pipe(duplex=False)
@@ -90,46 +75,49 @@ class LocalPool:
         process.start()
         tasks_out.close()  # the child's ends: closing ours lets EOF tell us when the child dies
         events_in.close()
-        handle = WorkerHandle(index, process, tasks_in)
+        handle = LocalWorker(index, process=process, tasks=tasks_in)
         threading.Thread(target=self._read, args=(handle, events_out), daemon=True, name=f"reader-{index}").start()
         return handle
 
-    def _read(self, handle: WorkerHandle, events: Connection) -> None:
+    def _read(self, handle: LocalWorker, events: Connection) -> None:
+        assert handle.process is not None
         try:
             while True:
-                message = events.recv()
-                self.on_message((message[0], handle, *message[1:]))
+                self.on_report(FromWorker(handle, events.recv()))
         except (EOFError, OSError):
             pass
         events.close()
         handle.process.join(timeout=5)
-        self.on_message(("died", handle, handle.process.exitcode))
+        self.on_report(FromWorker(handle, Died(handle.process.exitcode)))
 
-    def replace(self, dead: WorkerHandle) -> WorkerHandle:
+    def replace(self, dead: Worker) -> Worker:
+        assert isinstance(dead, LocalWorker) and dead.tasks is not None
         dead.tasks.close()
         handle = self._spawn(dead.index)
         self.workers[dead.index] = handle
         return handle
 
-    def kill(self, handle: WorkerHandle) -> None:
+    def kill(self, worker: Worker) -> None:
         """SIGKILL: its reader thread then reports the death as for any other."""
-        if handle.process.is_alive():
-            handle.process.kill()
+        assert isinstance(worker, LocalWorker) and worker.process is not None
+        if worker.process.is_alive():
+            worker.process.kill()
 
-    def send(self, handle: WorkerHandle, message: Message) -> bool:
-        """False when the worker is gone (its death is reported separately)."""
+    def send(self, worker: Worker, message: ToWorker) -> bool:
+        assert isinstance(worker, LocalWorker) and worker.tasks is not None
         try:
-            handle.tasks.send(message)
+            worker.tasks.send(message)
             return True
         except (BrokenPipeError, OSError):
             return False
 
     def stop(self, timeout: float = 5.0) -> None:
-        for handle in self.workers:
-            self.send(handle, ("stop",))
-        for handle in self.workers:
-            handle.process.join(timeout)
-            if handle.process.is_alive():
-                handle.process.kill()
-                handle.process.join(timeout)
-            handle.tasks.close()
+        for worker in self.workers:
+            self.send(worker, StopWorker())
+        for worker in self.workers:
+            assert isinstance(worker, LocalWorker) and worker.process is not None and worker.tasks is not None
+            worker.process.join(timeout)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout)
+            worker.tasks.close()

@@ -1,8 +1,8 @@
 """Entry point of a worker process: warm up once, then run jobs sent over a pipe.
 
-Imports training/ and the spec models, never the web layer. Messages it sends (events pipe):
-("ready", info), ("event", job_id, event), ("idle", job_id). Messages it takes (tasks pipe):
-("run", job_id, spec_json), ("control", job_id, command), ("stop",).
+Imports training/, the spec models and the messages (jobs/messages.py), never the web layer. It takes
+RunJob, ControlJob and StopWorker (tasks pipe) and sends Ready, JobEvent, Heartbeat and JobIdle
+(events pipe).
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
+
+from trainscope.jobs.messages import ControlJob, Heartbeat, JobEvent, JobIdle, Ready, RunJob, StopWorker
+from trainscope.schemas import Command
 
 
 def warm_up(torch_threads: int) -> dict[str, Any]:
@@ -47,17 +50,17 @@ class PipeControl:
     def __init__(self, job_id: str, tasks: Connection, events: Connection) -> None:
         self.job_id, self.tasks, self.events = job_id, tasks, events
 
-    def poll(self, wait: float) -> list[tuple[Any, ...]]:
+    def poll(self, wait: float) -> list[Command]:
         if wait:
-            self.events.send(("heartbeat",))
-        commands: list[tuple[Any, ...]] = []
+            self.events.send(Heartbeat())
+        commands: list[Command] = []
         ready = self.tasks.poll(wait)
         while ready:
             message = self.tasks.recv()
-            if message[0] == "stop":
+            if isinstance(message, StopWorker):
                 raise _ServerStopping
-            if message[0] == "control" and message[1] == self.job_id:
-                commands.append(tuple(message[2]))
+            if isinstance(message, ControlJob) and message.job_id == self.job_id:
+                commands.append(message.command)
             ready = self.tasks.poll()
         return commands
 
@@ -84,7 +87,7 @@ def run_job(
 
     def emit(event: dict[str, Any]) -> None:
         event.setdefault("wall", time.time())
-        events.send(("event", job_id, event))
+        events.send(JobEvent(job_id, event))
 
     try:
         spec = JobSpec.model_validate_json(spec_json)
@@ -116,7 +119,7 @@ def run_job(
     except Exception as error:  # a job's failure must never take the worker down
         emit({"type": "status", "step": 0, "status": "failed", "message": failure_message(error)})
     finally:
-        events.send(("idle", job_id))
+        events.send(JobIdle(job_id))
 
 
 def worker_main(
@@ -132,16 +135,16 @@ def worker_main(
     try:
         if nice:
             os.nice(nice)
-        events.send(("ready", warm_up(torch_threads)))
+        events.send(Ready(warm_up(torch_threads)))
         from trainscope.training.loop import EmitPolicy
 
         policy = EmitPolicy(emit_interval_s, emit_max_steps, max_job_seconds)
         while True:
             message = tasks.recv()
-            if message[0] == "stop":
+            if isinstance(message, StopWorker):
                 return
-            if message[0] == "run":
-                run_job(message[1], message[2], server_device, tasks, events, policy)
+            if isinstance(message, RunJob):
+                run_job(message.job_id, message.spec_json, server_device, tasks, events, policy)
             # a control command for a job that already ended is ignored
     except (EOFError, OSError, _ServerStopping, KeyboardInterrupt):
         return  # the server went away or asked us to stop

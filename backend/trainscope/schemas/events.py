@@ -228,7 +228,15 @@ class SetLrCommand(_Strict):
     lr: float = Field(gt=0.0)
 
 
+class CancelCommand(_Strict):
+    """Stop at the next report (POST /cancel, or the server enforcing a limit)."""
+
+    action: Literal["cancel"] = "cancel"
+
+
 JobCommand = Annotated[PauseCommand | ResumeCommand | StepCommand | SetLrCommand, Field(discriminator="action")]
+# what reaches a running job: a client's command, or a cancel
+Command = PauseCommand | ResumeCommand | StepCommand | SetLrCommand | CancelCommand
 
 
 class EventsPublic(BaseModel):

@@ -11,7 +11,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainscope.schemas import JobSpec, Params2DSpec, Points2DData, SurfaceData
+from trainscope.schemas import (
+    CancelCommand,
+    Command,
+    JobSpec,
+    Params2DSpec,
+    PauseCommand,
+    Points2DData,
+    ResumeCommand,
+    SetLrCommand,
+    StepCommand,
+    SurfaceData,
+)
 from trainscope.training.analyses import (
     bn_modes,
     gradient_check,
@@ -28,13 +39,12 @@ from trainscope.training.surface import make_problem
 
 
 class Control(Protocol):
-    def poll(self, wait: float) -> list[tuple[Any, ...]]:
-        """Commands that arrived: ("pause",), ("resume",), ("step", n), ("set_lr", lr), ("cancel",).
-        Waits up to `wait` seconds for the first one (0: just look)."""
+    def poll(self, wait: float) -> list[Command]:
+        """Commands that arrived; waits up to `wait` seconds for the first one (0: just look)."""
 
 
 class NoControl:
-    def poll(self, wait: float) -> list[tuple[Any, ...]]:
+    def poll(self, wait: float) -> list[Command]:
         if wait:
             raise RuntimeError("paused with no way to resume")
         return []
@@ -300,27 +310,24 @@ class Trainer:
         if time.monotonic() - self.started > self.policy.max_seconds:
             raise OutOfTime
 
-    def apply(self, commands: list[tuple[Any, ...]], step: int) -> None:
+    def apply(self, commands: list[Command], step: int) -> None:
         for command in commands:
-            action = command[0]
-            if action == "cancel":
+            if isinstance(command, CancelCommand):
                 raise Cancelled
-            if action == "pause" and not self.paused:
+            if isinstance(command, PauseCommand) and not self.paused:
                 self.paused, self.step_budget = True, None
                 self.status("paused", step, f"paused at step {step}")
-            elif action == "resume" and self.paused:
+            elif isinstance(command, ResumeCommand) and self.paused:
                 self.paused, self.step_budget = False, None
                 self.pace_from = (time.monotonic(), step)
                 self.status("running", step, f"resumed at step {step}")
-            elif action == "step" and self.paused:
-                self.step_budget = int(command[1])
-            elif action == "set_lr":
+            elif isinstance(command, StepCommand) and self.paused:
+                self.step_budget = command.steps
+            elif isinstance(command, SetLrCommand):
                 previous = self.optimizer.param_groups[0]["lr"]
                 for group in self.optimizer.param_groups:
-                    group["lr"] = float(command[1])
-                self.emit(
-                    {"type": "control", "step": step, "action": "set_lr", "lr": float(command[1]), "previous": previous}
-                )
+                    group["lr"] = command.lr
+                self.emit({"type": "control", "step": step, "action": "set_lr", "lr": command.lr, "previous": previous})
 
     def status(self, status: str, step: int, message: str) -> None:
         self.emit({"type": "status", "step": step, "status": status, "message": message})

@@ -136,7 +136,7 @@ async def control_job(
         raise invalid([at_most(("body", "steps"), limits.max_steps)])
     await read_record(store, job_id)
     try:
-        await manager.control(job_id, (command.action, *(v for k, v in command if k != "action")))
+        await manager.control(job_id, command)
     except JobConflict as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     return to_public(await read_record(store, job_id))

@@ -1,0 +1,155 @@
+"""The messages between the API, the manager's pump, its executor and the workers: typed, never tuples
+unpacked by position. Workers receive and send the first two kinds through pipes (pickled), so these
+stay plain dataclasses of plain values."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from trainscope.schemas import Command
+from trainscope.store.base import GroupRecord, JobRecord
+
+# ---- to a worker ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunJob:
+    job_id: str
+    spec_json: str
+
+
+@dataclass(frozen=True)
+class ControlJob:
+    job_id: str
+    command: Command
+
+
+@dataclass(frozen=True)
+class StopWorker:
+    pass
+
+
+ToWorker = RunJob | ControlJob | StopWorker
+
+# ---- from a worker (Died is said for it by its executor) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Ready:
+    info: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    job_id: str
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class JobIdle:
+    """The worker is done with the job (its final status was sent before)."""
+
+    job_id: str
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A paused job's worker, still alive."""
+
+
+@dataclass(frozen=True)
+class Died:
+    exitcode: int | None
+
+
+WorkerReport = Ready | JobEvent | JobIdle | Heartbeat | Died
+
+
+@dataclass(eq=False)
+class Worker:
+    """One worker as the manager sees it, whatever runs it (a local process, later a Ray actor)."""
+
+    index: int
+    ready: bool = False
+    job: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    last_seen: float = 0.0  # monotonic time of its last message
+    hung: str = ""  # why the watchdog killed it, if it did
+
+    @property
+    def pid(self) -> int | None:
+        return None
+
+    @property
+    def idle(self) -> bool:
+        return self.ready and self.job is None
+
+
+@dataclass(frozen=True, eq=False)
+class FromWorker:
+    worker: Worker
+    report: WorkerReport
+
+
+# ---- to the pump (from the API, from recovery at start, and from the pump itself) --------------
+
+
+@dataclass(frozen=True, eq=False)
+class Create:
+    """Queue these jobs (and the group they form, if any), all or none."""
+
+    records: list[JobRecord]
+    spec_jsons: list[str]
+    group: GroupRecord | None
+    client: str
+    done: asyncio.Future[None]
+
+
+@dataclass(frozen=True, eq=False)
+class Cancel:
+    job_id: str
+    done: asyncio.Future[None]
+
+
+@dataclass(frozen=True, eq=False)
+class Control:
+    job_id: str
+    command: Command
+    done: asyncio.Future[None]
+
+
+@dataclass(frozen=True, eq=False)
+class Annotate:
+    job_id: str
+    values: dict[str, str]
+    done: asyncio.Future[None]
+
+
+@dataclass(frozen=True, eq=False)
+class Delete:
+    job_id: str
+    done: asyncio.Future[None]
+
+
+@dataclass(frozen=True)
+class Fail:
+    job_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    """Jobs whose submitter stopped waiting for the store: recorded cancelled, never run."""
+
+    job_ids: list[str]
+
+
+@dataclass(frozen=True)
+class Stop:
+    pass
+
+
+Request = Create | Cancel | Control | Annotate | Delete  # each answered through its `done`
+PumpMessage = Request | Fail | Withdraw | Stop | FromWorker
