@@ -1,4 +1,4 @@
-"""The job manager: FIFO queue, job state machine, worker dispatch and the event pump.
+"""The job manager: FIFO queue, worker dispatch and the event pump (events are booked by the ledger).
 
 The pump is the only writer to the store. Every change (a job created, cancelled or deleted, an event
 from a worker, a worker's death) arrives in one inbox; the pump applies a batch of them to its
@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from trainscope.config import Settings
 from trainscope.jobs.executor import ExecutorFactory
 from trainscope.jobs.groups import PlannedRun
+from trainscope.jobs.ledger import Ledger, LiveJob, Pending, utcnow
 from trainscope.jobs.messages import (
     Annotate,
     Cancel,
@@ -46,10 +44,9 @@ from trainscope.jobs.messages import (
     Worker,
 )
 from trainscope.jobs.pool import LocalPool, describe_exit
-from trainscope.jobs.reads import SNAPSHOT_TYPES
-from trainscope.schemas import CancelCommand, Command, InvalidTransition, JobSpec, JobStatus, check_transition
-from trainscope.store.base import GroupRecord, JobRecord, RunStore, StoredEvent, StoreUnavailable, WriteBatch
-from trainscope.stream.hub import Hub, Published
+from trainscope.schemas import CancelCommand, Command, JobSpec, JobStatus
+from trainscope.store.base import GroupRecord, JobRecord, RunStore, StoreUnavailable, WriteBatch
+from trainscope.stream.hub import Hub
 
 log = logging.getLogger(__name__)
 
@@ -72,35 +69,6 @@ class StoreFull(Exception):
     """The events already stored take the whole storage budget (limits.max_store_bytes)."""
 
 
-@dataclass
-class LiveJob:
-    """What the pump keeps in memory about a job that has not ended."""
-
-    status: JobStatus | None  # None until its first status event is recorded
-    last_seq: int
-    spec_json: str
-    worker: Worker | None = None
-    started: bool = False
-    client: str = ""  # the submitting address, for the per-client limit
-    summary: dict[str, float] = field(default_factory=dict)
-    stored_bytes: int = 0  # of its events, against limits.max_job_bytes
-    over_budget: bool = False  # asked to stop for it: its end is reported as failed, with that reason
-
-
-@dataclass
-class _Pending:
-    """Side effects of one pump iteration, carried out after its batch is committed."""
-
-    batch: WriteBatch = field(default_factory=WriteBatch)
-    published: list[tuple[str, Published]] = field(default_factory=list)
-    resolved: list[asyncio.Future[None]] = field(default_factory=list)
-    created: list[tuple[asyncio.Future[None], list[str]]] = field(default_factory=list)  # submissions' jobs
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def new_record(spec: JobSpec, group_id: str | None = None) -> JobRecord:
     return JobRecord(
         id=uuid.uuid4().hex[:12],
@@ -120,25 +88,24 @@ class JobManager:
         self.hub = hub
         self.pool = executor(settings, self._from_worker)
         self._inbox: asyncio.Queue[PumpMessage] = asyncio.Queue()
-        self._live: dict[str, LiveJob] = {}
+        self.ledger = Ledger(settings.limits, self._stop_over_budget)
         self._queue: deque[str] = deque()
         self._failed_starts = 0
         self._stopping = False
         self._pump_task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None]
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stored_bytes = 0  # all events in the store, against limits.max_store_bytes
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._stored_bytes = await asyncio.to_thread(self.store.event_bytes)
+        self.ledger.stored_bytes = await asyncio.to_thread(self.store.event_bytes)
         for record in reversed(await asyncio.to_thread(self.store.list_jobs, None, None)):
             if record.status.terminal:
                 continue
             spec_json = JobSpec.model_validate(record.spec).model_dump_json()
             started = record.started_at is not None
-            self._live[record.id] = LiveJob(
+            self.ledger.live[record.id] = LiveJob(
                 record.status, record.last_seq, spec_json, started=started, stored_bytes=record.stored_bytes
             )
             if record.status == JobStatus.queued:
@@ -250,8 +217,8 @@ class JobManager:
             "workers": workers,
             "ready_workers": sum(w.ready for w in self.pool.workers),
             "queued": len(self._queue),
-            "active": len(self._live) - len(self._queue),
-            "store_bytes": self._stored_bytes,
+            "active": len(self.ledger.live) - len(self._queue),
+            "store_bytes": self.ledger.stored_bytes,
             "store_budget_bytes": self.settings.limits.max_store_bytes,
         }
 
@@ -262,7 +229,7 @@ class JobManager:
             messages = [await self._inbox.get()]
             while len(messages) < self.settings.pump_batch and not self._inbox.empty():
                 messages.append(self._inbox.get_nowait())
-            pending = _Pending()
+            pending = Pending()
             for message in messages:
                 if isinstance(message, Stop):
                     stopping = True
@@ -298,14 +265,14 @@ class JobManager:
         while True:
             try:
                 await asyncio.to_thread(self.store.write, batch)
-                self._stored_bytes -= freed
+                self.ledger.stored_bytes -= freed
                 return
             except StoreUnavailable as error:
                 log.warning("store unavailable (%s); retrying in %.2f s", error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    def _handle(self, message: PumpMessage, pending: _Pending) -> None:
+    def _handle(self, message: PumpMessage, pending: Pending) -> None:
         if isinstance(message, FromWorker):
             self._handle_worker(message, pending)
         elif isinstance(message, Create | Cancel | Control | Annotate | Delete):
@@ -315,12 +282,12 @@ class JobManager:
             self._fail(message.job_id, message.reason, pending)
         elif isinstance(message, Withdraw):
             for job_id in message.job_ids:
-                if job_id in self._live:
-                    self._status(
+                if job_id in self.ledger.live:
+                    self.ledger.status(
                         job_id, JobStatus.cancelled, "withdrawn: the server could not store it in time", pending
                     )
 
-    def _handle_request(self, request: Request, pending: _Pending) -> None:
+    def _handle_request(self, request: Request, pending: Pending) -> None:
         """A change asked for through the API: done, or refused on its future."""
         match request:
             case Create(records, spec_jsons, group, client, done):
@@ -332,22 +299,22 @@ class JobManager:
                     pending.batch.new_groups.append(group)
                 pending.created.append((done, [record.id for record in records]))
                 for record, spec_json in zip(records, spec_jsons, strict=True):
-                    self._live[record.id] = LiveJob(None, 0, spec_json, client=client)
+                    self.ledger.live[record.id] = LiveJob(None, 0, spec_json, client=client)
                     self._queue.append(record.id)
-                    self._status(record.id, JobStatus.queued, "waiting for a worker", pending)
-                    record.last_seq, record.message = self._live[record.id].last_seq, "waiting for a worker"
+                    self.ledger.status(record.id, JobStatus.queued, "waiting for a worker", pending)
+                    record.last_seq, record.message = self.ledger.live[record.id].last_seq, "waiting for a worker"
             case Cancel(job_id, done):
-                live = self._live.get(job_id)
+                live = self.ledger.live.get(job_id)
                 if live is None:
                     done.set_exception(JobConflict("the job has already ended"))
                     return
                 if live.status == JobStatus.queued and job_id in self._queue:
                     self._queue.remove(job_id)
-                    self._status(job_id, JobStatus.cancelled, "cancelled before it started", pending)
+                    self.ledger.status(job_id, JobStatus.cancelled, "cancelled before it started", pending)
                 elif live.worker is not None:
                     self.pool.send(live.worker, ControlJob(job_id, CancelCommand()))
             case Control(job_id, command, done):
-                live = self._live.get(job_id)
+                live = self.ledger.live.get(job_id)
                 if live is None or live.worker is None or live.status not in (JobStatus.running, JobStatus.paused):
                     done.set_exception(JobConflict("the job is not running"))
                     return
@@ -355,7 +322,7 @@ class JobManager:
             case Annotate(job_id, values, done):
                 pending.batch.update(job_id, **values)
             case Delete(job_id, done):
-                if job_id in self._live:
+                if job_id in self.ledger.live:
                     done.set_exception(JobConflict("only an ended job can be deleted; cancel it first"))
                     return
                 pending.batch.deletes.append(job_id)
@@ -364,19 +331,19 @@ class JobManager:
     def _refuse(self, jobs: int, client: str) -> Exception | None:
         """Why `jobs` more jobs from this client may not be queued now, or None."""
         limits = self.settings.limits
-        if self._stored_bytes >= limits.max_store_bytes:
+        if self.ledger.stored_bytes >= limits.max_store_bytes:
             return StoreFull(
-                f"stored events take {self._stored_bytes / 2**20:.0f} MB of the "
+                f"stored events take {self.ledger.stored_bytes / 2**20:.0f} MB of the "
                 f"{limits.max_store_bytes / 2**20:.0f} MB this server keeps: delete runs to make room"
             )
         if len(self._queue) + jobs > limits.queue_length:
             return QueueFull(f"{len(self._queue)} jobs are waiting already")
-        owned = sum(job.client == client for job in self._live.values()) if client else 0
+        owned = sum(job.client == client for job in self.ledger.live.values()) if client else 0
         if client and owned + jobs > limits.max_jobs_per_client:
             return QueueFull(f"this client has {owned} jobs queued or running (at most {limits.max_jobs_per_client})")
         return None
 
-    def _handle_worker(self, message: FromWorker, pending: _Pending) -> None:
+    def _handle_worker(self, message: FromWorker, pending: Pending) -> None:
         """What a worker said (through its executor), or its death."""
         worker = message.worker
         match message.report:
@@ -384,11 +351,11 @@ class JobManager:
                 worker.ready, worker.info = True, info
                 self._failed_starts = 0
             case JobEvent(job_id, event):
-                if job_id in self._live:
-                    self._record(job_id, event, pending)
+                if job_id in self.ledger.live:
+                    self.ledger.record(job_id, event, pending)
             case JobIdle(job_id):
                 worker.job = None
-                if job_id in self._live:  # it ended without saying how: should not happen, but never hang
+                if job_id in self.ledger.live:  # it ended without saying how: should not happen, but never hang
                     self._fail(job_id, "the worker finished the job without a final status", pending)
             case Died(exitcode):
                 if worker.job is not None:
@@ -422,67 +389,13 @@ class JobManager:
         log.warning("worker %d died (%s); starting a new one", worker.index, describe_exit(exitcode))
         self.pool.replace(worker)
 
-    def _fail(self, job_id: str, message: str, pending: _Pending) -> None:
+    def _fail(self, job_id: str, message: str, pending: Pending) -> None:
         if job_id in self._queue:
             self._queue.remove(job_id)
-        if job_id in self._live:
-            self._status(job_id, JobStatus.failed, message, pending)
+        if job_id in self.ledger.live:
+            self.ledger.status(job_id, JobStatus.failed, message, pending)
 
-    def _status(self, job_id: str, status: JobStatus, message: str, pending: _Pending) -> None:
-        """A status change decided here rather than reported by a worker."""
-        self._record(job_id, {"type": "status", "step": 0, "status": status.value, "message": message}, pending)
-
-    def _record(self, job_id: str, event: dict[str, Any], pending: _Pending) -> None:
-        """Number an event, add it to the batch and update the job row it implies."""
-        live = self._live[job_id]
-        status = JobStatus(event["status"]) if event["type"] == "status" else None
-        if live.over_budget and status == JobStatus.cancelled:  # the stop it was asked for: say why
-            budget = self.settings.limits.max_job_bytes / 2**20
-            status, event["status"] = JobStatus.failed, JobStatus.failed.value
-            event["message"] = (
-                f"stopped at step {event.get('step', 0)}: its events reached the {budget:g} MB a job may store"
-            )
-        if status is not None and live.status is not None:
-            try:
-                check_transition(live.status, status)
-            except InvalidTransition as error:
-                log.warning("job %s: dropped status event: %s", job_id, error)
-                return
-        seq = live.last_seq + 1
-        event.update(job=job_id, seq=seq)
-        event.setdefault("wall", time.time())
-        try:
-            body = json.dumps(event, allow_nan=False, separators=(",", ":"))
-        except ValueError:
-            log.warning("job %s: dropped an event with a non-finite number: %s", job_id, event.get("type"))
-            return
-        if status is None and live.stored_bytes + len(body) > self.settings.limits.max_job_bytes:
-            self._stop_over_budget(job_id, live)
-            return
-        live.stored_bytes += len(body)
-        self._stored_bytes += len(body)
-        live.last_seq = seq
-        pending.batch.events.append(StoredEvent(job_id, seq, event["type"], int(event.get("step", 0)), body))
-        pending.batch.update(job_id, last_seq=seq, stored_bytes=live.stored_bytes)
-        if event["type"] == "scalars" and event["points"]:
-            last = event["points"][-1]
-            live.summary.update(last["values"], step=last["step"])
-            pending.batch.update(job_id, summary=dict(live.summary))
-        if status is not None:
-            live.status = status
-            pending.batch.update(job_id, status=status, message=event.get("message", ""))
-            if status == JobStatus.running and not live.started:
-                live.started = True
-                pending.batch.update(job_id, started_at=utcnow())
-            if status.terminal:
-                live.summary.update(event.get("detail") or {})
-                pending.batch.update(job_id, finished_at=utcnow(), summary=dict(live.summary))
-                del self._live[job_id]
-        series = f"{event['type']}:{event.get('tag', '')}" if event["type"] in SNAPSHOT_TYPES else None
-        final = bool(status and status.terminal)
-        pending.published.append((job_id, Published(seq, body, final=final, series=series)))
-
-    def _withdraw_unanswered(self, pending: _Pending) -> None:
+    def _withdraw_unanswered(self, pending: Pending) -> None:
         """Jobs whose submitter gave up waiting (StoreStalled) leave the queue before any dispatch, and
         are recorded cancelled in the next batch."""
         for future, job_ids in pending.created:
@@ -493,10 +406,8 @@ class JobManager:
                 self._inbox.put_nowait(Withdraw(job_ids))
 
     def _stop_over_budget(self, job_id: str, live: LiveJob) -> None:
-        """Drop the event that would pass the job's storage budget, and ask its worker to stop."""
-        if not live.over_budget and live.worker is not None:
-            live.over_budget = True
-            self.pool.send(live.worker, ControlJob(job_id, CancelCommand()))
+        assert live.worker is not None
+        self.pool.send(live.worker, ControlJob(job_id, CancelCommand()))
 
     def _dispatch(self) -> None:
         """Hand queued jobs, oldest first, to idle workers."""
@@ -506,7 +417,7 @@ class JobManager:
             if not worker.idle:
                 continue
             job_id = self._queue.popleft()
-            live = self._live[job_id]
+            live = self.ledger.live[job_id]
             worker.job, live.worker, worker.last_seen = job_id, worker, time.monotonic()
             if not self.pool.send(worker, RunJob(job_id, live.spec_json)):
                 worker.job, live.worker = None, None

@@ -1,0 +1,121 @@
+"""The pump's book of jobs that have not ended: each event numbered, checked and turned into the rows
+and the messages one pump iteration writes and publishes; the storage budgets kept as it goes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from trainscope.config import Limits
+from trainscope.jobs.messages import Worker
+from trainscope.jobs.reads import SNAPSHOT_TYPES
+from trainscope.schemas import InvalidTransition, JobStatus, check_transition
+from trainscope.store.base import StoredEvent, WriteBatch
+from trainscope.stream.hub import Published
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class LiveJob:
+    """What the pump keeps in memory about a job that has not ended."""
+
+    status: JobStatus | None  # None until its first status event is recorded
+    last_seq: int
+    spec_json: str
+    worker: Worker | None = None
+    started: bool = False
+    client: str = ""  # the submitting address, for the per-client limit
+    summary: dict[str, float] = field(default_factory=dict)
+    stored_bytes: int = 0  # of its events, against limits.max_job_bytes
+    over_budget: bool = False  # asked to stop for it: its end is reported as failed, with that reason
+
+
+@dataclass
+class Pending:
+    """Side effects of one pump iteration, carried out after its batch is committed."""
+
+    batch: WriteBatch = field(default_factory=WriteBatch)
+    published: list[tuple[str, Published]] = field(default_factory=list)
+    resolved: list[asyncio.Future[None]] = field(default_factory=list)
+    created: list[tuple[asyncio.Future[None], list[str]]] = field(default_factory=list)  # submissions' jobs
+
+
+class Ledger:
+    """`live` holds every job not yet ended; `stored_bytes` all events in the store. `stop_job` is asked
+    to stop a job whose events reached limits.max_job_bytes (its next event is dropped, not stored)."""
+
+    def __init__(self, limits: Limits, stop_job: Callable[[str, LiveJob], None]) -> None:
+        self.limits = limits
+        self.stop_job = stop_job
+        self.live: dict[str, LiveJob] = {}
+        self.stored_bytes = 0
+
+    def status(self, job_id: str, status: JobStatus, message: str, pending: Pending) -> None:
+        """A status change decided by the server rather than reported by a worker."""
+        self.record(job_id, {"type": "status", "step": 0, "status": status.value, "message": message}, pending)
+
+    def record(self, job_id: str, event: dict[str, Any], pending: Pending) -> None:
+        """Number an event, add it to the batch and update the job row it implies."""
+        live = self.live[job_id]
+        status = JobStatus(event["status"]) if event["type"] == "status" else None
+        if live.over_budget and status == JobStatus.cancelled:  # the stop it was asked for: say why
+            budget = self.limits.max_job_bytes / 2**20
+            status, event["status"] = JobStatus.failed, JobStatus.failed.value
+            event["message"] = (
+                f"stopped at step {event.get('step', 0)}: its events reached the {budget:g} MB a job may store"
+            )
+        if status is not None and live.status is not None:
+            try:
+                check_transition(live.status, status)
+            except InvalidTransition as error:
+                log.warning("job %s: dropped status event: %s", job_id, error)
+                return
+        seq = live.last_seq + 1
+        event.update(job=job_id, seq=seq)
+        event.setdefault("wall", time.time())
+        try:
+            body = json.dumps(event, allow_nan=False, separators=(",", ":"))
+        except ValueError:
+            log.warning("job %s: dropped an event with a non-finite number: %s", job_id, event.get("type"))
+            return
+        if status is None and live.stored_bytes + len(body) > self.limits.max_job_bytes:
+            if not live.over_budget and live.worker is not None:
+                live.over_budget = True
+                self.stop_job(job_id, live)
+            return
+        live.stored_bytes += len(body)
+        self.stored_bytes += len(body)
+        live.last_seq = seq
+        pending.batch.events.append(StoredEvent(job_id, seq, event["type"], int(event.get("step", 0)), body))
+        pending.batch.update(job_id, last_seq=seq, stored_bytes=live.stored_bytes)
+        if event["type"] == "scalars" and event["points"]:
+            last = event["points"][-1]
+            live.summary.update(last["values"], step=last["step"])
+            pending.batch.update(job_id, summary=dict(live.summary))
+        if status is not None:
+            self._change(job_id, live, status, event, pending)
+        series = f"{event['type']}:{event.get('tag', '')}" if event["type"] in SNAPSHOT_TYPES else None
+        final = bool(status and status.terminal)
+        pending.published.append((job_id, Published(seq, body, final=final, series=series)))
+
+    def _change(self, job_id: str, live: LiveJob, status: JobStatus, event: dict[str, Any], pending: Pending) -> None:
+        live.status = status
+        pending.batch.update(job_id, status=status, message=event.get("message", ""))
+        if status == JobStatus.running and not live.started:
+            live.started = True
+            pending.batch.update(job_id, started_at=utcnow())
+        if status.terminal:
+            live.summary.update(event.get("detail") or {})
+            pending.batch.update(job_id, finished_at=utcnow(), summary=dict(live.summary))
+            del self.live[job_id]
