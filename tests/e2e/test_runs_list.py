@@ -27,8 +27,8 @@ def test_filter_page_name_and_compare_picked_runs(server: LiveServer, page: Page
     server.wait_group(group["id"])
     open_page(page, server.url + "/")
     page.select_option("#runs select[name=dataset]", "multi_gauss")
-    wait_js(page, f"document.querySelectorAll('{ROWS}').length === 20")
-    assert "1\u201320 of 22" in (page.text_content("#runs output[name=range]") or "")
+    wait_js(page, "document.querySelector('#runs output[name=range]').textContent === '1\u201320 of 22'")
+    assert page.locator(ROWS).count() == 20
     page.click("#runs button[name=older]")
     wait_js(page, f"document.querySelectorAll('{ROWS}').length === 2")
     page.click("#runs button[name=newer]")

@@ -84,15 +84,17 @@ export function mountRuns(el, { onOpen, onDeleted }) {
     return tr;
   }
 
+  let asked = 0; // refreshes asked for: an older answer arriving late must not replace a newer one
   async function refresh() {
     if (editing) return [];
+    const ticket = (asked += 1);
     let page;
     try {
       page = await listJobs({ status: field("status").value, lesson: field("lesson").value, dataset: field("dataset").value, offset, limit: PAGE });
     } catch {
       return []; // the server is restarting; the next refresh will do
     }
-    if (editing) return [];
+    if (editing || ticket !== asked) return [];
     const { jobs, total } = page;
     field("range").textContent = total ? say("runs.range", { first: offset + 1, last: offset + jobs.length, total }) : "";
     field("newer").disabled = offset === 0;
