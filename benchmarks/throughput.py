@@ -27,8 +27,9 @@ from torch import nn
 
 from trainscope.schemas import JobSpec
 from trainscope.training.datasets import Split, load_split
-from trainscope.training.loop import evaluate, fit, resolve_device
+from trainscope.training.driver import fit, resolve_device
 from trainscope.training.models import MLP, build_model, make_optimizer
+from trainscope.training.tasks.mlp import evaluate
 
 SPECS: dict[str, dict[str, Any]] = {
     "digits MLP 64-128-64, Adam, batch 64": {

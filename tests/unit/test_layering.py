@@ -10,7 +10,7 @@ FORBIDDEN = ("fastapi", "starlette", "uvicorn", "sqlalchemy", "trainscope.api", 
 
 def test_training_imports_no_web_layer() -> None:
     code = (
-        "import sys, trainscope.training.loop, trainscope.training.probes;"
+        "import sys, trainscope.training.driver, trainscope.training.probes;"
         f"print(sorted(m for m in sys.modules if m.startswith({FORBIDDEN!r})))"
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -11,8 +11,8 @@ import torch
 from sklearn.decomposition import PCA
 
 from trainscope.schemas import JobSpec
-from trainscope.training.loop import EmitPolicy, NoControl, Trainer
 from trainscope.training.models import build_model
+from trainscope.training.tasks.mlp import MLPTask
 from trainscope.training.telemetry import (
     class_probabilities,
     dead_fraction,
@@ -111,7 +111,7 @@ def test_all_probes_sample_a_step_with_one_device_to_host_transfer(monkeypatch: 
         {"data": {"dataset": "spiral", "n_points": 200}, "model": {"hidden": [6, 5], "activation": "relu"}}
     )
     events: list[dict[str, Any]] = []
-    trainer = Trainer(spec, events.append, NoControl(), EmitPolicy())
+    trainer = MLPTask(spec, torch.device("cpu"))
     model, telemetry = trainer.model, trainer.telemetry
     transfers = []
     for name in ("cpu", "tolist", "item", "to"):  # ways to bring a tensor to the host
@@ -163,7 +163,7 @@ def test_all_probes_sample_a_step_with_one_device_to_host_transfer(monkeypatch: 
 def test_a_relu_layer_pushed_negative_is_reported_dead() -> None:
     spec = JobSpec.model_validate({"model": {"hidden": [8], "activation": "relu"}})
     events: list[dict[str, Any]] = []
-    trainer = Trainer(spec, events.append, NoControl(), EmitPolicy())
+    trainer = MLPTask(spec, torch.device("cpu"))
     with torch.no_grad():
         trainer.model.linears()[0].bias.fill_(-100.0)  # every unit's input is far below zero
     trainer.telemetry.before_forward(1)
@@ -186,7 +186,7 @@ def test_units_are_dead_only_if_dead_on_the_whole_training_set_and_revivals_are_
         {"model": {"hidden": [4], "activation": "relu"}, "probes": {"probe_size": 10, "min_interval_s": 0}}
     )
     events: list[dict[str, Any]] = []
-    trainer = Trainer(spec, events.append, NoControl(), EmitPolicy())
+    trainer = MLPTask(spec, torch.device("cpu"))
     first = trainer.model.linears()[0]
     x_train = trainer.split.x_train
     probe_x = trainer.telemetry.ctx.probe_x

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from trainscope.config import Limits
 from trainscope.schemas import JobSpec, spec_errors
-from trainscope.training.loop import fit
+from trainscope.training.driver import fit
 
 LIMITS = Limits()
 TOP_FIELDS = set(JobSpec.model_fields)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from trainscope.schemas import JobSpec, SurfaceData
-from trainscope.training.loop import fit
+from trainscope.training.driver import fit
 from trainscope.training.surface import make_problem
 
 

@@ -23,7 +23,7 @@ def warm_up(torch_threads: int) -> dict[str, Any]:
     import torch
 
     import trainscope.training.datasets  # noqa: F401  (scikit-learn's import, ~1.2 s)
-    from trainscope.training.loop import fit  # noqa: F401
+    from trainscope.training.driver import fit  # noqa: F401
 
     torch.set_num_threads(torch_threads)
     layer = torch.nn.Linear(2, 2)
@@ -83,7 +83,7 @@ def run_job(
     job_id: str, spec_json: str, server_device: str, tasks: Connection, events: Connection, policy: Any
 ) -> None:
     from trainscope.schemas import JobSpec
-    from trainscope.training.loop import fit, resolve_device
+    from trainscope.training.driver import fit, resolve_device
 
     def emit(event: dict[str, Any]) -> None:
         event.setdefault("wall", time.time())
@@ -136,7 +136,7 @@ def worker_main(
         if nice:
             os.nice(nice)
         events.send(Ready(warm_up(torch_threads)))
-        from trainscope.training.loop import EmitPolicy
+        from trainscope.training.driver import EmitPolicy
 
         policy = EmitPolicy(emit_interval_s, emit_max_steps, max_job_seconds)
         while True:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from trainscope.schemas import CancelCommand, Command, JobSpec, PauseCommand, ResumeCommand, SetLrCommand, StepCommand
-from trainscope.training.loop import EmitPolicy, fit
+from trainscope.training.driver import EmitPolicy, fit
 
 
 def run(spec: dict[str, Any], **kwargs: Any) -> tuple[Any, list[dict[str, Any]]]:

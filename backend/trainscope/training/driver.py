@@ -1,0 +1,214 @@
+"""fit(): the driver every run shares (control, reporting, divergence, pace, time limit, device) around
+the task of its model kind (training/tasks/). Plain PyTorch: it reports through an injected `emit` and
+obeys `control`."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from trainscope.schemas import (
+    CancelCommand,
+    Command,
+    JobSpec,
+    PauseCommand,
+    ResumeCommand,
+    SetLrCommand,
+    StepCommand,
+)
+from trainscope.training.tasks import Emit, task_for
+
+
+class Control(Protocol):
+    def poll(self, wait: float) -> list[Command]:
+        """Commands that arrived; waits up to `wait` seconds for the first one (0: just look)."""
+
+
+class NoControl:
+    def poll(self, wait: float) -> list[Command]:
+        if wait:
+            raise RuntimeError("paused with no way to resume")
+        return []
+
+
+@dataclass
+class FitResult:
+    """How a run ended: status is done, diverged or cancelled."""
+
+    status: str
+    step: int
+    message: str = ""
+    summary: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EmitPolicy:
+    """When buffered train losses are read from the device and sent, and how long a run may take."""
+
+    interval_s: float = 0.1
+    max_steps: int = 200
+    max_seconds: float = math.inf  # wall time, pauses included; checked at each report
+
+
+class Cancelled(Exception):
+    pass
+
+
+class OutOfTime(Exception):
+    pass
+
+
+class Diverged(Exception):
+    def __init__(self, step: int, value: float, last_ok: float, ceiling: float) -> None:
+        what = f"became {value}" if not math.isfinite(value) else f"rose to {value:.4g} (above {ceiling:.4g})"
+        super().__init__(f"loss {what} at step {step}; last loss before it {last_ok:.4g}")
+        self.step, self.last_ok = step, last_ok
+
+
+def resolve_device(choice: str) -> torch.device:
+    if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise RuntimeError("this job asks for CUDA but the worker has no CUDA device")
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+class Driver:
+    """One run: its task, the buffer of per-step rows, and what the controller asked for."""
+
+    def __init__(self, spec: JobSpec, emit: Emit, control: Control, policy: EmitPolicy) -> None:
+        self.spec, self.emit, self.control, self.policy = spec, emit, control, policy
+        torch.manual_seed(spec.seed)
+        self.device = resolve_device(spec.device)
+        # Rows stay on the device until a report; reading each with .item() would sync every step.
+        self.pending: list[torch.Tensor] = []
+        self.first_pending = 1
+        self.last_report = time.monotonic()
+        self.summary: dict[str, float] = {}
+        self.last_ok = math.nan
+        self.ceiling = math.inf  # set from the first loss when the spec gives a divergence factor
+        self.paused = False
+        self.step_budget: int | None = None  # steps left to run while paused ("step N")
+        self.started = time.monotonic()  # reset when training starts; the time limit and steps/s use it
+        self.pace_from = (self.started, 0)  # (time, step) the pace counts from: a resume starts afresh
+        self.task = task_for(spec)(spec, self.device)
+        self.step_tags = self.task.step_tags
+
+    def run(self) -> FitResult:
+        steps = self.spec.optim.steps
+        self.task.begin(self.emit)
+        self.started, step = time.monotonic(), 0
+        self.pace_from = (self.started, 0)
+        try:
+            for step in range(1, steps + 1):
+                self.pending.append(self.task.train_step(step, step == steps, self.emit))
+                self.after_step(step, final=step == steps)
+        except Cancelled:
+            return FitResult("cancelled", step, f"cancelled at step {step}", self.summary)
+        except OutOfTime:
+            limit = self.policy.max_seconds
+            return FitResult(
+                "failed", step, f"stopped at step {step}: past the time limit of {limit:g} s", self.summary
+            )
+        except Diverged as diverged:
+            figures = {**self.summary, "diverged_step": float(diverged.step)}
+            if math.isfinite(diverged.last_ok):
+                figures["last_ok_loss"] = diverged.last_ok
+            return FitResult("diverged", diverged.step, str(diverged), figures)
+        elapsed = time.monotonic() - self.started
+        self.summary["steps_per_s"] = steps / elapsed if elapsed > 0 else 0.0
+        self.task.finish(steps, self.emit, self.summary)
+        return FitResult("done", steps, f"finished {steps} steps", self.summary)
+
+    def keep_pace(self, step: int) -> None:
+        """Wait until this step is due at spec.pace steps a second (a run slowed down to be watched)."""
+        origin, first = self.pace_from
+        wait = origin + (step - first) / self.spec.pace - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
+    def after_step(self, step: int, final: bool) -> None:
+        if self.spec.pace:
+            self.keep_pace(step)
+        if self.step_budget is not None:
+            self.step_budget -= 1
+        evaluating = step % self.spec.optim.eval_every == 0 or final
+        stepped_out = self.step_budget == 0
+        due = (
+            len(self.pending) >= self.policy.max_steps or time.monotonic() - self.last_report >= self.policy.interval_s
+        )
+        if evaluating or due or stepped_out or step == 1:
+            extra: dict[str, float] = {"lr": self.task.optimizer.param_groups[0]["lr"]}
+            if evaluating:
+                extra.update(self.task.evaluation(final))
+            self.report(step, extra)
+            if not final:
+                self.obey(step)
+
+    def report(self, step: int, extra: dict[str, float]) -> None:
+        """Send the buffered losses (one transfer); raise Diverged at the first bad one."""
+        rows = torch.stack(self.pending).reshape(len(self.pending), -1).tolist() if self.pending else []
+        self.pending.clear()
+        if self.first_pending == 1 and rows and math.isfinite(rows[0][0]) and self.spec.optim.divergence_factor:
+            self.ceiling = rows[0][0] * self.spec.optim.divergence_factor
+        points: list[dict[str, Any]] = []
+        bad = None
+        for offset, row in enumerate(rows):
+            value = row[0]
+            if not math.isfinite(value) or value > self.ceiling:
+                bad = (self.first_pending + offset, value)
+                break
+            points.append({"step": self.first_pending + offset, "values": dict(zip(self.step_tags, row, strict=True))})
+            self.last_ok = value
+        if bad is None and points:
+            points[-1]["values"].update({k: v for k, v in extra.items() if np.isfinite(v)})
+        if points:
+            self.emit({"type": "scalars", "step": points[-1]["step"], "points": points})
+            self.summary.update(points[-1]["values"])
+        self.first_pending, self.last_report = step + 1, time.monotonic()
+        if bad is not None:
+            raise Diverged(*bad, self.last_ok, self.ceiling)
+
+    def obey(self, step: int) -> None:
+        """Apply the controller's commands; while paused (and not stepping), wait for more."""
+        self.apply(self.control.poll(0), step)
+        while self.paused and not self.step_budget:
+            self.check_time()
+            self.apply(self.control.poll(1.0), step)
+        self.check_time()
+
+    def check_time(self) -> None:
+        if time.monotonic() - self.started > self.policy.max_seconds:
+            raise OutOfTime
+
+    def apply(self, commands: list[Command], step: int) -> None:
+        for command in commands:
+            if isinstance(command, CancelCommand):
+                raise Cancelled
+            if isinstance(command, PauseCommand) and not self.paused:
+                self.paused, self.step_budget = True, None
+                self.status("paused", step, f"paused at step {step}")
+            elif isinstance(command, ResumeCommand) and self.paused:
+                self.paused, self.step_budget = False, None
+                self.pace_from = (time.monotonic(), step)
+                self.status("running", step, f"resumed at step {step}")
+            elif isinstance(command, StepCommand) and self.paused:
+                self.step_budget = command.steps
+            elif isinstance(command, SetLrCommand):
+                previous = self.task.optimizer.param_groups[0]["lr"]
+                for group in self.task.optimizer.param_groups:
+                    group["lr"] = command.lr
+                self.emit({"type": "control", "step": step, "action": "set_lr", "lr": command.lr, "previous": previous})
+
+    def status(self, status: str, step: int, message: str) -> None:
+        self.emit({"type": "status", "step": step, "status": status, "message": message})
+
+
+def fit(spec: JobSpec, emit: Emit, control: Control | None = None, policy: EmitPolicy | None = None) -> FitResult:
+    """Train the spec's model on its data, emitting events as it goes; the whole run in one call."""
+    return Driver(spec, emit, control or NoControl(), policy or EmitPolicy()).run()

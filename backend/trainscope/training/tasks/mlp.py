@@ -1,0 +1,136 @@
+"""The MLP on labelled data (2-D points or digits): classes on cross-entropy, or (plane, multi_gauss) a
+value on squared error; the probes and the one-off analyses of a classifier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from trainscope.schemas import JobSpec, Points2DData, SurfaceData
+from trainscope.training.analyses import (
+    bn_modes,
+    gradient_check,
+    gradient_variance,
+    linear_collapse,
+    query_points,
+)
+from trainscope.training.datasets import Split, load_split
+from trainscope.training.models import build_model, make_optimizer
+from trainscope.training.objective import CLASSIFICATION, Objective, objective_for
+from trainscope.training.points import DRAWN_POINTS_CAP, drawn_points, target_of
+from trainscope.training.probes import ProbeContext, Telemetry
+from trainscope.training.tasks import Emit, Task, register
+
+
+def evaluate(
+    model: nn.Module,
+    split: Split,
+    batch: tuple[torch.Tensor, torch.Tensor] | None = None,
+    held_out: bool = False,
+    training_set: bool = False,
+    objective: Objective = CLASSIFICATION,
+) -> dict[str, float]:
+    """Validation loss and accuracy (with held_out, the test and holdout sets' too, where the spec has
+    them; with training_set, the whole training set's as `train_eval/*`, dropout off), and the accuracy
+    on the last training batch's logits (already computed, so free); one device-to-host transfer for
+    all of them."""
+    sets = {"val": (split.x_val, split.y_val), **(split.held_out() if held_out else {})}
+    if training_set:
+        sets["train_eval"] = (split.x_train, split.y_train)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        figures: dict[str, torch.Tensor] = {}
+        for name, (x, y) in sets.items():
+            logits = model(x)
+            figures[f"{name}/loss"] = objective.loss(logits, y).double()
+            if objective.accuracy:
+                figures[f"{name}/acc"] = objective.accuracy(logits, y)
+        if batch is not None and objective.accuracy:
+            batch_logits, batch_labels = batch
+            figures["train/acc"] = objective.accuracy(batch_logits.detach(), batch_labels)
+        values = torch.stack(list(figures.values())).tolist()
+    model.train(was_training)
+    return dict(zip(figures, values, strict=True))
+
+
+def plane_of(split: Split) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The input plane's extent with a margin, always holding the origin (where a bias-free boundary
+    must pass); one host read, at set-up."""
+    points = torch.cat([split.x_train, split.x_val]).cpu().numpy()
+    lo, hi = np.minimum(points.min(axis=0), 0.0), np.maximum(points.max(axis=0), 0.0)
+    margin = (hi - lo) * 0.1 + 1e-3
+    return (float(lo[0] - margin[0]), float(hi[0] + margin[0])), (float(lo[1] - margin[1]), float(hi[1] + margin[1]))
+
+
+def dataset_event(split: Split, target: str) -> dict[str, Any]:
+    def part(x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
+        return drawn_points(x[:DRAWN_POINTS_CAP].cpu().numpy(), y[:DRAWN_POINTS_CAP].cpu().numpy())
+
+    parts = {"train": part(split.x_train, split.y_train), "val": part(split.x_val, split.y_val)}
+    return {"type": "dataset", "step": 0, "target": target, **parts}
+
+
+@register("mlp")
+class MLPTask(Task):
+    """Mini-batches from a permutation of the training set (no DataLoader), probes on a fixed probe set."""
+
+    def __init__(self, spec: JobSpec, device: torch.device) -> None:
+        super().__init__(spec, device)
+        assert not isinstance(spec.data, SurfaceData)
+        self.split = load_split(spec.data, spec.seed, device)
+        self.model = build_model(spec).to(device)
+        self.optimizer = make_optimizer(spec.optim, self.model.parameters())
+        self.objective = objective_for(spec.data)
+        probe_x = torch.cat([self.split.x_val, self.split.x_train])[: spec.probes.probe_size]
+        probe_y = torch.cat([self.split.y_val, self.split.y_train])[: spec.probes.probe_size]
+        plane = plane_of(self.split) if isinstance(spec.data, Points2DData) else None
+        self.telemetry = Telemetry(ProbeContext(self.model, spec, probe_x, probe_y, plane, self.split.x_train))
+        self.shuffle = torch.Generator().manual_seed(spec.seed)
+        self.order, self.cursor = self.permutation(), 0
+        self.last_batch: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def permutation(self) -> torch.Tensor:
+        return torch.randperm(len(self.split.x_train), generator=self.shuffle).to(self.device)
+
+    def begin(self, emit: Emit) -> None:
+        if isinstance(self.spec.data, Points2DData):
+            emit(dataset_event(self.split, target_of(self.spec.data)))
+        if self.spec.probes.grad_variance:
+            emit(gradient_variance(self.model, self.split, self.spec.optim.batch_size, 0, self.spec.seed))
+
+    def train_step(self, step: int, last: bool, emit: Emit) -> torch.Tensor:
+        batch_size = self.spec.optim.batch_size
+        if self.cursor + batch_size > len(self.split.x_train):
+            self.order, self.cursor = self.permutation(), 0
+        index = self.order[self.cursor : self.cursor + batch_size]
+        self.cursor += batch_size
+        self.telemetry.before_forward(step, last=last)
+        labels = self.split.y_train[index]
+        logits = self.model(self.split.x_train[index])
+        loss = self.objective.loss(logits, labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        self.telemetry.after_backward(step, emit)
+        self.optimizer.step()
+        self.last_batch = (logits, labels)
+        return loss.detach()
+
+    def evaluation(self, final: bool) -> dict[str, float]:
+        """The held-out sets are scored once, at the end."""
+        return evaluate(self.model, self.split, self.last_batch, final, self.spec.probes.train_eval, self.objective)
+
+    def finish(self, step: int, emit: Emit, summary: dict[str, float]) -> None:
+        probes = self.spec.probes
+        if probes.grad_variance:
+            emit(gradient_variance(self.model, self.split, self.spec.optim.batch_size, step, self.spec.seed))
+        if probes.gradient_check:
+            emit(gradient_check(self.model, self.split, step))
+        for wanted, measure in ((probes.linear_collapse, linear_collapse), (probes.bn_modes, bn_modes)):
+            if wanted and (event := measure(self.model, self.split, step)) is not None:
+                emit(event)
+        if probes.query_points:
+            emit(query_points(self.model, probes.query_points, step))

@@ -1,0 +1,53 @@
+"""Gradient descent on two parameters whose whole loss surface can be drawn: linear regression's weight
+and bias, or a classic optimizer test function; each step's position is buffered with its loss (the
+path the page draws)."""
+
+from __future__ import annotations
+
+import torch
+
+from trainscope.schemas import JobSpec, Params2DSpec, SurfaceData
+from trainscope.training.models import make_optimizer
+from trainscope.training.surface import make_problem
+from trainscope.training.tasks import Emit, Task, register
+
+
+@register("params2d")
+class SurfaceTask(Task):
+    step_tags = ("train/loss", "path/x", "path/y")
+
+    def __init__(self, spec: JobSpec, device: torch.device) -> None:
+        super().__init__(spec, device)
+        data, model = spec.data, spec.model
+        assert isinstance(data, SurfaceData) and isinstance(model, Params2DSpec)
+        self.data, self.start = data, model.start
+        self.problem = make_problem(data, spec.seed, device)
+        self.params = torch.tensor(model.start, dtype=torch.float32, device=device, requires_grad=True)
+        self.optimizer = make_optimizer(spec.optim, [self.params])
+        # on the job's device, so a mini-batch's indices are drawn there: no host-to-device copy per step
+        self.shuffle = torch.Generator(device=device).manual_seed(spec.seed)
+
+    def begin(self, emit: Emit) -> None:
+        emit(
+            {"type": "analysis", "name": "surface", "step": 0, "figures": {}, "data": self.problem.drawing(self.start)}
+        )
+
+    def train_step(self, step: int, last: bool, emit: Emit) -> torch.Tensor:
+        index = None
+        if self.data.objective == "linreg" and self.spec.optim.batch_size < self.data.n_points:
+            shape = (self.spec.optim.batch_size,)
+            index = torch.randint(self.data.n_points, shape, generator=self.shuffle, device=self.device)
+        position = self.params.detach().clone()
+        loss = self.problem.loss(self.params, index)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        self.optimizer.step()
+        return torch.cat([loss.detach().reshape(1), position])
+
+    def evaluation(self, final: bool) -> dict[str, float]:
+        with torch.no_grad():
+            return {"full/loss": float(self.problem.loss(self.params))}
+
+    def finish(self, step: int, emit: Emit, summary: dict[str, float]) -> None:
+        x, y = self.params.detach().tolist()
+        summary.update({"final/x": x, "final/y": y})

@@ -1,0 +1,58 @@
+"""The registry of model kinds: every kind the spec offers has a task, a task missing a part fails at
+import with its name, and each task's step returns the row the driver buffers."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+import pytest
+import torch
+
+from trainscope.schemas import JobSpec, ModelSpec
+from trainscope.training.tasks import TASKS, Emit, Task, register, task_for
+
+CPU = torch.device("cpu")
+
+
+def test_every_model_kind_of_the_spec_has_a_task() -> None:
+    union = get_args(get_args(ModelSpec)[0])  # Annotated[A | B, Discriminator] -> (Annotated[A, Tag], ...)
+    kinds = {get_args(member)[0].model_fields["kind"].default for member in union}
+    assert kinds == set(TASKS)
+
+
+def test_a_task_missing_a_part_fails_when_registered_naming_it() -> None:
+    class Halfway(Task):
+        def begin(self, emit: Emit) -> None: ...
+
+        def evaluation(self, final: bool) -> dict[str, float]:
+            return {}
+
+        def finish(self, step: int, emit: Emit, summary: dict[str, float]) -> None: ...
+
+    with pytest.raises(TypeError, match=r"'sketch'.*train_step"):
+        register("sketch")(Halfway)
+    assert "sketch" not in TASKS
+    with pytest.raises(TypeError, match="registered twice"):
+        register("mlp")(TASKS["mlp"])
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {},
+        {"data": {"kind": "digits"}},
+        {"data": {"dataset": "plane"}},
+        {"data": {"kind": "surface", "objective": "rosenbrock"}, "model": {"kind": "params2d"}},
+    ],
+)
+def test_a_step_returns_one_row_of_its_tags_and_evaluation_names_its_figures(spec: dict[str, Any]) -> None:
+    job = JobSpec.model_validate({**spec, "optim": {"batch_size": 8}})
+    task = task_for(job)(job, CPU)
+    events: list[dict[str, Any]] = []
+    task.begin(events.append)
+    row = task.train_step(1, False, events.append).reshape(-1)
+    assert row.shape == (len(task.step_tags),) and torch.isfinite(row).all()
+    figures = task.evaluation(final=True)
+    assert figures and all(isinstance(v, float) for v in figures.values())
+    classes = job.data.kind == "digits" or (job.data.kind == "points2d" and not job.data.regression)
+    assert ("val/acc" in figures) == classes  # an accuracy only where it means something
