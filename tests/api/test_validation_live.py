@@ -42,6 +42,23 @@ INVALID: list[tuple[dict[str, Any], list[str | int]]] = [
     ({"data": {"val_fraction": 0.5, "test_fraction": 0.5}}, ["body", "data"]),  # no training examples left
     ({"model": {"kind": "params2d", "start": [0, 1e9]}}, ["body", "model", "params2d", "start", 1]),
     ({"data": {"features": ["x1", "x3"]}}, ["body", "data", "points2d", "features", 1]),
+    ({"model": {"kind": "cnn2d"}}, ["body", "model", "kind"]),  # a CNN needs images
+    (
+        {"data": {"kind": "digits"}, "model": {"kind": "cnn2d", "conv": [{"stride": 4}, {"stride": 4}]}},
+        ["body", "model", "conv", 1],
+    ),  # the 8x8 image is used up
+    (
+        {"data": {"kind": "digits"}, "model": {"kind": "cnn2d", "conv": [{"kernel": 10}]}},
+        ["body", "model", "cnn2d", "conv", 0, "kernel"],
+    ),
+    (
+        {"data": {"kind": "digits"}, "model": {"kind": "cnn2d", "conv": [{"channels": 5000}]}},
+        ["body", "model", "conv", 0, "channels"],
+    ),
+    (
+        {"data": {"kind": "digits"}, "model": {"kind": "cnn2d"}, "probes": {"gradient_check": True}},
+        ["body", "probes", "gradient_check"],
+    ),
     ({"data": {"features": ["x1", "x1"]}}, ["body", "data", "points2d", "features"]),
     ({"data": {"features": []}}, ["body", "data", "points2d", "features"]),
     ({"data": {"dataset": "plane"}, "probes": {"gradient_check": True}}, ["body", "probes", "gradient_check"]),

@@ -114,6 +114,21 @@ def test_pause_step_resume_and_set_lr() -> None:
     assert control.waits[:4] == [0, 1.0, 0, 1.0]  # looked at step 1, waited while paused, ...
 
 
+def test_a_cnn_learns_the_digits_and_its_probes_see_its_feature_maps() -> None:
+    spec = {
+        "data": {"kind": "digits"},
+        "model": {"kind": "cnn2d"},
+        "optim": {"steps": 400, "batch_size": 64, "lr": 0.003},
+    }
+    result, events = run(spec)
+    assert result.status == "done" and result.summary["val/acc"] >= 0.9
+    histograms = {e["tag"] for e in events if e["type"] == "histogram"}
+    assert {"act/conv1", "act/conv2", "act/fc1", "weight/conv1", "grad/output"} <= histograms
+    layers = next(e for e in events if e["type"] == "layers")["layers"]
+    assert [layer["name"] for layer in layers] == ["conv1", "conv2", "fc1", "output"]
+    assert not any(e["type"] == "network" for e in events)  # the diagram draws matrices, not kernels
+
+
 def test_digits_mlp_learns() -> None:
     result, _ = run({"data": {"kind": "digits"}, "model": {"hidden": [32]}, "optim": {"steps": 300, "batch_size": 64}})
     assert result.summary["val/acc"] >= 0.9

@@ -75,6 +75,37 @@ def test_an_init_seed_changes_the_initial_weights_and_nothing_else() -> None:
     assert torch.equal(build_model(reseeded).linears()[0].weight, build_model(same).linears()[0].weight)
 
 
+@pytest.mark.parametrize(
+    "model",
+    [
+        {},
+        {"bias": False, "hidden": []},
+        {"batch_norm": True, "dropout": 0.1, "activation": "relu"},
+        {
+            "conv": [
+                {"channels": 4, "kernel": 5, "padding": 2, "pool": "avg"},
+                {"channels": 6, "stride": 2, "pool": "none"},
+            ]
+        },
+        {"conv": [{"channels": 3, "kernel": 1, "padding": 0, "pool": "none"}], "hidden": [5, 7]},
+    ],
+)
+def test_a_cnns_parameters_by_formula_match_torch_layer_by_layer(model: dict[str, object]) -> None:
+    spec = JobSpec.model_validate({"data": {"kind": "digits"}, "model": {"kind": "cnn2d", **model}})
+    net = build_model(spec)
+    by_torch: list[int] = []  # a weighted layer's parameters, with the batch norm that follows it
+    for module in net.net:
+        count = sum(p.numel() for p in module.parameters())
+        if isinstance(module, torch.nn.Linear | torch.nn.Conv2d):
+            by_torch.append(count)
+        elif count:
+            by_torch[-1] += count
+    assert [count for _, count in spec.layer_parameters()] == by_torch
+    assert spec.parameter_count() == sum(p.numel() for p in net.parameters() if p.requires_grad)
+    assert net(torch.zeros(3, 64)).shape == (3, 10)
+    assert len(net.layer_names()) == len(spec.model.conv) + len(spec.model.hidden)
+
+
 def test_input_features_are_computed_from_the_plain_point() -> None:
     spec = JobSpec.model_validate({"data": {"features": ["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]}})
     point = torch.tensor([[0.5, -2.0]])

@@ -41,6 +41,7 @@ def test_a_task_missing_a_part_fails_when_registered_naming_it() -> None:
     [
         {},
         {"data": {"kind": "digits"}},
+        {"data": {"kind": "digits"}, "model": {"kind": "cnn2d"}},
         {"data": {"dataset": "plane"}},
         {"data": {"kind": "surface", "objective": "rosenbrock"}, "model": {"kind": "params2d"}},
     ],

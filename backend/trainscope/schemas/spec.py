@@ -123,6 +123,7 @@ class DigitsData(_SplitData):
     kind: Literal["digits"] = "digits"
 
     in_features: ClassVar[int] = 64
+    image_shape: ClassVar[tuple[int, int, int]] = (1, 8, 8)  # channels, height, width of each example
     n_outputs: ClassVar[int] = 10
     regression: ClassVar[bool] = False
 
@@ -172,8 +173,9 @@ DataSpec = Annotated[
 LabelledData = Points2DData | DigitsData
 
 
-class MLPSpec(_Strict):
-    kind: Literal["mlp"] = "mlp"
+class _NetSpec(_Strict):
+    """What an MLP and a CNN's head share: hidden widths, activation, bias, batch norm, dropout, init."""
+
     hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [8, 8], min_length=1)
     activation: Activation = "tanh"
     leaky_slope: float = Field(0.01, gt=0.0, lt=1.0, description="leaky_relu only: the slope below zero")
@@ -190,6 +192,42 @@ class MLPSpec(_Strict):
     )
 
 
+class MLPSpec(_NetSpec):
+    kind: Literal["mlp"] = "mlp"
+
+
+class ConvLayer(_Strict):
+    """A convolution, then the activation (batch norm between when asked), then an optional 2x2 pooling."""
+
+    channels: int = Field(8, ge=1)
+    kernel: int = Field(3, ge=1, le=9)
+    stride: int = Field(1, ge=1, le=4)
+    padding: int = Field(1, ge=0, le=4)
+    pool: Literal["none", "max", "avg"] = Field("max", description="2x2, stride 2")
+
+    def out_size(self, size: int) -> int:
+        """Side of the feature map this layer makes of a size x size input (0 or less: nothing left)."""
+        side = (size + 2 * self.padding - self.kernel) // self.stride + 1
+        return side // 2 if self.pool != "none" else side
+
+
+class CNN2DSpec(_NetSpec):
+    """Convolutions over an image, then an MLP head (`hidden`, possibly empty) on the flattened maps."""
+
+    kind: Literal["cnn2d"] = "cnn2d"
+    conv: list[ConvLayer] = Field(
+        default_factory=lambda: [ConvLayer(channels=8), ConvLayer(channels=16)], min_length=1, max_length=6
+    )
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [32])
+
+    def feature_shape(self, image: tuple[int, int, int]) -> tuple[int, int, int]:
+        """(channels, height, width) after the convolutions (a side of 0 or less: the image ran out)."""
+        channels, height, width = image
+        for layer in self.conv:
+            channels, height, width = layer.channels, layer.out_size(height), layer.out_size(width)
+        return channels, height, width
+
+
 class Params2DSpec(_Strict):
     """The two parameters of a surface problem themselves: (weight, bias) or (x, y)."""
 
@@ -198,7 +236,7 @@ class Params2DSpec(_Strict):
 
 
 ModelSpec = Annotated[
-    Annotated[MLPSpec, Tag("mlp")] | Annotated[Params2DSpec, Tag("params2d")],
+    Annotated[MLPSpec, Tag("mlp")] | Annotated[CNN2DSpec, Tag("cnn2d")] | Annotated[Params2DSpec, Tag("params2d")],
     Discriminator(_kind_or_default("mlp")),
 ]
 
@@ -288,15 +326,34 @@ class JobSpec(_Strict):
 
     def parameter_count(self) -> int:
         """Trainable parameters, by arithmetic (the server never imports torch)."""
-        if isinstance(self.model, Params2DSpec) or isinstance(self.data, SurfaceData):
-            return 2  # (a surface with an MLP is refused by spec_errors)
-        widths = [self.data.in_features, *self.model.hidden, self.data.n_outputs]
-        count = 0
-        for fan_in, fan_out in itertools.pairwise(widths):
-            count += fan_in * fan_out + (fan_out if self.model.bias else 0)
-        if self.model.batch_norm:
-            count += 2 * sum(self.model.hidden)
-        return count
+        return sum(count for _, count in self.layer_parameters())
+
+    def layer_parameters(self) -> list[tuple[str, int]]:
+        """Each layer's trainable parameters, by formula: a convolution k*k*c_in*c_out (+ c_out biases), a
+        linear layer fan_in*fan_out (+ fan_out), a batch norm 2 per channel or unit."""
+        model, data = self.model, self.data
+        if isinstance(model, Params2DSpec) or isinstance(data, SurfaceData):
+            return [("params", 2)]  # (a surface with an MLP is refused by spec_errors)
+        layers: list[tuple[str, int]] = []
+        norm = 2 if model.batch_norm else 0
+        fan_in = data.in_features
+        if isinstance(model, CNN2DSpec):
+            image = getattr(data, "image_shape", None)
+            if image is None:
+                return []  # not image data: refused by spec_errors
+            channels = image[0]
+            for i, conv in enumerate(model.conv):
+                weights = conv.kernel * conv.kernel * channels * conv.channels
+                layers.append((f"conv{i + 1}", weights + (conv.channels if model.bias else 0) + norm * conv.channels))
+                channels = conv.channels
+            c, h, w = model.feature_shape(image)
+            fan_in = c * max(h, 0) * max(w, 0)
+        widths = [fan_in, *model.hidden, data.n_outputs]
+        for i, (inputs, outputs) in enumerate(itertools.pairwise(widths)):
+            hidden = i < len(model.hidden)
+            name = (f"fc{i + 1}" if isinstance(model, CNN2DSpec) else f"layer{i + 1}") if hidden else "output"
+            layers.append((name, inputs * outputs + (outputs if model.bias else 0) + (norm * outputs if hidden else 0)))
+        return layers
 
 
 class DatasetPreviewRequest(_Strict):
@@ -347,7 +404,9 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
         errors.append(
             SpecError(("optim", "batch_size"), f"must be at most the training-set size ({n})", "over_train", {"n": n})
         )
-    if isinstance(spec.model, MLPSpec):
+    if isinstance(spec.model, CNN2DSpec):
+        errors += cnn_errors(spec.model, spec, limits)
+    if isinstance(spec.model, MLPSpec | CNN2DSpec):
         if len(spec.model.hidden) > limits.max_hidden_layers:
             max_layers = limits.max_hidden_layers
             errors.append(
@@ -382,6 +441,30 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
         limit = limits.max_parameters
         message = f"{count} parameters; at most {limit}"
         errors.append(SpecError(("model",), message, "too_many_parameters", {"count": count, "limit": limit}))
+    return errors
+
+
+def cnn_errors(model: CNN2DSpec, spec: JobSpec, limits: Limits) -> list[SpecError]:
+    """A CNN needs images; its convolutions must leave at least one pixel, each at most max_width channels;
+    the one-off analyses written for an MLP's matrices are not for it."""
+    image = getattr(spec.data, "image_shape", None)
+    if image is None:
+        return [SpecError(("model", "kind"), "a cnn2d model needs image data (digits)", "needs_images")]
+    errors = [
+        at_most(("model", "conv", i, "channels"), limits.max_width, " channels")
+        for i, conv in enumerate(model.conv)
+        if conv.channels > limits.max_width
+    ]
+    size = min(image[1:])
+    for i, conv in enumerate(model.conv):
+        size = conv.out_size(size)
+        if size < 1:
+            message = f"the image is used up before this layer's output ({size} pixels): less stride or pooling"
+            errors.append(SpecError(("model", "conv", i), message, "image_used_up"))
+            break
+    for name in ("gradient_check", "linear_collapse", "bn_modes"):
+        if getattr(spec.probes, name):
+            errors.append(SpecError(("probes", name), "only for an mlp model", "only_mlp"))
     return errors
 
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from trainscope.training.datasets import Split
-from trainscope.training.models import MLP
+from trainscope.training.models import LayeredNet
 from trainscope.training.probes import b64
 from trainscope.training.telemetry import class_probabilities
 
@@ -39,7 +39,7 @@ DERIVATIVES: dict[type[nn.Module], Callable[[nn.Module, torch.Tensor, torch.Tens
 }
 
 
-def chain_rule_gradients(model: MLP, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor] | None:
+def chain_rule_gradients(model: LayeredNet, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor] | None:
     """Every linear layer's weight gradient of the mean cross-entropy, by the chain rule written out:
     at the top delta = (softmax - one-hot) / n, then per layer going down dW = delta^T a_in and
     delta <- (delta W) * f'(z). What backpropagation computes, without autograd; None for a net with
@@ -68,7 +68,7 @@ def chain_rule_gradients(model: MLP, x: torch.Tensor, y: torch.Tensor) -> list[t
     return grads[::-1]
 
 
-def gradient_check(model: MLP, split: Split, step: int) -> dict[str, Any]:
+def gradient_check(model: LayeredNet, split: Split, step: int) -> dict[str, Any]:
     """Autograd's derivative of the loss against central finite differences, for one weight in each
     linear layer, and against the chain rule written out by hand (chain_rule_gradients) for every
     weight; in float64 on a fixed batch in eval mode (dropout off, batch norm deterministic)."""
@@ -116,15 +116,15 @@ def gradient_check(model: MLP, split: Split, step: int) -> dict[str, Any]:
     return analysis("gradient_check", step, {"max_relative_error": worst, **figures}, {"checks": checks})
 
 
-def linear_collapse(model: MLP, split: Split, step: int) -> dict[str, Any] | None:
+def linear_collapse(model: LayeredNet, split: Split, step: int) -> dict[str, Any] | None:
     """Multiply out an identity-activation MLP into one affine map x -> W x + b and compare its
     predictions with the network's. None for a net with a non-linearity, batch norm or dropout."""
     if any(not isinstance(m, nn.Linear | nn.Identity) for m in model.net):
         return None
     with torch.no_grad():
         linears = model.linears()
-        weight = torch.eye(linears[0].in_features, dtype=torch.float64, device=linears[0].weight.device)
-        bias = torch.zeros(linears[0].in_features, dtype=torch.float64, device=weight.device)
+        weight = torch.eye(linears[0].weight.shape[1], dtype=torch.float64, device=linears[0].weight.device)
+        bias = torch.zeros(linears[0].weight.shape[1], dtype=torch.float64, device=weight.device)
         for layer in linears:
             layer_weight = layer.weight.double()
             weight = layer_weight @ weight
@@ -140,7 +140,7 @@ def linear_collapse(model: MLP, split: Split, step: int) -> dict[str, Any] | Non
     return analysis("linear_collapse", step, figures, data)
 
 
-def bn_modes(model: MLP, split: Split, step: int) -> dict[str, Any] | None:
+def bn_modes(model: LayeredNet, split: Split, step: int) -> dict[str, Any] | None:
     """Validation accuracy in eval mode (running statistics) and of single-example predictions in train
     mode (statistics of the example's own batch of one), and the first batch-norm layer's running statistics
     next to the validation set's. None without batch norm."""
@@ -175,7 +175,7 @@ def bn_modes(model: MLP, split: Split, step: int) -> dict[str, Any] | None:
     return analysis("bn_modes", step, figures, data)
 
 
-def gradient_variance(model: MLP, split: Split, batch_size: int, step: int, seed: int) -> dict[str, Any]:
+def gradient_variance(model: LayeredNet, split: Split, batch_size: int, step: int, seed: int) -> dict[str, Any]:
     """E ||g_B - g||^2: how far a mini-batch gradient of this size lies from the full-batch gradient.
     Batches are drawn with replacement, so the expectation is exactly tr(Cov)/B (sampling without
     replacement would shrink it further as B nears the training-set size)."""
@@ -200,7 +200,7 @@ def gradient_variance(model: MLP, split: Split, batch_size: int, step: int, seed
     return analysis("grad_variance", step, figures)
 
 
-def query_points(model: MLP, points: list[tuple[float, float]], step: int) -> dict[str, Any]:
+def query_points(model: LayeredNet, points: list[tuple[float, float]], step: int) -> dict[str, Any]:
     """The model's class probabilities at exact input points (eval mode): what a boundary grid can only
     interpolate, e.g. whether a bias-free net gives both classes even odds at the origin."""
     device = next(model.parameters()).device

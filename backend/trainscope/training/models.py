@@ -8,7 +8,16 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from trainscope.schemas import JobSpec, LabelledData, MLPSpec, OptimSpec, SurfaceData
+from trainscope.schemas import (
+    CNN2DSpec,
+    DigitsData,
+    JobSpec,
+    LabelledData,
+    MLPSpec,
+    OptimSpec,
+    Params2DSpec,
+    SurfaceData,
+)
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -44,7 +53,48 @@ class InputFeatures(nn.Module):
         return torch.stack([FEATURES[name](x) for name in self.names], dim=1)
 
 
-class MLP(nn.Module):
+class LayeredNet(nn.Module):
+    """What the probes read of a network (its taps): the activation modules of its hidden layers in
+    order, their names, the layers with weights, and each hidden layer's output."""
+
+    net: nn.Sequential
+    activations: nn.ModuleList
+    activation_name: str
+    names: list[str]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits: torch.Tensor = self.net(x)
+        return logits
+
+    def forward_with_hidden(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits and each hidden layer's activation output (no hooks: cheaper for the probes)."""
+        hidden = []
+        activations = set(self.activations)
+        for module in self.net:
+            x = module(x)
+            if module in activations:
+                hidden.append(x)
+        return x, hidden
+
+    def input_features(self, x: torch.Tensor) -> torch.Tensor:
+        """What the first weighted layer sees of the plain inputs x."""
+        first = self.net[0]
+        return first(x) if isinstance(first, InputFeatures) else x
+
+    def linears(self) -> list[nn.Linear | nn.Conv2d]:
+        """The layers with weights, the first hidden layer first, the read-out last."""
+        return [m for m in self.net if isinstance(m, nn.Linear | nn.Conv2d)]
+
+    def layer_names(self) -> list[str]:
+        """Tag names of the hidden layers (layer1... for an MLP; conv1..., fc1... for a CNN)."""
+        return list(self.names)
+
+
+def activation_of(spec: MLPSpec | CNN2DSpec) -> nn.Module:
+    return nn.LeakyReLU(spec.leaky_slope) if spec.activation == "leaky_relu" else ACTIVATIONS[spec.activation]()
+
+
+class MLP(LayeredNet):
     """Linear -> [BatchNorm] -> activation -> [Dropout] per hidden layer, then a linear read-out."""
 
     def __init__(self, spec: MLPSpec, data: LabelledData, seed: int) -> None:
@@ -58,53 +108,74 @@ class MLP(nn.Module):
             layers.append(nn.Linear(fan_in, fan_out, bias=spec.bias))
             if spec.batch_norm:
                 layers.append(nn.BatchNorm1d(fan_out))
-            act = nn.LeakyReLU(spec.leaky_slope) if spec.activation == "leaky_relu" else ACTIVATIONS[spec.activation]()
+            act = activation_of(spec)
             self.activations.append(act)
             layers.append(act)
             if spec.dropout > 0:
                 layers.append(nn.Dropout(spec.dropout))
         layers.append(nn.Linear(widths[-1], data.n_outputs, bias=spec.bias))
         self.net = nn.Sequential(*layers)
-        self._activation_set = set(self.activations)
+        self.activation_name = spec.activation
+        self.names = [f"layer{i + 1}" for i in range(len(spec.hidden))]
+        initialize(self.linears(), seed, spec.init)
+
+
+class CNN2D(LayeredNet):
+    """Conv -> [BatchNorm] -> activation -> [2x2 pooling] per convolution, flattened, then an MLP head
+    (Linear -> [BatchNorm] -> activation -> [Dropout]) and a linear read-out. Takes flat examples and
+    shapes them into the data's images first."""
+
+    def __init__(self, spec: CNN2DSpec, data: DigitsData, seed: int) -> None:
+        super().__init__()
+        image = data.image_shape
+        self.activations = nn.ModuleList()
+        self.names = []
+        layers: list[nn.Module] = [nn.Unflatten(1, image)]
+        channels = image[0]
+        for i, conv in enumerate(spec.conv):
+            layers.append(nn.Conv2d(channels, conv.channels, conv.kernel, conv.stride, conv.padding, bias=spec.bias))
+            if spec.batch_norm:
+                layers.append(nn.BatchNorm2d(conv.channels))
+            act = activation_of(spec)
+            self.activations.append(act)
+            self.names.append(f"conv{i + 1}")
+            layers.append(act)
+            if conv.pool != "none":
+                layers.append(nn.MaxPool2d(2) if conv.pool == "max" else nn.AvgPool2d(2))
+            channels = conv.channels
+        layers.append(nn.Flatten())
+        c, h, w = spec.feature_shape(image)
+        widths = [c * h * w, *spec.hidden]
+        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
+            layers.append(nn.Linear(fan_in, fan_out, bias=spec.bias))
+            if spec.batch_norm:
+                layers.append(nn.BatchNorm1d(fan_out))
+            act = activation_of(spec)
+            self.activations.append(act)
+            self.names.append(f"fc{i + 1}")
+            layers.append(act)
+            if spec.dropout > 0:
+                layers.append(nn.Dropout(spec.dropout))
+        layers.append(nn.Linear(widths[-1], data.n_outputs, bias=spec.bias))
+        self.net = nn.Sequential(*layers)
         self.activation_name = spec.activation
         initialize(self.linears(), seed, spec.init)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits: torch.Tensor = self.net(x)
-        return logits
 
-    def forward_with_hidden(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Logits and each hidden layer's activation output (no hooks: cheaper for the probes)."""
-        hidden = []
-        for module in self.net:
-            x = module(x)
-            if module in self._activation_set:
-                hidden.append(x)
-        return x, hidden
-
-    def input_features(self, x: torch.Tensor) -> torch.Tensor:
-        """What the first linear layer sees of the plain inputs x."""
-        first = self.net[0]
-        return first(x) if isinstance(first, InputFeatures) else x
-
-    def linears(self) -> list[nn.Linear]:
-        """The linear layers, first hidden layer first, the read-out last."""
-        return [m for m in self.net if isinstance(m, nn.Linear)]
-
-    def layer_names(self) -> list[str]:
-        """Tag names of the hidden layers: layer1 is the first hidden layer."""
-        return [f"layer{i + 1}" for i in range(len(self.activations))]
+def build_model(spec: JobSpec) -> LayeredNet:
+    """The spec's network, its weights drawn from the job's seed (or the model's own init seed)."""
+    model, data = spec.model, spec.data
+    if isinstance(model, Params2DSpec) or isinstance(data, SurfaceData):
+        raise ValueError("a network needs labelled data and an mlp or cnn2d model spec")
+    init_seed = model.init_seed if model.init_seed is not None else spec.seed
+    if isinstance(model, CNN2DSpec):
+        if not isinstance(data, DigitsData):
+            raise ValueError("a cnn2d model needs image data")
+        return CNN2D(model, data, init_seed)
+    return MLP(model, data, init_seed)
 
 
-def build_model(spec: JobSpec) -> MLP:
-    """The spec's MLP, its weights drawn from the job's seed."""
-    if not isinstance(spec.model, MLPSpec) or isinstance(spec.data, SurfaceData):
-        raise ValueError("an MLP needs labelled data and an mlp model spec")
-    init_seed = spec.model.init_seed if spec.model.init_seed is not None else spec.seed
-    return MLP(spec.model, spec.data, init_seed)
-
-
-def initialize(linears: list[nn.Linear], seed: int, scheme: str = "default") -> None:
+def initialize(linears: list[nn.Linear | nn.Conv2d], seed: int, scheme: str = "default") -> None:
     """Uniform init drawn per layer from its own generator, weight before bias: runs that differ only in
     activation, bias, batch norm or dropout start from the same weights, which is what a matched
     comparison needs (the global RNG would shift when a bias is left out). Biases always get PyTorch's
@@ -112,7 +183,8 @@ def initialize(linears: list[nn.Linear], seed: int, scheme: str = "default") -> 
     with torch.no_grad():
         for index, layer in enumerate(linears):
             generator = torch.Generator().manual_seed(seed * 1000 + index)
-            fan_in, fan_out = layer.in_features, layer.out_features
+            receptive = layer.weight[0][0].numel()  # a convolution's kernel size; 1 for a linear layer
+            fan_in, fan_out = layer.weight.shape[1] * receptive, layer.weight.shape[0] * receptive
             bound = {"he": (6 / fan_in) ** 0.5, "xavier": (6 / (fan_in + fan_out)) ** 0.5}.get(scheme, fan_in**-0.5)
             weight = torch.rand(layer.weight.shape, generator=generator) * 2 * bound - bound
             layer.weight.copy_(weight)

@@ -20,7 +20,7 @@ import torch
 from torch.utils.hooks import RemovableHandle
 
 from trainscope.schemas import JobSpec, Points2DData
-from trainscope.training.models import MLP
+from trainscope.training.models import LayeredNet
 from trainscope.training.points import b64_floats
 from trainscope.training.telemetry import (
     SATURATION_BANDS,
@@ -55,7 +55,7 @@ def finite_or_none(value: float) -> float | None:
 class ProbeContext:
     """What probes look at; the probe set's activations are computed at most once per sampling step."""
 
-    model: MLP
+    model: LayeredNet
     spec: JobSpec
     probe_x: torch.Tensor
     probe_y: torch.Tensor
@@ -79,7 +79,7 @@ class ProbeContext:
         return hidden_outputs(self.model, self.train_x)
 
 
-def hidden_outputs(model: MLP, inputs: torch.Tensor) -> list[torch.Tensor]:
+def hidden_outputs(model: LayeredNet, inputs: torch.Tensor) -> list[torch.Tensor]:
     """Each hidden layer's activation output in eval mode (no dropout, batch-norm running statistics)."""
     was_training = model.training
     model.eval()
@@ -218,7 +218,8 @@ class Embedding(Probe):
         self._previous: torch.Tensor | None = None
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
-        points = torch.nan_to_num(ctx.probe_outputs()[-1], nan=0.0, posinf=0.0, neginf=0.0)
+        last = ctx.probe_outputs()[-1]  # a CNN without a head: its last feature maps, flattened
+        points = torch.nan_to_num(last.reshape(len(last), -1), nan=0.0, posinf=0.0, neginf=0.0)
         projection, components, explained = pca_project(points, 3, self._previous)
         self._previous = components
         return {"points": projection, "explained": explained}
@@ -282,7 +283,8 @@ class Network(Probe):
         self.shapes = [tuple(layer.weight.shape) for layer in ctx.model.linears()]
         self.plane = ctx.plane
         self.grid = plane_grid(*ctx.plane, UNIT_MAP_GRID).to(ctx.probe_x.device) if ctx.plane else None
-        if sum(out * fan_in for out, fan_in in self.shapes) > NETWORK_WEIGHT_CAP:
+        # the diagram draws a matrix per layer: not a convolution's kernels (those get their own view)
+        if any(len(shape) != 2 for shape in self.shapes) or sum(math.prod(s) for s in self.shapes) > NETWORK_WEIGHT_CAP:
             self.every = 0
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:

@@ -12,7 +12,8 @@ function describe(spec) {
   const optim = `${spec.optim.optimizer} lr ${spec.optim.lr} · ${t("runs.batch")} ${spec.optim.batch_size}`;
   if (spec.data.kind === "surface") return `${spec.data.objective} (${spec.model.start.join(", ")}) · ${optim}`;
   const data = spec.data.kind === "digits" ? "digits" : spec.data.dataset;
-  return `${data} · [${spec.model.hidden.join(",")}] ${spec.model.activation} · ${optim}`;
+  const convs = spec.model.kind === "cnn2d" ? `conv ${spec.model.conv.map((c) => c.channels).join(",")} → ` : "";
+  return `${data} · ${convs}[${spec.model.hidden.join(",")}] ${spec.model.activation} · ${optim}`;
 }
 
 export function formatBytes(bytes) {
