@@ -28,7 +28,7 @@ from torch import nn
 from trainscope.schemas import JobSpec
 from trainscope.training.datasets import Split, load_split
 from trainscope.training.driver import fit, resolve_device
-from trainscope.training.models import MLP, build_model, make_optimizer
+from trainscope.training.models import LayeredNet, build_model, make_optimizer
 from trainscope.training.tasks.mlp import evaluate
 
 SPECS: dict[str, dict[str, Any]] = {
@@ -41,10 +41,15 @@ SPECS: dict[str, dict[str, Any]] = {
         "data": {"dataset": "spiral"},
         "optim": {"steps": 3000, "eval_every": 25},
     },
+    "digits CNN conv 8-16, head 32 (default), Adam, batch 64": {
+        "data": {"kind": "digits"},
+        "model": {"kind": "cnn2d", "activation": "relu"},
+        "optim": {"optimizer": "adam", "lr": 0.003, "batch_size": 64, "steps": 1000, "eval_every": 100},
+    },
 }
 
 
-def set_up(spec: JobSpec) -> tuple[Split, MLP, torch.optim.Optimizer]:
+def set_up(spec: JobSpec) -> tuple[Split, LayeredNet, torch.optim.Optimizer]:
     torch.manual_seed(spec.seed)
     device = resolve_device(spec.device)
     split = load_split(spec.data, spec.seed, device)

@@ -13,6 +13,8 @@ import { mount as mountEmbedding } from "./charts/embedding.js";
 import { mount as mountBoundary } from "./charts/boundary.js";
 import { mount as mountNetwork } from "./charts/network.js";
 import { mount as mountSystem } from "./charts/system.js";
+import { mount as mountPictures } from "./charts/pictures.js";
+import { mount as mountConfusion } from "./charts/confusion.js";
 import { drawAll } from "./charts/frames.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -48,6 +50,8 @@ async function start() {
     histograms: mountHistograms($("#histograms")),
     embedding: mountEmbedding($("#embedding")),
     system: mountSystem($("#system")),
+    pictures: mountPictures($("#pictures")),
+    confusion: mountConfusion($("#confusion")),
   };
   // exposed for the browser tests and for poking around in the console
   window.trainscope = { charts, drawAll };

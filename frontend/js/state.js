@@ -15,6 +15,9 @@ export const FIELDS = [
   { group: "Data", path: "data.val_fraction", label: "Validation share", control: "range", min: 0.1, max: 0.9, step: 0.05, percent: true },
   // empty: the run's seed draws the data; "new data" draws another set, as TensorFlow Playground's Regenerate
   { group: "Data", path: "data.seed", label: "Data seed", control: "seed", points2d: true },
+  { group: "Model", path: "model.kind", label: "Model", control: "select", choices: () => [["mlp", "MLP", "model.mlp"], ["cnn2d", "CNN (images)", "model.cnn2d"]] },
+  // a CNN's convolutions: channels per layer (3x3, padding 1), one pooling for all
+  { group: "Model", path: "model.conv", label: "Convolutions", control: "conv", cnn: true },
   { group: "Model", path: "model.hidden", label: "Hidden widths", control: "list" },
   { group: "Model", path: "model.activation", label: "Activation", control: "select", choices: (m) => m.choices["model.activation"] },
   { group: "Model", path: "model.bias", label: "Bias", control: "checkbox" },
@@ -33,13 +36,13 @@ export const FIELDS = [
 ];
 
 // The page's own defaults on top of the API's: a first run long and slow enough to watch it learn.
-export const PAGE_DEFAULTS = { "optim.steps": 2000, pace: 200 };
+export const PAGE_DEFAULTS = { "optim.steps": 2000, pace: 200, "model.conv": [{ channels: 8, pool: "max" }, { channels: 16, pool: "max" }] };
 
 // Probes sample about 40 times in any run, so every over-time view shows it evolve (the API's default,
 // every 200 steps, leaves a short run with two snapshots).
 export function probesFor(steps) {
   const every = Math.max(10, Math.round(steps / 40));
-  return { histogram_every: every, layers_every: every, embedding_every: every, boundary_every: every, network_every: every, system_every: every, min_interval_s: 0.1 };
+  return { histogram_every: every, layers_every: every, embedding_every: every, boundary_every: every, network_every: every, system_every: every, images_every: every, confusion_every: every, min_interval_s: 0.1 };
 }
 
 // Good first runs: each sets a few fields on top of the defaults.
@@ -47,6 +50,7 @@ export const PRESETS = {
   "Spiral, tanh": { "data.dataset": "spiral", "model.hidden": [16, 16], "model.activation": "tanh", "optim.lr": 0.01, "optim.steps": 4000 },
   "Circle, ReLU": { "data.dataset": "circle", "model.hidden": [8, 8], "model.activation": "relu", "optim.lr": 0.01, "optim.steps": 2000 },
   "XOR, no hidden non-linearity": { "data.dataset": "xor", "model.hidden": [8, 8], "model.activation": "identity", "optim.steps": 2000 },
+  "Digits, CNN": { "data.dataset": "digits", "model.kind": "cnn2d", "model.hidden": [32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 1500 },
   "Digits, MLP": { "data.dataset": "digits", "model.hidden": [64, 32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 3000 },
   "Too large a learning rate": { "data.dataset": "moons", "optim.optimizer": "sgd", "optim.lr": 1000, "optim.steps": 2000 },
 };
@@ -77,7 +81,7 @@ export function specFromValues(values) {
   const spec = {};
   const digits = values["data.dataset"] === "digits";
   for (const field of FIELDS) {
-    if (field.path === "data.dataset" || (field.points2d && digits)) continue;
+    if (field.path === "data.dataset" || (field.points2d && digits) || (field.cnn && values["model.kind"] !== "cnn2d")) continue;
     if (values[field.path] !== undefined) setPath(spec, field.path, values[field.path]);
   }
   spec.data = { ...(spec.data || {}), kind: digits ? "digits" : "points2d" };
@@ -86,7 +90,18 @@ export function specFromValues(values) {
   return spec;
 }
 
-function encodeValue(value) {
+// Convolutions as the address writes them: "8,16;max" (channels per layer; the pooling of all)
+export function encodeConv(layers) {
+  return `${layers.map((layer) => layer.channels).join(",")};${layers.length ? layers[0].pool || "max" : "max"}`;
+}
+
+export function decodeConv(text) {
+  const [channels = "", pool = "max"] = text.split(";");
+  return channels.split(",").filter(Boolean).map((c) => ({ channels: Number(c), pool }));
+}
+
+function encodeValue(field, value) {
+  if (field.control === "conv") return encodeConv(value);
   return Array.isArray(value) ? value.join(",") : value === null ? "" : String(value);
 }
 
@@ -94,6 +109,7 @@ function decodeValue(field, text) {
   if (field.control === "checkbox") return text === "true";
   if (field.control === "list") return text.split(",").filter(Boolean).map(Number);
   if (field.control === "features") return text.split(",").filter((name) => name in FEATURES);
+  if (field.control === "conv") return decodeConv(text);
   if (field.control === "seed") return text === "" || text === "null" ? null : Number(text);
   if (["number", "log", "range"].includes(field.control) || field.numeric) return Number(text);
   return text;
@@ -102,7 +118,7 @@ function decodeValue(field, text) {
 export function toHash(values) {
   const params = new URLSearchParams();
   for (const field of FIELDS) {
-    if (values[field.path] !== undefined) params.set(field.path, encodeValue(values[field.path]));
+    if (values[field.path] !== undefined) params.set(field.path, encodeValue(field, values[field.path]));
   }
   return "#" + params.toString();
 }

@@ -79,3 +79,26 @@ def test_a_regression_run_draws_values_not_classes(server: LiveServer, page: Pag
     assert heatmap == {"min": -1, "title": "prediction"}
     loss = page.evaluate("() => document.querySelector('[data-testid=loss-chart]').layout.yaxis2.visible")
     assert loss is False  # no accuracy for a value to predict
+
+
+def test_a_cnn_on_digits_shows_examples_kernels_feature_maps_and_confusion(server: LiveServer, page: Page) -> None:
+    open_page(page, server.url + "/")
+    page.select_option("select[name=preset]", "Digits, CNN")
+    assert page.is_visible("[data-path='model.conv']") and page.input_value("input[name=conv-channels]") == "8,16"
+    page.fill("input[name='optim.steps']", "300")
+    page.select_option("select[name=pace]", "0")
+    page.click("#start")
+    wait_js(page, "document.body.dataset.run === 'done'", 90)
+    draw_all(page)
+    wait_js(page, "document.querySelectorAll('#pictures canvas').length > 0")
+    headings = page.locator("#pictures h3").all_text_contents()
+    assert [h.split(" ")[0] for h in headings] == ["examples", "conv1", "conv1", "conv2", "conv2"]
+    assert page.locator("#pictures .pictures").nth(0).locator("canvas").count() == 16  # the examples
+    assert page.locator("#pictures .pictures").nth(1).locator("canvas").count() == 8  # conv1's kernels
+    assert page.locator("#pictures .pictures").nth(4).locator("canvas").count() == 16  # conv2's maps
+    heatmap = page.evaluate("() => document.getElementById('confusion').data[0]")
+    counts = heatmap["z"][::-1]  # drawn with class 0 on top
+    assert heatmap["y"][-1] == "0" and len(counts) == 10
+    assert sum(counts[i][i] for i in range(10)) > 0.8 * sum(map(sum, counts))  # mostly on the diagonal
+    job_id = page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('job')")
+    assert server.job(job_id)["spec"]["model"]["conv"][1]["channels"] == 16

@@ -132,7 +132,7 @@ def test_all_probes_sample_a_step_with_one_device_to_host_transfer(monkeypatch: 
     assert transfers == ["cpu"]  # one transfer for every probe together
     assert all(not m._forward_hooks for m in model.activations)  # hooks lived for one pass only
     by_type = {e["type"]: e for e in events}
-    assert set(by_type) == {"histogram", "layers", "embedding", "boundary", "network", "system"}
+    assert set(by_type) == {"histogram", "layers", "embedding", "boundary", "network", "system", "confusion"}
 
     embedding = by_type["embedding"]
     assert embedding["n"] == len(embedding["labels"]) == min(spec.probes.probe_size, 200)  # all 200 points
@@ -211,3 +211,35 @@ def test_units_are_dead_only_if_dead_on_the_whole_training_set_and_revivals_are_
         first.bias[1] = 1.0  # bring unit 1 back
     layer = sample(200)[0]
     assert layer["dead_fraction"] == 0.5 and layer["revived"] == 1
+
+
+def test_a_cnns_pictures_and_the_confusion_matrix_match_their_references() -> None:
+    spec = JobSpec.model_validate({"data": {"kind": "digits"}, "model": {"kind": "cnn2d"}})
+    task = MLPTask(spec, torch.device("cpu"))
+    events: list[dict[str, Any]] = []
+    task.telemetry.before_forward(1)
+    loss = torch.nn.functional.cross_entropy(task.model(task.split.x_train[:32]), task.split.y_train[:32])
+    loss.backward()  # type: ignore[no-untyped-call]
+    task.telemetry.after_backward(1, events.append)
+    images = {e["tag"]: e for e in events if e["type"] == "images"}
+    assert set(images) == {"inputs", "kernels/conv1", "maps/conv1", "kernels/conv2", "maps/conv2"}
+
+    probe_x, probe_y = task.telemetry.ctx.probe_x, task.telemetry.ctx.probe_y
+    task.model.eval()
+    with torch.no_grad():
+        predicted = task.model(probe_x).argmax(1)
+        _, hidden = task.model.forward_with_hidden(probe_x[:1])
+    confusion = next(e for e in events if e["type"] == "confusion")["counts"]
+    expected = np.zeros((10, 10), dtype=int)
+    np.add.at(expected, (probe_y.numpy(), predicted.numpy()), 1)
+    assert confusion == expected.tolist()
+
+    inputs = images["inputs"]
+    assert (inputs["n"], inputs["height"], inputs["width"]) == (16, 8, 8)
+    np.testing.assert_allclose(decode(inputs["pixels"]), probe_x[:16].numpy().ravel(), rtol=1e-6)
+    assert inputs["captions"][0] == f"{int(probe_y[0])} → {int(predicted[0])}"
+    kernels = task.model.linears()[1].weight.detach().mean(dim=1)  # conv2: averaged over its 8 inputs
+    np.testing.assert_allclose(decode(images["kernels/conv2"]["pixels"]), kernels.numpy().ravel(), rtol=1e-5)
+    maps = images["maps/conv1"]
+    assert (maps["n"], maps["height"], maps["width"]) == (8, 8, 8)  # before the pooling
+    np.testing.assert_allclose(decode(maps["pixels"]), hidden[0][0].numpy().ravel(), rtol=1e-5, atol=1e-6)

@@ -96,11 +96,11 @@ def read_scalars(store: RunStore, job_id: str, tag: str, max_points: int) -> Sca
     return ScalarSeries(tag=tag, steps=[steps[i] for i in keep], values=[values[i] for i in keep], total=len(steps))
 
 
-SNAPSHOT_TYPES = frozenset({"histogram", "layers", "embedding", "boundary", "network", "system"})
+SNAPSHOT_TYPES = frozenset({"histogram", "layers", "embedding", "boundary", "network", "system", "images", "confusion"})
 # the page draws only the newest of these (over-time views are drawn from histograms, layers and
 # embeddings): a compact replay sends one each. Measured: a boundary grid is ~25 KB, and 100 of them
 # were half of what each viewer opening a long run was sent
-LATEST_ONLY_TYPES = frozenset({"boundary", "network", "system"})
+LATEST_ONLY_TYPES = frozenset({"boundary", "network", "system", "images", "confusion"})
 
 
 @dataclass

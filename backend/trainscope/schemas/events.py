@@ -182,6 +182,26 @@ class DatasetEvent(_EventBase):
     val: dict[str, Any]
 
 
+class ImagesEvent(_EventBase):
+    """Small images drawn as a grid: input examples (tag `inputs`, captioned true → predicted), a
+    convolution's kernels (`kernels/conv1`) or one example's feature maps (`maps/conv1`)."""
+
+    type: Literal["images"] = "images"
+    tag: str
+    n: int
+    height: int
+    width: int
+    pixels: str = Field(description="base64 float32, n x height x width, row-major; row 0 is the top")
+    captions: list[str] = Field(default_factory=list, description="one per image, or none")
+
+
+class ConfusionEvent(_EventBase):
+    """How often each true class (row) was predicted as each class (column), on the probe set."""
+
+    type: Literal["confusion"] = "confusion"
+    counts: list[list[int]]
+
+
 class AnalysisEvent(_EventBase):
     """A one-off measurement (gradient check, collapsed linear map, batch-norm modes, gradient variance,
     a loss surface): headline figures plus the arrays to draw."""
@@ -203,6 +223,8 @@ Event = Annotated[
     | SystemEvent
     | ControlEvent
     | DatasetEvent
+    | ImagesEvent
+    | ConfusionEvent
     | AnalysisEvent,
     Field(discriminator="type"),
 ]

@@ -267,6 +267,10 @@ class ProbeSpec(_Strict):
     boundary_every: int = Field(100, ge=0, description="class probability over the input plane (2-D data)")
     boundary_grid: int = Field(40, ge=4, le=200, description="grid cells per side of the boundary map")
     network_every: int = Field(200, ge=0, description="weights and each hidden unit's map (network view)")
+    images_every: int = Field(
+        200, ge=0, description="image data: examples with their predictions; a CNN: its kernels and feature maps"
+    )
+    confusion_every: int = Field(200, ge=0, description="classes: the confusion matrix on the probe set")
     system_every: int = Field(200, ge=0, description="samples/s, device memory and utilization")
     probe_size: int = Field(256, ge=10, description="fixed examples the probes look at")
     gradient_check: bool = Field(False, description="at the end: autograd against finite differences")

@@ -319,6 +319,64 @@ class Network(Probe):
         return [event]
 
 
+EXAMPLES_SHOWN = 16  # input examples drawn with their predictions
+
+
+class Pictures(Probe):
+    """Image data: the first probe examples with their true and predicted class. A CNN also: each
+    convolution's kernels (the first one's as they are; a deeper one's averaged over its input channels)
+    and the first probe example's feature maps after each convolution."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        image = getattr(ctx.spec.data, "image_shape", None)
+        self.every = ctx.spec.probes.images_every if image is not None else 0
+        self.image = image or (1, 1, 1)
+        layers = zip(ctx.model.layer_names(), ctx.model.linears(), strict=False)
+        self.convs = [(name, layer) for name, layer in layers if isinstance(layer, torch.nn.Conv2d)]
+        self.examples = ctx.probe_x[:EXAMPLES_SHOWN]
+        self.truth = ctx.probe_y[:EXAMPLES_SHOWN].tolist()  # once, at set-up
+
+    def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
+        out = {"inputs": self.examples, "predicted": eval_outputs(ctx.model, self.examples).argmax(1)}
+        maps = ctx.probe_outputs()
+        for index, (name, layer) in enumerate(self.convs):
+            out[f"kernels/{name}"] = layer.weight.detach().mean(dim=1)  # out channels x k x k
+            out[f"maps/{name}"] = maps[index][0]  # channels x h x w of the first probe example
+        return out
+
+    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+        _, height, width = self.image
+        inputs = fetched["inputs"].reshape(len(self.truth), height, width)
+        captions = [f"{truth} → {int(p)}" for truth, p in zip(self.truth, fetched["predicted"], strict=True)]
+        events = [images_event(step, "inputs", inputs, captions)]
+        for tag, array in fetched.items():
+            if tag.startswith(("kernels/", "maps/")):
+                events.append(images_event(step, tag, array))
+        return events
+
+
+def images_event(step: int, tag: str, images: np.ndarray, captions: list[str] | None = None) -> dict[str, Any]:
+    n, height, width = images.shape
+    event = {"type": "images", "step": step, "tag": tag, "n": n, "height": height, "width": width}
+    return {**event, "pixels": b64(images), "captions": captions or []}
+
+
+class Confusion(Probe):
+    """Classes: how often each true class was predicted as each class, on the probe set (eval mode)."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self.classes = getattr(ctx.spec.data, "n_outputs", 0) if ctx.probe_y.dtype == torch.int64 else 0
+        self.every = ctx.spec.probes.confusion_every if self.classes > 1 else 0
+
+    def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
+        predicted = eval_outputs(ctx.model, ctx.probe_x).argmax(1)
+        pairs = ctx.probe_y * self.classes + predicted
+        return {"counts": torch.bincount(pairs, minlength=self.classes**2).reshape(self.classes, self.classes)}
+
+    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+        return [{"type": "confusion", "step": step, "counts": fetched["counts"].astype(int).tolist()}]
+
+
 class System(Probe):
     """Throughput since the last sample, and device memory and utilization on a GPU."""
 
@@ -352,6 +410,7 @@ class Telemetry:
         self.min_interval_s = ctx.spec.probes.min_interval_s
         self._last_sample: dict[int, float] = {}  # probe index -> monotonic time of its last sample
         probes: list[Probe] = [Histograms(ctx), LayerStats(ctx), Embedding(ctx), System(ctx)]
+        probes += [Pictures(ctx), Confusion(ctx)]
         if ctx.plane is not None:
             probes.append(Boundary(ctx))
         probes.append(Network(ctx))

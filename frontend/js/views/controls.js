@@ -1,6 +1,6 @@
 // The settings form, built from /api/meta and the FIELDS table; reads and writes flat values.
 import { say, t } from "../i18n.js";
-import { FEATURES, FIELDS, PAGE_DEFAULTS, PRESETS, valuesFromSpec } from "../state.js";
+import { decodeConv, encodeConv, FEATURES, FIELDS, PAGE_DEFAULTS, PRESETS, valuesFromSpec } from "../state.js";
 
 const LOG_MIN = -5; // learning-rate slider: 1e-5 .. 1e3
 const LOG_MAX = 3;
@@ -80,9 +80,35 @@ function seedControl(field) {
   return wrap;
 }
 
+// A CNN's convolutions: channels per layer, and the pooling after each; the value lives in a hidden input
+function convControl(field) {
+  const wrap = Object.assign(document.createElement("span"), { className: "seed-control" });
+  const input = Object.assign(document.createElement("input"), { type: "hidden", name: field.path });
+  const channels = Object.assign(document.createElement("input"), { placeholder: "8,16", name: "conv-channels" });
+  channels.setAttribute("aria-label", "channels per convolution");
+  const pool = document.createElement("select");
+  pool.name = "conv-pool";
+  for (const kind of ["max", "avg", "none"]) {
+    const option = new Option(kind, kind);
+    option.dataset.i18n = `pool.${kind}`;
+    pool.add(option);
+  }
+  const update = () => { input.value = `${channels.value};${pool.value}`; };
+  channels.addEventListener("change", update);
+  pool.addEventListener("change", update);
+  input.sync = () => {
+    const [list = "", kind = "max"] = input.value.split(";");
+    channels.value = list;
+    pool.value = kind;
+  };
+  wrap.append(input, channels, pool);
+  return wrap;
+}
+
 function control(field, meta) {
   let input;
   if (field.control === "features") return featureToggles(field);
+  if (field.control === "conv") return convControl(field);
   if (field.control === "range") return rangeControl(field);
   if (field.control === "seed") return seedControl(field);
   if (field.control === "select") {
@@ -173,6 +199,7 @@ export function mountControls(form, meta, onChange) {
       const input = form.elements[field.path];
       if (field.control === "checkbox") values[field.path] = input.checked;
       else if (field.control === "features") values[field.path] = input.value.split(",").filter(Boolean);
+      else if (field.control === "conv") values[field.path] = decodeConv(input.value);
       else if (field.control === "seed") values[field.path] = input.value === "" ? null : Number(input.value);
       else if (field.control === "range") values[field.path] = Number(input.value);
       else if (field.control === "list") values[field.path] = input.value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
@@ -191,6 +218,7 @@ export function mountControls(form, meta, onChange) {
       if (value === undefined) continue;
       if (field.control === "checkbox") input.checked = Boolean(value);
       else if (field.control === "list" || field.control === "features") input.value = value.join(",");
+      else if (field.control === "conv") input.value = encodeConv(value);
       else input.value = value ?? "";
       if (input.sync) input.sync();
     }
@@ -199,7 +227,9 @@ export function mountControls(form, meta, onChange) {
 
   function showRelevant() {
     const digits = form.elements["data.dataset"].value === "digits";
+    const cnn = form.elements["model.kind"].value === "cnn2d";
     for (const field of FIELDS.filter((f) => f.points2d)) form.querySelector(`[data-path="${field.path}"]`).hidden = digits;
+    for (const field of FIELDS.filter((f) => f.cnn)) form.querySelector(`[data-path="${field.path}"]`).hidden = !cnn;
   }
 
   // ---- errors at their fields, in the reader's language ----
@@ -232,6 +262,9 @@ export function mountControls(form, meta, onChange) {
         bad += 1;
       } else if (field.control === "seed" && input.validity.badInput) {
         markError(field.path, "error.bad_input");
+        bad += 1;
+      } else if (field.control === "conv" && !labelOf(field.path).hidden && !/^\s*\d+\s*(,\s*\d+\s*)*;/.test(input.value)) {
+        markError(field.path, "error.bad_list");
         bad += 1;
       } else if (field.control === "features" && !labelOf(field.path).hidden && input.value === "") {
         markError(field.path, "error.no_features");
