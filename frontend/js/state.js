@@ -12,6 +12,9 @@ export const FIELDS = [
   { group: "Data", path: "data.features", label: "Inputs", control: "features", points2d: true },
   { group: "Data", path: "data.noise", label: "Noise", control: "range", min: 0, max: 1, step: 0.05, points2d: true },
   { group: "Data", path: "data.n_points", label: "Points", control: "number", step: 50, points2d: true },
+  // shifted digits: each 8x8 digit somewhere within `shift` pixels of the centre of a larger canvas
+  { group: "Data", path: "data.canvas", label: "Canvas", control: "number", step: 2, digits: true },
+  { group: "Data", path: "data.shift", label: "Shift", control: "number", step: 1, digits: true },
   { group: "Data", path: "data.val_fraction", label: "Validation share", control: "range", min: 0.1, max: 0.9, step: 0.05, percent: true },
   // empty: the run's seed draws the data; "new data" draws another set, as TensorFlow Playground's Regenerate
   { group: "Data", path: "data.seed", label: "Data seed", control: "seed", points2d: true },
@@ -36,7 +39,7 @@ export const FIELDS = [
 ];
 
 // The page's own defaults on top of the API's: a first run long and slow enough to watch it learn.
-export const PAGE_DEFAULTS = { "optim.steps": 2000, pace: 200, "model.conv": [{ channels: 8, pool: "max" }, { channels: 16, pool: "max" }] };
+export const PAGE_DEFAULTS = { "optim.steps": 2000, pace: 200, "data.canvas": 8, "data.shift": 0, "model.conv": [{ channels: 8, pool: "max" }, { channels: 16, pool: "max" }] };
 
 // Probes sample about 40 times in any run, so every over-time view shows it evolve (the API's default,
 // every 200 steps, leaves a short run with two snapshots).
@@ -51,6 +54,8 @@ export const PRESETS = {
   "Circle, ReLU": { "data.dataset": "circle", "model.hidden": [8, 8], "model.activation": "relu", "optim.lr": 0.01, "optim.steps": 2000 },
   "XOR, no hidden non-linearity": { "data.dataset": "xor", "model.hidden": [8, 8], "model.activation": "identity", "optim.steps": 2000 },
   "Digits, CNN": { "data.dataset": "digits", "model.kind": "cnn2d", "model.hidden": [32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 1500 },
+  "Shifted digits, CNN": { "data.dataset": "digits", "data.canvas": 16, "data.shift": 4, "model.kind": "cnn2d", "model.conv": [{ channels: 8, pool: "max" }, { channels: 16, pool: "max" }, { channels: 16, pool: "max" }], "model.hidden": [32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 2000 },
+  "Shifted digits, MLP": { "data.dataset": "digits", "data.canvas": 16, "data.shift": 4, "model.hidden": [64, 32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 2000 },
   "Digits, MLP": { "data.dataset": "digits", "model.hidden": [64, 32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 3000 },
   "Too large a learning rate": { "data.dataset": "moons", "optim.optimizer": "sgd", "optim.lr": 1000, "optim.steps": 2000 },
 };
@@ -81,7 +86,7 @@ export function specFromValues(values) {
   const spec = {};
   const digits = values["data.dataset"] === "digits";
   for (const field of FIELDS) {
-    if (field.path === "data.dataset" || (field.points2d && digits) || (field.cnn && values["model.kind"] !== "cnn2d")) continue;
+    if (field.path === "data.dataset" || (field.points2d && digits) || (field.digits && !digits) || (field.cnn && values["model.kind"] !== "cnn2d")) continue;
     if (values[field.path] !== undefined) setPath(spec, field.path, values[field.path]);
   }
   spec.data = { ...(spec.data || {}), kind: digits ? "digits" : "points2d" };

@@ -102,3 +102,26 @@ def test_a_cnn_on_digits_shows_examples_kernels_feature_maps_and_confusion(serve
     assert sum(counts[i][i] for i in range(10)) > 0.8 * sum(map(sum, counts))  # mostly on the diagonal
     job_id = page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('job')")
     assert server.job(job_id)["spec"]["model"]["conv"][1]["channels"] == 16
+
+
+def test_shifted_digits_are_set_in_the_form_and_drawn_on_their_canvas(
+    server: LiveServer, page: Page, console_errors: list[str]
+) -> None:
+    open_page(page, server.url + "/")
+    assert page.is_hidden("[data-path='data.canvas']")  # 2-D data: no canvas
+    page.select_option("select[name=preset]", "Shifted digits, CNN")
+    assert page.input_value("input[name='data.canvas']") == "16" and page.input_value("input[name='data.shift']") == "4"
+    page.fill("input[name='optim.steps']", "100")
+    page.select_option("select[name=pace]", "0")
+    page.click("#start")
+    wait_js(page, "document.body.dataset.run === 'done'", 90)
+    draw_all(page)
+    wait_js(page, "document.querySelectorAll('#pictures canvas').length > 0")
+    assert page.locator("#pictures canvas").first.get_attribute("width") == "16"  # the examples, 16x16
+    page.fill("input[name='data.shift']", "5")  # more than a 16-pixel canvas has room for
+    page.click("#start")
+    error = page.locator("[data-path='data.shift'] .field-error")
+    error.wait_for(timeout=10_000)
+    assert error.text_content() == "at most 4 on a 16-pixel canvas"
+    assert all("422" in message for message in console_errors)  # the browser's own note of the refusal
+    console_errors.clear()

@@ -69,3 +69,18 @@ def test_the_preview_is_the_split_a_job_trains_on() -> None:
     train = np.frombuffer(base64.b64decode(shown["train"]["points"]), dtype="<f4").reshape(-1, 2)
     np.testing.assert_array_equal(train, split.x_train.numpy())
     assert shown["val"]["labels"] == split.y_val.tolist()
+
+
+def test_shifted_digits_are_the_digits_placed_on_a_canvas_within_their_shift() -> None:
+    plain = load_split(DigitsData(), 3, CPU)
+    centred = load_split(DigitsData(canvas=16), 3, CPU)
+    images = centred.x_train.reshape(-1, 16, 16)
+    assert torch.equal(images[:, 4:12, 4:12].reshape(-1, 64), plain.x_train)  # no shift: the centre
+    shifted = load_split(DigitsData(canvas=16, shift=0, val_shift=4), 3, CPU)
+    assert torch.equal(shifted.x_train, centred.x_train)  # training examples stay in the centre ...
+    moved = shifted.x_val.reshape(-1, 16, 16)
+    assert not torch.equal(moved, centred.x_val.reshape(-1, 16, 16))  # ... the held-out ones move
+    assert torch.allclose(moved.sum(dim=(1, 2)), plain.x_val.sum(dim=1))  # whole digits, nothing cut off
+    rows, cols = moved.sum(dim=2) > 0, moved.sum(dim=1) > 0
+    first_row = rows.float().argmax(dim=1)  # the top of each digit's ink: within 4 of where it was
+    assert (first_row >= 0).all() and (first_row < 4 + 8).all() and cols.any(dim=1).all()

@@ -118,18 +118,32 @@ class Points2DData(_SplitData):
 
 
 class DigitsData(_SplitData):
-    """scikit-learn's bundled 8x8 handwritten digits (no download)."""
+    """scikit-learn's bundled 8x8 handwritten digits (no download), as they are or ("shifted digits")
+    each placed at a random offset on a larger canvas: a CNN's filters find a stroke wherever it is, an
+    MLP's weights only where they saw it."""
 
     kind: Literal["digits"] = "digits"
+    canvas: int = Field(8, ge=8, le=32, description="side of the image each 8x8 digit is placed on")
+    shift: int = Field(0, ge=0, le=12, description="training examples: at most this many pixels off centre")
+    val_shift: int | None = Field(
+        None, ge=0, le=12, description="validation, test and holdout examples (null: as for training)"
+    )
 
-    in_features: ClassVar[int] = 64
-    image_shape: ClassVar[tuple[int, int, int]] = (1, 8, 8)  # channels, height, width of each example
     n_outputs: ClassVar[int] = 10
     regression: ClassVar[bool] = False
 
     @property
     def n_samples(self) -> int:
         return DIGITS_SAMPLES
+
+    @property
+    def in_features(self) -> int:
+        return self.canvas * self.canvas
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """Channels, height and width of each example."""
+        return 1, self.canvas, self.canvas
 
 
 class SurfaceData(_Strict):
@@ -429,6 +443,14 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
         errors.append(SpecError(("optim", "eval_every"), "must be at most the number of steps", "over_steps"))
     if spec.optim.batch_size > limits.max_batch_size:
         errors.append(at_most(("optim", "batch_size"), limits.max_batch_size))
+    if isinstance(spec.data, DigitsData):
+        room = (spec.data.canvas - 8) // 2
+        for name in ("shift", "val_shift"):
+            if (getattr(spec.data, name) or 0) > room:
+                message = f"at most {room} on a {spec.data.canvas}-pixel canvas"
+                errors.append(
+                    SpecError(("data", name), message, "off_canvas", {"le": room, "canvas": spec.data.canvas})
+                )
     if isinstance(spec.data, Points2DData | SurfaceData) and spec.data.n_points > limits.max_points:
         errors.append(at_most(("data", "n_points"), limits.max_points))
     if spec.probes.query_points and not isinstance(spec.data, Points2DData):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from trainscope.schemas import LabelledData
-from trainscope.training.points import data_seed, make_arrays, split_rows
+from trainscope.schemas import DigitsData, LabelledData
+from trainscope.training.points import data_seed, make_arrays, place_digits, split_rows
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,17 @@ class Split:
 
 def load_split(spec: LabelledData, seed: int, device: torch.device) -> Split:
     """The dataset split as `split_rows` cuts it, moved to the device once."""
-    x, y = make_arrays(spec, data_seed(spec, seed))
-    train, val, test, holdout = split_rows(spec, data_seed(spec, seed), len(x))
+    seed = data_seed(spec, seed)
+    x, y = make_arrays(spec, seed)
+    train, val, test, holdout = split_rows(spec, seed, len(x))
 
-    def put(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def put(rows: np.ndarray, held_out: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        inputs = x[rows]
+        if isinstance(spec, DigitsData):  # shifted digits: placed on their canvas, each part its own offsets
+            inputs = place_digits(spec, inputs, seed, held_out)
         return (
-            torch.from_numpy(np.ascontiguousarray(x[rows])).to(device),
+            torch.from_numpy(np.ascontiguousarray(inputs)).to(device),
             torch.from_numpy(np.ascontiguousarray(y[rows])).to(device),
         )
 
-    return Split(*put(train), *put(val), *put(test), *put(holdout))
+    return Split(*put(train, held_out=False), *put(val), *put(test), *put(holdout))

@@ -69,6 +69,21 @@ def make_arrays(spec: LabelledData, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return make_points2d(spec, seed)
 
 
+def place_digits(spec: DigitsData, digits: np.ndarray, seed: int, held_out: bool) -> np.ndarray:
+    """8x8 digits (rows of 64) on spec.canvas-wide images, each at most `shift` pixels (held-out sets:
+    `val_shift`) off centre in each direction, the offsets drawn from the seed; rows of canvas**2."""
+    side = spec.canvas
+    shift = spec.val_shift if held_out and spec.val_shift is not None else spec.shift
+    if side == 8 and shift == 0:
+        return digits
+    rng = np.random.default_rng([seed, 2 if held_out else 1])
+    offsets = (side - 8) // 2 + rng.integers(-shift, shift + 1, (len(digits), 2))
+    images = np.zeros((len(digits), side, side), dtype=np.float32)
+    for image, digit, (top, left) in zip(images, digits.reshape(-1, 8, 8), offsets, strict=True):
+        image[top : top + 8, left : left + 8] = digit
+    return images.reshape(len(digits), side * side)
+
+
 def data_seed(spec: LabelledData, job_seed: int) -> int:
     return spec.seed if spec.seed is not None else job_seed
 

@@ -230,6 +230,7 @@ export function mountControls(form, meta, onChange) {
     const cnn = form.elements["model.kind"].value === "cnn2d";
     for (const field of FIELDS.filter((f) => f.points2d)) form.querySelector(`[data-path="${field.path}"]`).hidden = digits;
     for (const field of FIELDS.filter((f) => f.cnn)) form.querySelector(`[data-path="${field.path}"]`).hidden = !cnn;
+    for (const field of FIELDS.filter((f) => f.digits)) form.querySelector(`[data-path="${field.path}"]`).hidden = !digits;
   }
 
   // ---- errors at their fields, in the reader's language ----
@@ -253,6 +254,7 @@ export function mountControls(form, meta, onChange) {
     clearErrors();
     let bad = 0;
     for (const field of FIELDS) {
+      if (labelOf(field.path).hidden) continue; // not sent for this dataset or model
       const input = form.elements[field.path];
       if (field.control === "list" && !/^\s*\d+\s*(,\s*\d+\s*)*$/.test(input.value)) {
         markError(field.path, "error.bad_list");
@@ -263,10 +265,10 @@ export function mountControls(form, meta, onChange) {
       } else if (field.control === "seed" && input.validity.badInput) {
         markError(field.path, "error.bad_input");
         bad += 1;
-      } else if (field.control === "conv" && !labelOf(field.path).hidden && !/^\s*\d+\s*(,\s*\d+\s*)*;/.test(input.value)) {
+      } else if (field.control === "conv" && !/^\s*\d+\s*(,\s*\d+\s*)*;/.test(input.value)) {
         markError(field.path, "error.bad_list");
         bad += 1;
-      } else if (field.control === "features" && !labelOf(field.path).hidden && input.value === "") {
+      } else if (field.control === "features" && input.value === "") {
         markError(field.path, "error.no_features");
         bad += 1;
       }
