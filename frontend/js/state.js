@@ -7,6 +7,8 @@ export const FEATURES = { x1: "x₁", x2: "x₂", x1_sq: "x₁²", x2_sq: "x₂�
 // Datasets whose label is a value to predict (the API's REGRESSION_DATASETS) are named so in the form.
 const DATASET_WORDS = { plane: ["plane (regression)", "dataset.plane"], multi_gauss: ["multi-Gaussian (regression)", "dataset.multi_gauss"] };
 
+const MODEL_WORDS = { mlp: "MLP", cnn2d: "CNN (images)" };
+
 export const FIELDS = [
   { group: "Data", path: "data.dataset", label: "Dataset", control: "select", choices: (m) => [...m.choices["data.dataset"], "digits"].map((name) => [name, ...(DATASET_WORDS[name] || [name])]) },
   { group: "Data", path: "data.features", label: "Inputs", control: "features", points2d: true },
@@ -18,7 +20,8 @@ export const FIELDS = [
   { group: "Data", path: "data.val_fraction", label: "Validation share", control: "range", min: 0.1, max: 0.9, step: 0.05, percent: true },
   // empty: the run's seed draws the data; "new data" draws another set, as TensorFlow Playground's Regenerate
   { group: "Data", path: "data.seed", label: "Data seed", control: "seed", points2d: true },
-  { group: "Model", path: "model.kind", label: "Model", control: "select", choices: () => [["mlp", "MLP", "model.mlp"], ["cnn2d", "CNN (images)", "model.cnn2d"]] },
+  // the network kinds the server offers (a 2-parameter model belongs to the lessons' surfaces)
+  { group: "Model", path: "model.kind", label: "Model", control: "select", choices: (m) => m.choices["model.kind"].filter((kind) => kind !== "params2d").map((kind) => [kind, MODEL_WORDS[kind] || kind, `model.${kind}`]) },
   // a CNN's convolutions: channels per layer (3x3, padding 1), one pooling for all
   { group: "Model", path: "model.conv", label: "Convolutions", control: "conv", cnn: true },
   { group: "Model", path: "model.hidden", label: "Hidden widths", control: "list" },

@@ -43,6 +43,7 @@ INVALID: list[tuple[dict[str, Any], list[str | int]]] = [
     ({"model": {"kind": "params2d", "start": [0, 1e9]}}, ["body", "model", "params2d", "start", 1]),
     ({"data": {"features": ["x1", "x3"]}}, ["body", "data", "points2d", "features", 1]),
     ({"model": {"kind": "cnn2d"}}, ["body", "model", "kind"]),  # a CNN needs images
+    ({"probes": {"unroll_conv": True}}, ["body", "probes", "unroll_conv"]),  # only a CNN has one
     ({"data": {"kind": "digits", "canvas": 16, "shift": 5}}, ["body", "data", "shift"]),  # off a 16-pixel canvas
     ({"data": {"kind": "digits", "canvas": 40}}, ["body", "data", "digits", "canvas"]),
     (

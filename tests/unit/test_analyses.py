@@ -17,6 +17,7 @@ from trainscope.training.analyses import (
     query_points,
 )
 from trainscope.training.datasets import load_split
+from trainscope.training.driver import fit
 from trainscope.training.models import build_model
 
 CPU = torch.device("cpu")
@@ -136,3 +137,23 @@ def test_the_lesson_measurements_run_on_cuda() -> None:
     assert figures["max_relative_error"] < 1e-6 and figures["chain_rule_max_error"] < 1e-12
     points = JobSpec.model_validate({"model": {"hidden": [4], "bias": False}})
     assert query_points(build_model(points).to(cuda), [(0.0, 0.0)], 0)["data"]["probs"] == [[0.5, 0.5]]
+
+
+def test_a_convolution_is_a_dense_layer_with_shared_mostly_zero_weights() -> None:
+    spec = JobSpec.model_validate(
+        {
+            "data": {"kind": "digits"},
+            "model": {"kind": "cnn2d", "conv": [{"channels": 4, "kernel": 3, "stride": 2, "padding": 1}]},
+            "optim": {"steps": 30, "batch_size": 32},
+            "probes": {"unroll_conv": True},
+        }
+    )
+    events: list[dict[str, Any]] = []
+    fit(spec, events.append)
+    unrolled = next(e for e in events if e["type"] == "analysis" and e["name"] == "unrolled_convolution")
+    figures = unrolled["figures"]
+    assert figures["max_abs_diff"] < 1e-5  # the same outputs, to float32 rounding
+    assert unrolled["data"]["shape"] == [4 * 4 * 4, 64]  # 4 channels of 4x4 (stride 2) from 64 pixels
+    assert figures["conv_parameters"] == 3 * 3 * 4 + 4
+    assert figures["dense_parameters"] == 64 * 64 + 64
+    assert figures["zero_fraction"] > 0.8  # each output sees a 3x3 patch of the 8x8 image

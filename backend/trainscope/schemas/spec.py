@@ -290,6 +290,9 @@ class ProbeSpec(_Strict):
     gradient_check: bool = Field(False, description="at the end: autograd against finite differences")
     linear_collapse: bool = Field(False, description="at the end: an identity-activation net as one matrix")
     bn_modes: bool = Field(False, description="at the end: batch-norm statistics, train- vs eval-mode predictions")
+    unroll_conv: bool = Field(
+        False, description="a CNN, at the end: its first convolution as a dense layer, with the same outputs"
+    )
     grad_variance: bool = Field(
         False, description="at the first and last step: variance of the mini-batch gradient at this batch size"
     )
@@ -424,6 +427,7 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
         )
     if isinstance(spec.model, CNN2DSpec):
         errors += cnn_errors(spec.model, spec, limits)
+    errors += only_cnn(spec)
     if isinstance(spec.model, MLPSpec | CNN2DSpec):
         if len(spec.model.hidden) > limits.max_hidden_layers:
             max_layers = limits.max_hidden_layers
@@ -492,6 +496,12 @@ def cnn_errors(model: CNN2DSpec, spec: JobSpec, limits: Limits) -> list[SpecErro
         if getattr(spec.probes, name):
             errors.append(SpecError(("probes", name), "only for an mlp model", "only_mlp"))
     return errors
+
+
+def only_cnn(spec: JobSpec) -> list[SpecError]:
+    if spec.probes.unroll_conv and not isinstance(spec.model, CNN2DSpec):
+        return [SpecError(("probes", "unroll_conv"), "only for a cnn2d model", "only_cnn")]
+    return []
 
 
 def no_training_examples(loc: tuple[str | int, ...]) -> SpecError:

@@ -206,3 +206,33 @@ def query_points(model: LayeredNet, points: list[tuple[float, float]], step: int
     device = next(model.parameters()).device
     probs = class_probabilities(model, torch.tensor(points, dtype=torch.float32, device=device))
     return analysis("query_points", step, {}, {"points": [list(p) for p in points], "probs": probs.cpu().tolist()})
+
+
+def unrolled_convolution(model: LayeredNet, split: Split, step: int) -> dict[str, Any] | None:
+    """The first convolution as the dense layer it is. Its weight matrix is found by convolving each unit
+    image (a 1 at one pixel of one channel): column j is what input j contributes to every output. A
+    linear layer with that matrix (and each channel's bias repeated at every position) gives the
+    convolution's outputs (max_abs_diff, on the validation set), with many more weights, most of them
+    zero (a filter sees only a k x k patch) and the rest shared. None without a convolution."""
+    convs = [m for m in model.net if isinstance(m, nn.Conv2d)]
+    if not convs or not isinstance(model.net[0], nn.Unflatten):
+        return None
+    conv, image = convs[0], tuple(model.net[0].unflattened_size)
+    with torch.no_grad():
+        inputs = int(torch.tensor(image).prod())
+        basis = torch.eye(inputs, device=conv.weight.device).reshape(inputs, *image)
+        columns = nn.functional.conv2d(basis, conv.weight, None, conv.stride, conv.padding)
+        weight = columns.reshape(inputs, -1).T  # outputs x inputs
+        positions = columns.shape[2] * columns.shape[3]
+        bias = conv.bias.repeat_interleave(positions) if conv.bias is not None else torch.zeros(len(weight))
+        x = split.x_val
+        by_conv = conv(x.reshape(len(x), *image)).reshape(len(x), -1)
+        by_dense = x @ weight.T + bias
+        figures = {
+            "max_abs_diff": float((by_conv - by_dense).abs().max()),
+            "conv_parameters": float(sum(p.numel() for p in conv.parameters())),
+            "dense_parameters": float(weight.numel() + len(bias)),
+            "zero_fraction": float((weight == 0).double().mean()),
+            "examples": float(len(x)),
+        }
+    return analysis("unrolled_convolution", step, figures, {"shape": list(weight.shape)})

@@ -8,9 +8,15 @@ from fastapi import APIRouter
 
 from trainscope import __version__
 from trainscope.api.deps import ManagerDep, SettingsDep
-from trainscope.schemas import Activation, DeviceChoice, JobSpec, OptimizerName, Points2DName
+from trainscope.schemas import Activation, DataSpec, DeviceChoice, JobSpec, ModelSpec, OptimizerName, Points2DName
 
 router = APIRouter(prefix="/api", tags=["meta"])
+
+
+def kinds(union: Any) -> list[str]:
+    """The `kind` of each member of a discriminated spec union, in its order: the union is the one list."""
+    members = get_args(get_args(union)[0])  # Annotated[A | B, Discriminator] -> Annotated[A, Tag("a")], ...
+    return [get_args(member)[0].model_fields["kind"].default for member in members]
 
 
 @router.get("/meta")
@@ -19,7 +25,8 @@ def read_meta(settings: SettingsDep) -> dict[str, Any]:
     return {
         "version": __version__,
         "choices": {
-            "data.kind": ["points2d", "digits"],
+            "data.kind": kinds(DataSpec),
+            "model.kind": kinds(ModelSpec),
             "data.dataset": list(get_args(Points2DName)),
             "model.activation": list(get_args(Activation)),
             "optim.optimizer": list(get_args(OptimizerName)),

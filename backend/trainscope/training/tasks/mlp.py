@@ -16,6 +16,7 @@ from trainscope.training.analyses import (
     gradient_variance,
     linear_collapse,
     query_points,
+    unrolled_convolution,
 )
 from trainscope.training.datasets import Split, load_split
 from trainscope.training.models import build_model, make_optimizer
@@ -129,7 +130,12 @@ class MLPTask(Task):
             emit(gradient_variance(self.model, self.split, self.spec.optim.batch_size, step, self.spec.seed))
         if probes.gradient_check:
             emit(gradient_check(self.model, self.split, step))
-        for wanted, measure in ((probes.linear_collapse, linear_collapse), (probes.bn_modes, bn_modes)):
+        measures = (
+            (probes.linear_collapse, linear_collapse),
+            (probes.bn_modes, bn_modes),
+            (probes.unroll_conv, unrolled_convolution),
+        )
+        for wanted, measure in measures:
             if wanted and (event := measure(self.model, self.split, step)) is not None:
                 emit(event)
         if probes.query_points:
