@@ -9,7 +9,7 @@ import torch
 
 from trainscope.schemas import DigitsData, Points2DData
 from trainscope.training.datasets import load_split
-from trainscope.training.points import make_points2d, preview
+from trainscope.training.points import make_points2d, pixel_order, preview
 
 CPU = torch.device("cpu")
 
@@ -84,3 +84,13 @@ def test_shifted_digits_are_the_digits_placed_on_a_canvas_within_their_shift() -
     rows, cols = moved.sum(dim=2) > 0, moved.sum(dim=1) > 0
     first_row = rows.float().argmax(dim=1)  # the top of each digit's ink: within 4 of where it was
     assert (first_row >= 0).all() and (first_row < 4 + 8).all() and cols.any(dim=1).all()
+
+
+def test_permuted_pixels_are_one_fixed_shuffle_of_every_example() -> None:
+    plain = load_split(DigitsData(), 5, CPU)
+    permuted = load_split(DigitsData(permute_pixels=True), 5, CPU)
+    order = torch.from_numpy(pixel_order(8, 5))
+    assert sorted(order.tolist()) == list(range(64)) and not torch.equal(order, torch.arange(64))
+    assert torch.equal(permuted.x_train, plain.x_train[:, order])  # every pixel kept, moved
+    assert torch.equal(permuted.x_val, plain.x_val[:, order])  # the same shuffle for every part
+    assert torch.equal(load_split(DigitsData(permute_pixels=True), 5, CPU).x_train, permuted.x_train)

@@ -128,6 +128,11 @@ class DigitsData(_SplitData):
     val_shift: int | None = Field(
         None, ge=0, le=12, description="validation, test and holdout examples (null: as for training)"
     )
+    permute_pixels: bool = Field(
+        False,
+        description="one fixed shuffle of the pixel positions, the same for every example: no pixel is "
+        "lost, but neighbours are no longer neighbours (an MLP cannot tell; a CNN relies on it)",
+    )
 
     n_outputs: ClassVar[int] = 10
     regression: ClassVar[bool] = False

@@ -71,9 +71,13 @@ def make_arrays(spec: LabelledData, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def place_digits(spec: DigitsData, digits: np.ndarray, seed: int, held_out: bool) -> np.ndarray:
     """8x8 digits (rows of 64) on spec.canvas-wide images, each at most `shift` pixels (held-out sets:
-    `val_shift`) off centre in each direction, the offsets drawn from the seed; rows of canvas**2."""
+    `val_shift`) off centre in each direction, the offsets drawn from the seed, then their pixels
+    permuted if asked; rows of canvas**2."""
     side = spec.canvas
     shift = spec.val_shift if held_out and spec.val_shift is not None else spec.shift
+    if spec.permute_pixels:
+        placed = place_digits(spec.model_copy(update={"permute_pixels": False}), digits, seed, held_out)
+        return placed[:, pixel_order(side, seed)]
     if side == 8 and shift == 0:
         return digits
     rng = np.random.default_rng([seed, 2 if held_out else 1])
@@ -82,6 +86,11 @@ def place_digits(spec: DigitsData, digits: np.ndarray, seed: int, held_out: bool
     for image, digit, (top, left) in zip(images, digits.reshape(-1, 8, 8), offsets, strict=True):
         image[top : top + 8, left : left + 8] = digit
     return images.reshape(len(digits), side * side)
+
+
+def pixel_order(side: int, seed: int) -> np.ndarray:
+    """The one shuffle of a side x side image's pixel positions for this data seed (every part, every run)."""
+    return np.random.default_rng([seed, 3]).permutation(side * side)
 
 
 def data_seed(spec: LabelledData, job_seed: int) -> int:
