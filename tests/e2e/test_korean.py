@@ -55,6 +55,8 @@ ALLOWED = {
     "lr",
     "auto",
     "sin",
+    "CNN",
+    "MLP",
 }
 # the model's own names for its layers, and a run's id (its name until it is given one)
 NAMES = re.compile(r"((act|weight|grad)/)?(layer\d+|output)|[0-9a-f]{12}")

@@ -13,6 +13,14 @@ FormValue = (
     | float
     | Annotated[list[Annotated[int, Field(ge=0, le=2**31)]], Field(max_length=32)]
     | Annotated[list[Annotated[str, StringConstraints(max_length=32)]], Field(max_length=32)]
+    | Annotated[  # a CNN's convolutions: [{"channels": 8, "pool": "max"}, ...]
+        list[
+            dict[
+                Annotated[str, StringConstraints(max_length=16)], Annotated[str, StringConstraints(max_length=16)] | int
+            ]
+        ],
+        Field(max_length=8),
+    ]
     | None
 )
 
