@@ -1,10 +1,18 @@
-"""The worker's own logic, without a process: how a failure is worded."""
+"""The worker's own logic, without a process: how a failure is worded, and each event checked against
+the documented union where it leaves the code that made it."""
 
 from __future__ import annotations
 
-import torch
+from typing import Any
 
-from trainscope.jobs.worker import failure_message
+import pytest
+import torch
+from pydantic import ValidationError
+
+from trainscope.jobs.messages import JobEvent
+from trainscope.jobs.worker import checked_emit, failure_message
+from trainscope.schemas import JobSpec
+from trainscope.training.driver import fit
 
 
 def test_out_of_memory_is_said_plainly() -> None:
@@ -25,3 +33,32 @@ def test_a_real_failed_allocation_reads_as_out_of_memory() -> None:
         assert failure_message(error).startswith("out of memory:")
     else:
         raise AssertionError("a 10 TB allocation succeeded")
+
+
+def test_a_malformed_event_is_refused_naming_its_field() -> None:
+    sent: list[JobEvent] = []
+    emit = checked_emit("job1", sent.append)
+    emit({"type": "histogram", "step": 3, "tag": "act/layer1", "min": 0.0, "max": 1.0, "counts": [1, 2]})
+    assert sent[0].job_id == "job1" and "wall" in sent[0].event and "seq" not in sent[0].event  # the pump numbers
+    with pytest.raises(ValidationError, match="counts"):
+        emit({"type": "histogram", "step": 3, "tag": "act/layer1", "min": 0.0, "max": 1.0})
+    assert len(sent) == 1
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"data": {"dataset": "plane", "features": ["x1", "x2", "x1_sq"]}, "optim": {"steps": 60}},
+        {
+            "data": {"kind": "digits"},
+            "model": {"kind": "cnn2d"},
+            "optim": {"steps": 30},
+            "probes": {"unroll_conv": True},
+        },
+        {"data": {"kind": "surface", "objective": "beale"}, "model": {"kind": "params2d"}, "optim": {"steps": 30}},
+    ],
+)
+def test_every_event_a_run_makes_passes_the_check(spec: dict[str, Any]) -> None:
+    sent: list[JobEvent] = []
+    result = fit(JobSpec.model_validate(spec), checked_emit("job1", sent.append))
+    assert result.status == "done" and len(sent) > 3
