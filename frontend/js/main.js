@@ -112,7 +112,8 @@ async function start() {
     if (controls) shownData = dataKey(controls.read()); // the run draws its own data
     previews += 1; // and a preview still on its way must not replace it
     const planar = job.spec.data.kind === "points2d";
-    for (const chart of Object.values(charts)) chart.reset({ batchSize: job.spec.optim.batch_size, planar });
+    const matrices = job.spec.model.kind === "mlp"; // the network diagram draws weight matrices
+    for (const chart of Object.values(charts)) chart.reset({ batchSize: job.spec.optim.batch_size, planar, matrices });
     current = { id: job.id, status: null, stream: null };
     setRunState(job.status);
     $("#lr").value = job.spec.optim.lr;

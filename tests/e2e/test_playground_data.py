@@ -102,6 +102,7 @@ def test_a_cnn_on_digits_shows_examples_kernels_feature_maps_and_confusion(serve
     assert sum(counts[i][i] for i in range(10)) > 0.8 * sum(map(sum, counts))  # mostly on the diagonal
     job_id = page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('job')")
     assert server.job(job_id)["spec"]["model"]["conv"][1]["channels"] == 16
+    assert "MLP's weight matrices" in (page.text_content("#network") or "")  # says why there is no diagram
 
 
 def test_shifted_digits_are_set_in_the_form_and_drawn_on_their_canvas(

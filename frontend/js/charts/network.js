@@ -43,9 +43,11 @@ export function mount(el, options = {}) {
   let latest;
   let show = options.edges || "weights"; // or "gradients": what the edges draw
 
-  function reset() {
+  let matrices = true; // an MLP: a diagram will come
+  function reset(context = {}) {
     latest = null;
-    el.replaceChildren(Object.assign(document.createElement("p"), { className: "hint", textContent: t("network.notYet") }));
+    matrices = context.matrices ?? true;
+    el.replaceChildren(Object.assign(document.createElement("p"), { className: "hint", textContent: t(matrices ? "network.notYet" : "network.onlyMlp") }));
   }
 
   function draw() {
@@ -122,5 +124,5 @@ export function mount(el, options = {}) {
 
   const redraw = drawer(el, () => latest && draw(), { minIntervalMs: 500 });
   reset();
-  return { reset, append, relayout: () => (latest ? redraw(true) : reset()) };
+  return { reset, append, relayout: () => (latest ? redraw(true) : reset({ matrices })) };
 }
