@@ -102,6 +102,17 @@ EXPECTED: dict[str, tuple[Callable[[Figures], bool], dict[str, Any]]] = {
         ),
         {"sgd": "adam", "adaptive": ["sgd"]},
     ),
+    "cnn-vs-mlp": (
+        # seeds 0-14, these settings: shifted digits CNN 0.81-0.89 vs MLP 0.51-0.59 (gap 0.23-0.36); pixels
+        # shuffled CNN 0.25-0.34 vs MLP 0.53-0.60 (drop gap >= 0.45); max pooling above average on all 15
+        lambda f: (
+            f["shifted_digits.cnn.val_acc"] > f["shifted_digits.mlp.val_acc"] + 0.15
+            and f["shuffle.drop_gap"] > 0.3
+            and f["unrolled.max_abs_diff"] < 1e-5
+            and f["unrolled.dense_parameters"] > 10 * f["unrolled.conv_parameters"]
+        ),
+        {"mlp": "cnn", "cnn": "mlp"},
+    ),
     "batch-size": (
         # variance drop / batch growth: B=1->32 0.91-1.08, B=32->1024 0.85-1.08
         lambda f: 0.7 < f["b1_to_b32.scaling"] < 1.4 and 0.7 < f["b32_to_b1024.scaling"] < 1.4,

@@ -19,7 +19,7 @@ CHARTS = {
 def test_the_catalogue_lists_the_part_one_lessons_in_order() -> None:
     assert list(CATALOG) == [
         "activations", "dying-relu", "nonlinearity", "bias", "learning-rate", "backprop",
-        "generalization", "regularization", "batchnorm", "optimizers", "batch-size",
+        "generalization", "regularization", "batchnorm", "optimizers", "batch-size", "cnn-vs-mlp",
     ]  # fmt: skip
 
 

@@ -1,5 +1,5 @@
 """Checks of the lessons on what a network computes: activations, dead ReLUs, non-linearity, the bias,
-backpropagation."""
+backpropagation, convolutions against dense layers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from trainscope.lessons.checks.figures import Figures, Params, accuracy, key, st
 from trainscope.lessons.evidence import (
     Missing,
     RunView,
+    final,
     last_boundary,
     layer_means,
     layer_ratio,
@@ -142,3 +143,42 @@ def backprop(runs: list[RunView], p: Params) -> Verdict:
         check["figures"]["chain_rule_max_error"],
     )
     return figures.verdict(error < p["max_relative_error"] and by_hand < p["max_chain_rule_error"])
+
+
+def cnn_vs_mlp(runs: list[RunView], p: Params) -> Verdict:
+    shifted, shuffled = p["shifted_part"], p["shuffled_part"]
+    figures = Figures()
+
+    def val_acc(label: str, part: str) -> float:
+        view = run(runs, label, part)
+        where = {shifted: ("shifted digits", "이동된 숫자"), shuffled: ("pixels shuffled", "픽셀을 섞음")}[part]
+        en, ko = f"{where[0]}, {view.label}: validation accuracy", f"{where[1]}, {view.label_ko}: 검증 정확도"
+        return figures.add(key(part, label, "val_acc"), en, ko, final(view, "val/acc"))
+
+    mlp, cnn = val_acc(p["mlp"], shifted), val_acc(p["cnn"], shifted)
+    val_acc(p["average"], shifted)  # max against average pooling: shown, not judged
+    mlp_shuffled, cnn_shuffled = val_acc(p["mlp"], shuffled), val_acc(p["cnn"], shuffled)
+    written_out = [a for view in runs if view.part == shifted for a in view.analysis("unrolled_convolution")]
+    unrolled = needed(written_out, "the unrolled convolution")[-1]["figures"]
+    diff = figures.add(
+        "unrolled.max_abs_diff",
+        "first convolution as a dense matrix vs the convolution: max |difference|",
+        "밀집 행렬로 풀어 쓴 첫 합성곱과 합성곱의 최대 |차이|",
+        unrolled["max_abs_diff"],
+    )
+    unrolled_figures = [
+        ("conv_parameters", "first convolution: weights", "첫 합성곱: 가중치 수"),
+        ("dense_parameters", "the same as a dense matrix: weights", "같은 것을 밀집 행렬로: 가중치 수"),
+        ("zero_fraction", "share of the dense matrix that is zero", "밀집 행렬 중 0인 비율"),
+    ]
+    for name, en, ko in unrolled_figures:
+        figures.add(f"unrolled.{name}", en, ko, unrolled[name])
+    conv, dense = unrolled["conv_parameters"], unrolled["dense_parameters"]
+    drop_gap = figures.add(
+        "shuffle.drop_gap",
+        "accuracy the CNN loses to shuffling, minus what the MLP loses",
+        "섞기로 CNN이 잃는 정확도에서 MLP가 잃는 정확도를 뺀 값",
+        (cnn - cnn_shuffled) - (mlp - mlp_shuffled),
+    )
+    held = cnn - mlp >= p["min_gap"] and drop_gap >= p["min_drop_gap"] and diff < p["max_unroll_diff"] and dense > conv
+    return figures.verdict(held)
