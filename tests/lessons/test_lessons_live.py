@@ -103,10 +103,10 @@ EXPECTED: dict[str, tuple[Callable[[Figures], bool], dict[str, Any]]] = {
         {"sgd": "adam", "adaptive": ["sgd"]},
     ),
     "cnn-vs-mlp": (
-        # seeds 0-14, these settings: shifted digits CNN 0.81-0.89 vs MLP 0.51-0.59 (gap 0.23-0.36); pixels
-        # shuffled CNN 0.25-0.34 vs MLP 0.53-0.60 (drop gap >= 0.45); max pooling above average on all 15
+        # seeds 0-14 through this path: shifted digits CNN 0.77-0.89 vs MLP 0.51-0.60; pixels shuffled CNN
+        # 0.25-0.35 vs MLP 0.53-0.60 (drop gap 0.48-0.61); the written-out convolution within 5e-7
         lambda f: (
-            f["shifted_digits.cnn.val_acc"] > f["shifted_digits.mlp.val_acc"] + 0.15
+            f["shifted_digits.cnn.val_acc"] > f["shifted_digits.mlp.val_acc"] + 0.1
             and f["shuffle.drop_gap"] > 0.3
             and f["unrolled.max_abs_diff"] < 1e-5
             and f["unrolled.dense_parameters"] > 10 * f["unrolled.conv_parameters"]
