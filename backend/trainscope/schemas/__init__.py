@@ -38,6 +38,7 @@ from trainscope.schemas.events import (
     SystemEvent,
     check_transition,
 )
+from trainscope.schemas.rules import SpecError, at_most, lr_range, no_training_examples, spec_errors
 from trainscope.schemas.spec import (
     DIGITS_SAMPLES,
     Activation,
@@ -58,13 +59,8 @@ from trainscope.schemas.spec import (
     Points2DData,
     Points2DName,
     ProbeSpec,
-    SpecError,
     SurfaceData,
     SurfaceObjective,
-    at_most,
-    lr_range,
-    no_training_examples,
-    spec_errors,
     val_count,
 )
 
