@@ -58,9 +58,12 @@ class LayeredNet(nn.Module):
     order, their names, the layers with weights, and each hidden layer's output."""
 
     net: nn.Sequential
-    activations: nn.ModuleList
     activation_name: str
-    names: list[str]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.activations = nn.ModuleList()  # filled by activation(), in the order of the layers
+        self.names: list[str] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits: torch.Tensor = self.net(x)
@@ -89,9 +92,35 @@ class LayeredNet(nn.Module):
         """Tag names of the hidden layers (layer1... for an MLP; conv1..., fc1... for a CNN)."""
         return list(self.names)
 
+    def activation(self, spec: MLPSpec | CNN2DSpec, name: str) -> nn.Module:
+        """A hidden layer's activation module, registered as a tap under `name`."""
+        act = nn.LeakyReLU(spec.leaky_slope) if spec.activation == "leaky_relu" else ACTIVATIONS[spec.activation]()
+        self.activations.append(act)
+        self.names.append(name)
+        return act
 
-def activation_of(spec: MLPSpec | CNN2DSpec) -> nn.Module:
-    return nn.LeakyReLU(spec.leaky_slope) if spec.activation == "leaky_relu" else ACTIVATIONS[spec.activation]()
+    def finish(
+        self,
+        layers: list[nn.Module],
+        spec: MLPSpec | CNN2DSpec,
+        widths: list[int],
+        prefix: str,
+        outputs: int,
+        seed: int,
+    ) -> None:
+        """Append the dense hidden layers (Linear -> [BatchNorm] -> activation -> [Dropout]) over `widths`
+        and the read-out, then draw every weight from the seed."""
+        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
+            layers.append(nn.Linear(fan_in, fan_out, bias=spec.bias))
+            if spec.batch_norm:
+                layers.append(nn.BatchNorm1d(fan_out))
+            layers.append(self.activation(spec, f"{prefix}{i + 1}"))
+            if spec.dropout > 0:
+                layers.append(nn.Dropout(spec.dropout))
+        layers.append(nn.Linear(widths[-1], outputs, bias=spec.bias))
+        self.net = nn.Sequential(*layers)
+        self.activation_name = spec.activation
+        initialize(self.linears(), seed, spec.init)
 
 
 class MLP(LayeredNet):
@@ -99,67 +128,32 @@ class MLP(LayeredNet):
 
     def __init__(self, spec: MLPSpec, data: LabelledData, seed: int) -> None:
         super().__init__()
-        widths = [data.in_features, *spec.hidden]
-        self.activations = nn.ModuleList()
         features = getattr(data, "features", PLAIN_INPUTS)
         # the plain inputs skip the module: a default run pays nothing for the option
         layers: list[nn.Module] = [] if tuple(features) == PLAIN_INPUTS else [InputFeatures(features)]
-        for fan_in, fan_out in itertools.pairwise(widths):
-            layers.append(nn.Linear(fan_in, fan_out, bias=spec.bias))
-            if spec.batch_norm:
-                layers.append(nn.BatchNorm1d(fan_out))
-            act = activation_of(spec)
-            self.activations.append(act)
-            layers.append(act)
-            if spec.dropout > 0:
-                layers.append(nn.Dropout(spec.dropout))
-        layers.append(nn.Linear(widths[-1], data.n_outputs, bias=spec.bias))
-        self.net = nn.Sequential(*layers)
-        self.activation_name = spec.activation
-        self.names = [f"layer{i + 1}" for i in range(len(spec.hidden))]
-        initialize(self.linears(), seed, spec.init)
+        self.finish(layers, spec, [data.in_features, *spec.hidden], "layer", data.n_outputs, seed)
 
 
 class CNN2D(LayeredNet):
     """Conv -> [BatchNorm] -> activation -> [2x2 pooling] per convolution, flattened, then an MLP head
-    (Linear -> [BatchNorm] -> activation -> [Dropout]) and a linear read-out. Takes flat examples and
-    shapes them into the data's images first."""
+    and a linear read-out, as MLP's. Takes flat examples and shapes them into the data's images first."""
 
     def __init__(self, spec: CNN2DSpec, data: DigitsData, seed: int) -> None:
         super().__init__()
         image = data.image_shape
-        self.activations = nn.ModuleList()
-        self.names = []
         layers: list[nn.Module] = [nn.Unflatten(1, image)]
         channels = image[0]
         for i, conv in enumerate(spec.conv):
             layers.append(nn.Conv2d(channels, conv.channels, conv.kernel, conv.stride, conv.padding, bias=spec.bias))
             if spec.batch_norm:
                 layers.append(nn.BatchNorm2d(conv.channels))
-            act = activation_of(spec)
-            self.activations.append(act)
-            self.names.append(f"conv{i + 1}")
-            layers.append(act)
+            layers.append(self.activation(spec, f"conv{i + 1}"))
             if conv.pool != "none":
                 layers.append(nn.MaxPool2d(2) if conv.pool == "max" else nn.AvgPool2d(2))
             channels = conv.channels
         layers.append(nn.Flatten())
         c, h, w = spec.feature_shape(image)
-        widths = [c * h * w, *spec.hidden]
-        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
-            layers.append(nn.Linear(fan_in, fan_out, bias=spec.bias))
-            if spec.batch_norm:
-                layers.append(nn.BatchNorm1d(fan_out))
-            act = activation_of(spec)
-            self.activations.append(act)
-            self.names.append(f"fc{i + 1}")
-            layers.append(act)
-            if spec.dropout > 0:
-                layers.append(nn.Dropout(spec.dropout))
-        layers.append(nn.Linear(widths[-1], data.n_outputs, bias=spec.bias))
-        self.net = nn.Sequential(*layers)
-        self.activation_name = spec.activation
-        initialize(self.linears(), seed, spec.init)
+        self.finish(layers, spec, [c * h * w, *spec.hidden], "fc", data.n_outputs, seed)
 
 
 def build_model(spec: JobSpec) -> LayeredNet:
