@@ -278,8 +278,8 @@ class Network(Probe):
     def __init__(self, ctx: ProbeContext) -> None:
         self.every = ctx.spec.probes.network_every
         self.names = [*ctx.model.layer_names(), "output"]
-        plain = [f"x{i + 1}" for i in range(ctx.spec.data.in_features)]
-        self.inputs = list(getattr(ctx.spec.data, "features", plain))
+        # the named inputs come with their maps over the plane, so only for 2-D data
+        self.inputs = list(getattr(ctx.spec.data, "features", ())) if ctx.plane else []
         self.shapes = [tuple(layer.weight.shape) for layer in ctx.model.linears()]
         self.plane = ctx.plane
         self.grid = plane_grid(*ctx.plane, UNIT_MAP_GRID).to(ctx.probe_x.device) if ctx.plane else None

@@ -59,7 +59,7 @@ export function mountRuns(el, { onOpen, onDeleted }) {
     tr.innerHTML = `<td><input type="checkbox" data-action="select" aria-label="${escape(t("runs.select"))}"${selected.has(job.id) ? " checked" : ""}></td>
       <td><button type="button" class="link" data-action="open" data-user-text>${escape(job.name || job.id)}</button>${notes}</td>
       <td class="status-${escape(job.status)}">${escape(t(`state.${job.status}`, job.status))}</td><td>${escape(describe(job.spec))}</td>
-      <td>${job.summary.step ?? ""}</td><td>${acc === undefined ? "" : (100 * acc).toFixed(1) + "%"}</td><td class="num">${formatBytes(job.stored_bytes)}</td>
+      <td>${escape(String(job.summary.step ?? ""))}</td><td>${acc === undefined ? "" : (100 * acc).toFixed(1) + "%"}</td><td class="num">${formatBytes(job.stored_bytes)}</td>
       <td class="actions"><button type="button" class="link" data-action="edit">${escape(t("runs.edit"))}</button>${LIVE.has(job.status) ? "" : ` <button type="button" class="link" data-action="delete" aria-label="delete">${escape(t("runs.delete"))}</button>`}</td>`;
     tr.job = job;
     return tr;
