@@ -81,16 +81,21 @@ def test_a_regression_run_draws_values_not_classes(server: LiveServer, page: Pag
     assert loss is False  # no accuracy for a value to predict
 
 
-def test_a_cnn_on_digits_shows_examples_kernels_feature_maps_and_confusion(server: LiveServer, page: Page) -> None:
-    open_page(page, server.url + "/")
-    page.select_option("select[name=preset]", "Digits, CNN")
-    assert page.is_visible("[data-path='model.conv']") and page.input_value("input[name=conv-channels]") == "8,16"
-    page.fill("input[name='optim.steps']", "300")
+def run_until_pictures(page: Page, steps: int) -> None:
+    """Run the form's settings flat out for `steps` and wait for the pictures panel to draw."""
+    page.fill("input[name='optim.steps']", str(steps))
     page.select_option("select[name=pace]", "0")
     page.click("#start")
     wait_js(page, "document.body.dataset.run === 'done'", 90)
     draw_all(page)
     wait_js(page, "document.querySelectorAll('#pictures canvas').length > 0")
+
+
+def test_a_cnn_on_digits_shows_examples_kernels_feature_maps_and_confusion(server: LiveServer, page: Page) -> None:
+    open_page(page, server.url + "/")
+    page.select_option("select[name=preset]", "Digits, CNN")
+    assert page.is_visible("[data-path='model.conv']") and page.input_value("input[name=conv-channels]") == "8,16"
+    run_until_pictures(page, 300)
     headings = page.locator("#pictures h3").all_text_contents()
     assert [h.split(" ")[0] for h in headings] == ["examples", "conv1", "conv1", "conv2", "conv2"]
     assert page.locator("#pictures .pictures").nth(0).locator("canvas").count() == 16  # the examples
@@ -112,12 +117,7 @@ def test_shifted_digits_are_set_in_the_form_and_drawn_on_their_canvas(
     assert page.is_hidden("[data-path='data.canvas']")  # 2-D data: no canvas
     page.select_option("select[name=preset]", "Shifted digits, CNN")
     assert page.input_value("input[name='data.canvas']") == "16" and page.input_value("input[name='data.shift']") == "4"
-    page.fill("input[name='optim.steps']", "100")
-    page.select_option("select[name=pace]", "0")
-    page.click("#start")
-    wait_js(page, "document.body.dataset.run === 'done'", 90)
-    draw_all(page)
-    wait_js(page, "document.querySelectorAll('#pictures canvas').length > 0")
+    run_until_pictures(page, 100)
     assert page.locator("#pictures canvas").first.get_attribute("width") == "16"  # the examples, 16x16
     page.fill("input[name='data.shift']", "5")  # more than a 16-pixel canvas has room for
     page.click("#start")
