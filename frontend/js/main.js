@@ -3,7 +3,7 @@ import { askForToken, cancelJob, controlJob, createJob, getJob, getMeta, hasToke
 import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
 import { language, mountLanguageToggle, onLanguageChange, say, t, translatePage } from "./i18n.js";
-import { fromHash, specFromValues, toHash, valuesFromSpec } from "./state.js";
+import { datasetChoices, fromHash, specFromValues, toHash, valuesFromSpec } from "./state.js";
 import { mountControls } from "./views/controls.js";
 import { mountRuns } from "./views/runs.js";
 import { mount as mountLoss } from "./charts/loss.js";
@@ -15,6 +15,7 @@ import { mount as mountNetwork } from "./charts/network.js";
 import { mount as mountSystem } from "./charts/system.js";
 import { mount as mountPictures } from "./charts/pictures.js";
 import { mount as mountConfusion } from "./charts/confusion.js";
+import { mount as mountParameters } from "./charts/parameters.js";
 import { drawAll } from "./charts/frames.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -52,6 +53,7 @@ async function start() {
     system: mountSystem($("#system")),
     pictures: mountPictures($("#pictures")),
     confusion: mountConfusion($("#confusion")),
+    parameters: mountParameters($("#parameters")),
   };
   // exposed for the browser tests and for poking around in the console
   window.trainscope = { charts, drawAll };
@@ -187,7 +189,7 @@ async function start() {
     setMode();
     joinRoom();
   });
-  runs.setDatasets([...meta.choices["data.dataset"], "digits"]);
+  runs.setDatasets(datasetChoices(meta));
   runs.refresh();
   let report = null; // set while this page presents to a workshop room
   controls = mountControls($("#spec-form"), meta, (values) => {

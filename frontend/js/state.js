@@ -7,23 +7,34 @@ export const FEATURES = { x1: "x₁", x2: "x₂", x1_sq: "x₁²", x2_sq: "x₂�
 // Datasets whose label is a value to predict (the API's REGRESSION_DATASETS) are named so in the form.
 const DATASET_WORDS = { plane: ["plane (regression)", "dataset.plane"], multi_gauss: ["multi-Gaussian (regression)", "dataset.multi_gauss"] };
 
-const MODEL_WORDS = { mlp: "MLP", cnn2d: "CNN (images)" };
+const MODEL_WORDS = { mlp: "MLP", cnn2d: "CNN (images)", cnn1d: "CNN (sequences)" };
+
+// The dataset choice: the 2-D datasets by name, then every other labelled data kind the server offers
+// (digits, mnist1d) by its kind; a field marked `kinds` shows only for those data kinds, `models` only
+// for those model kinds.
+export const datasetChoices = (meta) => [...meta.choices["data.dataset"], ...meta.choices["data.kind"].filter((kind) => !["points2d", "surface"].includes(kind))];
+export const dataKindOf = (dataset) => (["digits", "mnist1d"].includes(dataset) ? dataset : "points2d");
+export const datasetOf = (data) => (data.kind === "points2d" ? data.dataset : data.kind);
+export const relevant = (field, dataKind, modelKind) => (!field.kinds || field.kinds.includes(dataKind)) && (!field.models || field.models.includes(modelKind));
 
 export const FIELDS = [
-  { group: "Data", path: "data.dataset", label: "Dataset", control: "select", choices: (m) => [...m.choices["data.dataset"], "digits"].map((name) => [name, ...(DATASET_WORDS[name] || [name])]) },
-  { group: "Data", path: "data.features", label: "Inputs", control: "features", points2d: true },
-  { group: "Data", path: "data.noise", label: "Noise", control: "range", min: 0, max: 1, step: 0.05, points2d: true },
-  { group: "Data", path: "data.n_points", label: "Points", control: "number", step: 50, points2d: true },
+  { group: "Data", path: "data.dataset", label: "Dataset", control: "select", choices: (m) => datasetChoices(m).map((name) => [name, ...(DATASET_WORDS[name] || [name])]) },
+  { group: "Data", path: "data.features", label: "Inputs", control: "features", kinds: ["points2d"] },
+  { group: "Data", path: "data.noise", label: "Noise", control: "range", min: 0, max: 1, step: 0.05, kinds: ["points2d"] },
+  { group: "Data", path: "data.n_points", label: "Points", control: "number", step: 50, kinds: ["points2d"] },
   // shifted digits: each 8x8 digit somewhere within `shift` pixels of the centre of a larger canvas
-  { group: "Data", path: "data.canvas", label: "Canvas", control: "number", step: 2, digits: true },
-  { group: "Data", path: "data.shift", label: "Shift", control: "number", step: 1, digits: true },
+  { group: "Data", path: "data.canvas", label: "Canvas", control: "number", step: 2, kinds: ["digits"] },
+  { group: "Data", path: "data.shift", label: "Shift", control: "number", step: 1, kinds: ["digits"] },
+  // MNIST-1D with one fixed shuffle of its 40 positions
+  { group: "Data", path: "data.shuffle_positions", label: "Shuffle positions", control: "checkbox", kinds: ["mnist1d"] },
   { group: "Data", path: "data.val_fraction", label: "Validation share", control: "range", min: 0.1, max: 0.9, step: 0.05, percent: true },
   // empty: the run's seed draws the data; "new data" draws another set, as TensorFlow Playground's Regenerate
-  { group: "Data", path: "data.seed", label: "Data seed", control: "seed", points2d: true },
+  { group: "Data", path: "data.seed", label: "Data seed", control: "seed", kinds: ["points2d"] },
   // the network kinds the server offers (a 2-parameter model belongs to the lessons' surfaces)
   { group: "Model", path: "model.kind", label: "Model", control: "select", choices: (m) => m.choices["model.kind"].filter((kind) => kind !== "params2d").map((kind) => [kind, MODEL_WORDS[kind] || kind, `model.${kind}`]) },
-  // a CNN's convolutions: channels per layer (3x3, padding 1), one pooling for all
-  { group: "Model", path: "model.conv", label: "Convolutions", control: "conv", cnn: true },
+  // an image CNN's convolutions: channels per layer (3x3, padding 1), one pooling for all (a sequence
+  // CNN keeps the server's default, the MNIST-1D paper's)
+  { group: "Model", path: "model.conv", label: "Convolutions", control: "conv", models: ["cnn2d"] },
   { group: "Model", path: "model.hidden", label: "Hidden widths", control: "list" },
   { group: "Model", path: "model.activation", label: "Activation", control: "select", choices: (m) => m.choices["model.activation"] },
   { group: "Model", path: "model.bias", label: "Bias", control: "checkbox" },
@@ -59,6 +70,8 @@ export const PRESETS = {
   "Digits, CNN": { "data.dataset": "digits", "model.kind": "cnn2d", "model.hidden": [32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 1500 },
   "Shifted digits, CNN": { "data.dataset": "digits", "data.canvas": 16, "data.shift": 4, "model.kind": "cnn2d", "model.conv": [{ channels: 8, pool: "max" }, { channels: 16, pool: "max" }, { channels: 16, pool: "max" }], "model.hidden": [32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 2000 },
   "Shifted digits, MLP": { "data.dataset": "digits", "data.canvas": 16, "data.shift": 4, "model.hidden": [64, 32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 2000 },
+  "MNIST-1D, CNN": { "data.dataset": "mnist1d", "data.val_fraction": 0.2, "model.kind": "cnn1d", "model.hidden": [], "model.activation": "relu", "optim.lr": 0.01, "optim.batch_size": 100, "optim.steps": 3000 },
+  "MNIST-1D, MLP": { "data.dataset": "mnist1d", "data.val_fraction": 0.2, "model.kind": "mlp", "model.hidden": [100, 100], "model.activation": "relu", "optim.lr": 0.01, "optim.batch_size": 100, "optim.steps": 3000 },
   "Digits, MLP": { "data.dataset": "digits", "model.hidden": [64, 32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 3000 },
   "Too large a learning rate": { "data.dataset": "moons", "optim.optimizer": "sgd", "optim.lr": 1000, "optim.steps": 2000 },
 };
@@ -75,7 +88,7 @@ export function setPath(obj, path, value) {
 export function valuesFromSpec(spec) {
   const values = {};
   for (const field of FIELDS) {
-    if (field.path === "data.dataset") values[field.path] = spec.data.kind === "digits" ? "digits" : spec.data.dataset;
+    if (field.path === "data.dataset") values[field.path] = datasetOf(spec.data);
     else {
       const value = getPath(spec, field.path);
       if (value !== undefined) values[field.path] = value;
@@ -87,14 +100,14 @@ export function valuesFromSpec(spec) {
 // The JobSpec for flat form values.
 export function specFromValues(values) {
   const spec = {};
-  const digits = values["data.dataset"] === "digits";
+  const dataKind = dataKindOf(values["data.dataset"]);
   for (const field of FIELDS) {
-    if (field.path === "data.dataset" || (field.points2d && digits) || (field.digits && !digits) || (field.cnn && values["model.kind"] !== "cnn2d")) continue;
+    if (field.path === "data.dataset" || !relevant(field, dataKind, values["model.kind"])) continue;
     if (values[field.path] !== undefined) setPath(spec, field.path, values[field.path]);
   }
-  spec.data = { ...(spec.data || {}), kind: digits ? "digits" : "points2d" };
+  spec.data = { ...(spec.data || {}), kind: dataKind };
   if (values["optim.steps"]) spec.probes = probesFor(values["optim.steps"]);
-  if (!digits) spec.data.dataset = values["data.dataset"];
+  if (dataKind === "points2d") spec.data.dataset = values["data.dataset"];
   return spec;
 }
 

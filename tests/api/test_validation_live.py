@@ -62,6 +62,13 @@ INVALID: list[tuple[dict[str, Any], list[str | int]]] = [
         {"data": {"kind": "digits"}, "model": {"kind": "cnn2d"}, "probes": {"gradient_check": True}},
         ["body", "probes", "gradient_check"],
     ),
+    ({"data": {"kind": "digits"}, "model": {"kind": "cnn1d"}}, ["body", "model", "kind"]),  # needs sequences
+    ({"data": {"kind": "mnist1d"}, "model": {"kind": "cnn2d"}}, ["body", "model", "kind"]),  # needs images
+    ({"data": {"kind": "mnist1d", "samples": 50}}, ["body", "data", "mnist1d", "samples"]),
+    (
+        {"data": {"kind": "mnist1d"}, "model": {"kind": "cnn1d", "conv": [{"stride": 4, "pool": "max"}] * 3}},
+        ["body", "model", "conv", 2],
+    ),  # 40 positions used up: 10 -> 5, 2 -> 1, then nothing
     ({"data": {"features": ["x1", "x1"]}}, ["body", "data", "points2d", "features"]),
     ({"data": {"features": []}}, ["body", "data", "points2d", "features"]),
     ({"data": {"dataset": "plane"}, "probes": {"gradient_check": True}}, ["body", "probes", "gradient_check"]),

@@ -57,9 +57,14 @@ ALLOWED = {
     "sin",
     "CNN",
     "MLP",
+    "MNIST",
+    "mlp",
+    "cnn",
+    "mnist1d",
+    "torch",
 }
 # the model's own names for its layers, and a run's id (its name until it is given one)
-NAMES = re.compile(r"((act|weight|grad)/)?(layer\d+|output)|[0-9a-f]{12}")
+NAMES = re.compile(r"((act|weight|grad)/)?(layer\d+|conv\d+|fc\d+|output)|[0-9a-f]{12}")
 
 VISIBLE_TEXT = """() => {
   const texts = [];
@@ -109,13 +114,34 @@ def test_no_english_is_visible_in_korean_mode(server: LiveServer, page: Page, ar
     page.wait_for_selector("#lesson-list li")
     index = english(page)
     page.goto(server.url + "/lessons.html#bias")
+    lesson = run_lesson_and_read(page, artifacts_dir / "lesson-bias-ko.png")
+    page.click("#language")  # back to English for the tests after this one
+    assert (idle, after_run, index, lesson) == ([], [], [], [])
+
+
+def run_lesson_and_read(page: Page, screenshot: Path) -> list[str]:
+    """Run the open lesson from its page, draw every panel as a person scrolling would, and return the
+    visible English."""
     page.wait_for_selector("#lesson-title")
     page.click("#run-lesson")
-    page.wait_for_selector("#verdict[data-held]", timeout=120_000)
+    page.wait_for_selector("#verdict[data-held='true']", timeout=120_000)
     for panel in page.locator("[data-panel]").all():  # charts draw once on screen
         panel.scroll_into_view_if_needed()
     page.wait_for_timeout(500)  # the last panel's frame (a person's glance, not a condition)
-    lesson = english(page)
-    page.screenshot(path=str(artifacts_dir / "lesson-bias-ko.png"), full_page=True)
-    page.click("#language")  # back to English for the tests after this one
-    assert (idle, after_run, index, lesson) == ([], [], [], [])
+    page.screenshot(path=str(screenshot), full_page=True)
+    return english(page)
+
+
+@pytest.mark.parametrize("lesson_id", ["cnn-vs-mlp", "cnn-sequences"])
+def test_the_cnn_lessons_run_to_their_verdict_in_korean(
+    server: LiveServer, page: Page, artifacts_dir: Path, lesson_id: str
+) -> None:
+    page.goto(f"{server.url}/lessons.html#{lesson_id}")
+    page.wait_for_selector("#lesson-title")
+    page.click("#language")
+    page.wait_for_function("() => document.documentElement.lang === 'ko'")
+    try:
+        assert run_lesson_and_read(page, artifacts_dir / f"lesson-{lesson_id}-ko.png") == []
+        assert page.text_content("#verdict") and "성립" in page.text_content("#verdict")
+    finally:
+        page.click("#language")  # back to English for the tests after this one

@@ -92,7 +92,7 @@ def test_every_lesson_page_draws_each_of_its_panels(server: LiveServer, page: Pa
                   const plots = [...panel.querySelectorAll('.js-plotly-plot')];
                   if (plots.some((p) => p.data && p.data.some((t) => (t.y && t.y.length) || (t.z && t.z.length))))
                     return true;
-                  return panel.querySelectorAll('table tr, svg line').length > 0;
+                  return panel.querySelectorAll('table tr, svg line, canvas').length > 0;
                 }}""",
                 timeout=30_000,
             )

@@ -81,6 +81,37 @@ def test_a_regression_run_draws_values_not_classes(server: LiveServer, page: Pag
     assert loss is False  # no accuracy for a value to predict
 
 
+def test_mnist1d_with_a_sequence_cnn_draws_each_example_as_a_line_with_its_feature_maps_under_it(
+    server: LiveServer, page: Page
+) -> None:
+    open_page(page, server.url + "/")
+    page.select_option("select[name=preset]", "MNIST-1D, CNN")
+    assert page.is_visible("[data-path='data.shuffle_positions']") and page.is_hidden("[data-path='data.noise']")
+    assert page.is_hidden("[data-path='model.conv']")  # the server's default: the MNIST-1D paper's CNN
+    run_until_pictures(page, 150)
+    job_id = page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('job')")
+    spec = server.job(job_id)["spec"]
+    assert spec["data"] == {**spec["data"], "kind": "mnist1d", "shuffle_positions": False}
+    assert [conv["kernel"] for conv in spec["model"]["conv"]] == [5, 3, 3]
+
+    # the first example wide, then conv1..conv3's maps under it: channels down, positions across
+    sequence = page.locator("#pictures .sequence canvas")
+    sizes = [sequence.nth(i).evaluate("(c) => [c.width, c.height]") for i in range(sequence.count())]
+    assert sizes == [[360, 80], [19, 25], [10, 25], [5, 25]]
+    assert page.locator("#pictures .sequence figcaption").nth(1).text_content().startswith("conv1: 25 channels")
+    assert page.locator("#pictures .pictures").nth(0).locator("canvas.line").count() == 16  # the examples
+    # the parameters per layer: the formula, its count and torch's
+    rows = page.locator("[data-testid=parameters] tr").all_text_contents()
+    assert rows[1] == "conv15·1·25 + 25150150" and rows[-1] == "Σ5,2105,210"
+
+    page.goto(server.url + "/#data.dataset=mnist1d&data.shuffle_positions=true&model.kind=mlp&optim.steps=50")
+    page.wait_for_selector("input[name='data.shuffle_positions']:checked")
+    page.click("#start")
+    wait_js(page, "document.body.dataset.run === 'done'", 90)
+    job_id = page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('job')")
+    assert server.job(job_id)["spec"]["data"]["shuffle_positions"] is True
+
+
 def run_until_pictures(page: Page, steps: int) -> None:
     """Run the form's settings flat out for `steps` and wait for the pictures panel to draw."""
     page.fill("input[name='optim.steps']", str(steps))

@@ -113,6 +113,17 @@ EXPECTED: dict[str, tuple[Callable[[Figures], bool], dict[str, Any]]] = {
         ),
         {"mlp": "cnn", "cnn": "mlp"},
     ),
+    "cnn-sequences": (
+        # seeds 0-14 through this path: CNN 0.90-0.96 vs MLP 0.61-0.68 (gap 0.22-0.31); positions shuffled CNN
+        # 0.57-0.62 vs MLP 0.59-0.68 (drop gap 0.27-0.37, the MLP's change -0.026-0.023, CNN lead <= 0.008)
+        lambda f: (
+            f["gap"] > 0.18
+            and f["shuffle.drop_gap"] > 0.2
+            and abs(f["shuffle.mlp_change"]) < 0.04
+            and f["shuffle.cnn_lead"] < 0.03
+        ),
+        {"mlp": "cnn", "cnn": "mlp"},
+    ),
     "batch-size": (
         # variance drop / batch growth: B=1->32 0.91-1.08, B=32->1024 0.85-1.08
         lambda f: 0.7 < f["b1_to_b32.scaling"] < 1.4 and 0.7 < f["b32_to_b1024.scaling"] < 1.4,

@@ -157,3 +157,23 @@ def test_a_convolution_is_a_dense_layer_with_shared_mostly_zero_weights() -> Non
     assert figures["conv_parameters"] == 3 * 3 * 4 + 4
     assert figures["dense_parameters"] == 64 * 64 + 64
     assert figures["zero_fraction"] > 0.8  # each output sees a 3x3 patch of the 8x8 image
+
+
+def test_a_sequence_convolution_is_a_dense_layer_too() -> None:
+    conv = [{"channels": 3, "kernel": 5, "stride": 2, "padding": 1, "pool": "none"}]
+    spec = JobSpec.model_validate(
+        {
+            "data": {"kind": "mnist1d", "samples": 300},
+            "model": {"kind": "cnn1d", "conv": conv},
+            "optim": {"steps": 20, "batch_size": 32},
+            "probes": {"unroll_conv": True},
+        }
+    )
+    events: list[dict[str, Any]] = []
+    fit(spec, events.append)
+    unrolled = next(e for e in events if e["type"] == "analysis" and e["name"] == "unrolled_convolution")
+    figures = unrolled["figures"]
+    assert figures["max_abs_diff"] < 1e-5
+    assert unrolled["data"]["shape"] == [3 * 19, 40]  # 3 channels of 19 positions from 40
+    assert figures["conv_parameters"] == 5 * 1 * 3 + 3
+    assert figures["zero_fraction"] > 0.8  # each output reads 5 of the 40 positions

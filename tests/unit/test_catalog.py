@@ -13,13 +13,14 @@ CATALOG = load_catalog()
 CHARTS = {
     "loss", "val_loss", "layer_grads", "act_histograms", "weight_histograms", "dead", "boundary", "collapse",
     "surface", "gradcheck", "network", "selection", "bn", "race", "variance", "throughput", "loss_samples", "embedding",
+    "accuracy", "pictures", "parameters",
 }  # fmt: skip  # the compare view's panels (frontend/js/views/compare.js)
 
 
 def test_the_catalogue_lists_the_part_one_lessons_in_order() -> None:
     assert list(CATALOG) == [
         "activations", "dying-relu", "nonlinearity", "bias", "learning-rate", "backprop",
-        "generalization", "regularization", "batchnorm", "optimizers", "batch-size", "cnn-vs-mlp",
+        "generalization", "regularization", "batchnorm", "optimizers", "batch-size", "cnn-vs-mlp", "cnn-sequences",
     ]  # fmt: skip
 
 

@@ -7,9 +7,10 @@ import base64
 import numpy as np
 import torch
 
-from trainscope.schemas import DigitsData, Points2DData
+from trainscope.schemas import DigitsData, Mnist1DData, Points2DData
+from trainscope.training import sequences
 from trainscope.training.datasets import load_split
-from trainscope.training.points import make_points2d, pixel_order, preview
+from trainscope.training.points import make_arrays, make_points2d, pixel_order, preview
 
 CPU = torch.device("cpu")
 
@@ -94,3 +95,28 @@ def test_permuted_pixels_are_one_fixed_shuffle_of_every_example() -> None:
     assert torch.equal(permuted.x_train, plain.x_train[:, order])  # every pixel kept, moved
     assert torch.equal(permuted.x_val, plain.x_val[:, order])  # the same shuffle for every part
     assert torch.equal(load_split(DigitsData(permute_pixels=True), 5, CPU).x_train, permuted.x_train)
+
+
+def test_mnist1d_is_the_papers_data_made_offline_and_its_shuffle_one_permutation_of_positions() -> None:
+    sequences._made.cache_clear()  # made afresh here, so that the generators' state is put back is seen
+    numpy_state = np.random.get_state()
+    x, y = make_arrays(Mnist1DData(), 0)
+    assert x.shape == (5000, 40) and x.dtype == np.float32 and y.dtype == np.int64
+    assert np.bincount(y).tolist() == [500] * 10  # the package makes each digit equally often
+    assert abs(float(x.mean())) < 1e-4 and abs(float(x.std()) - 1) < 1e-3  # centred, unit spread
+    assert split_sizes_of(Mnist1DData()) == (4000, 1000)  # the paper's split
+    again, _ = make_arrays(Mnist1DData(), 0)
+    assert np.array_equal(x, again)
+    other, _ = make_arrays(Mnist1DData(), 1)
+    assert not np.allclose(x, other)
+    shuffled, shuffled_y = make_arrays(Mnist1DData(shuffle_positions=True), 0)
+    assert np.array_equal(y, shuffled_y)  # the same examples...
+    order = [int(np.flatnonzero((x[:50] == shuffled[:50, [j]]).all(axis=0))[0]) for j in range(40)]
+    assert sorted(order) != order and sorted(order) == list(range(40))  # ...with one shuffle of positions
+    assert np.array_equal(shuffled, x[:, order])  # the same one for every example
+    assert all(np.array_equal(a, b) for a, b in zip(np.random.get_state(), numpy_state, strict=True))
+
+
+def split_sizes_of(spec: Mnist1DData) -> tuple[int, int]:
+    n_train, n_val, _, _ = spec.split_sizes()
+    return n_train, n_val

@@ -93,17 +93,38 @@ def test_an_init_seed_changes_the_initial_weights_and_nothing_else() -> None:
 def test_a_cnns_parameters_by_formula_match_torch_layer_by_layer(model: dict[str, object]) -> None:
     spec = JobSpec.model_validate({"data": {"kind": "digits"}, "model": {"kind": "cnn2d", **model}})
     net = build_model(spec)
-    by_torch: list[int] = []  # a weighted layer's parameters, with the batch norm that follows it
-    for module in net.net:
-        count = sum(p.numel() for p in module.parameters())
-        if isinstance(module, torch.nn.Linear | torch.nn.Conv2d):
-            by_torch.append(count)
-        elif count:
-            by_torch[-1] += count
-    assert [count for _, count in spec.layer_parameters()] == by_torch
+    assert [count for _, count, _ in spec.layer_parameters()] == net.parameters_per_layer()
     assert spec.parameter_count() == sum(p.numel() for p in net.parameters() if p.requires_grad)
     assert net(torch.zeros(3, 64)).shape == (3, 10)
     assert len(net.layer_names()) == len(spec.model.conv) + len(spec.model.hidden)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        {},  # the MNIST-1D paper's: 25 channels, kernels 5, 3, 3, stride 2 (40 -> 19 -> 10 -> 5), a linear read-out
+        {"batch_norm": True, "hidden": [16], "conv": [{"channels": 4, "kernel": 3, "pool": "max"}]},
+        {"bias": False, "conv": [{"channels": 6, "kernel": 7, "padding": 3, "pool": "avg"}, {"channels": 2}]},
+    ],
+)
+def test_a_sequence_cnns_parameters_by_formula_match_torch(model: dict[str, object]) -> None:
+    spec = JobSpec.model_validate({"data": {"kind": "mnist1d"}, "model": {"kind": "cnn1d", **model}})
+    net = build_model(spec)
+    assert [count for _, count, _ in spec.layer_parameters()] == net.parameters_per_layer()
+    assert net(torch.zeros(3, 40)).shape == (3, 10)
+    assert isinstance(net.linears()[0], torch.nn.Conv1d)
+
+
+def test_the_paper_cnn_counts_as_its_formula_says() -> None:
+    spec = JobSpec.model_validate({"data": {"kind": "mnist1d"}, "model": {"kind": "cnn1d"}})
+    assert spec.layer_parameters() == [
+        ("conv1", 150, "5·1·25 + 25"),
+        ("conv2", 1900, "3·25·25 + 25"),
+        ("conv3", 1900, "3·25·25 + 25"),
+        ("output", 1260, "125·10 + 10"),
+    ]
+    digits = JobSpec.model_validate({"data": {"kind": "digits"}, "model": {"kind": "cnn2d", "batch_norm": True}})
+    assert digits.layer_parameters()[0] == ("conv1", 3 * 3 * 8 + 8 + 16, "3·3·1·8 + 8 + 2·8")
 
 
 def test_input_features_are_computed_from_the_plain_point() -> None:

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from pydantic import TypeAdapter
 from sklearn.decomposition import PCA
 
-from trainscope.schemas import JobSpec
+from trainscope.schemas import Event, JobSpec
 from trainscope.training.models import build_model
 from trainscope.training.tasks.mlp import MLPTask
 from trainscope.training.telemetry import (
@@ -243,3 +244,37 @@ def test_a_cnns_pictures_and_the_confusion_matrix_match_their_references() -> No
     maps = images["maps/conv1"]
     assert (maps["n"], maps["height"], maps["width"]) == (8, 8, 8)  # before the pooling
     np.testing.assert_allclose(decode(maps["pixels"]), hidden[0][0].numpy().ravel(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_sequence_cnns_pictures_are_lines_with_a_map_per_convolution_a_row_per_channel() -> None:
+    spec = JobSpec.model_validate({"data": {"kind": "mnist1d", "samples": 300}, "model": {"kind": "cnn1d"}})
+    task = MLPTask(spec, torch.device("cpu"))
+    events: list[dict[str, Any]] = []
+    task.begin(events.append)
+    task.telemetry.before_forward(1)
+    loss = torch.nn.functional.cross_entropy(task.model(task.split.x_train[:32]), task.split.y_train[:32])
+    loss.backward()  # type: ignore[no-untyped-call]
+    task.telemetry.after_backward(1, events.append)
+    images = {e["tag"]: e for e in events if e["type"] == "images"}
+    assert set(images) == {"inputs", *(f"{kind}/conv{i}" for kind in ("kernels", "maps") for i in (1, 2, 3))}
+    assert all(event["sequence"] for event in images.values())
+    shapes = {tag: (e["n"], e["height"], e["width"]) for tag, e in images.items()}
+    assert shapes["inputs"] == (16, 1, 40)  # each example a line of 40 positions
+    assert [shapes[f"maps/conv{i}"] for i in (1, 2, 3)] == [(1, 25, 19), (1, 25, 10), (1, 25, 5)]
+    assert shapes["kernels/conv1"] == (1, 25, 5) and shapes["kernels/conv2"] == (1, 25, 3)
+    probe_x = task.telemetry.ctx.probe_x
+    np.testing.assert_allclose(decode(images["inputs"]["pixels"]), probe_x[:16].numpy().ravel(), rtol=1e-6)
+    task.model.eval()
+    with torch.no_grad():
+        _, hidden = task.model.forward_with_hidden(probe_x[:1])
+    np.testing.assert_allclose(
+        decode(images["maps/conv2"]["pixels"]), hidden[1][0].numpy().ravel(), rtol=1e-5, atol=1e-6
+    )
+
+    table = next(e for e in events if e["type"] == "analysis" and e["name"] == "parameters")
+    assert [row["name"] for row in table["data"]["layers"]] == ["conv1", "conv2", "conv3", "output"]
+    assert all(row["by_formula"] == row["by_torch"] for row in table["data"]["layers"])
+    assert table["figures"]["by_torch"] == sum(p.numel() for p in task.model.parameters()) == 5210
+    union: TypeAdapter[Event] = TypeAdapter(Event)
+    for event in events:  # every one of them as the event union describes it
+        union.validate_python({**event, "job": "j", "seq": 1, "wall": 0.0})

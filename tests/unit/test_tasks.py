@@ -42,6 +42,8 @@ def test_a_task_missing_a_part_fails_when_registered_naming_it() -> None:
         {},
         {"data": {"kind": "digits"}},
         {"data": {"kind": "digits"}, "model": {"kind": "cnn2d"}},
+        {"data": {"kind": "mnist1d", "samples": 300}, "model": {"kind": "cnn1d"}},
+        {"data": {"kind": "mnist1d", "samples": 300}},
         {"data": {"dataset": "plane"}},
         {"data": {"kind": "surface", "objective": "rosenbrock"}, "model": {"kind": "params2d"}},
     ],
@@ -55,5 +57,5 @@ def test_a_step_returns_one_row_of_its_tags_and_evaluation_names_its_figures(spe
     assert row.shape == (len(task.step_tags),) and torch.isfinite(row).all()
     figures = task.evaluation(final=True)
     assert figures and all(isinstance(v, float) for v in figures.values())
-    classes = job.data.kind == "digits" or (job.data.kind == "points2d" and not job.data.regression)
+    classes = job.data.kind in ("digits", "mnist1d") or (job.data.kind == "points2d" and not job.data.regression)
     assert ("val/acc" in figures) == classes  # an accuracy only where it means something

@@ -193,6 +193,11 @@ class ImagesEvent(_EventBase):
     width: int
     pixels: str = Field(description="base64 float32, n x height x width, row-major; row 0 is the top")
     captions: list[str] = Field(default_factory=list, description="one per image, or none")
+    sequence: bool = Field(
+        False,
+        description="sequence data: inputs are 1 x length lines to draw as curves; a kernels or maps "
+        "image has a row per channel, drawn under the first input",
+    )
 
 
 class ConfusionEvent(_EventBase):

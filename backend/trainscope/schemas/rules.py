@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from trainscope.config import Limits
-from trainscope.schemas.spec import CNN2DSpec, DigitsData, JobSpec, MLPSpec, Params2DSpec, Points2DData, SurfaceData
+from trainscope.schemas.spec import (
+    ConvNetSpec,
+    DigitsData,
+    JobSpec,
+    MLPSpec,
+    Params2DSpec,
+    Points2DData,
+    SurfaceData,
+)
 
 
 class SpecError(ValueError):
@@ -45,10 +53,10 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
         errors.append(
             SpecError(("optim", "batch_size"), f"must be at most the training-set size ({n})", "over_train", {"n": n})
         )
-    if isinstance(spec.model, CNN2DSpec):
+    if isinstance(spec.model, ConvNetSpec):
         errors += cnn_errors(spec.model, spec, limits)
     errors += only_cnn(spec)
-    if isinstance(spec.model, MLPSpec | CNN2DSpec):
+    if isinstance(spec.model, MLPSpec | ConvNetSpec):
         if len(spec.model.hidden) > limits.max_hidden_layers:
             max_layers = limits.max_hidden_layers
             errors.append(
@@ -94,22 +102,28 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
     return errors
 
 
-def cnn_errors(model: CNN2DSpec, spec: JobSpec, limits: Limits) -> list[SpecError]:
-    """A CNN needs images; its convolutions must leave at least one pixel, each at most max_width channels;
-    the one-off analyses written for an MLP's matrices are not for it."""
-    image = getattr(spec.data, "image_shape", None)
-    if image is None:
-        return [SpecError(("model", "kind"), "a cnn2d model needs image data (digits)", "needs_images")]
+# what each convolution's dimensions need of the data: (the data's name, the error's type)
+CONV_INPUTS = {1: ("sequence data (mnist1d)", "needs_sequences"), 2: ("image data (digits)", "needs_images")}
+
+
+def cnn_errors(model: ConvNetSpec, spec: JobSpec, limits: Limits) -> list[SpecError]:
+    """A CNN needs examples with as many axes as it convolves; its convolutions must leave at least one
+    position, each at most max_width channels; the one-off analyses written for an MLP's matrices are
+    not for it."""
+    example = getattr(spec.data, "example_shape", None)
+    if example is None or len(example) != model.dims + 1:
+        wanted, kind = CONV_INPUTS[model.dims]
+        return [SpecError(("model", "kind"), f"a {model.kind} model needs {wanted}", kind)]
     errors = [
         at_most(("model", "conv", i, "channels"), limits.max_width, " channels")
         for i, conv in enumerate(model.conv)
         if conv.channels > limits.max_width
     ]
-    size = min(image[1:])
+    size = min(example[1:])
     for i, conv in enumerate(model.conv):
         size = conv.out_size(size)
         if size < 1:
-            message = f"the image is used up before this layer's output ({size} pixels): less stride or pooling"
+            message = f"the input is used up before this layer's output ({size} positions): less stride or pooling"
             errors.append(SpecError(("model", "conv", i), message, "image_used_up"))
             break
     for name in ("gradient_check", "linear_collapse", "bn_modes"):
@@ -119,8 +133,8 @@ def cnn_errors(model: CNN2DSpec, spec: JobSpec, limits: Limits) -> list[SpecErro
 
 
 def only_cnn(spec: JobSpec) -> list[SpecError]:
-    if spec.probes.unroll_conv and not isinstance(spec.model, CNN2DSpec):
-        return [SpecError(("probes", "unroll_conv"), "only for a cnn2d model", "only_cnn")]
+    if spec.probes.unroll_conv and not isinstance(spec.model, ConvNetSpec):
+        return [SpecError(("probes", "unroll_conv"), "only for a convolutional model", "only_cnn")]
     return []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -20,6 +21,7 @@ DeviceChoice = Literal["auto", "cpu", "cuda"]
 Coordinate = Annotated[float, Field(ge=-10.0, le=10.0)]
 
 DIGITS_SAMPLES = 1797  # scikit-learn's bundled 8x8 digits
+MNIST1D_LENGTH = 40  # MNIST-1D's final sequence length (its paper's setup)
 
 
 class _Strict(BaseModel):
@@ -144,9 +146,33 @@ class DigitsData(_SplitData):
         return self.canvas * self.canvas
 
     @property
-    def image_shape(self) -> tuple[int, int, int]:
-        """Channels, height and width of each example."""
+    def example_shape(self) -> tuple[int, int, int]:
+        """Channels, height and width of each example (the flat rows a model shapes before convolving)."""
         return 1, self.canvas, self.canvas
+
+
+class Mnist1DData(_SplitData):
+    """MNIST-1D (Greydanus & Steinbach): ten 1-D digit templates, each padded, scaled, translated, noised
+    and sheared into a 40-point sequence, made offline by the `mnist1d` package; optionally with one fixed
+    shuffle of the positions for every example, which keeps every value but destroys locality."""
+
+    kind: Literal["mnist1d"] = "mnist1d"
+    samples: int = Field(5000, ge=100, le=20_000, description="examples made (the paper: 5,000)")
+    val_fraction: float = Field(0.2, ge=0.05, le=0.9)  # the paper's 4,000 / 1,000 split
+    shuffle_positions: bool = Field(
+        False,
+        description="one fixed shuffle of the 40 positions, the same for every example: an MLP cannot "
+        "tell; a CNN, whose filters read neighbouring positions, loses its advantage",
+    )
+
+    n_outputs: ClassVar[int] = 10
+    regression: ClassVar[bool] = False
+    in_features: ClassVar[int] = MNIST1D_LENGTH
+    example_shape: ClassVar[tuple[int, int]] = (1, MNIST1D_LENGTH)  # channels, length
+
+    @property
+    def n_samples(self) -> int:
+        return self.samples
 
 
 class SurfaceData(_Strict):
@@ -184,10 +210,11 @@ def _kind_or_default(default: str) -> Callable[[Any], str | None]:
 DataSpec = Annotated[
     Annotated[Points2DData, Tag("points2d")]
     | Annotated[DigitsData, Tag("digits")]
+    | Annotated[Mnist1DData, Tag("mnist1d")]
     | Annotated[SurfaceData, Tag("surface")],
     Discriminator(_kind_or_default("points2d")),
 ]
-LabelledData = Points2DData | DigitsData
+LabelledData = Points2DData | DigitsData | Mnist1DData
 
 
 class _NetSpec(_Strict):
@@ -228,21 +255,46 @@ class ConvLayer(_Strict):
         return side // 2 if self.pool != "none" else side
 
 
-class CNN2DSpec(_NetSpec):
-    """Convolutions over an image, then an MLP head (`hidden`, possibly empty) on the flattened maps."""
+class ConvNetSpec(_NetSpec):
+    """Convolutions over the examples' `dims` axes, then an MLP head (`hidden`, possibly empty) on the
+    flattened maps."""
+
+    kind: str
+    dims: ClassVar[int]
+    conv: list[ConvLayer] = Field(min_length=1, max_length=6)
+
+    def feature_shape(self, example: tuple[int, ...]) -> tuple[int, ...]:
+        """(channels, *sides) after the convolutions (a side of 0 or less: the input ran out)."""
+        channels, sides = example[0], list(example[1:])
+        for layer in self.conv:
+            channels, sides = layer.channels, [layer.out_size(side) for side in sides]
+        return channels, *sides
+
+
+class CNN2DSpec(ConvNetSpec):
+    """A CNN on images."""
 
     kind: Literal["cnn2d"] = "cnn2d"
+    dims: ClassVar[int] = 2
     conv: list[ConvLayer] = Field(
         default_factory=lambda: [ConvLayer(channels=8), ConvLayer(channels=16)], min_length=1, max_length=6
     )
     hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [32])
 
-    def feature_shape(self, image: tuple[int, int, int]) -> tuple[int, int, int]:
-        """(channels, height, width) after the convolutions (a side of 0 or less: the image ran out)."""
-        channels, height, width = image
-        for layer in self.conv:
-            channels, height, width = layer.channels, layer.out_size(height), layer.out_size(width)
-        return channels, height, width
+
+def _paper_conv1d() -> list[ConvLayer]:
+    # the MNIST-1D paper's CNN: 25 channels, kernels 5, 3, 3, each of stride 2, no pooling (40 -> 19 -> 10 -> 5)
+    return [ConvLayer(channels=25, kernel=k, stride=2, padding=1, pool="none") for k in (5, 3, 3)]
+
+
+class CNN1DSpec(ConvNetSpec):
+    """A CNN on sequences; the defaults are the MNIST-1D paper's (ReLU, a linear read-out on the maps)."""
+
+    kind: Literal["cnn1d"] = "cnn1d"
+    dims: ClassVar[int] = 1
+    conv: list[ConvLayer] = Field(default_factory=_paper_conv1d, min_length=1, max_length=6)
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    activation: Activation = "relu"
 
 
 class Params2DSpec(_Strict):
@@ -253,7 +305,10 @@ class Params2DSpec(_Strict):
 
 
 ModelSpec = Annotated[
-    Annotated[MLPSpec, Tag("mlp")] | Annotated[CNN2DSpec, Tag("cnn2d")] | Annotated[Params2DSpec, Tag("params2d")],
+    Annotated[MLPSpec, Tag("mlp")]
+    | Annotated[CNN2DSpec, Tag("cnn2d")]
+    | Annotated[CNN1DSpec, Tag("cnn1d")]
+    | Annotated[Params2DSpec, Tag("params2d")],
     Discriminator(_kind_or_default("mlp")),
 ]
 
@@ -338,45 +393,46 @@ class JobSpec(_Strict):
 
     @property
     def dataset_name(self) -> str:
-        """What the runs list filters on: "digits", a 2-D dataset's name or a surface's objective."""
+        """What the runs list filters on: a 2-D dataset's name, a surface's objective or the data's kind."""
         data = self.data
-        return (
-            data.dataset
-            if isinstance(data, Points2DData)
-            else data.objective
-            if isinstance(data, SurfaceData)
-            else "digits"
-        )
+        if isinstance(data, Points2DData):
+            return data.dataset
+        return data.objective if isinstance(data, SurfaceData) else data.kind
 
     def parameter_count(self) -> int:
         """Trainable parameters, by arithmetic (the server never imports torch)."""
-        return sum(count for _, count in self.layer_parameters())
+        return sum(count for _, count, _ in self.layer_parameters())
 
-    def layer_parameters(self) -> list[tuple[str, int]]:
-        """Each layer's trainable parameters, by formula: a convolution k*k*c_in*c_out (+ c_out biases), a
-        linear layer fan_in*fan_out (+ fan_out), a batch norm 2 per channel or unit."""
+    def layer_parameters(self) -> list[tuple[str, int, str]]:
+        """Each layer's trainable parameters by formula, and the formula: a convolution k*k*c_in*c_out
+        (+ c_out biases), a linear layer fan_in*fan_out (+ fan_out), a batch norm 2 per channel or unit."""
         model, data = self.model, self.data
         if isinstance(model, Params2DSpec) or isinstance(data, SurfaceData):
-            return [("params", 2)]  # (a surface with an MLP is refused by spec_errors)
-        layers: list[tuple[str, int]] = []
-        norm = 2 if model.batch_norm else 0
+            return [("params", 2, "2")]  # (a surface with an MLP is refused by spec_errors)
+        layers: list[tuple[str, int, str]] = []
+
+        def add(name: str, factors: list[int], width: int) -> None:
+            weights, terms = math.prod(factors), ["·".join(map(str, factors))]
+            biases = width if model.bias else 0
+            norm = 2 * width if model.batch_norm and name != "output" else 0
+            terms += [str(width)] * bool(biases) + [f"2·{width}"] * bool(norm)
+            layers.append((name, weights + biases + norm, " + ".join(terms)))
+
         fan_in = data.in_features
-        if isinstance(model, CNN2DSpec):
-            image = getattr(data, "image_shape", None)
-            if image is None:
-                return []  # not image data: refused by spec_errors
-            channels = image[0]
+        if isinstance(model, ConvNetSpec):
+            example = data.example_shape if not isinstance(data, Points2DData) else None
+            if example is None or len(example) != model.dims + 1:
+                return []  # not the data this model convolves: refused by spec_errors
+            channels = example[0]
             for i, conv in enumerate(model.conv):
-                weights = conv.kernel * conv.kernel * channels * conv.channels
-                layers.append((f"conv{i + 1}", weights + (conv.channels if model.bias else 0) + norm * conv.channels))
+                add(f"conv{i + 1}", [conv.kernel] * model.dims + [channels, conv.channels], conv.channels)
                 channels = conv.channels
-            c, h, w = model.feature_shape(image)
-            fan_in = c * max(h, 0) * max(w, 0)
+            fan_in = math.prod(max(side, 0) for side in model.feature_shape(example))
         widths = [fan_in, *model.hidden, data.n_outputs]
         for i, (inputs, outputs) in enumerate(itertools.pairwise(widths)):
             hidden = i < len(model.hidden)
-            name = (f"fc{i + 1}" if isinstance(model, CNN2DSpec) else f"layer{i + 1}") if hidden else "output"
-            layers.append((name, inputs * outputs + (outputs if model.bias else 0) + (norm * outputs if hidden else 0)))
+            name = (f"fc{i + 1}" if isinstance(model, ConvNetSpec) else f"layer{i + 1}") if hidden else "output"
+            add(name, [inputs, outputs], outputs)
         return layers
 
 

@@ -8,12 +8,14 @@ They run at the first or last step only; each costs a few forward/backward passe
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
+from trainscope.schemas import JobSpec
 from trainscope.training.datasets import Split
 from trainscope.training.models import LayeredNet
 from trainscope.training.probes import b64
@@ -208,25 +210,37 @@ def query_points(model: LayeredNet, points: list[tuple[float, float]], step: int
     return analysis("query_points", step, {}, {"points": [list(p) for p in points], "probs": probs.cpu().tolist()})
 
 
+def parameter_table(model: LayeredNet, spec: JobSpec) -> dict[str, Any]:
+    """Each weighted layer's parameters by formula (k*k*c_in*c_out + c_out...) next to torch's count."""
+    by_torch = model.parameters_per_layer()
+    rows = [
+        {"name": name, "formula": formula, "by_formula": count, "by_torch": torch_count}
+        for (name, count, formula), torch_count in zip(spec.layer_parameters(), by_torch, strict=True)
+    ]
+    figures = {"by_formula": float(spec.parameter_count()), "by_torch": float(sum(by_torch))}
+    return analysis("parameters", 0, figures, {"layers": rows})
+
+
 def unrolled_convolution(model: LayeredNet, split: Split, step: int) -> dict[str, Any] | None:
     """The first convolution as the dense layer it is. Its weight matrix is found by convolving each unit
-    image (a 1 at one pixel of one channel): column j is what input j contributes to every output. A
+    input (a 1 at one position of one channel): column j is what input j contributes to every output. A
     linear layer with that matrix (and each channel's bias repeated at every position) gives the
     convolution's outputs (max_abs_diff, on the validation set), with many more weights, most of them
-    zero (a filter sees only a k x k patch) and the rest shared. None without a convolution."""
-    convs = [m for m in model.net if isinstance(m, nn.Conv2d)]
+    zero (a filter sees only a k x k patch, or k positions) and the rest shared. None without one."""
+    convs = [m for m in model.net if isinstance(m, nn.Conv1d | nn.Conv2d)]
     if not convs or not isinstance(model.net[0], nn.Unflatten):
         return None
-    conv, image = convs[0], tuple(model.net[0].unflattened_size)
+    conv, example = convs[0], tuple(model.net[0].unflattened_size)
     with torch.no_grad():
-        inputs = int(torch.tensor(image).prod())
-        basis = torch.eye(inputs, device=conv.weight.device).reshape(inputs, *image)
-        columns = nn.functional.conv2d(basis, conv.weight, None, conv.stride, conv.padding)
+        inputs = math.prod(example)
+        basis = torch.eye(inputs, device=conv.weight.device).reshape(inputs, *example)
+        convolve = nn.functional.conv1d if isinstance(conv, nn.Conv1d) else nn.functional.conv2d
+        columns = convolve(basis, conv.weight, None, conv.stride, conv.padding)
         weight = columns.reshape(inputs, -1).T  # outputs x inputs
-        positions = columns.shape[2] * columns.shape[3]
+        positions = columns[0, 0].numel()
         bias = conv.bias.repeat_interleave(positions) if conv.bias is not None else torch.zeros(len(weight))
         x = split.x_val
-        by_conv = conv(x.reshape(len(x), *image)).reshape(len(x), -1)
+        by_conv = conv(x.reshape(len(x), *example)).reshape(len(x), -1)
         by_dense = x @ weight.T + bias
         figures = {
             "max_abs_diff": float((by_conv - by_dense).abs().max()),

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
 
 from trainscope.schemas import (
-    CNN2DSpec,
-    DigitsData,
+    ConvNetSpec,
     JobSpec,
     LabelledData,
     MLPSpec,
     OptimSpec,
     Params2DSpec,
+    Points2DData,
     SurfaceData,
 )
 
@@ -84,15 +85,27 @@ class LayeredNet(nn.Module):
         first = self.net[0]
         return first(x) if isinstance(first, InputFeatures) else x
 
-    def linears(self) -> list[nn.Linear | nn.Conv2d]:
+    def linears(self) -> list[nn.Linear | nn.Conv1d | nn.Conv2d]:
         """The layers with weights, the first hidden layer first, the read-out last."""
-        return [m for m in self.net if isinstance(m, nn.Linear | nn.Conv2d)]
+        return [m for m in self.net if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d)]
+
+    def parameters_per_layer(self) -> list[int]:
+        """Trainable parameters of each weighted layer, with the batch norm that follows it, as torch
+        counts them (what JobSpec.layer_parameters computes by formula)."""
+        counts: list[int] = []
+        for module in self.net:
+            count = sum(p.numel() for p in module.parameters() if p.requires_grad)
+            if isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d):
+                counts.append(count)
+            elif count:
+                counts[-1] += count
+        return counts
 
     def layer_names(self) -> list[str]:
         """Tag names of the hidden layers (layer1... for an MLP; conv1..., fc1... for a CNN)."""
         return list(self.names)
 
-    def activation(self, spec: MLPSpec | CNN2DSpec, name: str) -> nn.Module:
+    def activation(self, spec: MLPSpec | ConvNetSpec, name: str) -> nn.Module:
         """A hidden layer's activation module, registered as a tap under `name`."""
         act = nn.LeakyReLU(spec.leaky_slope) if spec.activation == "leaky_relu" else ACTIVATIONS[spec.activation]()
         self.activations.append(act)
@@ -102,7 +115,7 @@ class LayeredNet(nn.Module):
     def finish(
         self,
         layers: list[nn.Module],
-        spec: MLPSpec | CNN2DSpec,
+        spec: MLPSpec | ConvNetSpec,
         widths: list[int],
         prefix: str,
         outputs: int,
@@ -134,42 +147,51 @@ class MLP(LayeredNet):
         self.finish(layers, spec, [data.in_features, *spec.hidden], "layer", data.n_outputs, seed)
 
 
-class CNN2D(LayeredNet):
-    """Conv -> [BatchNorm] -> activation -> [2x2 pooling] per convolution, flattened, then an MLP head
-    and a linear read-out, as MLP's. Takes flat examples and shapes them into the data's images first."""
+# each convolution's modules by the number of axes it slides over
+CONV_MODULES: dict[int, tuple[type[nn.Module], type[nn.Module], type[nn.Module], type[nn.Module]]] = {
+    1: (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d, nn.AvgPool1d),
+    2: (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d, nn.AvgPool2d),
+}
 
-    def __init__(self, spec: CNN2DSpec, data: DigitsData, seed: int) -> None:
+
+class ConvNet(LayeredNet):
+    """Conv -> [BatchNorm] -> activation -> [pooling by 2] per convolution over sequences (cnn1d) or
+    images (cnn2d), flattened, then an MLP head and a linear read-out, as MLP's. Takes flat examples and
+    shapes them into the data's (channels, *sides) first."""
+
+    def __init__(self, spec: ConvNetSpec, example: tuple[int, ...], outputs: int, seed: int) -> None:
         super().__init__()
-        image = data.image_shape
-        layers: list[nn.Module] = [nn.Unflatten(1, image)]
-        channels = image[0]
+        conv_type, norm_type, max_pool, avg_pool = CONV_MODULES[spec.dims]
+        layers: list[nn.Module] = [nn.Unflatten(1, example)]
+        channels = example[0]
         for i, conv in enumerate(spec.conv):
-            layers.append(nn.Conv2d(channels, conv.channels, conv.kernel, conv.stride, conv.padding, bias=spec.bias))
+            layers.append(conv_type(channels, conv.channels, conv.kernel, conv.stride, conv.padding, bias=spec.bias))
             if spec.batch_norm:
-                layers.append(nn.BatchNorm2d(conv.channels))
+                layers.append(norm_type(conv.channels))
             layers.append(self.activation(spec, f"conv{i + 1}"))
             if conv.pool != "none":
-                layers.append(nn.MaxPool2d(2) if conv.pool == "max" else nn.AvgPool2d(2))
+                layers.append(max_pool(2) if conv.pool == "max" else avg_pool(2))
             channels = conv.channels
         layers.append(nn.Flatten())
-        c, h, w = spec.feature_shape(image)
-        self.finish(layers, spec, [c * h * w, *spec.hidden], "fc", data.n_outputs, seed)
+        features = math.prod(spec.feature_shape(example))
+        self.finish(layers, spec, [features, *spec.hidden], "fc", outputs, seed)
 
 
 def build_model(spec: JobSpec) -> LayeredNet:
     """The spec's network, its weights drawn from the job's seed (or the model's own init seed)."""
     model, data = spec.model, spec.data
     if isinstance(model, Params2DSpec) or isinstance(data, SurfaceData):
-        raise ValueError("a network needs labelled data and an mlp or cnn2d model spec")
+        raise ValueError("a network needs labelled data and an mlp or convolutional model spec")
     init_seed = model.init_seed if model.init_seed is not None else spec.seed
-    if isinstance(model, CNN2DSpec):
-        if not isinstance(data, DigitsData):
-            raise ValueError("a cnn2d model needs image data")
-        return CNN2D(model, data, init_seed)
+    if isinstance(model, ConvNetSpec):
+        example = None if isinstance(data, Points2DData) else data.example_shape
+        if example is None or len(example) != model.dims + 1:
+            raise ValueError(f"a {model.kind} model needs examples with {model.dims} axes to convolve")
+        return ConvNet(model, example, data.n_outputs, init_seed)
     return MLP(model, data, init_seed)
 
 
-def initialize(linears: list[nn.Linear | nn.Conv2d], seed: int, scheme: str = "default") -> None:
+def initialize(linears: list[nn.Linear | nn.Conv1d | nn.Conv2d], seed: int, scheme: str = "default") -> None:
     """Uniform init drawn per layer from its own generator, weight before bias: runs that differ only in
     activation, bias, batch norm or dropout start from the same weights, which is what a matched
     comparison needs (the global RNG would shift when a bias is left out). Biases always get PyTorch's

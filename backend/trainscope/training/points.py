@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from sklearn.datasets import load_digits, make_circles, make_moons
 
-from trainscope.schemas import DigitsData, LabelledData, Points2DData
+from trainscope.schemas import DigitsData, LabelledData, Mnist1DData, Points2DData
 
 # TensorFlow Playground's multi-Gaussian regression, on our plane: cones of height +-1 and radius 0.5,
 # the label of a point is the cone it is highest (or lowest) on
@@ -66,6 +66,10 @@ def make_arrays(spec: LabelledData, seed: int) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(spec, DigitsData):
         digits = load_digits()
         return (digits.data / 16.0).astype(np.float32), digits.target.astype(np.int64)
+    if isinstance(spec, Mnist1DData):
+        from trainscope.training.sequences import mnist1d_arrays  # the mnist1d package: on first use only
+
+        return mnist1d_arrays(spec, seed)
     return make_points2d(spec, seed)
 
 

@@ -5,6 +5,9 @@ import { baseLayout, floats, PLOT_CONFIG } from "../decode.js";
 import { mount as mountBoundary } from "./boundary.js";
 import { mount as mountEmbedding } from "./embedding.js";
 import { mount as mountNetwork } from "./network.js";
+import { parameterTable } from "./parameters.js";
+import { mount as mountPictures } from "./pictures.js";
+import { escape } from "../html.js";
 import { plot, singlePanel } from "./panel.js";
 
 const fmt = (v, digits = 4) => (typeof v === "number" ? (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(digits)) : String(v));
@@ -14,7 +17,7 @@ const latest = (run, name) => {
 };
 
 // One small chart per run, fed with that run's events as they arrive (boundary and network views).
-function perRun(mountChart, testid, first = false) {
+function perRun(mountChart, testid, first = false, bodyClass = "plot") {
   return {
     wide: true,
     mount(el) {
@@ -34,7 +37,7 @@ function perRun(mountChart, testid, first = false) {
               const name = document.createElement("span");
               title.append(name);
               const body = document.createElement("div");
-              body.className = "plot";
+              body.className = bodyClass;
               cell.append(title, body);
               grid.append(cell);
               entry = { chart: mountChart(body), fed: 0, name };
@@ -217,7 +220,43 @@ const throughput = singlePanel(
   },
 );
 
+// Each run's final validation accuracy, grouped by the lesson's parts (in order, then shuffled...): a
+// variation repeated on several seeds shows their mean
+const accuracy = singlePanel(
+  "compare-accuracy",
+  (div, runs) => {
+    const final = (run) => (run.scalars["val/acc"] || []).at(-1)?.[1];
+    const scored = runs.filter((run) => final(run) !== undefined);
+    if (!scored.length) return;
+    const parts = [...new Set(scored.map((run) => run.partName))];
+    const labels = [...new Set(scored.map((run) => run.label))];
+    const traces = labels.map((label) => {
+      const mine = scored.filter((run) => run.label === label);
+      const y = parts.map((part) => {
+        const values = mine.filter((run) => run.partName === part).map(final);
+        return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
+      });
+      return { type: "bar", name: label, x: parts, y, marker: { color: mine[0].color }, text: y.map((v) => (v === null ? "" : `${(100 * v).toFixed(1)}%`)), textposition: "outside" };
+    });
+    Plotly.react(div, traces, baseLayout({ barmode: "group", yaxis: { ...baseLayout().yaxis, range: [0, 1.1], tickformat: ".0%" } }), PLOT_CONFIG);
+  },
+);
+
+// Each run's layers: the parameters by formula next to torch's count
+const parameters = singlePanel(
+  "compare-parameters",
+  (box, runs) => {
+    const name = (run) => `<span class="swatch" style="background:${run.color}"></span>${escape(run.label)}`;
+    const entries = runs.map((run) => ({ event: latest(run, "parameters"), name: name(run) })).filter((entry) => entry.event);
+    if (entries.length) box.replaceChildren(parameterTable(entries));
+  },
+  "",
+);
+
 export const MEASURE_PANELS = {
+  accuracy: { ...accuracy, wide: true },
+  parameters,
+  pictures: perRun(mountPictures, "compare-pictures", false, "pictures-view"), // as tall as its pictures
   boundary: perRun((el) => mountBoundary(el, { toggles: false }), "compare-boundaries"),
   embedding: perRun(mountEmbedding, "compare-embeddings"),
   network: perRun((el) => mountNetwork(el, { edges: "gradients" }), "compare-network", true), // where the gradient flows

@@ -60,8 +60,8 @@ const valLoss = singlePanel(
       const train = scored || run.scalars["train/loss"] || [];
       const val = run.scalars["val/loss"] || [];
       const y = scored ? train.map((r) => r[1]) : smooth(train.map((r) => r[1]), 0.8);
-      traces.push(faint(run, { name: `${run.label} train`, x: train.map((r) => r[0]), y, mode: "lines", line: { color: run.color, dash: "dot", width: 1.5 } }));
-      traces.push(faint(run, { name: `${run.label} validation`, x: val.map((r) => r[0]), y: val.map((r) => r[1]), mode: "lines", line: { color: run.color, width: 2.5 } }));
+      traces.push(faint(run, { name: `${run.label} ${t("legend.train")}`, x: train.map((r) => r[0]), y, mode: "lines", line: { color: run.color, dash: "dot", width: 1.5 } }));
+      traces.push(faint(run, { name: `${run.label} ${t("legend.validation")}`, x: val.map((r) => r[0]), y: val.map((r) => r[1]), mode: "lines", line: { color: run.color, width: 2.5 } }));
       if (val.length && !run.replica) {
         const best = val.reduce((a, b) => (b[1] < a[1] ? b : a));
         traces.push({ name: `${run.label}: ${t("note.early")}`, x: [best[0]], y: [best[1]], mode: "markers+text", text: [t("note.early")], textposition: "top center", marker: { symbol: "star", size: 14, color: run.color, line: { width: 1, color: "#000" } }, showlegend: false });
@@ -132,7 +132,7 @@ function histogramPanel(kind) {
           const x = h.counts.map((_, i) => h.min + (i + 0.5) * width);
           traces.push(faint(run, { name: run.label, x, y: h.counts.map((c) => c / total / width), mode: "lines", line: { color: run.color, shape: "hvh" } }));
         }
-        Plotly.react(div, traces, baseLayout({ xaxis: axis(select.value), yaxis: { ...baseLayout().yaxis, title: { text: "density" } } }), PLOT_CONFIG);
+        Plotly.react(div, traces, baseLayout({ xaxis: axis(select.value), yaxis: { ...baseLayout().yaxis, title: { text: t("axis.density") } } }), PLOT_CONFIG);
       }
       return { draw };
     },

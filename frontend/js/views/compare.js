@@ -58,7 +58,7 @@ function absorb(state, events) {
       state.status = event.status;
       if (event.status === "diverged") state.diverged = event.detail && event.detail.diverged_step ? event.detail.diverged_step : event.step;
     }
-    if (["boundary", "dataset", "network", "embedding"].includes(event.type)) state.events.push(event);
+    if (["boundary", "dataset", "network", "embedding", "images"].includes(event.type)) state.events.push(event);
   }
 }
 
@@ -67,6 +67,7 @@ function absorb(state, events) {
 function runsFor(name, runs) {
   if (name === "surface" || name === "race") return runs.filter((r) => r.surface);
   if (name === "selection") return runs.filter((r) => r.spec.data && r.spec.data.test_fraction > 0);
+  if (name === "accuracy") return runs;
   const first = runs.length ? runs[0].part : "";
   return runs.filter((r) => r.part === first);
 }

@@ -1,6 +1,6 @@
 // The settings form, built from /api/meta and the FIELDS table; reads and writes flat values.
 import { say, t } from "../i18n.js";
-import { decodeConv, encodeConv, FEATURES, FIELDS, PAGE_DEFAULTS, PRESETS, valuesFromSpec } from "../state.js";
+import { dataKindOf, decodeConv, encodeConv, FEATURES, FIELDS, PAGE_DEFAULTS, PRESETS, relevant, valuesFromSpec } from "../state.js";
 
 const LOG_MIN = -5; // learning-rate slider: 1e-5 .. 1e3
 const LOG_MAX = 3;
@@ -226,11 +226,9 @@ export function mountControls(form, meta, onChange) {
   }
 
   function showRelevant() {
-    const digits = form.elements["data.dataset"].value === "digits";
-    const cnn = form.elements["model.kind"].value === "cnn2d";
-    for (const field of FIELDS.filter((f) => f.points2d)) form.querySelector(`[data-path="${field.path}"]`).hidden = digits;
-    for (const field of FIELDS.filter((f) => f.cnn)) form.querySelector(`[data-path="${field.path}"]`).hidden = !cnn;
-    for (const field of FIELDS.filter((f) => f.digits)) form.querySelector(`[data-path="${field.path}"]`).hidden = !digits;
+    const dataKind = dataKindOf(form.elements["data.dataset"].value);
+    const modelKind = form.elements["model.kind"].value;
+    for (const field of FIELDS) form.querySelector(`[data-path="${field.path}"]`).hidden = !relevant(field, dataKind, modelKind);
   }
 
   // ---- errors at their fields, in the reader's language ----
@@ -256,7 +254,8 @@ export function mountControls(form, meta, onChange) {
     for (const field of FIELDS) {
       if (labelOf(field.path).hidden) continue; // not sent for this dataset or model
       const input = form.elements[field.path];
-      if (field.control === "list" && !/^\s*\d+\s*(,\s*\d+\s*)*$/.test(input.value)) {
+      // empty is a list too (a CNN straight to its read-out); an MLP without a hidden layer is the server's 422
+      if (field.control === "list" && !/^\s*(\d+\s*(,\s*\d+\s*)*)?$/.test(input.value)) {
         markError(field.path, "error.bad_list");
         bad += 1;
       } else if ((field.control === "number" || field.control === "log") && (input.validity.badInput || input.value.trim() === "")) {

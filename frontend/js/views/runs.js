@@ -3,6 +3,7 @@
 import { deleteJob, listJobs, updateJob } from "../api.js";
 import { escape } from "../html.js";
 import { say, t, translatePage } from "../i18n.js";
+import { datasetOf } from "../state.js";
 
 const PAGE = 20;
 const STATES = ["queued", "running", "paused", "done", "failed", "cancelled", "diverged"];
@@ -11,8 +12,8 @@ const LIVE = new Set(["queued", "running", "paused"]);
 function describe(spec) {
   const optim = `${spec.optim.optimizer} lr ${spec.optim.lr} · ${t("runs.batch")} ${spec.optim.batch_size}`;
   if (spec.data.kind === "surface") return `${spec.data.objective} (${spec.model.start.join(", ")}) · ${optim}`;
-  const data = spec.data.kind === "digits" ? "digits" : spec.data.dataset;
-  const convs = spec.model.kind === "cnn2d" ? `conv ${spec.model.conv.map((c) => c.channels).join(",")} → ` : "";
+  const data = datasetOf(spec.data) + (spec.data.shuffle_positions || spec.data.permute_pixels ? ` (${t("runs.shuffled")})` : "");
+  const convs = spec.model.conv ? `conv ${spec.model.conv.map((c) => c.channels).join(",")} → ` : "";
   return `${data} · ${convs}[${spec.model.hidden.join(",")}] ${spec.model.activation} · ${optim}`;
 }
 

@@ -12,7 +12,15 @@ from collections.abc import Callable
 
 from trainscope.lessons.checks.figures import Params
 from trainscope.lessons.checks.generalization import generalization, regularization
-from trainscope.lessons.checks.networks import activations, backprop, bias, cnn_vs_mlp, dying_relu, nonlinearity
+from trainscope.lessons.checks.networks import (
+    activations,
+    backprop,
+    bias,
+    cnn_sequences,
+    cnn_vs_mlp,
+    dying_relu,
+    nonlinearity,
+)
 from trainscope.lessons.checks.training import batch_size, batchnorm, learning_rate, optimizers
 from trainscope.lessons.evidence import Missing, RunView
 from trainscope.schemas.groups import Verdict
@@ -25,7 +33,7 @@ LABEL_PARAMS = frozenset(
     {"slow", "fast", "relu", "leaky", "linear", "nonlinear", "with_bias", "without_bias", "overfit", "plain"}
     | {"dropout", "weight_decay", "with_bn", "without_bn", "sgd", "momentum", "adaptive", "mlp", "cnn", "average"}
 )
-PART_PARAMS = frozenset({"selection_part", "race_parts", "shifted_part", "shuffled_part"})
+PART_PARAMS = frozenset({"selection_part", "race_parts", "shifted_part", "shuffled_part", "plain_part"})
 
 
 CHECKS: dict[str, Callable[[list[RunView], Params], Verdict]] = {
@@ -41,6 +49,7 @@ CHECKS: dict[str, Callable[[list[RunView], Params], Verdict]] = {
     "optimizers": optimizers,
     "batch_size": batch_size,
     "cnn_vs_mlp": cnn_vs_mlp,
+    "cnn_sequences": cnn_sequences,
 }
 
 

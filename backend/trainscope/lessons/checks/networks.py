@@ -145,15 +145,21 @@ def backprop(runs: list[RunView], p: Params) -> Verdict:
     return figures.verdict(error < p["max_relative_error"] and by_hand < p["max_chain_rule_error"])
 
 
+def part_accuracy(figures: Figures, runs: list[RunView], label: str, part: str, where: tuple[str, str]) -> float:
+    """The final validation accuracy of the run `label` in the experiment `part`, named (en, ko) by where."""
+    view = run(runs, label, part)
+    en, ko = f"{where[0]}, {view.label}: validation accuracy", f"{where[1]}, {view.label_ko}: 검증 정확도"
+    return figures.add(key(part, label, "val_acc"), en, ko, final(view, "val/acc"))
+
+
 def cnn_vs_mlp(runs: list[RunView], p: Params) -> Verdict:
     shifted, shuffled = p["shifted_part"], p["shuffled_part"]
     figures = Figures()
 
+    names = {shifted: ("shifted digits", "이동된 숫자"), shuffled: ("pixels shuffled", "픽셀을 섞음")}
+
     def val_acc(label: str, part: str) -> float:
-        view = run(runs, label, part)
-        where = {shifted: ("shifted digits", "이동된 숫자"), shuffled: ("pixels shuffled", "픽셀을 섞음")}[part]
-        en, ko = f"{where[0]}, {view.label}: validation accuracy", f"{where[1]}, {view.label_ko}: 검증 정확도"
-        return figures.add(key(part, label, "val_acc"), en, ko, final(view, "val/acc"))
+        return part_accuracy(figures, runs, label, part, names[part])
 
     mlp, cnn = val_acc(p["mlp"], shifted), val_acc(p["cnn"], shifted)
     val_acc(p["average"], shifted)  # max against average pooling: shown, not judged
@@ -181,4 +187,40 @@ def cnn_vs_mlp(runs: list[RunView], p: Params) -> Verdict:
         (cnn - cnn_shuffled) - (mlp - mlp_shuffled),
     )
     held = cnn - mlp >= p["min_gap"] and drop_gap >= p["min_drop_gap"] and diff < p["max_unroll_diff"] and dense > conv
+    return figures.verdict(held)
+
+
+def cnn_sequences(runs: list[RunView], p: Params) -> Verdict:
+    plain, shuffled = p["plain_part"], p["shuffled_part"]
+    figures = Figures()
+    names = {plain: ("positions in order", "위치 그대로"), shuffled: ("positions shuffled", "위치를 섞음")}
+    mlp, cnn = (part_accuracy(figures, runs, p[role], plain, names[plain]) for role in ("mlp", "cnn"))
+    mlp_shuffled, cnn_shuffled = (
+        part_accuracy(figures, runs, p[role], shuffled, names[shuffled]) for role in ("mlp", "cnn")
+    )
+    gap = figures.add("gap", "CNN minus MLP, positions in order", "위치 그대로: CNN에서 MLP를 뺀 값", cnn - mlp)
+    drop_gap = figures.add(
+        "shuffle.drop_gap",
+        "accuracy the CNN loses to shuffling, minus what the MLP loses",
+        "섞기로 CNN이 잃는 정확도에서 MLP가 잃는 정확도를 뺀 값",
+        (cnn - cnn_shuffled) - (mlp - mlp_shuffled),
+    )
+    mlp_change = figures.add(
+        "shuffle.mlp_change",
+        "the MLP's accuracy, shuffled minus in order",
+        "MLP 정확도: 섞은 것에서 그대로를 뺀 값",
+        mlp_shuffled - mlp,
+    )
+    lead = figures.add(
+        "shuffle.cnn_lead",
+        "positions shuffled: CNN minus MLP",
+        "위치를 섞음: CNN에서 MLP를 뺀 값",
+        cnn_shuffled - mlp_shuffled,
+    )
+    held = (
+        gap >= p["min_gap"]
+        and drop_gap >= p["min_drop_gap"]
+        and abs(mlp_change) <= p["max_mlp_change"]
+        and lead <= p["max_shuffled_lead"]
+    )
     return figures.verdict(held)

@@ -63,4 +63,4 @@ def task_for(spec: JobSpec) -> type[Task]:
 
 
 # the kinds: importing each registers it
-from trainscope.training.tasks import cnn2d, mlp, params2d  # noqa: E402, F401
+from trainscope.training.tasks import cnn, mlp, params2d  # noqa: E402, F401

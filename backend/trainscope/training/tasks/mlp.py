@@ -15,6 +15,7 @@ from trainscope.training.analyses import (
     gradient_check,
     gradient_variance,
     linear_collapse,
+    parameter_table,
     query_points,
     unrolled_convolution,
 )
@@ -98,6 +99,7 @@ class MLPTask(Task):
         return torch.randperm(len(self.split.x_train), generator=self.shuffle).to(self.device)
 
     def begin(self, emit: Emit) -> None:
+        emit(parameter_table(self.model, self.spec))
         if isinstance(self.spec.data, Points2DData):
             emit(dataset_event(self.split, target_of(self.spec.data)))
         if self.spec.probes.grad_variance:
