@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-
 import numpy as np
 import torch
 
 from trainscope.schemas import DigitsData, Mnist1DData, Points2DData
+from trainscope.schemas.decode import floats
 from trainscope.training import sequences
 from trainscope.training.datasets import load_split
 from trainscope.training.points import make_arrays, make_points2d, pixel_order, preview
@@ -67,7 +66,7 @@ def test_the_preview_is_the_split_a_job_trains_on() -> None:
     spec = Points2DData(dataset="spiral", val_fraction=0.4, seed=11)
     shown = preview(spec, seed=0)
     split = load_split(spec, 0, CPU)
-    train = np.frombuffer(base64.b64decode(shown["train"]["points"]), dtype="<f4").reshape(-1, 2)
+    train = floats(shown["train"]["points"]).reshape(-1, 2)
     np.testing.assert_array_equal(train, split.x_train.numpy())
     assert shown["val"]["labels"] == split.y_val.tolist()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import numpy as np
@@ -12,6 +11,7 @@ from pydantic import TypeAdapter
 from sklearn.decomposition import PCA
 
 from trainscope.schemas import Event, JobSpec
+from trainscope.schemas.decode import floats as decode
 from trainscope.training.models import build_model
 from trainscope.training.tasks.mlp import MLPTask
 from trainscope.training.telemetry import (
@@ -101,10 +101,6 @@ def test_forward_with_hidden_gives_the_same_logits_as_forward() -> None:
     logits, hidden = model.forward_with_hidden(x)
     torch.testing.assert_close(logits, model(x))
     assert [h.shape[1] for h in hidden] == [5, 6]
-
-
-def decode(text: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype="<f4")
 
 
 def test_all_probes_sample_a_step_with_one_device_to_host_transfer(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from trainscope.schemas import JobPublic, JobSpec, ScalarSeries
+from trainscope.schemas.decode import decode, scalar_points, series
 from trainscope.store.base import JobRecord, RunStore, StoredEvent
 
 
@@ -84,14 +85,7 @@ def minmax_indices(steps: list[int], values: list[float], buckets: int) -> list[
 
 def read_scalars(store: RunStore, job_id: str, tag: str, max_points: int) -> ScalarSeries:
     """One scalar series of a job, downsampled on read (TensorBoard keeps the newest point too)."""
-    steps: list[int] = []
-    values: list[float] = []
-    for event in store.read_events(job_id, types=("scalars",)):
-        for point in json.loads(event.body)["points"]:
-            value = point["values"].get(tag)
-            if value is not None:
-                steps.append(point["step"])
-                values.append(value)
+    steps, values = series((decode(event.body) for event in store.read_events(job_id, types=("scalars",))), tag)
     keep = downsample_indices(len(steps), max_points)
     return ScalarSeries(tag=tag, steps=[steps[i] for i in keep], values=[values[i] for i in keep], total=len(steps))
 
@@ -117,7 +111,7 @@ class Compaction:
             return event if event.seq in self.snapshots else None
         if event.type != "scalars":
             return event
-        body = json.loads(event.body)
+        body = decode(event.body)
         points = [p for p in body["points"] if p["step"] in self.train_steps or p["step"] in self.val_steps]
         if not points:
             return None
@@ -136,23 +130,23 @@ def plan_compaction(events: Iterable[StoredEvent], max_points: int, max_snapshot
     train_steps: list[int] = []
     train_losses: list[float] = []
     val_steps = []
-    series: dict[tuple[str, str], list[int]] = {}
+    snapshots: dict[tuple[str, str], list[int]] = {}
     for event in events:
         if event.type == "scalars":
-            for point in json.loads(event.body)["points"]:
-                if "train/loss" in point["values"]:
-                    train_steps.append(point["step"])
-                    train_losses.append(point["values"]["train/loss"])
-                if "val/loss" in point["values"]:
-                    val_steps.append(point["step"])
+            for step, values in scalar_points(decode(event.body)):
+                if "train/loss" in values:
+                    train_steps.append(step)
+                    train_losses.append(values["train/loss"])
+                if "val/loss" in values:
+                    val_steps.append(step)
         elif event.type in SNAPSHOT_TYPES:
-            series.setdefault((event.type, json.loads(event.body).get("tag", "")), []).append(event.seq)
+            snapshots.setdefault((event.type, decode(event.body).get("tag", "")), []).append(event.seq)
     return Compaction(
         {train_steps[i] for i in minmax_indices(train_steps, train_losses, max(1, max_points // 2))},
         {val_steps[i] for i in downsample_indices(len(val_steps), max_points)},
         {
             seqs[i]
-            for (type_, _), seqs in series.items()
+            for (type_, _), seqs in snapshots.items()
             for i in downsample_indices(len(seqs), 1 if type_ in LATEST_ONLY_TYPES else max_snapshots)
         },
     )

@@ -5,14 +5,13 @@ torch."""
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from trainscope.schemas.decode import decode, floats, series
 from trainscope.schemas.groups import GroupRun
 from trainscope.store.base import RunStore, read_pages
 
@@ -37,12 +36,7 @@ class RunView:
         self.part_ko = self.part_ko or self.part
 
     def series(self, tag: str) -> list[tuple[int, float]]:
-        return [
-            (p["step"], p["values"][tag])
-            for e in self.events.get("scalars", [])
-            for p in e["points"]
-            if tag in p["values"]
-        ]
+        return list(zip(*series(self.events.get("scalars", []), tag), strict=True))
 
     def of_type(self, type_: str) -> list[dict[str, Any]]:
         return self.events.get(type_, [])
@@ -67,7 +61,7 @@ def gather(store: RunStore, runs: list[GroupRun]) -> list[RunView]:
         newest: dict[tuple[str, str], dict[str, Any]] = {}
         for page in read_pages(store, run.job_id, 0, run.job.last_seq, EVIDENCE_PAGE_BYTES, EVIDENCE_TYPES):
             for event in page:
-                body = json.loads(event.body)
+                body = decode(event.body)
                 if event.type in NEWEST_ONLY:
                     newest[event.type, body.get("tag", "")] = body
                 else:
@@ -76,11 +70,6 @@ def gather(store: RunStore, runs: list[GroupRun]) -> list[RunView]:
             view.events.setdefault(type_, []).append(body)
         views.append(view)
     return views
-
-
-def floats(encoded: str) -> np.ndarray:
-    """A base64 little-endian float32 array as float64."""
-    return np.frombuffer(base64.b64decode(encoded), dtype="<f4").astype(np.float64)
 
 
 def smoothed(series: list[tuple[int, float]], window: int = 10) -> list[tuple[int, float]]:

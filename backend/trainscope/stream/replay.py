@@ -11,7 +11,6 @@ on their own few threads (`replay_readers`), so a crowd replaying never holds up
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +20,7 @@ from typing import Any, TypeVar
 from trainscope.config import Settings
 from trainscope.jobs.reads import Compaction, json_arrays, plan_compaction
 from trainscope.schemas import TERMINAL
+from trainscope.schemas.decode import decode
 from trainscope.store.base import RunStore, StoredEvent, read_pages
 
 T = TypeVar("T")
@@ -42,7 +42,7 @@ class Page:
 
 
 def is_final(event: StoredEvent) -> bool:
-    return event.type == "status" and json.loads(event.body)["status"] in TERMINAL
+    return event.type == "status" and decode(event.body)["status"] in TERMINAL
 
 
 class ReplayReader:
