@@ -3,7 +3,7 @@ import { askForToken, cancelJob, controlJob, createJob, getJob, getMeta, hasToke
 import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
 import { language, mountLanguageToggle, onLanguageChange, say, t, translatePage } from "./i18n.js";
-import { datasetChoices, fromHash, specFromValues, toHash, valuesFromSpec } from "./state.js";
+import { datasetChoices, fromHash, kindsOf, specFromValues, toHash, valuesFromSpec } from "./state.js";
 import { mountControls } from "./views/controls.js";
 import { mountRuns } from "./views/runs.js";
 import { mount as mountLoss } from "./charts/loss.js";
@@ -136,7 +136,7 @@ async function start() {
   let shownData = "";
   let previews = 0; // counts previews asked for and runs shown: only the latest of them may draw
   const dataKey = (values) => {
-    const spec = specFromValues(values);
+    const spec = specFromValues(values, kinds);
     return spec.data.kind === "points2d" ? JSON.stringify([spec.data, spec.seed]) : "";
   };
   async function previewData(values) {
@@ -145,7 +145,7 @@ async function start() {
     if (!controls.validate()) return; // what the form can tell is wrong is shown at its field, not sent
     shownData = key;
     const ticket = (previews += 1);
-    const spec = specFromValues(values);
+    const spec = specFromValues(values, kinds);
     try {
       const event = await previewDataset(spec.data, spec.seed);
       if (ticket !== previews) return; // a newer change, or a run, overtook this one
@@ -172,8 +172,10 @@ async function start() {
   setInterval(() => { if (!document.hidden) runs.refresh(); }, 2000);
 
   let meta;
+  let kinds; // the data and model kinds with their fields, from meta's schema
   try {
     meta = await getMeta();
+    kinds = kindsOf(meta);
   } catch (error) {
     $("#spec-form").replaceChildren(Object.assign(document.createElement("p"), { className: "error", textContent: `Could not reach the server: ${error.message}` }));
     return;
@@ -244,7 +246,7 @@ async function start() {
     }
     buttons.start.disabled = true;
     try {
-      const job = await createJob(specFromValues(controls.read()));
+      const job = await createJob(specFromValues(controls.read(), kinds));
       show(say("status.queued", { id: job.id }));
       follow(job);
       runs.refresh();

@@ -9,32 +9,53 @@ const DATASET_WORDS = { plane: ["plane (regression)", "dataset.plane"], multi_ga
 
 const MODEL_WORDS = { mlp: "MLP", cnn2d: "CNN (images)", cnn1d: "CNN (sequences)" };
 
-// The dataset choice: the 2-D datasets by name, then every other labelled data kind the server offers
-// (digits, mnist1d) by its kind; a field marked `kinds` shows only for those data kinds, `models` only
-// for those model kinds.
-export const datasetChoices = (meta) => [...meta.choices["data.dataset"], ...meta.choices["data.kind"].filter((kind) => !["points2d", "surface"].includes(kind))];
-export const dataKindOf = (dataset) => (["digits", "mnist1d"].includes(dataset) ? dataset : "points2d");
+// The kinds table, read from the server's JSON schema of a job (/api/meta): for each data and model
+// kind, the fields its spec has. The form shows a field only for the kinds that have it, so a new kind
+// brings its own fields with no list kept here.
+export function kindsOf(meta) {
+  const kinds = { data: {}, model: {} };
+  for (const def of Object.values(meta.schema.$defs)) {
+    const kind = def.properties && def.properties.kind && def.properties.kind.const;
+    if (!kind) continue;
+    const family = meta.choices["data.kind"].includes(kind) ? "data" : "model";
+    kinds[family][kind] = new Set(Object.keys(def.properties));
+  }
+  return kinds;
+}
+
+// The lessons' 2-parameter surfaces (surface data, params2d model) are not offered in the playground.
+const LESSON_ONLY = ["surface", "params2d"];
+
+// The dataset choice: the 2-D datasets by name, then every other data kind the server offers by its kind
+export const datasetChoices = (meta) => [...meta.choices["data.dataset"], ...meta.choices["data.kind"].filter((kind) => kind !== "points2d" && !LESSON_ONLY.includes(kind))];
+export const modelChoices = (meta) => meta.choices["model.kind"].filter((kind) => !LESSON_ONLY.includes(kind));
+export const dataKindOf = (dataset, kinds) => (dataset in kinds.data ? dataset : "points2d");
 export const datasetOf = (data) => (data.kind === "points2d" ? data.dataset : data.kind);
-export const relevant = (field, dataKind, modelKind) => (!field.kinds || field.kinds.includes(dataKind)) && (!field.models || field.models.includes(modelKind));
+
+// Whether a field belongs to the chosen data and model kinds (fields outside data.* and model.* always do)
+export function relevant(field, dataKind, modelKind, kinds) {
+  const [family, name] = field.path.split(".");
+  const fields = family === "data" ? kinds.data[dataKind] : family === "model" ? kinds.model[modelKind] : null;
+  return !fields || name === "dataset" || fields.has(name);
+}
 
 export const FIELDS = [
   { group: "Data", path: "data.dataset", label: "Dataset", control: "select", choices: (m) => datasetChoices(m).map((name) => [name, ...(DATASET_WORDS[name] || [name])]) },
-  { group: "Data", path: "data.features", label: "Inputs", control: "features", kinds: ["points2d"] },
-  { group: "Data", path: "data.noise", label: "Noise", control: "range", min: 0, max: 1, step: 0.05, kinds: ["points2d"] },
-  { group: "Data", path: "data.n_points", label: "Points", control: "number", step: 50, kinds: ["points2d"] },
+  { group: "Data", path: "data.features", label: "Inputs", control: "features" },
+  { group: "Data", path: "data.noise", label: "Noise", control: "range", min: 0, max: 1, step: 0.05 },
+  { group: "Data", path: "data.n_points", label: "Points", control: "number", step: 50 },
   // shifted digits: each 8x8 digit somewhere within `shift` pixels of the centre of a larger canvas
-  { group: "Data", path: "data.canvas", label: "Canvas", control: "number", step: 2, kinds: ["digits"] },
-  { group: "Data", path: "data.shift", label: "Shift", control: "number", step: 1, kinds: ["digits"] },
+  { group: "Data", path: "data.canvas", label: "Canvas", control: "number", step: 2 },
+  { group: "Data", path: "data.shift", label: "Shift", control: "number", step: 1 },
   // MNIST-1D with one fixed shuffle of its 40 positions
-  { group: "Data", path: "data.shuffle_positions", label: "Shuffle positions", control: "checkbox", kinds: ["mnist1d"] },
+  { group: "Data", path: "data.shuffle_positions", label: "Shuffle positions", control: "checkbox" },
   { group: "Data", path: "data.val_fraction", label: "Validation share", control: "range", min: 0.1, max: 0.9, step: 0.05, percent: true },
   // empty: the run's seed draws the data; "new data" draws another set, as TensorFlow Playground's Regenerate
-  { group: "Data", path: "data.seed", label: "Data seed", control: "seed", kinds: ["points2d"] },
+  { group: "Data", path: "data.seed", label: "Data seed", control: "seed" },
   // the network kinds the server offers (a 2-parameter model belongs to the lessons' surfaces)
-  { group: "Model", path: "model.kind", label: "Model", control: "select", choices: (m) => m.choices["model.kind"].filter((kind) => kind !== "params2d").map((kind) => [kind, MODEL_WORDS[kind] || kind, `model.${kind}`]) },
-  // an image CNN's convolutions: channels per layer (3x3, padding 1), one pooling for all (a sequence
-  // CNN keeps the server's default, the MNIST-1D paper's)
-  { group: "Model", path: "model.conv", label: "Convolutions", control: "conv", models: ["cnn2d"] },
+  { group: "Model", path: "model.kind", label: "Model", control: "select", choices: (m) => modelChoices(m).map((kind) => [kind, MODEL_WORDS[kind] || kind, `model.${kind}`]) },
+  // a CNN's convolutions: channels per layer (kernel 3, stride 1 unless written "25:5/2"), one pooling for all
+  { group: "Model", path: "model.conv", label: "Convolutions", control: "conv" },
   { group: "Model", path: "model.hidden", label: "Hidden widths", control: "list" },
   { group: "Model", path: "model.activation", label: "Activation", control: "select", choices: (m) => m.choices["model.activation"] },
   { group: "Model", path: "model.bias", label: "Bias", control: "checkbox" },
@@ -70,7 +91,8 @@ export const PRESETS = {
   "Digits, CNN": { "data.dataset": "digits", "model.kind": "cnn2d", "model.hidden": [32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 1500 },
   "Shifted digits, CNN": { "data.dataset": "digits", "data.canvas": 16, "data.shift": 4, "model.kind": "cnn2d", "model.conv": [{ channels: 8, pool: "max" }, { channels: 16, pool: "max" }, { channels: 16, pool: "max" }], "model.hidden": [32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 2000 },
   "Shifted digits, MLP": { "data.dataset": "digits", "data.canvas": 16, "data.shift": 4, "model.hidden": [64, 32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 2000 },
-  "MNIST-1D, CNN": { "data.dataset": "mnist1d", "data.val_fraction": 0.2, "model.kind": "cnn1d", "model.hidden": [], "model.activation": "relu", "optim.lr": 0.01, "optim.batch_size": 100, "optim.steps": 3000 },
+  // the MNIST-1D paper's CNN: 25 channels, kernels 5, 3, 3, each of stride 2, no pooling, a linear read-out
+  "MNIST-1D, CNN": { "data.dataset": "mnist1d", "data.val_fraction": 0.2, "model.kind": "cnn1d", "model.conv": [5, 3, 3].map((kernel) => ({ channels: 25, kernel, stride: 2, pool: "none" })), "model.hidden": [], "model.activation": "relu", "optim.lr": 0.01, "optim.batch_size": 100, "optim.steps": 3000 },
   "MNIST-1D, MLP": { "data.dataset": "mnist1d", "data.val_fraction": 0.2, "model.kind": "mlp", "model.hidden": [100, 100], "model.activation": "relu", "optim.lr": 0.01, "optim.batch_size": 100, "optim.steps": 3000 },
   "Digits, MLP": { "data.dataset": "digits", "model.hidden": [64, 32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 3000 },
   "Too large a learning rate": { "data.dataset": "moons", "optim.optimizer": "sgd", "optim.lr": 1000, "optim.steps": 2000 },
@@ -98,11 +120,11 @@ export function valuesFromSpec(spec) {
 }
 
 // The JobSpec for flat form values.
-export function specFromValues(values) {
+export function specFromValues(values, kinds) {
   const spec = {};
-  const dataKind = dataKindOf(values["data.dataset"]);
+  const dataKind = dataKindOf(values["data.dataset"], kinds);
   for (const field of FIELDS) {
-    if (field.path === "data.dataset" || !relevant(field, dataKind, values["model.kind"])) continue;
+    if (field.path === "data.dataset" || !relevant(field, dataKind, values["model.kind"], kinds)) continue;
     if (values[field.path] !== undefined) setPath(spec, field.path, values[field.path]);
   }
   spec.data = { ...(spec.data || {}), kind: dataKind };
@@ -111,14 +133,24 @@ export function specFromValues(values) {
   return spec;
 }
 
-// Convolutions as the address writes them: "8,16;max" (channels per layer; the pooling of all)
+// Convolutions as the address and the form write them: "8,16;max" (channels per layer; the pooling of
+// all), a layer's kernel and stride after its channels where they are not 3 and 1: "25:5/2,25:3/2;none"
 export function encodeConv(layers) {
-  return `${layers.map((layer) => layer.channels).join(",")};${layers.length ? layers[0].pool || "max" : "max"}`;
+  const layer = ({ channels, kernel = 3, stride = 1 }) => `${channels}${kernel !== 3 ? `:${kernel}` : ""}${stride !== 1 ? `/${stride}` : ""}`;
+  return `${layers.map(layer).join(",")};${layers.length ? layers[0].pool || "max" : "max"}`;
 }
 
+export const CONV_LAYER = /^\s*(\d+)\s*(?::\s*(\d+))?\s*(?:\/\s*(\d+))?\s*$/; // channels[:kernel][/stride]
+
 export function decodeConv(text) {
-  const [channels = "", pool = "max"] = text.split(";");
-  return channels.split(",").filter(Boolean).map((c) => ({ channels: Number(c), pool }));
+  const [list = "", pool = "max"] = text.split(";");
+  return list.split(",").filter((part) => part.trim()).map((part) => {
+    const [, channels, kernel, stride] = part.match(CONV_LAYER) || [];
+    const layer = { channels: Number(channels), pool };
+    if (kernel) layer.kernel = Number(kernel);
+    if (stride) layer.stride = Number(stride);
+    return layer;
+  });
 }
 
 function encodeValue(field, value) {

@@ -87,12 +87,18 @@ def test_mnist1d_with_a_sequence_cnn_draws_each_example_as_a_line_with_its_featu
     open_page(page, server.url + "/")
     page.select_option("select[name=preset]", "MNIST-1D, CNN")
     assert page.is_visible("[data-path='data.shuffle_positions']") and page.is_hidden("[data-path='data.noise']")
-    assert page.is_hidden("[data-path='model.conv']")  # the server's default: the MNIST-1D paper's CNN
+    # the MNIST-1D paper's CNN: 25 channels, kernels 5, 3, 3, each of stride 2
+    assert page.input_value("input[name=conv-channels]") == "25:5/2,25/2,25/2"  # kernel 3 unwritten
+    assert page.input_value("select[name=conv-pool]") == "none"
     run_until_pictures(page, 150)
     job_id = page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('job')")
     spec = server.job(job_id)["spec"]
     assert spec["data"] == {**spec["data"], "kind": "mnist1d", "shuffle_positions": False}
-    assert [conv["kernel"] for conv in spec["model"]["conv"]] == [5, 3, 3]
+    assert [(conv["kernel"], conv["stride"], conv["pool"]) for conv in spec["model"]["conv"]] == [
+        (5, 2, "none"),
+        (3, 2, "none"),
+        (3, 2, "none"),
+    ]
 
     # the first example wide, then conv1..conv3's maps under it: channels down, positions across
     sequence = page.locator("#pictures .sequence canvas")

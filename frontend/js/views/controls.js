@@ -1,6 +1,6 @@
 // The settings form, built from /api/meta and the FIELDS table; reads and writes flat values.
 import { say, t } from "../i18n.js";
-import { dataKindOf, decodeConv, encodeConv, FEATURES, FIELDS, PAGE_DEFAULTS, PRESETS, relevant, valuesFromSpec } from "../state.js";
+import { CONV_LAYER, dataKindOf, decodeConv, encodeConv, FEATURES, FIELDS, kindsOf, PAGE_DEFAULTS, PRESETS, relevant, valuesFromSpec } from "../state.js";
 
 const LOG_MIN = -5; // learning-rate slider: 1e-5 .. 1e3
 const LOG_MAX = 3;
@@ -85,7 +85,8 @@ function convControl(field) {
   const wrap = Object.assign(document.createElement("span"), { className: "seed-control" });
   const input = Object.assign(document.createElement("input"), { type: "hidden", name: field.path });
   const channels = Object.assign(document.createElement("input"), { placeholder: "8,16", name: "conv-channels" });
-  channels.setAttribute("aria-label", "channels per convolution");
+  channels.setAttribute("aria-label", "channels per convolution, each optionally :kernel and /stride");
+  channels.title = "channels per convolution; 25:5/2 is 25 channels, kernel 5, stride 2";
   const pool = document.createElement("select");
   pool.name = "conv-pool";
   for (const kind of ["max", "avg", "none"]) {
@@ -167,6 +168,7 @@ function fieldAt(loc) {
 
 export function mountControls(form, meta, onChange) {
   form.replaceChildren();
+  const kinds = kindsOf(meta);
   const presets = document.createElement("label");
   const presetSelect = document.createElement("select");
   presetSelect.name = "preset";
@@ -226,9 +228,9 @@ export function mountControls(form, meta, onChange) {
   }
 
   function showRelevant() {
-    const dataKind = dataKindOf(form.elements["data.dataset"].value);
+    const dataKind = dataKindOf(form.elements["data.dataset"].value, kinds);
     const modelKind = form.elements["model.kind"].value;
-    for (const field of FIELDS) form.querySelector(`[data-path="${field.path}"]`).hidden = !relevant(field, dataKind, modelKind);
+    for (const field of FIELDS) form.querySelector(`[data-path="${field.path}"]`).hidden = !relevant(field, dataKind, modelKind, kinds);
   }
 
   // ---- errors at their fields, in the reader's language ----
@@ -264,7 +266,7 @@ export function mountControls(form, meta, onChange) {
       } else if (field.control === "seed" && input.validity.badInput) {
         markError(field.path, "error.bad_input");
         bad += 1;
-      } else if (field.control === "conv" && !/^\s*\d+\s*(,\s*\d+\s*)*;/.test(input.value)) {
+      } else if (field.control === "conv" && !input.value.split(";")[0].split(",").every((layer) => CONV_LAYER.test(layer))) {
         markError(field.path, "error.bad_list");
         bad += 1;
       } else if (field.control === "features" && input.value === "") {
