@@ -16,13 +16,13 @@ from trainscope.jobs.messages import (
     ControlJob,
     Died,
     FromWorker,
-    JobEvent,
     JobIdle,
     Ready,
     RunJob,
     ToWorker,
     Worker,
     WorkerReport,
+    encode_event,
 )
 from trainscope.schemas import CancelCommand, JobSpec, JobStatus, PauseCommand
 from trainscope.store.sql import SqlStore
@@ -118,8 +118,8 @@ async def test_queued_jobs_go_to_ready_workers_oldest_first(manager: JobManager)
     await until(lambda: pool.runs()[1:] == [(pool.workers[1], second.id)])
 
     worker = pool.workers[0]
-    pool.say(worker, JobEvent(first.id, event("status", status="running", message="")))
-    pool.say(worker, JobEvent(first.id, event("status", status="done", message="finished")))
+    pool.say(worker, encode_event(first.id, event("status", status="running", message="")))
+    pool.say(worker, encode_event(first.id, event("status", status="done", message="finished")))
     pool.say(worker, JobIdle(first.id))
     await until(lambda: status(manager, first.id) == JobStatus.done)
     await until(lambda: pool.runs()[2:] == [(worker, third.id)])  # the freed worker takes the next
@@ -131,7 +131,7 @@ async def test_a_dead_workers_job_fails_with_the_cause_and_the_worker_is_replace
     job = await manager.submit(JobSpec())
     await until(lambda: pool.runs() == [(pool.workers[0], job.id)])
     dead = pool.workers[0]
-    pool.say(dead, JobEvent(job.id, event("status", status="running", message="")))
+    pool.say(dead, encode_event(job.id, event("status", status="running", message="")))
     pool.say(dead, Died(-9))
     await until(lambda: status(manager, job.id) == JobStatus.failed)
     record = manager.store.get_job(job.id)
@@ -163,7 +163,7 @@ async def test_cancel_a_queued_job_at_once_and_a_running_one_through_its_worker(
     await until(lambda: pool.runs() == [(pool.workers[0], running.id)])
     with pytest.raises(JobConflict):
         await manager.control(running.id, PauseCommand(action="pause"))  # not running until it says so
-    pool.say(pool.workers[0], JobEvent(running.id, event("status", status="running", message="")))
+    pool.say(pool.workers[0], encode_event(running.id, event("status", status="running", message="")))
     await until(lambda: status(manager, running.id) == JobStatus.running)
     await manager.control(running.id, PauseCommand(action="pause"))
     await manager.cancel(running.id)

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from trainscope.jobs.messages import JobEvent
 from trainscope.jobs.worker import checked_emit, failure_message
 from trainscope.schemas import JobSpec
+from trainscope.schemas.decode import decode
 from trainscope.training.driver import fit
 
 
@@ -39,10 +40,14 @@ def test_a_malformed_event_is_refused_naming_its_field() -> None:
     sent: list[JobEvent] = []
     emit = checked_emit("job1", sent.append)
     emit({"type": "histogram", "step": 3, "tag": "act/layer1", "min": 0.0, "max": 1.0, "counts": [1, 2]})
-    assert sent[0].job_id == "job1" and "wall" in sent[0].event and "seq" not in sent[0].event  # the pump numbers
+    body = decode(sent[0].body)  # encoded here, once
+    assert sent[0].job_id == "job1" and "wall" in body and "seq" not in body and "job" not in body  # the pump numbers
+    assert (sent[0].type, sent[0].step, sent[0].tag) == ("histogram", 3, "act/layer1")
     with pytest.raises(ValidationError, match="counts"):
         emit({"type": "histogram", "step": 3, "tag": "act/layer1", "min": 0.0, "max": 1.0})
     assert len(sent) == 1
+    emit({"type": "analysis", "step": 3, "name": "gradient_check", "figures": {"error": float("nan")}})
+    assert len(sent) == 1  # JSON has no NaN: left out, the run goes on
 
 
 @pytest.mark.parametrize(

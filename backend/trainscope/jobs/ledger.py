@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trainscope.config import Limits
-from trainscope.jobs.messages import Worker
+from trainscope.jobs.messages import JobEvent, Worker
 from trainscope.jobs.reads import SNAPSHOT_TYPES
 from trainscope.schemas import InvalidTransition, JobStatus, check_transition
+from trainscope.schemas.decode import decode
 from trainscope.store.base import StoredEvent, WriteBatch
 from trainscope.stream.hub import Published
 
@@ -66,7 +67,8 @@ class Ledger:
         self.record(job_id, {"type": "status", "step": 0, "status": status.value, "message": message}, pending)
 
     def record(self, job_id: str, event: dict[str, Any], pending: Pending) -> None:
-        """Number an event, add it to the batch and update the job row it implies."""
+        """Number an event made here (a status the server decided, or one a worker reported), add it to
+        the batch and update the job row it implies."""
         live = self.live[job_id]
         status = JobStatus(event["status"]) if event["type"] == "status" else None
         if live.over_budget and status == JobStatus.cancelled:  # the stop it was asked for: say why
@@ -81,14 +83,29 @@ class Ledger:
             except InvalidTransition as error:
                 log.warning("job %s: dropped status event: %s", job_id, error)
                 return
-        seq = live.last_seq + 1
-        event.update(job=job_id, seq=seq)
         event.setdefault("wall", time.time())
         try:
             body = json.dumps(event, allow_nan=False, separators=(",", ":"))
         except ValueError:
             log.warning("job %s: dropped an event with a non-finite number: %s", job_id, event.get("type"))
             return
+        self._append(job_id, live, JobEvent(job_id, event["type"], int(event.get("step", 0)), body), status, pending)
+        if status is not None:
+            self._change(job_id, live, status, event, pending)
+
+    def record_encoded(self, message: JobEvent, pending: Pending) -> None:
+        """An event a worker encoded: numbered by writing job and seq in front of its text, never decoded
+        (a status is small and may need rewording: it goes through `record`)."""
+        if message.type == "status":
+            self.record(message.job_id, decode(message.body), pending)
+        else:
+            self._append(message.job_id, self.live[message.job_id], message, None, pending)
+
+    def _append(
+        self, job_id: str, live: LiveJob, message: JobEvent, status: JobStatus | None, pending: Pending
+    ) -> None:
+        seq = live.last_seq + 1
+        body = f'{{"job":"{job_id}","seq":{seq},{message.body[1:]}'  # the ids are hex: nothing to escape
         if status is None and live.stored_bytes + len(body) > self.limits.max_job_bytes:
             if not live.over_budget and live.worker is not None:
                 live.over_budget = True
@@ -97,15 +114,12 @@ class Ledger:
         live.stored_bytes += len(body)
         self.stored_bytes += len(body)
         live.last_seq = seq
-        pending.batch.events.append(StoredEvent(job_id, seq, event["type"], int(event.get("step", 0)), body))
+        pending.batch.events.append(StoredEvent(job_id, seq, message.type, message.step, body))
         pending.batch.update(job_id, last_seq=seq, stored_bytes=live.stored_bytes)
-        if event["type"] == "scalars" and event["points"]:
-            last = event["points"][-1]
-            live.summary.update(last["values"], step=last["step"])
+        if message.last_point is not None:
+            live.summary.update(message.last_point)
             pending.batch.update(job_id, summary=dict(live.summary))
-        if status is not None:
-            self._change(job_id, live, status, event, pending)
-        series = f"{event['type']}:{event.get('tag', '')}" if event["type"] in SNAPSHOT_TYPES else None
+        series = f"{message.type}:{message.tag}" if message.type in SNAPSHOT_TYPES else None
         final = bool(status and status.terminal)
         pending.published.append((job_id, Published(seq, body, final=final, series=series)))
 

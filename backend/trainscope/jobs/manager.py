@@ -350,9 +350,9 @@ class JobManager:
             case Ready(info):
                 worker.ready, worker.info = True, info
                 self._failed_starts = 0
-            case JobEvent(job_id, event):
+            case JobEvent(job_id) as event:
                 if job_id in self.ledger.live:
-                    self.ledger.record(job_id, event, pending)
+                    self.ledger.record_encoded(event, pending)
             case JobIdle(job_id):
                 worker.job = None
                 if job_id in self.ledger.live:  # it ended without saying how: should not happen, but never hang

@@ -1,10 +1,11 @@
 """The messages between the API, the manager's pump, its executor and the workers: typed, never tuples
 unpacked by position. Workers receive and send the first two kinds through pipes (pickled), so these
-stay plain dataclasses of plain values."""
+stay plain dataclasses of plain values; an event crosses as the JSON text it is stored and sent as."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,8 +44,27 @@ class Ready:
 
 @dataclass(frozen=True)
 class JobEvent:
+    """An event as its worker encoded it: its JSON text without `job` and `seq` (the pump numbers it and
+    writes those in front), and what the pump reads of it without decoding: type, step, a snapshot's tag
+    and, for scalars, the last point's values with its step (the job's summary)."""
+
     job_id: str
-    event: dict[str, Any]
+    type: str
+    step: int
+    body: str
+    tag: str = ""
+    last_point: dict[str, float] | None = None
+
+
+def encode_event(job_id: str, event: dict[str, Any]) -> JobEvent:
+    """The event encoded once, where it is made (a worker process), not in the server's pump. Raises
+    ValueError for a non-finite number, which JSON cannot carry."""
+    body = json.dumps(event, allow_nan=False, separators=(",", ":"))
+    last = None
+    if event["type"] == "scalars" and event["points"]:
+        point = event["points"][-1]
+        last = {**point["values"], "step": point["step"]}
+    return JobEvent(job_id, event["type"], int(event.get("step", 0)), body, event.get("tag", ""), last)
 
 
 @dataclass(frozen=True)

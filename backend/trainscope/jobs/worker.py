@@ -7,6 +7,7 @@ RunJob, ControlJob and StopWorker (tasks pipe) and sends Ready, JobEvent, Heartb
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import traceback
@@ -14,8 +15,19 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from trainscope.jobs.messages import ControlJob, Heartbeat, JobEvent, JobIdle, Ready, RunJob, StopWorker
+from trainscope.jobs.messages import (
+    ControlJob,
+    Heartbeat,
+    JobEvent,
+    JobIdle,
+    Ready,
+    RunJob,
+    StopWorker,
+    encode_event,
+)
 from trainscope.schemas import Command
+
+log = logging.getLogger(__name__)
 
 
 def warm_up(torch_threads: int) -> dict[str, Any]:
@@ -82,8 +94,9 @@ def failure_message(error: BaseException) -> str:
 
 def checked_emit(job_id: str, send: Callable[[JobEvent], None]) -> Callable[[dict[str, Any]], None]:
     """An emit that checks each event against the documented union (schemas/events.py) where it leaves
-    the code that made it: a malformed event fails its job here, naming the field, instead of reaching
-    the store and every viewer. Costs ~2 us for a histogram, ~160 us for a 200-point scalars batch."""
+    the code that made it, and encodes it there, once: a malformed event fails its job here, naming the
+    field, instead of reaching the store and every viewer; the server's pump only numbers the text.
+    Checking costs ~2 us for a histogram, ~160 us for a 200-point scalars batch."""
     from pydantic import TypeAdapter
 
     from trainscope.schemas import Event
@@ -93,7 +106,12 @@ def checked_emit(job_id: str, send: Callable[[JobEvent], None]) -> Callable[[dic
     def emit(event: dict[str, Any]) -> None:
         event.setdefault("wall", time.time())
         events.validate_python({**event, "job": job_id, "seq": 1})  # the pump numbers it
-        send(JobEvent(job_id, event))
+        try:
+            message = encode_event(job_id, event)
+        except ValueError:  # a figure that came out non-finite: the event is left out, the run goes on
+            log.warning("job %s: dropped a %s event with a non-finite number", job_id, event["type"])
+            return
+        send(message)
 
     return emit
 
