@@ -40,7 +40,7 @@ def warm_up(torch_threads: int) -> dict[str, Any]:
 
     torch.set_num_threads(torch_threads)
     layer = torch.nn.Linear(2, 2)
-    optimizer = torch.optim.Adam(layer.parameters())
+    optimizer = torch.optim.Adam(layer.parameters(), fused=True)  # the kernel make_optimizer's steps use
     layer(torch.zeros(1, 2)).sum().backward()
     optimizer.step()
     cuda = torch.cuda.is_available()

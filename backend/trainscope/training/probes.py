@@ -61,16 +61,24 @@ class ProbeContext:
     probe_y: torch.Tensor
     plane: tuple[tuple[float, float], tuple[float, float]] | None  # x and y range of 2-D data
     train_x: torch.Tensor | None = None  # the whole training set: a unit is dead only if it is dead on all of it
-    _outputs: list[torch.Tensor] | None = field(default=None, repr=False)
+    _probe: tuple[torch.Tensor, list[torch.Tensor]] | None = field(default=None, repr=False)
 
     def new_step(self) -> None:
-        self._outputs = None
+        self._probe = None
+
+    def _probe_pass(self) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        # one eval-mode forward over the probe set per sampling step, shared by every probe that samples
+        if self._probe is None:
+            self._probe = eval_forward(self.model, self.probe_x)
+        return self._probe
 
     def probe_outputs(self) -> list[torch.Tensor]:
         """Each hidden layer's activation output on the probe set, in eval mode."""
-        if self._outputs is None:
-            self._outputs = hidden_outputs(self.model, self.probe_x)
-        return self._outputs
+        return self._probe_pass()[1]
+
+    def probe_logits(self) -> torch.Tensor:
+        """The model's outputs on the probe set, in eval mode (from the same forward pass)."""
+        return self._probe_pass()[0]
 
     def training_outputs(self) -> list[torch.Tensor]:
         """Each hidden layer's activation output on the whole training set (the probe set without one)."""
@@ -79,14 +87,19 @@ class ProbeContext:
         return hidden_outputs(self.model, self.train_x)
 
 
-def hidden_outputs(model: LayeredNet, inputs: torch.Tensor) -> list[torch.Tensor]:
-    """Each hidden layer's activation output in eval mode (no dropout, batch-norm running statistics)."""
+def eval_forward(model: LayeredNet, inputs: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Outputs and each hidden layer's activation output in eval mode (no dropout, batch-norm running
+    statistics)."""
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        _, hidden = model.forward_with_hidden(inputs)
+        logits, hidden = model.forward_with_hidden(inputs)
     model.train(was_training)
-    return hidden
+    return logits, hidden
+
+
+def hidden_outputs(model: LayeredNet, inputs: torch.Tensor) -> list[torch.Tensor]:
+    return eval_forward(model, inputs)[1]
 
 
 class Probe:
@@ -339,7 +352,7 @@ class Pictures(Probe):
         self.truth = ctx.probe_y[:EXAMPLES_SHOWN].tolist()  # once, at set-up
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
-        out = {"inputs": self.examples, "predicted": eval_outputs(ctx.model, self.examples).argmax(1)}
+        out = {"inputs": self.examples, "predicted": ctx.probe_logits()[:EXAMPLES_SHOWN].argmax(1)}
         maps = ctx.probe_outputs()
         for index, (name, layer) in enumerate(self.convs):
             out[f"kernels/{name}"] = layer.weight.detach().mean(dim=1)  # out channels x (k | k x k)
@@ -373,7 +386,7 @@ class Confusion(Probe):
         self.every = ctx.spec.probes.confusion_every if self.classes > 1 else 0
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
-        predicted = eval_outputs(ctx.model, ctx.probe_x).argmax(1)
+        predicted = ctx.probe_logits().argmax(1)
         pairs = ctx.probe_y * self.classes + predicted
         return {"counts": torch.bincount(pairs, minlength=self.classes**2).reshape(self.classes, self.classes)}
 
@@ -420,8 +433,12 @@ class Telemetry:
         probes.append(Network(ctx))
         self.probes = [p for p in probes if p.every > 0]
         self._active: list[Probe] = []
+        self._next_due: float = 1  # the next step any probe samples on (the first and last always)
 
     def before_forward(self, step: int, last: bool = False) -> None:
+        if step < self._next_due and not last:  # most steps: one comparison, no probe asked
+            return
+        self._next_due = min((step // p.every + 1) * p.every for p in self.probes) if self.probes else math.inf
         now = time.monotonic()
         self._active = []
         for index, probe in enumerate(self.probes):
