@@ -4,7 +4,9 @@ A kind is registered once, here, by its `model.kind`; one that leaves out a part
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -62,5 +64,10 @@ def task_for(spec: JobSpec) -> type[Task]:
     return TASKS[spec.model.kind]
 
 
-# the kinds: importing each registers it
-from trainscope.training.tasks import cnn, mlp, params2d  # noqa: E402, F401
+def _register_every_kind() -> None:
+    """Import each module of this package: a new kind's module registers itself, listed nowhere else."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+_register_every_kind()
