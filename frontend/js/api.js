@@ -47,6 +47,8 @@ export const listJobs = (filters = {}) => {
   const query = new URLSearchParams(Object.entries({ limit: 50, ...filters }).filter(([, value]) => value !== "" && value != null));
   return request("GET", `/api/jobs?${query}`);
 };
+// Every stored point of a run, as a file: csv (scalars, long format) or jsonl (every event)
+export const exportUrl = (id, format) => `/api/jobs/${encodeURIComponent(id)}/export?format=${format}`;
 export const updateJob = (id, change) => request("PATCH", `/api/jobs/${encodeURIComponent(id)}`, change);
 // The points a 2-D job with this data and seed would train on (starts nothing; needs no token).
 export const previewDataset = (data, seed) => request("POST", "/api/datasets/preview", { data, seed }, true);

@@ -61,6 +61,8 @@ ALLOWED = {
     "mlp",
     "cnn",
     "mnist1d",
+    "CSV",
+    "JSONL",
     "torch",
 }
 # the model's own names for its layers, and a run's id (its name until it is given one)

@@ -3,6 +3,8 @@ and tick runs to compare them side by side."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from playwright.sync_api import Page
@@ -50,6 +52,11 @@ def test_filter_page_name_and_compare_picked_runs(server: LiveServer, page: Page
     )
     assert page.text_content(f"tr[data-job='{first_id}'] .notes") == "the largest rate"
     assert server.job(first_id)["notes"] == "the largest rate"
+    with page.expect_download() as download:  # every stored point, as a file
+        first.locator("[data-action=export-csv]").click()
+    assert download.value.suggested_filename == f"trainscope-{first_id}.csv"
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "run,tag,step,wall,value" and lines[1].startswith("<i>fast</i> one,train/loss,1,")
 
     assert page.is_disabled("#runs button[name=compare]")
     first.locator("[data-action=select]").check()

@@ -1,6 +1,6 @@
 // The runs list: every job with its status, key settings and final figures; filtered and paged on the
 // server; open, rename and annotate, or delete one; tick several to compare them side by side.
-import { deleteJob, listJobs, updateJob } from "../api.js";
+import { deleteJob, exportUrl, listJobs, updateJob } from "../api.js";
 import { escape } from "../html.js";
 import { say, t, translatePage } from "../i18n.js";
 import { datasetOf } from "../state.js";
@@ -61,7 +61,9 @@ export function mountRuns(el, { onOpen, onDeleted }) {
       <td><button type="button" class="link" data-action="open" data-user-text>${escape(job.name || job.id)}</button>${notes}</td>
       <td class="status-${escape(job.status)}">${escape(t(`state.${job.status}`, job.status))}</td><td>${escape(describe(job.spec))}</td>
       <td>${escape(String(job.summary.step ?? ""))}</td><td>${acc === undefined ? "" : (100 * acc).toFixed(1) + "%"}</td><td class="num">${formatBytes(job.stored_bytes)}</td>
-      <td class="actions"><button type="button" class="link" data-action="edit">${escape(t("runs.edit"))}</button>${LIVE.has(job.status) ? "" : ` <button type="button" class="link" data-action="delete" aria-label="delete">${escape(t("runs.delete"))}</button>`}</td>`;
+      <td class="actions"><button type="button" class="link" data-action="edit">${escape(t("runs.edit"))}</button>
+        <a href="${exportUrl(job.id, "csv")}" download data-action="export-csv" title="${escape(t("runs.exportCsv"))}">CSV</a>
+        <a href="${exportUrl(job.id, "jsonl")}" download data-action="export-jsonl" title="${escape(t("runs.exportJsonl"))}">JSONL</a>${LIVE.has(job.status) ? "" : ` <button type="button" class="link" data-action="delete" aria-label="delete">${escape(t("runs.delete"))}</button>`}</td>`;
     tr.job = job;
     return tr;
   }

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
 
 from trainscope.api.deps import ManagerDep, SettingsDep, StoreDep
 from trainscope.api.security import client_address, require_token
+from trainscope.jobs.exports import MEDIA_TYPES, ExportFormat, export_chunks, export_filename
 from trainscope.jobs.manager import JobConflict, QueueFull, StoreFull
 from trainscope.jobs.reads import events_json, read_scalars, to_public
 from trainscope.schemas import (
@@ -196,3 +198,20 @@ async def read_job_scalars(
         raise invalid([at_most(("query", "max_points"), settings.limits.max_scalar_points)])
     await read_record(store, job_id)
     return await run_in_threadpool(read_scalars, store, job_id, tag, max_points)
+
+
+@router.get("/{job_id}/export", responses={**NOT_FOUND, 200: {"content": {t: {} for t in MEDIA_TYPES.values()}}})
+async def export_job(
+    job_id: str,
+    store: StoreDep,
+    settings: SettingsDep,
+    format: Annotated[ExportFormat, Query(description="csv: scalars in long format; jsonl: every event")] = "csv",
+) -> StreamingResponse:
+    """Every stored point of a job (not the thinned display), streamed a page of events at a time; a
+    running job's export holds what was stored when it began."""
+    record = await read_record(store, job_id)
+    return StreamingResponse(
+        export_chunks(store, record, format, settings.read_chunk_bytes),  # a sync iterator: read in a thread
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{export_filename(record, format)}"'},
+    )
