@@ -108,3 +108,13 @@ class Settings(BaseSettings):
     )
     frontend_dir: Path = FRONTEND_DIR
     limits: Limits = Limits()
+
+
+class ClientSettings(BaseSettings):
+    """Where the Python client and the CLI find a server: TRAINSCOPE_URL and TRAINSCOPE_TOKEN (flags win)."""
+
+    model_config = SettingsConfigDict(env_prefix="TRAINSCOPE_", extra="ignore")
+
+    url: str = "http://127.0.0.1:8000"
+    token: SecretStr | None = None
+    timeout_s: float = Field(30.0, gt=0, description="seconds a request may take")

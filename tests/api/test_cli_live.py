@@ -1,0 +1,79 @@
+"""The `trainscope` command against a live server, run as a person runs it (a subprocess): submit and
+watch with a progress line, the exit code telling done from diverged, list, show, cancel, export, a
+lesson, and each kind of refusal with its own exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.live import LiveServer
+
+QUICK = ["--set", "data.dataset=moons", "--set", "data.n_points=200", "--set", "optim.eval_every=50"]
+
+
+def trainscope(server_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TRAINSCOPE_URL": server_url}
+    return subprocess.run(
+        [sys.executable, "-m", "trainscope.cli", *args],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_submit_and_watch_prints_progress_and_exits_0_when_done(server: LiveServer) -> None:
+    done = trainscope(server.url, "submit", *QUICK, "--set", "optim.steps=600", "--set", "pace=1500", "--watch")
+    assert done.returncode == 0, done.stderr
+    progress = [line for line in done.stderr.splitlines() if line.startswith("step ")]
+    assert progress[-1].startswith("step 600/600 [####################] 100%")
+    assert "loss " in progress[-1] and "val acc " in progress[-1] and "samples/s" in done.stderr
+    job_id, status = done.stdout.split()[:2]
+    assert status == "done:" and server.job(job_id)["status"] == "done"
+
+
+def test_a_diverging_run_exits_1_and_json_is_the_job(server: LiveServer) -> None:
+    spec = {"data": {"dataset": "moons"}, "optim": {"optimizer": "sgd", "lr": 1000, "steps": 500}}
+    diverged = trainscope(server.url, "submit", "-", "--watch", "--json", stdin=json.dumps(spec))
+    assert diverged.returncode == 1, diverged.stderr
+    job = json.loads(diverged.stdout)
+    assert job["status"] == "diverged" and job["spec"]["optim"]["lr"] == 1000
+
+
+def test_jobs_show_cancel_and_export(server: LiveServer, tmp_path: Path) -> None:
+    submitted = trainscope(server.url, "submit", *QUICK, "--set", "optim.steps=100000", "--set", "pace=50", "--json")
+    job_id = json.loads(submitted.stdout)["id"]
+    listed = json.loads(trainscope(server.url, "jobs", "--limit", "5", "--json").stdout)
+    assert job_id in [job["id"] for job in listed["jobs"]]
+    cancelled = trainscope(server.url, "cancel", job_id)
+    assert cancelled.returncode == 0 and cancelled.stdout.split()[0] == job_id  # it stops at its next report
+    server.wait_status(job_id, {"cancelled"})
+    shown = trainscope(server.url, "show", job_id)
+    assert shown.stdout.startswith(f"{job_id} cancelled")
+    out = tmp_path / "run.csv"
+    exported = trainscope(server.url, "export", job_id, "--format", "csv", "-o", str(out))
+    assert exported.returncode == 0 and out.read_text().startswith("run,tag,step,wall,value")
+
+
+def test_a_lesson_runs_to_its_verdict(server: LiveServer) -> None:
+    held = trainscope(server.url, "lesson", "run", "bias")
+    assert held.returncode == 0, held.stderr
+    assert held.stdout.startswith("bias: held")
+    assert "bias" in trainscope(server.url, "lessons").stdout
+
+
+def test_each_refusal_has_its_exit_code_and_says_why(server: LiveServer) -> None:
+    usage = trainscope(server.url, "submit", "--set", "no-equals-sign")
+    assert usage.returncode == 2 and "PATH=VALUE" in usage.stderr
+    refused = trainscope(server.url, "submit", "--set", "optim.lr=1e9")
+    assert refused.returncode == 3 and "optim.lr: must lie in" in refused.stderr
+    assert trainscope(server.url, "show", "nosuchjob").returncode == 3
+    unreachable = trainscope("http://127.0.0.1:9", "jobs")
+    assert unreachable.returncode == 4 and "no server answered" in unreachable.stderr
+    helped = trainscope(server.url, "--help")
+    assert all(command in helped.stdout for command in ("submit", "jobs", "show", "cancel", "export", "lesson"))
