@@ -259,13 +259,16 @@ def cancel(ctx: click.Context, job_id: str, as_json: bool) -> None:
 
 @main.command()
 @click.argument("job_id")
-@click.option("--format", "form", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="default: trainscope-ID.FORMAT")
+@click.option("--format", "form", type=click.Choice(["csv", "jsonl", "tensorboard"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="default: trainscope-ID.SUFFIX")
 @click.pass_context
 @guarded
 def export(ctx: click.Context, job_id: str, form: str, output: Path | None) -> None:
-    """Every stored point of a job, streamed into a file: csv (scalars) or jsonl (every event)."""
-    path = output or Path(f"trainscope-{job_id}.{form}")
+    """Every stored point of a job, streamed into a file: csv (scalars), jsonl (every event) or tensorboard
+    (a log directory as .tar.gz: `tar xzf` it and point `tensorboard --logdir` at the folder)."""
+    from trainscope.jobs.exports import SUFFIXES
+
+    path = output or Path(f"trainscope-{job_id}.{SUFFIXES[form]}")
     with client(ctx) as api:
         written = api.export(job_id, form, path)
     click.echo(f"{path}: {written:,} bytes", err=True)

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 from tests.live import LiveServer
@@ -58,6 +59,10 @@ def test_jobs_show_cancel_and_export(server: LiveServer, tmp_path: Path) -> None
     out = tmp_path / "run.csv"
     exported = trainscope(server.url, "export", job_id, "--format", "csv", "-o", str(out))
     assert exported.returncode == 0 and out.read_text().startswith("run,tag,step,wall,value")
+    board = tmp_path / "run.tar.gz"
+    assert trainscope(server.url, "export", job_id, "--format", "tensorboard", "-o", str(board)).returncode == 0
+    with tarfile.open(board) as tar:
+        assert any(".tfevents." in name for name in tar.getnames())
 
 
 def test_a_lesson_runs_to_its_verdict(server: LiveServer) -> None:

@@ -6,8 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tarfile
+from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from tests.live import LiveServer
@@ -54,3 +57,43 @@ def test_a_bad_format_or_an_unknown_job_is_refused(server: LiveServer, finished:
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "format"]
     assert server.get("/api/jobs/nosuchjob/export").status_code == 404
+
+
+def test_a_tensorboard_log_directory_reads_back_exactly_in_tensorboards_own_reader(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    spec = {**SPEC, "probes": {"histogram_every": 100, "embedding_every": 100, "min_interval_s": 0}}
+    job = server.submit(spec)
+    server.wait_status(job["id"], {"done"})
+    response = server.get(f"/api/jobs/{job['id']}/export", format="tensorboard")
+    assert response.headers["content-type"] == "application/gzip"
+    assert f'filename="trainscope-{job["id"]}.tensorboard.tar.gz"' in response.headers["content-disposition"]
+    with tarfile.open(fileobj=io.BytesIO(response.content)) as tar:
+        tar.extractall(tmp_path, filter="data")
+    logdir = tmp_path / job["id"]
+    reader = EventAccumulator(str(logdir), size_guidance={"scalars": 0, "histograms": 0, "tensors": 0})
+    reader.Reload()
+    stored = server.stored_events(job["id"])
+
+    points = [
+        (p["step"], values) for e in stored if e["type"] == "scalars" for p in e["points"] for values in [p["values"]]
+    ]
+    for tag in ("train/loss", "val/loss", "val/acc", "lr"):
+        expected = [(step, np.float32(values[tag])) for step, values in points if tag in values]
+        read = [(s.step, np.float32(s.value)) for s in reader.Scalars(tag)]
+        assert read == expected, tag  # every point, bit-equal as float32
+
+    histograms = [e for e in stored if e["type"] == "histogram"]
+    assert histograms and set(reader.Tags()["histograms"]) == {e["tag"] for e in histograms}
+    for event in histograms:
+        read = next(h for h in reader.Histograms(event["tag"]) if h.step == event["step"]).histogram_value
+        assert (read.min, read.max) == (event["min"], event["max"])
+        assert list(read.bucket) == event["counts"] and read.num == sum(event["counts"])
+    assert set(reader.Tags()["tensors"]) == {"spec", "_hparams_/session_start_info"}  # the spec as text and hparams
+    text = reader.Tensors("spec")[0].tensor_proto.string_val[0].decode()
+    assert json.loads(text.strip("`\n")) == server.job(job["id"])["spec"]
+    assert (logdir / "projector_config.pbtxt").read_text().count("embedding.tsv") == 1
+    embedding = [e for e in stored if e["type"] == "embedding"][-1]
+    assert np.loadtxt(logdir / "embedding.tsv").shape == (embedding["n"], embedding["dims"])

@@ -63,6 +63,7 @@ ALLOWED = {
     "mnist1d",
     "CSV",
     "JSONL",
+    "TensorBoard",
     "torch",
 }
 # the model's own names for its layers, and a run's id (its name until it is given one)

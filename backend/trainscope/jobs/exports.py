@@ -11,13 +11,22 @@ from typing import Literal
 from trainscope.schemas.decode import decode, scalar_points
 from trainscope.store.base import JobRecord, RunStore, read_pages
 
-ExportFormat = Literal["csv", "jsonl"]
-MEDIA_TYPES: dict[str, str] = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+ExportFormat = Literal["csv", "jsonl", "tensorboard"]
+MEDIA_TYPES: dict[str, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "jsonl": "application/x-ndjson",
+    "tensorboard": "application/gzip",
+}
+SUFFIXES = {"csv": "csv", "jsonl": "jsonl", "tensorboard": "tensorboard.tar.gz"}
 CSV_COLUMNS = ("run", "tag", "step", "wall", "value")
 
 
-def export_chunks(store: RunStore, record: JobRecord, form: ExportFormat, page_bytes: int) -> Iterator[str]:
-    """The export as text chunks, one per page of stored events."""
+def export_chunks(store: RunStore, record: JobRecord, form: ExportFormat, page_bytes: int) -> Iterator[str | bytes]:
+    """The export in chunks: text, a page of stored events each; a TensorBoard archive, as bytes."""
+    if form == "tensorboard":
+        from trainscope.jobs.tensorboard import tensorboard_chunks  # imports tensorboard: only when asked
+
+        return tensorboard_chunks(store, record, page_bytes)
     return csv_chunks(store, record, page_bytes) if form == "csv" else jsonl_chunks(store, record, page_bytes)
 
 
@@ -43,4 +52,4 @@ def csv_chunks(store: RunStore, record: JobRecord, page_bytes: int) -> Iterator[
 
 
 def export_filename(record: JobRecord, form: ExportFormat) -> str:
-    return f"trainscope-{record.id}.{form}"  # the id only: a run's name is user text, not a file name
+    return f"trainscope-{record.id}.{SUFFIXES[form]}"  # the id only: a run's name is user text, not a file name

@@ -205,7 +205,10 @@ async def export_job(
     job_id: str,
     store: StoreDep,
     settings: SettingsDep,
-    format: Annotated[ExportFormat, Query(description="csv: scalars in long format; jsonl: every event")] = "csv",
+    format: Annotated[
+        ExportFormat,
+        Query(description="csv: scalars in long format; jsonl: every event; tensorboard: a log directory, .tar.gz"),
+    ] = "csv",
 ) -> StreamingResponse:
     """Every stored point of a job (not the thinned display), streamed a page of events at a time; a
     running job's export holds what was stored when it began."""

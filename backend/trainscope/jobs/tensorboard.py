@@ -1,0 +1,114 @@
+"""A job as a TensorBoard log directory, written with TensorBoard's own event-file writer: every scalar
+point, every histogram snapshot (our fixed bins as TensorBoard buckets), the spec as text and as
+hparams, and the newest embedding for the projector (TSV files and a projector_config.pbtxt). Streamed
+to the client as a .tar.gz; events are read a page at a time and the writer's queue is bounded, so
+memory follows the page, not the job (the directory and the archive take disk in a temp folder)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trainscope.schemas.decode import decode, floats, scalar_points
+from trainscope.store.base import JobRecord, RunStore, read_pages
+
+TENSORBOARD_TYPES = ("scalars", "histogram", "embedding")
+ARCHIVE_CHUNK_BYTES = 2**20
+
+
+def tensorboard_chunks(store: RunStore, record: JobRecord, page_bytes: int) -> Iterator[bytes]:
+    """The job's log directory as a gzipped tar, a chunk at a time; the temp folder goes with the last."""
+    folder = Path(tempfile.mkdtemp(prefix="trainscope-tb-"))
+    try:
+        logdir = folder / record.id
+        write_logdir(store, record, logdir, page_bytes)
+        archive = folder / "logdir.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(logdir, arcname=record.id)
+        with archive.open("rb") as data:
+            while chunk := data.read(ARCHIVE_CHUNK_BYTES):
+                yield chunk
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_logdir(store: RunStore, record: JobRecord, logdir: Path, page_bytes: int) -> None:
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import HistogramProto, Summary
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    writer = EventFileWriter(str(logdir), max_queue_size=100, filename_suffix=".trainscope")
+    started = record.created_at.timestamp()
+    writer.add_event(Event(wall_time=started, step=0, summary=spec_summary(record.spec)))
+    newest_embedding: dict[str, Any] | None = None
+    for page in read_pages(store, record.id, 0, record.last_seq, page_bytes, TENSORBOARD_TYPES):
+        for stored in page:
+            event = decode(stored.body)
+            if event["type"] == "scalars":
+                for step, values in scalar_points(event):
+                    points = [Summary.Value(tag=tag, simple_value=value) for tag, value in values.items()]
+                    writer.add_event(Event(wall_time=event["wall"], step=step, summary=Summary(value=points)))
+            elif event["type"] == "histogram":
+                counts = event["counts"]
+                edges = np.linspace(event["min"], event["max"], len(counts) + 1)
+                centres = (edges[:-1] + edges[1:]) / 2  # the sums TensorBoard shows are the bins' estimate
+                histogram = HistogramProto(
+                    min=event["min"],
+                    max=event["max"],
+                    num=float(sum(counts)),
+                    sum=float(np.dot(centres, counts)),
+                    sum_squares=float(np.dot(centres**2, counts)),
+                    bucket_limit=edges[1:].tolist(),
+                    bucket=[float(c) for c in counts],
+                )
+                value = Summary.Value(tag=event["tag"], histo=histogram)
+                writer.add_event(Event(wall_time=event["wall"], step=event["step"], summary=Summary(value=[value])))
+            else:
+                newest_embedding = event
+    writer.close()
+    if newest_embedding is not None:
+        write_projector(logdir, newest_embedding)
+
+
+def spec_summary(spec: dict[str, Any]) -> Any:
+    """The spec as a text summary (its JSON) and as TensorBoard hparams (every setting a plain value)."""
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.plugins.hparams.summary_v2 import hparams_pb
+    from tensorboard.plugins.text.summary import text_pb
+
+    text = text_pb("spec", f"```\n{json.dumps(spec, indent=2)}\n```")
+    hparams = hparams_pb({path: value for path, value in flat_settings(spec)})
+    return Summary(value=[*text.value, *hparams.value])
+
+
+def flat_settings(spec: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, bool | int | float | str]]:
+    """("optim.lr", 0.03), ... for every plain setting; lists as their JSON text."""
+    for key, value in spec.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from flat_settings(value, f"{path}.")
+        elif isinstance(value, bool | int | float | str):
+            yield path, value
+        elif value is not None:
+            yield path, json.dumps(value)
+
+
+def write_projector(logdir: Path, event: dict[str, Any]) -> None:
+    """The newest embedding snapshot for TensorBoard's projector: vectors and labels as TSV."""
+    from tensorboard.plugins.projector import ProjectorConfig
+
+    vectors = floats(event["points"]).reshape(event["n"], event["dims"])
+    np.savetxt(logdir / "embedding.tsv", vectors, delimiter="\t", fmt="%.9g")
+    (logdir / "labels.tsv").write_text("".join(f"{label}\n" for label in event["labels"]))
+    config = ProjectorConfig()
+    embedding = config.embeddings.add()
+    embedding.tensor_name = f"{event['tag']} at step {event['step']}"
+    embedding.tensor_path, embedding.metadata_path = "embedding.tsv", "labels.tsv"
+    (logdir / "projector_config.pbtxt").write_text(str(config))
