@@ -67,5 +67,6 @@ export const present = (state) => request("PUT", "/api/room", state, true);
 export const listLessons = () => request("GET", "/api/lessons");
 export const getLesson = (id) => request("GET", `/api/lessons/${encodeURIComponent(id)}`);
 export const runLesson = (id, overrides = {}) => request("POST", `/api/lessons/${encodeURIComponent(id)}/run`, { overrides });
+export const groupExportUrl = (id, format) => `/api/groups/${encodeURIComponent(id)}/export?format=${format}`;
 export const getGroup = (id) => request("GET", `/api/groups/${encodeURIComponent(id)}`);
 export const listGroups = (lesson) => request("GET", lesson ? `/api/groups?limit=20&lesson=${encodeURIComponent(lesson)}` : "/api/groups?limit=20");

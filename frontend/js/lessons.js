@@ -1,6 +1,6 @@
 // The lessons page: the catalogue, and one lesson with its text, a Run button, the group's runs compared
 // on the lesson's panels, and its observation judged on those runs (GET /api/groups/{id}).
-import { askForToken, getGroup, getJob, getLesson, getMeta, hasToken, listGroups, listLessons, runLesson } from "./api.js";
+import { askForToken, getGroup, getJob, getLesson, getMeta, groupExportUrl, hasToken, listGroups, listLessons, runLesson } from "./api.js";
 import { language, mountLanguageToggle, onLanguageChange, pick, t, translatePage } from "./i18n.js";
 import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
@@ -116,6 +116,9 @@ function openGroup(group, charts = lesson.charts, reload = () => getGroup(group.
   stopSession();
   const titles = lesson ? Object.fromEntries(lesson.experiments.map((e) => [e.title.en, e.title])) : {};
   compare.reset(group, charts, titles);
+  const exports = document.getElementById("group-export");
+  exports.hidden = !group.id; // runs picked from the list are no stored group: each exports from the list
+  for (const link of exports.querySelectorAll("a")) if (group.id) link.href = groupExportUrl(group.id, link.dataset.format);
   session = { group, streams: [], timer: null };
   group.runs.forEach((run, index) => {
     if (run.job) session.streams.push(followJob(run.job_id, { onEvents: (events) => compare.append(index, events) }));

@@ -97,3 +97,21 @@ def test_a_tensorboard_log_directory_reads_back_exactly_in_tensorboards_own_read
     assert (logdir / "projector_config.pbtxt").read_text().count("embedding.tsv") == 1
     embedding = [e for e in stored if e["type"] == "embedding"][-1]
     assert np.loadtxt(logdir / "embedding.tsv").shape == (embedding["n"], embedding["dims"])
+
+
+def test_a_group_exports_as_one_file_each_run_named_by_its_label(server: LiveServer, tmp_path: Path) -> None:
+    group = server.post(
+        "/api/groups",
+        {"base": {**SPEC, "optim": {"steps": 60, "eval_every": 20}}, "grid": {"model.activation": ["relu", "tanh"]}},
+    ).json()
+    server.wait_group(group["id"])
+    rows = list(csv.DictReader(io.StringIO(server.get(f"/api/groups/{group['id']}/export", format="csv").text)))
+    assert {row["run"] for row in rows} == {"activation=relu", "activation=tanh"}
+    assert len([row for row in rows if row["tag"] == "train/loss"]) == 2 * 60
+    lines = server.get(f"/api/groups/{group['id']}/export", format="jsonl").text.splitlines()
+    assert {json.loads(line)["run"] for line in lines} == {"activation=relu", "activation=tanh"}
+    archive = server.get(f"/api/groups/{group['id']}/export", format="tensorboard")
+    with tarfile.open(fileobj=io.BytesIO(archive.content)) as tar:
+        folders = {Path(name).parts[1] for name in tar.getnames() if ".tfevents." in name}
+    assert folders == {"01_activation=relu", "02_activation=tanh"}  # TensorBoard: a run per folder
+    assert server.get("/api/groups/nosuchgroup/export").status_code == 404

@@ -127,6 +127,11 @@ def test_a_group_from_the_api_is_compared_on_the_page(server: LiveServer, page: 
     assert page.text_content("#lesson-title") == "rates from a script"
     assert page.is_hidden("#lesson-top")
     assert "optim.lr" in page.text_content("#differs")
+    with page.expect_download() as download:  # the group's every point in one file, a run column each
+        page.click("#group-export a[data-format=csv]")
+    assert download.value.suggested_filename == f"trainscope-{group['id']}.csv"
+    runs = {line.split(",")[0] for line in Path(download.value.path()).read_text().splitlines()[1:]}
+    assert runs == {"lr=0.003", "lr=0.03", "lr=0.3"}
     assert page.locator("[data-testid='compare-boundaries'] .plot").count() == 3  # 2-D data: one map per run
     page.wait_for_function(
         "() => document.querySelectorAll(\"[data-testid='compare-embeddings'] .js-plotly-plot\").length === 3"

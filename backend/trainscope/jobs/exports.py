@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from collections import Counter
 from collections.abc import Iterator
+from itertools import chain
 from typing import Literal
 
 from trainscope.schemas.decode import decode, scalar_points
+from trainscope.schemas.groups import GroupRun
 from trainscope.store.base import JobRecord, RunStore, read_pages
 
 ExportFormat = Literal["csv", "jsonl", "tensorboard"]
@@ -21,26 +25,32 @@ SUFFIXES = {"csv": "csv", "jsonl": "jsonl", "tensorboard": "tensorboard.tar.gz"}
 CSV_COLUMNS = ("run", "tag", "step", "wall", "value")
 
 
-def export_chunks(store: RunStore, record: JobRecord, form: ExportFormat, page_bytes: int) -> Iterator[str | bytes]:
-    """The export in chunks: text, a page of stored events each; a TensorBoard archive, as bytes."""
+def export_chunks(
+    store: RunStore, runs: list[tuple[str, JobRecord]], form: ExportFormat, page_bytes: int
+) -> Iterator[str | bytes]:
+    """One or more runs (each named: a group's run by its label) in one export: text chunks, a page of
+    stored events each; a TensorBoard archive (a folder per run), as bytes."""
     if form == "tensorboard":
         from trainscope.jobs.tensorboard import tensorboard_chunks  # imports tensorboard: only when asked
 
-        return tensorboard_chunks(store, record, page_bytes)
-    return csv_chunks(store, record, page_bytes) if form == "csv" else jsonl_chunks(store, record, page_bytes)
+        return tensorboard_chunks(store, runs, page_bytes)
+    if form == "csv":
+        return chain([",".join(CSV_COLUMNS) + "\r\n"], *(csv_chunks(store, r, page_bytes, name) for name, r in runs))
+    named = len(runs) > 1  # a group's lines say which run they are
+    return chain(*(jsonl_chunks(store, record, page_bytes, name if named else None) for name, record in runs))
 
 
-def jsonl_chunks(store: RunStore, record: JobRecord, page_bytes: int) -> Iterator[str]:
-    """Every stored event, one JSON object per line, in seq order: the stored text itself."""
+def jsonl_chunks(store: RunStore, record: JobRecord, page_bytes: int, run: str | None = None) -> Iterator[str]:
+    """Every stored event, one JSON object per line, in seq order: the stored text itself (in a group's
+    export with a "run" field in front)."""
+    head = f'{{"run":{json.dumps(run)},' if run is not None else "{"
     for page in read_pages(store, record.id, 0, record.last_seq, page_bytes):
-        yield "".join(f"{event.body}\n" for event in page)
+        yield "".join(f"{head}{event.body[1:]}\n" for event in page)
 
 
-def csv_chunks(store: RunStore, record: JobRecord, page_bytes: int) -> Iterator[str]:
-    """Every scalar point in long format (run, tag, step, wall, value), the run named as in the runs
-    list. A value is written as Python's repr of the stored float, which reads back bit-equal."""
-    run = record.name or record.id
-    yield ",".join(CSV_COLUMNS) + "\r\n"
+def csv_chunks(store: RunStore, record: JobRecord, page_bytes: int, run: str) -> Iterator[str]:
+    """Every scalar point in long format (run, tag, step, wall, value), without the header. A value is
+    written as Python's repr of the stored float, which reads back bit-equal."""
     for page in read_pages(store, record.id, 0, record.last_seq, page_bytes, ("scalars",)):
         out = io.StringIO()
         writer = csv.writer(out)
@@ -51,5 +61,18 @@ def csv_chunks(store: RunStore, record: JobRecord, page_bytes: int) -> Iterator[
         yield out.getvalue()
 
 
-def export_filename(record: JobRecord, form: ExportFormat) -> str:
-    return f"trainscope-{record.id}.{SUFFIXES[form]}"  # the id only: a run's name is user text, not a file name
+def run_names(runs: list[GroupRun]) -> list[str]:
+    """A name for each run of a group: its label (with its part where a lesson has several), numbered
+    where a variation repeats on further seeds."""
+    parts = {run.part for run in runs}
+    names = [f"{run.part}: {run.label}" if len(parts) > 1 else run.label for run in runs]
+    seen: Counter[str] = Counter()
+    numbered = []
+    for name in names:
+        seen[name] += 1
+        numbered.append(name if seen[name] == 1 else f"{name} #{seen[name]}")
+    return numbered
+
+
+def export_filename(identifier: str, form: ExportFormat) -> str:
+    return f"trainscope-{identifier}.{SUFFIXES[form]}"  # an id only: a run's name is user text, not a file name

@@ -7,6 +7,7 @@ memory follows the page, not the job (the directory and the archive take disk in
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tarfile
 import tempfile
@@ -23,15 +24,19 @@ TENSORBOARD_TYPES = ("scalars", "histogram", "embedding")
 ARCHIVE_CHUNK_BYTES = 2**20
 
 
-def tensorboard_chunks(store: RunStore, record: JobRecord, page_bytes: int) -> Iterator[bytes]:
-    """The job's log directory as a gzipped tar, a chunk at a time; the temp folder goes with the last."""
+def tensorboard_chunks(store: RunStore, runs: list[tuple[str, JobRecord]], page_bytes: int) -> Iterator[bytes]:
+    """The runs' log directories as a gzipped tar, a chunk at a time: one run's events at the top, or a
+    folder per run of a group, named after it (TensorBoard shows each folder as a run). The temp folder
+    goes with the last chunk."""
     folder = Path(tempfile.mkdtemp(prefix="trainscope-tb-"))
     try:
-        logdir = folder / record.id
-        write_logdir(store, record, logdir, page_bytes)
+        logdir = folder / "logdir"
+        names = folder_names([name for name, _ in runs]) if len(runs) > 1 else [""]
+        for name, (_, record) in zip(names, runs, strict=True):
+            write_logdir(store, record, logdir / name, page_bytes)
         archive = folder / "logdir.tar.gz"
         with tarfile.open(archive, "w:gz") as tar:
-            tar.add(logdir, arcname=record.id)
+            tar.add(logdir, arcname=runs[0][1].id if len(runs) == 1 else "runs")
         with archive.open("rb") as data:
             while chunk := data.read(ARCHIVE_CHUNK_BYTES):
                 yield chunk
@@ -75,6 +80,12 @@ def write_logdir(store: RunStore, record: JobRecord, logdir: Path, page_bytes: i
     writer.close()
     if newest_embedding is not None:
         write_projector(logdir, newest_embedding)
+
+
+def folder_names(names: list[str]) -> list[str]:
+    """Path-safe, distinct folder names for runs (a label is user text: no separators, no dot-dot)."""
+    safe = [re.sub(r"[^\w.,=+-]+", "_", name).strip("._") or "run" for name in names]
+    return [f"{i:02d}_{name}"[:100] for i, name in enumerate(safe, start=1)]
 
 
 def spec_summary(spec: dict[str, Any]) -> Any:

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from trainscope.api.deps import ManagerDep, SettingsDep, StoreDep
 from trainscope.api.security import client_address, require_token
+from trainscope.config import Settings
 from trainscope.jobs.exports import MEDIA_TYPES, ExportFormat, export_chunks, export_filename
 from trainscope.jobs.manager import JobConflict, QueueFull, StoreFull
 from trainscope.jobs.reads import events_json, read_scalars, to_public
@@ -35,6 +36,10 @@ from trainscope.store.base import JobFilter, JobRecord, RunStore
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no job with this id"}}
+EXPORT_FORMAT = Annotated[
+    ExportFormat,
+    Query(description="csv: scalars in long format; jsonl: every event; tensorboard: a log directory, .tar.gz"),
+]
 
 
 def invalid(errors: list[SpecError]) -> RequestValidationError:
@@ -205,16 +210,19 @@ async def export_job(
     job_id: str,
     store: StoreDep,
     settings: SettingsDep,
-    format: Annotated[
-        ExportFormat,
-        Query(description="csv: scalars in long format; jsonl: every event; tensorboard: a log directory, .tar.gz"),
-    ] = "csv",
+    format: EXPORT_FORMAT = "csv",
 ) -> StreamingResponse:
     """Every stored point of a job (not the thinned display), streamed a page of events at a time; a
     running job's export holds what was stored when it began."""
     record = await read_record(store, job_id)
+    return export_response([(record.name or record.id, record)], store, format, settings, record.id)
+
+
+def export_response(
+    runs: list[tuple[str, JobRecord]], store: RunStore, form: ExportFormat, settings: Settings, identifier: str
+) -> StreamingResponse:
     return StreamingResponse(
-        export_chunks(store, record, format, settings.read_chunk_bytes),  # a sync iterator: read in a thread
-        media_type=MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{export_filename(record, format)}"'},
+        export_chunks(store, runs, form, settings.read_chunk_bytes),  # a sync iterator: read in a thread
+        media_type=MEDIA_TYPES[form],
+        headers={"Content-Disposition": f'attachment; filename="{export_filename(identifier, form)}"'},
     )
