@@ -12,7 +12,7 @@ import re
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +52,17 @@ def tensorboard_chunks(store: RunStore, runs: list[tuple[str, JobRecord]], page_
 
 
 def write_logdir(store: RunStore, record: JobRecord, logdir: Path, page_bytes: int) -> None:
-    started = record.created_at.timestamp()
+    """One stored job as a log directory, its events read a page at a time."""
+    pages = read_pages(store, record.id, 0, record.last_seq, page_bytes, TENSORBOARD_TYPES)
+    events = (decode(stored.body) for page in pages for stored in page)
+    write_events(events, record.spec, record.created_at.timestamp(), logdir)
+
+
+def write_events(events: Iterable[dict[str, Any]], spec: dict[str, Any], started: float, logdir: Path) -> None:
+    """Events (scalars, histograms, embeddings; others are skipped) as a TensorBoard log directory."""
     logdir.mkdir(parents=True, exist_ok=True)
-    # TensorBoard's record writer, without its event-file writer's queue and thread (measured: 100x
+    newest_embedding: dict[str, Any] | None = None
+    # TensorBoard's record writer, without its event-file writer's queue and thread (measured: ~7x
     # slower for a long run's points) and without the server's host name in the file name
     with (logdir / f"events.out.tfevents.{int(started)}.trainscope").open("wb") as file:
         records = RecordWriter(file)
@@ -63,42 +71,50 @@ def write_logdir(store: RunStore, record: JobRecord, logdir: Path, page_bytes: i
             records.write(event.SerializeToString())
 
         add(Event(wall_time=started, file_version="brain.Event:2"))
-        add(Event(wall_time=started, step=0, summary=spec_summary(record.spec)))
-        newest_embedding = write_events(store, record, page_bytes, add)
-    if newest_embedding is not None:
-        write_projector(logdir, newest_embedding)
-
-
-def write_events(
-    store: RunStore, record: JobRecord, page_bytes: int, add: Callable[[Event], None]
-) -> dict[str, Any] | None:
-    """Scalars and histograms as TensorBoard events; returns the newest embedding snapshot."""
-    newest_embedding: dict[str, Any] | None = None
-    for page in read_pages(store, record.id, 0, record.last_seq, page_bytes, TENSORBOARD_TYPES):
-        for stored in page:
-            event = decode(stored.body)
+        add(Event(wall_time=started, step=0, summary=spec_summary(spec)))
+        for event in events:
             if event["type"] == "scalars":
                 for step, values in scalar_points(event):
                     points = [Summary.Value(tag=tag, simple_value=value) for tag, value in values.items()]
                     add(Event(wall_time=event["wall"], step=step, summary=Summary(value=points)))
             elif event["type"] == "histogram":
-                counts = event["counts"]
-                edges = np.linspace(event["min"], event["max"], len(counts) + 1)
-                centres = (edges[:-1] + edges[1:]) / 2  # the sums TensorBoard shows are the bins' estimate
-                histogram = HistogramProto(
-                    min=event["min"],
-                    max=event["max"],
-                    num=float(sum(counts)),
-                    sum=float(np.dot(centres, counts)),
-                    sum_squares=float(np.dot(centres**2, counts)),
-                    bucket_limit=edges[1:].tolist(),
-                    bucket=[float(c) for c in counts],
-                )
-                value = Summary.Value(tag=event["tag"], histo=histogram)
+                value = Summary.Value(tag=event["tag"], histo=histogram_proto(event))
                 add(Event(wall_time=event["wall"], step=event["step"], summary=Summary(value=[value])))
-            else:
+            elif event["type"] == "embedding":
                 newest_embedding = event
-    return newest_embedding
+    if newest_embedding is not None:
+        write_projector(logdir, newest_embedding)
+
+
+def histogram_proto(event: dict[str, Any]) -> HistogramProto:
+    """Our fixed bins as TensorBoard's buckets; the sums TensorBoard shows are the bins' estimate."""
+    counts = event["counts"]
+    edges = np.linspace(event["min"], event["max"], len(counts) + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    return HistogramProto(
+        min=event["min"],
+        max=event["max"],
+        num=float(sum(counts)),
+        sum=float(np.dot(centres, counts)),
+        sum_squares=float(np.dot(centres**2, counts)),
+        bucket_limit=edges[1:].tolist(),
+        bucket=[float(c) for c in counts],
+    )
+
+
+def read_back(logdir: Path) -> tuple[dict[str, list[tuple[int, float]]], dict[str, list[tuple[int, list[float]]]]]:
+    """What TensorBoard's own reader finds in a log directory: each scalar tag's (step, value) and each
+    histogram tag's (step, bucket counts)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    reader = EventAccumulator(str(logdir), size_guidance={"scalars": 0, "histograms": 0, "tensors": 0})
+    reader.Reload()
+    tags = reader.Tags()
+    scalars = {tag: [(s.step, s.value) for s in reader.Scalars(tag)] for tag in tags["scalars"]}
+    histograms = {
+        tag: [(h.step, list(h.histogram_value.bucket)) for h in reader.Histograms(tag)] for tag in tags["histograms"]
+    }
+    return scalars, histograms
 
 
 def folder_names(names: list[str]) -> list[str]:

@@ -91,6 +91,8 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
         for name in ("query_points", "gradient_check", "linear_collapse", "bn_modes", "grad_variance"):
             if getattr(spec.probes, name):
                 errors.append(SpecError(("probes", name), "only for classification data", "only_classification"))
+    if spec.optim.planted_bug != "none" and (isinstance(spec.data, SurfaceData) or spec.data.regression):
+        errors.append(SpecError(("optim", "planted_bug"), "only for classification data", "only_classification"))
     if spec.probes.probe_size > limits.max_probe_size:
         errors.append(at_most(("probes", "probe_size"), limits.max_probe_size))
     if spec.probes.histogram_bins > limits.max_histogram_bins:

@@ -17,6 +17,7 @@ SurfaceObjective = Literal["linreg", "rosenbrock", "beale"]
 Activation = Literal["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "identity"]
 OptimizerName = Literal["sgd", "momentum", "rmsprop", "adam", "adamw"]
 DeviceChoice = Literal["auto", "cpu", "cuda"]
+PlantedBug = Literal["none", "shuffled_labels", "no_zero_grad", "softmax_into_loss"]
 
 Coordinate = Annotated[float, Field(ge=-10.0, le=10.0)]
 
@@ -325,6 +326,12 @@ class OptimSpec(_Strict):
         gt=1.0,
         description="the run has diverged once its loss exceeds this multiple of the first loss "
         "(a non-finite loss always counts); null: only a non-finite loss",
+    )
+    planted_bug: PlantedBug = Field(
+        "none",
+        description="a bug planted on purpose, to learn its signature (classes only): the labels shuffled "
+        "against the inputs, zero_grad forgotten (gradients pile up), or probabilities fed to a loss that "
+        "expects logits",
     )
 
 

@@ -21,7 +21,7 @@ from trainscope.lessons.checks.networks import (
     dying_relu,
     nonlinearity,
 )
-from trainscope.lessons.checks.training import batch_size, batchnorm, learning_rate, optimizers
+from trainscope.lessons.checks.training import batch_size, batchnorm, debugging, learning_rate, optimizers
 from trainscope.lessons.evidence import Missing, RunView
 from trainscope.schemas.groups import Verdict
 
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 LABEL_PARAMS = frozenset(
     {"slow", "fast", "relu", "leaky", "linear", "nonlinear", "with_bias", "without_bias", "overfit", "plain"}
     | {"dropout", "weight_decay", "with_bn", "without_bn", "sgd", "momentum", "adaptive", "mlp", "cnn", "average"}
+    | {"correct", "shuffled", "accumulating", "probabilities"}
 )
 PART_PARAMS = frozenset({"selection_part", "race_parts", "shifted_part", "shuffled_part", "plain_part"})
 
@@ -50,6 +51,7 @@ CHECKS: dict[str, Callable[[list[RunView], Params], Verdict]] = {
     "batch_size": batch_size,
     "cnn_vs_mlp": cnn_vs_mlp,
     "cnn_sequences": cnn_sequences,
+    "debugging": debugging,
 }
 
 

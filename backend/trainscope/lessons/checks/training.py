@@ -1,6 +1,9 @@
-"""Checks of the lessons on how training moves: the learning rate, batch norm, optimizers, batch size."""
+"""Checks of the lessons on how training moves: the learning rate, batch norm, optimizers, batch size,
+and debugging a training run."""
 
 from __future__ import annotations
+
+import math
 
 from trainscope.lessons.checks.figures import Figures, Params, key, steps_to_loss
 from trainscope.lessons.evidence import (
@@ -105,3 +108,91 @@ def batch_size(runs: list[RunView], p: Params) -> Verdict:
             )
             held = held and 1 / p["tolerance"] <= scaling <= p["tolerance"] and speed[i] > speed[i - 1]
     return figures.verdict(held)
+
+
+def debugging(runs: list[RunView], p: Params) -> Verdict:
+    correct, shuffled, accumulating, probabilities = (
+        run(runs, p[role]) for role in ("correct", "shuffled", "accumulating", "probabilities")
+    )
+    figures = Figures()
+    classes = p["classes"]
+    chance = figures.add(
+        "ln_classes",
+        f"ln C for C = {classes} balanced classes",
+        f"균형 잡힌 클래스 {classes}개의 ln C",
+        math.log(classes),
+    )
+    first = needed(correct.series("train/loss"), f"train/loss of {correct.label}")[0][1]
+    initial = figures.add(
+        "correct.initial_loss", "correct: the loss at the first step", "올바름: 첫 스텝의 손실", first
+    )
+
+    def final_loss(view: RunView) -> float:
+        en, ko = f"{view.label}: final training loss", f"{view.label_ko}: 마지막 학습 손실"
+        return figures.add(key(view.label, "final_loss"), en, ko, final(view, "train/loss"))
+
+    def val_acc(view: RunView) -> float:
+        en, ko = f"{view.label}: validation accuracy", f"{view.label_ko}: 검증 정확도"
+        return figures.add(key(view.label, "val_acc"), en, ko, final(view, "val/acc"))
+
+    def first_layer_grad(view: RunView) -> float:
+        layers = needed(view.of_type("layers"), f"layer figures of {view.label}")[-1]["layers"]
+        return float(layers[0]["grad_norm"])
+
+    overfit, memorized, stuck = final_loss(correct), final_loss(shuffled), final_loss(probabilities)
+    generalizes, at_chance = val_acc(correct), val_acc(shuffled)
+    growth = figures.add(
+        "zero_grad.grad_growth",
+        "zero_grad forgotten: first-layer gradient norm at the end, over the correct model's",
+        "zero_grad 잊음: 마지막 첫 층 기울기 노름을 올바른 모델의 것으로 나눈 값",
+        first_layer_grad(accumulating) / first_layer_grad(correct),
+    )
+    floor = math.log(1 + (classes - 1) / math.e)
+    figures.add(
+        "softmax.floor",
+        "the lowest loss softmax-twice can reach, ln(1 + (C-1)/e)",
+        "소프트맥스를 두 번 쓸 때의 최저 손실",
+        floor,
+    )
+    mismatches = figures.add(
+        "tensorboard.mismatches",
+        "correct run: exported scalar points and histograms TensorBoard's reader returns differently",
+        "올바른 실행: TensorBoard 리더가 다르게 돌려준 내보낸 스칼라와 히스토그램 수",
+        tensorboard_mismatches(correct),
+    )
+    held = (
+        abs(initial - chance) <= p["init_tolerance"] * chance
+        and overfit <= p["max_overfit_loss"]
+        and memorized <= p["max_memorized_loss"]
+        and at_chance <= p["max_chance_acc"]
+        and generalizes >= p["min_val_acc"]
+        and growth >= p["min_grad_growth"]
+        and stuck >= p["min_stuck_loss"]
+        and mismatches == 0
+    )
+    return figures.verdict(held)
+
+
+def tensorboard_mismatches(view: RunView) -> float:
+    """Write the run's scalars and histograms as a TensorBoard log directory, read it back with
+    TensorBoard's own reader and count what differs (a scalar compared as the float32 it is stored as)."""
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+
+    from trainscope.jobs.tensorboard import read_back, write_events
+
+    scalars, histograms = view.of_type("scalars"), view.of_type("histogram")
+    with tempfile.TemporaryDirectory(prefix="trainscope-lesson-") as folder:
+        write_events([*scalars, *histograms], dict(view.changes), 0.0, Path(folder))
+        read_scalars, read_histograms = read_back(Path(folder))
+    wrong = 0
+    for tag in {tag for event in scalars for point in event["points"] for tag in point["values"]}:
+        expected = [(step, np.float32(value)) for step, value in view.series(tag)]
+        got = [(step, np.float32(value)) for step, value in read_scalars.get(tag, [])]
+        wrong += sum(a != b for a, b in zip(expected, got, strict=False)) + abs(len(expected) - len(got))
+    for event in histograms:
+        got_counts = dict(read_histograms.get(event["tag"], [])).get(event["step"])
+        wrong += got_counts is None or [float(c) for c in event["counts"]] != got_counts
+    return float(wrong)

@@ -3,6 +3,7 @@ value on squared error; the probes and the one-off analyses of a classifier."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,15 @@ def evaluate(
     return dict(zip(figures, values, strict=True))
 
 
+def plant(split: Split, bug: str, seed: int) -> Split:
+    """The training labels shuffled against their inputs, for that planted bug (the held-out sets keep
+    theirs: a model can still learn the training set by heart, and it shows on validation)."""
+    if bug != "shuffled_labels":
+        return split
+    order = torch.randperm(len(split.y_train), generator=torch.Generator().manual_seed(seed + 7))
+    return dataclasses.replace(split, y_train=split.y_train[order.to(split.y_train.device)])
+
+
 def plane_of(split: Split) -> tuple[tuple[float, float], tuple[float, float]]:
     """The input plane's extent with a margin, always holding the origin (where a bias-free boundary
     must pass); one host read, at set-up."""
@@ -83,7 +93,7 @@ class MLPTask(Task):
     def __init__(self, spec: JobSpec, device: torch.device) -> None:
         super().__init__(spec, device)
         assert not isinstance(spec.data, SurfaceData)
-        self.split = load_split(spec.data, spec.seed, device)
+        self.split = plant(load_split(spec.data, spec.seed, device), spec.optim.planted_bug, spec.seed)
         self.model = build_model(spec).to(device)
         self.optimizer = make_optimizer(spec.optim, self.model.parameters())
         self.objective = objective_for(spec.data)
@@ -94,6 +104,7 @@ class MLPTask(Task):
         self.shuffle = torch.Generator().manual_seed(spec.seed)
         # read every step: plain ints, not attribute chains (a tiny net's step is ~300 us; each lookup counts)
         self.batch_size, self.n_train = spec.optim.batch_size, len(self.split.x_train)
+        self.bug = spec.optim.planted_bug
         self.order, self.cursor = self.permutation(), 0
         self.last_batch: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -116,8 +127,9 @@ class MLPTask(Task):
         self.telemetry.before_forward(step, last=last)
         labels = self.split.y_train[index]
         logits = self.model(self.split.x_train[index])
-        loss = self.objective.loss(logits, labels)
-        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.objective.loss(logits.softmax(1) if self.bug == "softmax_into_loss" else logits, labels)
+        if self.bug != "no_zero_grad":
+            self.optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         self.telemetry.after_backward(step, emit)
         self.optimizer.step()
