@@ -8,7 +8,8 @@ from typing import Any, get_args
 import pytest
 import torch
 
-from trainscope.schemas import JobSpec, ModelSpec
+from trainscope.config import Limits
+from trainscope.schemas import JobSpec, ModelSpec, spec_errors
 from trainscope.training.tasks import TASKS, Emit, Task, register, task_for
 
 CPU = torch.device("cpu")
@@ -59,3 +60,31 @@ def test_a_step_returns_one_row_of_its_tags_and_evaluation_names_its_figures(spe
     assert figures and all(isinstance(v, float) for v in figures.values())
     classes = job.data.kind in ("digits", "mnist1d") or (job.data.kind == "points2d" and not job.data.regression)
     assert ("val/acc" in figures) == classes  # an accuracy only where it means something
+
+
+def test_a_planted_bug_changes_only_what_it_names() -> None:
+    def task(bug: str) -> Task:
+        spec = JobSpec.model_validate({"data": {"kind": "digits"}, "optim": {"planted_bug": bug, "batch_size": 8}})
+        return task_for(spec)(spec, CPU)
+
+    correct, shuffled = task("none"), task("shuffled_labels")
+    assert torch.equal(correct.split.x_train, shuffled.split.x_train)  # type: ignore[attr-defined]
+    assert torch.equal(correct.split.y_val, shuffled.split.y_val)  # type: ignore[attr-defined]
+    train, planted = correct.split.y_train, shuffled.split.y_train  # type: ignore[attr-defined]
+    assert sorted(train.tolist()) == sorted(planted.tolist()) and (train != planted).float().mean() > 0.8
+
+    accumulating = task("no_zero_grad")
+
+    def grad(run: Task) -> torch.Tensor:
+        return run.model.linears()[0].weight.grad.clone()  # type: ignore[attr-defined]
+
+    for step in (1, 2):
+        correct.train_step(step, False, lambda _: None)
+        accumulating.train_step(step, False, lambda _: None)
+        if step == 1:
+            first = grad(correct)
+            assert torch.equal(grad(accumulating), first)
+    # same weights and batches: the second step's gradient lands on top of the first's, never cleared
+    torch.testing.assert_close(grad(accumulating), first + grad(correct))
+    refused = JobSpec.model_validate({"data": {"dataset": "plane"}, "optim": {"planted_bug": "no_zero_grad"}})
+    assert [e.loc for e in spec_errors(refused, Limits())] == [("optim", "planted_bug")]  # classes only
