@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
+
+import pytest
 
 from tests.live import LiveServer
 
@@ -82,3 +85,24 @@ def test_each_refusal_has_its_exit_code_and_says_why(server: LiveServer) -> None
     assert unreachable.returncode == 4 and "no server answered" in unreachable.stderr
     helped = trainscope(server.url, "--help")
     assert all(command in helped.stdout for command in ("submit", "jobs", "show", "cancel", "export", "lesson"))
+
+
+@pytest.mark.parametrize("cancel_on_exit", [True, False])
+def test_ctrl_c_while_watching_detaches_or_cancels(server: LiveServer, cancel_on_exit: bool) -> None:
+    env = {**os.environ, "TRAINSCOPE_URL": server.url}
+    args = ["submit", *QUICK, "--set", "optim.steps=100000", "--set", "pace=100", "--watch"]
+    args += ["--cancel-on-exit"] if cancel_on_exit else []
+    command = [sys.executable, "-m", "trainscope.cli", *args]
+    with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as watching:
+        assert watching.stderr is not None
+        job_id = watching.stderr.readline().split()[1]  # "job ID submitted", then progress
+        server.wait_status(job_id, {"running"})
+        watching.send_signal(signal.SIGINT)
+        assert watching.wait(timeout=30) == 130
+        said = watching.stderr.read()
+    if cancel_on_exit:
+        assert f"cancelled job {job_id}" in said
+        server.wait_status(job_id, {"cancelled"})
+    else:
+        assert "detached" in said and server.job(job_id)["status"] == "running"
+        server.post(f"/api/jobs/{job_id}/cancel")
