@@ -71,7 +71,7 @@ def measure(path: Path, form: str) -> dict[str, float]:
     assert record is not None
 
     def export() -> int:
-        page_bytes = Settings().read_chunk_bytes
+        page_bytes = Settings().export_page_bytes
         return sum(len(chunk) for chunk in export_chunks(store, [("bench", record)], form, page_bytes))  # type: ignore[arg-type]
 
     before = current_rss_kb()

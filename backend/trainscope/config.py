@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     read_chunk_bytes: int = Field(
         8 * 2**20, ge=1024, description="bytes of events one read holds (a REST page, a replay chunk); at least one"
     )
+    export_page_bytes: int = Field(
+        2**20,
+        ge=1024,
+        description="bytes of stored events an export reads at a time: its memory, whatever the job's size",
+    )
     # a crowd's replay is sent a message per viewer per event-loop pass: smaller messages keep a pass short
     message_bytes: int = Field(128 * 1024, ge=1024, description="bytes per websocket message (one event may exceed it)")
     replay_senders: int = Field(

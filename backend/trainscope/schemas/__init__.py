@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+from trainscope.schemas.data import (
+    DIGITS_SAMPLES,
+    MNIST1D_LENGTH,
+    Coordinate,
+    DataSpec,
+    DigitsData,
+    LabelledData,
+    Mnist1DData,
+    Points2DData,
+    Points2DName,
+    SurfaceData,
+    SurfaceObjective,
+    val_count,
+)
 from trainscope.schemas.events import (
     TERMINAL,
     TRANSITIONS,
@@ -40,32 +54,20 @@ from trainscope.schemas.events import (
 )
 from trainscope.schemas.rules import SpecError, at_most, lr_range, no_training_examples, spec_errors
 from trainscope.schemas.spec import (
-    DIGITS_SAMPLES,
-    MNIST1D_LENGTH,
     Activation,
     CNN1DSpec,
     CNN2DSpec,
     ConvLayer,
     ConvNetSpec,
-    Coordinate,
     DatasetPreviewRequest,
-    DataSpec,
     DeviceChoice,
-    DigitsData,
     JobSpec,
-    LabelledData,
     MLPSpec,
-    Mnist1DData,
     ModelSpec,
     OptimizerName,
     OptimSpec,
     Params2DSpec,
-    Points2DData,
-    Points2DName,
     ProbeSpec,
-    SurfaceData,
-    SurfaceObjective,
-    val_count,
 )
 
 __all__ = [

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from trainscope.schemas.spec import JobSpec, _Strict
+from trainscope.schemas.data import _Strict
+from trainscope.schemas.spec import JobSpec
 
 
 class JobStatus(StrEnum):

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from trainscope.schemas.data import Shallow, _Strict
 from trainscope.schemas.events import JobPublic
-from trainscope.schemas.spec import Shallow, _Strict
 
 SpecPath = Annotated[str, Field(max_length=200)]  # a dotted path into a JobSpec, e.g. "model.activation"
 

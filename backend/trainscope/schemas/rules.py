@@ -6,15 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from trainscope.config import Limits
-from trainscope.schemas.spec import (
-    ConvNetSpec,
-    DigitsData,
-    JobSpec,
-    MLPSpec,
-    Params2DSpec,
-    Points2DData,
-    SurfaceData,
-)
+from trainscope.schemas.data import DigitsData, Points2DData, SurfaceData
+from trainscope.schemas.spec import ConvNetSpec, JobSpec, MLPSpec, Params2DSpec
 
 
 class SpecError(ValueError):

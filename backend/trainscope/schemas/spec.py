@@ -1,221 +1,27 @@
-"""The job spec: data, model, optimizer and probes, each field with its own bounds (rules.py: across fields)."""
+"""The job spec: data (data.py), model, optimizer and probes, each field with its own bounds (rules.py:
+across fields)."""
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag
 
-Points2DName = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss"]
-REGRESSION_DATASETS = frozenset({"plane", "multi_gauss"})  # TensorFlow Playground's two: a value to predict
-# The inputs a 2-D model may see, as in TensorFlow Playground: computed from (x1, x2) inside the model
-InputFeature = Literal["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]
-SurfaceObjective = Literal["linreg", "rosenbrock", "beale"]
+from trainscope.schemas.data import (
+    Coordinate,
+    DataSpec,
+    Points2DData,
+    SurfaceData,
+    _kind_or_default,
+    _Strict,
+)
+
 Activation = Literal["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "identity"]
 OptimizerName = Literal["sgd", "momentum", "rmsprop", "adam", "adamw"]
 DeviceChoice = Literal["auto", "cpu", "cuda"]
 PlantedBug = Literal["none", "shuffled_labels", "no_zero_grad", "softmax_into_loss"]
-
-Coordinate = Annotated[float, Field(ge=-10.0, le=10.0)]
-
-DIGITS_SAMPLES = 1797  # scikit-learn's bundled 8x8 digits
-MNIST1D_LENGTH = 40  # MNIST-1D's final sequence length (its paper's setup)
-
-
-class _Strict(BaseModel):
-    # NaN and infinity are no setting: JSON has no spelling for them, and every bound would pass them
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-MAX_NESTING = 8  # a spec is a few objects deep; deeper input is refused, never walked by recursive code
-
-
-def _shallow(value: Any) -> Any:
-    """JSON nested at most MAX_NESTING levels (a grid value nested 900 deep is a 422, not a crash)."""
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_NESTING:
-            raise ValueError(f"nested more than {MAX_NESTING} levels deep")
-        if isinstance(item, dict):
-            stack += [(child, depth + 1) for child in item.values()]
-        elif isinstance(item, list):
-            stack += [(child, depth + 1) for child in item]
-    return value
-
-
-Shallow = Annotated[Any, AfterValidator(_shallow)]
-
-
-class _SplitData(_Strict):
-    """How a labelled dataset is split: train, validation, and optionally test and a second held-out set."""
-
-    val_fraction: float = Field(0.3, ge=0.05, le=0.9)
-    test_fraction: float = Field(0.0, ge=0.0, le=0.5, description="held out and scored once, at the end (test/*)")
-    holdout_fraction: float = Field(
-        0.0, ge=0.0, le=0.5, description="a second held-out set that nothing is ever chosen by (holdout/*)"
-    )
-    train_limit: int | None = Field(None, ge=1, description="train on only this many examples (null: all)")
-    seed: int | None = Field(
-        None, ge=0, le=2**31 - 1, description="seed of the data and its split (null: the job's seed)"
-    )
-    split_index: int = Field(
-        0, ge=0, le=1000, description="which random split of the same data: 0, 1, 2... each draw a different one"
-    )
-
-    @property
-    def n_samples(self) -> int:
-        raise NotImplementedError
-
-    def split_sizes(self) -> tuple[int, int, int, int]:
-        """Examples in train, validation, test and holdout (train may come out below 1: a spec error)."""
-        n = self.n_samples
-        n_val = val_count(n, self.val_fraction)
-        n_test, n_holdout = round(n * self.test_fraction), round(n * self.holdout_fraction)
-        n_train = n - n_val - n_test - n_holdout
-        if self.train_limit is not None:
-            n_train = min(n_train, self.train_limit)
-        return n_train, n_val, n_test, n_holdout
-
-
-def _distinct(features: tuple[str, ...]) -> tuple[str, ...]:
-    if len(set(features)) != len(features):
-        raise ValueError("each input feature at most once")
-    return features
-
-
-class Points2DData(_SplitData):
-    """A generated 2-D dataset: two classes, or (plane, multi_gauss) a value in [-1, 1] to predict."""
-
-    kind: Literal["points2d"] = "points2d"
-    dataset: Points2DName = "circle"
-    n_points: int = Field(500, ge=20)
-    noise: float = Field(0.1, ge=0.0, le=1.0, description="standard deviation of the added noise")
-    offset: tuple[Coordinate, Coordinate] = Field(
-        (0.0, 0.0), description="shift of the whole cloud (data away from the origin shows what a bias is for)"
-    )
-    features: Annotated[tuple[InputFeature, ...], AfterValidator(_distinct)] = Field(
-        ("x1", "x2"), min_length=1, max_length=7, description="what the model sees of each point (x1_sq: x1 squared)"
-    )
-
-    @property
-    def n_samples(self) -> int:
-        return self.n_points
-
-    @property
-    def in_features(self) -> int:
-        return len(self.features)
-
-    @property
-    def regression(self) -> bool:
-        return self.dataset in REGRESSION_DATASETS
-
-    @property
-    def n_outputs(self) -> int:
-        return 1 if self.regression else 2
-
-
-class DigitsData(_SplitData):
-    """scikit-learn's bundled 8x8 handwritten digits (no download), as they are or ("shifted digits")
-    each placed at a random offset on a larger canvas: a CNN's filters find a stroke wherever it is, an
-    MLP's weights only where they saw it."""
-
-    kind: Literal["digits"] = "digits"
-    canvas: int = Field(8, ge=8, le=32, description="side of the image each 8x8 digit is placed on")
-    shift: int = Field(0, ge=0, le=12, description="training examples: at most this many pixels off centre")
-    val_shift: int | None = Field(
-        None, ge=0, le=12, description="validation, test and holdout examples (null: as for training)"
-    )
-    permute_pixels: bool = Field(
-        False,
-        description="one fixed shuffle of the pixel positions, the same for every example: no pixel is "
-        "lost, but neighbours are no longer neighbours (an MLP cannot tell; a CNN relies on it)",
-    )
-
-    n_outputs: ClassVar[int] = 10
-    regression: ClassVar[bool] = False
-
-    @property
-    def n_samples(self) -> int:
-        return DIGITS_SAMPLES
-
-    @property
-    def in_features(self) -> int:
-        return self.canvas * self.canvas
-
-    @property
-    def example_shape(self) -> tuple[int, int, int]:
-        """Channels, height and width of each example (the flat rows a model shapes before convolving)."""
-        return 1, self.canvas, self.canvas
-
-
-class Mnist1DData(_SplitData):
-    """MNIST-1D (Greydanus & Steinbach): ten 1-D digit templates, each padded, scaled, translated, noised
-    and sheared into a 40-point sequence, made offline by the `mnist1d` package; optionally with one fixed
-    shuffle of the positions for every example, which keeps every value but destroys locality."""
-
-    kind: Literal["mnist1d"] = "mnist1d"
-    samples: int = Field(5000, ge=100, le=20_000, description="examples made (the paper: 5,000)")
-    val_fraction: float = Field(0.2, ge=0.05, le=0.9)  # the paper's 4,000 / 1,000 split
-    shuffle_positions: bool = Field(
-        False,
-        description="one fixed shuffle of the 40 positions, the same for every example: an MLP cannot "
-        "tell; a CNN, whose filters read neighbouring positions, loses its advantage",
-    )
-
-    n_outputs: ClassVar[int] = 10
-    regression: ClassVar[bool] = False
-    in_features: ClassVar[int] = MNIST1D_LENGTH
-    example_shape: ClassVar[tuple[int, int]] = (1, MNIST1D_LENGTH)  # channels, length
-
-    @property
-    def n_samples(self) -> int:
-        return self.samples
-
-
-class SurfaceData(_Strict):
-    """A 2-parameter problem whose whole loss surface can be drawn: linear regression's weight and bias,
-    or a classic optimizer test function (no data)."""
-
-    kind: Literal["surface"] = "surface"
-    objective: SurfaceObjective = "linreg"
-    n_points: int = Field(200, ge=10, description="linear regression only: examples")
-    noise: float = Field(0.3, ge=0.0, le=5.0, description="linear regression only: noise on y")
-    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="seed of the data (null: the job's seed)")
-
-    in_features: ClassVar[int] = 1
-
-    @property
-    def n_samples(self) -> int:
-        return self.n_points
-
-    def split_sizes(self) -> tuple[int, int, int, int]:
-        """Every example trains: the surface is the training loss."""
-        return self.n_points, 0, 0, 0
-
-
-def _kind_or_default(default: str) -> Callable[[Any], str | None]:
-    """A discriminator that lets a client leave out `kind` for the first family."""
-
-    def pick(value: Any) -> str | None:
-        if isinstance(value, dict):
-            return str(value.get("kind", default))
-        return getattr(value, "kind", None)
-
-    return pick
-
-
-DataSpec = Annotated[
-    Annotated[Points2DData, Tag("points2d")]
-    | Annotated[DigitsData, Tag("digits")]
-    | Annotated[Mnist1DData, Tag("mnist1d")]
-    | Annotated[SurfaceData, Tag("surface")],
-    Discriminator(_kind_or_default("points2d")),
-]
-LabelledData = Points2DData | DigitsData | Mnist1DData
 
 
 class _NetSpec(_Strict):
@@ -448,8 +254,3 @@ class DatasetPreviewRequest(_Strict):
 
     data: Points2DData = Field(default_factory=Points2DData)
     seed: int = Field(0, ge=0, le=2**31 - 1, description="the job's seed (the data's own seed wins when set)")
-
-
-def val_count(n_samples: int, val_fraction: float) -> int:
-    """Validation examples split off a dataset of n_samples; at least one on each side."""
-    return min(n_samples - 1, max(1, round(n_samples * val_fraction)))

@@ -222,7 +222,7 @@ def export_response(
     runs: list[tuple[str, JobRecord]], store: RunStore, form: ExportFormat, settings: Settings, identifier: str
 ) -> StreamingResponse:
     return StreamingResponse(
-        export_chunks(store, runs, form, settings.read_chunk_bytes),  # a sync iterator: read in a thread
+        export_chunks(store, runs, form, settings.export_page_bytes),  # a sync iterator: read in a thread
         media_type=MEDIA_TYPES[form],
         headers={"Content-Disposition": f'attachment; filename="{export_filename(identifier, form)}"'},
     )

@@ -13,8 +13,8 @@ from trainscope.api.routes.jobs import MUTATING, invalid
 from trainscope.jobs.groups import GroupInvalid
 from trainscope.lessons import plan_lesson
 from trainscope.lessons.catalog import Lesson, LessonsPublic, summary
+from trainscope.schemas.data import Shallow
 from trainscope.schemas.groups import GroupPublic, SpecPath
-from trainscope.schemas.spec import Shallow
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
 

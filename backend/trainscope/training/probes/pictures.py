@@ -1,0 +1,72 @@
+"""The probes of image and sequence data and of classes: examples with their predictions, a CNN's
+kernels and feature maps, and the confusion matrix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from trainscope.training.probes.base import Fetched, Probe, ProbeContext, b64
+
+EXAMPLES_SHOWN = 16  # input examples drawn with their predictions
+
+
+class Pictures(Probe):
+    """Image or sequence data: the first probe examples with their true and predicted class. A CNN also:
+    each convolution's kernels (averaged over its input channels) and the first probe example's feature
+    maps after each convolution. An image CNN's kernels and maps are one small image per channel; a
+    sequence CNN's are one image each, a row per channel, drawn under the example's line."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        example: tuple[int, ...] = getattr(ctx.spec.data, "example_shape", (1, 1, 1))
+        self.every = ctx.spec.probes.images_every if hasattr(ctx.spec.data, "example_shape") else 0
+        self.sequence = len(example) == 2
+        self.sides = (1, example[1]) if self.sequence else (example[1], example[2])  # height, width
+        layers = zip(ctx.model.layer_names(), ctx.model.linears(), strict=False)
+        self.convs = [(name, layer) for name, layer in layers if isinstance(layer, torch.nn.Conv1d | torch.nn.Conv2d)]
+        self.examples = ctx.probe_x[:EXAMPLES_SHOWN]
+        self.truth = ctx.probe_y[:EXAMPLES_SHOWN].tolist()  # once, at set-up
+
+    def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
+        out = {"inputs": self.examples, "predicted": ctx.probe_logits()[:EXAMPLES_SHOWN].argmax(1)}
+        maps = ctx.probe_outputs()
+        for index, (name, layer) in enumerate(self.convs):
+            out[f"kernels/{name}"] = layer.weight.detach().mean(dim=1)  # out channels x (k | k x k)
+            out[f"maps/{name}"] = maps[index][0]  # channels x (length | h x w) of the first probe example
+        return out
+
+    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+        height, width = self.sides
+        inputs = fetched["inputs"].reshape(len(self.truth), height, width)
+        captions = [f"{truth} → {int(p)}" for truth, p in zip(self.truth, fetched["predicted"], strict=True)]
+        events = [images_event(step, "inputs", inputs, captions, self.sequence)]
+        for tag, array in fetched.items():
+            if tag.startswith(("kernels/", "maps/")):
+                events.append(images_event(step, tag, array[None] if self.sequence else array, None, self.sequence))
+        return events
+
+
+def images_event(
+    step: int, tag: str, images: np.ndarray, captions: list[str] | None = None, sequence: bool = False
+) -> dict[str, Any]:
+    n, height, width = images.shape
+    event = {"type": "images", "step": step, "tag": tag, "n": n, "height": height, "width": width}
+    return {**event, "pixels": b64(images), "captions": captions or [], "sequence": sequence}
+
+
+class Confusion(Probe):
+    """Classes: how often each true class was predicted as each class, on the probe set (eval mode)."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self.classes = getattr(ctx.spec.data, "n_outputs", 0) if ctx.probe_y.dtype == torch.int64 else 0
+        self.every = ctx.spec.probes.confusion_every if self.classes > 1 else 0
+
+    def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
+        predicted = ctx.probe_logits().argmax(1)
+        pairs = ctx.probe_y * self.classes + predicted
+        return {"counts": torch.bincount(pairs, minlength=self.classes**2).reshape(self.classes, self.classes)}
+
+    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+        return [{"type": "confusion", "step": step, "counts": fetched["counts"].astype(int).tolist()}]
