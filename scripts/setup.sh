@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Trainscope needs into .venv (idempotent; re-runs only when pyproject.toml changes).
 #   scripts/setup.sh          the app
-#   scripts/setup.sh test     the app, the test tools, Debian's chromium and docker-compose
+#   scripts/setup.sh test     the app, the test tools, Debian's chromium, docker-compose and postgresql
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extra=${1:-}
@@ -11,6 +11,8 @@ if [ "$extra" = "test" ]; then
   missing=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v docker-compose >/dev/null || missing+=(docker-compose)
+  # PostgreSQL's server, for the store's contract tests and the live API run against it
+  command -v pg_ctl >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql)
   # a Korean font, so that screenshots of the page in Korean show letters, not boxes
   [ -d /usr/share/fonts/truetype/nanum ] || missing+=(fonts-nanum)
   if [ ${#missing[@]} -gt 0 ]; then

@@ -60,7 +60,8 @@ class LiveServer:
     def start(self, timeout: float = 90) -> LiveServer:
         self.port = free_port()
         self.log_path = self.database.with_suffix(f".{self.port}.log")
-        env = {**os.environ, **self.env, "TRAINSCOPE_DATABASE_URL": f"sqlite:///{self.database}"}
+        # a SQLite file by default; env may name another database (PostgreSQL)
+        env = {**os.environ, "TRAINSCOPE_DATABASE_URL": f"sqlite:///{self.database}", **self.env}
         command = [sys.executable, "-m", "trainscope.cli", "serve", "--port", str(self.port)]
         command += ["--workers", str(self.workers)]
         with open(self.log_path, "wb") as log:

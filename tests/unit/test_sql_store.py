@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,11 +15,17 @@ from trainscope.store.base import GroupRecord, JobFilter, JobRecord, StoredEvent
 from trainscope.store.sql import SqlStore
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> SqlStore:
-    store = SqlStore(f"sqlite:///{tmp_path / 'store.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
+    """The same contract on both backends: a SQLite file, and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = request.getfixturevalue("postgres").new_database()
+    store = SqlStore(url)
     store.create_schema()
-    return store
+    yield store
+    store.close()
 
 
 def record(
