@@ -33,7 +33,7 @@ def test_dockerfile_pins_the_cpu_torch_before_the_app() -> None:
     assert torch_line < app_line
 
 
-def test_the_built_package_ships_the_lesson_catalogue(tmp_path: Path) -> None:
+def test_the_built_package_ships_the_lesson_catalogue_and_the_migrations(tmp_path: Path) -> None:
     """The Docker image installs the package non-editably: data files must be in the wheel. Built from a
     copy of what the Dockerfile copies, so no build/ cache of an earlier build can hide a missing file."""
     source = tmp_path / "source"
@@ -44,5 +44,8 @@ def test_the_built_package_ships_the_lesson_catalogue(tmp_path: Path) -> None:
     subprocess.run([*command, "-w", str(tmp_path)], check=True, capture_output=True)
     (wheel,) = tmp_path.glob("trainscope-*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        shipped = {Path(name).stem for name in archive.namelist() if "/lessons/catalog/" in name}
+        names = archive.namelist()
+    shipped = {Path(name).stem for name in names if "/lessons/catalog/" in name}
     assert shipped == set(load_catalog())
+    migrations = {Path(name).name for name in names if "/store/migrations/" in name}
+    assert {"env.py", "0001_first_schema.py", "0002_groups_and_job_columns.py"} <= migrations  # Alembic's

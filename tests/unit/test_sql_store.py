@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from trainscope.schemas import JobSpec, JobStatus
@@ -167,8 +168,9 @@ def test_a_database_from_before_stored_bytes_gets_the_column_filled_from_its_eve
     store.create_schema()
     store.write(WriteBatch(new_jobs=[record("a"), record("b")], events=[event("a", 1), event("a", 2)]))
     store.close()
-    with sqlite3.connect(path) as conn:  # as the schema was before the column
+    with sqlite3.connect(path) as conn:  # as the schema was before the column, and before migrations
         conn.execute("ALTER TABLE jobs DROP COLUMN stored_bytes")
+        conn.execute("DROP TABLE alembic_version")
     reopened = SqlStore(f"sqlite:///{path}")
     reopened.create_schema()
     a, b = reopened.get_job("a"), reopened.get_job("b")
@@ -206,3 +208,16 @@ def test_a_database_from_before_groups_were_linked_gets_dataset_and_group_filled
     assert (a.dataset, a.group_id, a.notes) == ("digits", "g", "")
     assert (b.dataset, b.group_id) == ("digits", None)
     assert [j.id for j in store.list_jobs(where=JobFilter(lesson=True))] == ["a"]
+
+
+def test_migrations_bring_any_database_to_exactly_the_tables_the_store_declares(store: SqlStore) -> None:
+    """Alembic's own comparison of the migrated database against the store's metadata finds nothing."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from trainscope.store.sql import metadata
+
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+    store.create_schema()  # a second start changes nothing

@@ -24,12 +24,11 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.exc import OperationalError
 
-from trainscope.schemas import JobSpec, JobStatus
+from trainscope.schemas import JobStatus
 from trainscope.store.base import GroupRecord, JobFilter, JobRecord, StoredEvent, StoreUnavailable, WriteBatch
 
 metadata = MetaData()
@@ -52,15 +51,6 @@ jobs = Table(
     Column("group_id", String(32), index=True),
     Column("dataset", String(32), nullable=False, default="", index=True),
 )
-
-# Columns added since the first schema, made by hand until migrations come (Alembic, with PostgreSQL):
-# a database from before gets each one, filled from what it already holds
-ADDED_COLUMNS = {
-    "stored_bytes": "INTEGER NOT NULL DEFAULT 0",
-    "notes": "TEXT NOT NULL DEFAULT ''",
-    "group_id": "VARCHAR(32)",
-    "dataset": "VARCHAR(32) NOT NULL DEFAULT ''",
-}
 
 events = Table(
     "events",
@@ -106,32 +96,20 @@ class SqlStore:
         cursor.close()
 
     def create_schema(self) -> None:
-        metadata.create_all(self.engine)
-        self._add_columns()
+        """Create the tables, or upgrade them in place to the newest schema (Alembic, store/migrations/);
+        a database from before migrations is stamped as the first schema it has, then upgraded."""
+        from alembic import command
+        from alembic.config import Config
 
-    def _add_columns(self) -> None:
-        have = {column["name"] for column in inspect(self.engine).get_columns("jobs")}
-        missing = [name for name in ADDED_COLUMNS if name not in have]
-        if not missing:
-            return
+        config = Config()
+        config.set_main_option("script_location", "trainscope.store:migrations")
         with self.engine.begin() as conn:
-            for name in missing:
-                conn.execute(text(f"ALTER TABLE jobs ADD COLUMN {name} {ADDED_COLUMNS[name]}"))
-            if "stored_bytes" in missing:
-                sizes = (
-                    select(func.coalesce(func.sum(func.length(events.c.body)), 0))
-                    .where(events.c.job_id == jobs.c.id)
-                    .scalar_subquery()
-                )
-                conn.execute(update(jobs).values(stored_bytes=sizes))
-            if "dataset" in missing and "spec" in have:
-                for job_id, spec in conn.execute(select(jobs.c.id, jobs.c.spec)).all():
-                    dataset = JobSpec.model_validate_json(spec).dataset_name
-                    conn.execute(update(jobs).where(jobs.c.id == job_id).values(dataset=dataset))
-            if "group_id" in missing:
-                for group_id, runs in conn.execute(select(groups.c.id, groups.c.runs)).all():
-                    members = [run["job_id"] for run in json.loads(runs)]
-                    conn.execute(update(jobs).where(jobs.c.id.in_(members)).values(group_id=group_id))
+            config.attributes["connection"] = conn
+            tables = set(inspect(conn).get_table_names())
+            if "jobs" in tables and "alembic_version" not in tables:  # made before migrations
+                events.create(conn, checkfirst=True)  # the first schema's other table
+                command.stamp(config, "0001")
+            command.upgrade(config, "head")
 
     def close(self) -> None:
         self.engine.dispose()
