@@ -22,7 +22,6 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from trainscope.config import ClientSettings
 from trainscope.schemas import TERMINAL, JobPublic, JobSpec, JobsPublic, ScalarSeries
-from trainscope.schemas.decode import scalar_points
 from trainscope.schemas.groups import GroupPublic
 
 # closes a reconnection cannot mend (api/ws.py): the job ended, a bad query, a forbidden Origin, no such
@@ -239,11 +238,3 @@ class _Lines:
             size = len(self.buffer)
         out, self.buffer = self.buffer[:size], self.buffer[size:]
         return out
-
-
-def last_point(events: list[dict[str, Any]]) -> tuple[int, dict[str, float]] | None:
-    """The newest scalars point among events, if any (what a progress display shows)."""
-    for event in reversed(events):
-        if event["type"] == "scalars" and event["points"]:
-            return list(scalar_points(event))[-1]
-    return None
