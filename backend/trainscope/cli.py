@@ -7,6 +7,7 @@ hold; 2 bad usage; 3 the server refused the request; 4 no server to talk to; 130
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -65,7 +66,6 @@ def fail(code: int, message: str) -> NoReturn:
 
 def guarded(function: Any) -> Any:
     """Turn the client's errors into a message and an exit code."""
-    import functools
 
     @functools.wraps(function)
     def run(*args: Any, **kwargs: Any) -> Any:

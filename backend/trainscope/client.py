@@ -38,6 +38,12 @@ class ServerError(Exception):
         self.status, self.detail = status, detail
 
 
+def server(settings: ClientSettings, url: str | None, token: str | None) -> tuple[str, dict[str, str]]:
+    """The server's base URL and the header carrying its token (arguments win over the environment)."""
+    secret = token or (settings.token.get_secret_value() if settings.token else None)
+    return (url or settings.url).rstrip("/"), {"Authorization": f"Bearer {secret}"} if secret else {}
+
+
 def ended(event: dict[str, Any]) -> bool:
     return event["type"] == "status" and event["status"] in {status.value for status in TERMINAL}
 
@@ -65,9 +71,7 @@ class Client:
 
     def __init__(self, url: str | None = None, token: str | None = None, timeout_s: float | None = None) -> None:
         settings = ClientSettings()
-        self.url = (url or settings.url).rstrip("/")
-        secret = token or (settings.token.get_secret_value() if settings.token else None)
-        self.auth = {"Authorization": f"Bearer {secret}"} if secret else {}
+        self.url, self.auth = server(settings, url, token)
         self.http = httpx.Client(base_url=self.url, headers=self.auth, timeout=timeout_s or settings.timeout_s)
 
     def __enter__(self) -> Client:
@@ -188,10 +192,7 @@ class AsyncClient:
     """Following jobs from asyncio code; for everything else, Client."""
 
     def __init__(self, url: str | None = None, token: str | None = None) -> None:
-        settings = ClientSettings()
-        self.url = (url or settings.url).rstrip("/")
-        secret = token or (settings.token.get_secret_value() if settings.token else None)
-        self.auth = {"Authorization": f"Bearer {secret}"} if secret else {}
+        self.url, self.auth = server(ClientSettings(), url, token)
 
     async def follow(self, job_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
         """As Client.follow: every event after `after` exactly once, in order, until the job ends."""

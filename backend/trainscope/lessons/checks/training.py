@@ -4,6 +4,10 @@ and debugging a training run."""
 from __future__ import annotations
 
 import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
 
 from trainscope.lessons.checks.figures import Figures, Params, key, steps_to_loss
 from trainscope.lessons.evidence import (
@@ -176,12 +180,7 @@ def debugging(runs: list[RunView], p: Params) -> Verdict:
 def tensorboard_mismatches(view: RunView) -> float:
     """Write the run's scalars and histograms as a TensorBoard log directory, read it back with
     TensorBoard's own reader and count what differs (a scalar compared as the float32 it is stored as)."""
-    import tempfile
-    from pathlib import Path
-
-    import numpy as np
-
-    from trainscope.jobs.tensorboard import read_back, write_events
+    from trainscope.jobs.tensorboard import read_back, write_events  # imports tensorboard (~1 s): only here
 
     scalars, histograms = view.of_type("scalars"), view.of_type("histogram")
     with tempfile.TemporaryDirectory(prefix="trainscope-lesson-") as folder:
