@@ -12,6 +12,7 @@ from tests.live import LiveServer
 pytestmark = pytest.mark.browser
 
 BOUNDARY = "document.getElementById('boundary')"
+JOB_IN_ADDRESS = "new URLSearchParams(location.hash.slice(1)).get('job')"
 FIRST_X = f"{BOUNDARY}.data && {BOUNDARY}.data.length && {BOUNDARY}.data[{BOUNDARY}.data.length - 1].x[0]"
 
 
@@ -53,7 +54,7 @@ def test_squared_inputs_let_a_linear_net_cut_the_circle(server: LiveServer, page
     assert "data.features=x1_sq%2Cx2_sq" in page.evaluate("() => location.hash")
     page.click("#start")
     wait_js(page, "document.body.dataset.run === 'done'", 60)
-    job_id = page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('job')")
+    job_id = page.evaluate(f"() => {JOB_IN_ADDRESS}")
     assert server.job(job_id)["summary"]["val/acc"] >= 0.95  # a straight cut in (x1², x2²) is a circle
     draw_all(page)
     wait_js(page, "document.querySelectorAll('#network svg text').length >= 2")
@@ -91,7 +92,7 @@ def test_mnist1d_with_a_sequence_cnn_draws_each_example_as_a_line_with_its_featu
     assert page.input_value("input[name=conv-channels]") == "25:5/2,25/2,25/2"  # kernel 3 unwritten
     assert page.input_value("select[name=conv-pool]") == "none"
     run_until_pictures(page, 150)
-    job_id = page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('job')")
+    job_id = page.evaluate(f"() => {JOB_IN_ADDRESS}")
     spec = server.job(job_id)["spec"]
     assert spec["data"] == {**spec["data"], "kind": "mnist1d", "shuffle_positions": False}
     assert [(conv["kernel"], conv["stride"], conv["pool"]) for conv in spec["model"]["conv"]] == [
@@ -113,8 +114,9 @@ def test_mnist1d_with_a_sequence_cnn_draws_each_example_as_a_line_with_its_featu
     page.goto(server.url + "/#data.dataset=mnist1d&data.shuffle_positions=true&model.kind=mlp&optim.steps=50")
     page.wait_for_selector("input[name='data.shuffle_positions']:checked")
     page.click("#start")
-    wait_js(page, "document.body.dataset.run === 'done'", 90)
-    job_id = page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('job')")
+    # the first run's "done" stays shown until the new run is followed, which names it in the address
+    wait_js(page, f"{JOB_IN_ADDRESS} && {JOB_IN_ADDRESS} !== '{job_id}' && document.body.dataset.run === 'done'", 90)
+    job_id = page.evaluate(f"() => {JOB_IN_ADDRESS}")
     assert server.job(job_id)["spec"]["data"]["shuffle_positions"] is True
 
 
@@ -142,7 +144,7 @@ def test_a_cnn_on_digits_shows_examples_kernels_feature_maps_and_confusion(serve
     counts = heatmap["z"][::-1]  # drawn with class 0 on top
     assert heatmap["y"][-1] == "0" and len(counts) == 10
     assert sum(counts[i][i] for i in range(10)) > 0.8 * sum(map(sum, counts))  # mostly on the diagonal
-    job_id = page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('job')")
+    job_id = page.evaluate(f"() => {JOB_IN_ADDRESS}")
     assert server.job(job_id)["spec"]["model"]["conv"][1]["channels"] == 16
     assert "MLP's weight matrices" in (page.text_content("#network") or "")  # says why there is no diagram
 
