@@ -24,7 +24,7 @@ from trainscope.config import Settings
 from trainscope.jobs.manager import JobManager, StoreStalled
 from trainscope.lessons import Judge
 from trainscope.lessons.catalog import load_catalog
-from trainscope.store.base import RunStore
+from trainscope.store.base import RunStore, StoreUnavailable
 from trainscope.store.sql import SqlStore
 from trainscope.stream.hub import Hub
 from trainscope.stream.replay import ReplayReader
@@ -69,7 +69,8 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
     )
     app.state.settings = settings
     app.state.lessons = load_catalog()  # a malformed lesson file stops start-up here, loudly
-    app.add_middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes)
+    uploads = {"/api/datasets": settings.limits.max_upload_bytes}
+    app.add_middleware(BodyLimit, max_bytes=settings.limits.max_body_bytes, larger=uploads)
     if settings.cors_origins:  # off unless configured: the page is served by this server
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
     app.include_router(datasets.router)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StoreStalled, store_stalled)
+    app.add_exception_handler(StoreUnavailable, store_stalled)  # a direct write (an upload) found it locked
     app.include_router(lessons.router)
     app.include_router(meta.router)
     app.include_router(ws.router)

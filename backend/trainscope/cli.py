@@ -290,6 +290,63 @@ def lessons(ctx: click.Context, as_json: bool) -> None:
 
 
 @main.group()
+def datasets() -> None:
+    """Your own tables: upload a CSV, list, delete."""
+
+
+def describe_table(table: Any) -> str:
+    kind = f"{len(table.classes)} classes" if table.target == "class" else "values"
+    return f"{table.id}  {table.n_rows:>7,} rows  {len(table.columns):>3} features  {kind:<11}  {table.name}"
+
+
+@datasets.command("upload")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", help="default: the file's name")
+@click.option("--label", help="the label column (default: the last)")
+@click.option("--target", type=click.Choice(["class", "value"]), help="default: class for few whole numbers")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@guarded
+def upload_dataset(
+    ctx: click.Context, csv_file: Path, name: str | None, label: str | None, target: str | None, as_json: bool
+) -> None:
+    """Store a CSV (a first line of column names, then numbers); prints the id a spec names it by."""
+    with client(ctx) as api:
+        table = api.upload_dataset(csv_file, name, label, target)
+    if as_json:
+        click.echo(table.model_dump_json())
+        return
+    click.echo(describe_table(table))
+    click.echo(f'use it as: --set data=\'{{"kind": "uploaded", "dataset": "{table.id}"}}\'', err=True)
+
+
+@datasets.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@guarded
+def list_datasets(ctx: click.Context, as_json: bool) -> None:
+    """The uploaded tables, newest first."""
+    with client(ctx) as api:
+        tables = api.datasets()
+    if as_json:
+        click.echo(json.dumps([table.model_dump(mode="json") for table in tables]))
+        return
+    for table in tables:
+        click.echo(describe_table(table))
+
+
+@datasets.command("delete")
+@click.argument("dataset_id")
+@click.pass_context
+@guarded
+def delete_dataset(ctx: click.Context, dataset_id: str) -> None:
+    """Delete a table (runs trained on it keep their results)."""
+    with client(ctx) as api:
+        api.delete_dataset(dataset_id)
+    click.echo(f"{dataset_id} deleted", err=True)
+
+
+@main.group()
 def lesson() -> None:
     """Run a lesson."""
 

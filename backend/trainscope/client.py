@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from trainscope.config import ClientSettings
 from trainscope.schemas import TERMINAL, JobPublic, JobSpec, JobsPublic, ScalarSeries
+from trainscope.schemas.datasets import DatasetPublic, DatasetsPublic
 from trainscope.schemas.groups import GroupPublic
 
 # closes a reconnection cannot mend (api/ws.py): the job ended, a bad query, a forbidden Origin, no such
@@ -168,6 +169,26 @@ class Client:
                 for chunk in response.iter_bytes():
                     written += out.write(chunk)
         return written
+
+    # ---- uploaded datasets ----
+    def upload_dataset(
+        self, csv: bytes | Path, name: str | None = None, label: str | None = None, target: str | None = None
+    ) -> DatasetPublic:
+        """Store a CSV table (a file or its bytes; named after the file unless `name` is given). Use it in
+        a spec as {"data": {"kind": "uploaded", "dataset": ID}}."""
+        body = csv.read_bytes() if isinstance(csv, Path) else csv
+        query = {"name": name or (csv.name if isinstance(csv, Path) else "uploaded table")}
+        query |= {key: value for key, value in (("label", label), ("target", target)) if value is not None}
+        headers = {"Content-Type": "text/csv"}
+        return DatasetPublic.model_validate(
+            self._call("POST", "/api/datasets", content=body, params=query, headers=headers)
+        )
+
+    def datasets(self) -> list[DatasetPublic]:
+        return DatasetsPublic.model_validate(self._call("GET", "/api/datasets")).datasets
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        self._call("DELETE", f"/api/datasets/{dataset_id}")
 
     # ---- lessons and groups ----
     def lessons(self) -> list[dict[str, Any]]:

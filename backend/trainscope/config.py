@@ -42,6 +42,12 @@ class Limits(BaseModel):
     max_viewers_per_job: int = Field(500, ge=1, description="websocket viewers of one job")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="bytes of one request body; more answer 413")
     max_ws_message_bytes: int = Field(4096, ge=128, description="bytes of one message a viewer may send")
+    # an uploaded table lives in the database and, while a job on it waits or runs, in the server's memory
+    max_upload_bytes: int = Field(8 * 2**20, ge=1024, description="bytes of one uploaded CSV; more answer 413")
+    max_upload_rows: int = Field(100_000, ge=4, description="rows of one uploaded table")
+    max_upload_features: int = Field(512, ge=1, description="feature columns of one uploaded table")
+    max_upload_classes: int = Field(100, ge=2, description="classes in one uploaded table's label column")
+    max_datasets: int = Field(100, ge=1, description="uploaded tables stored; more answer 507")
 
 
 def default_workers() -> int:

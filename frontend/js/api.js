@@ -11,12 +11,14 @@ export function askForToken() {
 }
 
 // A server started with TRAINSCOPE_TOKEN needs it for every change; viewing needs none. The page asks
-// once, on the first 401, and keeps the answer in this browser.
+// once, on the first 401, and keeps the answer in this browser. A body is JSON, or a file (a Blob) sent
+// as it is.
 async function request(method, path, body, asked = false) {
-  const headers = body === undefined ? {} : { "Content-Type": "application/json" };
+  const file = body instanceof Blob;
+  const headers = body === undefined ? {} : { "Content-Type": file ? "text/csv" : "application/json" };
   const token = localStorage.getItem(TOKEN_KEY);
   if (token && method !== "GET") headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(path, { method, headers, body: body === undefined || file ? body : JSON.stringify(body) });
   if (response.status === 401 && !asked && askForToken()) return request(method, path, body, true);
   const data = response.status === 204 ? null : await response.json();
   if (!response.ok) {
@@ -50,6 +52,10 @@ export const listJobs = (filters = {}) => {
 // Every stored point of a run, as a file: csv (scalars, long format) or jsonl (every event)
 export const exportUrl = (id, format) => `/api/jobs/${encodeURIComponent(id)}/export?format=${format}`;
 export const updateJob = (id, change) => request("PATCH", `/api/jobs/${encodeURIComponent(id)}`, change);
+// Uploaded tables: a CSV file stored under a name, listed, deleted
+export const uploadDataset = (file, name) => request("POST", `/api/datasets?name=${encodeURIComponent(name)}`, file);
+export const listDatasets = () => request("GET", "/api/datasets");
+export const deleteDataset = (id) => request("DELETE", `/api/datasets/${encodeURIComponent(id)}`);
 // The points a 2-D job with this data and seed would train on (starts nothing; needs no token).
 export const previewDataset = (data, seed) => request("POST", "/api/datasets/preview", { data, seed }, true);
 

@@ -6,6 +6,7 @@ import { language, mountLanguageToggle, onLanguageChange, say, t, translatePage 
 import { datasetChoices, fromHash, kindsOf, specFromValues, toHash, valuesFromSpec } from "./state.js";
 import { mountControls } from "./views/controls.js";
 import { mountRuns } from "./views/runs.js";
+import { mountUploads } from "./views/uploads.js";
 import { mount as mountLoss } from "./charts/loss.js";
 import { mount as mountLayers } from "./charts/layers.js";
 import { mount as mountHistograms } from "./charts/histograms.js";
@@ -101,6 +102,7 @@ async function start() {
   }
 
   let controls = null; // the form, once /api/meta has described it
+  let uploads = null; // the uploaded tables in its dataset choice
 
   async function openRun(id) {
     const job = await getJob(id);
@@ -113,7 +115,7 @@ async function start() {
     if (current.stream) current.stream.close();
     if (controls) shownData = dataKey(controls.read()); // the run draws its own data
     previews += 1; // and a preview still on its way must not replace it
-    const planar = job.spec.data.kind === "points2d";
+    const planar = job.spec.data.kind === "points2d" || (job.spec.data.kind === "uploaded" && job.spec.data.n_features === 2);
     const matrices = job.spec.model.kind === "mlp"; // the network diagram draws weight matrices
     for (const chart of Object.values(charts)) chart.reset({ batchSize: job.spec.optim.batch_size, planar, matrices });
     current = { id: job.id, status: null, stream: null };
@@ -135,9 +137,11 @@ async function start() {
   // settings would train on. Changing the data while no run is live leaves the run shown.
   let shownData = "";
   let previews = 0; // counts previews asked for and runs shown: only the latest of them may draw
+  // the data drawn before a run: 2-D points, or an uploaded table of two features
   const dataKey = (values) => {
     const spec = specFromValues(values, kinds);
-    return spec.data.kind === "points2d" ? JSON.stringify([spec.data, spec.seed]) : "";
+    const table = spec.data.kind === "uploaded" && uploads && uploads.table(spec.data.dataset);
+    return spec.data.kind === "points2d" || (table && table.columns.length === 2) ? JSON.stringify([spec.data, spec.seed]) : "";
   };
   async function previewData(values) {
     const key = dataKey(values);
@@ -191,7 +195,7 @@ async function start() {
     setMode();
     joinRoom();
   });
-  runs.setDatasets(datasetChoices(meta));
+  runs.setDatasets([...datasetChoices(meta), "uploaded"]);
   runs.refresh();
   let report = null; // set while this page presents to a workshop room
   controls = mountControls($("#spec-form"), meta, (values) => {
@@ -199,6 +203,8 @@ async function start() {
     if (report) report({ page: "playground", values });
     previewData(values);
   });
+  uploads = mountUploads($("#spec-form").elements["data.dataset"], show);
+  await uploads.refresh().catch((error) => show(error.message, true));
   translatePage($("#spec-form"));
   controls.write(fromHash(location.hash));
   window.addEventListener("hashchange", () => {

@@ -26,11 +26,15 @@ export function kindsOf(meta) {
 // The lessons' 2-parameter surfaces (surface data, params2d model) are not offered in the playground.
 const LESSON_ONLY = ["surface", "params2d"];
 
-// The dataset choice: the 2-D datasets by name, then every other data kind the server offers by its kind
-export const datasetChoices = (meta) => [...meta.choices["data.dataset"], ...meta.choices["data.kind"].filter((kind) => kind !== "points2d" && !LESSON_ONLY.includes(kind))];
+// An uploaded table is chosen by its id: "upload:ID" in the dataset choice and the address.
+export const UPLOADED = "upload:";
+
+// The dataset choice: the 2-D datasets by name, then every other data kind the server offers by its
+// kind (the uploaded tables are added by views/uploads.js, one choice each)
+export const datasetChoices = (meta) => [...meta.choices["data.dataset"], ...meta.choices["data.kind"].filter((kind) => kind !== "points2d" && kind !== "uploaded" && !LESSON_ONLY.includes(kind))];
 export const modelChoices = (meta) => meta.choices["model.kind"].filter((kind) => !LESSON_ONLY.includes(kind));
-export const dataKindOf = (dataset, kinds) => (dataset in kinds.data ? dataset : "points2d");
-export const datasetOf = (data) => (data.kind === "points2d" ? data.dataset : data.kind);
+export const dataKindOf = (dataset, kinds) => (dataset.startsWith(UPLOADED) ? "uploaded" : dataset in kinds.data ? dataset : "points2d");
+export const datasetOf = (data) => (data.kind === "points2d" ? data.dataset : data.kind === "uploaded" ? UPLOADED + data.dataset : data.kind);
 
 // Whether a field belongs to the chosen data and model kinds (fields outside data.* and model.* always do)
 export function relevant(field, dataKind, modelKind, kinds) {
@@ -49,6 +53,8 @@ export const FIELDS = [
   { group: "Data", path: "data.shift", label: "Shift", control: "number", step: 1 },
   // MNIST-1D with one fixed shuffle of its 40 positions
   { group: "Data", path: "data.shuffle_positions", label: "Shuffle positions", control: "checkbox" },
+  // an uploaded table's columns scaled to mean 0, deviation 1 (by the training rows)
+  { group: "Data", path: "data.standardize", label: "Standardize inputs", control: "checkbox" },
   { group: "Data", path: "data.val_fraction", label: "Validation share", control: "range", min: 0.1, max: 0.9, step: 0.05, percent: true },
   // empty: the run's seed draws the data; "new data" draws another set, as TensorFlow Playground's Regenerate
   { group: "Data", path: "data.seed", label: "Data seed", control: "seed" },
@@ -74,7 +80,7 @@ export const FIELDS = [
 ];
 
 // The page's own defaults on top of the API's: a first run long and slow enough to watch it learn.
-export const PAGE_DEFAULTS = { "optim.steps": 2000, pace: 200, "data.canvas": 8, "data.shift": 0, "model.conv": [{ channels: 8, pool: "max" }, { channels: 16, pool: "max" }] };
+export const PAGE_DEFAULTS = { "optim.steps": 2000, pace: 200, "data.canvas": 8, "data.shift": 0, "data.standardize": true, "model.conv": [{ channels: 8, pool: "max" }, { channels: 16, pool: "max" }] };
 
 // Probes sample about 40 times in any run, so every over-time view shows it evolve (the API's default,
 // every 200 steps, leaves a short run with two snapshots).
@@ -130,6 +136,7 @@ export function specFromValues(values, kinds) {
   spec.data = { ...(spec.data || {}), kind: dataKind };
   if (values["optim.steps"]) spec.probes = probesFor(values["optim.steps"]);
   if (dataKind === "points2d") spec.data.dataset = values["data.dataset"];
+  if (dataKind === "uploaded") spec.data.dataset = values["data.dataset"].slice(UPLOADED.length);
   return spec;
 }
 

@@ -5,6 +5,7 @@ lesson, and each kind of refusal with its own exit code."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -106,3 +107,24 @@ def test_ctrl_c_while_watching_detaches_or_cancels(server: LiveServer, cancel_on
     else:
         assert "detached" in said and server.job(job_id)["status"] == "running"
         server.post(f"/api/jobs/{job_id}/cancel")
+
+
+def test_a_csv_is_uploaded_trained_on_listed_and_deleted_from_the_terminal(server: LiveServer, tmp_path: Path) -> None:
+    table = tmp_path / "rings.csv"
+    rows = [f"{r * math.cos(a):.4f},{r * math.sin(a):.4f},{int(r > 1)}" for r in (0.5, 1.5) for a in range(60)]
+    table.write_text("\n".join(["u,v,outer", *rows]) + "\n")
+    uploaded = trainscope(server.url, "datasets", "upload", str(table))
+    assert uploaded.returncode == 0, uploaded.stderr
+    dataset_id, rows_shown = uploaded.stdout.split()[:2]
+    assert rows_shown == "120" and uploaded.stdout.split()[-3:] == ["2", "classes", "rings.csv"]
+    data = json.dumps({"kind": "uploaded", "dataset": dataset_id})
+    done = trainscope(server.url, "submit", "--set", f"data={data}", "--set", "optim.steps=200", "--watch")
+    assert done.returncode == 0, done.stderr
+    assert dataset_id in trainscope(server.url, "datasets", "list").stdout
+    assert trainscope(server.url, "datasets", "delete", dataset_id).returncode == 0
+    gone = trainscope(server.url, "submit", "--set", f"data={data}")
+    assert gone.returncode == 3 and "no uploaded dataset" in gone.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("u,v,outer\n1,2,0\n1,x,1\n")
+    refused = trainscope(server.url, "datasets", "upload", str(bad))
+    assert refused.returncode == 3 and "line 3, column 'v': 'x' is not a number" in refused.stderr

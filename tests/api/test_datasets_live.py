@@ -27,8 +27,8 @@ def test_the_preview_matches_the_dataset_event_of_a_job(server: LiveServer) -> N
     ("body", "loc"),
     [
         ({"data": {"n_points": 10**6}}, ["body", "data", "n_points"]),
-        ({"data": {"dataset": "swirl"}}, ["body", "data", "dataset"]),
-        ({"data": {"features": ["x9"]}}, ["body", "data", "features", 0]),
+        ({"data": {"dataset": "swirl"}}, ["body", "data", "points2d", "dataset"]),  # the union's tag, as for jobs
+        ({"data": {"features": ["x9"]}}, ["body", "data", "points2d", "features", 0]),
         ({"data": {"val_fraction": 0.5, "test_fraction": 0.5}}, ["body", "data"]),
         ({"seed": -1}, ["body", "seed"]),
     ],

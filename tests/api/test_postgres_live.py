@@ -1,6 +1,6 @@
 """The live API once more with PostgreSQL as the store (TRAINSCOPE_DATABASE_URL=postgresql+psycopg://…):
-a job's whole life read back through REST, the websocket and an export, the runs list, deletion, and a
-lesson judged from the evidence PostgreSQL holds."""
+a job's whole life read back through REST, the websocket and an export, the runs list, deletion, an
+uploaded table trained on, and a lesson judged from the evidence PostgreSQL holds."""
 
 from __future__ import annotations
 
@@ -50,3 +50,14 @@ def test_a_lesson_is_judged_from_postgresql(pg_server: LiveServer) -> None:
     assert response.status_code == 201, response.text
     group = pg_server.wait_group(response.json()["id"])
     assert group["verdict"]["held"] is True
+
+
+def test_an_uploaded_table_round_trips_through_postgresql_and_trains(pg_server: LiveServer) -> None:
+    lines = ["a,b,label", *(f"{i / 10},{(i * 7) % 11 / 10},{int(i % 2)}" for i in range(80))]
+    with Client(pg_server.url) as client:
+        table = client.upload_dataset("\n".join(lines).encode(), name="parity on pg")
+        assert [t.id for t in client.datasets()] == [table.id]
+        job = client.wait(client.submit({"data": {"kind": "uploaded", "dataset": table.id}, "optim": {"steps": 50}}).id)
+        assert job.status.value == "done"
+        client.delete_dataset(table.id)
+        assert client.datasets() == []

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from trainscope.config import Settings
 from trainscope.jobs.executor import OnReport
-from trainscope.jobs.manager import JobConflict, JobManager
+from trainscope.jobs.manager import DatasetGone, JobConflict, JobManager, new_record
 from trainscope.jobs.messages import (
     ControlJob,
     Died,
@@ -24,7 +25,8 @@ from trainscope.jobs.messages import (
     WorkerReport,
     encode_event,
 )
-from trainscope.schemas import CancelCommand, JobSpec, JobStatus, PauseCommand
+from trainscope.schemas import CancelCommand, JobSpec, JobStatus, PauseCommand, UploadedRows
+from trainscope.store.base import DatasetRecord, WriteBatch
 from trainscope.store.sql import SqlStore
 from trainscope.stream.hub import Hub
 
@@ -169,3 +171,37 @@ async def test_cancel_a_queued_job_at_once_and_a_running_one_through_its_worker(
     await manager.cancel(running.id)
     commands = [message for _, message in pool.sent if isinstance(message, ControlJob)]
     assert commands == [ControlJob(running.id, PauseCommand(action="pause")), ControlJob(running.id, CancelCommand())]
+
+
+async def test_jobs_on_an_uploaded_table_carry_its_rows_to_the_worker_one_copy_for_all(manager: JobManager) -> None:
+    pool = fake(manager)
+    created = datetime(2026, 11, 26, tzinfo=UTC)
+    table = DatasetRecord("0123456789ab", "t", created, 4, ["a", "b"], "y", "class", [0.0, 1.0], 40)
+    manager.store.add_dataset(table, UploadedRows(b"\x00" * 32, b"\x00" * 16))
+    data = {"kind": "uploaded", "dataset": "0123456789ab", "n_rows": 4, "n_features": 2, "n_classes": 2}
+    first, second = [await manager.submit(JobSpec.model_validate({"data": data})) for _ in range(2)]
+    for worker in pool.workers:
+        pool.say(worker, Ready({"cuda": False}))
+    await until(lambda: len(pool.runs()) == 2)
+    [one, other] = [message for _, message in pool.sent if isinstance(message, RunJob)]
+    assert one.rows == UploadedRows(b"\x00" * 32, b"\x00" * 16) and one.rows is other.rows
+    assert [first.id, second.id] == [job_id for _, job_id in pool.runs()]
+    with pytest.raises(DatasetGone):  # one never stored, or deleted since the route looked
+        await manager.submit(JobSpec.model_validate({"data": {**data, "dataset": "ffffffffffff"}}))
+
+
+async def test_a_job_queued_on_a_table_deleted_while_the_server_was_down_fails_saying_so(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}", workers=1)
+    store = SqlStore(settings.database_url)
+    store.create_schema()
+    data = {"kind": "uploaded", "dataset": "0123456789ab", "n_rows": 4, "n_features": 2, "n_classes": 2}
+    record = new_record(JobSpec.model_validate({"data": data}))
+    store.write(WriteBatch(new_jobs=[record]))  # queued by a server that stopped before running it
+    manager = JobManager(settings, store, Hub(64), executor=FakeExecutor)
+    await manager.start()
+    try:
+        await until(lambda: status(manager, record.id) == JobStatus.failed)
+        assert store.get_job(record.id).message == "its uploaded dataset 0123456789ab was deleted"  # type: ignore[union-attr]
+    finally:
+        await manager.stop()
+        store.close()

@@ -11,8 +11,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from trainscope.schemas import JobSpec, JobStatus
-from trainscope.store.base import GroupRecord, JobFilter, JobRecord, StoredEvent, StoreUnavailable, WriteBatch
+from trainscope.schemas import JobSpec, JobStatus, UploadedRows
+from trainscope.store.base import (
+    DatasetRecord,
+    GroupRecord,
+    JobFilter,
+    JobRecord,
+    StoredEvent,
+    StoreUnavailable,
+    WriteBatch,
+)
 from trainscope.store.sql import SqlStore
 
 
@@ -152,6 +160,24 @@ def test_a_group_is_written_with_its_jobs_and_read_back(store: SqlStore) -> None
     assert [g.id for g in store.list_groups(lesson="activations")] == ["g1"]
 
 
+def test_uploaded_tables_are_stored_listed_newest_first_read_back_byte_equal_and_deleted(store: SqlStore) -> None:
+    def table(dataset_id: str, minute: int) -> DatasetRecord:
+        created = datetime(2026, 11, 26, 12, minute, tzinfo=UTC)
+        return DatasetRecord(dataset_id, "iris · 붓꽃", created, 3, ["sepal", "petal"], "kind", "class", [0.0, 2.5], 99)
+
+    rows = UploadedRows(bytes(range(256)) * 1000, b"\x00\x00\x80?" * 3)  # every byte value, 256 kB
+    store.add_dataset(table("d1", 0), rows)
+    store.add_dataset(table("d2", 5), UploadedRows(b"", b""))
+    assert store.get_dataset("d1") == table("d1", 0)
+    assert [d.id for d in store.list_datasets()] == ["d2", "d1"]
+    assert store.read_dataset_rows("d1") == rows
+    assert store.delete_dataset("d1") is True and store.delete_dataset("d1") is False
+    assert store.get_dataset("d1") is None and store.read_dataset_rows("d1") is None
+    assert [d.id for d in store.list_datasets()] == ["d2"]
+    with pytest.raises(IntegrityError):
+        store.add_dataset(table("d2", 9), rows)
+
+
 def test_an_older_database_file_gains_the_groups_table(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as conn:  # the schema as the first release wrote it: no groups table
@@ -219,5 +245,5 @@ def test_migrations_bring_any_database_to_exactly_the_tables_the_store_declares(
 
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     store.create_schema()  # a second start changes nothing

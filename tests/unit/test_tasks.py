@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
+import numpy as np
 import pytest
 import torch
 
 from trainscope.config import Limits
-from trainscope.schemas import JobSpec, ModelSpec, spec_errors
+from trainscope.schemas import JobSpec, ModelSpec, UploadedData, UploadedRows, spec_errors
+from trainscope.schemas.decode import floats
+from trainscope.training.driver import fit
 from trainscope.training.tasks import TASKS, Emit, Task, register, task_for
 
 CPU = torch.device("cpu")
@@ -88,3 +91,38 @@ def test_a_planted_bug_changes_only_what_it_names() -> None:
     torch.testing.assert_close(grad(accumulating), first + grad(correct))
     refused = JobSpec.model_validate({"data": {"dataset": "plane"}, "optim": {"planted_bug": "no_zero_grad"}})
     assert [e.loc for e in spec_errors(refused, Limits())] == [("optim", "planted_bug")]  # classes only
+
+
+def uploaded(x: np.ndarray, y: np.ndarray, n_classes: int, **fields: Any) -> UploadedData:
+    """An uploaded table's data spec with its rows attached, as a worker receives it."""
+    rows = UploadedRows(np.asarray(x, "<f4").tobytes(), np.asarray(y, "<f4").tobytes())
+    sizes = {"n_rows": len(x), "n_features": x.shape[1], "n_classes": n_classes}
+    return UploadedData(dataset="0123456789ab", **sizes, **fields).with_rows(rows)
+
+
+def test_an_uploaded_plane_of_three_classes_trains_and_draws_the_predicted_class() -> None:
+    from sklearn.datasets import make_blobs
+
+    x, y = make_blobs(n_samples=300, centers=3, cluster_std=1.0, random_state=0)
+    x = x * [100.0, 0.01] + [5000.0, -3.0]  # columns in wildly different units: standardizing rescues them
+    spec = JobSpec(data=uploaded(x, y, 3), optim={"steps": 300, "lr": 0.03, "eval_every": 300})
+    events: list[dict[str, Any]] = []
+    result = fit(spec, events.append)
+    assert result.status == "done" and result.summary["val/acc"] > 0.9
+    boundary = next(e for e in events if e["type"] == "boundary")
+    grid = floats(boundary["probs"])
+    assert boundary["output"] == "class" and set(np.unique(grid)) == {0.0, 1.0, 2.0}
+    dataset = next(e for e in events if e["type"] == "dataset")
+    train_points = floats(dataset["train"]["points"]).reshape(-1, 2)
+    assert np.abs(train_points.mean(axis=0)).max() < 1e-4 and np.allclose(train_points.std(axis=0), 1, atol=1e-3)
+
+
+def test_an_uploaded_table_of_values_is_regression_and_may_stay_unscaled() -> None:
+    x = np.random.default_rng(0).uniform(-1, 1, (200, 2))
+    spec = JobSpec(data=uploaded(x, x[:, 0] - x[:, 1], 0, standardize=False), optim={"steps": 50, "eval_every": 50})
+    events: list[dict[str, Any]] = []
+    result = fit(spec, events.append)
+    assert result.status == "done" and "val/acc" not in result.summary
+    assert next(e for e in events if e["type"] == "boundary")["output"] == "value"
+    dataset = next(e for e in events if e["type"] == "dataset")
+    assert dataset["target"] == "value" and np.abs(floats(dataset["train"]["points"])).max() <= 1.0  # as uploaded

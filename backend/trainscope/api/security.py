@@ -63,20 +63,23 @@ class BodyLimit:
     """Pure ASGI middleware: a request body past `max_bytes` is answered 413 without reading the rest.
 
     A declared Content-Length is checked up front; a chunked body is counted as it arrives, cut off at
-    the limit, and whatever the app answers to the cut body is replaced by the 413.
+    the limit, and whatever the app answers to the cut body is replaced by the 413. `larger` gives a
+    path its own limit (an upload's).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.larger.get(scope["path"], self.default_bytes)
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared.isdigit() and int(declared) > max_bytes:
+            await self._refuse(send, max_bytes)
             return
         seen, cut = 0, False
 
@@ -85,7 +88,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     cut = True
                     return {"type": "http.request", "body": b"", "more_body": False}
             return message
@@ -94,12 +97,12 @@ class BodyLimit:
             if not cut:
                 await send(message)
             elif message["type"] == "http.response.start":
-                await self._refuse(send)
+                await self._refuse(send, max_bytes)
 
         await self.app(scope, counting_receive, guarded_send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = f'{{"detail":"request body larger than {self.max_bytes} bytes"}}'.encode()
+    async def _refuse(self, send: Send, max_bytes: int) -> None:
+        body = f'{{"detail":"request body larger than {max_bytes} bytes"}}'.encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +13,10 @@ from pydantic import ValidationError
 
 from trainscope.config import Limits
 from trainscope.jobs.reads import to_public
+from trainscope.jobs.uploads import resolve_data
 from trainscope.schemas import JobSpec, SpecError, spec_errors
 from trainscope.schemas.groups import GroupCreate, GroupPublic, GroupRun, Variation, Verdict
-from trainscope.store.base import GroupRecord, RunStore
+from trainscope.store.base import DatasetRecord, GroupRecord, RunStore
 
 Loc = tuple[str | int, ...]
 
@@ -71,9 +72,12 @@ def variations_of(create: GroupCreate, loc: Loc) -> list[tuple[Variation, Loc]]:
     return [(Variation(), (*loc, "base"))]
 
 
-def plan(parts: list[tuple[str, GroupCreate, Loc]], limits: Limits) -> list[PlannedRun]:
+def plan(
+    parts: list[tuple[str, GroupCreate, Loc]], limits: Limits, datasets: Mapping[str, DatasetRecord] | None = None
+) -> list[PlannedRun]:
     """Every run of a group, validated as a job spec and against the limits (GroupInvalid otherwise).
-    `parts` are (part name, request, its location in the body): a lesson may have several experiments."""
+    `parts` are (part name, request, its location in the body): a lesson may have several experiments.
+    `datasets` are the uploaded tables a run's data may name."""
     runs: list[tuple[str, GroupCreate, Variation, Loc]] = []
     for part, create, loc in parts:
         for variation, where in variations_of(create, loc):
@@ -90,7 +94,8 @@ def plan(parts: list[tuple[str, GroupCreate, Loc]], limits: Limits) -> list[Plan
         except ValidationError as error:
             errors += [SpecError((*where, *e["loc"]), e["msg"], e["type"], e.get("ctx")) for e in error.errors()]
             continue
-        errors += [e.at(*where) for e in spec_errors(spec, limits)]
+        spec, missing = resolve_data(spec, datasets or {})
+        errors += [e.at(*where) for e in missing or spec_errors(spec, limits)]
         label = variation.label or describe(variation.changes)
         spec = spec.model_copy(update={"name": f"{create.name or part} · {label}".strip(" ·")[:100]})
         planned.append(PlannedRun(spec, label, part, variation.changes, variation.label_ko or label))

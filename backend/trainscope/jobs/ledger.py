@@ -15,7 +15,7 @@ from typing import Any
 from trainscope.config import Limits
 from trainscope.jobs.messages import JobEvent, Worker
 from trainscope.jobs.reads import SNAPSHOT_TYPES
-from trainscope.schemas import InvalidTransition, JobStatus, check_transition
+from trainscope.schemas import InvalidTransition, JobStatus, UploadedRows, check_transition
 from trainscope.schemas.decode import decode
 from trainscope.store.base import StoredEvent, WriteBatch
 from trainscope.stream.hub import Published
@@ -35,6 +35,7 @@ class LiveJob:
     last_seq: int
     spec_json: str
     worker: Worker | None = None
+    rows: UploadedRows | None = None  # its uploaded table, held until it ends (shared by the jobs on it)
     started: bool = False
     client: str = ""  # the submitting address, for the per-client limit
     summary: dict[str, float] = field(default_factory=dict)

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -44,7 +45,7 @@ from trainscope.jobs.messages import (
     Worker,
 )
 from trainscope.jobs.pool import LocalPool, describe_exit
-from trainscope.schemas import CancelCommand, Command, JobSpec, JobStatus
+from trainscope.schemas import CancelCommand, Command, JobSpec, JobStatus, UploadedData, UploadedRows
 from trainscope.store.base import GroupRecord, JobRecord, RunStore, StoreUnavailable, WriteBatch
 from trainscope.stream.hub import Hub
 
@@ -67,6 +68,14 @@ class StoreStalled(Exception):
 
 class StoreFull(Exception):
     """The events already stored take the whole storage budget (limits.max_store_bytes)."""
+
+
+class DatasetGone(Exception):
+    """The uploaded table a spec names is no longer stored."""
+
+    def __init__(self, dataset_id: str) -> None:
+        super().__init__(dataset_id)
+        self.dataset_id = dataset_id
 
 
 def new_record(spec: JobSpec, group_id: str | None = None) -> JobRecord:
@@ -95,6 +104,8 @@ class JobManager:
         self._pump_task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None]
         self._loop: asyncio.AbstractEventLoop | None = None
+        # uploaded tables by id while jobs on them wait or run: one copy however many jobs share it
+        self._tables: weakref.WeakValueDictionary[str, UploadedRows] = weakref.WeakValueDictionary()
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -103,15 +114,23 @@ class JobManager:
         for record in reversed(await asyncio.to_thread(self.store.list_jobs, None, None)):
             if record.status.terminal:
                 continue
-            spec_json = JobSpec.model_validate(record.spec).model_dump_json()
+            spec = JobSpec.model_validate(record.spec)
             started = record.started_at is not None
-            self.ledger.live[record.id] = LiveJob(
-                record.status, record.last_seq, spec_json, started=started, stored_bytes=record.stored_bytes
+            self.ledger.live[record.id] = live = LiveJob(
+                record.status,
+                record.last_seq,
+                spec.model_dump_json(),
+                started=started,
+                stored_bytes=record.stored_bytes,
             )
-            if record.status == JobStatus.queued:
-                self._queue.append(record.id)
-            else:  # left running or paused by a previous server process
+            if record.status != JobStatus.queued:  # left running or paused by a previous server process
                 self._inbox.put_nowait(Fail(record.id, "server restarted"))
+                continue
+            try:
+                [live.rows] = await self._rows_for([spec])
+                self._queue.append(record.id)
+            except DatasetGone as gone:
+                self._inbox.put_nowait(Fail(record.id, f"its uploaded dataset {gone.dataset_id} was deleted"))
         self.pool.start()
         self._pump_task = asyncio.create_task(self._pump(), name="event-pump")
         self._watchdog = asyncio.create_task(self._watch_for_hangs(), name="hang-watchdog")
@@ -137,7 +156,8 @@ class JobManager:
         """Queue a job; raises QueueFull when `limits.queue_length` jobs are already waiting or the
         client has `limits.max_jobs_per_client` jobs queued or running."""
         record = new_record(spec)
-        await self._ask(lambda done: Create([record], [spec.model_dump_json()], None, client, done))
+        rows = await self._rows_for([spec])
+        await self._ask(lambda done: Create([record], [spec.model_dump_json()], rows, None, client, done))
         return record  # as created (queued): a worker may already have taken it
 
     async def submit_group(
@@ -163,8 +183,24 @@ class JobManager:
             ],
         )
         spec_jsons = [run.spec.model_dump_json() for run in runs]
-        await self._ask(lambda done: Create(records, spec_jsons, group, client, done))
+        rows = await self._rows_for([run.spec for run in runs])
+        await self._ask(lambda done: Create(records, spec_jsons, rows, group, client, done))
         return group
+
+    async def _rows_for(self, specs: list[JobSpec]) -> list[UploadedRows | None]:
+        """Each spec's uploaded table (None for other data), read from the store once per table and
+        shared by every job on it until the last ends. Raises DatasetGone."""
+        tables: list[UploadedRows | None] = []
+        for spec in specs:
+            rows = None
+            if isinstance(spec.data, UploadedData):
+                dataset_id = spec.data.dataset
+                rows = self._tables.get(dataset_id) or await asyncio.to_thread(self.store.read_dataset_rows, dataset_id)
+                if rows is None:
+                    raise DatasetGone(dataset_id)
+                self._tables[dataset_id] = rows
+            tables.append(rows)
+        return tables
 
     async def cancel(self, job_id: str) -> None:
         """Cancel a queued job at once, or ask a running one's worker to stop (JobConflict if ended)."""
@@ -290,7 +326,7 @@ class JobManager:
     def _handle_request(self, request: Request, pending: Pending) -> None:
         """A change asked for through the API: done, or refused on its future."""
         match request:
-            case Create(records, spec_jsons, group, client, done):
+            case Create(records, spec_jsons, tables, group, client, done):
                 if refusal := self._refuse(len(records), client):
                     done.set_exception(refusal)
                     return
@@ -298,8 +334,8 @@ class JobManager:
                 if group is not None:
                     pending.batch.new_groups.append(group)
                 pending.created.append((done, [record.id for record in records]))
-                for record, spec_json in zip(records, spec_jsons, strict=True):
-                    self.ledger.live[record.id] = LiveJob(None, 0, spec_json, client=client)
+                for record, spec_json, rows in zip(records, spec_jsons, tables, strict=True):
+                    self.ledger.live[record.id] = LiveJob(None, 0, spec_json, client=client, rows=rows)
                     self._queue.append(record.id)
                     self.ledger.status(record.id, JobStatus.queued, "waiting for a worker", pending)
                     record.last_seq, record.message = self.ledger.live[record.id].last_seq, "waiting for a worker"
@@ -419,6 +455,6 @@ class JobManager:
             job_id = self._queue.popleft()
             live = self.ledger.live[job_id]
             worker.job, live.worker, worker.last_seen = job_id, worker, time.monotonic()
-            if not self.pool.send(worker, RunJob(job_id, live.spec_json)):
+            if not self.pool.send(worker, RunJob(job_id, live.spec_json, live.rows)):
                 worker.job, live.worker = None, None
                 self._queue.appendleft(job_id)

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from trainscope.schemas import Command
+from trainscope.schemas import Command, UploadedRows
 from trainscope.store.base import GroupRecord, JobRecord
 
 # ---- to a worker ------------------------------------------------------------------------------
@@ -19,6 +19,7 @@ from trainscope.store.base import GroupRecord, JobRecord
 class RunJob:
     job_id: str
     spec_json: str
+    rows: UploadedRows | None = None  # the uploaded table the spec names (a worker has no store)
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class Create:
 
     records: list[JobRecord]
     spec_jsons: list[str]
+    rows: list[UploadedRows | None]  # each job's uploaded table, if it has one
     group: GroupRecord | None
     client: str
     done: asyncio.Future[None]

@@ -116,16 +116,17 @@ def checked_emit(job_id: str, send: Callable[[JobEvent], None]) -> Callable[[dic
     return emit
 
 
-def run_job(
-    job_id: str, spec_json: str, server_device: str, tasks: Connection, events: Connection, policy: Any
-) -> None:
-    from trainscope.schemas import JobSpec
+def run_job(message: RunJob, server_device: str, tasks: Connection, events: Connection, policy: Any) -> None:
+    from trainscope.schemas import JobSpec, UploadedData
     from trainscope.training.driver import fit, resolve_device
 
+    job_id = message.job_id
     emit = checked_emit(job_id, events.send)
 
     try:
-        spec = JobSpec.model_validate_json(spec_json)
+        spec = JobSpec.model_validate_json(message.spec_json)
+        if isinstance(spec.data, UploadedData) and message.rows is not None:
+            spec = spec.model_copy(update={"data": spec.data.with_rows(message.rows)})
         if spec.device == "auto" and server_device != "auto":  # the server's policy decides "auto"
             spec = spec.model_copy(update={"device": server_device})
         device = resolve_device(spec.device)
@@ -179,7 +180,7 @@ def worker_main(
             if isinstance(message, StopWorker):
                 return
             if isinstance(message, RunJob):
-                run_job(message.job_id, message.spec_json, server_device, tasks, events, policy)
+                run_job(message, server_device, tasks, events, policy)
             # a control command for a job that already ended is ignored
     except (EOFError, OSError, _ServerStopping, KeyboardInterrupt):
         return  # the server went away or asked us to stop

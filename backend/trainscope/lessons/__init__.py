@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 from trainscope.config import Limits
@@ -11,7 +12,7 @@ from trainscope.lessons.catalog import Lesson
 from trainscope.lessons.checks import evaluate, waiting_verdict
 from trainscope.lessons.evidence import gather
 from trainscope.schemas.groups import GroupCreate, GroupRun, Variation, Verdict
-from trainscope.store.base import GroupRecord, RunStore
+from trainscope.store.base import DatasetRecord, GroupRecord, RunStore
 
 
 def replicated(group: GroupCreate, seeds: int) -> GroupCreate:
@@ -32,14 +33,17 @@ def replicated(group: GroupCreate, seeds: int) -> GroupCreate:
     return group.model_copy(update={"variations": variations, "grid": {}})
 
 
-def plan_lesson(lesson: Lesson, overrides: dict[str, Any], limits: Limits) -> list[PlannedRun]:
+def plan_lesson(
+    lesson: Lesson, overrides: dict[str, Any], limits: Limits, datasets: Mapping[str, DatasetRecord] | None = None
+) -> list[PlannedRun]:
     """The lesson's runs, every experiment's base spec with `overrides` (dotted paths) applied first:
-    a smaller `optim.steps` for a quick look, say. Errors locate in the request body's `overrides`."""
+    a smaller `optim.steps` for a quick look, or `data` an uploaded table. Errors locate in the request
+    body's `overrides`."""
     parts: list[tuple[str, GroupCreate, Loc]] = []
     for experiment in lesson.experiments:
         group = experiment.group.model_copy(update={"base": with_changes(experiment.group.base, overrides)})
         parts.append((experiment.title.en, replicated(group, experiment.seeds), ("body", "overrides")))
-    return plan(parts, limits)
+    return plan(parts, limits, datasets)
 
 
 VERDICT_CACHE = 256  # finished groups whose verdicts are kept in memory

@@ -1,12 +1,14 @@
-"""The data a job trains on: 2-D points, images (digits), sequences (MNIST-1D) and 2-parameter
-surfaces, each with its own bounds; and what every spec model shares (strict, shallow)."""
+"""The data a job trains on: 2-D points, images (digits), sequences (MNIST-1D), a table the user
+uploaded and 2-parameter surfaces, each with its own bounds; and what every spec model shares (strict,
+shallow)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, ClassVar, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal, TypeGuard
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag
 
 Points2DName = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss"]
 REGRESSION_DATASETS = frozenset({"plane", "multi_gauss"})  # TensorFlow Playground's two: a value to predict
@@ -171,6 +173,65 @@ class Mnist1DData(_SplitData):
         return self.samples
 
 
+@dataclass(frozen=True)
+class UploadedRows:
+    """An uploaded table's rows as the store keeps them and a worker receives them: row-major
+    little-endian float32 features, and one float32 label per row (a class index, or a value)."""
+
+    features: bytes
+    labels: bytes
+
+
+DATASET_ID = r"^[0-9a-f]{12}$"
+
+
+class UploadedData(_SplitData):
+    """A table uploaded with POST /api/datasets: numeric features and a label column, a class per row or
+    a value to predict. Two features make a plane, drawn with its decision boundary as the 2-D datasets."""
+
+    kind: Literal["uploaded"] = "uploaded"
+    dataset: str = Field(pattern=DATASET_ID, description="the id POST /api/datasets answered with")
+    standardize: bool = Field(
+        True,
+        description="scale each feature to mean 0 and standard deviation 1 by the training rows' statistics "
+        "(columns in different units otherwise train badly); off: as uploaded",
+    )
+    # What the table holds, filled in by the server from the stored table before the spec's rules are
+    # checked (a client's values are replaced): a worker builds the model from the spec alone.
+    n_rows: int = Field(0, ge=0, description="filled in by the server: the table's rows")
+    n_features: int = Field(0, ge=0, description="filled in by the server: the feature columns")
+    n_classes: int = Field(0, ge=0, description="filled in by the server: classes (0: a value to predict)")
+
+    _rows: UploadedRows | None = PrivateAttr(None)
+
+    @property
+    def n_samples(self) -> int:
+        return self.n_rows
+
+    @property
+    def in_features(self) -> int:
+        return self.n_features
+
+    @property
+    def regression(self) -> bool:
+        return self.n_classes == 0
+
+    @property
+    def n_outputs(self) -> int:
+        return self.n_classes or 1
+
+    def with_rows(self, rows: UploadedRows) -> UploadedData:
+        """This spec with the table's rows attached (they are never part of the spec's JSON)."""
+        copy = self.model_copy()
+        copy._rows = rows
+        return copy
+
+    def rows(self) -> UploadedRows:
+        if self._rows is None:
+            raise RuntimeError(f"the rows of uploaded dataset {self.dataset} were not given to this process")
+        return self._rows
+
+
 class SurfaceData(_Strict):
     """A 2-parameter problem whose whole loss surface can be drawn: linear regression's weight and bias,
     or a classic optimizer test function (no data)."""
@@ -207,10 +268,21 @@ DataSpec = Annotated[
     Annotated[Points2DData, Tag("points2d")]
     | Annotated[DigitsData, Tag("digits")]
     | Annotated[Mnist1DData, Tag("mnist1d")]
+    | Annotated[UploadedData, Tag("uploaded")]
     | Annotated[SurfaceData, Tag("surface")],
     Discriminator(_kind_or_default("points2d")),
 ]
-LabelledData = Points2DData | DigitsData | Mnist1DData
+LabelledData = Points2DData | DigitsData | Mnist1DData | UploadedData
+PlanarData = Points2DData | UploadedData  # the kinds whose examples may be points in a plane
+PlanarDataSpec = Annotated[
+    Annotated[Points2DData, Tag("points2d")] | Annotated[UploadedData, Tag("uploaded")],
+    Discriminator(_kind_or_default("points2d")),
+]
+
+
+def planar(data: object) -> TypeGuard[PlanarData]:
+    """Points in a plane: the boundary, the data drawn before a run, a query at chosen points."""
+    return isinstance(data, Points2DData) or (isinstance(data, UploadedData) and data.n_features == 2)
 
 
 def val_count(n_samples: int, val_fraction: float) -> int:

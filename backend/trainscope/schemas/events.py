@@ -140,7 +140,9 @@ class BoundaryEvent(_EventBase):
     grid: int
     x_range: list[float]
     y_range: list[float]
-    output: Literal["p_class1", "value"] = Field("p_class1", description="what the grid holds: P(class 1) or a value")
+    output: Literal["p_class1", "value", "class"] = Field(
+        "p_class1", description="what the grid holds: P(class 1), a value, or (more than two classes) the class"
+    )
     probs: str = Field(description="base64 float32 output, grid x grid, row i at y_range[0] + i * dy")
 
 

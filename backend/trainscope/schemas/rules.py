@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from trainscope.config import Limits
-from trainscope.schemas.data import DigitsData, Points2DData, SurfaceData
+from trainscope.schemas.data import DigitsData, Points2DData, SurfaceData, planar
 from trainscope.schemas.spec import ConvNetSpec, JobSpec, MLPSpec, Params2DSpec
 
 
@@ -78,9 +78,9 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
                 )
     if isinstance(spec.data, Points2DData | SurfaceData) and spec.data.n_points > limits.max_points:
         errors.append(at_most(("data", "n_points"), limits.max_points))
-    if spec.probes.query_points and not isinstance(spec.data, Points2DData):
+    if spec.probes.query_points and not planar(spec.data):
         errors.append(SpecError(("probes", "query_points"), "only for 2-D data", "only_2d"))
-    if isinstance(spec.data, Points2DData) and spec.data.regression:
+    if not isinstance(spec.data, SurfaceData) and spec.data.regression:
         for name in ("query_points", "gradient_check", "linear_collapse", "bn_modes", "grad_variance"):
             if getattr(spec.probes, name):
                 errors.append(SpecError(("probes", name), "only for classification data", "only_classification"))

@@ -12,6 +12,7 @@ from pydantic import Discriminator, Field, Tag
 from trainscope.schemas.data import (
     Coordinate,
     DataSpec,
+    PlanarDataSpec,
     Points2DData,
     SurfaceData,
     _kind_or_default,
@@ -233,7 +234,7 @@ class JobSpec(_Strict):
 
         fan_in = data.in_features
         if isinstance(model, ConvNetSpec):
-            example = data.example_shape if not isinstance(data, Points2DData) else None
+            example = getattr(data, "example_shape", None)
             if example is None or len(example) != model.dims + 1:
                 return []  # not the data this model convolves: refused by spec_errors
             channels = example[0]
@@ -252,5 +253,5 @@ class JobSpec(_Strict):
 class DatasetPreviewRequest(_Strict):
     """The data of a job and its seed: the points it would train on, drawn before it starts."""
 
-    data: Points2DData = Field(default_factory=Points2DData)
+    data: PlanarDataSpec = Field(default_factory=Points2DData)
     seed: int = Field(0, ge=0, le=2**31 - 1, description="the job's seed (the data's own seed wins when set)")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from trainscope.schemas import JobStatus
+from trainscope.schemas import JobStatus, UploadedRows
 
 
 class StoreUnavailable(Exception):
@@ -50,6 +50,21 @@ class GroupRecord:
     created_at: datetime
     runs: list[dict[str, Any]]
     lesson: str | None = None
+
+
+@dataclass
+class DatasetRecord:
+    """An uploaded table's description (its rows are read apart: they may be megabytes)."""
+
+    id: str
+    name: str
+    created_at: datetime
+    n_rows: int
+    columns: list[str]  # the feature columns' names
+    label: str  # the label column's name
+    target: str  # "class" or "value"
+    classes: list[float]  # class i's label value; empty for values
+    size_bytes: int  # of the uploaded CSV
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,22 @@ class RunStore(Protocol):
 
     def event_bytes(self, job_id: str | None = None) -> int:
         """Size of the stored events' JSON, of one job or of all."""
+        ...
+
+    # Uploaded datasets are written here directly, not through the manager's pump: they are no job's
+    # events, no viewer follows them, and a job takes a copy of the rows when it is queued.
+    def add_dataset(self, record: DatasetRecord, rows: UploadedRows) -> None: ...
+
+    def get_dataset(self, dataset_id: str) -> DatasetRecord | None: ...
+
+    def list_datasets(self) -> list[DatasetRecord]:
+        """Newest first (limits.max_datasets keeps the list short)."""
+        ...
+
+    def read_dataset_rows(self, dataset_id: str) -> UploadedRows | None: ...
+
+    def delete_dataset(self, dataset_id: str) -> bool:
+        """False when there was none with this id."""
         ...
 
     def close(self) -> None: ...

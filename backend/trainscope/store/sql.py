@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Integer,
+    LargeBinary,
     MetaData,
     Select,
     String,
@@ -28,8 +29,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError
 
-from trainscope.schemas import JobStatus
-from trainscope.store.base import GroupRecord, JobFilter, JobRecord, StoredEvent, StoreUnavailable, WriteBatch
+from trainscope.schemas import JobStatus, UploadedRows
+from trainscope.store.base import (
+    DatasetRecord,
+    GroupRecord,
+    JobFilter,
+    JobRecord,
+    StoredEvent,
+    StoreUnavailable,
+    WriteBatch,
+)
 
 metadata = MetaData()
 
@@ -72,7 +81,24 @@ groups = Table(
     Column("runs", Text, nullable=False),
 )
 
-_JSON_COLUMNS = ("spec", "summary", "runs")
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("n_rows", Integer, nullable=False),
+    Column("columns", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("target", String(8), nullable=False),
+    Column("classes", Text, nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("features", LargeBinary, nullable=False),
+    Column("labels", LargeBinary, nullable=False),
+)
+DATASET_FIELDS = [column for column in datasets.c if column.name not in ("features", "labels")]
+
+_JSON_COLUMNS = ("spec", "summary", "runs", "columns", "classes")
 READ_BATCH = 256  # rows fetched from the driver at a time when reading events
 POOL_SIZE = 40  # anyio's default thread-pool size: the most reads that run at once
 
@@ -178,6 +204,38 @@ class SqlStore:
             query = query.where(events.c.job_id == job_id)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def add_dataset(self, record: DatasetRecord, rows: UploadedRows) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(datasets).values(**_to_row(record.__dict__), features=rows.features, labels=rows.labels)
+                )
+        except OperationalError as error:
+            raise StoreUnavailable(str(error.orig)) from error
+
+    def get_dataset(self, dataset_id: str) -> DatasetRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*DATASET_FIELDS).where(datasets.c.id == dataset_id)).mappings().first()
+        return DatasetRecord(**_from_row(row)) if row else None
+
+    def list_datasets(self) -> list[DatasetRecord]:
+        query = select(*DATASET_FIELDS).order_by(datasets.c.created_at.desc(), datasets.c.id.desc())
+        with self.engine.connect() as conn:
+            return [DatasetRecord(**_from_row(row)) for row in conn.execute(query).mappings()]
+
+    def read_dataset_rows(self, dataset_id: str) -> UploadedRows | None:
+        query = select(datasets.c.features, datasets.c.labels).where(datasets.c.id == dataset_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return UploadedRows(bytes(row.features), bytes(row.labels)) if row else None
+
+    def delete_dataset(self, dataset_id: str) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                return conn.execute(delete(datasets).where(datasets.c.id == dataset_id)).rowcount > 0
+        except OperationalError as error:
+            raise StoreUnavailable(str(error.orig)) from error
 
     def read_events(
         self,

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from trainscope.schemas import DigitsData, LabelledData
-from trainscope.training.points import data_seed, make_arrays, place_digits, split_rows
+from trainscope.training.points import data_seed, make_arrays, place_digits, scaled, split_rows
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ def load_split(spec: LabelledData, seed: int, device: torch.device) -> Split:
     seed = data_seed(spec, seed)
     x, y = make_arrays(spec, seed)
     train, val, test, holdout = split_rows(spec, seed, len(x))
+    x = scaled(spec, x, train)
 
     def put(rows: np.ndarray, held_out: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         inputs = x[rows]

@@ -16,7 +16,6 @@ from trainscope.schemas import (
     MLPSpec,
     OptimSpec,
     Params2DSpec,
-    Points2DData,
     SurfaceData,
 )
 
@@ -184,7 +183,7 @@ def build_model(spec: JobSpec) -> LayeredNet:
         raise ValueError("a network needs labelled data and an mlp or convolutional model spec")
     init_seed = model.init_seed if model.init_seed is not None else spec.seed
     if isinstance(model, ConvNetSpec):
-        example = None if isinstance(data, Points2DData) else data.example_shape
+        example = getattr(data, "example_shape", None)
         if example is None or len(example) != model.dims + 1:
             raise ValueError(f"a {model.kind} model needs examples with {model.dims} axes to convolve")
         return ConvNet(model, example, data.n_outputs, init_seed)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from sklearn.datasets import load_digits, make_circles, make_moons
 
-from trainscope.schemas import DigitsData, LabelledData, Mnist1DData, Points2DData
+from trainscope.schemas import DigitsData, LabelledData, Mnist1DData, PlanarData, Points2DData, UploadedData
 
 # TensorFlow Playground's multi-Gaussian regression, on our plane: cones of height +-1 and radius 0.5,
 # the label of a point is the cone it is highest (or lowest) on
@@ -70,7 +70,27 @@ def make_arrays(spec: LabelledData, seed: int) -> tuple[np.ndarray, np.ndarray]:
         from trainscope.training.sequences import mnist1d_arrays  # the mnist1d package: on first use only
 
         return mnist1d_arrays(spec, seed)
+    if isinstance(spec, UploadedData):
+        return uploaded_arrays(spec)
     return make_points2d(spec, seed)
+
+
+def uploaded_arrays(spec: UploadedData) -> tuple[np.ndarray, np.ndarray]:
+    """The uploaded table's features and targets (class indices, or values), as given to this process."""
+    rows = spec.rows()
+    x = np.frombuffer(rows.features, dtype="<f4").reshape(spec.n_rows, spec.n_features)
+    labels = np.frombuffer(rows.labels, dtype="<f4")
+    return x.astype(np.float32), labels.astype(np.float32 if spec.regression else np.int64)
+
+
+def scaled(spec: LabelledData, x: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """Uploaded features standardized by the training rows' mean and deviation, when the spec asks (a
+    constant column is only centred); any other data as it is."""
+    if not (isinstance(spec, UploadedData) and spec.standardize):
+        return x
+    mean, deviation = x[train].mean(axis=0), x[train].std(axis=0)
+    standardized: np.ndarray = ((x - mean) / np.where(deviation > 0, deviation, 1.0)).astype(np.float32)
+    return standardized
 
 
 def place_digits(spec: DigitsData, digits: np.ndarray, seed: int, held_out: bool) -> np.ndarray:
@@ -121,11 +141,12 @@ def drawn_points(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     return {"points": b64_floats(x[:DRAWN_POINTS_CAP]), "labels": y[:DRAWN_POINTS_CAP].tolist()}
 
 
-def preview(spec: Points2DData, seed: int) -> dict[str, Any]:
+def preview(spec: PlanarData, seed: int) -> dict[str, Any]:
     """The dataset event a job with this data and seed would emit: its training and validation points,
     drawn before the run starts."""
     x, y = make_arrays(spec, data_seed(spec, seed))
     train, val, _, _ = split_rows(spec, data_seed(spec, seed), len(x))
+    x = scaled(spec, x, train)
     parts = {"train": drawn_points(x[train], y[train]), "val": drawn_points(x[val], y[val])}
     return {"type": "dataset", "step": 0, "target": target_of(spec), **parts}
 

@@ -1,6 +1,7 @@
 // The settings form, built from /api/meta and the FIELDS table; reads and writes flat values.
 import { say, t } from "../i18n.js";
-import { CONV_LAYER, dataKindOf, decodeConv, encodeConv, FEATURES, FIELDS, kindsOf, PAGE_DEFAULTS, PRESETS, relevant, valuesFromSpec } from "../state.js";
+import { CONV_LAYER, dataKindOf, decodeConv, encodeConv, FEATURES, FIELDS, kindsOf, PAGE_DEFAULTS, PRESETS, relevant, UPLOADED, valuesFromSpec } from "../state.js";
+import { chooseTable } from "./uploads.js";
 
 const LOG_MIN = -5; // learning-rate slider: 1e-5 .. 1e3
 const LOG_MAX = 3;
@@ -221,6 +222,7 @@ export function mountControls(form, meta, onChange) {
       if (field.control === "checkbox") input.checked = Boolean(value);
       else if (field.control === "list" || field.control === "features") input.value = value.join(",");
       else if (field.control === "conv") input.value = encodeConv(value);
+      else if (field.path === "data.dataset" && value.startsWith(UPLOADED)) chooseTable(input, value);
       else input.value = value ?? "";
       if (input.sync) input.sync();
     }

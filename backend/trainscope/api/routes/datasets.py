@@ -1,20 +1,131 @@
-"""Datasets as the page draws them before a run: the very points a job with these settings trains on."""
+"""Datasets: the tables users upload (CSV in, numbers stored), and any 2-D data as the page draws it
+before a run: the very points a job with these settings trains on."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from trainscope.api.deps import SettingsDep
-from trainscope.api.routes.jobs import invalid
-from trainscope.schemas import DatasetPreviewRequest, Points2DData, at_most, no_training_examples
+from trainscope.api.deps import SettingsDep, StoreDep
+from trainscope.api.routes.jobs import MUTATING, invalid
+from trainscope.jobs.ledger import utcnow
+from trainscope.jobs.uploads import TableInvalid, filled, parse_csv, unknown_dataset
+from trainscope.schemas import (
+    DatasetPreviewRequest,
+    PlanarData,
+    SpecError,
+    UploadedData,
+    at_most,
+    no_training_examples,
+    planar,
+)
+from trainscope.schemas.datasets import DatasetPublic, DatasetsPublic, Target
+from trainscope.store.base import DatasetRecord, RunStore
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no uploaded dataset with this id"}}
+CSV_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "the CSV itself: a first line of column names, then a row of numbers per line",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
 
-def generate(data: Points2DData, seed: int) -> dict[str, Any]:
+
+def to_public(record: DatasetRecord) -> DatasetPublic:
+    return DatasetPublic.model_validate(record, from_attributes=True)
+
+
+async def known_datasets(store: RunStore) -> dict[str, DatasetRecord]:
+    """Every stored table's description by id (limits.max_datasets of them at most; no rows)."""
+    return {record.id: record for record in await run_in_threadpool(store.list_datasets)}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=CSV_BODY,
+    responses={
+        **MUTATING["responses"],
+        413: {"description": "the CSV is larger than limits.max_upload_bytes"},
+        415: {"description": "sent as a form: send the CSV itself as the body"},
+        507: {"description": "limits.max_datasets tables are stored: delete one to make room"},
+    },
+    dependencies=MUTATING["dependencies"],
+)
+async def upload_dataset(
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    name: Annotated[str, Query(min_length=1, max_length=100, description="what the table is called in lists")],
+    label: Annotated[str | None, Query(max_length=200, description="the label column (default: the last)")] = None,
+    target: Annotated[
+        Target | None,
+        Query(description="class or value (default: class when every label is a whole number, few enough)"),
+    ] = None,
+) -> DatasetPublic:
+    """Store a CSV table of numbers: features and a label column. Parsed strictly: a value that is not
+    a number is a 422 naming its line and column. Use it as `{"data": {"kind": "uploaded", "dataset": ID}}`."""
+    if request.headers.get("content-type", "").startswith("multipart/"):
+        message = "send the CSV itself as the request body (Content-Type: text/csv), not as a form"
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, message)
+    if len(await run_in_threadpool(store.list_datasets)) >= settings.limits.max_datasets:
+        message = f"{settings.limits.max_datasets} uploaded datasets are stored: delete one to make room"
+        raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, message)
+    body = await request.body()
+    try:
+        table = await run_in_threadpool(parse_csv, body, label, target, settings.limits)
+    except TableInvalid as error:
+        raise invalid(error.errors) from None
+    record = DatasetRecord(
+        id=uuid.uuid4().hex[:12],
+        name=name,
+        created_at=utcnow(),
+        n_rows=table.n_rows,
+        columns=table.columns,
+        label=table.label,
+        target=table.target,
+        classes=table.classes,
+        size_bytes=len(body),
+    )
+    await run_in_threadpool(store.add_dataset, record, table.rows)
+    return to_public(record)
+
+
+@router.get("")
+async def list_datasets(store: StoreDep) -> DatasetsPublic:
+    """The uploaded tables, newest first."""
+    records = await run_in_threadpool(store.list_datasets)
+    return DatasetsPublic(datasets=[to_public(record) for record in records], count=len(records))
+
+
+@router.get("/{dataset_id}", responses=NOT_FOUND)
+async def read_dataset(dataset_id: str, store: StoreDep) -> DatasetPublic:
+    record = await run_in_threadpool(store.get_dataset, dataset_id)
+    if record is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no uploaded dataset {dataset_id!r}")
+    return to_public(record)
+
+
+@router.delete(
+    "/{dataset_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NOT_FOUND, **MUTATING["responses"]},
+    dependencies=MUTATING["dependencies"],
+)
+async def delete_dataset(dataset_id: str, store: StoreDep) -> Response:
+    """Delete a table; runs trained on it keep their results, and a job already queued keeps its rows."""
+    if not await run_in_threadpool(store.delete_dataset, dataset_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no uploaded dataset {dataset_id!r}")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def generate(data: PlanarData, seed: int) -> dict[str, Any]:
     # imported on the first preview, not at start-up: scikit-learn costs the server ~1 s and ~40 MB
     from trainscope.training.points import preview
 
@@ -22,10 +133,18 @@ def generate(data: Points2DData, seed: int) -> dict[str, Any]:
 
 
 @router.post("/preview", responses={200: {"description": "a dataset event: training and validation points"}})
-async def preview_dataset(request: DatasetPreviewRequest, settings: SettingsDep) -> dict[str, Any]:
+async def preview_dataset(request: DatasetPreviewRequest, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     """The training and validation points of 2-D data (no run is started; needs no token)."""
     data = request.data
-    if data.n_points > settings.limits.max_points:
+    if isinstance(data, UploadedData):
+        record = await run_in_threadpool(store.get_dataset, data.dataset)
+        rows = await run_in_threadpool(store.read_dataset_rows, data.dataset)
+        if record is None or rows is None:
+            raise invalid([unknown_dataset(data.dataset).at("body")])
+        data = filled(data, record).with_rows(rows)
+        if not planar(data):
+            raise invalid([SpecError(("body", "data"), "only a table of two features is drawn as points", "only_2d")])
+    elif data.n_points > settings.limits.max_points:
         raise invalid([at_most(("body", "data", "n_points"), settings.limits.max_points)])
     if data.split_sizes()[0] < 1:
         raise invalid([no_training_examples(("body", "data"))])

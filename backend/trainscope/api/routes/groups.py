@@ -9,11 +9,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from trainscope.api.deps import JudgeDep, ManagerDep, SettingsDep, StoreDep
+from trainscope.api.routes.datasets import known_datasets
 from trainscope.api.routes.jobs import EXPORT_FORMAT, MUTATING, export_response, invalid
 from trainscope.api.security import client_address
 from trainscope.jobs.exports import run_names
 from trainscope.jobs.groups import GroupInvalid, PlannedRun, plan, read_group
-from trainscope.jobs.manager import JobManager, QueueFull, StoreFull
+from trainscope.jobs.manager import DatasetGone, JobManager, QueueFull, StoreFull
+from trainscope.jobs.uploads import unknown_dataset
 from trainscope.lessons import Judge
 from trainscope.schemas import SpecError
 from trainscope.schemas.groups import GroupCreate, GroupPublic, GroupsPublic
@@ -48,6 +50,8 @@ async def submit(
         raise invalid(errors[:1])
     try:
         group = await manager.submit_group(name, runs, lesson, client=client_address(request))
+    except DatasetGone as gone:
+        raise invalid([unknown_dataset(gone.dataset_id).at("body")]) from None
     except QueueFull as error:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), headers={"Retry-After": "5"}) from None
     except StoreFull as error:
@@ -63,7 +67,7 @@ async def create_group(
 ) -> GroupPublic:
     """Runs that share the base spec's seed, initial weights and data and differ in one or a few settings."""
     try:
-        runs = plan([("", body, ("body",))], settings.limits)
+        runs = plan([("", body, ("body",))], settings.limits, await known_datasets(store))
     except GroupInvalid as error:
         raise invalid(error.errors) from None
     return await submit(request, manager, store, judge, body.name, runs)

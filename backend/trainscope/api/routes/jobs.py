@@ -13,8 +13,9 @@ from trainscope.api.deps import ManagerDep, SettingsDep, StoreDep
 from trainscope.api.security import client_address, require_token
 from trainscope.config import Settings
 from trainscope.jobs.exports import MEDIA_TYPES, ExportFormat, export_chunks, export_filename
-from trainscope.jobs.manager import JobConflict, QueueFull, StoreFull
+from trainscope.jobs.manager import DatasetGone, JobConflict, QueueFull, StoreFull
 from trainscope.jobs.reads import events_json, read_scalars, to_public
+from trainscope.jobs.uploads import resolve_data, unknown_dataset
 from trainscope.schemas import (
     EventsPublic,
     JobCommand,
@@ -27,6 +28,7 @@ from trainscope.schemas import (
     SetLrCommand,
     SpecError,
     StepCommand,
+    UploadedData,
     at_most,
     lr_range,
     spec_errors,
@@ -72,14 +74,20 @@ MUTATING: dict[str, Any] = {
     },
     dependencies=MUTATING["dependencies"],
 )
-async def create_job(spec: JobSpec, request: Request, manager: ManagerDep, settings: SettingsDep) -> JobPublic:
-    errors = [e.at("body") for e in spec_errors(spec, settings.limits)]
+async def create_job(
+    spec: JobSpec, request: Request, manager: ManagerDep, store: StoreDep, settings: SettingsDep
+) -> JobPublic:
+    datasets = await run_in_threadpool(store.list_datasets) if isinstance(spec.data, UploadedData) else []
+    spec, missing = resolve_data(spec, {record.id: record for record in datasets})
+    errors = [e.at("body") for e in missing or spec_errors(spec, settings.limits)]
     if device_error := manager.device_error(spec):
         errors.append(SpecError(("body", "device"), device_error, "device_missing", {"device": spec.device}))
     if errors:
         raise invalid(errors)
     try:
         record = await manager.submit(spec, client=client_address(request))
+    except DatasetGone as gone:
+        raise invalid([unknown_dataset(gone.dataset_id).at("body")]) from None
     except QueueFull as error:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), headers={"Retry-After": "5"}) from None
     except StoreFull as error:

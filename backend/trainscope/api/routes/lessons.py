@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from trainscope.api.deps import JudgeDep, LessonsDep, ManagerDep, SettingsDep, StoreDep
+from trainscope.api.routes.datasets import known_datasets
 from trainscope.api.routes.groups import CREATED, submit
 from trainscope.api.routes.jobs import MUTATING, invalid
 from trainscope.jobs.groups import GroupInvalid
@@ -63,7 +64,8 @@ async def run_lesson(
     """Start the lesson's runs as one group; its verdict appears on GET /api/groups/{id} once they end."""
     lesson = find(lessons, lesson_id)
     try:
-        runs = plan_lesson(lesson, body.overrides if body else {}, settings.limits)
+        datasets = await known_datasets(store)
+        runs = plan_lesson(lesson, body.overrides if body else {}, settings.limits, datasets)
     except GroupInvalid as error:
         raise invalid(error.errors) from None
     return await submit(request, manager, store, judge, lesson.title.en, runs, lesson=lesson.id)

@@ -11,7 +11,8 @@ from typing import Any
 import torch
 from torch.utils.hooks import RemovableHandle
 
-from trainscope.schemas import Points2DData
+from trainscope.schemas import SurfaceData
+from trainscope.training.models import PLAIN_INPUTS
 from trainscope.training.probes.base import Fetched, Probe, ProbeContext, b64, finite_or_none, hidden_outputs
 from trainscope.training.telemetry import (
     SATURATION_BANDS,
@@ -161,19 +162,24 @@ class Embedding(Probe):
 
 
 class Boundary(Probe):
-    """Probability of class 1 (regression: the predicted value) over a grid on the input plane (2-D only)."""
+    """Probability of class 1 (regression: the predicted value; more than two classes: the predicted
+    class) over a grid on the input plane (2-D only)."""
 
     def __init__(self, ctx: ProbeContext) -> None:
         assert ctx.plane is not None
-        self.regression = isinstance(ctx.spec.data, Points2DData) and ctx.spec.data.regression
+        data = ctx.spec.data
+        assert not isinstance(data, SurfaceData)
+        self.output = "value" if data.regression else "class" if data.n_outputs > 2 else "p_class1"
         self.every = ctx.spec.probes.boundary_every
         self.size = ctx.spec.probes.boundary_grid
         self.plane = ctx.plane
         self.grid = plane_grid(*ctx.plane, self.size).to(ctx.probe_x.device)
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
-        if self.regression:
+        if self.output == "value":
             return {"probs": eval_outputs(ctx.model, self.grid)[:, 0]}
+        if self.output == "class":
+            return {"probs": eval_outputs(ctx.model, self.grid).argmax(1).float()}
         return {"probs": class_probabilities(ctx.model, self.grid)[:, 1]}
 
     def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
@@ -184,7 +190,7 @@ class Boundary(Probe):
                 "grid": self.size,
                 "x_range": list(self.plane[0]),
                 "y_range": list(self.plane[1]),
-                "output": "value" if self.regression else "p_class1",
+                "output": self.output,
                 "probs": b64(fetched["probs"]),
             }
         ]
@@ -198,7 +204,7 @@ class Network(Probe):
         self.every = ctx.spec.probes.network_every
         self.names = [*ctx.model.layer_names(), "output"]
         # the named inputs come with their maps over the plane, so only for 2-D data
-        self.inputs = list(getattr(ctx.spec.data, "features", ())) if ctx.plane else []
+        self.inputs = list(getattr(ctx.spec.data, "features", PLAIN_INPUTS)) if ctx.plane else []
         self.shapes = [tuple(layer.weight.shape) for layer in ctx.model.linears()]
         self.plane = ctx.plane
         self.grid = plane_grid(*ctx.plane, UNIT_MAP_GRID).to(ctx.probe_x.device) if ctx.plane else None

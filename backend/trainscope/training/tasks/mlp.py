@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainscope.schemas import JobSpec, Points2DData, SurfaceData
+from trainscope.schemas import JobSpec, SurfaceData, planar
 from trainscope.training.analyses import (
     bn_modes,
     gradient_check,
@@ -99,7 +99,7 @@ class MLPTask(Task):
         self.objective = objective_for(spec.data)
         probe_x = torch.cat([self.split.x_val, self.split.x_train])[: spec.probes.probe_size]
         probe_y = torch.cat([self.split.y_val, self.split.y_train])[: spec.probes.probe_size]
-        plane = plane_of(self.split) if isinstance(spec.data, Points2DData) else None
+        plane = plane_of(self.split) if planar(spec.data) else None
         self.telemetry = Telemetry(ProbeContext(self.model, spec, probe_x, probe_y, plane, self.split.x_train))
         self.shuffle = torch.Generator().manual_seed(spec.seed)
         # read every step: plain ints, not attribute chains (a tiny net's step is ~300 us; each lookup counts)
@@ -113,7 +113,7 @@ class MLPTask(Task):
 
     def begin(self, emit: Emit) -> None:
         emit(parameter_table(self.model, self.spec))
-        if isinstance(self.spec.data, Points2DData):
+        if planar(self.spec.data):
             emit(dataset_event(self.split, target_of(self.spec.data)))
         if self.spec.probes.grad_variance:
             emit(gradient_variance(self.model, self.split, self.spec.optim.batch_size, 0, self.spec.seed))
