@@ -14,7 +14,7 @@ from tests.live import LiveServer
 
 BOUNDARY = "document.getElementById('boundary')"
 DATASET = "select[name='data.dataset']"
-CHOSEN = f"document.querySelector(\"{DATASET}\").value"
+CHOSEN = f'document.querySelector("{DATASET}").value'
 
 
 def three_blobs(path: Path) -> Path:
