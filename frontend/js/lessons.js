@@ -5,6 +5,7 @@ import { language, mountLanguageToggle, onLanguageChange, pick, t, translatePage
 import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
 import { escape } from "./html.js";
+import { planar } from "./state.js";
 import { mountCompare } from "./views/compare.js";
 import { groupOfJobs } from "./views/picked.js";
 
@@ -45,7 +46,7 @@ function chartsFor(group) {
   const spec = group.runs.length && group.runs[0].job ? group.runs[0].job.spec : null;
   if (spec && spec.data.kind === "surface") return ["surface", "loss"];
   const common = ["loss", "val_loss", "layer_grads", "dead", "weight_histograms", "act_histograms", "throughput"];
-  return spec && spec.data.kind === "points2d" ? [...common, "boundary", "embedding"] : [...common, "embedding"];
+  return spec && planar(spec.data) ? [...common, "boundary", "embedding"] : [...common, "embedding"];
 }
 
 async function renderGroup(id) {

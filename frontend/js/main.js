@@ -3,7 +3,7 @@ import { askForToken, cancelJob, controlJob, createJob, getJob, getMeta, hasToke
 import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
 import { language, mountLanguageToggle, onLanguageChange, say, t, translatePage } from "./i18n.js";
-import { datasetChoices, fromHash, kindsOf, specFromValues, toHash, valuesFromSpec } from "./state.js";
+import { datasetChoices, fromHash, kindsOf, planar, specFromValues, toHash, valuesFromSpec } from "./state.js";
 import { mountControls } from "./views/controls.js";
 import { mountRuns } from "./views/runs.js";
 import { mountUploads } from "./views/uploads.js";
@@ -115,9 +115,8 @@ async function start() {
     if (current.stream) current.stream.close();
     if (controls) shownData = dataKey(controls.read()); // the run draws its own data
     previews += 1; // and a preview still on its way must not replace it
-    const planar = job.spec.data.kind === "points2d" || (job.spec.data.kind === "uploaded" && job.spec.data.n_features === 2);
     const matrices = job.spec.model.kind === "mlp"; // the network diagram draws weight matrices
-    for (const chart of Object.values(charts)) chart.reset({ batchSize: job.spec.optim.batch_size, planar, matrices });
+    for (const chart of Object.values(charts)) chart.reset({ batchSize: job.spec.optim.batch_size, planar: planar(job.spec.data), matrices });
     current = { id: job.id, status: null, stream: null };
     setRunState(job.status);
     $("#lr").value = job.spec.optim.lr;

@@ -34,6 +34,8 @@ export const UPLOADED = "upload:";
 export const datasetChoices = (meta) => [...meta.choices["data.dataset"], ...meta.choices["data.kind"].filter((kind) => kind !== "points2d" && kind !== "uploaded" && !LESSON_ONLY.includes(kind))];
 export const modelChoices = (meta) => meta.choices["model.kind"].filter((kind) => !LESSON_ONLY.includes(kind));
 export const dataKindOf = (dataset, kinds) => (dataset.startsWith(UPLOADED) ? "uploaded" : dataset in kinds.data ? dataset : "points2d");
+// Points in a plane, drawn with a decision boundary: the 2-D datasets and an uploaded table of two features
+export const planar = (data) => data.kind === "points2d" || (data.kind === "uploaded" && data.n_features === 2);
 export const datasetOf = (data) => (data.kind === "points2d" ? data.dataset : data.kind === "uploaded" ? UPLOADED + data.dataset : data.kind);
 
 // Whether a field belongs to the chosen data and model kinds (fields outside data.* and model.* always do)
