@@ -12,7 +12,8 @@ const LIVE = new Set(["queued", "running", "paused"]);
 function describe(spec) {
   const optim = `${spec.optim.optimizer} lr ${spec.optim.lr} · ${t("runs.batch")} ${spec.optim.batch_size}`;
   if (spec.data.kind === "surface") return `${spec.data.objective} (${spec.model.start.join(", ")}) · ${optim}`;
-  const data = datasetOf(spec.data) + (spec.data.shuffle_positions || spec.data.permute_pixels ? ` (${t("runs.shuffled")})` : "");
+  const name = spec.data.kind === "uploaded" ? say("runs.table", { id: spec.data.dataset }) : datasetOf(spec.data);
+  const data = name + (spec.data.shuffle_positions || spec.data.permute_pixels ? ` (${t("runs.shuffled")})` : "");
   const convs = spec.model.conv ? `conv ${spec.model.conv.map((c) => c.channels).join(",")} → ` : "";
   return `${data} · ${convs}[${spec.model.hidden.join(",")}] ${spec.model.activation} · ${optim}`;
 }
