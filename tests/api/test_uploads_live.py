@@ -130,3 +130,21 @@ def test_the_tables_limits_apply_to_jobs_on_it(server: LiveServer) -> None:
     )
     assert {d["type"] for d in response.json()["detail"]} == {"only_2d", "only_classification"}
     server.delete(f"/api/datasets/{stored['id']}")
+
+
+def test_class_names_become_classes_a_job_learns(server: LiveServer) -> None:
+    rng = np.random.default_rng(5)
+    rows = [
+        (rng.normal(centre, 0.3), rng.normal(-centre, 0.3), name)
+        for centre, name in [(-1, "setosa"), (1, "virginica")]
+        for _ in range(40)
+    ]
+    table = upload(
+        server, b"a,b,species\n" + b"".join(b"%f,%f,%s\n" % (x, y, n.encode()) for x, y, n in rows), name="names"
+    )
+    assert table.status_code == 201, table.text
+    assert (table.json()["classes"], table.json()["target"]) == (["setosa", "virginica"], "class")
+    job = server.submit({"data": uploaded(table.json()), "optim": {"steps": 150, "batch_size": 16}})
+    done = server.wait_status(job["id"], {"done", "failed"})
+    assert done["status"] == "done" and done["summary"]["val/acc"] > 0.9
+    server.delete(f"/api/datasets/{table.json()['id']}")

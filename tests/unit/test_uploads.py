@@ -151,3 +151,25 @@ def test_a_value_table_is_regression_and_only_a_two_feature_table_is_a_plane() -
     assert [e.kind for e in spec_errors(spec, LIMITS)] == ["only_2d"]
     with pytest.raises(RuntimeError, match="rows of uploaded dataset 0123456789ab were not given"):
         data.rows()
+
+
+def test_class_names_are_classes_in_sorted_order() -> None:
+    data = b"petal,width,species\n1.4,0.2,setosa\n4.7,1.4,versicolor\n6.0,2.5,virginica\n1.3,0.2,setosa\n,,\n"
+    table = parse_csv(data, None, None, LIMITS)
+    assert (table.target, table.classes, table.n_rows) == ("class", ["setosa", "versicolor", "virginica"], 4)
+    assert np.frombuffer(table.rows.labels, dtype="<f4").tolist() == [0, 1, 2, 0]
+    mixed = parse_csv(b"x,y\n1,0\n2,1\n3,cat\n4,0\n", None, None, LIMITS)  # one name: every label is a name
+    assert mixed.classes == ["0", "1", "cat"]
+
+
+def test_a_name_is_no_value_to_predict_and_an_empty_label_is_named_in_column_order() -> None:
+    data = b"species,x,y\nsetosa,1,2\nversicolor,3,4\nvirginica,5,6\nsetosa,7,8\n"
+    [(loc, message, _)] = refusal(data, label="species", target="value")
+    assert (
+        loc == ("body", 2, "species")
+        and message == "line 2, column 'species': 'setosa' is not a number (a value to predict)"
+    )
+    table = parse_csv(data, "species", None, LIMITS)
+    assert table.columns == ["x", "y"] and table.classes == ["setosa", "versicolor", "virginica"]
+    errors = refusal(b"y,a,b\n1,2,3\n,x,4\n0,1,2\n1,1,1\n", label="y")
+    assert [loc for loc, _, _ in errors] == [("body", 3, "y"), ("body", 3, "a")]

@@ -41,7 +41,7 @@ class Table:
     columns: list[str]  # the features', in the file's order
     label: str
     target: Target
-    classes: list[float]  # class i's label value (empty for values)
+    classes: list[float | str]  # class i's label (empty for values)
     n_rows: int
     rows: UploadedRows
 
@@ -52,10 +52,11 @@ def cell_error(line: int, column: str, message: str, kind: str, value: str = "")
 
 
 def parse_csv(data: bytes, label: str | None, target: Target | None, limits: Limits) -> Table:
-    """A table from CSV text: a first line naming the columns, then a row of numbers per line (comma,
-    tab or semicolon separated, as the first line is). `label` names the label column (None: the last);
-    `target` says whether a label is a class or a value (None: a class when every label is a whole
-    number and there are at most limits.max_upload_classes of them). Raises TableInvalid."""
+    """A table from CSV text: a first line naming the columns, then a row per line (comma, tab or
+    semicolon separated, as the first line is) of numbers, and a label that is a number or a class's
+    name. `label` names the label column (None: the last); `target` says whether a label is a class or a
+    value (None: a class when the labels are names, or whole numbers at most limits.max_upload_classes
+    of them). Raises TableInvalid."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -66,23 +67,22 @@ def parse_csv(data: bytes, label: str | None, target: Target | None, limits: Lim
     try:
         header = [name.strip() for name in next(reader, [])]
         columns, label_index = check_header(header, label, limits)
-        table, lines, errors = read_rows(reader, header, limits)
+        rows = read_rows(reader, header, label_index, limits)
     except csv.Error as error:
         raise TableInvalid([SpecError(("body", reader.line_num), f"line {reader.line_num}: {error}", "csv")]) from None
-    if errors:
-        raise TableInvalid(errors)
-    if len(table) < MIN_ROWS:
-        message = f"{len(table)} rows of numbers; at least {MIN_ROWS}"
+    if rows.errors:
+        raise TableInvalid(rows.errors)
+    if len(rows.labels) < MIN_ROWS:
+        message = f"{len(rows.labels)} rows; at least {MIN_ROWS}"
         raise TableInvalid([SpecError(("body",), message, "too_short", {"min_length": MIN_ROWS})])
     with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, refused just below
-        as_float32 = table.astype("<f4")
-    if not np.isfinite(as_float32).all():
-        row, column = np.argwhere(~np.isfinite(as_float32))[0]
-        raise TableInvalid([cell_error(lines[row], header[column], "too large (beyond ±3.4e38)", "too_large")])
-    features = np.delete(as_float32, label_index, axis=1)
-    labels, classes, target = label_values(table[:, label_index], lines, header[label_index], target, limits)
-    rows = UploadedRows(features.tobytes(), labels.astype("<f4").tobytes())
-    return Table(columns, header[label_index], target, classes, len(table), rows)
+        features = rows.features.astype("<f4")
+    if not np.isfinite(features).all():
+        row, column = np.argwhere(~np.isfinite(features))[0]
+        raise TableInvalid([too_large(rows.lines[row], columns[column])])
+    labels, classes, target = label_values(rows.labels, rows.lines, header[label_index], target, limits)
+    stored = UploadedRows(features.tobytes(), labels.tobytes())
+    return Table(columns, header[label_index], target, classes, len(labels), stored)
 
 
 def check_header(header: list[str], label: str | None, limits: Limits) -> tuple[list[str], int]:
@@ -111,63 +111,108 @@ def check_header(header: list[str], label: str | None, limits: Limits) -> tuple[
     return [name for i, name in enumerate(header) if i != label_index], label_index
 
 
-def read_rows(reader: Any, header: list[str], limits: Limits) -> tuple[np.ndarray, array[int], list[SpecError]]:
-    """Every line of numbers (blank lines skipped) as a float64 table, and each row's line number in the
-    file; stops after MAX_ERRORS errors or past limits.max_upload_rows. A row is checked with one match
-    of the whole row (1.5x faster than a match per value, measured here: a server thread holds the
-    interpreter while it parses); only a row that fails is looked at value by value, to name what is
-    wrong. Rows become numpy blocks as they come: a peak of 8x the file's size, not the 14x of a list
-    of Python floats."""
+@dataclass
+class Rows:
+    features: np.ndarray  # float64, a row per line of the file that holds one
+    labels: list[str]  # as written (stripped): a number, or a class's name
+    lines: array[int]  # each row's line in the file, to name it in an error
+    errors: list[SpecError]
+
+
+def read_rows(reader: Any, header: list[str], label_index: int, limits: Limits) -> Rows:
+    """Every line (blank lines skipped): its features as numbers, its label as written; stops after
+    MAX_ERRORS errors or past limits.max_upload_rows. A row's features are checked with one match of the
+    whole row (1.5x faster than a match per value, measured here: a server thread holds the interpreter
+    while it parses); only a row that fails is looked at value by value, to name what is wrong. Rows
+    become numpy blocks as they come: a peak of 8x the file's size, not the 14x of a list of floats."""
     blocks: list[np.ndarray] = []
     block: list[list[float]] = []
-    lines: array[int] = array("l")
-    errors: list[SpecError] = []
+    rows = Rows(np.empty((0, len(header) - 1)), [], array("l"), [])
     for fields in reader:
         line = reader.line_num
-        if len(fields) == len(header) and NUMBERS.fullmatch("\x00".join(fields)):
-            block.append(list(map(float, fields)))
-            lines.append(line)
-            if len(block) == BLOCK_ROWS:
-                blocks.append(np.array(block))
-                block = []
-        elif not any(field.strip() for field in fields):
+        if not any(field.strip() for field in fields):
             continue
-        elif len(fields) != len(header):
+        if len(fields) != len(header):
             message = f"line {line}: {len(fields)} values, but the first line names {len(header)} columns"
-            errors.append(SpecError(("body", line), message, "wrong_length", {"line": line}))
+            rows.errors.append(SpecError(("body", line), message, "wrong_length", {"line": line}))
         else:
-            for name, field in zip(header, fields, strict=True):
-                value = field.strip()
-                if not NUMBER.fullmatch(value):
-                    what = "empty" if not value else f"{value[:40]!r} is not a number"
-                    errors.append(cell_error(line, name, what, "not_a_number", value[:40]))
-        if len(lines) > limits.max_upload_rows:
+            label = fields.pop(label_index).strip()
+            if NUMBERS.fullmatch("\x00".join(fields)) and label:
+                block.append(list(map(float, fields)))
+                rows.labels.append(label)
+                rows.lines.append(line)
+                if len(block) == BLOCK_ROWS:
+                    blocks.append(np.array(block))
+                    block = []
+            else:
+                rows.errors += cell_errors(line, header, label_index, fields, label)
+        if len(rows.lines) > limits.max_upload_rows:
             too_long = {"max_length": limits.max_upload_rows}
-            errors = [SpecError(("body", line), f"more than {limits.max_upload_rows} rows", "too_long", too_long)]
-        if len(errors) >= MAX_ERRORS or len(lines) > limits.max_upload_rows:
+            rows.errors = [SpecError(("body", line), f"more than {limits.max_upload_rows} rows", "too_long", too_long)]
+        if len(rows.errors) >= MAX_ERRORS or len(rows.lines) > limits.max_upload_rows:
             break
-    table = np.concatenate([*blocks, np.array(block).reshape(-1, len(header))])
-    return table, lines, errors[:MAX_ERRORS]
+    rows.features = np.concatenate([*blocks, np.array(block).reshape(-1, len(header) - 1)])
+    rows.errors = rows.errors[:MAX_ERRORS]
+    return rows
+
+
+def cell_errors(line: int, header: list[str], label_index: int, features: list[str], label: str) -> list[SpecError]:
+    """What is wrong with each value of a row that failed the whole-row check."""
+    names = [name for i, name in enumerate(header) if i != label_index]
+    errors = []
+    for name, field in zip(names, features, strict=True):
+        value = field.strip()
+        if not NUMBER.fullmatch(value):
+            what = "empty" if not value else f"{value[:40]!r} is not a number"
+            errors.append(cell_error(line, name, what, "not_a_number", value[:40]))
+    if not label:
+        errors.append(cell_error(line, header[label_index], "empty", "not_a_number"))
+    return sorted(errors, key=lambda error: header.index(str(error.loc[2])))
 
 
 def label_values(
-    labels: np.ndarray, lines: Sequence[int], column: str, target: Target | None, limits: Limits
-) -> tuple[np.ndarray, list[float], Target]:
-    """Each row's label as the model's target (a class index, or the value) and the classes' values."""
-    whole = labels == np.round(labels)
-    classes = np.unique(labels) if whole.all() else np.array([])
+    labels: list[str], lines: Sequence[int], column: str, target: Target | None, limits: Limits
+) -> tuple[np.ndarray, list[float | str], Target]:
+    """Each row's target as float32 (a class index, or the value) and the classes (class i's label).
+    Labels that are all numbers are values, or classes when whole; any name among them makes every
+    label a class's name."""
+    names = [row for row, text in enumerate(labels) if not NUMBER.fullmatch(text)]
+    if names:
+        if target == "value":
+            row = names[0]
+            message = f"{labels[row][:40]!r} is not a number (a value to predict)"
+            raise TableInvalid([cell_error(lines[row], column, message, "not_a_number", labels[row][:40])])
+        classes: list[float | str] = sorted(set(labels))
+        check_classes(len(classes), column, limits)
+        index = {name: i for i, name in enumerate(classes)}
+        return np.array([index[text] for text in labels], dtype="<f4"), classes, "class"
+    values = np.array([float(text) for text in labels])
+    whole = values == np.round(values)
+    distinct = np.unique(values)
     if target is None:
-        target = "class" if whole.all() and 2 <= len(classes) <= limits.max_upload_classes else "value"
+        target = "class" if whole.all() and 2 <= len(distinct) <= limits.max_upload_classes else "value"
     if target == "value":
-        return labels, [], target
+        with np.errstate(over="ignore"):
+            as_float32 = values.astype("<f4")
+        if not np.isfinite(as_float32).all():
+            raise TableInvalid([too_large(lines[int(np.argmin(np.isfinite(as_float32)))], column)])
+        return as_float32, [], target
     if not whole.all():
         row = int(np.argmin(whole))
-        message = f"a class is a whole number; {labels[row]:g} is not (or upload with target=value)"
-        raise TableInvalid([cell_error(lines[row], column, message, "not_a_class", f"{labels[row]:g}")])
-    if not 2 <= len(classes) <= limits.max_upload_classes:
-        message = f"{len(classes)} classes in column {column!r}; from 2 to {limits.max_upload_classes}"
-        raise TableInvalid([SpecError(("query", "target"), message, "classes", {"n": len(classes)})])
-    return np.searchsorted(classes, labels), classes.tolist(), target
+        message = f"a class is a whole number or a name; {values[row]:g} is not (or upload with target=value)"
+        raise TableInvalid([cell_error(lines[row], column, message, "not_a_class", f"{values[row]:g}")])
+    check_classes(len(distinct), column, limits)
+    return np.searchsorted(distinct, values).astype("<f4"), distinct.tolist(), target
+
+
+def check_classes(count: int, column: str, limits: Limits) -> None:
+    if not 2 <= count <= limits.max_upload_classes:
+        message = f"{count} classes in column {column!r}; from 2 to {limits.max_upload_classes}"
+        raise TableInvalid([SpecError(("query", "target"), message, "classes", {"n": count})])
+
+
+def too_large(line: int, column: str) -> SpecError:
+    return cell_error(line, column, "too large (beyond ±3.4e38)", "too_large")
 
 
 def resolve_data(spec: JobSpec, datasets: Mapping[str, DatasetRecord]) -> tuple[JobSpec, list[SpecError]]:

@@ -20,8 +20,9 @@ class DatasetPublic(BaseModel):
     columns: list[str] = Field(description="the feature columns, in the order a model sees them")
     label: str = Field(description="the label column")
     target: Target = Field(description="class: a class per row; value: a number to predict")
-    classes: list[float] = Field(
-        description="the label values, in the order of the model's outputs (class i is classes[i]); empty for values"
+    classes: list[float | str] = Field(
+        description="the labels (numbers, or names), in the order of the model's outputs (class i is "
+        "classes[i]); empty for values"
     )
     size_bytes: int = Field(description="size of the uploaded CSV")
 

@@ -63,7 +63,7 @@ class DatasetRecord:
     columns: list[str]  # the feature columns' names
     label: str  # the label column's name
     target: str  # "class" or "value"
-    classes: list[float]  # class i's label value; empty for values
+    classes: list[float | str]  # class i's label (a number or a name); empty for values
     size_bytes: int  # of the uploaded CSV
 
 
