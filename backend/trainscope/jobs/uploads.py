@@ -16,7 +16,7 @@ import numpy as np
 from trainscope.config import Limits
 from trainscope.schemas import JobSpec, SpecError, UploadedData, UploadedRows
 from trainscope.schemas.datasets import Target
-from trainscope.store.base import DatasetRecord
+from trainscope.store.base import DatasetRecord, RunStore
 
 # a decimal number as spreadsheets write it; Python's float() would also take "nan", "inf" and "1_0"
 NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
@@ -213,6 +213,12 @@ def check_classes(count: int, column: str, limits: Limits) -> None:
 
 def too_large(line: int, column: str) -> SpecError:
     return cell_error(line, column, "too large (beyond ±3.4e38)", "too_large")
+
+
+def stored_tables(store: RunStore) -> dict[str, DatasetRecord]:
+    """Every stored table's description by id (limits.max_datasets of them at most; no rows): what a
+    spec's uploaded data is resolved against."""
+    return {record.id: record for record in store.list_datasets()}
 
 
 def resolve_data(spec: JobSpec, datasets: Mapping[str, DatasetRecord]) -> tuple[JobSpec, list[SpecError]]:

@@ -23,7 +23,7 @@ from trainscope.schemas import (
     planar,
 )
 from trainscope.schemas.datasets import DatasetPublic, DatasetsPublic, Target
-from trainscope.store.base import DatasetRecord, RunStore
+from trainscope.store.base import DatasetRecord
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 
@@ -39,11 +39,6 @@ CSV_BODY: dict[str, Any] = {
 
 def to_public(record: DatasetRecord) -> DatasetPublic:
     return DatasetPublic.model_validate(record, from_attributes=True)
-
-
-async def known_datasets(store: RunStore) -> dict[str, DatasetRecord]:
-    """Every stored table's description by id (limits.max_datasets of them at most; no rows)."""
-    return {record.id: record for record in await run_in_threadpool(store.list_datasets)}
 
 
 @router.post(

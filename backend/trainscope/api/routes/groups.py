@@ -9,13 +9,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from trainscope.api.deps import JudgeDep, ManagerDep, SettingsDep, StoreDep
-from trainscope.api.routes.datasets import known_datasets
 from trainscope.api.routes.jobs import EXPORT_FORMAT, MUTATING, export_response, invalid
 from trainscope.api.security import client_address
 from trainscope.jobs.exports import run_names
 from trainscope.jobs.groups import GroupInvalid, PlannedRun, plan, read_group
 from trainscope.jobs.manager import DatasetGone, JobManager, QueueFull, StoreFull
-from trainscope.jobs.uploads import unknown_dataset
+from trainscope.jobs.uploads import stored_tables, unknown_dataset
 from trainscope.lessons import Judge
 from trainscope.schemas import SpecError
 from trainscope.schemas.groups import GroupCreate, GroupPublic, GroupsPublic
@@ -67,7 +66,7 @@ async def create_group(
 ) -> GroupPublic:
     """Runs that share the base spec's seed, initial weights and data and differ in one or a few settings."""
     try:
-        runs = plan([("", body, ("body",))], settings.limits, await known_datasets(store))
+        runs = plan([("", body, ("body",))], settings.limits, await run_in_threadpool(stored_tables, store))
     except GroupInvalid as error:
         raise invalid(error.errors) from None
     return await submit(request, manager, store, judge, body.name, runs)

@@ -15,7 +15,7 @@ from trainscope.config import Settings
 from trainscope.jobs.exports import MEDIA_TYPES, ExportFormat, export_chunks, export_filename
 from trainscope.jobs.manager import DatasetGone, JobConflict, QueueFull, StoreFull
 from trainscope.jobs.reads import events_json, read_scalars, to_public
-from trainscope.jobs.uploads import resolve_data, unknown_dataset
+from trainscope.jobs.uploads import resolve_data, stored_tables, unknown_dataset
 from trainscope.schemas import (
     EventsPublic,
     JobCommand,
@@ -77,8 +77,8 @@ MUTATING: dict[str, Any] = {
 async def create_job(
     spec: JobSpec, request: Request, manager: ManagerDep, store: StoreDep, settings: SettingsDep
 ) -> JobPublic:
-    datasets = await run_in_threadpool(store.list_datasets) if isinstance(spec.data, UploadedData) else []
-    spec, missing = resolve_data(spec, {record.id: record for record in datasets})
+    datasets = await run_in_threadpool(stored_tables, store) if isinstance(spec.data, UploadedData) else {}
+    spec, missing = resolve_data(spec, datasets)
     errors = [e.at("body") for e in missing or spec_errors(spec, settings.limits)]
     if device_error := manager.device_error(spec):
         errors.append(SpecError(("body", "device"), device_error, "device_missing", {"device": spec.device}))

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from trainscope.api.deps import JudgeDep, LessonsDep, ManagerDep, SettingsDep, StoreDep
-from trainscope.api.routes.datasets import known_datasets
 from trainscope.api.routes.groups import CREATED, submit
 from trainscope.api.routes.jobs import MUTATING, invalid
 from trainscope.jobs.groups import GroupInvalid
+from trainscope.jobs.uploads import stored_tables
 from trainscope.lessons import plan_lesson
 from trainscope.lessons.catalog import Lesson, LessonsPublic, summary
 from trainscope.schemas.data import Shallow
@@ -64,7 +65,7 @@ async def run_lesson(
     """Start the lesson's runs as one group; its verdict appears on GET /api/groups/{id} once they end."""
     lesson = find(lessons, lesson_id)
     try:
-        datasets = await known_datasets(store)
+        datasets = await run_in_threadpool(stored_tables, store)
         runs = plan_lesson(lesson, body.overrides if body else {}, settings.limits, datasets)
     except GroupInvalid as error:
         raise invalid(error.errors) from None
