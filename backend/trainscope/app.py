@@ -17,9 +17,10 @@ from fastapi_offline import FastAPIOffline
 
 from trainscope import __version__
 from trainscope.api import ws
-from trainscope.api.errors import store_stalled, validation_error
+from trainscope.api.errors import store_stalled, turns_busy, validation_error
 from trainscope.api.routes import datasets, groups, jobs, lessons, meta, room
 from trainscope.api.security import BodyLimit
+from trainscope.api.turns import Turns, TurnsBusy
 from trainscope.config import Settings
 from trainscope.jobs.manager import JobManager, StoreStalled
 from trainscope.lessons import Judge
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
         app.state.replays = ReplayReader(store, settings)
         app.state.room = Room(hub)
         app.state.judge = Judge(app.state.lessons, store)
+        app.state.exports = Turns(settings.export_slots, settings.export_queue)
         try:
             yield
         finally:
@@ -80,7 +82,8 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
     app.include_router(datasets.router)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StoreStalled, store_stalled)
-    app.add_exception_handler(StoreUnavailable, store_stalled)  # a direct write (an upload) found it locked
+    app.add_exception_handler(StoreUnavailable, store_stalled)
+    app.add_exception_handler(TurnsBusy, turns_busy)  # a direct write (an upload) found it locked
     app.include_router(lessons.router)
     app.include_router(meta.router)
     app.include_router(ws.router)

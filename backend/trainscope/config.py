@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         ge=1024,
         description="bytes of stored events an export reads at a time: its memory, whatever the job's size",
     )
+    # an export is CPU work in the server's own process: a few at a time keep the page and the API
+    # answering however many are asked for
+    export_slots: int = Field(2, ge=1, description="exports streamed at once; more wait for a turn")
+    export_queue: int = Field(8, ge=0, description="exports waiting for a turn; past it 503 with Retry-After")
+    export_file_bytes: int = Field(
+        4 * 2**20, ge=1024, description="largest events file in a TensorBoard export, held in memory as it is made"
+    )
     # a crowd's replay is sent a message per viewer per event-loop pass: smaller messages keep a pass short
     message_bytes: int = Field(128 * 1024, ge=1024, description="bytes per websocket message (one event may exceed it)")
     replay_senders: int = Field(

@@ -12,6 +12,8 @@ from fastapi import Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from trainscope.api.turns import RETRY_AFTER_S
+
 MAX_ECHO_CHARS = 200  # a bad string is echoed back at most this long
 
 
@@ -55,3 +57,8 @@ async def store_stalled(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": f"not done: {exc}; try again"}, status.HTTP_503_SERVICE_UNAVAILABLE, {"Retry-After": "5"}
     )
+
+
+async def turns_busy(request: Request, exc: Exception) -> JSONResponse:
+    """Every export turn is taken and the queue is full: nothing was started; try again."""
+    return JSONResponse({"detail": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE, {"Retry-After": str(RETRY_AFTER_S)})

@@ -23,21 +23,27 @@ MEDIA_TYPES: dict[str, str] = {
 }
 SUFFIXES = {"csv": "csv", "jsonl": "jsonl", "tensorboard": "tensorboard.tar.gz"}
 CSV_COLUMNS = ("run", "tag", "step", "wall", "value")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def export_chunks(
-    store: RunStore, runs: list[tuple[str, JobRecord]], form: ExportFormat, page_bytes: int
+    store: RunStore,
+    runs: list[tuple[str, JobRecord]],
+    form: ExportFormat,
+    page_bytes: int,
+    file_bytes: int = 4 * 2**20,
+    grouped: bool = False,
 ) -> Iterator[str | bytes]:
-    """One or more runs (each named: a group's run by its label) in one export: text chunks, a page of
-    stored events each; a TensorBoard archive (a folder per run), as bytes."""
+    """One job's export, or a group's (`grouped`: each run named by its label, however many are left):
+    text chunks, a page of stored events each; a TensorBoard archive (a folder per run of a group), as
+    bytes, in event files of at most about `file_bytes`."""
     if form == "tensorboard":
         from trainscope.jobs.tensorboard import tensorboard_chunks  # imports tensorboard: only when asked
 
-        return tensorboard_chunks(store, runs, page_bytes)
+        return tensorboard_chunks(store, runs, page_bytes, file_bytes, grouped)
     if form == "csv":
         return chain([",".join(CSV_COLUMNS) + "\r\n"], *(csv_chunks(store, r, page_bytes, name) for name, r in runs))
-    named = len(runs) > 1  # a group's lines say which run they are
-    return chain(*(jsonl_chunks(store, record, page_bytes, name if named else None) for name, record in runs))
+    return chain(*(jsonl_chunks(store, record, page_bytes, name if grouped else None) for name, record in runs))
 
 
 def jsonl_chunks(store: RunStore, record: JobRecord, page_bytes: int, run: str | None = None) -> Iterator[str]:
@@ -50,7 +56,9 @@ def jsonl_chunks(store: RunStore, record: JobRecord, page_bytes: int, run: str |
 
 def csv_chunks(store: RunStore, record: JobRecord, page_bytes: int, run: str) -> Iterator[str]:
     """Every scalar point in long format (run, tag, step, wall, value), without the header. A value is
-    written as Python's repr of the stored float, which reads back bit-equal."""
+    written as Python's repr of the stored float, which reads back bit-equal; the run's name is user
+    text, written so that a spreadsheet shows it and never runs it."""
+    run = spreadsheet_text(run)
     for page in read_pages(store, record.id, 0, record.last_seq, page_bytes, ("scalars",)):
         out = io.StringIO()
         writer = csv.writer(out)
@@ -59,6 +67,14 @@ def csv_chunks(store: RunStore, record: JobRecord, page_bytes: int, run: str) ->
             for step, values in scalar_points(body):
                 writer.writerows((run, tag, step, repr(body["wall"]), repr(value)) for tag, value in values.items())
         yield out.getvalue()
+
+
+def spreadsheet_text(text: str) -> str:
+    """Text a spreadsheet shows as text: a cell that starts with = + - @, a tab or a carriage return is
+    a formula to Excel and LibreOffice (=HYPERLINK(...) sends the reader away), so it gets a leading
+    apostrophe, as OWASP's CSV injection advice says. Only the CSV does this: JSONL and /scalars keep
+    the text exact."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def run_names(runs: list[GroupRun]) -> list[str]:

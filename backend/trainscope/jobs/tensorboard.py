@@ -1,17 +1,20 @@
-"""A job as a TensorBoard log directory, written with TensorBoard's own event-file writer: every scalar
+"""A job as a TensorBoard log directory, written with TensorBoard's own record format: every scalar
 point, every histogram snapshot (our fixed bins as TensorBoard buckets), the spec as text and as
 hparams, and the newest embedding for the projector (TSV files and a projector_config.pbtxt). Imported
-only when such an export is asked for (tensorboard's import costs ~1 s). Streamed
-to the client as a .tar.gz; events are read a page at a time and the writer's queue is bounded, so
-memory follows the page, not the job (the directory and the archive take disk in a temp folder)."""
+only when such an export is asked for (tensorboard's import costs ~1 s).
+
+Streamed as a .tar.gz from its first page of events, with no temp folder: a tar member must know its
+size before its header, so a run's events become numbered event files of at most `file_bytes` each,
+held in memory while they fill (TensorBoard reads every events file of a folder, in name order). An
+export's memory is a page of events plus one file; a client that leaves stops it at the next chunk."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
-import shutil
 import tarfile
-import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,62 +31,106 @@ from trainscope.schemas.decode import decode, floats, scalar_points
 from trainscope.store.base import JobRecord, RunStore, read_pages
 
 TENSORBOARD_TYPES = ("scalars", "histogram", "embedding")
-ARCHIVE_CHUNK_BYTES = 2**20
 
 
-def tensorboard_chunks(store: RunStore, runs: list[tuple[str, JobRecord]], page_bytes: int) -> Iterator[bytes]:
-    """The runs' log directories as a gzipped tar, a chunk at a time: one run's events at the top, or a
-    folder per run of a group, named after it (TensorBoard shows each folder as a run). The temp folder
-    goes with the last chunk."""
-    folder = Path(tempfile.mkdtemp(prefix="trainscope-tb-"))
-    try:
-        logdir = folder / "logdir"
-        names = folder_names([name for name, _ in runs]) if len(runs) > 1 else [""]
-        for name, (_, record) in zip(names, runs, strict=True):
-            write_logdir(store, record, logdir / name, page_bytes)
-        archive = folder / "logdir.tar.gz"
-        with tarfile.open(archive, "w:gz") as tar:
-            tar.add(logdir, arcname=runs[0][1].id if len(runs) == 1 else "runs")
-        with archive.open("rb") as data:
-            while chunk := data.read(ARCHIVE_CHUNK_BYTES):
-                yield chunk
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+class Chunks:
+    """What tarfile writes, kept until the export hands it on (a file object with write() only)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts.clear()
+        return data
 
 
-def write_logdir(store: RunStore, record: JobRecord, logdir: Path, page_bytes: int) -> None:
-    """One stored job as a log directory, its events read a page at a time."""
-    pages = read_pages(store, record.id, 0, record.last_seq, page_bytes, TENSORBOARD_TYPES)
-    events = (decode(stored.body) for page in pages for stored in page)
-    write_events(events, record.spec, record.created_at.timestamp(), logdir)
+def tensorboard_chunks(
+    store: RunStore, runs: list[tuple[str, JobRecord]], page_bytes: int, file_bytes: int, grouped: bool
+) -> Iterator[bytes]:
+    """The runs' log directories as a gzipped tar, a chunk per file written: one job's events in a
+    folder named by its id, or a group's runs each in a folder of `runs/` named after it (TensorBoard
+    shows each folder as a run; a group with no run left is an archive with an empty `runs/`)."""
+    chunks = Chunks()
+    with tarfile.open(fileobj=chunks, mode="w|gz") as tar:  # type: ignore[call-overload]
+        top = "runs" if grouped else runs[0][1].id
+        add_folder(tar, top)
+        folders = folder_names([name for name, _ in runs]) if grouped else [""]
+        for folder, (_, record) in zip(folders, runs, strict=True):
+            path = f"{top}/{folder}".rstrip("/")
+            if folder:
+                add_folder(tar, path)
+            pages = read_pages(store, record.id, 0, record.last_seq, page_bytes, TENSORBOARD_TYPES)
+            events = (decode(stored.body) for page in pages for stored in page)
+            for name, data in log_files(events, record.spec, record.created_at.timestamp(), file_bytes):
+                add_file(tar, f"{path}/{name}", data)
+                if chunks.parts:
+                    yield chunks.take()
+    yield chunks.take()  # the rest and the gzip trailer
+
+
+def add_folder(tar: tarfile.TarFile, path: str) -> None:
+    info = tarfile.TarInfo(path)
+    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, int(time.time())
+    tar.addfile(info)
+
+
+def add_file(tar: tarfile.TarFile, path: str, data: bytes) -> None:
+    info = tarfile.TarInfo(path)
+    info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+    tar.addfile(info, io.BytesIO(data))
 
 
 def write_events(events: Iterable[dict[str, Any]], spec: dict[str, Any], started: float, logdir: Path) -> None:
-    """Events (scalars, histograms, embeddings; others are skipped) as a TensorBoard log directory."""
+    """Events as a TensorBoard log directory on disk (a lesson's check reads it back)."""
     logdir.mkdir(parents=True, exist_ok=True)
-    newest_embedding: dict[str, Any] | None = None
+    for name, data in log_files(events, spec, started, file_bytes=2**62):
+        (logdir / name).write_bytes(data)
+
+
+def log_files(
+    events: Iterable[dict[str, Any]], spec: dict[str, Any], started: float, file_bytes: int
+) -> Iterator[tuple[str, bytes]]:
+    """A run's log directory as (file name, contents), made as the events come (scalars, histograms and
+    embeddings; others are skipped): event files of about `file_bytes` at most, then the projector's."""
+    part = 0
+    buffer = io.BytesIO()
     # TensorBoard's record writer, without its event-file writer's queue and thread (measured: ~7x
     # slower for a long run's points) and without the server's host name in the file name
-    with (logdir / f"events.out.tfevents.{int(started)}.trainscope").open("wb") as file:
-        records = RecordWriter(file)
+    records = RecordWriter(buffer)
 
-        def add(event: Event) -> None:
-            records.write(event.SerializeToString())
+    def add(event: Event) -> None:
+        records.write(event.SerializeToString())
 
-        add(Event(wall_time=started, file_version="brain.Event:2"))
-        add(Event(wall_time=started, step=0, summary=spec_summary(spec)))
-        for event in events:
-            if event["type"] == "scalars":
-                for step, values in scalar_points(event):
-                    points = [Summary.Value(tag=tag, simple_value=value) for tag, value in values.items()]
-                    add(Event(wall_time=event["wall"], step=step, summary=Summary(value=points)))
-            elif event["type"] == "histogram":
-                value = Summary.Value(tag=event["tag"], histo=histogram_proto(event))
-                add(Event(wall_time=event["wall"], step=event["step"], summary=Summary(value=[value])))
-            elif event["type"] == "embedding":
-                newest_embedding = event
+    def file_name() -> str:
+        return f"events.out.tfevents.{int(started)}.trainscope.{part:05d}"
+
+    add(Event(wall_time=started, file_version="brain.Event:2"))
+    add(Event(wall_time=started, step=0, summary=spec_summary(spec)))
+    newest_embedding: dict[str, Any] | None = None
+    for event in events:
+        if event["type"] == "scalars":
+            for step, values in scalar_points(event):
+                points = [Summary.Value(tag=tag, simple_value=value) for tag, value in values.items()]
+                add(Event(wall_time=event["wall"], step=step, summary=Summary(value=points)))
+        elif event["type"] == "histogram":
+            value = Summary.Value(tag=event["tag"], histo=histogram_proto(event))
+            add(Event(wall_time=event["wall"], step=event["step"], summary=Summary(value=[value])))
+        elif event["type"] == "embedding":
+            newest_embedding = event
+        if buffer.tell() >= file_bytes:
+            yield file_name(), buffer.getvalue()
+            part += 1
+            buffer.seek(0)
+            buffer.truncate()
+            add(Event(wall_time=started, file_version="brain.Event:2"))  # each file read as version 2
+    yield file_name(), buffer.getvalue()
     if newest_embedding is not None:
-        write_projector(logdir, newest_embedding)
+        yield from projector_files(newest_embedding)
 
 
 def histogram_proto(event: dict[str, Any]) -> HistogramProto:
@@ -143,14 +190,15 @@ def flat_settings(spec: dict[str, Any], prefix: str = "") -> Iterator[tuple[str,
             yield path, json.dumps(value)
 
 
-def write_projector(logdir: Path, event: dict[str, Any]) -> None:
+def projector_files(event: dict[str, Any]) -> Iterator[tuple[str, bytes]]:
     """The newest embedding snapshot for TensorBoard's projector: vectors and labels as TSV."""
-
     vectors = floats(event["points"]).reshape(event["n"], event["dims"])
-    np.savetxt(logdir / "embedding.tsv", vectors, delimiter="\t", fmt="%.9g")
-    (logdir / "labels.tsv").write_text("".join(f"{label}\n" for label in event["labels"]))
+    table = io.BytesIO()
+    np.savetxt(table, vectors, delimiter="\t", fmt="%.9g")
+    yield "embedding.tsv", table.getvalue()
+    yield "labels.tsv", "".join(f"{label}\n" for label in event["labels"]).encode()
     config = ProjectorConfig()
     embedding = config.embeddings.add()
     embedding.tensor_name = f"{event['tag']} at step {event['step']}"
     embedding.tensor_path, embedding.metadata_path = "embedding.tsv", "labels.tsv"
-    (logdir / "projector_config.pbtxt").write_text(str(config))
+    yield "projector_config.pbtxt", str(config).encode()

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from trainscope.api.deps import JudgeDep, ManagerDep, SettingsDep, StoreDep
-from trainscope.api.routes.jobs import EXPORT_FORMAT, MUTATING, export_response, invalid
+from trainscope.api.routes.jobs import EXPORT_FORMAT, EXPORTED, MUTATING, export_response, invalid
 from trainscope.api.security import client_address
 from trainscope.jobs.exports import run_names
 from trainscope.jobs.groups import GroupInvalid, PlannedRun, plan, read_group
@@ -93,12 +93,13 @@ async def read_one_group(group_id: str, store: StoreDep, judge: JudgeDep) -> Gro
     return await run_in_threadpool(read_group, store, record, judge)
 
 
-@router.get("/{group_id}/export", responses=NOT_FOUND)
+@router.get("/{group_id}/export", responses={**NOT_FOUND, **EXPORTED}, response_class=StreamingResponse)
 async def export_group(
-    group_id: str, store: StoreDep, settings: SettingsDep, format: EXPORT_FORMAT = "csv"
+    group_id: str, request: Request, store: StoreDep, settings: SettingsDep, format: EXPORT_FORMAT = "csv"
 ) -> StreamingResponse:
     """Every run of the group in one file, each named by its label: csv (the run column), jsonl (a "run"
-    field on each event) or tensorboard (a folder per run). Deleted runs are left out."""
+    field on each event) or tensorboard (a folder per run under runs/). Deleted runs are left out: a
+    group whose runs were all deleted exports a header, nothing, or an empty runs/ folder."""
     record = await run_in_threadpool(store.get_group, group_id)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no group {group_id!r}")
@@ -106,4 +107,4 @@ async def export_group(
     named = zip(run_names(group.runs), group.runs, strict=True)
     jobs = [(name, await run_in_threadpool(store.get_job, run.job_id)) for name, run in named if run.job is not None]
     runs = [(name, job) for name, job in jobs if job is not None]
-    return export_response(runs, store, format, settings, group_id)
+    return export_response(request, runs, store, format, settings, group_id, grouped=True)

@@ -213,9 +213,19 @@ async def read_job_scalars(
     return await run_in_threadpool(read_scalars, store, job_id, tag, max_points)
 
 
-@router.get("/{job_id}/export", responses={**NOT_FOUND, 200: {"content": {t: {} for t in MEDIA_TYPES.values()}}})
+EXPORTED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the export, streamed",
+        "content": {t: {"schema": {"type": "string"}} for t in MEDIA_TYPES.values()},
+    },
+    503: {"description": "settings.export_slots exports run and export_queue wait: retry after Retry-After seconds"},
+}
+
+
+@router.get("/{job_id}/export", responses={**NOT_FOUND, **EXPORTED}, response_class=StreamingResponse)
 async def export_job(
     job_id: str,
+    request: Request,
     store: StoreDep,
     settings: SettingsDep,
     format: EXPORT_FORMAT = "csv",
@@ -223,14 +233,22 @@ async def export_job(
     """Every stored point of a job (not the thinned display), streamed a page of events at a time; a
     running job's export holds what was stored when it began."""
     record = await read_record(store, job_id)
-    return export_response([(record.name or record.id, record)], store, format, settings, record.id)
+    return export_response(request, [(record.name or record.id, record)], store, format, settings, record.id)
 
 
 def export_response(
-    runs: list[tuple[str, JobRecord]], store: RunStore, form: ExportFormat, settings: Settings, identifier: str
+    request: Request,
+    runs: list[tuple[str, JobRecord]],
+    store: RunStore,
+    form: ExportFormat,
+    settings: Settings,
+    identifier: str,
+    grouped: bool = False,
 ) -> StreamingResponse:
+    """The export, made in its turn (app.state.exports): TurnsBusy (503) when none is left."""
+    chunks = export_chunks(store, runs, form, settings.export_page_bytes, settings.export_file_bytes, grouped)
     return StreamingResponse(
-        export_chunks(store, runs, form, settings.export_page_bytes),  # a sync iterator: read in a thread
+        request.app.state.exports.admit(chunks),
         media_type=MEDIA_TYPES[form],
         headers={"Content-Disposition": f'attachment; filename="{export_filename(identifier, form)}"'},
     )

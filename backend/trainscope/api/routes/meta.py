@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from trainscope import __version__
 from trainscope.api.deps import ManagerDep, SettingsDep
@@ -40,6 +40,6 @@ def read_meta(settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.get("/health")
-async def read_health(manager: ManagerDep) -> dict[str, Any]:
+async def read_health(request: Request, manager: ManagerDep) -> dict[str, Any]:
     # async: answered on the event loop, never queued behind a busy thread pool
-    return {"status": "ok", **manager.health()}
+    return {"status": "ok", **manager.health(), "exports": request.app.state.exports.admitted}
