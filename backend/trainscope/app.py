@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
         app.state.replays = ReplayReader(store, settings)
         app.state.room = Room(hub)
         app.state.judge = Judge(app.state.lessons, store)
-        app.state.exports = Turns(settings.export_slots, settings.export_queue)
+        app.state.exports = Turns(settings.export_slots, settings.export_queue, "exports")
+        app.state.uploads = Turns(settings.upload_slots, settings.upload_queue, "uploads")
         try:
             yield
         finally:

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     export_file_bytes: int = Field(
         4 * 2**20, ge=1024, description="largest events file in a TensorBoard export, held in memory as it is made"
     )
+    # an upload is parsed in the server's process at ~8 bytes of memory per byte of CSV
+    upload_slots: int = Field(2, ge=1, description="uploads read and parsed at once; more wait for a turn")
+    upload_queue: int = Field(4, ge=0, description="uploads waiting for a turn; past it 503 with Retry-After")
     # a crowd's replay is sent a message per viewer per event-loop pass: smaller messages keep a pass short
     message_bytes: int = Field(128 * 1024, ge=1024, description="bytes per websocket message (one event may exceed it)")
     replay_senders: int = Field(

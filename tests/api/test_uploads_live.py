@@ -3,6 +3,10 @@ drawn before a run, deleted; every bad file a 422 that names its line and column
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -148,3 +152,24 @@ def test_class_names_become_classes_a_job_learns(server: LiveServer) -> None:
     done = server.wait_status(job["id"], {"done", "failed"})
     assert done["status"] == "done" and done["summary"]["val/acc"] > 0.9
     server.delete(f"/api/datasets/{table.json()['id']}")
+
+
+@pytest.fixture
+def three_tables_server(tmp_path: Path) -> Iterator[LiveServer]:
+    env = {"TRAINSCOPE_LIMITS__MAX_DATASETS": "3", "TRAINSCOPE_UPLOAD_SLOTS": "1", "TRAINSCOPE_UPLOAD_QUEUE": "30"}
+    live = LiveServer(tmp_path / "tables.db", workers=1, env=env).start()
+    yield live
+    live.stop(signal.SIGKILL)
+
+
+def test_uploads_at_once_take_turns_and_never_pass_max_datasets(three_tables_server: LiveServer) -> None:
+    server = three_tables_server
+    assert upload(server, moons_csv(), name="first").status_code == 201
+    with ThreadPoolExecutor(20) as pool:  # counted when stored, not when asked: 20 at once, 2 places left
+        answers = list(pool.map(lambda i: upload(server, moons_csv(), name=f"t{i}"), range(20)))
+    assert sorted(answer.status_code for answer in answers) == [201] * 2 + [507] * 18
+    assert server.get("/api/datasets").json()["count"] == 3
+    gone = server.get("/api/datasets").json()["datasets"][0]["id"]
+    assert server.delete(f"/api/datasets/{gone}").status_code == 204
+    assert server.delete(f"/api/datasets/{gone}").status_code == 404
+    assert upload(server, moons_csv(), name="again").status_code == 201

@@ -12,7 +12,7 @@ import pytest
 
 from trainscope.config import Settings
 from trainscope.jobs.executor import OnReport
-from trainscope.jobs.manager import DatasetGone, JobConflict, JobManager, new_record
+from trainscope.jobs.manager import DatasetGone, DatasetMissing, DatasetsFull, JobConflict, JobManager, new_record
 from trainscope.jobs.messages import (
     ControlJob,
     Died,
@@ -177,7 +177,7 @@ async def test_jobs_on_an_uploaded_table_carry_its_rows_to_the_worker_one_copy_f
     pool = fake(manager)
     created = datetime(2026, 11, 26, tzinfo=UTC)
     table = DatasetRecord("0123456789ab", "t", created, 4, ["a", "b"], "y", "class", [0.0, 1.0], 40)
-    manager.store.add_dataset(table, UploadedRows(b"\x00" * 32, b"\x00" * 16))
+    await manager.add_dataset(table, UploadedRows(b"\x00" * 32, b"\x00" * 16))
     data = {"kind": "uploaded", "dataset": "0123456789ab", "n_rows": 4, "n_features": 2, "n_classes": 2}
     first, second = [await manager.submit(JobSpec.model_validate({"data": data})) for _ in range(2)]
     for worker in pool.workers:
@@ -205,3 +205,25 @@ async def test_a_job_queued_on_a_table_deleted_while_the_server_was_down_fails_s
     finally:
         await manager.stop()
         store.close()
+
+
+async def test_uploads_at_once_never_store_more_than_max_datasets_and_a_delete_makes_room(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}", workers=1, limits={"max_datasets": 3})
+    store = SqlStore(settings.database_url)
+    store.create_schema()
+    manager = JobManager(settings, store, Hub(64), executor=FakeExecutor)
+    await manager.start()
+    created = datetime(2026, 11, 26, tzinfo=UTC)
+    rows = UploadedRows(b"\x00" * 32, b"\x00" * 16)
+    tables = [DatasetRecord(f"{i:012d}", "t", created, 4, ["a", "b"], "y", "class", [0.0, 1.0], 40) for i in range(20)]
+    results = await asyncio.gather(*(manager.add_dataset(t, rows) for t in tables), return_exceptions=True)
+    assert sum(result is None for result in results) == 3
+    assert all(isinstance(result, DatasetsFull) for result in results if result is not None)
+    assert len(store.list_datasets()) == 3 and manager.datasets_full()
+    await manager.delete_dataset(tables[0].id)
+    with pytest.raises(DatasetMissing):
+        await manager.delete_dataset(tables[0].id)
+    await manager.add_dataset(tables[5], rows)
+    assert {d.id for d in store.list_datasets()} == {tables[i].id for i in (1, 2, 5)}
+    await manager.stop()
+    store.close()

@@ -166,16 +166,16 @@ def test_uploaded_tables_are_stored_listed_newest_first_read_back_byte_equal_and
         return DatasetRecord(dataset_id, "iris · 붓꽃", created, 3, ["sepal", "petal"], "kind", "class", [0.0, 2.5], 99)
 
     rows = UploadedRows(bytes(range(256)) * 1000, b"\x00\x00\x80?" * 3)  # every byte value, 256 kB
-    store.add_dataset(table("d1", 0), rows)
-    store.add_dataset(table("d2", 5), UploadedRows(b"", b""))
+    store.write(WriteBatch(new_datasets=[(table("d1", 0), rows)]))
+    store.write(WriteBatch(new_datasets=[(table("d2", 5), UploadedRows(b"", b""))]))
     assert store.get_dataset("d1") == table("d1", 0)
     assert [d.id for d in store.list_datasets()] == ["d2", "d1"]
     assert store.read_dataset_rows("d1") == rows
-    assert store.delete_dataset("d1") is True and store.delete_dataset("d1") is False
+    store.write(WriteBatch(dataset_deletes=["d1"]))
     assert store.get_dataset("d1") is None and store.read_dataset_rows("d1") is None
     assert [d.id for d in store.list_datasets()] == ["d2"]
     with pytest.raises(IntegrityError):
-        store.add_dataset(table("d2", 9), rows)
+        store.write(WriteBatch(new_datasets=[(table("d2", 9), rows)]))
 
 
 def test_an_older_database_file_gains_the_groups_table(tmp_path: Path) -> None:

@@ -173,3 +173,31 @@ def test_a_name_is_no_value_to_predict_and_an_empty_label_is_named_in_column_ord
     assert table.columns == ["x", "y"] and table.classes == ["setosa", "versicolor", "virginica"]
     errors = refusal(b"y,a,b\n1,2,3\n,x,4\n0,1,2\n1,1,1\n", label="y")
     assert [loc for loc, _, _ in errors] == [("body", 3, "y"), ("body", 3, "a")]
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "kind"),
+    [
+        (b"a,b,y\n1,2,0\n1\x002,3,1\n", ("body", 3, "a"), "nul"),  # a NUL between digits
+        (b"a,b,y\n1,2,0\n1,2,c\x00\n", ("body", 3, "y"), "nul"),  # in a class name
+        (b"a\x00,b,y\n1,2,0\n", ("body", 1, 1), "unprintable"),  # in a column name
+        (b"a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1e999\n", ("body", 5, "y"), "too_large"),  # no class called null
+        (b"a,b,y\n1,2,0.5\n3,4,1\n5,6,0\n7,8,-1e999\n", ("body", 5, "y"), "too_large"),  # no infinite value
+        ("\ufeff\ufeffa,b,y\n1,2,0\n".encode(), ("body", 1, 1), "unprintable"),  # a second BOM
+        (b"a,\x1b]0;pwned\x07,y\n1,2,0\n", ("body", 1, 2), "unprintable"),  # a terminal's escape in a name
+        ("a,b,y\n1,2,x\u202ey\n3,4,z\n5,6,x\n7,8,z\n".encode(), ("body", 2, "y"), "unprintable"),  # right-to-left
+    ],
+)
+def test_nul_infinite_labels_and_unprintable_names_are_refused_at_their_line_and_column(
+    data: bytes, where: tuple, kind: str
+) -> None:
+    [(loc, message, found)] = refusal(data)
+    assert (loc, found) == (where, kind), message
+
+
+def test_the_header_check_is_linear_in_the_columns() -> None:
+    many = Limits(max_upload_features=200_000)
+    header = ",".join(f"c{i}" for i in range(100_000)) + ",c0\n"  # 10^5 columns, the last a repeat
+    [(loc, _, kind)] = refusal(header.encode() + b"1\n", limits=many)  # quadratic took ~3 min here
+    assert (loc, kind) == (("body", 1, "c0"), "duplicate")
+    assert refusal(header.encode())[0][2] == "too_long"  # past the limit: refused before any other check

@@ -24,12 +24,14 @@ from trainscope.jobs.executor import ExecutorFactory
 from trainscope.jobs.groups import PlannedRun
 from trainscope.jobs.ledger import Ledger, LiveJob, Pending, utcnow
 from trainscope.jobs.messages import (
+    AddDataset,
     Annotate,
     Cancel,
     Control,
     ControlJob,
     Create,
     Delete,
+    DeleteDataset,
     Died,
     Fail,
     FromWorker,
@@ -46,7 +48,7 @@ from trainscope.jobs.messages import (
 )
 from trainscope.jobs.pool import LocalPool, describe_exit
 from trainscope.schemas import CancelCommand, Command, JobSpec, JobStatus, UploadedData, UploadedRows
-from trainscope.store.base import GroupRecord, JobRecord, RunStore, StoreUnavailable, WriteBatch
+from trainscope.store.base import DatasetRecord, GroupRecord, JobRecord, RunStore, StoreUnavailable, WriteBatch
 from trainscope.stream.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,14 @@ class StoreStalled(Exception):
 
 class StoreFull(Exception):
     """The events already stored take the whole storage budget (limits.max_store_bytes)."""
+
+
+class DatasetsFull(Exception):
+    """limits.max_datasets uploaded tables are stored."""
+
+
+class DatasetMissing(LookupError):
+    """No uploaded table has this id."""
 
 
 class DatasetGone(Exception):
@@ -106,11 +116,13 @@ class JobManager:
         self._loop: asyncio.AbstractEventLoop | None = None
         # uploaded tables by id while jobs on them wait or run: one copy however many jobs share it
         self._tables: weakref.WeakValueDictionary[str, UploadedRows] = weakref.WeakValueDictionary()
+        self._datasets: set[str] = set()  # the stored tables' ids, counted against limits.max_datasets
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.ledger.stored_bytes = await asyncio.to_thread(self.store.event_bytes)
+        self._datasets = {record.id for record in await asyncio.to_thread(self.store.list_datasets)}
         for record in reversed(await asyncio.to_thread(self.store.list_jobs, None, None)):
             if record.status.terminal:
                 continue
@@ -187,6 +199,15 @@ class JobManager:
         await self._ask(lambda done: Create(records, spec_jsons, rows, group, client, done))
         return group
 
+    async def add_dataset(self, record: DatasetRecord, rows: UploadedRows) -> None:
+        """Store an uploaded table; DatasetsFull when limits.max_datasets are stored (checked and counted
+        in the pump, so uploads at once cannot pass the limit together)."""
+        await self._ask(lambda done: AddDataset(record, rows, done))
+
+    async def delete_dataset(self, dataset_id: str) -> None:
+        """Delete an uploaded table (DatasetMissing if there is none); jobs that hold its rows keep them."""
+        await self._ask(lambda done: DeleteDataset(dataset_id, done))
+
     async def _rows_for(self, specs: list[JobSpec]) -> list[UploadedRows | None]:
         """Each spec's uploaded table (None for other data), read from the store once per table and
         shared by every job on it until the last ends. Raises DatasetGone."""
@@ -233,6 +254,9 @@ class JobManager:
                 return
             future.cancel()
             raise StoreStalled(f"the store could not be written within {self.settings.command_timeout_s:g} s") from None
+
+    def datasets_full(self) -> bool:
+        return len(self._datasets) >= self.settings.limits.max_datasets
 
     def device_error(self, spec: JobSpec) -> str | None:
         """Why the spec's device cannot be had on this server, or None."""
@@ -311,7 +335,7 @@ class JobManager:
     def _handle(self, message: PumpMessage, pending: Pending) -> None:
         if isinstance(message, FromWorker):
             self._handle_worker(message, pending)
-        elif isinstance(message, Create | Cancel | Control | Annotate | Delete):
+        elif isinstance(message, Create | Cancel | Control | Annotate | Delete | AddDataset | DeleteDataset):
             if not message.done.cancelled():  # else the caller has been told it did not happen
                 self._handle_request(message, pending)
         elif isinstance(message, Fail):
@@ -362,6 +386,19 @@ class JobManager:
                     done.set_exception(JobConflict("only an ended job can be deleted; cancel it first"))
                     return
                 pending.batch.deletes.append(job_id)
+            case AddDataset(record, rows, done):
+                if len(self._datasets) >= self.settings.limits.max_datasets:
+                    stored = self.settings.limits.max_datasets
+                    done.set_exception(DatasetsFull(f"{stored} uploaded datasets are stored: delete one to make room"))
+                    return
+                self._datasets.add(record.id)
+                pending.batch.new_datasets.append((record, rows))
+            case DeleteDataset(dataset_id, done):
+                if dataset_id not in self._datasets:
+                    done.set_exception(DatasetMissing(f"no uploaded dataset {dataset_id!r}"))
+                    return
+                self._datasets.discard(dataset_id)
+                pending.batch.dataset_deletes.append(dataset_id)
         pending.resolved.append(request.done)
 
     def _refuse(self, jobs: int, client: str) -> Exception | None:

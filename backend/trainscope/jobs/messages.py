@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trainscope.schemas import Command, UploadedRows
-from trainscope.store.base import GroupRecord, JobRecord
+from trainscope.store.base import DatasetRecord, GroupRecord, JobRecord
 
 # ---- to a worker ------------------------------------------------------------------------------
 
@@ -155,6 +155,21 @@ class Delete:
     done: asyncio.Future[None]
 
 
+@dataclass(frozen=True, eq=False)
+class AddDataset:
+    """Store an uploaded table, unless limits.max_datasets are stored already."""
+
+    record: DatasetRecord
+    rows: UploadedRows
+    done: asyncio.Future[None]
+
+
+@dataclass(frozen=True, eq=False)
+class DeleteDataset:
+    dataset_id: str
+    done: asyncio.Future[None]
+
+
 @dataclass(frozen=True)
 class Fail:
     job_id: str
@@ -173,5 +188,5 @@ class Stop:
     pass
 
 
-Request = Create | Cancel | Control | Annotate | Delete  # each answered through its `done`
+Request = Create | Cancel | Control | Annotate | Delete | AddDataset | DeleteDataset  # answered through `done`
 PumpMessage = Request | Fail | Withdraw | Stop | FromWorker

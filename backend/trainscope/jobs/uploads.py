@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ def parse_csv(data: bytes, label: str | None, target: Target | None, limits: Lim
     try:
         header = [name.strip() for name in next(reader, [])]
         columns, label_index = check_header(header, label, limits)
+        if (nul := text.find("\x00")) >= 0:  # no number or name holds one; the row check joins on it
+            raise TableInvalid([nul_error(text, nul, header, delimiter)])
         rows = read_rows(reader, header, label_index, limits)
     except csv.Error as error:
         raise TableInvalid([SpecError(("body", reader.line_num), f"line {reader.line_num}: {error}", "csv")]) from None
@@ -93,20 +96,25 @@ def check_header(header: list[str], label: str | None, limits: Limits) -> tuple[
     if all(NUMBER.fullmatch(name) for name in header):
         message = "line 1 must name the columns; it holds numbers (add a first line of column names)"
         raise TableInvalid([SpecError(("body", 1), message, "no_header")])
+    if len(header) - 1 > limits.max_upload_features:  # first: every check below is linear in the columns
+        message = f"{len(header) - 1} feature columns; at most {limits.max_upload_features}"
+        raise TableInvalid([SpecError(("body", 1), message, "too_long", {"max_length": limits.max_upload_features})])
     errors = []
+    seen: set[str] = set()
     for position, name in enumerate(header, 1):
         if not name:
             errors.append(SpecError(("body", 1, position), f"line 1: column {position} has no name", "no_name"))
-        elif header.index(name) != position - 1:
+        elif unprintable(name):
+            message = f"line 1: column {position}'s name holds {unprintable(name)}"
+            errors.append(SpecError(("body", 1, position), message, "unprintable", {"value": name[:40]}))
+        elif name in seen:
             errors.append(SpecError(("body", 1, name), f"line 1: column {name!r} is named twice", "duplicate"))
-    if len(header) - 1 > limits.max_upload_features:
-        message = f"{len(header) - 1} feature columns; at most {limits.max_upload_features}"
-        errors.append(SpecError(("body", 1), message, "too_long", {"max_length": limits.max_upload_features}))
-    if label is not None and label not in header:
+        seen.add(name)
+    if label is not None and label not in seen:
         message = f"no column {label!r}; the columns are {', '.join(header)}"
         errors.append(SpecError(("query", "label"), message, "unknown_column", {"column": label}))
     if errors:
-        raise TableInvalid(errors)
+        raise TableInvalid(errors[:MAX_ERRORS])
     label_index = header.index(label) if label is not None else len(header) - 1
     return [name for i, name in enumerate(header) if i != label_index], label_index
 
@@ -167,7 +175,8 @@ def cell_errors(line: int, header: list[str], label_index: int, features: list[s
             errors.append(cell_error(line, name, what, "not_a_number", value[:40]))
     if not label:
         errors.append(cell_error(line, header[label_index], "empty", "not_a_number"))
-    return sorted(errors, key=lambda error: header.index(str(error.loc[2])))
+    order = {name: i for i, name in enumerate(header)}
+    return sorted(errors, key=lambda error: order[str(error.loc[2])])
 
 
 def label_values(
@@ -182,11 +191,16 @@ def label_values(
             row = names[0]
             message = f"{labels[row][:40]!r} is not a number (a value to predict)"
             raise TableInvalid([cell_error(lines[row], column, message, "not_a_number", labels[row][:40])])
+        if (bad := next((row for row in names if unprintable(labels[row])), None)) is not None:
+            message = f"the class name holds {unprintable(labels[bad])}"
+            raise TableInvalid([cell_error(lines[bad], column, message, "unprintable", labels[bad][:40])])
         classes: list[float | str] = sorted(set(labels))
         check_classes(len(classes), column, limits)
         index = {name: i for i, name in enumerate(classes)}
         return np.array([index[text] for text in labels], dtype="<f4"), classes, "class"
     values = np.array([float(text) for text in labels])
+    if not np.isfinite(values).all():  # 1e999: a class of its own named null, or a value of infinity
+        raise TableInvalid([too_large(lines[int(np.argmin(np.isfinite(values)))], column)])
     whole = values == np.round(values)
     distinct = np.unique(values)
     if target is None:
@@ -209,6 +223,23 @@ def check_classes(count: int, column: str, limits: Limits) -> None:
     if not 2 <= count <= limits.max_upload_classes:
         message = f"{count} classes in column {column!r}; from 2 to {limits.max_upload_classes}"
         raise TableInvalid([SpecError(("query", "target"), message, "classes", {"n": count})])
+
+
+def unprintable(text: str) -> str:
+    """What in a name could not be shown as it is ("a control character U+001B"), or ""."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cf"):  # NUL, escapes, a BOM, right-to-left overrides
+            return f"an unprintable character U+{ord(char):04X}"
+    return ""
+
+
+def nul_error(text: str, position: int, header: list[str], delimiter: str) -> SpecError:
+    """Where the first NUL character stands: its line and the column it falls in."""
+    line = text.count("\n", 0, position) + 1
+    start = text.rfind("\n", 0, position) + 1
+    field = text.count(delimiter, start, position)
+    column = header[field] if field < len(header) else f"#{field + 1}"
+    return cell_error(line, column, "holds a NUL character (byte 0), which is not text", "nul")
 
 
 def too_large(line: int, column: str) -> SpecError:

@@ -87,12 +87,22 @@ class WriteBatch:
     job_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[StoredEvent] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
+    new_datasets: list[tuple[DatasetRecord, UploadedRows]] = field(default_factory=list)
+    dataset_deletes: list[str] = field(default_factory=list)
 
     def update(self, job_id: str, **values: Any) -> None:
         self.job_updates.setdefault(job_id, {}).update(values)
 
     def __bool__(self) -> bool:
-        return bool(self.new_jobs or self.new_groups or self.job_updates or self.events or self.deletes)
+        return bool(
+            self.new_jobs
+            or self.new_groups
+            or self.job_updates
+            or self.events
+            or self.deletes
+            or self.new_datasets
+            or self.dataset_deletes
+        )
 
 
 class RunStore(Protocol):
@@ -129,10 +139,6 @@ class RunStore(Protocol):
         """Size of the stored events' JSON, of one job or of all."""
         ...
 
-    # Uploaded datasets are written here directly, not through the manager's pump: they are no job's
-    # events, no viewer follows them, and a job takes a copy of the rows when it is queued.
-    def add_dataset(self, record: DatasetRecord, rows: UploadedRows) -> None: ...
-
     def get_dataset(self, dataset_id: str) -> DatasetRecord | None: ...
 
     def list_datasets(self) -> list[DatasetRecord]:
@@ -140,10 +146,6 @@ class RunStore(Protocol):
         ...
 
     def read_dataset_rows(self, dataset_id: str) -> UploadedRows | None: ...
-
-    def delete_dataset(self, dataset_id: str) -> bool:
-        """False when there was none with this id."""
-        ...
 
     def close(self) -> None: ...
 

@@ -165,6 +165,11 @@ class SqlStore:
             for job_id in batch.deletes:
                 conn.execute(delete(events).where(events.c.job_id == job_id))
                 conn.execute(delete(jobs).where(jobs.c.id == job_id))
+            for record, rows in batch.new_datasets:
+                values = {**_to_row(record.__dict__), "features": rows.features, "labels": rows.labels}
+                conn.execute(insert(datasets).values(**values))
+            if batch.dataset_deletes:
+                conn.execute(delete(datasets).where(datasets.c.id.in_(batch.dataset_deletes)))
 
     def get_job(self, job_id: str) -> JobRecord | None:
         with self.engine.connect() as conn:
@@ -205,15 +210,6 @@ class SqlStore:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def add_dataset(self, record: DatasetRecord, rows: UploadedRows) -> None:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(datasets).values(**_to_row(record.__dict__), features=rows.features, labels=rows.labels)
-                )
-        except OperationalError as error:
-            raise StoreUnavailable(str(error.orig)) from error
-
     def get_dataset(self, dataset_id: str) -> DatasetRecord | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(*DATASET_FIELDS).where(datasets.c.id == dataset_id)).mappings().first()
@@ -229,13 +225,6 @@ class SqlStore:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return UploadedRows(bytes(row.features), bytes(row.labels)) if row else None
-
-    def delete_dataset(self, dataset_id: str) -> bool:
-        try:
-            with self.engine.begin() as conn:
-                return conn.execute(delete(datasets).where(datasets.c.id == dataset_id)).rowcount > 0
-        except OperationalError as error:
-            raise StoreUnavailable(str(error.orig)) from error
 
     def read_events(
         self,

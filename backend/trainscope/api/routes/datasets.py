@@ -9,9 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from trainscope.api.deps import SettingsDep, StoreDep
+from trainscope.api.deps import ManagerDep, SettingsDep, StoreDep
 from trainscope.api.routes.jobs import MUTATING, invalid
+from trainscope.api.turns import Turns
 from trainscope.jobs.ledger import utcnow
+from trainscope.jobs.manager import DatasetMissing, DatasetsFull
 from trainscope.jobs.uploads import TableInvalid, filled, parse_csv, unknown_dataset
 from trainscope.schemas import (
     DatasetPreviewRequest,
@@ -49,13 +51,14 @@ def to_public(record: DatasetRecord) -> DatasetPublic:
         **MUTATING["responses"],
         413: {"description": "the CSV is larger than limits.max_upload_bytes"},
         415: {"description": "sent as a form: send the CSV itself as the body"},
+        503: {"description": "settings.upload_slots uploads run and upload_queue wait: retry after Retry-After"},
         507: {"description": "limits.max_datasets tables are stored: delete one to make room"},
     },
     dependencies=MUTATING["dependencies"],
 )
 async def upload_dataset(
     request: Request,
-    store: StoreDep,
+    manager: ManagerDep,
     settings: SettingsDep,
     name: Annotated[str, Query(min_length=1, max_length=100, description="what the table is called in lists")],
     label: Annotated[str | None, Query(max_length=200, description="the label column (default: the last)")] = None,
@@ -69,14 +72,16 @@ async def upload_dataset(
     if request.headers.get("content-type", "").startswith("multipart/"):
         message = "send the CSV itself as the request body (Content-Type: text/csv), not as a form"
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, message)
-    if len(await run_in_threadpool(store.list_datasets)) >= settings.limits.max_datasets:
-        message = f"{settings.limits.max_datasets} uploaded datasets are stored: delete one to make room"
-        raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, message)
-    body = await request.body()
-    try:
-        table = await run_in_threadpool(parse_csv, body, label, target, settings.limits)
-    except TableInvalid as error:
-        raise invalid(error.errors) from None
+    if manager.datasets_full():  # before reading the body; checked again, and counted, when it is stored
+        raise datasets_full(settings.limits.max_datasets)
+    turns: Turns = request.app.state.uploads
+    async with turns.turn():  # the body is read in its turn: waiting uploads hold no memory
+        body = await request.body()
+        try:
+            table = await turns.run(parse_csv, body, label, target, settings.limits)
+        except TableInvalid as error:
+            raise invalid(error.errors) from None
+        size_bytes = len(body)
     record = DatasetRecord(
         id=uuid.uuid4().hex[:12],
         name=name,
@@ -86,10 +91,18 @@ async def upload_dataset(
         label=table.label,
         target=table.target,
         classes=table.classes,
-        size_bytes=len(body),
+        size_bytes=size_bytes,
     )
-    await run_in_threadpool(store.add_dataset, record, table.rows)
+    try:
+        await manager.add_dataset(record, table.rows)
+    except DatasetsFull:
+        raise datasets_full(settings.limits.max_datasets) from None
     return to_public(record)
+
+
+def datasets_full(max_datasets: int) -> HTTPException:
+    message = f"{max_datasets} uploaded datasets are stored: delete one to make room"
+    return HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, message)
 
 
 @router.get("")
@@ -113,10 +126,12 @@ async def read_dataset(dataset_id: str, store: StoreDep) -> DatasetPublic:
     responses={**NOT_FOUND, **MUTATING["responses"]},
     dependencies=MUTATING["dependencies"],
 )
-async def delete_dataset(dataset_id: str, store: StoreDep) -> Response:
+async def delete_dataset(dataset_id: str, manager: ManagerDep) -> Response:
     """Delete a table; runs trained on it keep their results, and a job already queued keeps its rows."""
-    if not await run_in_threadpool(store.delete_dataset, dataset_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no uploaded dataset {dataset_id!r}")
+    try:
+        await manager.delete_dataset(dataset_id)
+    except DatasetMissing:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no uploaded dataset {dataset_id!r}") from None
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
