@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
@@ -113,7 +113,10 @@ class Settings(BaseSettings):
     )
     replay_max_points: int = Field(2000, ge=2, description="points per series in a compact replay")
     replay_max_snapshots: int = Field(100, ge=1, description="snapshots per series in a compact replay")
-    hang_timeout_s: float = Field(30.0, gt=0, description="a busy worker silent this long is killed")
+    hang_timeout_s: float = Field(
+        30.0, gt=0, description="a worker with a job whose heartbeat is silent this long is killed as hung"
+    )
+    heartbeat_s: float = Field(1.0, gt=0, description="how often a worker's own thread says it is alive")
     command_timeout_s: float = Field(
         5.0, gt=0, description="how long a change waits for the store; past it the answer is 503 and nothing changes"
     )
@@ -129,6 +132,12 @@ class Settings(BaseSettings):
     )
     frontend_dir: Path = FRONTEND_DIR
     limits: Limits = Limits()
+
+    @model_validator(mode="after")
+    def _beats_fit_the_watchdog(self) -> Settings:
+        if self.hang_timeout_s < 2 * self.heartbeat_s:
+            raise ValueError("hang_timeout_s must be at least twice heartbeat_s, or a live worker is killed as hung")
+        return self
 
 
 class ClientSettings(BaseSettings):

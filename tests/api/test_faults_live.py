@@ -6,6 +6,7 @@ import os
 import signal
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +121,34 @@ def test_a_job_that_raises_fails_with_its_reason_and_the_worker_lives_on(one_wor
     after = server.submit(QUICK)
     assert server.wait_status(after["id"], {"done", "failed"})["status"] == "done"
     assert server.health()["workers"][0]["pid"] == survivor  # the same process ran both jobs
+
+
+@pytest.fixture
+def quick_watchdog(tmp_path: Path) -> Iterator[LiveServer]:
+    env = {"TRAINSCOPE_HANG_TIMEOUT_S": "1.5", "TRAINSCOPE_HEARTBEAT_S": "0.1"}
+    live = LiveServer(tmp_path / "watchdog.db", workers=1, env=env).start()
+    yield live
+    live.stop(signal.SIGKILL)
+
+
+def test_the_watchdog_hears_the_heartbeat_not_the_training_loop(quick_watchdog: LiveServer) -> None:
+    server = quick_watchdog
+    # a fresh worker builds MNIST-1D for ~2.7 s here before its first event: past the 1.5 s limit, alive
+    slow_start = {"data": {"kind": "mnist1d"}, "model": {"kind": "cnn1d"}, "optim": {"steps": 20, "eval_every": 10}}
+    job = server.submit(slow_start)
+    done = server.wait_status(job["id"], {"done", "failed"}, timeout=120)
+    assert done["status"] == "done", done["message"]
+
+    job = server.submit(LONG)
+    server.wait_status(job["id"], {"running"})
+    [worker] = server.health()["workers"]
+    os.kill(worker["pid"], signal.SIGSTOP)  # stopped for less than the limit: a starved worker, not a hung one
+    time.sleep(0.5)
+    os.kill(worker["pid"], signal.SIGCONT)
+    seq = server.job(job["id"])["last_seq"]
+    wait_for(lambda: server.job(job["id"])["last_seq"] > seq + 10, 30, "the job to go on")
+    assert server.job(job["id"])["status"] == "running"
+    os.kill(worker["pid"], signal.SIGSTOP)  # and past it: truly stuck
+    failed = server.wait_status(job["id"], {"failed"}, timeout=30)
+    assert "hung" in failed["message"]
+    wait_for(lambda: server.health()["ready_workers"] == 1, 60, "a replacement worker")

@@ -42,7 +42,11 @@ class DiskFullStore(SqlStore):
 @pytest.fixture
 def app_and_store(tmp_path: Path) -> Iterator[tuple[httpx.Client, DiskFullStore]]:
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", workers=1, command_timeout_s=1.0, hang_timeout_s=1.0
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        workers=1,
+        command_timeout_s=1.0,
+        hang_timeout_s=1.0,
+        heartbeat_s=0.2,
     )
     store = DiskFullStore(settings.database_url)
     server = uvicorn.Server(uvicorn.Config(create_app(settings, store), port=free_port(), log_level="warning"))

@@ -85,7 +85,7 @@ async def until(condition: Callable[[], object], timeout: float = 5.0) -> None:
 
 @pytest.fixture
 async def manager(tmp_path: Path) -> AsyncIterator[JobManager]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}", workers=2, hang_timeout_s=0.4)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}", workers=2, hang_timeout_s=0.4, heartbeat_s=0.1)
     store = SqlStore(settings.database_url)
     store.create_schema()
     manager = JobManager(settings, store, Hub(64), executor=FakeExecutor)

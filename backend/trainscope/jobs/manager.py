@@ -436,11 +436,12 @@ class JobManager:
                     worker.job = None
                 self._replace(worker, exitcode)
             case Heartbeat():
-                pass  # a paused job's worker, still alive: last_seen is all it updates
+                pass  # still alive: last_seen is all it updates
 
     async def _watch_for_hangs(self) -> None:
-        """Kill a worker that has a job but has said nothing for `hang_timeout_s` (it reports every
-        ~0.1 s while training and beats every second while paused); its death then fails the job."""
+        """Kill a worker that has a job but has said nothing for `hang_timeout_s`: its heartbeat thread
+        beats every `heartbeat_s` whatever its job does, so this is a process stopped or stuck in C
+        holding the interpreter, not a slow job; its death then fails the job."""
         limit = self.settings.hang_timeout_s
         while True:
             await asyncio.sleep(min(1.0, limit / 4))

@@ -77,7 +77,7 @@ class JobIdle:
 
 @dataclass(frozen=True)
 class Heartbeat:
-    """A paused job's worker, still alive."""
+    """A worker, still alive (its own thread beats every settings.heartbeat_s, whatever its job does)."""
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ class LocalPool:
                 settings.emit_max_steps,
                 settings.limits.max_job_seconds,
                 settings.worker_nice,
+                settings.heartbeat_s,
             ),
             name=f"trainscope-worker-{index}",
             daemon=True,

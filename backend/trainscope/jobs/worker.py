@@ -2,13 +2,16 @@
 
 Imports training/, the spec models and the messages (jobs/messages.py), never the web layer. It takes
 RunJob, ControlJob and StopWorker (tasks pipe) and sends Ready, JobEvent, Heartbeat and JobIdle
-(events pipe).
+(events pipe). A thread of its own beats every `heartbeat_s`, whatever the training loop is doing: the
+server judges a worker hung by that, so a job that spends a while without events (building MNIST-1D
+takes ~2.7 s, much longer on a loaded machine) or a worker starved by load is never taken for hung.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -56,16 +59,36 @@ class _ServerStopping(Exception):
     pass
 
 
-class PipeControl:
-    """The trainer's Control: commands for this job from the tasks pipe. While it waits (a paused
-    job) it sends a heartbeat each time, so the server can tell paused from hung."""
+class Outbox:
+    """The events pipe, shared by the training loop and the heartbeat thread: one send at a time (a
+    Connection's send is not thread-safe; interleaved writes would corrupt both messages)."""
 
-    def __init__(self, job_id: str, tasks: Connection, events: Connection) -> None:
-        self.job_id, self.tasks, self.events = job_id, tasks, events
+    def __init__(self, events: Connection) -> None:
+        self.events = events
+        self.lock = threading.Lock()
+
+    def send(self, message: object) -> None:
+        with self.lock:
+            self.events.send(message)
+
+
+def beat(outbox: Outbox, every_s: float) -> None:
+    """Say this process is alive every `every_s`, until the server has gone."""
+    try:
+        while True:
+            outbox.send(Heartbeat())
+            time.sleep(every_s)
+    except (OSError, EOFError):
+        return
+
+
+class PipeControl:
+    """The trainer's Control: commands for this job from the tasks pipe."""
+
+    def __init__(self, job_id: str, tasks: Connection) -> None:
+        self.job_id, self.tasks = job_id, tasks
 
     def poll(self, wait: float) -> list[Command]:
-        if wait:
-            self.events.send(Heartbeat())
         commands: list[Command] = []
         ready = self.tasks.poll(wait)
         while ready:
@@ -116,7 +139,7 @@ def checked_emit(job_id: str, send: Callable[[JobEvent], None]) -> Callable[[dic
     return emit
 
 
-def run_job(message: RunJob, server_device: str, tasks: Connection, events: Connection, policy: Any) -> None:
+def run_job(message: RunJob, server_device: str, tasks: Connection, events: Outbox, policy: Any) -> None:
     from trainscope.schemas import JobSpec, UploadedData
     from trainscope.training.driver import fit, resolve_device
 
@@ -139,7 +162,7 @@ def run_job(message: RunJob, server_device: str, tasks: Connection, events: Conn
                 "detail": {"device": str(device), "pid": os.getpid()},
             }
         )
-        result = fit(spec, emit, PipeControl(job_id, tasks, events), policy)
+        result = fit(spec, emit, PipeControl(job_id, tasks), policy)
         emit(
             {
                 "type": "status",
@@ -167,11 +190,14 @@ def worker_main(
     emit_max_steps: int,
     max_job_seconds: float,
     nice: int = 0,
+    heartbeat_s: float = 1.0,
 ) -> None:
     try:
         if nice:
             os.nice(nice)
-        events.send(Ready(warm_up(torch_threads)))
+        outbox = Outbox(events)
+        outbox.send(Ready(warm_up(torch_threads)))
+        threading.Thread(target=beat, args=(outbox, heartbeat_s), daemon=True, name="heartbeat").start()
         from trainscope.training.driver import EmitPolicy
 
         policy = EmitPolicy(emit_interval_s, emit_max_steps, max_job_seconds)
@@ -180,7 +206,7 @@ def worker_main(
             if isinstance(message, StopWorker):
                 return
             if isinstance(message, RunJob):
-                run_job(message, server_device, tasks, events, policy)
+                run_job(message, server_device, tasks, outbox, policy)
             # a control command for a job that already ended is ignored
     except (EOFError, OSError, _ServerStopping, KeyboardInterrupt):
         return  # the server went away or asked us to stop
