@@ -48,6 +48,7 @@ class LiveServer:
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    log_dir: Path | None = None  # where the log goes (default: beside the database)
 
     @property
     def url(self) -> str:
@@ -59,7 +60,7 @@ class LiveServer:
 
     def start(self, timeout: float = 90) -> LiveServer:
         self.port = free_port()
-        self.log_path = self.database.with_suffix(f".{self.port}.log")
+        self.log_path = (self.log_dir or self.database.parent) / f"{self.database.stem}.{self.port}.log"
         # a SQLite file by default; env may name another database (PostgreSQL)
         env = {**os.environ, "TRAINSCOPE_DATABASE_URL": f"sqlite:///{self.database}", **self.env}
         command = [sys.executable, "-m", "trainscope.cli", "serve", "--port", str(self.port)]

@@ -37,6 +37,13 @@ class Limits(BaseModel):
     max_store_bytes: int = Field(
         4 * 2**30, ge=2**20, description="bytes of events all jobs may store; past it new jobs answer 507"
     )
+    # SQLite needs room to write even a delete (WAL frames): past the floor jobs stop and new ones wait,
+    # so the space left is there to delete runs with
+    min_free_disk_bytes: int = Field(
+        64 * 2**20,
+        ge=0,
+        description="free bytes kept on the database's disk; below it running jobs stop, new answer 507",
+    )
     max_group_runs: int = Field(32, ge=1, description="runs in one group (variations or grid combinations)")
     max_job_seconds: float = Field(3600.0, gt=0, description="wall time of one job, pauses included")
     max_viewers_per_job: int = Field(500, ge=1, description="websocket viewers of one job")
@@ -120,6 +127,9 @@ class Settings(BaseSettings):
     command_timeout_s: float = Field(
         5.0, gt=0, description="how long a change waits for the store; past it the answer is 503 and nothing changes"
     )
+    shutdown_timeout_s: float = Field(
+        5.0, gt=0, description="how long stopping waits for the store to take pending changes; then they are dropped"
+    )
     token: SecretStr | None = Field(None, description="when set, mutating requests need `Authorization: Bearer`")
     allowed_origins: list[str] = Field(
         default_factory=list, description="websocket Origins allowed besides the server's own address"
@@ -146,5 +156,8 @@ class ClientSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRAINSCOPE_", extra="ignore")
 
     url: str = "http://127.0.0.1:8000"
+    shutdown_timeout_s: float = Field(
+        5.0, gt=0, description="how long stopping waits for the store to take pending changes; then they are dropped"
+    )
     token: SecretStr | None = None
     timeout_s: float = Field(30.0, gt=0, description="seconds a request may take")

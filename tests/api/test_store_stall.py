@@ -32,10 +32,11 @@ LONGER = {"optim": {"steps": 3000, "eval_every": 100}, "probes": {"min_interval_
 
 class DiskFullStore(SqlStore):
     full = False
+    error = "database or disk is full"
 
     def _write(self, batch: WriteBatch) -> None:
         if self.full:
-            raise OperationalError("INSERT INTO events", {}, sqlite3.OperationalError("database or disk is full"))
+            raise OperationalError("INSERT INTO events", {}, sqlite3.OperationalError(self.error))
         super()._write(batch)
 
 
@@ -94,6 +95,7 @@ def test_a_stalled_pump_does_not_get_a_working_worker_killed_as_hung(
     client, store = app_and_store
     running = client.post("/api/jobs", json=LONGER).json()["id"]
     wait_for(lambda: job(client, running)["status"] == "running", 30, "the long job to start")
+    store.error = "database is locked"  # a stall to wait out (a full disk stops the jobs instead)
     store.full = True  # its next events stall the pump
     time.sleep(2.0)  # past hang_timeout_s (1 s): the watchdog must hear the worker, not wait on the pump
     store.full = False

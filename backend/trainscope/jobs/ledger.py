@@ -40,7 +40,7 @@ class LiveJob:
     client: str = ""  # the submitting address, for the per-client limit
     summary: dict[str, float] = field(default_factory=dict)
     stored_bytes: int = 0  # of its events, against limits.max_job_bytes
-    over_budget: bool = False  # asked to stop for it: its end is reported as failed, with that reason
+    stop_reason: str = ""  # why it was asked to stop (a budget, the disk): its end is reported failed, saying so
 
 
 @dataclass
@@ -55,13 +55,15 @@ class Pending:
 
 class Ledger:
     """`live` holds every job not yet ended; `stored_bytes` all events in the store. `stop_job` is asked
-    to stop a job whose events reached limits.max_job_bytes (its next event is dropped, not stored)."""
+    to stop a job whose events reached limits.max_job_bytes, or any job while `disk_low` says why the
+    disk can take no more events (its next event is dropped, not stored; its status still is)."""
 
     def __init__(self, limits: Limits, stop_job: Callable[[str, LiveJob], None]) -> None:
         self.limits = limits
         self.stop_job = stop_job
         self.live: dict[str, LiveJob] = {}
         self.stored_bytes = 0
+        self.disk_low = ""
 
     def status(self, job_id: str, status: JobStatus, message: str, pending: Pending) -> None:
         """A status change decided by the server rather than reported by a worker."""
@@ -72,12 +74,9 @@ class Ledger:
         the batch and update the job row it implies."""
         live = self.live[job_id]
         status = JobStatus(event["status"]) if event["type"] == "status" else None
-        if live.over_budget and status == JobStatus.cancelled:  # the stop it was asked for: say why
-            budget = self.limits.max_job_bytes / 2**20
+        if live.stop_reason and status == JobStatus.cancelled:  # the stop it was asked for: say why
             status, event["status"] = JobStatus.failed, JobStatus.failed.value
-            event["message"] = (
-                f"stopped at step {event.get('step', 0)}: its events reached the {budget:g} MB a job may store"
-            )
+            event["message"] = f"stopped at step {event.get('step', 0)}: {live.stop_reason}"
         if status is not None and live.status is not None:
             try:
                 check_transition(live.status, status)
@@ -107,9 +106,9 @@ class Ledger:
     ) -> None:
         seq = live.last_seq + 1
         body = f'{{"job":"{job_id}","seq":{seq},{message.body[1:]}'  # the ids are hex: nothing to escape
-        if status is None and live.stored_bytes + len(body) > self.limits.max_job_bytes:
-            if not live.over_budget and live.worker is not None:
-                live.over_budget = True
+        if status is None and (reason := self._no_room(live, len(body))):
+            if not live.stop_reason and live.worker is not None:
+                live.stop_reason = reason
                 self.stop_job(job_id, live)
             return
         live.stored_bytes += len(body)
@@ -123,6 +122,12 @@ class Ledger:
         series = f"{message.type}:{message.tag}" if message.type in SNAPSHOT_TYPES else None
         final = bool(status and status.terminal)
         pending.published.append((job_id, Published(seq, body, final=final, series=series)))
+
+    def _no_room(self, live: LiveJob, size: int) -> str:
+        """Why an event of `size` bytes may not be stored, or ""."""
+        if live.stored_bytes + size > self.limits.max_job_bytes:
+            return f"its events reached the {self.limits.max_job_bytes / 2**20:g} MB a job may store"
+        return self.disk_low
 
     def _change(self, job_id: str, live: LiveJob, status: JobStatus, event: dict[str, Any], pending: Pending) -> None:
         live.status = status

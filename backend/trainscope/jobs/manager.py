@@ -54,6 +54,7 @@ from trainscope.stream.hub import Hub
 log = logging.getLogger(__name__)
 
 MAX_FAILED_STARTS = 3  # workers that die before they are ready; past this we stop replacing them
+ROOM_CHECK_S = 0.5  # how often the pump looks at the database's free space (~0.1 ms a look)
 
 
 class QueueFull(Exception):
@@ -107,7 +108,7 @@ class JobManager:
         self.hub = hub
         self.pool = executor(settings, self._from_worker)
         self._inbox: asyncio.Queue[PumpMessage] = asyncio.Queue()
-        self.ledger = Ledger(settings.limits, self._stop_over_budget)
+        self.ledger = Ledger(settings.limits, self._stop_for_room)
         self._queue: deque[str] = deque()
         self._failed_starts = 0
         self._stopping = False
@@ -117,6 +118,8 @@ class JobManager:
         # uploaded tables by id while jobs on them wait or run: one copy however many jobs share it
         self._tables: weakref.WeakValueDictionary[str, UploadedRows] = weakref.WeakValueDictionary()
         self._datasets: set[str] = set()  # the stored tables' ids, counted against limits.max_datasets
+        self._next_room_check = 0.0
+        self._store_error = ""  # why the last write failed, until one succeeds
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -153,8 +156,20 @@ class JobManager:
         self._watchdog.cancel()
         await asyncio.to_thread(self.pool.stop)
         self._inbox.put_nowait(Stop())
-        if self._pump_task is not None:
-            await self._pump_task
+        if self._pump_task is None:
+            return
+        try:  # a store that cannot be written (a full disk) must not keep the server from stopping
+            await asyncio.wait_for(asyncio.shield(self._pump_task), self.settings.shutdown_timeout_s)
+        except TimeoutError:
+            log.error(
+                "stopping without storing what is pending: the store could not be written for %g s (%s); "
+                "jobs left running are marked failed at the next start",
+                self.settings.shutdown_timeout_s,
+                self._store_error or "no answer",
+            )
+            self._pump_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump_task
 
     def _from_worker(self, message: FromWorker) -> None:
         """A worker's report, from any thread (the executor's)."""
@@ -253,7 +268,9 @@ class JobManager:
                 future.result()
                 return
             future.cancel()
-            raise StoreStalled(f"the store could not be written within {self.settings.command_timeout_s:g} s") from None
+            why = f" ({self._store_error})" if self._store_error else ""
+            timeout = self.settings.command_timeout_s
+            raise StoreStalled(f"the store could not be written within {timeout:g} s{why}") from None
 
     def datasets_full(self) -> bool:
         return len(self._datasets) >= self.settings.limits.max_datasets
@@ -289,6 +306,7 @@ class JobManager:
             messages = [await self._inbox.get()]
             while len(messages) < self.settings.pump_batch and not self._inbox.empty():
                 messages.append(self._inbox.get_nowait())
+            await self._check_room()
             pending = Pending()
             for message in messages:
                 if isinstance(message, Stop):
@@ -326,11 +344,34 @@ class JobManager:
             try:
                 await asyncio.to_thread(self.store.write, batch)
                 self.ledger.stored_bytes -= freed
+                self._store_error = ""
                 return
             except StoreUnavailable as error:
+                if "full" in str(error) and not self._store_error:  # no floor kept (or another program
+                    self._stop_running_jobs(f"the disk is full ({error})")  # filled it): stop training
+                self._store_error = str(error)
                 log.warning("store unavailable (%s); retrying in %.2f s", error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+    async def _check_room(self) -> None:
+        """Below limits.min_free_disk_bytes on the database's disk, events are no longer stored: running
+        jobs stop (failed, saying why) and new ones answer 507, while deletes still have room to run."""
+        now = time.monotonic()
+        if now < self._next_room_check:
+            return
+        self._next_room_check = now + ROOM_CHECK_S
+        free = await asyncio.to_thread(self.store.free_bytes)
+        floor = self.settings.limits.min_free_disk_bytes
+        low = free is not None and free < floor
+        if low and not self.ledger.disk_low:
+            log.warning("the database's disk has %d bytes free, under the %d kept: no more events", free, floor)
+        self.ledger.disk_low = (
+            f"the disk is nearly full ({(free or 0) / 2**20:.0f} MB free; the server keeps "
+            f"{floor / 2**20:g} MB free to delete runs with)"
+            if low
+            else ""
+        )
 
     def _handle(self, message: PumpMessage, pending: Pending) -> None:
         if isinstance(message, FromWorker):
@@ -387,6 +428,9 @@ class JobManager:
                     return
                 pending.batch.deletes.append(job_id)
             case AddDataset(record, rows, done):
+                if self.ledger.disk_low:
+                    done.set_exception(StoreFull(f"{self.ledger.disk_low}: delete runs to make room"))
+                    return
                 if len(self._datasets) >= self.settings.limits.max_datasets:
                     stored = self.settings.limits.max_datasets
                     done.set_exception(DatasetsFull(f"{stored} uploaded datasets are stored: delete one to make room"))
@@ -404,6 +448,8 @@ class JobManager:
     def _refuse(self, jobs: int, client: str) -> Exception | None:
         """Why `jobs` more jobs from this client may not be queued now, or None."""
         limits = self.settings.limits
+        if self.ledger.disk_low:
+            return StoreFull(f"{self.ledger.disk_low}: delete runs to make room")
         if self.ledger.stored_bytes >= limits.max_store_bytes:
             return StoreFull(
                 f"stored events take {self.ledger.stored_bytes / 2**20:.0f} MB of the "
@@ -479,7 +525,14 @@ class JobManager:
                         self._queue.remove(job_id)
                 self._inbox.put_nowait(Withdraw(job_ids))
 
-    def _stop_over_budget(self, job_id: str, live: LiveJob) -> None:
+    def _stop_running_jobs(self, reason: str) -> None:
+        log.error("stopping every running job: %s", reason)
+        for job_id, live in self.ledger.live.items():
+            if live.worker is not None and not live.stop_reason:
+                live.stop_reason = reason
+                self._stop_for_room(job_id, live)
+
+    def _stop_for_room(self, job_id: str, live: LiveJob) -> None:
         assert live.worker is not None
         self.pool.send(live.worker, ControlJob(job_id, CancelCommand()))
 

@@ -139,6 +139,11 @@ class RunStore(Protocol):
         """Size of the stored events' JSON, of one job or of all."""
         ...
 
+    def free_bytes(self) -> int | None:
+        """Bytes the database can still grow by, or None where that is not known here (a server
+        elsewhere)."""
+        ...
+
     def get_dataset(self, dataset_id: str) -> DatasetRecord | None: ...
 
     def list_datasets(self) -> list[DatasetRecord]:

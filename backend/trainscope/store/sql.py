@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -209,6 +211,17 @@ class SqlStore:
             query = query.where(events.c.job_id == job_id)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def free_bytes(self) -> int | None:
+        """The file's disk's free space and the file's own free pages (a deleted run's pages are reused
+        by SQLite, not given back to the disk); None for PostgreSQL, whose disk is the server's."""
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return None
+        with self.engine.connect() as conn:
+            free_pages = conn.exec_driver_sql("PRAGMA freelist_count").scalar_one()
+            page_size = conn.exec_driver_sql("PRAGMA page_size").scalar_one()
+        return shutil.disk_usage(Path(database).resolve().parent).free + int(free_pages) * int(page_size)
 
     def get_dataset(self, dataset_id: str) -> DatasetRecord | None:
         with self.engine.connect() as conn:

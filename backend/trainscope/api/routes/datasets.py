@@ -13,7 +13,7 @@ from trainscope.api.deps import ManagerDep, SettingsDep, StoreDep
 from trainscope.api.routes.jobs import MUTATING, invalid
 from trainscope.api.turns import Turns
 from trainscope.jobs.ledger import utcnow
-from trainscope.jobs.manager import DatasetMissing, DatasetsFull
+from trainscope.jobs.manager import DatasetMissing, DatasetsFull, StoreFull
 from trainscope.jobs.uploads import TableInvalid, filled, parse_csv, unknown_dataset
 from trainscope.schemas import (
     DatasetPreviewRequest,
@@ -52,7 +52,7 @@ def to_public(record: DatasetRecord) -> DatasetPublic:
         413: {"description": "the CSV is larger than limits.max_upload_bytes"},
         415: {"description": "sent as a form: send the CSV itself as the body"},
         503: {"description": "settings.upload_slots uploads run and upload_queue wait: retry after Retry-After"},
-        507: {"description": "limits.max_datasets tables are stored: delete one to make room"},
+        507: {"description": "limits.max_datasets tables are stored, or the disk is nearly full: delete to make room"},
     },
     dependencies=MUTATING["dependencies"],
 )
@@ -97,6 +97,8 @@ async def upload_dataset(
         await manager.add_dataset(record, table.rows)
     except DatasetsFull:
         raise datasets_full(settings.limits.max_datasets) from None
+    except StoreFull as error:
+        raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(error)) from None
     return to_public(record)
 
 
