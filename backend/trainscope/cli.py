@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -16,7 +17,23 @@ from typing import Any, NoReturn
 
 import click
 
-FAILED, REFUSED, UNREACHABLE, INTERRUPTED = 1, 3, 4, 130
+from trainscope.schemas.text import shown
+
+FAILED, USAGE, REFUSED, UNREACHABLE, INTERRUPTED = 1, 2, 3, 4, 130
+
+
+class Identifier(click.ParamType[str]):
+    """A job's, table's or lesson's id: letters, digits, - and _ (never a path: `../jobs/X`)."""
+
+    name = "ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if not re.fullmatch(r"[\w-]{1,64}", str(value), re.ASCII):
+            self.fail(f"{value!r} is not an id (letters, digits, - and _)", param, ctx)
+        return str(value)
+
+
+IDENTIFIER = Identifier()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,17 +47,23 @@ def main(ctx: click.Context, url: str | None, token: str | None) -> None:
 
 @main.command()
 @click.option("--host")
-@click.option("--port", type=int)
-@click.option("--workers", type=int, help="worker processes")
+@click.option("--port", type=click.IntRange(0, 65535))
+@click.option("--workers", type=click.IntRange(1, 64), help="worker processes")
 @click.option("--database-url", help="sqlite:///file.db (default) or a SQLAlchemy URL")
 def serve(**options: Any) -> None:
     """Start the web app (settings also from TRAINSCOPE_* variables) and print its address."""
     import uvicorn
+    from pydantic import ValidationError
 
     from trainscope.app import create_app
     from trainscope.config import Settings
 
-    settings = Settings(**{key: value for key, value in options.items() if value is not None})
+    try:
+        settings = Settings(**{key: value for key, value in options.items() if value is not None})
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
+        raise click.UsageError(problems) from None
+    check_database(settings.database_url)
     print(f"Trainscope: http://{settings.host}:{settings.port}/", flush=True)
     # permessage-deflate doubles server CPU for our small messages (measured): off.
     uvicorn.run(
@@ -53,10 +76,40 @@ def serve(**options: Any) -> None:
     )
 
 
-def client(ctx: click.Context) -> Any:
-    from trainscope.client import Client
+def check_database(url: str) -> None:
+    """Open the database once before serving: a bad URL is one line, not the server's traceback."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
 
-    return Client(ctx.obj["url"], ctx.obj["token"])
+    try:
+        engine = create_engine(url)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except (SQLAlchemyError, ImportError, ValueError) as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise click.BadParameter(f"cannot open {url!r}: {reason}", param_hint="--database-url") from None
+
+
+def client(ctx: click.Context) -> Any:
+    """A client for the server the options or TRAINSCOPE_URL name; a bad URL or token is bad usage."""
+    import httpx
+
+    from trainscope.client import Client
+    from trainscope.config import ClientSettings
+
+    settings = ClientSettings()
+    url = ctx.obj["url"] or settings.url
+    token = ctx.obj["token"] or (settings.token.get_secret_value() if settings.token else None)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        raise click.BadParameter(f"{url!r}: {error}", param_hint="--url") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise click.BadParameter(f"{url!r}: write http://HOST:PORT", param_hint="--url")
+    if token is not None and not (token.isascii() and token.isprintable() and " " not in token and token):
+        raise click.BadParameter("a token is printable ASCII, without spaces", param_hint="--token")
+    return Client(url, token)
 
 
 def fail(code: int, message: str) -> NoReturn:
@@ -79,6 +132,8 @@ def guarded(function: Any) -> Any:
             fail(REFUSED, describe_refusal(error.status, error.detail))
         except (httpx.TransportError, ConnectionError) as error:
             fail(UNREACHABLE, f"no server answered ({error}); start one with `trainscope serve` or set --url")
+        except OSError as error:  # a file we were to read or write
+            fail(USAGE, f"{error.filename or 'file'}: {error.strerror or error}")
 
     return run
 
@@ -195,7 +250,10 @@ def submit(
     ctx: click.Context, spec: Any, settings: tuple[str, ...], watch: bool, cancel_on_exit: bool, as_json: bool
 ) -> None:
     """Submit a job from a spec file (`-`: standard input; none: the defaults) and `--set` changes."""
-    body = json.load(spec) if spec is not None else {}
+    try:
+        body = json.load(spec) if spec is not None else {}
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError says the line and column
+        raise click.BadParameter(f"not a JSON spec: {error}", param_hint="SPEC") from None
     if not isinstance(body, dict):
         raise click.BadParameter("a job spec is a JSON object", param_hint="SPEC")
     with client(ctx) as api:
@@ -223,12 +281,12 @@ def jobs(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> N
     for job in page.jobs:
         acc = job.summary.get("val/acc")
         figures = f"step {int(job.summary.get('step', 0))}" + (f" · val acc {acc:.1%}" if acc is not None else "")
-        click.echo(f"{job.id}  {job.status.value:<9}  {figures:<28}  {job.name}")
+        click.echo(f"{job.id}  {job.status.value:<9}  {figures:<28}  {shown(job.name)}")
     click.echo(f"{len(page.jobs)} of {page.total}", err=True)
 
 
 @main.command()
-@click.argument("job_id")
+@click.argument("job_id", type=IDENTIFIER)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @guarded
@@ -239,14 +297,16 @@ def show(ctx: click.Context, job_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(job.model_dump_json())
         return
-    click.echo(f"{job.id} {job.status.value}: {job.message}")
+    click.echo(f"{job.id} {job.status.value}: {shown(job.message)}")
+    if job.name:
+        click.echo(f"  name: {shown(job.name)}")
     for key, value in sorted(job.summary.items()):
         click.echo(f"  {key}: {value:.6g}")
     click.echo(job.spec.model_dump_json(indent=2))
 
 
 @main.command()
-@click.argument("job_id")
+@click.argument("job_id", type=IDENTIFIER)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @guarded
@@ -258,9 +318,11 @@ def cancel(ctx: click.Context, job_id: str, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("job_id")
+@click.argument("job_id", type=IDENTIFIER)
 @click.option("--format", "form", type=click.Choice(["csv", "jsonl", "tensorboard"]), default="csv", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="default: trainscope-ID.SUFFIX")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="default: trainscope-ID.SUFFIX; -: stdout"
+)
 @click.pass_context
 @guarded
 def export(ctx: click.Context, job_id: str, form: str, output: Path | None) -> None:
@@ -269,8 +331,10 @@ def export(ctx: click.Context, job_id: str, form: str, output: Path | None) -> N
     from trainscope.jobs.exports import SUFFIXES
 
     path = output or Path(f"trainscope-{job_id}.{SUFFIXES[form]}")
+    if str(path) != "-" and not path.parent.is_dir():
+        raise click.BadParameter(f"{path}: no folder {str(path.parent)!r}", param_hint="--output")
     with client(ctx) as api:
-        written = api.export(job_id, form, path)
+        written = api.export(job_id, form, sys.stdout.buffer if str(path) == "-" else path)
     click.echo(f"{path}: {written:,} bytes", err=True)
 
 
@@ -296,7 +360,7 @@ def datasets() -> None:
 
 def describe_table(table: Any) -> str:
     kind = f"{len(table.classes)} classes" if table.target == "class" else "values"
-    return f"{table.id}  {table.n_rows:>7,} rows  {len(table.columns):>3} features  {kind:<11}  {table.name}"
+    return f"{table.id}  {table.n_rows:>7,} rows  {len(table.columns):>3} features  {kind:<11}  {shown(table.name)}"
 
 
 @datasets.command("upload")
@@ -311,7 +375,12 @@ def upload_dataset(
     ctx: click.Context, csv_file: Path, name: str | None, label: str | None, target: str | None, as_json: bool
 ) -> None:
     """Store a CSV (a first line of column names, then numbers); prints the id a spec names it by."""
+    if not csv_file.is_file():
+        raise click.BadParameter(f"{csv_file}: not a regular file", param_hint="CSV_FILE")
     with client(ctx) as api:
+        largest = api.meta()["limits"]["max_upload_bytes"]
+        if (size := csv_file.stat().st_size) > largest:  # refused before a byte is sent
+            fail(REFUSED, f"{csv_file} is {size:,} bytes; this server takes at most {largest:,}")
         table = api.upload_dataset(csv_file, name, label, target)
     if as_json:
         click.echo(table.model_dump_json())
@@ -336,7 +405,7 @@ def list_datasets(ctx: click.Context, as_json: bool) -> None:
 
 
 @datasets.command("delete")
-@click.argument("dataset_id")
+@click.argument("dataset_id", type=IDENTIFIER)
 @click.pass_context
 @guarded
 def delete_dataset(ctx: click.Context, dataset_id: str) -> None:
@@ -352,7 +421,7 @@ def lesson() -> None:
 
 
 @lesson.command("run")
-@click.argument("lesson_id")
+@click.argument("lesson_id", type=IDENTIFIER)
 @click.option("--seed", type=int, help="run it on this seed instead of its preset")
 @click.option("--json", "as_json", is_flag=True, help="print the judged group as JSON")
 @click.pass_context

@@ -11,11 +11,13 @@ pandas is installed), export it, run lessons. The CLI is built on it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+from urllib.parse import quote
 
 import httpx
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -45,6 +47,11 @@ def server(settings: ClientSettings, url: str | None, token: str | None) -> tupl
     return (url or settings.url).rstrip("/"), {"Authorization": f"Bearer {secret}"} if secret else {}
 
 
+def part(identifier: str) -> str:
+    """An id as one path segment: `../jobs/X` must not become another route."""
+    return quote(identifier, safe="")
+
+
 def ended(event: dict[str, Any]) -> bool:
     return event["type"] == "status" and event["status"] in {status.value for status in TERMINAL}
 
@@ -56,7 +63,7 @@ class _Follow:
         self.base, self.job_id, self.last_seq, self.done = base, job_id, after, False
 
     def url(self) -> str:
-        return f"{self.base}/ws/jobs/{self.job_id}?after={self.last_seq}&history=full"
+        return f"{self.base}/ws/jobs/{part(self.job_id)}?after={self.last_seq}&history=full"
 
     def fresh(self, message: str | bytes) -> list[dict[str, Any]]:
         """The events of one message not seen before, in order (a resumed replay may repeat none)."""
@@ -100,14 +107,14 @@ class Client:
         return JobPublic.model_validate(self._call("POST", "/api/jobs", json=body))
 
     def job(self, job_id: str) -> JobPublic:
-        return JobPublic.model_validate(self._call("GET", f"/api/jobs/{job_id}"))
+        return JobPublic.model_validate(self._call("GET", f"/api/jobs/{part(job_id)}"))
 
     def jobs(self, status: str | None = None, limit: int = 50, offset: int = 0) -> JobsPublic:
         query = {"limit": limit, "offset": offset, **({"status": status} if status else {})}
         return JobsPublic.model_validate(self._call("GET", "/api/jobs", params=query))
 
     def cancel(self, job_id: str) -> JobPublic:
-        return JobPublic.model_validate(self._call("POST", f"/api/jobs/{job_id}/cancel"))
+        return JobPublic.model_validate(self._call("POST", f"/api/jobs/{part(job_id)}/cancel"))
 
     def follow(self, job_id: str, after: int = 0) -> Iterator[dict[str, Any]]:
         """Every event after seq `after`, exactly once and in order, live as the job runs, until it ends
@@ -145,27 +152,29 @@ class Client:
     def scalars(self, job_id: str, tag: str = "train/loss", max_points: int = 1000) -> ScalarSeries:
         """One series, downsampled by the server to max_points (first and latest kept)."""
         query = {"tag": tag, "max_points": max_points}
-        return ScalarSeries.model_validate(self._call("GET", f"/api/jobs/{job_id}/scalars", params=query))
+        return ScalarSeries.model_validate(self._call("GET", f"/api/jobs/{part(job_id)}/scalars", params=query))
 
     def scalars_frame(self, job_id: str) -> Any:
         """Every scalar point of the job as a pandas DataFrame (run, tag, step, wall, value): the lossless
         CSV export, read by pandas (install pandas for this one)."""
         import pandas
 
-        with self.http.stream("GET", f"/api/jobs/{job_id}/export", params={"format": "csv"}) as response:
+        with self.http.stream("GET", f"/api/jobs/{part(job_id)}/export", params={"format": "csv"}) as response:
             if response.status_code >= 400:
                 response.read()
                 raise ServerError(response.status_code, response.text)
             return pandas.read_csv(_Lines(response.iter_text()))
 
-    def export(self, job_id: str, form: str, path: Path) -> int:
-        """Stream the job's export (csv or jsonl) into a file; the bytes written."""
+    def export(self, job_id: str, form: str, target: Path | str | BinaryIO) -> int:
+        """Stream the job's export (csv, jsonl or tensorboard) into a file (a path, or a binary file
+        object left open); the bytes written."""
         written = 0
-        with self.http.stream("GET", f"/api/jobs/{job_id}/export", params={"format": form}) as response:
+        with self.http.stream("GET", f"/api/jobs/{part(job_id)}/export", params={"format": form}) as response:
             if response.status_code >= 400:
                 response.read()
                 raise ServerError(response.status_code, response.json().get("detail", response.text))
-            with path.open("wb") as out:
+            with contextlib.ExitStack() as stack:
+                out = stack.enter_context(Path(target).open("wb")) if isinstance(target, Path | str) else target
                 for chunk in response.iter_bytes():
                     written += out.write(chunk)
         return written
@@ -176,19 +185,28 @@ class Client:
     ) -> DatasetPublic:
         """Store a CSV table (a file or its bytes; named after the file unless `name` is given). Use it in
         a spec as {"data": {"kind": "uploaded", "dataset": ID}}."""
-        body = csv.read_bytes() if isinstance(csv, Path) else csv
         query = {"name": name or (csv.name if isinstance(csv, Path) else "uploaded table")}
         query |= {key: value for key, value in (("label", label), ("target", target)) if value is not None}
         headers = {"Content-Type": "text/csv"}
-        return DatasetPublic.model_validate(
-            self._call("POST", "/api/datasets", content=body, params=query, headers=headers)
-        )
+        if not isinstance(csv, Path):
+            return DatasetPublic.model_validate(
+                self._call("POST", "/api/datasets", content=csv, params=query, headers=headers)
+            )
+        with csv.open("rb") as file:  # sent as it is read, 64 kB at a time: never the whole file in memory
+            return DatasetPublic.model_validate(
+                self._call("POST", "/api/datasets", content=file, params=query, headers=headers)
+            )
 
     def datasets(self) -> list[DatasetPublic]:
         return DatasetsPublic.model_validate(self._call("GET", "/api/datasets")).datasets
 
     def delete_dataset(self, dataset_id: str) -> None:
-        self._call("DELETE", f"/api/datasets/{dataset_id}")
+        self._call("DELETE", f"/api/datasets/{part(dataset_id)}")
+
+    def meta(self) -> dict[str, Any]:
+        """Every choice, default and limit of the server's job spec (GET /api/meta)."""
+        meta: dict[str, Any] = self._call("GET", "/api/meta")
+        return meta
 
     # ---- lessons and groups ----
     def lessons(self) -> list[dict[str, Any]]:
@@ -197,10 +215,10 @@ class Client:
 
     def run_lesson(self, lesson_id: str, overrides: dict[str, Any] | None = None) -> GroupPublic:
         body = {"overrides": overrides or {}}
-        return GroupPublic.model_validate(self._call("POST", f"/api/lessons/{lesson_id}/run", json=body))
+        return GroupPublic.model_validate(self._call("POST", f"/api/lessons/{part(lesson_id)}/run", json=body))
 
     def group(self, group_id: str) -> GroupPublic:
-        return GroupPublic.model_validate(self._call("GET", f"/api/groups/{group_id}"))
+        return GroupPublic.model_validate(self._call("GET", f"/api/groups/{part(group_id)}"))
 
     def wait_group(self, group_id: str, poll_s: float = 0.5) -> GroupPublic:
         """Block until every run of the group has ended (and a lesson's verdict is in)."""

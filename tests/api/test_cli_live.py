@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,69 @@ def test_a_csv_is_uploaded_trained_on_listed_and_deleted_from_the_terminal(serve
     bad.write_text("u,v,outer\n1,2,0\n1,x,1\n")
     refused = trainscope(server.url, "datasets", "upload", str(bad))
     assert refused.returncode == 3 and "line 3, column 'v': 'x' is not a number" in refused.stderr
+
+
+BAD_INVOCATIONS = [
+    # (arguments, standard input, exit code, what the last line of stderr says)
+    (["submit", "-"], "{not json", 2, "not a JSON spec: Expecting property name"),
+    (["submit", "-"], "[1, 2]", 2, "a job spec is a JSON object"),
+    (["submit", "/nonexistent/spec.json"], None, 2, "No such file"),
+    (["submit", "--set", "no-equals-sign"], None, 2, "PATH=VALUE"),
+    (["submit", "--set", "=3"], None, 2, "PATH=VALUE"),
+    (["submit", "--set", "optim.lr=1e9"], None, 3, "optim.lr: must lie in"),
+    (["submit", "--set", "name=x\x1b]0;pwned\x07"], None, 3, "name: holds an unprintable character U+001B"),
+    (["submit", "--set", "name=a\u202eb"], None, 3, "unprintable character U+202E"),
+    (["--url", "http://[::1", "jobs"], None, 2, "--url"),
+    (["--url", "ftp://127.0.0.1", "jobs"], None, 2, "write http://HOST:PORT"),
+    (["--url", "nonsense", "jobs"], None, 2, "write http://HOST:PORT"),
+    (["--url", "http://127.0.0.1:9", "jobs"], None, 4, "no server answered"),
+    (["--token", "sécret", "jobs"], None, 2, "a token is printable ASCII"),
+    (["--token", "a\nb", "jobs"], None, 2, "a token is printable ASCII"),
+    (["--token", "a b", "jobs"], None, 2, "a token is printable ASCII"),
+    (["jobs", "--limit", "0"], None, 2, "--limit"),
+    (["jobs", "--status", "nope"], None, 2, "--status"),
+    (["show", "nosuchjob"], None, 3, "no job 'nosuchjob'"),
+    (["show", "../jobs/x"], None, 2, "'../jobs/x' is not an id"),
+    (["cancel", "nosuchjob"], None, 3, "HTTP 404"),
+    (["export", "nosuchjob"], None, 3, "HTTP 404"),
+    (["export", "nosuchjob", "-o", "/nonexistent/x.csv"], None, 2, "no folder '/nonexistent'"),
+    (["export", "nosuchjob", "--format", "xml"], None, 2, "--format"),
+    (["datasets", "delete", "../jobs/x"], None, 2, "'../jobs/x' is not an id"),
+    (["datasets", "upload", "/dev/zero"], None, 2, "not a regular file"),
+    (["datasets", "upload", "/nonexistent.csv"], None, 2, "does not exist"),
+    (["datasets", "upload", "/"], None, 2, "is a directory"),
+    (["lesson", "run", "nosuchlesson"], None, 3, "HTTP 404"),
+    (["lesson", "run", "bias", "--seed", "abc"], None, 2, "--seed"),
+    (["nosuchcommand"], None, 2, "No such command"),
+    (["serve", "--port", "99999"], None, 2, "--port"),
+    (["serve", "--port", "-1"], None, 2, "--port"),
+    (["serve", "--workers", "0"], None, 2, "--workers"),
+    (["serve", "--workers", "many"], None, 2, "--workers"),
+    (["serve", "--database-url", "nonsense"], None, 2, "cannot open 'nonsense'"),
+    (["serve", "--database-url", "nosuchdialect://x"], None, 2, "cannot open"),
+    (["serve", "--database-url", "sqlite:////nonexistent/folder/x.db"], None, 2, "unable to open database file"),
+]
+
+
+def test_no_bad_invocation_gets_a_traceback_only_its_exit_code_and_one_line(server: LiveServer, tmp_path: Path) -> None:
+    def run(case: tuple[list[str], str | None, int, str]) -> str | None:
+        args, stdin, code, says = case
+        result = trainscope(server.url, *args, stdin=stdin)
+        last = (result.stderr.strip().splitlines() or [""])[-1]
+        if "Traceback" in result.stderr or result.returncode != code or says not in last:
+            return f"{args}: exit {result.returncode} (wanted {code}), said {result.stderr[-500:]!r}"
+        return None
+
+    big = tmp_path / "big.csv"
+    with big.open("wb") as file:
+        file.truncate(9 * 2**20)  # past max_upload_bytes (8 MB): refused before a byte is sent
+    latin1 = tmp_path / "spec.json"
+    latin1.write_bytes('{"name": "café"}'.encode("latin-1"))  # not UTF-8
+    cases = [
+        *BAD_INVOCATIONS,
+        (["datasets", "upload", str(big)], None, 3, "this server takes at most 8,388,608"),
+        (["submit", str(latin1)], None, 2, "not a JSON spec"),
+    ]
+    with ThreadPoolExecutor(4) as pool:
+        wrong = [problem for problem in pool.map(run, cases) if problem]
+    assert not wrong, "\n".join(wrong)

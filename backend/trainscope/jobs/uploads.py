@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import numpy as np
 from trainscope.config import Limits
 from trainscope.schemas import JobSpec, SpecError, UploadedData, UploadedRows
 from trainscope.schemas.datasets import Target
+from trainscope.schemas.text import unprintable
 from trainscope.store.base import DatasetRecord, RunStore
 
 # a decimal number as spreadsheets write it; Python's float() would also take "nan", "inf" and "1_0"
@@ -223,14 +223,6 @@ def check_classes(count: int, column: str, limits: Limits) -> None:
     if not 2 <= count <= limits.max_upload_classes:
         message = f"{count} classes in column {column!r}; from 2 to {limits.max_upload_classes}"
         raise TableInvalid([SpecError(("query", "target"), message, "classes", {"n": count})])
-
-
-def unprintable(text: str) -> str:
-    """What in a name could not be shown as it is ("a control character U+001B"), or ""."""
-    for char in text:
-        if unicodedata.category(char) in ("Cc", "Cf"):  # NUL, escapes, a BOM, right-to-left overrides
-            return f"an unprintable character U+{ord(char):04X}"
-    return ""
 
 
 def nul_error(text: str, position: int, header: list[str], delimiter: str) -> SpecError:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trainscope.schemas.data import _Strict
 from trainscope.schemas.spec import JobSpec
+from trainscope.schemas.text import Name, Notes
 
 
 class JobStatus(StrEnum):
@@ -66,8 +67,8 @@ class JobUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, max_length=100)
-    notes: str | None = Field(None, max_length=2000)
+    name: Name | None = None
+    notes: Notes | None = None
 
 
 class JobsPublic(BaseModel):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from trainscope.schemas.data import Shallow, _Strict
 from trainscope.schemas.events import JobPublic
+from trainscope.schemas.text import Name
 
 SpecPath = Annotated[str, Field(max_length=200)]  # a dotted path into a JobSpec, e.g. "model.activation"
 
@@ -27,7 +28,7 @@ class GroupCreate(_Strict):
     """Runs that share the base spec (seed, initial weights, data) and differ in what each variation
     changes. Give either `variations` or `grid` (every combination of the listed values)."""
 
-    name: str = Field("", max_length=100)
+    name: Name = ""
     base: dict[str, Shallow] = Field(default_factory=dict, description="a job spec; omitted fields take defaults")
     variations: list[Variation] = Field(default_factory=list)
     grid: dict[SpecPath, Annotated[list[Shallow], Field(min_length=1)]] = Field(default_factory=dict)

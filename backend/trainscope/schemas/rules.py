@@ -8,6 +8,7 @@ from typing import Any
 from trainscope.config import Limits
 from trainscope.schemas.data import DigitsData, Points2DData, SurfaceData, planar
 from trainscope.schemas.spec import ConvNetSpec, JobSpec, MLPSpec, Params2DSpec
+from trainscope.schemas.text import unprintable
 
 
 class SpecError(ValueError):
@@ -32,6 +33,8 @@ def at_most(loc: tuple[str | int, ...], limit: int, what: str = "") -> SpecError
 def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
     """Every rule across fields or against the configured limits that the spec breaks (empty: it fits)."""
     errors: list[SpecError] = []
+    if problem := unprintable(spec.name):
+        errors.append(SpecError(("name",), f"holds {problem}", "unprintable"))
     surface_data, surface_model = isinstance(spec.data, SurfaceData), isinstance(spec.model, Params2DSpec)
     if surface_data != surface_model:
         errors.append(

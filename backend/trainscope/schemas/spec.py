@@ -190,6 +190,8 @@ class ProbeSpec(_Strict):
 class JobSpec(_Strict):
     """Everything a run needs; the same spec and seed give the same run."""
 
+    # checked as printable by spec_errors, where a job is asked for: a name stored before that rule
+    # must still read back
     name: str = Field("", max_length=100)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     device: DeviceChoice = "auto"

@@ -25,6 +25,7 @@ from trainscope.schemas import (
     planar,
 )
 from trainscope.schemas.datasets import DatasetPublic, DatasetsPublic, Target
+from trainscope.schemas.text import Name
 from trainscope.store.base import DatasetRecord
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
@@ -60,7 +61,7 @@ async def upload_dataset(
     request: Request,
     manager: ManagerDep,
     settings: SettingsDep,
-    name: Annotated[str, Query(min_length=1, max_length=100, description="what the table is called in lists")],
+    name: Annotated[Name, Query(min_length=1, description="what the table is called in lists")],
     label: Annotated[str | None, Query(max_length=200, description="the label column (default: the last)")] = None,
     target: Annotated[
         Target | None,
