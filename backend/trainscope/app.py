@@ -8,15 +8,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from trainscope import __version__
-from trainscope.api import ws
+from trainscope.api import openapi, ws
 from trainscope.api.errors import store_stalled, turns_busy, validation_error
 from trainscope.api.routes import datasets, groups, jobs, lessons, meta, room
 from trainscope.api.security import BodyLimit
@@ -30,6 +30,8 @@ from trainscope.store.sql import SqlStore
 from trainscope.stream.hub import Hub
 from trainscope.stream.replay import ReplayReader
 from trainscope.stream.room import Room
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def plotly_js_path() -> Path:
@@ -89,6 +91,16 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
     app.include_router(meta.router)
     app.include_router(ws.router)
     app.include_router(room.router)
+    openapi.install(app, settings.limits)
+
+    # the page is mounted at / and would answer any other /api/ path itself ("Allow: GET, HEAD")
+    @app.api_route("/api/{rest:path}", methods=list(METHODS), include_in_schema=False)
+    async def no_such_endpoint(request: Request) -> JSONResponse:
+        path = request.url.path
+        if allowed := openapi.allowed_methods(app.openapi(), path):
+            return JSONResponse({"detail": "Method Not Allowed"}, 405, {"Allow": ", ".join(allowed)})
+        return JSONResponse({"detail": f"no endpoint {path}"}, 404)
+
     plotly_js = plotly_js_path()
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)

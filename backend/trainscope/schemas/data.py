@@ -6,9 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, TypeGuard
+from typing import Annotated, Any, ClassVar, Literal, TypeGuard, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    model_validator,
+)
 
 Points2DName = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss"]
 REGRESSION_DATASETS = frozenset({"plane", "multi_gauss"})  # TensorFlow Playground's two: a value to predict
@@ -25,6 +34,48 @@ MNIST1D_LENGTH = 40  # MNIST-1D's final sequence length (its paper's setup)
 class _Strict(BaseModel):
     # NaN and infinity are no setting: JSON has no spelling for them, and every bound would pass them
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, data: Any) -> Any:
+        """pydantic takes false for 0 and true for 1 where a number is asked for (`"offset": [0, false]`);
+        a spec's true and false are only for its yes-or-no settings. A true or false where the field
+        takes none is swapped for a value no type accepts, so the field's own check refuses it at its
+        place ("optim.steps: Input should be a valid integer"). (Pydantic's strict mode would also refuse
+        a list for a tuple when a stored spec is read back.)"""
+        if not isinstance(data, dict):
+            return data
+        fields = cls.model_fields
+        return {
+            name: value if name not in fields or _takes_bool(fields[name].annotation) else _no_bools(value)
+            for name, value in data.items()
+        }
+
+
+def _takes_bool(annotation: Any) -> bool:
+    """Whether a bool is a value of this type anywhere in it (bool, Any, a union with either...)."""
+    if annotation is bool or annotation is Any:
+        return True
+    return any(_takes_bool(arg) for arg in get_args(annotation) if not isinstance(arg, str | int | float))
+
+
+class BoolGiven:
+    """Where a true or false stood in place of a number: a value no field type accepts."""
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "true" if self.value else "false"
+
+
+def _no_bools(value: Any) -> Any:
+    """The value with each bool in it, or in a list of it, replaced (a nested object has its own model)."""
+    if isinstance(value, bool):
+        return BoolGiven(value)
+    if isinstance(value, list | tuple):
+        return [_no_bools(item) for item in value]
+    return value
 
 
 MAX_NESTING = 8  # a spec is a few objects deep; deeper input is refused, never walked by recursive code

@@ -16,7 +16,8 @@ FormValue = (
     | Annotated[  # a CNN's convolutions: [{"channels": 8, "pool": "max"}, ...]
         list[
             dict[
-                Annotated[str, StringConstraints(max_length=16)], Annotated[str, StringConstraints(max_length=16)] | int
+                Annotated[str, StringConstraints(max_length=16)],
+                Annotated[str, StringConstraints(max_length=16)] | Annotated[int, Field(ge=0, le=2**31)],
             ]
         ],
         Field(max_length=8),
