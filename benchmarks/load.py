@@ -6,9 +6,11 @@ Phases, on one live server (one worker) following one running job:
    20 jobs are submitted at once and `/api/health` is asked every 100 ms.
 2. stalled: the same with one more viewer that never reads: the others' latency must not change (its
    backlog drops older snapshots, then overflows and it is closed with 4008; it never holds up the pump).
-3. arrival: 200 viewers open the job (?history=compact as the page does, then full history) and
+3. storm: phase 1 again while 45 TensorBoard exports of the followed job are asked for at once, each
+   abandoned by its client after a second (issue 19: that once silenced /api/health for minutes).
+4. arrival: 200 viewers open the job (?history=compact as the page does, then full history) and
    are timed until their first live event, with /api/health asked throughout.
-4. bare: the same viewers follow benchmarks/bare_broadcast.py sending the frames phase 1 received, at
+5. bare: the same viewers follow benchmarks/bare_broadcast.py sending the frames phase 1 received, at
    the same offsets and sizes, while the Trainscope job keeps training (the same load on the cores).
 Latency is emit -> receive: the viewer's clock minus the event's `wall`, stamped by the worker (by the
 bare server for phase 4), for events emitted after a warm-up in which the viewers connect.
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +101,32 @@ async def submit_all(base_url: str, at: float, count: int) -> int:
     return sum(1 for r in responses if isinstance(r, Exception) or r.status_code != 201)
 
 
+STORM_EXPORTS = 45
+ABANDON_AFTER_S = 1.0
+
+
+async def abandoned_exports(base_url: str, job_id: str, at: float, count: int) -> list[str]:
+    """`count` TensorBoard exports asked for at once at `at`, each read for a second and hung up on;
+    the status line each got (empty: none within the second)."""
+    await asyncio.sleep(max(0.0, at - time.time()))
+    host, port = base_url.removeprefix("http://").split(":")
+
+    async def one() -> str:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        request = f"GET /api/jobs/{job_id}/export?format=tensorboard HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n"
+        writer.write(request.encode())
+        status = b""
+        try:
+            status = await asyncio.wait_for(reader.readline(), ABANDON_AFTER_S)
+            await asyncio.wait_for(reader.read(-1), ABANDON_AFTER_S)  # the archive, until the second is up
+        except TimeoutError:
+            pass
+        writer.close()
+        return status.decode(errors="replace").strip()
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
 async def phase(
     url: str,
     args: argparse.Namespace,
@@ -107,9 +136,10 @@ async def phase(
     health: str = "/api/health",
     submit: bool = True,
     stalled: bool = False,
+    storm_job: str | None = None,
 ) -> dict[str, Any]:
     """Run the viewer processes against `url` while asking for `health` every 100 ms; submit: also
-    POST the submissions a second into the phase."""
+    POST the submissions a second into the phase; storm_job: ask for its abandoned exports then too."""
     start = time.time() + WARM_UP_S
     until = start + args.seconds
     counts = [args.viewers // args.processes + (i < args.viewers % args.processes) for i in range(args.processes)]
@@ -123,9 +153,11 @@ async def phase(
     ]
     cpu_before, viewers_before, wall_before = cpu_seconds(pid), children_cpu_seconds(), time.time()
     rss: list[float] = []
-    health_took, rejected = await asyncio.gather(
+    storm = abandoned_exports(base_url, storm_job, start + 1.0, STORM_EXPORTS) if storm_job else asyncio.sleep(0)
+    health_took, rejected, exports = await asyncio.gather(
         ask_health(base_url + health, until, pid, rss),
         submit_all(base_url, start + 1.0, args.submissions if submit else 0),
+        storm,
     )
     for process in processes:
         await asyncio.to_thread(process.wait, args.seconds + 60)
@@ -150,6 +182,7 @@ async def phase(
         "caught_up_s": sorted(c for part in parts for c in part["caught_up"] if c is not None),
         "viewers_cpu_share": viewers_cpu,
         "frames": parts[0]["frames"],
+        "exports": dict(Counter(line.split(" ")[1] if " " in line else "no answer" for line in exports or [])),
     }
 
 
@@ -197,6 +230,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             server.wait_status(job_id, {"running"})
             result["trainscope"] = await phase(live_url(server, job_id), args, folder, pid, server.url)
             result["stalled"] = await phase(live_url(server, job_id), args, folder, pid, server.url, stalled=True)
+            result["storm"] = await phase(live_url(server, job_id), args, folder, pid, server.url, storm_job=job_id)
             for history in ("compact", "full"):  # a room opening the job: its whole history, then live
                 url = f"{server.ws_url}/ws/jobs/{job_id}?history={history}"
                 arrival = argparse.Namespace(**{**vars(args), "seconds": args.arrival_seconds})
@@ -211,7 +245,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def report(result: dict[str, Any]) -> None:
-    for name in ("trainscope", "stalled", "bare"):
+    for name in ("trainscope", "stalled", "storm", "bare"):
         r = result[name]
         print(
             f"{name}: {r['viewers']} viewers, {r['events_per_viewer']} events each in {len(r['frames'])} frames; "
@@ -220,6 +254,7 @@ def report(result: dict[str, Any]) -> None:
             f"viewers {r['viewers_cpu_share']:.2f} cores; health p99 {r['health_p99_ms']:.1f} ms, "
             f"max {r['health_max_ms']:.1f} ms"
             + (f"; stalled viewer closed with {r['stalled_close_code']}" if name == "stalled" else "")
+            + (f"; {STORM_EXPORTS} abandoned exports: {r['exports']}" if name == "storm" else "")
         )
         for error in r["errors"][:3]:
             print(f"  error: {error}")
@@ -236,6 +271,12 @@ def report(result: dict[str, Any]) -> None:
     ratio = result["trainscope"]["latency_p99_ms"] / result["bare"]["latency_p99_ms"]
     stall_ratio = result["stalled"]["latency_p99_ms"] / result["trainscope"]["latency_p99_ms"]
     print(f"p99 Trainscope / bare: {ratio:.2f} (target <= 3); with a stalled viewer / without: {stall_ratio:.2f}")
+    storm, calm = result["storm"], result["trainscope"]
+    print(
+        f"with the export storm / without: viewers p99 {storm['latency_p99_ms'] / calm['latency_p99_ms']:.2f}, "
+        f"health p99 {storm['health_p99_ms'] / calm['health_p99_ms']:.2f} "
+        f"({storm['health_p99_ms']:.0f} vs {calm['health_p99_ms']:.0f} ms)"
+    )
     print(f"server memory: {result['rss_before_mb']:.0f} MB before, {result['rss_after_mb']:.0f} MB after viewers left")
 
 
