@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     export_file_bytes: int = Field(
         4 * 2**20, ge=1024, description="largest events file in a TensorBoard export, held in memory as it is made"
     )
+    # a REST read of a long run's events or of one series decodes up to megabytes of JSON in a thread
+    read_slots: int = Field(4, ge=1, description="REST reads of events and scalars at once; more wait for a turn")
+    read_queue: int = Field(32, ge=0, description="REST reads waiting for a turn; past it 503 with Retry-After")
     # an upload is parsed in the server's process at ~8 bytes of memory per byte of CSV
     upload_slots: int = Field(2, ge=1, description="uploads read and parsed at once; more wait for a turn")
     upload_queue: int = Field(4, ge=0, description="uploads waiting for a turn; past it 503 with Retry-After")

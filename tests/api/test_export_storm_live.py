@@ -50,6 +50,20 @@ def abandoned_export(port: int, statuses: list[str]) -> None:
     statuses.append(received.split(b"\r\n\r\n", 1)[0].decode(errors="replace"))  # status line and headers
 
 
+def export_processes(parent: int) -> list[int]:
+    """The server's children that make exports."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        if ppid == parent and b"export_process" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def test_abandoned_exports_never_starve_health_stop_when_left_and_leave_no_temp_folder(
     stored_server: LiveServer, tmp_path: Path
 ) -> None:
@@ -73,8 +87,11 @@ def test_abandoned_exports_never_starve_health_stop_when_left_and_leave_no_temp_
         thread.start()
     for thread in storm:
         thread.join(30)
-    # the abandoned ones stop: every turn is free again long before 45 whole exports could have run
+    # the abandoned ones stop: every turn is free again long before 45 whole exports could have run,
+    # and no export process is left
     wait_for(lambda: server.health()["exports"] == 0, 60, "the abandoned exports to stop")
+    assert server.process is not None
+    wait_for(lambda: not export_processes(server.process.pid), 30, "the export processes to end")
     storm_over.set()
     prober.join(30)
 

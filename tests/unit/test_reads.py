@@ -48,6 +48,7 @@ def test_read_scalars_flattens_batches_and_keeps_the_latest_point(tmp_path: Path
     assert len(series.steps) == 11 and series.steps[0] == 1 and series.steps[-1] == 100
     assert series.values[-1] == pytest.approx(1 / 100)
     assert read_scalars(store, "j", "val/acc", 100).steps == [20, 40, 60, 80, 100]
+    assert read_scalars(store, "j", "train/loss", 11, page_bytes=100) == series  # a page at a time, the same
     assert json.loads(events_json(events[:2]))[1]["seq"] == 2
 
 

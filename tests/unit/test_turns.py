@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator
 
 import pytest
 
@@ -13,17 +13,18 @@ from trainscope.api.turns import Turns, TurnsBusy
 
 
 class Chunks:
-    """A sync chunk source that says how far it got and whether it was closed."""
+    """A chunk source that says how far it got and whether it was closed."""
 
     def __init__(self, n: int) -> None:
         self.made = 0
         self.closed = False
         self.n = n
 
-    def make(self) -> Iterator[bytes]:
+    async def make(self) -> AsyncGenerator[bytes]:
         try:
             for _ in range(self.n):
                 self.made += 1
+                await asyncio.sleep(0)
                 yield b"x"
         finally:
             self.closed = True

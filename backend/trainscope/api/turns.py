@@ -1,13 +1,14 @@
-"""Expensive requests (exports, uploads) take turns: a few run at once in threads of their own, a few
-more wait, and past that a request is refused before any work (503 + Retry-After). Measured before
-this existed: 45 abandoned TensorBoard exports left /api/health unanswered for ~14.5 minutes; 20
-uploads of 7.4 MB at once took the server from 96 MB to 1,173 MB and health to 12 s."""
+"""Expensive requests (exports, uploads, REST reads of a run's events) take turns: a few run at once
+(in threads, or processes, of their own), a few more wait, and past that a request is refused before
+any work (503 + Retry-After). Measured before this existed: 45 abandoned TensorBoard exports left
+/api/health unanswered for ~14.5 minutes; 20 uploads of 7.4 MB at once took the server from 96 MB to
+1,173 MB and health to 12 s."""
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
@@ -43,8 +44,8 @@ class Turns:
     def admitted(self) -> int:
         return len(self._admitted)
 
-    def admit(self, chunks: Iterator[T]) -> AsyncIterator[T]:
-        """The chunks, made in a thread when it is this stream's turn; TurnsBusy if no place is left."""
+    def admit(self, chunks: AsyncGenerator[T]) -> AsyncIterator[T]:
+        """The chunks, made when it is this stream's turn; TurnsBusy if no place is left."""
         return self._stream(chunks, self._place())
 
     def _place(self) -> Place:
@@ -68,13 +69,11 @@ class Turns:
         """function(*args) in one of the turns' own threads (call it while holding a turn)."""
         return await anyio.to_thread.run_sync(function, *args, limiter=self._threads)
 
-    async def _stream(self, chunks: Iterator[T], place: Place) -> AsyncIterator[T]:
+    async def _stream(self, chunks: AsyncGenerator[T], place: Place) -> AsyncIterator[T]:
         try:
             async with self._turns:
-                while (chunk := await anyio.to_thread.run_sync(next, chunks, None, limiter=self._threads)) is not None:
+                async for chunk in chunks:
                     yield chunk
         finally:
             self._admitted.discard(place)
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()  # a generator's own clean-up runs now, not when it is collected
+            await chunks.aclose()  # the source's own clean-up runs now (a child process is killed)

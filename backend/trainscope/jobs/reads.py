@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from trainscope.schemas import JobPublic, JobSpec, ScalarSeries
 from trainscope.schemas.decode import decode, scalar_points, series
-from trainscope.store.base import JobRecord, RunStore, StoredEvent
+from trainscope.store.base import JobRecord, RunStore, StoredEvent, read_pages
 
 
 def to_public(record: JobRecord) -> JobPublic:
@@ -83,9 +83,11 @@ def minmax_indices(steps: list[int], values: list[float], buckets: int) -> list[
     return sorted({0, n - 1, *low.values(), *high.values()})
 
 
-def read_scalars(store: RunStore, job_id: str, tag: str, max_points: int) -> ScalarSeries:
-    """One scalar series of a job, downsampled on read (TensorBoard keeps the newest point too)."""
-    steps, values = series((decode(event.body) for event in store.read_events(job_id, types=("scalars",))), tag)
+def read_scalars(store: RunStore, job_id: str, tag: str, max_points: int, page_bytes: int = 2**20) -> ScalarSeries:
+    """One scalar series of a job, downsampled on read (TensorBoard keeps the newest point too); the
+    events are read a page at a time, so memory follows the series, not the job's whole history."""
+    pages = read_pages(store, job_id, 0, 2**62, page_bytes, ("scalars",))
+    steps, values = series((decode(event.body) for page in pages for event in page), tag)
     keep = downsample_indices(len(steps), max_points)
     return ScalarSeries(tag=tag, steps=[steps[i] for i in keep], values=[values[i] for i in keep], total=len(steps))
 

@@ -107,4 +107,4 @@ async def export_group(
     named = zip(run_names(group.runs), group.runs, strict=True)
     jobs = [(name, await run_in_threadpool(store.get_job, run.job_id)) for name, run in named if run.job is not None]
     runs = [(name, job) for name, job in jobs if job is not None]
-    return export_response(request, runs, store, format, settings, group_id, grouped=True)
+    return export_response(request, runs, format, settings, group_id, grouped=True)

@@ -11,8 +11,10 @@ from fastapi.responses import StreamingResponse
 
 from trainscope.api.deps import ManagerDep, SettingsDep, StoreDep
 from trainscope.api.security import client_address, require_token
+from trainscope.api.turns import Turns
 from trainscope.config import Settings
-from trainscope.jobs.exports import MEDIA_TYPES, ExportFormat, export_chunks, export_filename
+from trainscope.jobs.export_process import ExportRequest, stream_export
+from trainscope.jobs.exports import MEDIA_TYPES, ExportFormat, export_filename
 from trainscope.jobs.manager import DatasetGone, JobConflict, QueueFull, StoreFull
 from trainscope.jobs.reads import events_json, read_scalars, to_public
 from trainscope.jobs.uploads import resolve_data, stored_tables, unknown_dataset
@@ -182,9 +184,15 @@ async def delete_job(job_id: str, store: StoreDep, manager: ManagerDep) -> Respo
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{job_id}/events", responses={**NOT_FOUND, 200: {"model": EventsPublic}})
+BUSY: dict[int | str, dict[str, Any]] = {
+    503: {"description": "settings.read_slots reads run and read_queue wait: retry after Retry-After seconds"}
+}
+
+
+@router.get("/{job_id}/events", responses={**NOT_FOUND, **BUSY, 200: {"model": EventsPublic}})
 async def read_events(
     job_id: str,
+    request: Request,
     store: StoreDep,
     settings: SettingsDep,
     after: Annotated[int, Query(ge=0, le=2**62, description="only events with a larger seq")] = 0,
@@ -193,14 +201,17 @@ async def read_events(
     """Stored events in seq order, as the websocket replays them: at most `limit` of them and about
     read_chunk_bytes (always one); page on with ?after= the last seq returned, up to last_seq."""
     record = await read_record(store, job_id)
-    events = await run_in_threadpool(store.read_events, job_id, after, limit, None, settings.read_chunk_bytes)
+    reads: Turns = request.app.state.reads
+    async with reads.turn():
+        events = await reads.run(store.read_events, job_id, after, limit, None, settings.read_chunk_bytes)
     body = f'{{"events":{events_json(events)},"last_seq":{record.last_seq}}}'
     return Response(body, media_type="application/json")
 
 
-@router.get("/{job_id}/scalars", responses=NOT_FOUND)
+@router.get("/{job_id}/scalars", responses={**NOT_FOUND, **BUSY})
 async def read_job_scalars(
     job_id: str,
+    request: Request,
     store: StoreDep,
     settings: SettingsDep,
     tag: Annotated[str, Query(min_length=1, max_length=100)] = "train/loss",
@@ -210,7 +221,9 @@ async def read_job_scalars(
     if max_points > settings.limits.max_scalar_points:
         raise invalid([at_most(("query", "max_points"), settings.limits.max_scalar_points)])
     await read_record(store, job_id)
-    return await run_in_threadpool(read_scalars, store, job_id, tag, max_points)
+    reads: Turns = request.app.state.reads
+    async with reads.turn():
+        return await reads.run(read_scalars, store, job_id, tag, max_points, settings.export_page_bytes)
 
 
 EXPORTED: dict[int | str, dict[str, Any]] = {
@@ -233,22 +246,30 @@ async def export_job(
     """Every stored point of a job (not the thinned display), streamed a page of events at a time; a
     running job's export holds what was stored when it began."""
     record = await read_record(store, job_id)
-    return export_response(request, [(record.name or record.id, record)], store, format, settings, record.id)
+    return export_response(request, [(record.name or record.id, record)], format, settings, record.id)
 
 
 def export_response(
     request: Request,
     runs: list[tuple[str, JobRecord]],
-    store: RunStore,
     form: ExportFormat,
     settings: Settings,
     identifier: str,
     grouped: bool = False,
 ) -> StreamingResponse:
-    """The export, made in its turn (app.state.exports): TurnsBusy (503) when none is left."""
-    chunks = export_chunks(store, runs, form, settings.export_page_bytes, settings.export_file_bytes, grouped)
+    """The export, made in its turn (app.state.exports) by a process of its own: TurnsBusy (503) when
+    no turn is left."""
+    export = ExportRequest(
+        settings.database_url,
+        [(name, record.id) for name, record in runs],
+        form,
+        settings.export_page_bytes,
+        settings.export_file_bytes,
+        grouped,
+        settings.worker_nice,
+    )
     return StreamingResponse(
-        request.app.state.exports.admit(chunks),
+        request.app.state.exports.admit(stream_export(export)),
         media_type=MEDIA_TYPES[form],
         headers={"Content-Disposition": f'attachment; filename="{export_filename(identifier, form)}"'},
     )
