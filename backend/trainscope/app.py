@@ -59,12 +59,13 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
         app.state.room = Room(hub)
         app.state.judge = Judge(app.state.lessons, store)
         app.state.exports = Turns(settings.export_slots, settings.export_queue, "exports")
-        app.state.uploads = Turns(settings.upload_slots, settings.upload_queue, "uploads")
+        app.state.uploads = Turns(settings.upload_slots, settings.upload_queue, "uploads", settings.worker_nice)
         app.state.reads = Turns(settings.read_slots, settings.read_queue, "reads")
         try:
             yield
         finally:
             await manager.stop()
+            app.state.uploads.close()
             app.state.replays.close()
             store.close()
 

@@ -36,6 +36,9 @@ class TableInvalid(ValueError):
         super().__init__("; ".join(e.msg for e in errors))
         self.errors = errors
 
+    def __reduce__(self) -> tuple[type[TableInvalid], tuple[list[SpecError]]]:  # raised in a parser process
+        return TableInvalid, (self.errors,)
+
 
 @dataclass(frozen=True)
 class Table:

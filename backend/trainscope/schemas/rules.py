@@ -21,6 +21,9 @@ class SpecError(ValueError):
         super().__init__(msg)
         self.loc, self.msg, self.kind, self.ctx = loc, msg, kind, ctx or {}
 
+    def __reduce__(self) -> tuple[type[SpecError], tuple[Any, ...]]:  # crosses to and from a process whole
+        return SpecError, (self.loc, self.msg, self.kind, self.ctx)
+
     def at(self, *prefix: str | int) -> SpecError:
         """The same error, its location inside a larger body."""
         return SpecError((*prefix, *self.loc), self.msg, self.kind, self.ctx)
