@@ -201,7 +201,7 @@ class DigitsData(_SplitData):
 
 
 class Mnist1DData(_SplitData):
-    """MNIST-1D (Greydanus & Steinbach): ten 1-D digit templates, each padded, scaled, translated, noised
+    """MNIST-1D (Greydanus & Kobak, ICML 2024): ten 1-D digit templates, each padded, scaled, translated, noised
     and sheared into a 40-point sequence, made offline by the `mnist1d` package; optionally with one fixed
     shuffle of the positions for every example, which keeps every value but destroys locality."""
 

@@ -1,5 +1,5 @@
-"""MNIST-1D as numpy arrays, made offline by the `mnist1d` package (Greydanus & Steinbach, "Scaling down
-deep learning with MNIST-1D", 2024) with its paper's settings; only the seed, the number of examples and
+"""MNIST-1D as numpy arrays, made offline by the `mnist1d` package (Greydanus & Kobak, "Scaling down
+deep learning with MNIST-1D", ICML 2024) with its paper's settings; only the seed, the number of examples and
 the shuffle of positions come from the spec."""
 
 from __future__ import annotations
