@@ -139,17 +139,21 @@ def debugging(runs: list[RunView], p: Params) -> Verdict:
         en, ko = f"{view.label}: validation accuracy", f"{view.label_ko}: 검증 정확도"
         return figures.add(key(view.label, "val_acc"), en, ko, final(view, "val/acc"))
 
-    def first_layer_grad(view: RunView) -> float:
-        layers = needed(view.of_type("layers"), f"layer figures of {view.label}")[-1]["layers"]
-        return float(layers[0]["grad_norm"])
-
     overfit, memorized, stuck = final_loss(correct), final_loss(shuffled), final_loss(probabilities)
     generalizes, at_chance = val_acc(correct), val_acc(shuffled)
+    # against the run's own start, not the correct run's end: that one falls ~160x by itself
+    norms = [float(e["layers"][0]["grad_norm"]) for e in needed(accumulating.of_type("layers"), "layer figures")]
     growth = figures.add(
         "zero_grad.grad_growth",
-        "zero_grad forgotten: first-layer gradient norm at the end, over the correct model's",
-        "zero_grad 잊음: 마지막 첫 층 기울기 노름을 올바른 모델의 것으로 나눈 값",
-        first_layer_grad(accumulating) / first_layer_grad(correct),
+        "zero_grad forgotten: first-layer gradient norm at the end, over its own at the start",
+        "zero_grad 잊음: 마지막 첫 층 기울기 노름을 처음 것으로 나눈 값",
+        norms[-1] / norms[0],
+    )
+    rise = figures.add(
+        "zero_grad.loss_rise",
+        "zero_grad forgotten: how far the training loss climbs back above its lowest point so far",
+        "zero_grad 잊음: 학습 손실이 그때까지의 최저점 위로 다시 올라간 폭",
+        climb(accumulating.series("train/loss")),
     )
     floor = math.log(1 + (classes - 1) / math.e)
     figures.add(
@@ -157,6 +161,12 @@ def debugging(runs: list[RunView], p: Params) -> Verdict:
         "the lowest loss softmax-twice can reach, ln(1 + (C-1)/e)",
         "소프트맥스를 두 번 쓸 때의 최저 손실",
         floor,
+    )
+    over_floor = figures.add(
+        "softmax.final_over_floor",
+        "softmax fed to the loss: final training loss over that floor",
+        "손실에 소프트맥스 입력: 마지막 학습 손실을 그 최저 손실로 나눈 값",
+        stuck / floor,
     )
     mismatches = figures.add(
         "tensorboard.mismatches",
@@ -171,10 +181,20 @@ def debugging(runs: list[RunView], p: Params) -> Verdict:
         and at_chance <= p["max_chance_acc"]
         and generalizes >= p["min_val_acc"]
         and growth >= p["min_grad_growth"]
-        and stuck >= p["min_stuck_loss"]
+        and rise >= p["min_loss_rise"]
+        and abs(over_floor - 1) <= p["softmax_tolerance"]
         and mismatches == 0
     )
     return figures.verdict(held)
+
+
+def climb(losses: list[tuple[int, float]]) -> float:
+    """The most a loss curve rises above its lowest point so far (0 for a curve that never goes up)."""
+    lowest, most = math.inf, 0.0
+    for _, loss in losses:
+        lowest = min(lowest, loss)
+        most = max(most, loss - lowest)
+    return most
 
 
 def tensorboard_mismatches(view: RunView) -> float:
