@@ -84,6 +84,14 @@ def optimizers(runs: list[RunView], p: Params) -> Verdict:
     rosenbrock = p["race_parts"][0]
     momentum_wins = final_loss[rosenbrock, p["momentum"]] * p["race_factor"] <= final_loss[rosenbrock, p["sgd"]]
     adaptive_win = all(steps[label] < steps[p["sgd"]] for label in p["adaptive"])
+    # shown, not judged: plain SGD's lowest loss comes within 0.001 of the threshold on one seed of 0-14
+    sgd = run([view for view in runs if view.part not in p["race_parts"]], p["sgd"])
+    figures.add(
+        key(p["sgd"], "lowest_loss"),
+        f"{sgd.label}: lowest training loss in its {sgd.series('train/loss')[-1][0]} steps",
+        f"{sgd.label_ko}: {sgd.series('train/loss')[-1][0]}스텝 동안 가장 낮은 학습 손실",
+        min(loss for _, loss in needed(sgd.series("train/loss"), "SGD's losses")),
+    )
     return figures.verdict(momentum_wins and adaptive_win)
 
 
