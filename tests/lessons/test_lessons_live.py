@@ -62,9 +62,13 @@ EXPECTED: dict[str, tuple[Callable[[Figures], bool], dict[str, Any] | list[dict[
         {"with_bias": "without bias", "without_bias": "with bias"},
     ),
     "learning-rate": (
-        # final loss: lr 0.002 6.2-7.1 vs the best 0.072-0.099; lr 2 always diverges
-        lambda f: f["lr_2.diverged"] == 1.0 and f["lr_0_002.final_loss"] > 30 * f["best_final_loss"],
-        {"slow_factor": 1000},
+        # final loss: lr 0.002 6.2-7.1 vs the best 0.072-0.099; lr 2 always diverges; 2/curvature 0.34-0.49
+        lambda f: (
+            f["lr_2.diverged"] == 1.0
+            and f["lr_0_002.final_loss"] > 30 * f["best_final_loss"]
+            and 0.25 < f["max_stable_lr"] < 0.7
+        ),
+        [{"slow_factor": 1000}, {"edge_margin": 20.0}],  # 0.2 is not 20x under the edge, nor 2 20x over it
     ),
     "backprop": (
         # finite differences ~1e-8 relative; the chain rule by hand ~1e-16 of the largest gradient

@@ -48,3 +48,24 @@ def test_gradient_descent_walks_from_the_start_to_the_minimum() -> None:
 def test_too_large_a_rate_diverges_on_the_bowl() -> None:
     result, _ = run({"optim": {"optimizer": "sgd", "lr": 2.0, "batch_size": 200, "steps": 100}})
     assert result.status == "diverged"
+
+
+def test_two_over_the_largest_curvature_is_where_full_batch_descent_stops_converging() -> None:
+    problem = make_problem(SurfaceData(objective="linreg", n_points=200), 3, torch.device("cpu"))
+    curvature = problem.largest_curvature()
+    assert curvature is not None
+    x = problem.x.double().numpy()
+    design = np.stack([x, np.ones_like(x)], 1)
+    assert abs(curvature - np.linalg.eigvalsh(2 * design.T @ design / len(x))[-1]) < 1e-9 * curvature  # numpy
+
+    def descend(lr: float) -> float:
+        params = torch.tensor([-2.0, 3.0], requires_grad=True)
+        for _ in range(300):
+            (grad,) = torch.autograd.grad(problem.loss(params), params)
+            params = (params - lr * grad).detach().requires_grad_()
+        return float(problem.loss(params.detach()))
+
+    start = float(problem.loss(torch.tensor([-2.0, 3.0])))
+    assert descend(0.95 * 2 / curvature) < start / 100  # just under the edge: converges
+    assert descend(1.05 * 2 / curvature) > start * 100  # just over it: blows up
+    assert make_problem(SurfaceData(objective="rosenbrock"), 0, torch.device("cpu")).largest_curvature() is None

@@ -47,6 +47,16 @@ class Problem:
         solution = torch.linalg.lstsq(design, self.y.double().unsqueeze(1)).solution.squeeze(1)
         return float(solution[0]), float(solution[1])
 
+    def largest_curvature(self) -> float | None:
+        """Linear regression's loss is a quadratic bowl whose Hessian is 2/n X^T X (X: [x, 1]); full-batch
+        gradient descent converges on it exactly when lr < 2 / its largest eigenvalue. None for the test
+        functions, whose curvature changes from point to point."""
+        if self.spec.objective != "linreg":
+            return None
+        design = torch.stack([self.x, torch.ones_like(self.x)], 1).double()
+        hessian = 2 * design.T @ design / len(self.x)
+        return float(torch.linalg.eigvalsh(hessian)[-1])
+
     def view(self, start: tuple[float, float]) -> tuple[tuple[float, float], tuple[float, float]]:
         """The rectangle to draw: the test function's usual frame, or a square around the least-squares
         solution that holds the start with room to spare (a diverging path leaves it, as it should)."""
@@ -72,6 +82,7 @@ class Problem:
             "y_range": [y0, y1],
             "values": b64(values),
             "minimum": list(self.minimum()),
+            "largest_curvature": self.largest_curvature(),
         }
 
 

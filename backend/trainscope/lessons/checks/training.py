@@ -46,7 +46,18 @@ def learning_rate(runs: list[RunView], p: Params) -> Verdict:
     )
     slow_final = final(smallest, "full/loss")
     slow = slow_final >= p["slow_factor"] * best and slow_final < losses[smallest.label][0][1]
-    return figures.verdict(rose and slow)
+    # the theory's edge: full-batch gradient descent on a quadratic converges exactly below 2 / the largest
+    # curvature; judged, since the runs could put it elsewhere (a rate under it diverging, or over it not)
+    curvature = needed(largest.analysis("surface"), "the loss surface")[0]["data"]["largest_curvature"]
+    edge = figures.add("max_stable_lr", "2 / the bowl's largest curvature", "2 / 그릇의 가장 큰 곡률", 2 / curvature)
+    margin = p["edge_margin"]  # how far from the edge each rate must be, as a factor (1: on the right side)
+    theory = all(
+        float(view.changes["optim.lr"]) * margin < edge
+        if view.status == "done"
+        else float(view.changes["optim.lr"]) > edge * margin
+        for view in ordered
+    )
+    return figures.verdict(rose and slow and theory)
 
 
 def batchnorm(runs: list[RunView], p: Params) -> Verdict:
