@@ -89,9 +89,10 @@ EXPECTED: dict[str, tuple[Callable[[Figures], bool], dict[str, Any] | list[dict[
         {"plain": "weight decay 0.01", "weight_decay": "none"},
     ),
     "batchnorm": (
-        # loss 1.0 at step 28-37 with BN, never without; single-example train mode 0.06-0.14 vs eval 0.97-0.99
+        # loss 1.0 at step 28-37 with BN, never without; one-class batches in train mode 0.09-0.12 (single
+        # examples 0.06-0.14) vs eval 0.97-0.99
         lambda f: (
-            f["train_mode_single_acc"] < 0.2 < 0.9 < f["eval_mode_acc"]
+            f["train_mode_one_class_acc"] < 0.25 < 0.9 < f["eval_mode_acc"]
             and f["without_batch_norm.steps_to_loss"] is None
         ),
         {"mode_gap": 0.95},

@@ -23,8 +23,9 @@ from trainscope.training.telemetry import class_probabilities
 
 GRADCHECK_EXAMPLES = 64
 GRADCHECK_EPSILON = 1e-6  # central differences in float64: truncation ~eps^2, rounding ~1e-16/eps
-VARIANCE_DRAWS = 64
-BN_SINGLE_EXAMPLES = 200  # one forward pass each  # mini-batches drawn to estimate the gradient variance
+VARIANCE_DRAWS = 64  # mini-batches drawn to estimate the gradient variance
+BN_SINGLE_EXAMPLES = 200  # one forward pass each
+BN_CLASS_BATCH = 16  # a train-mode evaluation batch drawn from one class, as data sorted by label gives
 
 
 def analysis(name: str, step: int, figures: dict[str, float], data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -161,13 +162,27 @@ def bn_modes(model: LayeredNet, split: Split, step: int) -> dict[str, Any] | Non
         singles = x[:BN_SINGLE_EXAMPLES]
         train_preds = torch.stack([without_dropout(row.expand(2, -1))[0].argmax() for row in singles])
         train_acc = float((train_preds == y[: len(singles)]).double().mean())
+        # the realistic mistake: train mode left on while evaluating batches of data sorted by label, so each
+        # batch's statistics are one class's and the normalization removes what the classes share
+        right = seen = 0
+        for label in y.unique():
+            rows = x[y == label]
+            for start in range(0, len(rows) - BN_CLASS_BATCH + 1, BN_CLASS_BATCH):
+                right += int((without_dropout(rows[start : start + BN_CLASS_BATCH]).argmax(1) == label).sum())
+                seen += BN_CLASS_BATCH
+        one_class_acc = right / seen if seen else math.nan
         first = norms[0]
         pre_norm = model.net[: list(model.net).index(first)](x)
         assert first.running_mean is not None and first.running_var is not None
         batch_mean, batch_var = pre_norm.mean(0), pre_norm.var(0)
         mean_gap = float((first.running_mean - batch_mean).abs().mean())
     model.train()
-    figures = {"eval_mode_acc": eval_acc, "train_mode_single_acc": train_acc, "running_mean_gap": mean_gap}
+    figures = {
+        "eval_mode_acc": eval_acc,
+        "train_mode_single_acc": train_acc,
+        "train_mode_one_class_acc": one_class_acc,
+        "running_mean_gap": mean_gap,
+    }
     data = {
         "running_mean": b64(first.running_mean),
         "running_var": b64(first.running_var),
