@@ -165,7 +165,7 @@ def bn_modes(model: LayeredNet, split: Split, step: int) -> dict[str, Any] | Non
         # the realistic mistake: train mode left on while evaluating batches of data sorted by label, so each
         # batch's statistics are one class's and the normalization removes what the classes share
         right = seen = 0
-        for label in y.unique():
+        for label in torch.unique(y):
             rows = x[y == label]
             for start in range(0, len(rows) - BN_CLASS_BATCH + 1, BN_CLASS_BATCH):
                 right += int((without_dropout(rows[start : start + BN_CLASS_BATCH]).argmax(1) == label).sum())
