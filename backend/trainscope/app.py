@@ -17,12 +17,12 @@ from fastapi_offline import FastAPIOffline
 
 from trainscope import __version__
 from trainscope.api import openapi, ws
-from trainscope.api.errors import store_stalled, turns_busy, validation_error
+from trainscope.api.errors import storage_full, store_stalled, turns_busy, validation_error
 from trainscope.api.routes import datasets, groups, jobs, lessons, meta, room
 from trainscope.api.security import BodyLimit
 from trainscope.api.turns import Turns, TurnsBusy
 from trainscope.config import Settings
-from trainscope.jobs.manager import JobManager, StoreStalled
+from trainscope.jobs.manager import JobManager, StoreFull, StoreStalled
 from trainscope.lessons import Judge
 from trainscope.lessons.catalog import load_catalog
 from trainscope.store.base import RunStore, StoreUnavailable
@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StoreStalled, store_stalled)
     app.add_exception_handler(StoreUnavailable, store_stalled)
-    app.add_exception_handler(TurnsBusy, turns_busy)  # a direct write (an upload) found it locked
+    app.add_exception_handler(TurnsBusy, turns_busy)
+    app.add_exception_handler(StoreFull, storage_full)  # a direct write (an upload) found it locked
     app.include_router(lessons.router)
     app.include_router(meta.router)
     app.include_router(ws.router)

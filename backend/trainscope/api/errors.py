@@ -62,3 +62,8 @@ async def store_stalled(request: Request, exc: Exception) -> JSONResponse:
 async def turns_busy(request: Request, exc: Exception) -> JSONResponse:
     """Every export turn is taken and the queue is full: nothing was started; try again."""
     return JSONResponse({"detail": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE, {"Retry-After": str(RETRY_AFTER_S)})
+
+
+async def storage_full(request: Request, exc: Exception) -> JSONResponse:
+    """A budget of stored things is spent (events, tables, the disk's floor): delete to make room."""
+    return JSONResponse({"detail": str(exc)}, status.HTTP_507_INSUFFICIENT_STORAGE)

@@ -73,7 +73,7 @@ class StoreFull(Exception):
     """The events already stored take the whole storage budget (limits.max_store_bytes)."""
 
 
-class DatasetsFull(Exception):
+class DatasetsFull(StoreFull):
     """limits.max_datasets uploaded tables are stored."""
 
 
@@ -272,8 +272,11 @@ class JobManager:
             timeout = self.settings.command_timeout_s
             raise StoreStalled(f"the store could not be written within {timeout:g} s{why}") from None
 
-    def datasets_full(self) -> bool:
-        return len(self._datasets) >= self.settings.limits.max_datasets
+    def datasets_full(self) -> DatasetsFull | None:
+        """Why no more uploaded tables may be stored now, or None."""
+        if len(self._datasets) < self.settings.limits.max_datasets:
+            return None
+        return DatasetsFull(f"{len(self._datasets)} uploaded datasets are stored: delete one to make room")
 
     def device_error(self, spec: JobSpec) -> str | None:
         """Why the spec's device cannot be had on this server, or None."""
@@ -431,9 +434,8 @@ class JobManager:
                 if self.ledger.disk_low:
                     done.set_exception(StoreFull(f"{self.ledger.disk_low}: delete runs to make room"))
                     return
-                if len(self._datasets) >= self.settings.limits.max_datasets:
-                    stored = self.settings.limits.max_datasets
-                    done.set_exception(DatasetsFull(f"{stored} uploaded datasets are stored: delete one to make room"))
+                if full := self.datasets_full():
+                    done.set_exception(full)
                     return
                 self._datasets.add(record.id)
                 pending.batch.new_datasets.append((record, rows))

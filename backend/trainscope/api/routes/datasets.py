@@ -13,7 +13,7 @@ from trainscope.api.deps import ManagerDep, SettingsDep, StoreDep
 from trainscope.api.routes.jobs import MUTATING, invalid
 from trainscope.api.turns import Turns
 from trainscope.jobs.ledger import utcnow
-from trainscope.jobs.manager import DatasetMissing, DatasetsFull, StoreFull
+from trainscope.jobs.manager import DatasetMissing
 from trainscope.jobs.uploads import TableInvalid, filled, parse_csv, unknown_dataset
 from trainscope.schemas import (
     DatasetPreviewRequest,
@@ -73,8 +73,8 @@ async def upload_dataset(
     if request.headers.get("content-type", "").startswith("multipart/"):
         message = "send the CSV itself as the request body (Content-Type: text/csv), not as a form"
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, message)
-    if manager.datasets_full():  # before reading the body; checked again, and counted, when it is stored
-        raise datasets_full(settings.limits.max_datasets)
+    if full := manager.datasets_full():  # before reading the body; checked again, and counted, when stored
+        raise full
     turns: Turns = request.app.state.uploads
     async with turns.turn():  # the body is read in its turn: waiting uploads hold no memory
         body = await request.body()
@@ -94,18 +94,8 @@ async def upload_dataset(
         classes=table.classes,
         size_bytes=size_bytes,
     )
-    try:
-        await manager.add_dataset(record, table.rows)
-    except DatasetsFull:
-        raise datasets_full(settings.limits.max_datasets) from None
-    except StoreFull as error:
-        raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(error)) from None
+    await manager.add_dataset(record, table.rows)  # StoreFull (507) past max_datasets or the disk's floor
     return to_public(record)
-
-
-def datasets_full(max_datasets: int) -> HTTPException:
-    message = f"{max_datasets} uploaded datasets are stored: delete one to make room"
-    return HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, message)
 
 
 @router.get("")

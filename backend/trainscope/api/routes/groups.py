@@ -13,7 +13,7 @@ from trainscope.api.routes.jobs import EXPORT_FORMAT, EXPORTED, MUTATING, export
 from trainscope.api.security import client_address
 from trainscope.jobs.exports import run_names
 from trainscope.jobs.groups import GroupInvalid, PlannedRun, plan, read_group
-from trainscope.jobs.manager import DatasetGone, JobManager, QueueFull, StoreFull
+from trainscope.jobs.manager import DatasetGone, JobManager, QueueFull
 from trainscope.jobs.uploads import stored_tables, unknown_dataset
 from trainscope.lessons import Judge
 from trainscope.schemas import SpecError
@@ -53,8 +53,6 @@ async def submit(
         raise invalid([unknown_dataset(gone.dataset_id).at("body")]) from None
     except QueueFull as error:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), headers={"Retry-After": "5"}) from None
-    except StoreFull as error:
-        raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(error)) from None
     public = await run_in_threadpool(read_group, store, group, judge)
     request.app.state.room.announce("group", {"group": {"id": public.id, "name": public.name, "lesson": public.lesson}})
     return public

@@ -15,7 +15,7 @@ from trainscope.api.turns import Turns
 from trainscope.config import Settings
 from trainscope.jobs.export_process import ExportRequest, stream_export
 from trainscope.jobs.exports import MEDIA_TYPES, ExportFormat, export_filename
-from trainscope.jobs.manager import DatasetGone, JobConflict, QueueFull, StoreFull
+from trainscope.jobs.manager import DatasetGone, JobConflict, QueueFull
 from trainscope.jobs.reads import events_json, read_scalars, to_public
 from trainscope.jobs.uploads import resolve_data, stored_tables, unknown_dataset
 from trainscope.schemas import (
@@ -92,8 +92,6 @@ async def create_job(
         raise invalid([unknown_dataset(gone.dataset_id).at("body")]) from None
     except QueueFull as error:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), headers={"Retry-After": "5"}) from None
-    except StoreFull as error:
-        raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(error)) from None
     job = to_public(record)
     request.app.state.room.announce("job", {"job": job.model_dump(mode="json")})  # followers open it at once
     return job
