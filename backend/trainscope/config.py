@@ -28,8 +28,8 @@ class Limits(BaseModel):
     max_probe_size: int = Field(1000, ge=10, description="examples in a job's fixed probe set")
     queue_length: int = Field(64, ge=1, description="jobs waiting for a worker; more answer 429")
     max_scalar_points: int = Field(10_000, ge=2, description="points one scalars read may return")
-    # a lesson runs up to a group's worth of jobs at once; two lessons at a time fit
-    max_jobs_per_client: int = Field(32, ge=1, description="queued and running jobs of one client address")
+    # a lesson runs up to a group's worth of jobs at once: one client's share fits the largest lesson
+    max_jobs_per_client: int = Field(40, ge=1, description="queued and running jobs of one client address")
     # the heaviest probes a spec allows write ~10 MB a step: without these, one client fills the disk
     max_job_bytes: int = Field(
         64 * 2**20, ge=1024, description="bytes of events one job may store; past it the job stops, failed"
@@ -44,7 +44,8 @@ class Limits(BaseModel):
         ge=0,
         description="free bytes kept on the database's disk; below it running jobs stop, new answer 507",
     )
-    max_group_runs: int = Field(32, ge=1, description="runs in one group (variations or grid combinations)")
+    # the largest lesson (train/validation/test) judges 36 runs: 30 to measure a selection effect of ~2 points
+    max_group_runs: int = Field(40, ge=1, description="runs in one group (variations or grid combinations)")
     max_job_seconds: float = Field(3600.0, gt=0, description="wall time of one job, pauses included")
     max_viewers_per_job: int = Field(500, ge=1, description="websocket viewers of one job")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="bytes of one request body; more answer 413")

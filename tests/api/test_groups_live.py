@@ -85,7 +85,7 @@ def test_invalid_variations_are_refused_with_their_location(server: LiveServer) 
 
 
 def test_group_size_and_shape_are_bounded(server: LiveServer) -> None:
-    grid = {"optim.lr": [0.01 * (i + 1) for i in range(33)]}  # limits.max_group_runs is 32
+    grid = {"optim.lr": [0.01 * (i + 1) for i in range(41)]}  # limits.max_group_runs is 40
     assert errors_of(server.post("/api/groups", {"base": BASE, "grid": grid})) == [("body",)]
     both = {"base": BASE, "grid": {"optim.lr": [0.1]}, "variations": [{"changes": {}}]}
     assert errors_of(server.post("/api/groups", both)) == [("body", "grid")]

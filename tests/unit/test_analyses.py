@@ -83,12 +83,21 @@ def test_batch_norm_single_examples_in_train_mode_ignore_their_input() -> None:
     assert bn_modes(no_bn, split, 0) is None  # type: ignore[arg-type]
 
 
-def test_gradient_variance_falls_as_one_over_batch_size() -> None:
+def test_gradient_variance_falls_as_one_over_batch_size_and_to_zero_at_the_whole_set() -> None:
     model, split = setup({"data": {"kind": "digits"}, "model": {"hidden": [16]}})
-    small = gradient_variance(model, split, 4, 0, seed=1)["figures"]["variance"]  # type: ignore[arg-type]
-    large = gradient_variance(model, split, 64, 0, seed=1)["figures"]["variance"]  # type: ignore[arg-type]
-    # exactly 16x in expectation; 64 draws each leave some sampling error
-    assert 8 < small / large < 32
+
+    def variance(batch_size: int) -> float:
+        return float(gradient_variance(model, split, batch_size, 0, seed=1)["figures"]["variance"])  # type: ignore[arg-type]
+
+    n = len(split.x_train)
+    small, large, half = variance(4), variance(64), variance(n // 2)
+    # (N-B)/(B(N-1)) in expectation: 16x from 4 to 64 before the finite-population factor; 64 draws each
+    # leave some sampling error
+    expected = (n - 4) / 4 / ((n - 64) / 64)
+    assert expected / 2 < small / large < expected * 2
+    # drawn without replacement as training draws: half the set has ~half the variance 1/B predicts
+    assert 0.25 < half / (small * 4 / (n // 2)) < 0.75
+    assert variance(n) < 1e-9 * small  # the whole set is the full batch
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", "leaky_relu", "identity"])

@@ -126,3 +126,18 @@ def test_an_uploaded_table_of_values_is_regression_and_may_stay_unscaled() -> No
     assert next(e for e in events if e["type"] == "boundary")["output"] == "value"
     dataset = next(e for e in events if e["type"] == "dataset")
     assert dataset["target"] == "value" and np.abs(floats(dataset["train"]["points"])).max() <= 1.0  # as uploaded
+
+
+def test_a_surface_start_moves_with_the_seed_by_at_most_its_jitter() -> None:
+    def start(seed: int, jitter: float) -> list[float]:
+        spec = {"data": {"kind": "surface", "objective": "rosenbrock"}, "model": {"kind": "params2d"}}
+        job = JobSpec.model_validate({**spec, "seed": seed, "model": {"kind": "params2d", "start_jitter": jitter}})
+        task = task_for(job)(job, CPU)
+        row = task.train_step(0, False, lambda event: None).reshape(-1).tolist()
+        return row[1:]  # the position before the first step: (loss, x, y)
+
+    assert start(3, 0.0) == start(4, 0.0) == [-1.5, 2.0]
+    moved = [start(seed, 0.3) for seed in range(5)]
+    assert moved[0] == start(0, 0.3)  # runs that share a seed share a start: a race is fair
+    assert len({tuple(point) for point in moved}) == 5
+    assert all(abs(x + 1.5) <= 0.3 + 1e-6 and abs(y - 2.0) <= 0.3 + 1e-6 for x, y in moved)

@@ -110,6 +110,13 @@ class Params2DSpec(_Strict):
 
     kind: Literal["params2d"] = "params2d"
     start: tuple[Coordinate, Coordinate] = Field((-1.5, 2.0), description="where gradient descent starts")
+    start_jitter: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="move the start by up to this much along each axis, drawn from the run's seed: runs that "
+        "share a seed share a start",
+    )
 
 
 ModelSpec = Annotated[
@@ -163,7 +170,9 @@ class ProbeSpec(_Strict):
     linear_collapse: bool = Field(False, description="at the end: an identity-activation net as one matrix")
     bn_modes: bool = Field(False, description="at the end: batch-norm statistics, train- vs eval-mode predictions")
     unroll_conv: bool = Field(
-        False, description="a CNN, at the end: its first convolution as a dense layer, with the same outputs"
+        False,
+        description="a CNN, at the end: its first convolution as a dense layer, and the whole ReLU CNN as an MLP "
+        "(max pooling as ReLUs), each with the same outputs",
     )
     grad_variance: bool = Field(
         False, description="at the first and last step: variance of the mini-batch gradient at this batch size"

@@ -194,8 +194,8 @@ def bn_modes(model: LayeredNet, split: Split, step: int) -> dict[str, Any] | Non
 
 def gradient_variance(model: LayeredNet, split: Split, batch_size: int, step: int, seed: int) -> dict[str, Any]:
     """E ||g_B - g||^2: how far a mini-batch gradient of this size lies from the full-batch gradient.
-    Batches are drawn with replacement, so the expectation is exactly tr(Cov)/B (sampling without
-    replacement would shrink it further as B nears the training-set size)."""
+    Batches are drawn as training draws them, without replacement, so the expectation is
+    tr(Cov)/B * (N-B)/(N-1) for N training examples: 1/B while B is small against N, and 0 at B = N."""
     was_training = model.training
     model.eval()  # dropout off: the noise measured is the sampling's only
     params = [p for p in model.parameters() if p.requires_grad]
@@ -209,11 +209,16 @@ def gradient_variance(model: LayeredNet, split: Split, batch_size: int, step: in
     n = len(split.x_train)
     total = torch.zeros((), dtype=torch.float64, device=full.device)
     for _ in range(VARIANCE_DRAWS):
-        index = torch.randint(n, (batch_size,), generator=generator).to(full.device)
+        index = torch.randperm(n, generator=generator)[:batch_size].to(full.device)
         total += (gradient(split.x_train[index], split.y_train[index]) - full).double().pow(2).sum()
     model.train(was_training)
     variance = float(total) / VARIANCE_DRAWS
-    figures = {"variance": variance, "batch_size": float(batch_size), "full_grad_norm": float(full.norm())}
+    figures = {
+        "variance": variance,
+        "batch_size": float(batch_size),
+        "train_size": float(n),
+        "full_grad_norm": float(full.norm()),
+    }
     return analysis("grad_variance", step, figures)
 
 

@@ -195,7 +195,9 @@ const bn = {
   },
 };
 
-// Mini-batch gradient variance at the shared start against batch size, log-log, with the 1/B line.
+// Mini-batch gradient variance at the shared start against batch size, log-log, with the 1/B line and
+// the curve for batches drawn without replacement from N examples, 1/B * (N-B)/(N-1), both through the
+// smallest batch's point.
 const variance = singlePanel(
   "compare-variance",
   (div, runs) => {
@@ -203,9 +205,13 @@ const variance = singlePanel(
     if (!points.length) return;
     const sizes = points.map(([, a]) => a.figures.batch_size);
     const values = points.map(([, a]) => a.figures.variance);
+    const n = points[0][1].figures.train_size;
+    const shrink = (b) => (n ? (n - b) / (n - 1) : 1);
     const reference = sizes.map((b) => (values[0] * sizes[0]) / b);
+    const drawn = sizes.map((b) => (values[0] * sizes[0] * shrink(b)) / (b * shrink(sizes[0])));
     Plotly.react(div, [
       { x: sizes, y: reference, mode: "lines", line: { dash: "dash", color: "#999" }, name: "∝ 1/B" },
+      ...(n ? [{ x: sizes, y: drawn, mode: "lines", line: { dash: "dot", color: "#555" }, name: `∝ (N−B)/(B(N−1)), N=${n}` }] : []),
       { x: sizes, y: values, mode: "markers+lines", marker: { size: 10, color: points.map(([run]) => run.color) }, line: { color: "#555" }, name: "measured" },
     ], baseLayout({ xaxis: { ...baseLayout().xaxis, type: "log", title: { text: "batch size B" } }, yaxis: { ...baseLayout().yaxis, type: "log", exponentformat: "e", title: { text: "E‖g_B − g‖²" } } }), PLOT_CONFIG);
   },

@@ -13,32 +13,34 @@ from trainscope.lessons.evidence import (
     lowest_val_loss,
     needed,
     replicas,
-    run,
     tail_mean,
 )
 from trainscope.schemas.groups import Verdict
 
 
-def overfitting(view: RunView, p: Params, figures: Figures) -> bool:
-    val = needed(view.series("val/loss"), f"validation losses of {view.label}")
-    best_step, best = min(val, key=lambda point: point[1])
-    train = view.series("train/loss")
-    train_at_best = tail_mean([pt for pt in train if pt[0] <= best_step], 0.2)
-    train_end = tail_mean(train)
-    figures.add(
-        "early_stop.step",
-        "early-stopping step (lowest validation loss)",
-        "조기 종료 스텝 (가장 낮은 검증 손실)",
-        best_step,
+def overfitting(views: list[RunView], p: Params, figures: Figures) -> bool:
+    """Each run's validation loss at the end over its lowest (judged as the median over the seeds: one run's
+    rise depends on which examples it drew), and whether its training loss kept falling past that point."""
+    rises, falling = [], True
+    for view in views:
+        val = needed(view.series("val/loss"), f"validation losses of {view.label}")
+        best_step, best = min(val, key=lambda point: point[1])
+        train = view.series("train/loss")
+        train_at_best = tail_mean([pt for pt in train if pt[0] <= best_step], 0.2)
+        falling = falling and best_step < val[-1][0] and tail_mean(train) < train_at_best
+        rises.append(val[-1][1] / best)
+        if view is views[0]:
+            seed = f"seed {view.changes.get('seed', 0)}"
+            figures.add("early_stop.step", f"{seed}: early-stopping step", f"{seed}: 조기 종료 스텝", best_step)
+            figures.add("early_stop.val_loss", f"{seed}: lowest validation loss", f"{seed}: 가장 낮은 검증 손실", best)
+            figures.add("final.val_loss", f"{seed}: final validation loss", f"{seed}: 최종 검증 손실", val[-1][1])
+    rise = figures.add(
+        "val_rise",
+        f"final validation loss over its lowest, median of {len(views)} seeds",
+        f"최종 검증 손실 / 가장 낮은 검증 손실, 시드 {len(views)}개의 중앙값",
+        float(np.median(rises)),
     )
-    figures.add("early_stop.val_loss", "lowest validation loss", "가장 낮은 검증 손실", best)
-    figures.add("final.val_loss", "final validation loss", "최종 검증 손실", val[-1][1])
-    figures.add(
-        "early_stop.train_loss", "training loss at the early-stopping step", "조기 종료 스텝의 학습 손실", train_at_best
-    )
-    figures.add("final.train_loss", "final training loss", "최종 학습 손실", train_end)
-    turned_up = val[-1][1] >= best * p["val_rise"] and best_step < val[-1][0]
-    return turned_up and train_end < train_at_best
+    return falling and rise >= p["val_rise"]
 
 
 def selection_excess(scored: list[RunView]) -> tuple[RunView, float, float]:
@@ -47,13 +49,26 @@ def selection_excess(scored: list[RunView]) -> tuple[RunView, float, float]:
     sets differ in difficulty by chance, and that difference is in every run; what choosing by the
     test score adds is the chosen run's excess."""
     best = max(scored, key=lambda view: view.summary["test/acc"])
-    mean_gap = float(np.mean([view.summary["test/acc"] - view.summary["holdout/acc"] for view in scored]))
-    return best, mean_gap, best.summary["test/acc"] - best.summary["holdout/acc"] - mean_gap
+    mean_gap = float(np.mean([drop(view) for view in scored]))
+    return best, mean_gap, drop(best) - mean_gap
+
+
+def drop(view: RunView) -> float:
+    return view.summary["test/acc"] - view.summary["holdout/acc"]
+
+
+def halves_gap(scored: list[RunView]) -> float:
+    """How much more the better half of the runs by test score drops from test to held-out accuracy than
+    the worse half: what selecting by a score adds, measured with every run (lower spread than the
+    single chosen run's excess)."""
+    ordered = sorted(scored, key=lambda view: view.summary["test/acc"])
+    half = len(ordered) // 2
+    return float(np.mean([drop(v) for v in ordered[-half:]]) - np.mean([drop(v) for v in ordered[:half]]))
 
 
 def generalization(runs: list[RunView], p: Params) -> Verdict:
     figures = Figures()
-    overfit = overfitting(run(runs, p["overfit"]), p, figures)
+    overfit = overfitting(replicas(runs, p["overfit"]), p, figures)
     selection = [view for view in runs if view.part == p["selection_part"]]
     scored = [view for view in needed(selection, "the selection runs") if "test/acc" in view.summary]
     if any("holdout/acc" not in view.summary for view in needed(scored, "test scores")):
@@ -61,41 +76,35 @@ def generalization(runs: list[RunView], p: Params) -> Verdict:
     splits: dict[int, list[RunView]] = {}
     for view in scored:
         splits.setdefault(int(view.changes.get("data.split_index", 0)), []).append(view)
-    excesses = []
+    excesses, halves = [], []
     for index, views in sorted(splits.items()):
-        best, mean_gap, excess = selection_excess(views)
-        name = f"split {index}"
-        figures.add(
-            f"split{index}.chosen_test_acc",
-            f"{name}: chosen run's test accuracy (what selection reports)",
-            f"분할 {index}: 고른 실행의 테스트 정확도 (선택이 보고하는 값)",
-            best.summary["test/acc"],
-        )
-        figures.add(
-            f"split{index}.chosen_holdout_acc",
-            f"{name}: its fresh held-out accuracy",
-            f"분할 {index}: 그 실행의 새 보류 세트 정확도",
-            best.summary["holdout/acc"],
-        )
-        figures.add(
-            f"split{index}.mean_gap",
-            f"{name}: test minus held-out accuracy, mean over its runs",
-            f"분할 {index}: 테스트 빼기 보류 정확도, 실행들의 평균",
-            mean_gap,
-        )
-        excesses.append(
+        best, _, excess = selection_excess(views)
+        excesses.append(excess)
+        halves.append(halves_gap(views))
+        if index == 0:  # one split's numbers, to read beside the ringed points
             figures.add(
-                f"split{index}.excess",
-                f"{name}: the chosen run's test minus held-out, above that mean",
-                f"분할 {index}: 고른 실행의 테스트 빼기 보류가 평균보다 높은 만큼",
-                excess,
+                "split0.chosen_test_acc",
+                "split 0: chosen run's test accuracy (what selection reports)",
+                "분할 0: 고른 실행의 테스트 정확도 (선택이 보고하는 값)",
+                best.summary["test/acc"],
             )
-        )
-    flattery = figures.add(
+            figures.add(
+                "split0.chosen_holdout_acc",
+                "split 0: its fresh held-out accuracy",
+                "분할 0: 그 실행의 새 보류 세트 정확도",
+                best.summary["holdout/acc"],
+            )
+    figures.add(
         "selection.excess",
-        "selection's flattery: that excess, mean over the splits",
-        "선택이 부풀린 정도: 그 초과분의 분할 평균",
+        f"the chosen run's drop from test to held-out above its split's mean drop, mean of {len(splits)} splits",
+        f"고른 실행의 테스트→보류 하락이 그 분할 평균 하락보다 큰 만큼, 분할 {len(splits)}개의 평균",
         float(np.mean(excesses)),
+    )
+    flattery = figures.add(
+        "selection.halves",
+        f"the better half by test score drops more than the worse half by, mean of {len(splits)} splits",
+        f"테스트 점수 상위 절반이 하위 절반보다 더 떨어진 정도, 분할 {len(splits)}개의 평균",
+        float(np.mean(halves)),
     )
     return figures.verdict(overfit and flattery >= p["min_excess"])
 

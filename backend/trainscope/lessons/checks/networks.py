@@ -3,6 +3,8 @@ backpropagation, convolutions against dense layers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from trainscope.lessons.checks.figures import Figures, Params, accuracy, key, steps_to_loss
 from trainscope.lessons.evidence import (
     Missing,
@@ -164,29 +166,52 @@ def cnn_vs_mlp(runs: list[RunView], p: Params) -> Verdict:
     mlp, cnn = val_acc(p["mlp"], shifted), val_acc(p["cnn"], shifted)
     val_acc(p["average"], shifted)  # max against average pooling: shown, not judged
     mlp_shuffled, cnn_shuffled = val_acc(p["mlp"], shuffled), val_acc(p["cnn"], shuffled)
-    written_out = [a for view in runs if view.part == shifted for a in view.analysis("unrolled_convolution")]
-    unrolled = needed(written_out, "the unrolled convolution")[-1]["figures"]
+
+    def analysed(name: str) -> dict[str, Any]:
+        found = [a for view in runs if view.part == shifted for a in view.analysis(name)]
+        figures_of: dict[str, Any] = needed(found, f"the {name.replace('_', ' ')}")[-1]["figures"]
+        return figures_of
+
+    first = analysed("unrolled_convolution")  # shown: one convolution as the matrix it is
+    for name, en, ko in (
+        ("dense_parameters", "the first convolution as a dense matrix: weights", "첫 합성곱을 밀집 행렬로: 가중치 수"),
+        ("zero_fraction", "share of that matrix that is zero", "그 행렬 중 0인 비율"),
+    ):
+        figures.add(f"first_conv.{name}", en, ko, first[name])
+    whole = analysed("unrolled_network")
     diff = figures.add(
-        "unrolled.max_abs_diff",
-        "first convolution as a dense matrix vs the convolution: max |difference|",
-        "밀집 행렬로 풀어 쓴 첫 합성곱과 합성곱의 최대 |차이|",
-        unrolled["max_abs_diff"],
+        "unrolled.relative_diff",
+        "the whole CNN written out as an MLP: max |difference| of outputs / largest output",
+        "MLP로 풀어 쓴 CNN 전체: 출력의 최대 |차이| / 가장 큰 출력",
+        whole["max_abs_diff"] / whole["largest_output"],
     )
-    unrolled_figures = [
-        ("conv_parameters", "first convolution: weights", "첫 합성곱: 가중치 수"),
-        ("dense_parameters", "the same as a dense matrix: weights", "같은 것을 밀집 행렬로: 가중치 수"),
-        ("zero_fraction", "share of the dense matrix that is zero", "밀집 행렬 중 0인 비율"),
+    counts = [
+        ("cnn_parameters", "the CNN: parameters", "CNN: 파라미터 수"),
+        ("mlp_parameters", "the CNN written out as an MLP: parameters", "MLP로 풀어 쓴 CNN: 파라미터 수"),
+        ("mlp_hidden_layers", "the CNN written out as an MLP: hidden layers", "MLP로 풀어 쓴 CNN: 은닉층 수"),
     ]
-    for name, en, ko in unrolled_figures:
-        figures.add(f"unrolled.{name}", en, ko, unrolled[name])
-    conv, dense = unrolled["conv_parameters"], unrolled["dense_parameters"]
+    for name, en, ko in counts:
+        figures.add(f"unrolled.{name}", en, ko, whole[name])
+    mlp_view = run(runs, p["mlp"], shifted)
+    trained_mlp = figures.add(
+        "mlp.parameters",
+        "the MLP trained beside it: parameters",
+        "함께 학습한 MLP: 파라미터 수",
+        needed(mlp_view.analysis("parameters"), "the MLP's parameter count")[-1]["figures"]["by_torch"],
+    )
     drop_gap = figures.add(
         "shuffle.drop_gap",
         "accuracy the CNN loses to shuffling, minus what the MLP loses",
         "섞기로 CNN이 잃는 정확도에서 MLP가 잃는 정확도를 뺀 값",
         (cnn - cnn_shuffled) - (mlp - mlp_shuffled),
     )
-    held = cnn - mlp >= p["min_gap"] and drop_gap >= p["min_drop_gap"] and diff < p["max_unroll_diff"] and dense > conv
+    held = (
+        cnn - mlp >= p["min_gap"]
+        and drop_gap >= p["min_drop_gap"]
+        and diff < p["max_unroll_diff"]
+        and whole["mlp_parameters"] > whole["cnn_parameters"]
+        and whole["cnn_parameters"] < trained_mlp * p["max_parameter_share"]
+    )
     return figures.verdict(held)
 
 

@@ -26,6 +26,7 @@ from trainscope.training.objective import CLASSIFICATION, Objective, objective_f
 from trainscope.training.points import DRAWN_POINTS_CAP, drawn_points, target_of
 from trainscope.training.probes import ProbeContext, Telemetry
 from trainscope.training.tasks import Emit, Task, register
+from trainscope.training.unrolled import unrolled_network
 
 
 def evaluate(
@@ -150,6 +151,7 @@ class MLPTask(Task):
             (probes.linear_collapse, linear_collapse),
             (probes.bn_modes, bn_modes),
             (probes.unroll_conv, unrolled_convolution),
+            (probes.unroll_conv, unrolled_network),
         )
         for wanted, measure in measures:
             if wanted and (event := measure(self.model, self.split, step)) is not None:

@@ -4,12 +4,23 @@ path the page draws)."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from trainscope.schemas import JobSpec, Params2DSpec, SurfaceData
 from trainscope.training.models import make_optimizer
 from trainscope.training.surface import make_problem
 from trainscope.training.tasks import Emit, Task, register
+
+
+def start_of(model: Params2DSpec, seed: int) -> tuple[float, float]:
+    """The spec's start, moved by up to start_jitter along each axis as the seed draws it (rounded, so the
+    start shown reads as the one used)."""
+    if not model.start_jitter:
+        return model.start
+    shift = np.random.default_rng([seed, 2]).uniform(-model.start_jitter, model.start_jitter, 2)
+    x, y = (round(float(c + d), 3) for c, d in zip(model.start, shift, strict=True))
+    return x, y
 
 
 @register("params2d")
@@ -20,9 +31,9 @@ class SurfaceTask(Task):
         super().__init__(spec, device)
         data, model = spec.data, spec.model
         assert isinstance(data, SurfaceData) and isinstance(model, Params2DSpec)
-        self.data, self.start = data, model.start
+        self.data, self.start = data, start_of(model, spec.seed)
         self.problem = make_problem(data, spec.seed, device)
-        self.params = torch.tensor(model.start, dtype=torch.float32, device=device, requires_grad=True)
+        self.params = torch.tensor(self.start, dtype=torch.float32, device=device, requires_grad=True)
         self.optimizer = make_optimizer(spec.optim, [self.params])
         # on the job's device, so a mini-batch's indices are drawn there: no host-to-device copy per step
         self.shuffle = torch.Generator(device=device).manual_seed(spec.seed)
