@@ -44,6 +44,11 @@ INVALID: list[tuple[dict[str, Any], list[str | int]]] = [
     ({"data": {"features": ["x1", "x3"]}}, ["body", "data", "points2d", "features", 1]),
     ({"model": {"kind": "cnn2d"}}, ["body", "model", "kind"]),  # a CNN needs images
     ({"probes": {"unroll_conv": True}}, ["body", "probes", "unroll_conv"]),  # only a CNN has one
+    ({"optim": {"optimizer": "random_search"}}, ["body", "optim", "optimizer"]),  # only on a surface problem
+    (
+        {"data": {"kind": "surface", "objective": "beale", "dims": 3}, "model": {"kind": "params2d"}},
+        ["body", "data", "dims"],  # only regression has more than 2 weights
+    ),
     ({"data": {"kind": "digits", "canvas": 16, "shift": 5}}, ["body", "data", "shift"]),  # off a 16-pixel canvas
     ({"data": {"kind": "digits", "canvas": 40}}, ["body", "data", "digits", "canvas"]),
     (

@@ -164,6 +164,15 @@ EXPECTED: dict[str, tuple[Callable[[Figures], bool], dict[str, Any] | list[dict[
         ),
         {"max_val_gain": 0.0},
     ),
+    "random-search": (
+        # steps to 0.05 from d = 2 to 200: gradient descent 4-6 at every d; random search 10-36 -> 1,900-2,400
+        lambda f: (
+            f["gradient.growth"] < 2
+            and f["random.growth"] > 30
+            and f["random.d200.steps"] > 100 * f["gradient.d200.steps"]
+        ),
+        [{"min_growth_gap": 1000.0}, {"max_gradient_growth": 0.9}],
+    ),
 }
 SEEDS = (0, 5, 11)  # the preset and two others
 

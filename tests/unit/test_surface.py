@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -69,3 +70,34 @@ def test_two_over_the_largest_curvature_is_where_full_batch_descent_stops_conver
     assert descend(0.95 * 2 / curvature) < start / 100  # just under the edge: converges
     assert descend(1.05 * 2 / curvature) > start * 100  # just over it: blows up
     assert make_problem(SurfaceData(objective="rosenbrock"), 0, torch.device("cpu")).largest_curvature() is None
+
+
+def losses(events: list[dict[str, Any]]) -> list[float]:
+    return [p["values"]["train/loss"] for e in events if e["type"] == "scalars" for p in e["points"]]
+
+
+def test_regression_starts_near_one_plus_the_noise_in_any_dimension_and_descends_alike() -> None:
+    for dims in (2, 50):
+        spec = SurfaceData(objective="regression", dims=dims, n_points=400, noise=0.1)
+        problem = make_problem(spec, 0, torch.device("cpu"))
+        assert 0.7 < float(problem.loss(torch.zeros(dims))) < 1.4  # |w| = 1, x ~ N(0, I)
+        best = torch.tensor(problem.minimum(), dtype=torch.float32)
+        assert len(best) == dims and float(problem.loss(best)) < 0.0101 + 0.002
+    base = {"data": {"kind": "surface", "objective": "regression", "n_points": 400, "noise": 0.1}}
+    optim = {"optimizer": "sgd", "lr": 0.2, "batch_size": 400, "steps": 30}
+    small = losses(run({**base, "optim": optim})[1])
+    large = losses(run({**base | {"data": {**base["data"], "dims": 100}}, "optim": optim})[1])
+    # a gradient step gains in every direction at once: the same few steps to 0.05 with 2 or 100 weights
+    assert next(i for i, v in enumerate(small) if v < 0.05) <= 8
+    assert next(i for i, v in enumerate(large) if v < 0.05) <= 8
+
+
+def test_random_search_keeps_only_moves_that_lower_the_loss_and_slows_with_the_dimension() -> None:
+    base = {"data": {"kind": "surface", "objective": "regression", "n_points": 400, "noise": 0.1}}
+    optim = {"optimizer": "random_search", "lr": 0.1, "batch_size": 400, "steps": 400}
+    result, events = run({**base, "optim": optim})
+    small = losses(events)
+    assert result.status == "done" and all(b <= a for a, b in itertools.pairwise(small))  # never worse
+    assert not any(e["type"] == "analysis" and e["name"] == "gradient" for e in events)
+    large = losses(run({**base | {"data": {**base["data"], "dims": 100}}, "optim": optim})[1])
+    assert min(small) < 0.05 < min(large)  # 400 tries: enough for 2 weights, far from enough for 100

@@ -23,7 +23,7 @@ Points2DName = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "mu
 REGRESSION_DATASETS = frozenset({"plane", "multi_gauss"})  # TensorFlow Playground's two: a value to predict
 # The inputs a 2-D model may see, as in TensorFlow Playground: computed from (x1, x2) inside the model
 InputFeature = Literal["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]
-SurfaceObjective = Literal["linreg", "rosenbrock", "beale"]
+SurfaceObjective = Literal["linreg", "rosenbrock", "beale", "regression"]
 
 Coordinate = Annotated[float, Field(ge=-10.0, le=10.0)]
 
@@ -284,13 +284,15 @@ class UploadedData(_SplitData):
 
 
 class SurfaceData(_Strict):
-    """A 2-parameter problem whose whole loss surface can be drawn: linear regression's weight and bias,
-    or a classic optimizer test function (no data)."""
+    """A problem on the parameters themselves: linear regression's weight and bias, or a classic optimizer
+    test function (no data), whose whole loss surface can be drawn; or `regression`, least squares in `dims`
+    weights (y = x . w + noise, x ~ N(0, I), |w| = 1, from w = 0), drawn when dims is 2."""
 
     kind: Literal["surface"] = "surface"
     objective: SurfaceObjective = "linreg"
     n_points: int = Field(200, ge=10, description="linear regression only: examples")
     noise: float = Field(0.3, ge=0.0, le=5.0, description="linear regression only: noise on y")
+    dims: int = Field(2, ge=2, le=1000, description="regression only: weights to fit")
     seed: int | None = Field(None, ge=0, le=2**31 - 1, description="seed of the data (null: the job's seed)")
 
     in_features: ClassVar[int] = 1

@@ -45,6 +45,11 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
                 ("model", "kind"), "surface data pairs with a params2d model, and only with it", "surface_pairing"
             )
         )
+    if isinstance(spec.data, SurfaceData) and spec.data.dims != 2 and spec.data.objective != "regression":
+        errors.append(SpecError(("data", "dims"), "only the regression objective has more than 2 weights", "dims"))
+    if spec.optim.optimizer == "random_search" and not surface_model:
+        reason = "random search moves the parameters of a surface problem: only with a params2d model"
+        errors.append(SpecError(("optim", "optimizer"), reason, "random_search_surface"))
     if spec.train_size < 1:
         errors.append(no_training_examples(("data",)))
     elif spec.optim.batch_size > spec.train_size:

@@ -20,7 +20,7 @@ from trainscope.schemas.data import (
 )
 
 Activation = Literal["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "identity"]
-OptimizerName = Literal["sgd", "momentum", "rmsprop", "adam", "adamw"]
+OptimizerName = Literal["sgd", "momentum", "rmsprop", "adam", "adamw", "random_search"]
 DeviceChoice = Literal["auto", "cpu", "cuda"]
 PlantedBug = Literal["none", "shuffled_labels", "no_zero_grad", "softmax_into_loss"]
 
@@ -233,7 +233,8 @@ class JobSpec(_Strict):
         (+ c_out biases), a linear layer fan_in*fan_out (+ fan_out), a batch norm 2 per channel or unit."""
         model, data = self.model, self.data
         if isinstance(model, Params2DSpec) or isinstance(data, SurfaceData):
-            return [("params", 2, "2")]  # (a surface with an MLP is refused by spec_errors)
+            dims = data.dims if isinstance(data, SurfaceData) else 2
+            return [("params", dims, str(dims))]  # (a surface with an MLP is refused by spec_errors)
         layers: list[tuple[str, int, str]] = []
 
         def add(name: str, factors: list[int], width: int) -> None:

@@ -1,5 +1,6 @@
-"""Two-parameter problems whose whole loss surface can be drawn: linear regression's (weight, bias), and
-the optimizer test functions Rosenbrock and Beale."""
+"""Problems on the parameters themselves: two-parameter ones whose whole loss surface can be drawn
+(linear regression's (weight, bias), the optimizer test functions Rosenbrock and Beale), and least squares
+in d weights, drawn when d is 2."""
 
 from __future__ import annotations
 
@@ -37,30 +38,39 @@ class Problem:
         if self.spec.objective == "beale":
             return (1.5 - a + a * b) ** 2 + (2.25 - a + a * b**2) ** 2 + (2.625 - a + a * b**3) ** 2
         x, y = (self.x, self.y) if index is None else (self.x[index], self.y[index])
-        residual = a.unsqueeze(-1) * x + b.unsqueeze(-1) - y
+        if self.spec.objective == "regression":  # x: examples x dims; params: (..., dims)
+            residual = params @ x.T - y
+        else:
+            residual = a.unsqueeze(-1) * x + b.unsqueeze(-1) - y
         return (residual**2).mean(-1)
 
-    def minimum(self) -> tuple[float, float]:
-        if self.spec.objective != "linreg":
+    def design(self) -> torch.Tensor:
+        """The least-squares problem's matrix: [x, 1] for linreg's weight and bias, x for regression."""
+        if self.spec.objective == "regression":
+            return self.x.double()
+        return torch.stack([self.x, torch.ones_like(self.x)], 1).double()
+
+    def minimum(self) -> tuple[float, ...]:
+        if self.spec.objective not in ("linreg", "regression"):
             return MINIMA[self.spec.objective]
-        design = torch.stack([self.x, torch.ones_like(self.x)], 1).double()
-        solution = torch.linalg.lstsq(design, self.y.double().unsqueeze(1)).solution.squeeze(1)
-        return float(solution[0]), float(solution[1])
+        design = self.design()
+        solution = torch.linalg.lstsq(design.cpu(), self.y.double().cpu().unsqueeze(1)).solution.squeeze(1)
+        return tuple(float(w) for w in solution)
 
     def largest_curvature(self) -> float | None:
         """Linear regression's loss is a quadratic bowl whose Hessian is 2/n X^T X (X: [x, 1]); full-batch
         gradient descent converges on it exactly when lr < 2 / its largest eigenvalue. None for the test
         functions, whose curvature changes from point to point."""
-        if self.spec.objective != "linreg":
+        if self.spec.objective not in ("linreg", "regression"):
             return None
-        design = torch.stack([self.x, torch.ones_like(self.x)], 1).double()
+        design = self.design()
         hessian = 2 * design.T @ design / len(self.x)
         return float(torch.linalg.eigvalsh(hessian)[-1])
 
     def view(self, start: tuple[float, float]) -> tuple[tuple[float, float], tuple[float, float]]:
         """The rectangle to draw: the test function's usual frame, or a square around the least-squares
         solution that holds the start with room to spare (a diverging path leaves it, as it should)."""
-        if self.spec.objective != "linreg":
+        if self.spec.objective in RANGES:
             return RANGES[self.spec.objective]
         best = self.minimum()
         half = 1.5 * max(abs(start[0] - best[0]), abs(start[1] - best[1]), 0.5)
@@ -88,10 +98,16 @@ class Problem:
 
 def make_problem(spec: SurfaceData, seed: int, device: torch.device) -> Problem:
     seed = spec.seed if spec.seed is not None else seed
-    if spec.objective != "linreg":
+    if spec.objective in RANGES:
         empty = torch.zeros(0, device=device)
         return Problem(spec, empty, empty)
     rng = np.random.default_rng(seed)
+    if spec.objective == "regression":
+        # |w| = 1 and x ~ N(0, I): the loss at w = 0 is about 1 + noise^2 whatever the dimension
+        truth = rng.normal(size=spec.dims)
+        x = rng.normal(size=(spec.n_points, spec.dims))
+        y = x @ (truth / np.linalg.norm(truth)) + rng.normal(0.0, spec.noise, spec.n_points)
+        return Problem(spec, *(torch.tensor(a, dtype=torch.float32, device=device) for a in (x, y)))
     x = rng.normal(LINREG_X[0], LINREG_X[1], spec.n_points)
     y = LINREG_TRUTH[0] * x + LINREG_TRUTH[1] + rng.normal(0.0, spec.noise, spec.n_points)
     return Problem(

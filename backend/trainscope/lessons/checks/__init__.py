@@ -21,7 +21,14 @@ from trainscope.lessons.checks.networks import (
     dying_relu,
     nonlinearity,
 )
-from trainscope.lessons.checks.training import batch_size, batchnorm, debugging, learning_rate, optimizers
+from trainscope.lessons.checks.training import (
+    batch_size,
+    batchnorm,
+    debugging,
+    learning_rate,
+    optimizers,
+    random_search,
+)
 from trainscope.lessons.evidence import Missing, RunView
 from trainscope.schemas.groups import Verdict
 
@@ -52,6 +59,7 @@ CHECKS: dict[str, Callable[[list[RunView], Params], Verdict]] = {
     "cnn_vs_mlp": cnn_vs_mlp,
     "cnn_sequences": cnn_sequences,
     "debugging": debugging,
+    "random_search": random_search,
 }
 
 

@@ -16,6 +16,7 @@ from trainscope.lessons.evidence import (
     final,
     needed,
     run,
+    steps_to,
 )
 from trainscope.schemas.groups import Verdict
 
@@ -262,3 +263,45 @@ def tensorboard_mismatches(view: RunView) -> float:
         got_counts = dict(read_histograms.get(event["tag"], [])).get(event["step"])
         wrong += got_counts is None or [float(c) for c in event["counts"]] != got_counts
     return float(wrong)
+
+
+def random_search(runs: list[RunView], p: Params) -> Verdict:
+    """Steps to a training loss per method and dimension, and how much each method's grow from the smallest
+    dimension to the largest. The loss is full-batch and exact, so its first crossing counts (no smoothing)."""
+    figures = Figures()
+    steps: dict[tuple[str, int], float] = {}
+    threshold = p["loss_threshold"]
+    for view in runs:
+        method = "random" if view.changes.get("optim.optimizer") == "random_search" else "gradient"
+        dims = int(view.changes["data.dims"])
+        losses = needed(view.series("train/loss"), f"train/loss of {view.label}")
+        steps[method, dims] = figures.add(
+            f"{method}.d{dims}.steps",
+            f"{view.label}: steps to a training loss of {threshold}",
+            f"{view.label_ko}: 학습 손실 {threshold}까지 스텝",
+            steps_to(losses, threshold, window=1),
+        )
+    low, high = min(d for _, d in steps), max(d for _, d in steps)
+    growth = {}
+    for method, en, ko in (("gradient", "gradient descent", "경사 하강법"), ("random", "random search", "무작위 탐색")):
+        if (method, low) not in steps or (method, high) not in steps:
+            raise Missing(f"{en} at d = {low} and d = {high}")
+        growth[method] = figures.add(
+            f"{method}.growth",
+            f"{en}: steps at d = {high} over steps at d = {low}",
+            f"{ko}: d = {high}의 스텝 / d = {low}의 스텝",
+            steps[method, high] / steps[method, low],
+        )
+    figures.add(
+        "growth_gap",
+        "random search's growth over gradient descent's",
+        "무작위 탐색의 증가 배수 / 경사 하강법의 증가 배수",
+        growth["random"] / growth["gradient"],
+    )
+    reached = all(math.isfinite(value) for value in steps.values())
+    held = (
+        reached
+        and growth["gradient"] <= p["max_gradient_growth"]
+        and growth["random"] >= p["min_growth_gap"] * growth["gradient"]
+    )
+    return figures.verdict(held)
