@@ -55,6 +55,7 @@ ALLOWED = {
     "lr",
     "auto",
     "sin",
+    "max",
     "CNN",
     "MLP",
     "MNIST",

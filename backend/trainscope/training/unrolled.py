@@ -58,13 +58,17 @@ class Unrolled:
         offset, matrix = out[0], (out[1:] - out[0]).T
         self.weight, self.bias = matrix @ self.weight, matrix @ self.bias + offset
 
-    def relu(self) -> None:
-        """Emit the pending map as a Linear followed by a ReLU; the map starts again from its outputs."""
+    def linear(self) -> nn.Linear:
+        """The pending map as a Linear layer."""
         linear = nn.Linear(self.weight.shape[1], self.weight.shape[0], dtype=torch.float64)
         with torch.no_grad():
             linear.weight.copy_(self.weight)
             linear.bias.copy_(self.bias)
-        self.layers += [linear, nn.ReLU()]
+        return linear
+
+    def relu(self) -> None:
+        """Emit the pending map as a Linear followed by a ReLU; the map starts again from its outputs."""
+        self.layers += [self.linear(), nn.ReLU()]
         size = len(self.weight)
         self.weight, self.bias = torch.eye(size, dtype=torch.float64), torch.zeros(size, dtype=torch.float64)
 
@@ -108,11 +112,7 @@ class Unrolled:
             groups = [torch.arange(outputs * p, outputs * (p + 1)) for p in range(len(pairs))]
 
     def finish(self) -> nn.Sequential:
-        linear = nn.Linear(self.weight.shape[1], self.weight.shape[0], dtype=torch.float64)
-        with torch.no_grad():
-            linear.weight.copy_(self.weight)
-            linear.bias.copy_(self.bias)
-        return nn.Sequential(*self.layers, linear)
+        return nn.Sequential(*self.layers, self.linear())
 
 
 def as_mlp(model: LayeredNet, example: tuple[int, ...]) -> nn.Sequential | None:
