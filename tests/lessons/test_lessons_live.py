@@ -112,11 +112,11 @@ EXPECTED: dict[str, tuple[Callable[[Figures], bool], dict[str, Any] | list[dict[
     "cnn-vs-mlp": (
         # seeds 0-14 through this path: shifted digits CNN 0.77-0.89 vs MLP 0.51-0.60; pixels shuffled CNN
         # 0.25-0.35 vs MLP 0.53-0.60 (drop gap 0.48-0.61); the whole CNN as an MLP: 16,245,674 parameters in
-        # 10 hidden layers against 5,978, its outputs within ~1e-8 of the largest
+        # 10 hidden layers against 5,978, its outputs within 2.3e-7-4.0e-7 of the largest
         lambda f: (
             f["shifted_digits.cnn.val_acc"] > f["shifted_digits.mlp.val_acc"] + 0.1
             and f["shuffle.drop_gap"] > 0.3
-            and f["unrolled.relative_diff"] < 1e-6
+            and f["unrolled.relative_diff"] < 5e-6
             and f["unrolled.mlp_parameters"] > 1000 * f["unrolled.cnn_parameters"] == 1000 * 5978
             and f["mlp.parameters"] == 18858
         ),
