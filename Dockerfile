@@ -4,11 +4,9 @@ WORKDIR /app
 RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md ./
 COPY backend ./backend
-COPY frontend ./frontend
 RUN pip install --no-cache-dir .
 ENV TRAINSCOPE_HOST=0.0.0.0 \
-    TRAINSCOPE_DATABASE_URL=sqlite:////data/trainscope.db \
-    TRAINSCOPE_FRONTEND_DIR=/app/frontend
+    TRAINSCOPE_DATABASE_URL=sqlite:////data/trainscope.db
 VOLUME /data
 EXPOSE 8000
 CMD ["trainscope", "serve"]

@@ -37,6 +37,7 @@ IDENTIFIER = Identifier()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="trainscope")
 @click.option("--url", help="the server (default: TRAINSCOPE_URL, else http://127.0.0.1:8000)")
 @click.option("--token", help="for a server that has one (default: TRAINSCOPE_TOKEN)")
 @click.pass_context

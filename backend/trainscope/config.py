@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
+# the page ships inside the package (package data), so a wheel serves it as a checkout does
+FRONTEND_DIR = Path(str(resources.files("trainscope") / "frontend"))
 
 
 class Limits(BaseModel):

@@ -4,6 +4,7 @@ lesson, and each kind of refusal with its own exit code."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
 import os
@@ -87,6 +88,8 @@ def test_each_refusal_has_its_exit_code_and_says_why(server: LiveServer) -> None
     assert unreachable.returncode == 4 and "no server answered" in unreachable.stderr
     helped = trainscope(server.url, "--help")
     assert all(command in helped.stdout for command in ("submit", "jobs", "show", "cancel", "export", "lesson"))
+    version = trainscope(server.url, "--version")
+    assert version.returncode == 0 and version.stdout.split()[-1] == importlib.metadata.version("trainscope")
 
 
 @pytest.mark.parametrize("cancel_on_exit", [True, False])

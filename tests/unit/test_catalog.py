@@ -14,7 +14,7 @@ CHARTS = {
     "loss", "val_loss", "layer_grads", "act_histograms", "weight_histograms", "dead", "boundary", "collapse",
     "surface", "gradcheck", "network", "selection", "bn", "race", "variance", "throughput", "loss_samples", "embedding",
     "accuracy", "pictures", "parameters",
-}  # fmt: skip  # the compare view's panels (frontend/js/views/compare.js)
+}  # fmt: skip  # the compare view's panels (trainscope/frontend/js/views/compare.js)
 
 
 def test_the_catalogue_lists_the_part_one_lessons_in_order() -> None:

@@ -16,9 +16,9 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 SOURCES = [
     *sorted(CATALOG_DIR.glob("*.toml")),
     *sorted((CATALOG_DIR.parent / "checks").glob("*.py")),
-    ROOT / "frontend" / "js" / "i18n.js",
-    ROOT / "frontend" / "index.html",
-    ROOT / "frontend" / "lessons.html",
+    ROOT / "backend" / "trainscope" / "frontend" / "js" / "i18n.js",
+    ROOT / "backend" / "trainscope" / "frontend" / "index.html",
+    ROOT / "backend" / "trainscope" / "frontend" / "lessons.html",
 ]
 
 

@@ -67,7 +67,7 @@ def downsample_indices(total: int, max_points: int) -> list[int]:
 def minmax_indices(steps: list[int], values: list[float], buckets: int) -> list[int]:
     """Per bucket of steps, the lowest and the highest point, and the first and last overall: thinning
     that keeps a curve's spikes. The page thins its live loss curve the same way with the same buckets
-    (frontend/js/charts/thin.js), so a compact replay draws the very points the live run did."""
+    (trainscope/frontend/js/charts/thin.js), so a compact replay draws the very points the live run did."""
     n = len(steps)
     if not n:
         return []
