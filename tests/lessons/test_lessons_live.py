@@ -190,6 +190,8 @@ def test_lesson_observation_holds_on_its_preset_and_other_seeds(server: LiveServ
     assert group["lesson"] == lesson_id
     verdict = group["verdict"]
     assert verdict["held"] is True, verdict
+    listed = server.get("/api/groups", lesson=lesson_id, limit=200).json()["groups"]
+    assert next(g for g in listed if g["id"] == group["id"])["verdict"] == verdict  # the list says as much
     shows, failing_params = EXPECTED[lesson_id]
     values = {key: figure["value"] for key, figure in verdict["figures"].items()}
     assert shows(values), values

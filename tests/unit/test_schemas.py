@@ -31,3 +31,12 @@ def test_lifecycle_refuses_illegal_transitions() -> None:
         check_transition(JobStatus.done, JobStatus.running)
     with pytest.raises(InvalidTransition):
         check_transition(JobStatus.queued, JobStatus.done)
+
+
+def test_a_short_run_is_evaluated_at_its_end_unless_the_user_chose_the_interval() -> None:
+    short = JobSpec.model_validate({"optim": {"steps": 10}})
+    assert short.optim.eval_every == 10 and spec_errors(short, Limits()) == []
+    assert JobSpec.model_validate_json(short.model_dump_json()).optim.eval_every == 10  # stored as run
+    assert JobSpec.model_validate({"optim": {"steps": 1000}}).optim.eval_every == 25  # the default
+    chosen = JobSpec.model_validate({"optim": {"steps": 10, "eval_every": 25}})
+    assert [error.loc for error in spec_errors(chosen, Limits())] == [("optim", "eval_every")]

@@ -7,7 +7,7 @@ import itertools
 import math
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from trainscope.schemas.data import (
     Coordinate,
@@ -147,6 +147,14 @@ class OptimSpec(_Strict):
         "against the inputs, zero_grad forgotten (gradients pile up), or probabilities fed to a loss that "
         "expects logits",
     )
+
+    @model_validator(mode="after")
+    def _eval_every_follows_short_runs(self) -> OptimSpec:
+        """A run shorter than the default evaluation interval is evaluated at its end, unless the user
+        chose the interval (then the rules refuse one longer than the run, at its field)."""
+        if "eval_every" not in self.model_fields_set and self.eval_every > self.steps:
+            self.eval_every = self.steps
+        return self
 
 
 class ProbeSpec(_Strict):

@@ -73,12 +73,14 @@ async def create_group(
 @router.get("")
 async def list_groups(
     store: StoreDep,
+    judge: JudgeDep,
     lesson: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> GroupsPublic:
-    """Newest first, without verdicts (read one group for its verdict)."""
+    """Newest first, each lesson group with its verdict as reading it alone gives (a finished group is
+    judged once and remembered, so listing again reads no events)."""
     records = await run_in_threadpool(store.list_groups, lesson, limit)
-    groups = [await run_in_threadpool(read_group, store, record) for record in records]
+    groups = [await run_in_threadpool(read_group, store, record, judge) for record in records]
     return GroupsPublic(groups=groups, count=len(groups))
 
 
