@@ -67,7 +67,12 @@ class LiveServer:
         command += ["--workers", str(self.workers)]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self._all_ready, timeout, f"{self.workers} warm workers (log: {self.log_path})", interval=0.2)
+        try:
+            wait_for(self._all_ready, timeout, f"{self.workers} warm workers (log: {self.log_path})", interval=0.2)
+        except BaseException:  # a server that never got ready is not left behind (its workers then read EOF)
+            self.process.kill()
+            self.process.wait(30)
+            raise
         return self
 
     def _all_ready(self) -> bool:
