@@ -33,10 +33,10 @@ class SurfaceTask(Task):
         super().__init__(spec, device)
         data, model = spec.data, spec.model
         assert isinstance(data, SurfaceData) and isinstance(model, Params2DSpec)
-        self.data, self.start = data, start_of(model, spec.seed)
+        self.data = data
         self.problem = make_problem(data, spec.seed, device)
         # regression's d weights start at zero, where the loss is ~1 + noise^2 in every dimension
-        start = [0.0] * data.dims if data.objective == "regression" else self.start
+        start = [0.0] * data.dims if data.objective == "regression" else list(start_of(model, spec.seed))
         self.params = torch.tensor(start, dtype=torch.float32, device=device, requires_grad=True)
         self.optimizer = make_optimizer(spec.optim, [self.params], spec.seed)
         self.search = self.optimizer if isinstance(self.optimizer, RandomSearch) else None
