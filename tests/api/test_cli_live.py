@@ -4,6 +4,7 @@ lesson, and each kind of refusal with its own exit code."""
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 import math
@@ -98,7 +99,10 @@ def test_ctrl_c_while_watching_detaches_or_cancels(server: LiveServer, cancel_on
     args = ["submit", *QUICK, "--set", "optim.steps=100000", "--set", "pace=100", "--watch"]
     args += ["--cancel-on-exit"] if cancel_on_exit else []
     command = [sys.executable, "-m", "trainscope.cli", *args]
-    with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as watching:
+    # as at a terminal: a test run started in the background (`cmd &`) ignores SIGINT, and its children
+    # would inherit that and never see the Ctrl-C
+    at_a_terminal = functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
+    with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, preexec_fn=at_a_terminal) as watching:
         assert watching.stderr is not None
         job_id = watching.stderr.readline().split()[1]  # "job ID submitted", then progress
         server.wait_status(job_id, {"running"})
