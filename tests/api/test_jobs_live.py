@@ -121,7 +121,7 @@ def test_invalid_spec_is_422_naming_the_field(server: LiveServer) -> None:
 def test_meta_lists_choices_defaults_and_limits(server: LiveServer) -> None:
     meta: dict[str, Any] = server.get("/api/meta").json()
     assert "spiral" in meta["choices"]["data.dataset"]
-    assert set(meta["choices"]["optim.optimizer"]) == {"sgd", "momentum", "rmsprop", "adam", "adamw"}
+    assert set(meta["choices"]["optim.optimizer"]) == {"sgd", "momentum", "rmsprop", "adam", "adamw", "random_search"}
     assert meta["defaults"]["optim"]["optimizer"] == "adam"
     assert meta["limits"]["max_steps"] >= 1000
     assert server.get("/docs").status_code == 200
