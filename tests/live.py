@@ -33,6 +33,19 @@ def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: fl
         time.sleep(interval)
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is pid (Linux: read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended while being read
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -92,9 +105,12 @@ class LiveServer:
         if self.process is None or self.process.poll() is not None:
             return
         worker_pids = [w["pid"] for w in self._health_or_empty().get("workers", [])]
+        children = children_of(self.process.pid)  # workers, process pools, their resource tracker
         self.process.send_signal(sig)
         self.process.wait(timeout)
         wait_for(lambda: not any(pid_alive(pid) for pid in worker_pids), timeout, "the workers to exit")
+        # a stop, graceful or a crash, leaves no process of the server's behind
+        wait_for(lambda: not any(pid_alive(pid) for pid in children), timeout, f"children {children} to exit")
 
     def _health_or_empty(self) -> dict[str, Any]:
         try:

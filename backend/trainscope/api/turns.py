@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -22,6 +24,23 @@ import anyio.to_thread
 
 T = TypeVar("T")
 RETRY_AFTER_S = 10
+
+
+ORPHAN_CHECK_S = 1.0  # how often a pool process looks for its server
+
+
+def pool_process(nice: int, server: int) -> None:
+    """A pool process's start: the workers' niceness, and its own end once the server is gone. It holds
+    both ends of the pool's call queue, so a server that crashed would never send it end-of-file: without
+    this it lived on, orphaned, after every crash test."""
+    os.nice(nice)
+
+    def watch() -> None:
+        while os.getppid() == server:
+            time.sleep(ORPHAN_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="orphan-watch").start()
 
 
 class TurnsBusy(Exception):
@@ -82,16 +101,22 @@ class Turns:
             return await anyio.to_thread.run_sync(function, *args, limiter=self._threads)
         if self._processes is None:
             spawn = multiprocessing.get_context("spawn")
-            self._processes = ProcessPoolExecutor(self.slots, spawn, initializer=os.nice, initargs=(self._nice,))
+            self._processes = ProcessPoolExecutor(
+                self.slots, spawn, initializer=pool_process, initargs=(self._nice, os.getpid())
+            )
         try:
             return await asyncio.get_running_loop().run_in_executor(self._processes, partial(function, *args))
         except BrokenProcessPool:  # one died (out of memory?): the next call starts new ones
+            self._processes.shutdown(wait=True, cancel_futures=True)
             self._processes = None
             raise
 
     def close(self) -> None:
+        """Waits for the pool's processes to exit: each holds both ends of the pool's call queue, so one
+        left behind by a server that exits never reads end-of-file and lives on, orphaned (seen after
+        every test run until this waited). A parse in progress finishes first (bounded by max_upload_bytes)."""
         if self._processes is not None:
-            self._processes.shutdown(wait=False, cancel_futures=True)
+            self._processes.shutdown(wait=True, cancel_futures=True)
 
     async def _stream(self, chunks: AsyncGenerator[T], place: Place) -> AsyncIterator[T]:
         try:
