@@ -201,3 +201,35 @@ def test_a_run_is_named_and_annotated_and_lists_filter_and_page(server: LiveServ
     second = server.get("/api/jobs", limit=1, offset=1).json()
     assert second["total"] == everything["total"] and second["jobs"] == everything["jobs"][1:2]
     assert all(j["spec"]["data"].get("dataset") == "xor" for j in server.get("/api/jobs", dataset="xor").json()["jobs"])
+
+
+def test_runs_sort_by_a_figure_and_filter_by_ranges_and_settings(server: LiveServer) -> None:
+    grid = {"base": {**QUICK, "data": {"dataset": "moons", "n_points": 200}}, "grid": {"optim.lr": [0.001, 0.03, 0.3]}}
+    created = server.post("/api/groups", grid)
+    assert created.status_code == 201, created.text
+    runs = {run["job_id"] for run in server.wait_group(created.json()["id"])["runs"]}
+
+    def listed(**query: Any) -> list[dict[str, Any]]:
+        response = httpx.get(f"{server.url}/api/jobs", params=query, timeout=10)
+        assert response.status_code == 200, response.text
+        return [job for job in response.json()["jobs"] if job["id"] in runs]
+
+    best_first = listed(order="-val/acc")
+    accuracies = [job["summary"]["val/acc"] for job in best_first]
+    assert len(best_first) == 3 and accuracies == sorted(accuracies, reverse=True)
+    assert [job["spec"]["optim"]["lr"] for job in listed(order="optim.lr")] == [0.001, 0.03, 0.3]
+    middle = sorted(accuracies)[1]
+    above = listed(where=[f"val/acc>={middle}", "optim.lr>0.002"])
+    assert {job["id"] for job in above} == {
+        job["id"] for job in best_first if job["summary"]["val/acc"] >= middle and job["spec"]["optim"]["lr"] > 0.002
+    }
+    for query, field in [
+        ({"order": "val/acc;drop"}, ["query", "order"]),
+        ({"where": ["val/acc>>1"]}, ["query", "where", 0]),
+        ({"where": ["optim.lr>0.1", "optim.optimizer<adam"]}, ["query", "where", 1]),
+        ({"where": ["bogus.field=1"]}, ["query", "where", 0]),
+    ]:
+        refused = httpx.get(f"{server.url}/api/jobs", params=query, timeout=10)
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == field, refused.text
+    too_many = httpx.get(f"{server.url}/api/jobs", params={"where": ["step>0"] * 9}, timeout=10)
+    assert too_many.status_code == 422

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from trainscope.schemas import JobSpec, JobStatus, UploadedRows
+from trainscope.schemas.query import parse_condition, parse_order
 from trainscope.store.base import (
     DatasetRecord,
     GroupRecord,
@@ -102,6 +103,43 @@ def test_lists_filter_by_lesson_and_dataset_and_page_with_a_total(store: SqlStor
     assert [j.id for j in store.list_jobs(limit=2, where=JobFilter(offset=1))] == ["c", "b"]
     assert store.count_jobs(where=JobFilter(dataset="spiral")) == 3
     assert store.count_jobs(JobStatus.done) == 0
+
+
+def test_lists_sort_and_filter_by_figures_and_settings_runs_without_them_last(store: SqlStore) -> None:
+    figures = {"a": {"val/acc": 0.5, "step": 10.0}, "b": {"val/acc": 0.95}, "c": {"val/acc": 0.8}, "d": {}}
+    specs = {"a": ("sgd", 0.1), "b": ("adam", 0.001), "c": ("adam", 0.03), "d": ("sgd", 1.0)}
+    jobs = []
+    for minute, job_id in enumerate("abcd"):
+        job = record(job_id, minute=minute)
+        job.summary = figures[job_id]
+        job.spec["optim"].update(optimizer=specs[job_id][0], lr=specs[job_id][1])
+        jobs.append(job)
+    store.write(WriteBatch(new_jobs=jobs))
+
+    def ids(order: str | None = None, *where: str, offset: int = 0, limit: int = 100) -> list[str]:
+        wanted = JobFilter(
+            offset=offset,
+            order=parse_order(order) if order else None,
+            conditions=tuple(map(parse_condition, where)),
+        )
+        listed = [job.id for job in store.list_jobs(limit=limit, where=wanted)]
+        if (offset, limit) == (0, 100):
+            assert store.count_jobs(where=wanted) == len(listed)  # the total counts what the filter lets through
+        return listed
+
+    assert ids("-val/acc") == ["b", "c", "a", "d"]  # d has no accuracy: last either way
+    assert ids("val/acc") == ["a", "c", "b", "d"]
+    assert ids("optim.lr") == ["b", "c", "a", "d"] and ids("-optim.lr") == ["d", "a", "c", "b"]
+    assert ids("optim.optimizer") == ["c", "b", "d", "a"]  # adam before sgd; ties newest first
+    assert ids("-val/acc", offset=1, limit=2) == ["c", "a"]
+    assert ids(None, "val/acc>0.6") == ["c", "b"]
+    assert ids("-val/acc", "val/acc>=0.5", "val/acc<0.9") == ["c", "a"]
+    assert ids(None, "optim.optimizer=adam", "optim.lr<0.01") == ["b"]
+    assert ids(None, "optim.optimizer!=adam") == ["d", "a"]
+    assert ids(None, "step>0") == ["a"]
+    assert ids(None, "optim.optimizer>1") == []  # a word is never a number
+    assert ids(None, "val/acc=adam") == []  # nor a number a word
+    assert ids("name", "status=queued") == ["d", "c", "b", "a"]  # equal names: newest first
 
 
 def test_a_name_and_notes_are_updated_in_place(store: SqlStore) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from trainscope.schemas import JobStatus, UploadedRows
+from trainscope.schemas.query import Condition, Order
 
 
 class StoreUnavailable(Exception):
@@ -34,11 +35,14 @@ class JobRecord:
 
 @dataclass(frozen=True)
 class JobFilter:
-    """Which jobs a list shows: of a lesson or not (None: either), on a dataset, from an offset."""
+    """Which jobs a list shows: of a lesson or not (None: either), on a dataset, meeting every condition on
+    a figure or setting, in an order (None: newest first), from an offset."""
 
     lesson: bool | None = None
     dataset: str | None = None  # "digits", or a 2-D dataset's name
     offset: int = 0
+    conditions: tuple[Condition, ...] = ()
+    order: Order | None = None  # ties, and runs without the field (last either way), newest first
 
 
 @dataclass

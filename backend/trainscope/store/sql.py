@@ -10,8 +10,10 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     DateTime,
     Engine,
+    Float,
     Integer,
     LargeBinary,
     MetaData,
@@ -19,19 +21,25 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
+    case,
+    cast,
     create_engine,
     delete,
     event,
     func,
     insert,
     inspect,
+    literal,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.exc import OperationalError
 
 from trainscope.schemas import JobStatus, UploadedRows
+from trainscope.schemas.query import Field
 from trainscope.store.base import (
     DatasetRecord,
     GroupRecord,
@@ -181,7 +189,12 @@ class SqlStore:
     def list_jobs(
         self, status: JobStatus | None = None, limit: int | None = 100, where: JobFilter | None = None
     ) -> list[JobRecord]:
-        query = _filtered(select(jobs), status, where or JobFilter())
+        where = where or JobFilter()
+        query = self._filtered(select(jobs), status, where)
+        if where.order is not None:
+            keys = self._values(where.order.field)
+            missing = and_(*(key.is_(None) for key in keys))
+            query = query.order_by(missing, *(key.desc() if where.order.descending else key.asc() for key in keys))
         query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit)
         if where is not None and where.offset:
             query = query.offset(where.offset)
@@ -189,9 +202,39 @@ class SqlStore:
             return [_to_record(row) for row in conn.execute(query).mappings()]
 
     def count_jobs(self, status: JobStatus | None = None, where: JobFilter | None = None) -> int:
-        query = _filtered(select(func.count()).select_from(jobs), status, where or JobFilter())
+        query = self._filtered(select(func.count()).select_from(jobs), status, where or JobFilter())
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def _filtered(self, query: Select[Any], status: JobStatus | None, where: JobFilter) -> Select[Any]:
+        if status is not None:
+            query = query.where(jobs.c.status == status.value)
+        if where.dataset is not None:
+            query = query.where(jobs.c.dataset == where.dataset)
+        if where.lesson is not None:
+            of_lessons = jobs.c.group_id.in_(select(groups.c.id).where(groups.c.lesson.is_not(None)))
+            query = query.where(of_lessons if where.lesson else or_(jobs.c.group_id.is_(None), ~of_lessons))
+        for condition in where.conditions:
+            number, text = self._values(condition.field)[-2:]
+            value = number if isinstance(condition.value, float) else text
+            query = query.where(value.op(condition.op.replace("!=", "<>"))(condition.value))
+        return query
+
+    def _values(self, field: Field) -> list[ColumnElement[Any]]:
+        """A field of the job as SQL: a column, or a JSON value as (its number or NULL, its text or NULL).
+        The path is a bound parameter; a value of the other kind, or none, is NULL and matches nothing."""
+        if field.source == "column":
+            column = {"created": jobs.c.created_at, "name": jobs.c.name, "status": jobs.c.status}[field.name]
+            return [column, column]
+        document = jobs.c.spec if field.source == "spec" else jobs.c.summary
+        if self.engine.dialect.name == "postgresql":
+            path = literal(list(field.path), ARRAY(Text))
+            kind = func.jsonb_typeof(cast(document, JSONB).op("#>", return_type=JSONB)(path))
+            text = cast(document, JSONB).op("#>>", return_type=Text)(path)
+            return [case((kind == "number", cast(text, Float))), case((kind == "string", text))]
+        at = "$" + "".join(f'."{part}"' for part in field.path)  # parts are [\w/-]: nothing to escape
+        kind, value = func.json_type(document, at), func.json_extract(document, at)
+        return [case((kind.in_(("integer", "real")), value)), case((kind == "text", value))]
 
     def get_group(self, group_id: str) -> GroupRecord | None:
         with self.engine.connect() as conn:
@@ -267,17 +310,6 @@ class SqlStore:
                         return read
                     read.append(StoredEvent(job_id, seq, type_, step, body))
         return read
-
-
-def _filtered(query: Select[Any], status: JobStatus | None, where: JobFilter) -> Select[Any]:
-    if status is not None:
-        query = query.where(jobs.c.status == status.value)
-    if where.dataset is not None:
-        query = query.where(jobs.c.dataset == where.dataset)
-    if where.lesson is not None:
-        of_lessons = jobs.c.group_id.in_(select(groups.c.id).where(groups.c.lesson.is_not(None)))
-        query = query.where(of_lessons if where.lesson else or_(jobs.c.group_id.is_(None), ~of_lessons))
-    return query
 
 
 def _to_row(values: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -35,7 +36,10 @@ from trainscope.schemas import (
     lr_range,
     spec_errors,
 )
+from trainscope.schemas.query import MAX_CONDITIONS, parse_condition, parse_order
 from trainscope.store.base import JobFilter, JobRecord, RunStore
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
@@ -103,14 +107,37 @@ async def list_jobs(
     status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
     lesson: Annotated[bool | None, Query(description="true: only lessons' runs; false: none of them")] = None,
     dataset: Annotated[str | None, Query(max_length=32, description='"digits", "spiral"...')] = None,
+    order: Annotated[
+        str | None,
+        Query(max_length=80, description="a figure or setting, - first for descending: -val/acc, optim.lr"),
+    ] = None,
+    where: Annotated[
+        list[str],
+        Query(max_length=MAX_CONDITIONS, description="conditions all met: val/acc>0.9, optim.optimizer=adam"),
+    ] = [],  # noqa: B006 (FastAPI copies a query default; it is never mutated)
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=10**9, description="skip this many of the newest")] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="skip this many of the first")] = 0,
 ) -> JobsPublic:
-    """The newest jobs first, filtered; `total` counts every match, for paging on with `offset`."""
-    where = JobFilter(lesson=lesson, dataset=dataset, offset=offset)
-    records = await run_in_threadpool(store.list_jobs, status_filter, limit, where)
-    total = await run_in_threadpool(store.count_jobs, status_filter, where)
+    """Jobs newest first, or in `order` (runs without the field last); filtered; `total` counts every
+    match, for paging on with `offset`."""
+    errors: list[SpecError] = []
+    conditions = [parsed(parse_condition, text, ("query", "where", i), errors) for i, text in enumerate(where)]
+    ordered = parsed(parse_order, order, ("query", "order"), errors) if order else None
+    if errors:
+        raise invalid(errors)
+    where_ = JobFilter(lesson, dataset, offset, tuple(c for c in conditions if c), ordered)
+    records = await run_in_threadpool(store.list_jobs, status_filter, limit, where_)
+    total = await run_in_threadpool(store.count_jobs, status_filter, where_)
     return JobsPublic(jobs=[to_public(r) for r in records], count=len(records), total=total)
+
+
+def parsed(parse: Callable[[str], T], text: str, loc: tuple[str | int, ...], errors: list[SpecError]) -> T | None:
+    """What `parse` makes of a query's text; its error, at `loc`, into `errors`."""
+    try:
+        return parse(text)
+    except ValueError as error:
+        errors.append(SpecError(loc, str(error)))
+        return None
 
 
 @router.get("/{job_id}", responses=NOT_FOUND)
