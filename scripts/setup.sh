@@ -35,7 +35,7 @@ if [ ! -f "$stamp" ] && [ ! -f ".venv/.installed-$hash-test" ]; then  # the test
   pip_install --upgrade pip
   # torch first and pinned: this takes the CPU build; an unpinned torch may pull a multi-GB CUDA build.
   pip_install "torch==2.13.0"
-  target="."; [ "$extra" = "test" ] && target=".[dev]"
+  target=".[server]"; [ "$extra" = "test" ] && target=".[dev]"
   pip_install -e "$target"
   .venv/bin/python -c "import torch, trainscope" # fail here, clearly, if the install did not work
   find .venv -maxdepth 1 -name '.installed-*' ! -name ".installed-$hash-*" -delete

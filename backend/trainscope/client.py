@@ -1,12 +1,16 @@
 """A Python client for a Trainscope server (httpx and websockets), typed with the server's own models:
-submit a job, wait for it, follow its events as they come, read its scalars (a pandas DataFrame where
-pandas is installed), export it, run lessons. The CLI is built on it.
+submit a job, wait for it, follow its events as they come, list and sort runs, read its scalars (a pandas
+DataFrame where pandas is installed), export it, create and follow groups, run lessons. The CLI is built
+on it. It needs no torch: `pip install trainscope` is the client; `trainscope[server]` the server.
 
     from trainscope.client import Client
     with Client() as client:                      # TRAINSCOPE_URL, TRAINSCOPE_TOKEN, or arguments
         job = client.submit({"data": {"dataset": "spiral"}, "optim": {"steps": 500}})
         for event in client.follow(job.id):       # every event once, in seq order, until it ends
-            ...
+            ...                                   # typed: ScalarsEvent, StatusEvent... (raw=True: dicts)
+
+Every failure is a TrainscopeError: Unreachable (no server answered), or Refused (with its HTTP status;
+NotFound for 404, Invalid for 422 with each field's location and reason), from both clients alike.
 """
 
 from __future__ import annotations
@@ -15,30 +19,108 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal, overload
 from urllib.parse import quote
 
 import httpx
+from pydantic import TypeAdapter
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from trainscope.config import ClientSettings
-from trainscope.schemas import TERMINAL, JobPublic, JobSpec, JobsPublic, ScalarSeries
+from trainscope.schemas import TERMINAL, Event, JobPublic, JobSpec, JobsPublic, ScalarSeries
 from trainscope.schemas.datasets import DatasetPublic, DatasetsPublic
-from trainscope.schemas.groups import GroupPublic
+from trainscope.schemas.groups import GroupPublic, GroupsPublic
 
 # closes a reconnection cannot mend (api/ws.py): the job ended, a bad query, a forbidden Origin, no such
 # job, a viewer that spoke; any other close (dropped, 4008 too slow) is resumed after the last seq seen
 FINAL_CLOSES = frozenset({1000, 1008, 4400, 4403, 4404})
+CLOSE_STATUS = {4400: 422, 4403: 403, 4404: 404}  # a websocket's close code as the HTTP status it means
 RECONNECTS = 20  # in a row without an event in between; then the follow gives up
+EVENT: TypeAdapter[Event] = TypeAdapter(Event)
+ExportFormat = Literal["csv", "jsonl", "tensorboard"]
 
 
-class ServerError(Exception):
-    """The server refused a request: its HTTP status and what it said."""
+class TrainscopeError(Exception):
+    """Anything a call to the server could not do."""
+
+
+class Unreachable(TrainscopeError, ConnectionError):
+    """No server answered (none at the URL, or it went away and did not come back)."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One field a 422 named: where (`optim.lr`) and why."""
+
+    field: str
+    reason: str
+
+
+class Refused(TrainscopeError):
+    """The server answered and refused: its HTTP status and what it said."""
 
     def __init__(self, status: int, detail: Any) -> None:
         super().__init__(f"HTTP {status}: {detail}")
         self.status, self.detail = status, detail
+
+
+class NotFound(Refused):
+    """No such job, group, table or lesson (404)."""
+
+
+class Invalid(Refused):
+    """A 422: `fields` holds each field's location (without `body`) and reason."""
+
+    def __init__(self, status: int, detail: Any) -> None:
+        problems = detail if isinstance(detail, list) else [{"loc": [], "msg": str(detail)}]
+        self.fields = [
+            FieldError(".".join(str(p) for p in d.get("loc", []) if p != "body"), str(d.get("msg", "")))
+            for d in problems
+        ]
+        super().__init__(status, detail)
+        self.args = ("; ".join(f"{f.field or 'request'}: {f.reason}" for f in self.fields),)
+
+
+def refusal(status: int, detail: Any) -> Refused:
+    kind = {404: NotFound, 422: Invalid}.get(status, Refused)
+    return kind(status, detail)
+
+
+def answer(response: httpx.Response) -> Any:
+    """A response's JSON, or the refusal it carries."""
+    if response.status_code >= 400:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        raise refusal(response.status_code, detail)
+    return response.json() if response.content else None
+
+
+def jobs_query(
+    status: str | None,
+    lesson: bool | None,
+    dataset: str | None,
+    order: str | None,
+    where: list[str],
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """GET /api/jobs's query: every filter the server offers, the unset ones left out."""
+    query: dict[str, Any] = {"limit": limit, "offset": offset, "where": where}
+    optional = {"status": status, "lesson": None if lesson is None else str(lesson).lower(), "dataset": dataset}
+    return query | {key: value for key, value in {**optional, "order": order}.items() if value is not None}
+
+
+def group_body(
+    name: str, base: JobSpec | dict[str, Any] | None, grid: dict[str, list[Any]] | None, variations: list[Any] | None
+) -> dict[str, Any]:
+    """POST /api/groups's body (the server checks it: a mistake comes back as Invalid, each field named)."""
+    spec = base.model_dump(mode="json", exclude_defaults=True) if isinstance(base, JobSpec) else dict(base or {})
+    body: dict[str, Any] = {"name": name, "base": spec}
+    return body | ({"grid": grid} if grid else {}) | ({"variations": variations} if variations is not None else {})
 
 
 def server(settings: ClientSettings, url: str | None, token: str | None) -> tuple[str, dict[str, str]]:
@@ -65,13 +147,27 @@ class _Follow:
     def url(self) -> str:
         return f"{self.base}/ws/jobs/{part(self.job_id)}?after={self.last_seq}&history=full"
 
-    def fresh(self, message: str | bytes) -> list[dict[str, Any]]:
-        """The events of one message not seen before, in order (a resumed replay may repeat none)."""
+    def fresh(self, message: str | bytes, raw: bool) -> list[Any]:
+        """The events of one message not seen before, in order (a resumed replay may repeat none): typed
+        models, or with `raw` the dicts as stored."""
         events = [event for event in json.loads(message) if event["seq"] > self.last_seq]
         if events:
             self.last_seq = events[-1]["seq"]
             self.done = self.done or any(ended(event) for event in events)
-        return events
+        return events if raw else [EVENT.validate_python(event) for event in events]
+
+    def closed(self, closed: ConnectionClosed) -> bool:
+        """Whether a close ends the follow: one a reconnection cannot mend, the job not yet seen to end."""
+        return closed.rcvd is not None and self.finished(closed.rcvd.code)
+
+    def finished(self, close_code: int | None) -> bool:
+        return close_code in FINAL_CLOSES and not self.done
+
+    def lost(self, misses: int) -> float:
+        """How long to wait before the next try; Unreachable after RECONNECTS in a row."""
+        if misses > RECONNECTS:
+            raise Unreachable(f"lost job {self.job_id} after {RECONNECTS} reconnections")
+        return min(0.25 * 2.0**misses, 5.0)
 
 
 class Client:
@@ -92,14 +188,10 @@ class Client:
         self.http.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, path, **kwargs)
-        if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
-            raise ServerError(response.status_code, detail)
-        return response.json() if response.content else None
+        try:
+            return answer(self.http.request(method, path, **kwargs))
+        except httpx.TransportError as error:
+            raise Unreachable(f"no server answered at {self.url} ({error})") from None
 
     # ---- jobs ----
     def submit(self, spec: JobSpec | dict[str, Any]) -> JobPublic:
@@ -109,14 +201,31 @@ class Client:
     def job(self, job_id: str) -> JobPublic:
         return JobPublic.model_validate(self._call("GET", f"/api/jobs/{part(job_id)}"))
 
-    def jobs(self, status: str | None = None, limit: int = 50, offset: int = 0) -> JobsPublic:
-        query = {"limit": limit, "offset": offset, **({"status": status} if status else {})}
+    def jobs(
+        self,
+        status: str | None = None,
+        lesson: bool | None = None,
+        dataset: str | None = None,
+        order: str | None = None,
+        where: list[str] | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> JobsPublic:
+        """Newest first, or by `order` (a figure or setting, "-" first for descending: "-val/acc"); only
+        those meeting every `where` ("val/acc>0.9", "optim.optimizer=adam"), of a lesson or not, on a
+        dataset, in a status."""
+        query = jobs_query(status, lesson, dataset, order, where or [], limit, offset)
         return JobsPublic.model_validate(self._call("GET", "/api/jobs", params=query))
 
     def cancel(self, job_id: str) -> JobPublic:
         return JobPublic.model_validate(self._call("POST", f"/api/jobs/{part(job_id)}/cancel"))
 
-    def follow(self, job_id: str, after: int = 0) -> Iterator[dict[str, Any]]:
+    @overload
+    def follow(self, job_id: str, after: int = 0, raw: Literal[False] = False) -> Iterator[Event]: ...
+    @overload
+    def follow(self, job_id: str, after: int = 0, *, raw: Literal[True]) -> Iterator[dict[str, Any]]: ...
+
+    def follow(self, job_id: str, after: int = 0, raw: bool = False) -> Iterator[Any]:
         """Every event after seq `after`, exactly once and in order, live as the job runs, until it ends
         (history first for a job that has already run). A dropped connection resumes where it left off."""
         from websockets.sync.client import connect
@@ -126,26 +235,27 @@ class Client:
             try:
                 with connect(follow.url(), additional_headers=self.auth) as socket:
                     for message in socket:
-                        events = follow.fresh(message)
+                        events = follow.fresh(message, raw)
                         misses = 0 if events else misses
                         yield from events
+                if follow.finished(socket.close_code):  # closed cleanly: the job had ended, nothing was left
+                    self.job(job_id)
+                    return
             except InvalidStatus as refused:  # the server would not open the socket at all
-                raise ServerError(refused.response.status_code, refused.response.body) from None
+                raise refusal(refused.response.status_code, refused.response.body) from None
             except ConnectionClosed as closed:
-                if closed.rcvd is not None and closed.rcvd.code in FINAL_CLOSES and not follow.done:
+                if follow.closed(closed):
                     self.job(job_id)  # an unknown job says so as a 404, not a silent end
                     return
             except OSError:
                 pass  # the server went away for a moment: try again
             if not follow.done:
                 misses += 1
-                if misses > RECONNECTS:
-                    raise ConnectionError(f"lost job {job_id} after {RECONNECTS} reconnections")
-                time.sleep(min(0.25 * 2**misses, 5.0))
+                time.sleep(follow.lost(misses))
 
     def wait(self, job_id: str) -> JobPublic:
         """Block until the job has ended; its final record."""
-        for _ in self.follow(job_id):
+        for _ in self.follow(job_id, raw=True):
             pass
         return self.job(job_id)
 
@@ -159,32 +269,40 @@ class Client:
         CSV export, read by pandas (install pandas for this one)."""
         import pandas
 
-        with self.http.stream("GET", f"/api/jobs/{part(job_id)}/export", params={"format": "csv"}) as response:
-            if response.status_code >= 400:
-                response.read()
-                raise ServerError(response.status_code, response.text)
+        with self._stream(f"/api/jobs/{part(job_id)}/export", "csv") as response:
             return pandas.read_csv(_Lines(response.iter_text()))
 
-    def export(self, job_id: str, form: str, target: Path | str | BinaryIO) -> int:
+    def export(self, job_id: str, form: ExportFormat, target: Path | str | BinaryIO) -> int:
         """Stream the job's export (csv, jsonl or tensorboard) into a file (a path, or a binary file
         object left open); the bytes written."""
+        return self._export(f"/api/jobs/{part(job_id)}/export", form, target)
+
+    def _export(self, path: str, form: ExportFormat, target: Path | str | BinaryIO) -> int:
         written = 0
-        with self.http.stream("GET", f"/api/jobs/{part(job_id)}/export", params={"format": form}) as response:
-            if response.status_code >= 400:
-                response.read()
-                raise ServerError(response.status_code, response.json().get("detail", response.text))
-            with contextlib.ExitStack() as stack:
-                out = stack.enter_context(Path(target).open("wb")) if isinstance(target, Path | str) else target
-                for chunk in response.iter_bytes():
-                    written += out.write(chunk)
+        with self._stream(path, form) as response, contextlib.ExitStack() as stack:
+            out = stack.enter_context(Path(target).open("wb")) if isinstance(target, Path | str) else target
+            for chunk in response.iter_bytes():
+                written += out.write(chunk)
         return written
+
+    @contextlib.contextmanager
+    def _stream(self, path: str, form: ExportFormat) -> Iterator[httpx.Response]:
+        try:
+            with self.http.stream("GET", path, params={"format": form}) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    answer(response)
+                yield response
+        except httpx.TransportError as error:
+            raise Unreachable(f"no server answered at {self.url} ({error})") from None
 
     # ---- uploaded datasets ----
     def upload_dataset(
-        self, csv: bytes | Path, name: str | None = None, label: str | None = None, target: str | None = None
+        self, csv: bytes | Path | str, name: str | None = None, label: str | None = None, target: str | None = None
     ) -> DatasetPublic:
-        """Store a CSV table (a file or its bytes; named after the file unless `name` is given). Use it in
-        a spec as {"data": {"kind": "uploaded", "dataset": ID}}."""
+        """Store a CSV table (a file's path or its bytes; named after the file unless `name` is given).
+        Use it in a spec as {"data": {"kind": "uploaded", "dataset": ID}}."""
+        csv = Path(csv) if isinstance(csv, str) else csv
         query = {"name": name or (csv.name if isinstance(csv, Path) else "uploaded table")}
         query |= {key: value for key, value in (("label", label), ("target", target)) if value is not None}
         headers = {"Content-Type": "text/csv"}
@@ -217,23 +335,94 @@ class Client:
         body = {"overrides": overrides or {}}
         return GroupPublic.model_validate(self._call("POST", f"/api/lessons/{part(lesson_id)}/run", json=body))
 
+    def create_group(
+        self,
+        base: JobSpec | dict[str, Any] | None = None,
+        grid: dict[str, list[Any]] | None = None,
+        variations: list[Any] | None = None,
+        name: str = "",
+    ) -> GroupPublic:
+        """Matched runs of one base spec: every combination of `grid` ({"optim.lr": [0.01, 0.1]}), or each
+        of `variations` ({"label": "wide", "changes": {"model.hidden": [64]}})."""
+        body = group_body(name, base, grid, variations)
+        return GroupPublic.model_validate(self._call("POST", "/api/groups", json=body))
+
     def group(self, group_id: str) -> GroupPublic:
         return GroupPublic.model_validate(self._call("GET", f"/api/groups/{part(group_id)}"))
 
+    def groups(self, lesson: str | None = None, limit: int = 50) -> list[GroupPublic]:
+        query: dict[str, Any] = {"limit": limit, **({"lesson": lesson} if lesson else {})}
+        return GroupsPublic.model_validate(self._call("GET", "/api/groups", params=query)).groups
+
+    def follow_group(self, group_id: str, poll_s: float = 0.5) -> Iterator[GroupPublic]:
+        """The group each time one of its runs moves on (a step, a status), until every run has ended and
+        a lesson's verdict is in (the last one yielded)."""
+        seen: object = None
+        while True:
+            group = self.group(group_id)
+            progress = [(run.job.status, run.job.summary.get("step")) if run.job else None for run in group.runs]
+            if progress != seen or group.finished:
+                seen = progress
+                yield group
+            if group.finished:
+                return
+            time.sleep(poll_s)
+
     def wait_group(self, group_id: str, poll_s: float = 0.5) -> GroupPublic:
         """Block until every run of the group has ended (and a lesson's verdict is in)."""
-        while not (group := self.group(group_id)).finished:
-            time.sleep(poll_s)
+        *_, group = self.follow_group(group_id, poll_s)
         return group
+
+    def export_group(self, group_id: str, form: ExportFormat, target: Path | str | BinaryIO) -> int:
+        """Every run of the group in one file, each named by its label; the bytes written."""
+        return self._export(f"/api/groups/{part(group_id)}/export", form, target)
 
 
 class AsyncClient:
-    """Following jobs from asyncio code; for everything else, Client."""
+    """From asyncio code: submit, read and follow jobs, with the same errors as Client."""
 
-    def __init__(self, url: str | None = None, token: str | None = None) -> None:
-        self.url, self.auth = server(ClientSettings(), url, token)
+    def __init__(self, url: str | None = None, token: str | None = None, timeout_s: float | None = None) -> None:
+        settings = ClientSettings()
+        self.url, self.auth = server(settings, url, token)
+        self.http = httpx.AsyncClient(base_url=self.url, headers=self.auth, timeout=timeout_s or settings.timeout_s)
 
-    async def follow(self, job_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            return answer(await self.http.request(method, path, **kwargs))
+        except httpx.TransportError as error:
+            raise Unreachable(f"no server answered at {self.url} ({error})") from None
+
+    async def submit(self, spec: JobSpec | dict[str, Any]) -> JobPublic:
+        body = spec.model_dump(mode="json") if isinstance(spec, JobSpec) else spec
+        return JobPublic.model_validate(await self._call("POST", "/api/jobs", json=body))
+
+    async def job(self, job_id: str) -> JobPublic:
+        return JobPublic.model_validate(await self._call("GET", f"/api/jobs/{part(job_id)}"))
+
+    async def jobs(
+        self,
+        status: str | None = None,
+        lesson: bool | None = None,
+        dataset: str | None = None,
+        order: str | None = None,
+        where: list[str] | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> JobsPublic:
+        """As Client.jobs."""
+        query = jobs_query(status, lesson, dataset, order, where or [], limit, offset)
+        return JobsPublic.model_validate(await self._call("GET", "/api/jobs", params=query))
+
+    async def cancel(self, job_id: str) -> JobPublic:
+        return JobPublic.model_validate(await self._call("POST", f"/api/jobs/{part(job_id)}/cancel"))
+
+    async def follow(self, job_id: str, after: int = 0, raw: bool = False) -> AsyncIterator[Any]:
         """As Client.follow: every event after `after` exactly once, in order, until the job ends."""
         import asyncio
 
@@ -244,22 +433,24 @@ class AsyncClient:
             try:
                 async with connect(follow.url(), additional_headers=self.auth) as socket:
                     async for message in socket:
-                        events = follow.fresh(message)
+                        events = follow.fresh(message, raw)
                         misses = 0 if events else misses
                         for event in events:
                             yield event
+                if follow.finished(socket.close_code):
+                    await self.job(job_id)
+                    return
             except InvalidStatus as refused:
-                raise ServerError(refused.response.status_code, refused.response.body) from None
+                raise refusal(refused.response.status_code, refused.response.body) from None
             except ConnectionClosed as closed:
-                if closed.rcvd is not None and closed.rcvd.code in FINAL_CLOSES and not follow.done:
-                    raise ServerError(closed.rcvd.code, closed.rcvd.reason) from None
+                if follow.closed(closed):
+                    code = closed.rcvd.code if closed.rcvd else 0
+                    raise refusal(CLOSE_STATUS.get(code, code), closed.rcvd.reason if closed.rcvd else "") from None
             except OSError:
                 pass
             if not follow.done:
                 misses += 1
-                if misses > RECONNECTS:
-                    raise ConnectionError(f"lost job {job_id} after {RECONNECTS} reconnections")
-                await asyncio.sleep(min(0.25 * 2**misses, 5.0))
+                await asyncio.sleep(follow.lost(misses))
 
 
 class _Lines:

@@ -4,15 +4,20 @@ lesson, and each kind of refusal with its own exit code."""
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import importlib.metadata
 import json
 import math
 import os
+import pty
+import re
 import signal
+import struct
 import subprocess
 import sys
 import tarfile
+import termios
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -75,8 +80,110 @@ def test_jobs_show_cancel_and_export(server: LiveServer, tmp_path: Path) -> None
 def test_a_lesson_runs_to_its_verdict(server: LiveServer) -> None:
     held = trainscope(server.url, "lesson", "run", "bias")
     assert held.returncode == 0, held.stderr
-    assert held.stdout.startswith("bias: held")
-    assert "bias" in trainscope(server.url, "lessons").stdout
+    assert "verdict: held" in held.stdout.splitlines()
+    lessons = trainscope(server.url, "lessons").stdout.splitlines()
+    assert lessons[0].split() == ["id", "question"] and any(line.startswith("bias ") for line in lessons)
+
+
+def test_follow_reattaches_to_a_detached_job_and_jobs_is_a_sortable_table(server: LiveServer) -> None:
+    submitted = trainscope(server.url, "submit", *QUICK, "--set", "optim.steps=400", "--set", "pace=400", "--json")
+    job_id = json.loads(submitted.stdout)["id"]
+    server.wait_status(job_id, {"running"})
+    followed = trainscope(server.url, "follow", job_id)
+    assert followed.returncode == 0, followed.stderr
+    assert followed.stdout.startswith(f"{job_id} done:")
+    assert [line for line in followed.stderr.splitlines() if line.startswith("step ")][-1].startswith("step 400/400")
+    again = trainscope(server.url, "follow", job_id, "--json")  # an ended job: its outcome at once
+    assert again.returncode == 0 and json.loads(again.stdout)["status"] == "done"
+
+    listed = trainscope(server.url, "jobs", "--order=-val/acc", "--where", "val/acc>0", "--columns", "optim.lr,val/acc")
+    assert listed.returncode == 0, listed.stderr
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == ["id", "optim.lr", "val/acc"] and rows
+    shown_accuracies = [float(row.split()[2].rstrip("%")) for row in rows]
+    assert shown_accuracies == sorted(shown_accuracies, reverse=True)
+    assert all(re.fullmatch(r"\d+\.\d%", row.split()[2]) for row in rows)  # rounded for people
+    exact = json.loads(trainscope(server.url, "jobs", "--order=-val/acc", "--where", "val/acc>0", "--json").stdout)
+    assert [f"{job['summary']['val/acc']:.1%}" for job in exact["jobs"]][: len(rows)] == [r.split()[2] for r in rows]
+    refused = trainscope(server.url, "jobs", "--where", "val/acc>>1")
+    assert refused.returncode == 3 and "query.where.0" in refused.stderr
+
+
+def test_a_group_from_a_grid_file_is_followed_shown_listed_and_exported(server: LiveServer, tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep.json"
+    base = {"data": {"dataset": "moons", "n_points": 200}, "optim": {"steps": 150}}
+    sweep.write_text(json.dumps({"name": "lr sweep", "base": base, "grid": {"optim.lr": [0.003, 0.3]}}))
+    created = trainscope(server.url, "group", "create", str(sweep), "--set", "optim.eval_every=25", "--watch")
+    assert created.returncode == 0, created.stderr
+    group_id = created.stderr.split()[1].rstrip(":")
+    assert "runs 2/2 ended" in created.stderr
+    header, *rows = created.stdout.splitlines()[1:]
+    assert header.split() == ["run", "job", "status", "step", "train/loss", "val/acc"]
+    assert len(rows) == 2 and all(row.split()[2:4] == ["done", "150"] for row in rows)
+    assert {row.split()[0] for row in rows} == {"lr=0.003", "lr=0.3"}
+    assert trainscope(server.url, "group", "show", group_id).stdout == created.stdout
+    assert group_id in trainscope(server.url, "group", "list").stdout
+    exported = trainscope(server.url, "group", "export", group_id, "-o", "-")
+    assert exported.stdout.startswith("run,tag,step,wall,value") and "stdout:" in exported.stderr
+    hinted = trainscope(server.url, "export", group_id)
+    assert hinted.returncode == 3 and "trainscope group export" in hinted.stderr
+    axis = trainscope(server.url, "group", "create", "--grid", "optim.lr=0.1")
+    assert axis.returncode == 2 and "JSON list" in axis.stderr
+
+
+def test_the_progress_line_on_a_terminal_leaves_no_stale_characters(server: LiveServer) -> None:
+    """Replayed through a terminal emulator: every redraw clears what a longer line left behind."""
+    pyte = pytest.importorskip("pyte")
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 150, 0, 0))
+    env = {**os.environ, "TRAINSCOPE_URL": server.url}
+    command = [sys.executable, "-m", "trainscope.cli", "submit", *QUICK, "--set", "optim.steps=1500"]
+    command += ["--set", "pace=300", "--watch"]  # ~5 s: ETA counts down through 2, then 1 digits
+    with subprocess.Popen(command, env=env, stderr=secondary, stdout=subprocess.PIPE) as watching:
+        os.close(secondary)
+        drawn = b""
+        while chunk := read_some(primary):
+            drawn += chunk
+        assert watching.wait(timeout=60) == 0
+    os.close(primary)
+    screen = pyte.Screen(150, 40)
+    pyte.ByteStream(screen).feed(drawn.replace(b"\n", b"\r\n"))
+    lines = [line.rstrip() for line in screen.display if line.strip()]
+    progress = [line for line in lines if line.startswith("step ")]
+    assert len(progress) == 1, lines  # redrawn in place: one line, not one per update, nor twice at the end
+    final = r"step 1500/1500 \[#{20}\] 100% · loss \S+ · val acc \d+\.\d% · [\d,]+ samples/s"
+    assert re.fullmatch(final, progress[0]), progress[0]  # nothing left over from an ETA
+    assert drawn.count(b"\r") > 5 and b"ETA" in drawn  # it was redrawn, and the ETA was there to clear
+
+
+def read_some(fd: int) -> bytes:
+    """What the terminal got next, or b"" once the program has closed it."""
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: every writer has gone
+        return b""
+
+
+def test_db_current_and_upgrade_through_the_app_settings(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+
+    def db(verb: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "trainscope.cli", "db", verb],
+            env={**os.environ, "TRAINSCOPE_DATABASE_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    before = db("current")
+    assert (
+        before.returncode == 0 and "at no schema" in before.stdout and "needs `trainscope db upgrade`" in before.stdout
+    )
+    upgraded = db("upgrade")
+    newest = before.stdout.split("newest ")[1].split()[0]
+    assert upgraded.returncode == 0 and upgraded.stdout.strip().endswith(f"no schema -> {newest}")
+    assert f"at {newest}, newest {newest} (up to date)" in db("current").stdout
 
 
 def test_each_refusal_has_its_exit_code_and_says_why(server: LiveServer) -> None:
@@ -141,7 +248,7 @@ def test_a_csv_is_uploaded_trained_on_listed_and_deleted_from_the_terminal(serve
 BAD_INVOCATIONS = [
     # (arguments, standard input, exit code, what the last line of stderr says)
     (["submit", "-"], "{not json", 2, "not a JSON spec: Expecting property name"),
-    (["submit", "-"], "[1, 2]", 2, "a job spec is a JSON object"),
+    (["submit", "-"], "[1, 2]", 2, "a spec is a JSON object"),
     (["submit", "/nonexistent/spec.json"], None, 2, "No such file"),
     (["submit", "--set", "no-equals-sign"], None, 2, "PATH=VALUE"),
     (["submit", "--set", "=3"], None, 2, "PATH=VALUE"),

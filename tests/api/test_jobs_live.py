@@ -71,6 +71,8 @@ def test_viewer_resumes_after_a_seq(server: LiveServer) -> None:
     resumed = watch(server.ws_url, job["id"], after=5)
     assert resumed.events == full.events[5:]
     assert resumed.close_code == 1000
+    caught_up = watch(server.ws_url, job["id"], after=len(full.events))  # an ended job, nothing left: closed
+    assert caught_up.events == [] and caught_up.close_code == 1000
 
 
 def test_unknown_job_and_bad_query_close_with_application_codes(server: LiveServer) -> None:

@@ -137,6 +137,7 @@ async def follow_job(websocket: WebSocket, job_id: str) -> None:
             after, final = await replay_compact(websocket, store, replays, job_id, after)
         else:
             after, final = await replay(websocket, replays, job_id, after)
+        final = final or (record.status.terminal and after >= record.last_seq)  # ended before; all sent
         if final or await follow(websocket, subscriber, after, hub, settings):
             await websocket.close(1000, "job ended")
     except (WebSocketDisconnect, RuntimeError):  # RuntimeError: the socket was closed under us (policy close)

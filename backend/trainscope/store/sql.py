@@ -135,10 +135,8 @@ class SqlStore:
         """Create the tables, or upgrade them in place to the newest schema (Alembic, store/migrations/);
         a database from before migrations is stamped as the first schema it has, then upgraded."""
         from alembic import command
-        from alembic.config import Config
 
-        config = Config()
-        config.set_main_option("script_location", "trainscope.store:migrations")
+        config = _migrations()
         with self.engine.begin() as conn:
             config.attributes["connection"] = conn
             tables = set(inspect(conn).get_table_names())
@@ -146,6 +144,16 @@ class SqlStore:
                 events.create(conn, checkfirst=True)  # the first schema's other table
                 command.stamp(config, "0001")
             command.upgrade(config, "head")
+
+    def revisions(self) -> tuple[str | None, str]:
+        """The schema revision the database is at (None: no schema yet), and the newest one shipped."""
+        from alembic.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        newest = ScriptDirectory.from_config(_migrations()).get_current_head()
+        with self.engine.connect() as conn:
+            at = MigrationContext.configure(conn).get_current_revision()
+        return at, str(newest)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -310,6 +318,15 @@ class SqlStore:
                         return read
                     read.append(StoredEvent(job_id, seq, type_, step, body))
         return read
+
+
+def _migrations() -> Any:
+    """Alembic's configuration for the migrations shipped in the package (no alembic.ini needed)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "trainscope.store:migrations")
+    return config
 
 
 def _to_row(values: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,3 @@
+from trainscope.cli import main
+
+main()
