@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.installed import build_wheel
 from tests.live import LiveServer
 from tests.pg import PostgresServer, server_binaries
 
@@ -18,6 +19,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live = LiveServer(tmp_path_factory.mktemp("server") / "trainscope.db", workers=2).start()
     yield live
     live.stop()
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The package as pip users and the Dockerfile install it, non-editable (tests/installed.py)."""
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture

@@ -62,6 +62,7 @@ class LiveServer:
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     log_dir: Path | None = None  # where the log goes (default: beside the database)
+    program: list[str] = field(default_factory=lambda: [sys.executable, "-m", "trainscope.cli"])  # an installed one
 
     @property
     def url(self) -> str:
@@ -76,7 +77,7 @@ class LiveServer:
         self.log_path = (self.log_dir or self.database.parent) / f"{self.database.stem}.{self.port}.log"
         # a SQLite file by default; env may name another database (PostgreSQL)
         env = {**os.environ, "TRAINSCOPE_DATABASE_URL": f"sqlite:///{self.database}", **self.env}
-        command = [sys.executable, "-m", "trainscope.cli", "serve", "--port", str(self.port)]
+        command = [*self.program, "serve", "--port", str(self.port)]
         command += ["--workers", str(self.workers)]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

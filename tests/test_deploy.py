@@ -3,15 +3,14 @@ Dockerfile pins CPU torch first, and the package it installs carries its data fi
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.installed import closure, copy_in, declared, fresh_venv, tree_bytes
 from tests.live import LiveServer
 from trainscope.lessons.catalog import load_catalog
 
@@ -32,23 +31,8 @@ def test_compose_file_is_valid() -> None:
 def test_dockerfile_pins_the_cpu_torch_before_the_app() -> None:
     lines = (ROOT / "Dockerfile").read_text().splitlines()
     torch_line = next(i for i, line in enumerate(lines) if "torch==" in line)
-    app_line = next(i for i, line in enumerate(lines) if "pip install --no-cache-dir ." in line)
+    app_line = next(i for i, line in enumerate(lines) if "pip install --no-cache-dir '.[server]'" in line)
     assert torch_line < app_line
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The package as the Dockerfile and pip users install it, non-editable. Built from a copy of what the
-    Dockerfile copies, so no build/ cache of an earlier build can hide a missing file."""
-    tmp_path = tmp_path_factory.mktemp("wheel")
-    source = tmp_path / "source"
-    shutil.copytree(ROOT / "backend", source / "backend", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    command = [sys.executable, "-m", "pip", "wheel", "-q", str(source), "--no-deps", "--no-build-isolation"]
-    subprocess.run([*command, "-w", str(tmp_path)], check=True, capture_output=True)
-    (built,) = tmp_path.glob("trainscope-*.whl")
-    return built
 
 
 def test_the_built_package_ships_the_lesson_catalogue_the_migrations_and_the_page(wheel: Path) -> None:
@@ -64,27 +48,26 @@ def test_the_built_package_ships_the_lesson_catalogue_the_migrations_and_the_pag
     assert {"env.py", "0001_first_schema.py", "0002_groups_and_job_columns.py"} <= migrations  # Alembic's
 
 
-def test_an_installed_wheel_serves_its_page_and_lessons(wheel: Path, tmp_path: Path) -> None:
-    """Installed into a folder of its own (dependencies from this environment), away from the checkout:
-    the server it starts must find the page inside the package."""
-    target = tmp_path / "installed"
-    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile", "--target", str(target)]
-    subprocess.run([*pip, str(wheel)], check=True, capture_output=True)
-    env = {"PYTHONPATH": str(target)}
-    where = subprocess.run(
-        [sys.executable, "-c", "import trainscope; print(trainscope.__file__)"],
-        env={**os.environ, **env},
-        cwd=tmp_path,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    assert where.stdout.startswith(str(target))  # the wheel's copy, not the checkout's
-    server = LiveServer(tmp_path / "wheel.db", workers=1, env=env).start()
-    try:
-        for path, marker in (("/", "<script"), ("/lessons.html", "<script"), ("/js/main.js", "import")):
-            response = server.get(path)
-            assert response.status_code == 200 and marker in response.text, path
-        assert server.get("/api/lessons").json()["count"] == len(load_catalog())
-    finally:
-        server.stop()
+def test_the_plain_install_is_a_light_client_without_torch_that_drives_a_server(
+    wheel: Path, tmp_path: Path, server: LiveServer
+) -> None:
+    """`pip install trainscope`: only the dependencies the wheel declares (copied in, with what they pull
+    in), and the client and CLI work against a live server; serving says what it needs."""
+    python, site = fresh_venv(tmp_path / "client", wheel)
+    dependencies = closure(declared(wheel))
+    assert not {"torch", "numpy", "fastapi", "sqlalchemy"} & set(dependencies)
+    copy_in(dependencies, site)
+    size_mb = tree_bytes(site) / 2**20
+    print(f"client-only install: {size_mb:.1f} MiB in site-packages, {len(dependencies)} dependencies")
+    assert size_mb < 40  # torch alone is ~700 MiB
+    probe = "import sys, trainscope, trainscope.client, trainscope.cli, importlib.util; print(trainscope.__file__); "
+    probe += "print(sorted(m for m in ('torch', 'numpy', 'fastapi', 'sqlalchemy') if m in sys.modules)); "
+    probe += "print(importlib.util.find_spec('torch'))"
+    imported = subprocess.run([python, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
+    where, heavy, torch = imported.stdout.splitlines()
+    assert where.startswith(str(site)) and heavy == "[]" and torch == "None"
+    cli = str(python.parent / "trainscope")
+    listed = subprocess.run([cli, "--url", server.url, "jobs"], capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and listed.stdout.split()[:2] == ["id", "status"], listed.stderr
+    serving = subprocess.run([cli, "serve"], capture_output=True, text=True, timeout=60)
+    assert serving.returncode == 2 and "pip install 'trainscope[server]'" in serving.stderr
