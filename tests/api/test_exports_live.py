@@ -3,6 +3,7 @@ Lines of its events, streamed; read back, they equal what the REST reads return.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -41,6 +42,10 @@ def test_csv_holds_every_scalar_point_bit_equal_to_the_scalars_read(server: Live
         assert [float(row["value"]) for row in exported] == series["values"], tag  # exactly, not approximately
     assert len([row for row in rows if row["tag"] == "train/loss"]) == 300  # every step, not a thinned curve
     assert all(float(row["wall"]) > 1e9 for row in rows)
+    system = [e for e in server.stored_events(finished["id"]) if e["type"] == "system"]
+    throughput = [(int(row["step"]), float(row["value"])) for row in rows if row["tag"] == "system/samples_per_s"]
+    assert throughput and throughput == [(e["step"], e["samples_per_s"]) for e in system if "samples_per_s" in e]
+    assert any(row["tag"] == "system/memory_peak_mb" and float(row["value"]) > 10 for row in rows)
 
 
 def test_jsonl_is_every_stored_event_in_seq_order(server: LiveServer, finished: dict) -> None:
@@ -63,6 +68,7 @@ def test_a_tensorboard_log_directory_reads_back_exactly_in_tensorboards_own_read
     server: LiveServer, tmp_path: Path
 ) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util.tensor_util import make_ndarray
 
     spec = {**SPEC, "probes": {"histogram_every": 100, "embedding_every": 100, "min_interval_s": 0}}
     job = server.submit(spec)
@@ -77,13 +83,23 @@ def test_a_tensorboard_log_directory_reads_back_exactly_in_tensorboards_own_read
     reader.Reload()
     stored = server.stored_events(job["id"])
 
-    points = [
-        (p["step"], values) for e in stored if e["type"] == "scalars" for p in e["points"] for values in [p["values"]]
+    scalar_tags = [
+        tag for tag in reader.Tags()["tensors"] if reader.SummaryMetadata(tag).plugin_data.plugin_name == "scalars"
     ]
-    for tag in ("train/loss", "val/loss", "val/acc", "lr"):
-        expected = [(step, np.float32(values[tag])) for step, values in points if tag in values]
-        read = [(s.step, np.float32(s.value)) for s in reader.Scalars(tag)]
-        assert read == expected, tag  # every point, bit-equal as float32
+    assert {"train/loss", "val/loss", "val/acc", "lr", "system/samples_per_s", "system/memory_peak_mb"} <= set(
+        scalar_tags
+    )
+    for tag in scalar_tags:
+        read = [(t.step, make_ndarray(t.tensor_proto).item()) for t in reader.Tensors(tag)]
+        if tag.startswith("system/"):
+            field = tag.removeprefix("system/")
+            expected = [(e["step"], e[field]) for e in stored if e["type"] == "system" and e.get(field) is not None]
+        else:
+            series = server.get(f"/api/jobs/{job['id']}/scalars", tag=tag, max_points=10_000).json()
+            expected = list(zip(series["steps"], series["values"], strict=True))
+        assert read == expected, tag  # every point, bit for bit (float64 in, float64 out)
+    device = reader.Tensors("system/device")[0].tensor_proto.string_val[0].decode()
+    assert device == next(e["device"] for e in stored if e["type"] == "system")
 
     histograms = [e for e in stored if e["type"] == "histogram"]
     assert histograms and set(reader.Tags()["histograms"]) == {e["tag"] for e in histograms}
@@ -91,12 +107,17 @@ def test_a_tensorboard_log_directory_reads_back_exactly_in_tensorboards_own_read
         read = next(h for h in reader.Histograms(event["tag"]) if h.step == event["step"]).histogram_value
         assert (read.min, read.max) == (event["min"], event["max"])
         assert list(read.bucket) == event["counts"] and read.num == sum(event["counts"])
-    assert set(reader.Tags()["tensors"]) == {"spec", "_hparams_/session_start_info"}  # the spec as text and hparams
+    assert {"spec", "_hparams_/session_start_info"} <= set(reader.Tags()["tensors"])  # the spec as text and hparams
     text = reader.Tensors("spec")[0].tensor_proto.string_val[0].decode()
     assert json.loads(text.strip("`\n")) == server.job(job["id"])["spec"]
     assert (logdir / "projector_config.pbtxt").read_text().count("embedding.tsv") == 1
     embedding = [e for e in stored if e["type"] == "embedding"][-1]
-    assert np.loadtxt(logdir / "embedding.tsv").shape == (embedding["n"], embedding["dims"])
+    assert embedding["step"] == SPEC["optim"]["steps"] and embedding["width"] == 8  # the last hidden layer
+    vectors = np.frombuffer(base64.b64decode(embedding["vectors"]), "<f4").reshape(embedding["n"], embedding["width"])
+    assert np.array_equal(np.loadtxt(logdir / "embedding.tsv", dtype=np.float32), vectors)  # its raw activations
+    assert (logdir / "labels.tsv").read_text().split() == [str(label) for label in embedding["labels"]]
+    earlier = [e for e in stored if e["type"] == "embedding"][:-1]
+    assert earlier and all(e.get("vectors") is None for e in earlier)  # only the last snapshot carries them
 
 
 def test_a_group_exports_as_one_file_each_run_named_by_its_label(server: LiveServer, tmp_path: Path) -> None:

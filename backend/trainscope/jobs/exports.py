@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import Literal
 
-from trainscope.schemas.decode import decode, scalar_points
+from trainscope.schemas.decode import decode, scalar_points, system_points
 from trainscope.schemas.groups import GroupRun
 from trainscope.store.base import JobRecord, RunStore, read_pages
 
@@ -55,16 +55,17 @@ def jsonl_chunks(store: RunStore, record: JobRecord, page_bytes: int, run: str |
 
 
 def csv_chunks(store: RunStore, record: JobRecord, page_bytes: int, run: str) -> Iterator[str]:
-    """Every scalar point in long format (run, tag, step, wall, value), without the header. A value is
-    written as Python's repr of the stored float, which reads back bit-equal; the run's name is user
-    text, written so that a spreadsheet shows it and never runs it."""
+    """Every scalar point in long format (run, tag, step, wall, value), without the header, and the system
+    series (system/samples_per_s...). A value is written as Python's repr of the stored float, which reads
+    back bit-equal; the run's name is user text, written so that a spreadsheet shows it and never runs it."""
     run = spreadsheet_text(run)
-    for page in read_pages(store, record.id, 0, record.last_seq, page_bytes, ("scalars",)):
+    for page in read_pages(store, record.id, 0, record.last_seq, page_bytes, ("scalars", "system")):
         out = io.StringIO()
         writer = csv.writer(out)
         for event in page:
             body = decode(event.body)
-            for step, values in scalar_points(body):
+            points = scalar_points(body) if body["type"] == "scalars" else [(body["step"], system_points(body))]
+            for step, values in points:
                 writer.writerows((run, tag, step, repr(body["wall"]), repr(value)) for tag, value in values.items())
         yield out.getvalue()
 

@@ -1,7 +1,10 @@
 """A job as a TensorBoard log directory, written with TensorBoard's own record format: every scalar
-point, every histogram snapshot (our fixed bins as TensorBoard buckets), the spec as text and as
-hparams, and the newest embedding for the projector (TSV files and a projector_config.pbtxt). Imported
-only when such an export is asked for (tensorboard's import costs ~1 s).
+point as a float64 tensor summary (TensorBoard's older `simple_value` is float32 and would round 5% of
+our points), the system series (system/samples_per_s...) and the device as text, every histogram
+snapshot (our fixed bins as TensorBoard buckets), the spec as text and as hparams, and the newest
+embedding for the projector (the layer's own activations where the run sent them, else its PCA; TSV
+files and a projector_config.pbtxt). Imported only when such an export is asked for (tensorboard's
+import costs ~1 s).
 
 Streamed as a .tar.gz from its first page of events, with no temp folder: a tar member must know its
 size before its header, so a run's events become numbered event files of at most `file_bytes` each,
@@ -21,16 +24,19 @@ from typing import Any
 
 import numpy as np
 from tensorboard.compat.proto.event_pb2 import Event
-from tensorboard.compat.proto.summary_pb2 import HistogramProto, Summary
+from tensorboard.compat.proto.summary_pb2 import HistogramProto, Summary, SummaryMetadata
+from tensorboard.compat.proto.tensor_pb2 import TensorProto
+from tensorboard.compat.proto.types_pb2 import DT_DOUBLE
 from tensorboard.plugins.hparams.summary_v2 import hparams_pb
 from tensorboard.plugins.projector import ProjectorConfig
 from tensorboard.plugins.text.summary import text_pb
 from tensorboard.summary.writer.record_writer import RecordWriter
 
-from trainscope.schemas.decode import decode, floats, scalar_points
+from trainscope.schemas.decode import decode, floats, scalar_points, system_points
 from trainscope.store.base import JobRecord, RunStore, read_pages
 
-TENSORBOARD_TYPES = ("scalars", "histogram", "embedding")
+TENSORBOARD_TYPES = ("scalars", "system", "histogram", "embedding")
+SCALAR = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"))
 
 
 class Chunks:
@@ -112,11 +118,16 @@ def log_files(
     add(Event(wall_time=started, file_version="brain.Event:2"))
     add(Event(wall_time=started, step=0, summary=spec_summary(spec)))
     newest_embedding: dict[str, Any] | None = None
+    device = ""
     for event in events:
         if event["type"] == "scalars":
             for step, values in scalar_points(event):
-                points = [Summary.Value(tag=tag, simple_value=value) for tag, value in values.items()]
-                add(Event(wall_time=event["wall"], step=step, summary=Summary(value=points)))
+                add(Event(wall_time=event["wall"], step=step, summary=scalars_summary(values)))
+        elif event["type"] == "system":
+            add(Event(wall_time=event["wall"], step=event["step"], summary=scalars_summary(system_points(event))))
+            if event["device"] != device:  # once, and again if it ever changed
+                device = event["device"]
+                add(Event(wall_time=event["wall"], step=event["step"], summary=text_pb("system/device", device)))
         elif event["type"] == "histogram":
             value = Summary.Value(tag=event["tag"], histo=histogram_proto(event))
             add(Event(wall_time=event["wall"], step=event["step"], summary=Summary(value=[value])))
@@ -131,6 +142,15 @@ def log_files(
     yield file_name(), buffer.getvalue()
     if newest_embedding is not None:
         yield from projector_files(newest_embedding)
+
+
+def scalars_summary(values: dict[str, float]) -> Summary:
+    """Scalars as TensorBoard's scalars plugin reads them, each an exact float64."""
+    points = [
+        Summary.Value(tag=tag, metadata=SCALAR, tensor=TensorProto(dtype=DT_DOUBLE, double_val=[value]))
+        for tag, value in values.items()
+    ]
+    return Summary(value=points)
 
 
 def histogram_proto(event: dict[str, Any]) -> HistogramProto:
@@ -153,11 +173,13 @@ def read_back(logdir: Path) -> tuple[dict[str, list[tuple[int, float]]], dict[st
     """What TensorBoard's own reader finds in a log directory: each scalar tag's (step, value) and each
     histogram tag's (step, bucket counts)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util.tensor_util import make_ndarray
 
     reader = EventAccumulator(str(logdir), size_guidance={"scalars": 0, "histograms": 0, "tensors": 0})
     reader.Reload()
     tags = reader.Tags()
-    scalars = {tag: [(s.step, s.value) for s in reader.Scalars(tag)] for tag in tags["scalars"]}
+    scalar_tags = [tag for tag in tags["tensors"] if reader.SummaryMetadata(tag).plugin_data.plugin_name == "scalars"]
+    scalars = {tag: [(t.step, make_ndarray(t.tensor_proto).item()) for t in reader.Tensors(tag)] for tag in scalar_tags}
     histograms = {
         tag: [(h.step, list(h.histogram_value.bucket)) for h in reader.Histograms(tag)] for tag in tags["histograms"]
     }
@@ -191,14 +213,17 @@ def flat_settings(spec: dict[str, Any], prefix: str = "") -> Iterator[tuple[str,
 
 
 def projector_files(event: dict[str, Any]) -> Iterator[tuple[str, bytes]]:
-    """The newest embedding snapshot for TensorBoard's projector: vectors and labels as TSV."""
-    vectors = floats(event["points"]).reshape(event["n"], event["dims"])
+    """The newest embedding snapshot for TensorBoard's projector (which makes its own PCA, t-SNE and UMAP):
+    the layer's activations where the run sent them, else the 3 principal components; labels as TSV."""
+    raw = event.get("vectors") is not None
+    vectors = floats(event["vectors"] if raw else event["points"]).reshape(event["n"], -1)
     table = io.BytesIO()
-    np.savetxt(table, vectors, delimiter="\t", fmt="%.9g")
+    np.savetxt(table, vectors, delimiter="\t", fmt="%.9g")  # float32 in 9 digits: exact
     yield "embedding.tsv", table.getvalue()
     yield "labels.tsv", "".join(f"{label}\n" for label in event["labels"]).encode()
     config = ProjectorConfig()
     embedding = config.embeddings.add()
-    embedding.tensor_name = f"{event['tag']} at step {event['step']}"
+    what = f"{event['width']} units" if raw else "3 principal components"
+    embedding.tensor_name = f"{event['tag']} at step {event['step']} ({what})"
     embedding.tensor_path, embedding.metadata_path = "embedding.tsv", "labels.tsv"
     yield "projector_config.pbtxt", str(config).encode()

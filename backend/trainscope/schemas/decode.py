@@ -24,6 +24,22 @@ def scalar_points(event: dict[str, Any]) -> Iterator[tuple[int, dict[str, float]
         yield point["step"], point["values"]
 
 
+# a system event's numeric fields, exported as the series system/<field> beside the scalars
+SYSTEM_SERIES = (
+    "steps_per_s",
+    "samples_per_s",
+    "memory_peak_mb",
+    "gpu_memory_mb",
+    "gpu_memory_peak_mb",
+    "gpu_utilization",
+)
+
+
+def system_points(event: dict[str, Any]) -> dict[str, float]:
+    """{"system/samples_per_s": ..., ...}: the numbers a system event carries (a GPU's only on a GPU)."""
+    return {f"system/{key}": event[key] for key in SYSTEM_SERIES if event.get(key) is not None}
+
+
 def series(events: Iterable[dict[str, Any]], tag: str) -> tuple[list[int], list[float]]:
     """One tag's steps and values across scalars events, in order (a point without the tag is skipped)."""
     steps: list[int] = []

@@ -134,6 +134,11 @@ class EmbeddingEvent(_EventBase):
     labels: list[int] | list[float] = Field(description="class of each point, or (regression) its target value")
     target: Literal["class", "value"] = "class"
     explained: list[float]
+    width: int | None = Field(None, description="units of the embedded layer, where `vectors` is given")
+    vectors: str | None = Field(
+        None,
+        description="base64 float32, n x width: the layer's own activations (at the last step only, up to a size)",
+    )
 
 
 class BoundaryEvent(_EventBase):
@@ -166,6 +171,7 @@ class SystemEvent(_EventBase):
     device: str
     steps_per_s: float | None = None
     samples_per_s: float | None = None
+    memory_peak_mb: float | None = Field(None, description="the worker process's peak resident memory")
     gpu_name: str | None = None
     gpu_memory_mb: float | None = None
     gpu_memory_peak_mb: float | None = None

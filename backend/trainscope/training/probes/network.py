@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import time
 from typing import Any
 
@@ -128,8 +129,14 @@ class LayerStats(Probe):
         return [{"type": "layers", "step": step, "layers": layers}]
 
 
+# the layer's raw activations go with the last snapshot only (for TensorBoard's projector): at most this
+# many values (1,000 probe examples of a 256-wide layer; 1 MB as float32), a larger layer keeps its PCA
+RAW_VECTORS_MAX = 256_000
+
+
 class Embedding(Probe):
-    """PCA (3 components) of the penultimate layer's activations on the probe set, signs kept stable."""
+    """PCA (3 components) of the penultimate layer's activations on the probe set, signs kept stable; at
+    the last step also the activations themselves."""
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.every = ctx.spec.probes.embedding_every
@@ -142,23 +149,25 @@ class Embedding(Probe):
         points = torch.nan_to_num(last.reshape(len(last), -1), nan=0.0, posinf=0.0, neginf=0.0)
         projection, components, explained = pca_project(points, 3, self._previous)
         self._previous = components
-        return {"points": projection, "explained": explained}
+        raw = {"vectors": points} if ctx.last and points.numel() <= RAW_VECTORS_MAX else {}
+        return {"points": projection, "explained": explained, **raw}
 
     def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
         points = fetched["points"]
-        return [
-            {
-                "type": "embedding",
-                "step": step,
-                "tag": "penultimate",
-                "dims": int(points.shape[1]),
-                "n": int(points.shape[0]),
-                "points": b64(points),
-                "labels": self.labels,
-                "target": self.target,
-                "explained": [float(v) for v in fetched["explained"]],
-            }
-        ]
+        event = {
+            "type": "embedding",
+            "step": step,
+            "tag": "penultimate",
+            "dims": int(points.shape[1]),
+            "n": int(points.shape[0]),
+            "points": b64(points),
+            "labels": self.labels,
+            "target": self.target,
+            "explained": [float(v) for v in fetched["explained"]],
+        }
+        if "vectors" in fetched:
+            event.update(width=int(fetched["vectors"].shape[1]), vectors=b64(fetched["vectors"]))
+        return [event]
 
 
 class Boundary(Probe):
@@ -244,6 +253,16 @@ class Network(Probe):
         return [event]
 
 
+def peak_resident_mb() -> float | None:
+    """This process's peak resident memory (None where the OS does not say: no `resource` on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+
+
 class System(Probe):
     """Throughput since the last sample, and device memory and utilization on a GPU."""
 
@@ -260,6 +279,7 @@ class System(Probe):
             steps_per_s = (step - self._last[0]) / (now - self._last[1])
             event.update(steps_per_s=steps_per_s, samples_per_s=steps_per_s * self.batch)
         self._last = (step, now)
+        event["memory_peak_mb"] = peak_resident_mb()
         if self.device.type == "cuda":
             event["gpu_name"] = torch.cuda.get_device_name(self.device)
             event["gpu_memory_mb"] = torch.cuda.memory_allocated(self.device) / 2**20

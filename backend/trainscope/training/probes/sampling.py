@@ -33,6 +33,7 @@ class Telemetry:
         if step < self._next_due and not last:  # most steps: one comparison, no probe asked
             return
         self._next_due = min((step // p.every + 1) * p.every for p in self.probes) if self.probes else math.inf
+        self.ctx.last = last
         now = time.monotonic()
         self._active = []
         for index, probe in enumerate(self.probes):
