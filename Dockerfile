@@ -1,7 +1,10 @@
-# Trainscope on CPU. For a GPU, build FROM an image with CUDA and install a CUDA build of torch.
+# Trainscope. TORCH_VARIANT picks the torch build: cpu (default, ~0.2 GB) or a CUDA one (cu128: the
+# wheel brings its CUDA libraries, ~3 GB; the host needs only the NVIDIA driver and container toolkit).
+# docker-compose.gpu.yml builds it that way and gives the container the host's GPUs.
 FROM python:3.11-slim
+ARG TORCH_VARIANT=cpu
 WORKDIR /app
-RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/${TORCH_VARIANT}
 COPY pyproject.toml README.md ./
 COPY backend ./backend
 RUN pip install --no-cache-dir '.[server]'

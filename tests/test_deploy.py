@@ -1,5 +1,6 @@
-"""Deployment: docker-compose.yml is valid (Debian's docker-compose checks it without an engine), the
-Dockerfile pins CPU torch first, and the package it installs carries its data files."""
+"""Deployment: the compose files are valid alone and together (Debian's docker-compose checks them without
+an engine), the Dockerfile pins torch first (CPU unless told a CUDA build), the package carries its data
+files, and its plain install is a light client."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import shutil
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tests.installed import closure, copy_in, declared, fresh_venv, tree_bytes
 from tests.live import LiveServer
@@ -18,19 +21,39 @@ ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = ROOT / "backend" / "trainscope" / "frontend"
 
 
-def test_compose_file_is_valid() -> None:
+def compose_config(*files: str) -> dict[str, Any]:
+    """The compose files merged as docker-compose reads them (Debian's docker-compose checks them without
+    an engine)."""
     compose = shutil.which("docker-compose")
     if compose is None:
         pytest.fail("docker-compose is missing: scripts/test installs Debian's package")
-    result = subprocess.run([compose, "-f", str(ROOT / "docker-compose.yml"), "config"], capture_output=True, text=True)
+    command = [compose, *(arg for name in files for arg in ("-f", str(ROOT / name))), "config"]
+    result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "trainscope:" in result.stdout
-    assert "127.0.0.1:8000:8000" in result.stdout or "host_ip: 127.0.0.1" in result.stdout
+    config: dict[str, Any] = yaml.safe_load(result.stdout)
+    return config
 
 
-def test_dockerfile_pins_the_cpu_torch_before_the_app() -> None:
+def test_the_compose_files_are_valid_alone_and_together() -> None:
+    app = compose_config("docker-compose.yml")["services"]["trainscope"]
+    assert app["ports"] in (["127.0.0.1:8000:8000/tcp"], ["127.0.0.1:8000:8000"]) and "deploy" not in app
+    with_postgres = compose_config("docker-compose.yml", "docker-compose.postgres.yml")["services"]
+    assert with_postgres["trainscope"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert "pg_isready" in with_postgres["postgres"]["healthcheck"]["test"]
+    assert with_postgres["trainscope"]["environment"]["TRAINSCOPE_DATABASE_URL"].startswith("postgresql+psycopg://")
+    with_gpu = compose_config("docker-compose.yml", "docker-compose.gpu.yml")["services"]["trainscope"]
+    (device,) = with_gpu["deploy"]["resources"]["reservations"]["devices"]
+    assert device["capabilities"] == ["gpu"] and device["driver"] == "nvidia"
+    assert with_gpu["build"]["args"]["TORCH_VARIANT"].startswith("cu")
+    everything = compose_config("docker-compose.yml", "docker-compose.postgres.yml", "docker-compose.gpu.yml")
+    assert set(everything["services"]) == {"trainscope", "postgres"}
+
+
+def test_dockerfile_pins_the_cpu_torch_before_the_app_unless_told_a_cuda_build() -> None:
     lines = (ROOT / "Dockerfile").read_text().splitlines()
+    assert "ARG TORCH_VARIANT=cpu" in lines
     torch_line = next(i for i, line in enumerate(lines) if "torch==" in line)
+    assert lines[torch_line].endswith("--index-url https://download.pytorch.org/whl/${TORCH_VARIANT}")
     app_line = next(i for i, line in enumerate(lines) if "pip install --no-cache-dir '.[server]'" in line)
     assert torch_line < app_line
 
