@@ -82,3 +82,66 @@ def test_unnamed_runs_are_told_apart_by_the_settings_they_differ_in(server: Live
     assert page.locator("#differs code").text_content() == "model.activation, optim.lr"
     differs = page.text_content("#differs") or ""
     assert "activation tanh, lr 0.01" in differs and "activation relu, lr 0.02" in differs
+
+
+def test_sort_by_a_figure_filter_by_range_and_see_parallel_coordinates(
+    server: LiveServer, page: Page, artifacts_dir: Path, console_errors: list[str]
+) -> None:
+    base = {"data": {"dataset": "spiral", "n_points": 97}, "optim": {"steps": 60, "eval_every": 20}}
+    group = server.post("/api/groups", {"name": "rates", "base": base, "grid": {"optim.lr": [0.003, 0.03, 0.3]}})
+    jobs = [run["job"] for run in server.wait_group(group.json()["id"])["runs"]]
+    accuracy = {job["id"]: job["summary"]["val/acc"] for job in jobs}
+    open_page(page, server.url + "/")
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+    def filter_by(text: str) -> None:
+        page.fill("#runs input[name=where]", text)
+        page.press("#runs input[name=where]", "Enter")
+
+    def rows() -> list[str]:
+        return [row.get_attribute("data-job") or "" for row in page.locator(ROWS).all()]
+
+    filter_by("data.n_points=97")  # this group's runs only
+    wait_js(page, f"document.querySelectorAll('{ROWS}').length === 3")
+    page.click("#runs details.columns summary")
+    page.check("#runs .choices input[value='optim.lr']")
+    page.click("#runs details.columns summary")
+    page.wait_for_selector("#runs th button[data-sort='optim.lr']")
+    page.click("#runs th button[data-sort='val/acc']")  # best first
+    wait_js(page, "document.querySelector(\"#runs th[aria-sort='descending'] [data-sort='val/acc']\") !== null")
+    best_first = sorted(accuracy, key=lambda job_id: -accuracy[job_id])
+    wait_js(
+        page, f"[...document.querySelectorAll('{ROWS}')].map(r => r.dataset.job).join() === '{','.join(best_first)}'"
+    )
+    page.click("#runs th button[data-sort='optim.lr']")
+    by_rate = [job["id"] for job in sorted(jobs, key=lambda job: job["spec"]["optim"]["lr"])]
+    wait_js(page, f"[...document.querySelectorAll('{ROWS}')].map(r => r.dataset.job).join() === '{','.join(by_rate)}'")
+    rates = [cell.text_content() for cell in page.locator("#runs td[data-column='optim.lr']").all()]
+    assert rates == ["0.003", "0.03", "0.3"]
+
+    middle = sorted(accuracy.values())[1]
+    filter_by(f"data.n_points=97, val/acc>={middle}")  # a range on a figure
+    wait_js(page, f"document.querySelectorAll('{ROWS}').length === 2")
+    assert set(rows()) == {job_id for job_id, acc in accuracy.items() if acc >= middle}
+    filter_by("nosuch.setting=1")
+    wait_js(page, "document.querySelector('#runs output[name=problem]').textContent.includes('query.where.0')")
+    assert all("422" in message for message in console_errors)  # Chromium's own note of the refusal
+    console_errors.clear()
+    filter_by("data.n_points=97")
+    wait_js(page, f"document.querySelectorAll('{ROWS}').length === 3")
+    assert page.text_content("#runs output[name=problem]") == ""
+
+    page.click("#runs button[name=parcoords]")
+    axes = "document.querySelector('#runs [data-testid=parcoords]').data[0].dimensions.map(d => d.label)"
+    wait_js(page, f"document.querySelector('#runs [data-testid=parcoords]').data !== undefined && {axes}.length >= 3")
+    labels = page.evaluate(f"() => {axes}")
+    assert any("(log)" in label for label in labels) and len(labels) == 3  # the rate on log10, loss, accuracy
+    page.locator("#runs").screenshot(path=str(artifacts_dir / "runs-table-parcoords.png"))
+
+    page.goto(f"{server.url}/lessons.html#group={group.json()['id']}")
+    page.wait_for_selector("#group-parcoords:not([hidden]) .main-svg")
+    group_axes = page.evaluate(
+        "() => document.querySelector('[data-testid=group-parcoords]').data[0].dimensions.length"
+    )
+    assert group_axes == 4  # the setting the runs differ in, then train loss, validation loss and accuracy
+    page.locator("#group-parcoords").screenshot(path=str(artifacts_dir / "group-parcoords.png"))

@@ -44,9 +44,13 @@ export const getJob = (id) => request("GET", `/api/jobs/${encodeURIComponent(id)
 export const cancelJob = (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/cancel`);
 export const controlJob = (id, command) => request("POST", `/api/jobs/${encodeURIComponent(id)}/control`, command);
 export const deleteJob = (id) => request("DELETE", `/api/jobs/${encodeURIComponent(id)}`);
-// filters: {status, lesson ("true" | "false"), dataset, offset, limit}; empty ones are left out
+// filters: {status, lesson ("true" | "false"), dataset, order ("-val/acc"), where (a list: "val/acc>0.9"),
+// offset, limit}; empty ones are left out
 export const listJobs = (filters = {}) => {
-  const query = new URLSearchParams(Object.entries({ limit: 50, ...filters }).filter(([, value]) => value !== "" && value != null));
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries({ limit: 50, ...filters })) {
+    for (const item of Array.isArray(value) ? value : [value]) if (item !== "" && item != null) query.append(key, item);
+  }
   return request("GET", `/api/jobs?${query}`);
 };
 // Every stored point of a run, as a file: csv (scalars, long format) or jsonl (every event)

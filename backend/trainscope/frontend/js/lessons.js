@@ -6,6 +6,7 @@ import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
 import { escape } from "./html.js";
 import { planar } from "./state.js";
+import { drawParcoords } from "./charts/parcoords.js";
 import { mountCompare } from "./views/compare.js";
 import { groupOfJobs } from "./views/picked.js";
 
@@ -105,6 +106,7 @@ function renderVerdict(group) {
 }
 
 function stopSession() {
+  $("#group-parcoords").hidden = true;
   if (!session) return;
   for (const stream of session.streams) stream.close();
   clearTimeout(session.timer);
@@ -131,6 +133,7 @@ function openGroup(group, charts = lesson.charts, reload = () => getGroup(group.
       mine.group = await reload();
       compare.update(mine.group);
       renderVerdict(mine.group);
+      drawGroupParallel(mine.group);
       const ended = mine.group.runs.filter((r) => !r.job || ["done", "failed", "cancelled", "diverged"].includes(r.job.status)).length;
       show(`${groupName(mine.group)} · ${ended}/${mine.group.runs.length}`);
       if (mine.group.finished) return; // the verdict came with this read
@@ -140,6 +143,14 @@ function openGroup(group, charts = lesson.charts, reload = () => getGroup(group.
     mine.timer = setTimeout(poll, POLL_MS);
   }
   poll();
+}
+
+// The group's runs as parallel coordinates: the settings they differ in, then how far each got.
+function drawGroupParallel(group) {
+  const el = $("#group-parcoords");
+  const jobs = group.runs.filter((run) => run.job).map((run) => run.job);
+  el.hidden = jobs.length < 2 || !group.differs.length;
+  if (!el.hidden) drawParcoords(el.querySelector(".plot"), jobs, [...group.differs, "train/loss", "val/loss", "val/acc"]);
 }
 
 async function refreshPrevious(selectId) {

@@ -1,11 +1,19 @@
-// The runs list: every job with its status, key settings and final figures; filtered and paged on the
-// server; open, rename and annotate, or delete one; tick several to compare them side by side.
+// The runs table: every job with its status, key settings and final figures, and the columns a person
+// chooses (any figure, any setting); sorted by any column and filtered by ranges (val/acc>0.9) on the
+// server; paged; open, rename and annotate, or delete one; tick several to compare them side by side or
+// to see them as parallel coordinates.
 import { deleteJob, exportUrl, listJobs, updateJob } from "../api.js";
+import { drawParcoords, valueOf } from "../charts/parcoords.js";
 import { escape } from "../html.js";
 import { say, t, translatePage } from "../i18n.js";
 import { datasetOf } from "../state.js";
 
 const PAGE = 20;
+const COLUMNS_KEY = "trainscope-run-columns";
+// settings always offered as columns; any other that differs between the listed runs is offered too
+const COMMON_SETTINGS = ["optim.lr", "optim.optimizer", "optim.batch_size", "model.hidden", "model.activation", "seed"];
+// what the built-in columns sort by on the server
+const BUILT_IN_ORDER = { "runs.run": "name", "runs.status": "status", "runs.step": "step", "runs.valAcc": "val/acc" };
 const STATES = ["queued", "running", "paused", "done", "failed", "cancelled", "diverged"];
 const LIVE = new Set(["queued", "running", "paused"]);
 
@@ -24,6 +32,21 @@ export function formatBytes(bytes) {
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
 }
 
+// Settings of a spec as dotted paths of plain values (lists count as one value).
+function settingPaths(spec, prefix = "") {
+  return Object.entries(spec).flatMap(([key, value]) =>
+    value && typeof value === "object" && !Array.isArray(value) ? settingPaths(value, `${prefix}${key}.`) : [`${prefix}${key}`],
+  );
+}
+
+// A figure or setting as people read it: accuracies as percentages, numbers to 4 significant digits.
+export function shownValue(key, value) {
+  if (value === undefined || value === null) return "";
+  if (typeof value !== "number") return String(value);
+  if (/acc$/.test(key)) return `${(100 * value).toFixed(1)}%`;
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+}
+
 const option = (value, key, english) => `<option value="${value}" data-i18n="${key}">${escape(english)}</option>`;
 
 export function mountRuns(el, { onOpen, onDeleted }) {
@@ -34,18 +57,57 @@ export function mountRuns(el, { onOpen, onDeleted }) {
     <label><span data-i18n="runs.status">Status</span> <select name="status">${option("", "runs.all", "all")}${STATES.map((s) => option(s, `state.${s}`, s)).join("")}</select></label>
     <label><span data-i18n="runs.from">From</span> <select name="lesson">${option("", "runs.all", "all")}${option("false", "runs.fromPlayground", "not lessons")}${option("true", "runs.fromLessons", "lessons")}</select></label>
     <label><span data-i18n="field.data.dataset">Dataset</span> <select name="dataset">${option("", "runs.all", "all")}</select></label>
+    <label class="grow"><span data-i18n="runs.filter">Filter</span> <input name="where" data-i18n-placeholder="runs.filterHint" placeholder="val/acc>0.9, optim.lr<0.1" autocomplete="off" spellcheck="false"></label>
+    <details class="columns"><summary data-i18n="runs.columns">Columns</summary><div class="choices"></div></details>
     <button type="button" class="quiet" name="compare" disabled></button>
-    <span class="grow"></span>
+    <button type="button" class="quiet" name="parcoords" aria-pressed="false" data-i18n="runs.parcoords">Parallel coordinates</button>
+    <output name="problem" class="error"></output>
     <button type="button" class="link" name="newer" data-i18n="runs.newer">newer</button>
     <output name="range"></output>
     <button type="button" class="link" name="older" data-i18n="runs.older">older</button>`;
   const list = document.createElement("div");
-  el.replaceChildren(bar, list);
+  const parallel = Object.assign(document.createElement("div"), { className: "plot tall", hidden: true });
+  parallel.dataset.testid = "parcoords";
+  el.replaceChildren(bar, list, parallel);
   translatePage(bar);
   const field = (name) => bar.querySelector(`[name=${name}]`);
+  const choices = bar.querySelector(".choices");
   let offset = 0;
+  let order = ""; // a figure or setting, "-" first for descending; "" newest first
+  let columns = JSON.parse(localStorage.getItem(COLUMNS_KEY) || "[]"); // chosen figures and settings
+  let shown = []; // the jobs on screen
   let editing = null; // the job whose name and notes are being edited: no refresh replaces the form
   const selected = new Set();
+
+  // The columns a person may add: every figure the listed runs have, the common settings and any other
+  // setting that differs between them; ticked ones first, in the order they were chosen.
+  function offerColumns(jobs) {
+    const figures = [...new Set(jobs.flatMap((job) => Object.keys(job.summary)))].sort();
+    const differing = [...new Set(jobs.flatMap((job) => settingPaths(job.spec)))].filter(
+      (path) => new Set(jobs.map((job) => JSON.stringify(valueOf(job, path)))).size > 1,
+    );
+    const offered = [...new Set([...columns, ...figures, ...COMMON_SETTINGS, ...differing.sort()])];
+    choices.replaceChildren(
+      ...offered.map((key) => {
+        const label = document.createElement("label");
+        const box = Object.assign(document.createElement("input"), { type: "checkbox", value: key, checked: columns.includes(key) });
+        label.append(box, ` ${t(`field.${key}`, key)}`); // a key is text, never markup
+        return label;
+      }),
+    );
+  }
+
+  function drawParallel() {
+    const pressed = field("parcoords").getAttribute("aria-pressed") === "true";
+    const picked = shown.filter((job) => selected.has(job.id));
+    const jobs = picked.length >= 2 ? picked : shown;
+    parallel.hidden = !pressed || jobs.length < 2;
+    if (parallel.hidden) return;
+    // lines coloured by the figure the table is sorted by, else by validation accuracy
+    const sortedBy = order.replace(/^-/, "");
+    const colorKey = jobs.every((job) => sortedBy in job.summary) ? sortedBy : "val/acc";
+    drawParcoords(parallel, jobs, [...new Set([...columns, "train/loss", "val/acc"])], colorKey);
+  }
 
   function showSelection() {
     const button = field("compare");
@@ -61,7 +123,7 @@ export function mountRuns(el, { onOpen, onDeleted }) {
     tr.innerHTML = `<td><input type="checkbox" data-action="select" aria-label="${escape(t("runs.select"))}"${selected.has(job.id) ? " checked" : ""}></td>
       <td><button type="button" class="link" data-action="open" data-user-text>${escape(job.name || job.id)}</button>${notes}</td>
       <td class="status-${escape(job.status)}">${escape(t(`state.${job.status}`, job.status))}</td><td>${escape(describe(job.spec))}</td>
-      <td>${escape(String(job.summary.step ?? ""))}</td><td>${acc === undefined ? "" : (100 * acc).toFixed(1) + "%"}</td><td class="num">${formatBytes(job.stored_bytes)}</td>
+      <td>${escape(String(job.summary.step ?? ""))}</td><td>${acc === undefined ? "" : (100 * acc).toFixed(1) + "%"}</td>${columns.map((key) => `<td class="num" data-column="${escape(key)}">${escape(shownValue(key, valueOf(job, key)))}</td>`).join("")}<td class="num">${formatBytes(job.stored_bytes)}</td>
       <td class="actions"><button type="button" class="link" data-action="edit">${escape(t("runs.edit"))}</button>
         <a href="${exportUrl(job.id, "csv")}" download data-action="export-csv" title="${escape(t("runs.exportCsv"))}">CSV</a>
         <a href="${exportUrl(job.id, "jsonl")}" download data-action="export-jsonl" title="${escape(t("runs.exportJsonl"))}">JSONL</a>
@@ -74,7 +136,7 @@ export function mountRuns(el, { onOpen, onDeleted }) {
   function editor(job) {
     const tr = document.createElement("tr");
     tr.className = "editor";
-    tr.innerHTML = `<td></td><td colspan="7"><form class="inline">
+    tr.innerHTML = `<td></td><td colspan="${7 + columns.length}"><form class="inline">
       <input name="name" maxlength="100" aria-label="${escape(t("runs.name"))}" placeholder="${escape(t("runs.name"))}">
       <textarea name="notes" maxlength="2000" rows="2" aria-label="${escape(t("runs.notes"))}" placeholder="${escape(t("runs.notes"))}"></textarea>
       <button type="submit">${escape(t("runs.save"))}</button> <button type="button" class="quiet" data-action="cancel-edit">${escape(t("runs.cancel"))}</button></form></td>`;
@@ -95,13 +157,18 @@ export function mountRuns(el, { onOpen, onDeleted }) {
     if (editing) return [];
     const ticket = (asked += 1);
     let page;
+    const where = field("where").value.split(/[,;]/).map((text) => text.trim()).filter(Boolean);
     try {
-      page = await listJobs({ status: field("status").value, lesson: field("lesson").value, dataset: field("dataset").value, offset, limit: PAGE });
-    } catch {
-      return []; // the server is restarting; the next refresh will do
+      page = await listJobs({ status: field("status").value, lesson: field("lesson").value, dataset: field("dataset").value, order, where, offset, limit: PAGE });
+    } catch (error) {
+      if (ticket === asked && error.status === 422) field("problem").textContent = error.message; // a field it cannot sort or filter by
+      return []; // else the server is restarting; the next refresh will do
     }
     if (editing || ticket !== asked) return [];
+    field("problem").textContent = "";
     const { jobs, total } = page;
+    shown = jobs;
+    if (!bar.querySelector("details").open) offerColumns(jobs); // not while a person is ticking
     field("range").textContent = total ? say("runs.range", { first: offset + 1, last: offset + jobs.length, total }) : "";
     field("newer").disabled = offset === 0;
     field("older").disabled = offset + jobs.length >= total;
@@ -111,13 +178,24 @@ export function mountRuns(el, { onOpen, onDeleted }) {
       return jobs;
     }
     const table = document.createElement("table");
-    const heads = [null, "runs.run", "runs.status", "runs.settings", "runs.step", "runs.valAcc", "runs.stored", null];
-    table.innerHTML = `<thead><tr>${heads.map((key) => `<th>${key ? escape(t(key)) : ""}</th>`).join("")}</tr></thead>`;
+    const heads = [[null], ["runs.run"], ["runs.status"], ["runs.settings"], ["runs.step"], ["runs.valAcc"], ...columns.map((key) => [key, key]), ["runs.stored"], [null]];
+    table.innerHTML = `<thead><tr>${heads.map(([key, column]) => header(key, column)).join("")}</tr></thead>`;
     const body = document.createElement("tbody");
     body.append(...jobs.map(row));
     table.append(body);
     list.replaceChildren(table);
+    drawParallel();
     return jobs;
+  }
+
+  // A column's header: a button that sorts by it where the server can (aria-sort says how it is sorted).
+  function header(key, column) {
+    const sortBy = column || BUILT_IN_ORDER[key];
+    const text = column ? t(`field.${column}`, column) : key ? t(key) : "";
+    if (!sortBy) return `<th>${escape(text)}</th>`;
+    const state = order === sortBy ? "ascending" : order === `-${sortBy}` ? "descending" : "none";
+    const arrow = { ascending: " ▲", descending: " ▼", none: "" }[state];
+    return `<th aria-sort="${state}"><button type="button" class="link" data-sort="${escape(sortBy)}">${escape(text)}${arrow}</button></th>`;
   }
 
   // The datasets to filter on, once /api/meta has named them
@@ -126,7 +204,10 @@ export function mountRuns(el, { onOpen, onDeleted }) {
   }
 
   bar.addEventListener("change", (event) => {
-    if (event.target.tagName !== "SELECT") return;
+    if (event.target.type === "checkbox") {
+      columns = [...choices.querySelectorAll("input:checked")].map((box) => box.value);
+      localStorage.setItem(COLUMNS_KEY, JSON.stringify(columns));
+    } else if (event.target.tagName !== "SELECT" && event.target.name !== "where") return;
     offset = 0;
     refresh();
   });
@@ -135,11 +216,26 @@ export function mountRuns(el, { onOpen, onDeleted }) {
     if (name === "newer") offset = Math.max(0, offset - PAGE);
     else if (name === "older") offset += PAGE;
     else if (name === "compare") location.href = `lessons.html#runs=${[...selected].map(encodeURIComponent).join(",")}`;
-    else return;
+    else if (name === "parcoords") {
+      const button = field("parcoords");
+      button.setAttribute("aria-pressed", String(button.getAttribute("aria-pressed") !== "true"));
+      return drawParallel();
+    } else return;
     refresh();
   });
+  bar.querySelector("details").addEventListener("toggle", () => refresh());
 
   list.addEventListener("click", async (event) => {
+    const sorter = event.target.closest("[data-sort]");
+    if (sorter) {
+      const key = sorter.dataset.sort;
+      // a figure starts best-first by its usual sense: accuracy high, anything else (a loss) low
+      const first = /acc$/.test(key) ? `-${key}` : key;
+      order = order === first ? (first.startsWith("-") ? key : `-${key}`) : first;
+      offset = 0;
+      refresh();
+      return;
+    }
     const target = event.target.closest("[data-action]");
     if (!target) return;
     const tr = target.closest("tr");
@@ -149,6 +245,7 @@ export function mountRuns(el, { onOpen, onDeleted }) {
       if (target.checked) selected.add(id);
       else selected.delete(id);
       showSelection();
+      drawParallel();
     } else if (action === "open") onOpen(id);
     else if (action === "edit") {
       if (editing) return;

@@ -1,0 +1,55 @@
+// Parallel coordinates of runs (Plotly's parcoords): an axis per setting and figure, a line per run,
+// coloured by one figure, so that "which learning rate won?" reads at a glance. A setting that is a word
+// (an optimizer) gets a tick per value; a positive number spanning two decades or more (a learning rate)
+// is drawn as its log10, its ticks labelled with the values themselves.
+import { PLOT_CONFIG, baseLayout } from "../decode.js";
+import { t } from "../i18n.js";
+
+const shortNumber = (value) => (Number.isInteger(value) ? String(value) : Number(value.toPrecision(4)).toString());
+
+// A run's value at a key: a figure of its summary, or a setting at a dotted path of its spec.
+export function valueOf(job, key) {
+  if (job.summary && key in job.summary) return job.summary[key];
+  let node = job.spec;
+  for (const part of key.split(".")) node = node && typeof node === "object" ? node[part] : undefined;
+  return Array.isArray(node) ? JSON.stringify(node) : node;
+}
+
+// One axis from the runs' values at a key, or null when no run has one.
+function dimension(key, values) {
+  const present = values.filter((v) => v !== undefined && v !== null);
+  if (!present.length) return null;
+  const label = t(`field.${key}`, key);
+  if (present.every((v) => typeof v === "number")) {
+    const low = Math.min(...present);
+    const high = Math.max(...present);
+    if (low > 0 && high / low >= 100) {
+      const decades = [];
+      for (let p = Math.floor(Math.log10(low)); p <= Math.ceil(Math.log10(high)); p += 1) decades.push(p);
+      return { label: `${label} (log)`, values: values.map((v) => (typeof v === "number" ? Math.log10(v) : NaN)), tickvals: decades, ticktext: decades.map((p) => shortNumber(10 ** p)) };
+    }
+    return { label, values: values.map((v) => (typeof v === "number" ? v : NaN)), range: low === high ? [low - 1, high + 1] : [low, high] };
+  }
+  const words = [...new Set(present.map(String))].sort();
+  return { label, values: values.map((v) => (v === undefined || v === null ? NaN : words.indexOf(String(v)))), tickvals: words.map((_, i) => i), ticktext: words, range: [-0.5, words.length - 0.5] };
+}
+
+// Draw `jobs` on `keys` (settings and figures), coloured by `colorKey`; the keys no run has are left out.
+// Returns the keys drawn.
+export function drawParcoords(el, jobs, keys, colorKey = "val/acc") {
+  const dimensions = [];
+  const drawn = [];
+  for (const key of keys) {
+    const axis = dimension(key, jobs.map((job) => valueOf(job, key)));
+    if (axis) {
+      dimensions.push(axis);
+      drawn.push(key);
+    }
+  }
+  const colors = jobs.map((job) => valueOf(job, colorKey));
+  const coloured = colors.every((v) => typeof v === "number");
+  const line = coloured ? { color: colors, colorscale: "Viridis", showscale: true, colorbar: { title: { text: t(`field.${colorKey}`, colorKey) }, thickness: 12 } } : { color: "#4878d0" };
+  const layout = baseLayout({ margin: { l: 70, r: 70, t: 50, b: 40 } });
+  Plotly.react(el, [{ type: "parcoords", dimensions, line, labelangle: -20, labelside: "top" }], layout, PLOT_CONFIG);
+  return drawn;
+}
