@@ -72,6 +72,8 @@ def parse_condition(text: str) -> Condition:
     if not match:
         raise ValueError(f"{text!r}: write FIELD OP VALUE, e.g. val/acc>0.9 (OP: < <= > >= = !=)")
     field, op = parse_field(match["field"]), match["op"]
+    if field.source == "column" and field.name == "created":
+        raise ValueError(f"{text!r}: filter by time with the list's paging, not a condition")
     raw = match["value"].strip()
     try:
         value: float | str = raw if field.source == "column" else float(raw)
@@ -81,6 +83,4 @@ def parse_condition(text: str) -> Condition:
         raise ValueError(f"{text!r}: compare with a number or a word, not NaN")
     if isinstance(value, str) and op not in ("=", "!="):
         raise ValueError(f"{text!r}: {raw!r} is not a number; words compare only with = and !=")
-    if field.source == "column" and field.name == "created":
-        raise ValueError(f"{text!r}: filter by time with the list's paging, not a condition")
     return Condition(field, op, value)  # type: ignore[arg-type]
