@@ -6,7 +6,7 @@ import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
 import { escape } from "./html.js";
 import { planar } from "./state.js";
-import { drawParcoords } from "./charts/parcoords.js";
+import { drawParcoords, valueOf } from "./charts/parcoords.js";
 import { mountCompare } from "./views/compare.js";
 import { groupOfJobs } from "./views/picked.js";
 
@@ -148,9 +148,12 @@ function openGroup(group, charts = lesson.charts, reload = () => getGroup(group.
 // The group's runs as parallel coordinates: the settings they differ in, then how far each got.
 function drawGroupParallel(group) {
   const el = $("#group-parcoords");
-  const jobs = group.runs.filter((run) => run.job).map((run) => run.job);
-  el.hidden = jobs.length < 2 || !group.differs.length;
-  if (!el.hidden) drawParcoords(el.querySelector(".plot"), jobs, [...group.differs, "train/loss", "val/loss", "val/acc"]);
+  const jobs = group.runs.filter((run) => run.job).map((run) => ({ ...run.job, label: pick({ en: run.label, ko: run.label_ko || run.label }) }));
+  el.hidden = jobs.length < 2;
+  // an axis per setting the runs differ in; where one is a whole object (a model), the runs' own labels
+  const plain = group.differs.filter((path) => jobs.every((job) => typeof valueOf(job, path) !== "object"));
+  const keys = [...(plain.length === group.differs.length && plain.length ? plain : ["run", ...plain]), "train/loss", "val/loss", "val/acc"];
+  if (!el.hidden) drawParcoords(el.querySelector(".plot"), jobs, keys);
 }
 
 async function refreshPrevious(selectId) {

@@ -7,8 +7,10 @@ import { t } from "../i18n.js";
 
 const shortNumber = (value) => (Number.isInteger(value) ? String(value) : Number(value.toPrecision(4)).toString());
 
-// A run's value at a key: a figure of its summary, or a setting at a dotted path of its spec.
+// A run's value at a key: "run" its label (a group's) or name, a figure of its summary, or a setting at a
+// dotted path of its spec (a list as its JSON; an object, such as a whole model, as itself).
 export function valueOf(job, key) {
+  if (key === "run") return job.label || job.name || job.id;
   if (job.summary && key in job.summary) return job.summary[key];
   let node = job.spec;
   for (const part of key.split(".")) node = node && typeof node === "object" ? node[part] : undefined;
@@ -18,20 +20,21 @@ export function valueOf(job, key) {
 // One axis from the runs' values at a key, or null when no run has one.
 function dimension(key, values) {
   const present = values.filter((v) => v !== undefined && v !== null);
-  if (!present.length) return null;
-  const label = t(`field.${key}`, key);
+  if (!present.length || present.some((v) => typeof v === "object")) return null; // no axis orders objects
+  const label = key === "run" ? t("runs.run") : t(`field.${key}`, key);
   if (present.every((v) => typeof v === "number")) {
     const low = Math.min(...present);
     const high = Math.max(...present);
     if (low > 0 && high / low >= 100) {
       const decades = [];
       for (let p = Math.floor(Math.log10(low)); p <= Math.ceil(Math.log10(high)); p += 1) decades.push(p);
-      return { label: `${label} (log)`, values: values.map((v) => (typeof v === "number" ? Math.log10(v) : NaN)), tickvals: decades, ticktext: decades.map((p) => shortNumber(10 ** p)) };
+      return { label: `${label} (${t("parcoords.log")})`, values: values.map((v) => (typeof v === "number" ? Math.log10(v) : NaN)), tickvals: decades, ticktext: decades.map((p) => shortNumber(10 ** p)) };
     }
     return { label, values: values.map((v) => (typeof v === "number" ? v : NaN)), range: low === high ? [low - 1, high + 1] : [low, high] };
   }
   const words = [...new Set(present.map(String))].sort();
-  return { label, values: values.map((v) => (v === undefined || v === null ? NaN : words.indexOf(String(v)))), tickvals: words.map((_, i) => i), ticktext: words, range: [-0.5, words.length - 0.5] };
+  const ticktext = words.map((word) => (word === "true" || word === "false" ? t(`value.${word}`) : word));
+  return { label, values: values.map((v) => (v === undefined || v === null ? NaN : words.indexOf(String(v)))), tickvals: words.map((_, i) => i), ticktext, range: [-0.5, words.length - 0.5] };
 }
 
 // Draw `jobs` on `keys` (settings and figures), coloured by `colorKey`; the keys no run has are left out.

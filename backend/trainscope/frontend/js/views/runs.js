@@ -168,7 +168,7 @@ export function mountRuns(el, { onOpen, onDeleted }) {
     field("problem").textContent = "";
     const { jobs, total } = page;
     shown = jobs;
-    if (!bar.querySelector("details").open) offerColumns(jobs); // not while a person is ticking
+    if (!bar.querySelector("details").open) choices.replaceChildren(); // filled when opened, from the runs listed
     field("range").textContent = total ? say("runs.range", { first: offset + 1, last: offset + jobs.length, total }) : "";
     field("newer").disabled = offset === 0;
     field("older").disabled = offset + jobs.length >= total;
@@ -223,7 +223,10 @@ export function mountRuns(el, { onOpen, onDeleted }) {
     } else return;
     refresh();
   });
-  bar.querySelector("details").addEventListener("toggle", () => refresh());
+  bar.querySelector("details").addEventListener("toggle", (event) => {
+    if (event.target.open) offerColumns(shown);
+    else refresh();
+  });
 
   list.addEventListener("click", async (event) => {
     const sorter = event.target.closest("[data-sort]");
