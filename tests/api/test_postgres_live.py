@@ -31,7 +31,7 @@ def test_a_jobs_life_on_postgresql(pg_server: LiveServer) -> None:
     assert not pg_server.database.exists()  # nothing went to a SQLite file
     with Client(pg_server.url) as client:
         job = client.submit(SPEC)
-        followed = list(client.follow(job.id))  # live events, then from the store on a second look
+        followed = list(client.follow(job.id, raw=True))  # live events, then from the store on a second look
         assert [event["seq"] for event in followed] == list(range(1, client.job(job.id).last_seq + 1))
         assert followed == pg_server.stored_events(job.id)
         losses = client.scalars(job.id, "train/loss", max_points=1000)
