@@ -200,7 +200,7 @@ def test_a_100k_step_history_stays_bounded_in_the_browser(server: LiveServer, pa
         }
       }"""
     )
-    wait_js(page, "document.querySelector('[data-testid=loss-chart]').data[0].x.length > 0", 10)
+    wait_js(page, "document.querySelector('[data-testid=loss-chart]').data?.[0]?.x?.length > 0", 10)  # [] while empty
     trace = page.evaluate("() => document.querySelector('[data-testid=loss-chart]').data[0].x")
     assert len(trace) <= 4000
     assert trace[0] == 1 and trace[-1] == 100_000  # the first and the newest point survive thinning
