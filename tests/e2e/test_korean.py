@@ -42,6 +42,8 @@ ALLOWED = {
     "moons",
     "xor",
     "gaussian",
+    "gauss",
+    "multi_gauss",
     "digits",
     "plane",
     "blobs",
@@ -63,6 +65,8 @@ ALLOWED = {
     "cnn",
     "mnist1d",
     "CSV",
+    "PNG",
+    "JSON",
     "JSONL",
     "TensorBoard",
     "torch",
@@ -149,3 +153,35 @@ def test_the_cnn_lessons_run_to_their_verdict_in_korean(
         assert page.text_content("#verdict") and "성립" in page.text_content("#verdict")
     finally:
         page.click("#language")  # back to English for the tests after this one
+
+
+# what a screen reader reads without it being text: labels, and each chart toolbar's button titles
+READ_ALOUD = """() => [...document.querySelectorAll('[aria-label], .modebar-btn[data-title]')]
+  .filter(el => !el.closest('[hidden]'))
+  .map(el => el.getAttribute('aria-label') || el.dataset.title)"""
+
+
+def test_after_a_reload_in_korean_no_english_is_shown_or_read_aloud(
+    server: LiveServer, page: Page, artifacts_dir: Path
+) -> None:
+    page.goto(server.url + "/")
+    page.evaluate("() => localStorage.setItem('trainscope-language', 'ko')")
+    try:
+        page.reload()  # the page starts in Korean: every chart's own controls are made after that
+        page.wait_for_function("() => !document.getElementById('start').disabled")
+        page.select_option("select[name=pace]", "0")
+        page.fill("input[name='optim.steps']", "200")
+        page.click("#start")
+        page.wait_for_function("() => document.body.dataset.run === 'done'", timeout=60_000)
+        page.evaluate("() => window.trainscope.drawAll()")
+        page.hover("#loss .main-svg")  # a chart's toolbar
+        shown = english(page)
+        read_aloud = [
+            label
+            for label in page.evaluate(READ_ALOUD)
+            if [w for w in re.findall(r"[A-Za-z]{3,}", label) if w not in ALLOWED and not NAMES.fullmatch(w)]
+        ]
+        page.screenshot(path=str(artifacts_dir / "playground-ko-reloaded.png"), full_page=True)
+        assert (shown, read_aloud) == ([], [])
+    finally:
+        page.evaluate("() => localStorage.setItem('trainscope-language', 'en')")

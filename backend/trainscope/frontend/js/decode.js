@@ -19,17 +19,22 @@ export function baseLayout(extra = {}) {
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
     font: { color: fg, size },
-    // a chart with a title has its legend below the axes: above, the two would overlap
-    margin: { l: 55, r: 15, t: 30, b: extra.title ? 80 : 45 },
-    xaxis: { gridcolor: grid, zerolinecolor: grid },
-    yaxis: { gridcolor: grid, zerolinecolor: grid },
-    legend: extra.title ? { orientation: "h", y: -0.22, yanchor: "top" } : { orientation: "h", y: 1.12 },
+    margin: { l: 55, r: 15, t: 30, b: 45 },
+    xaxis: { gridcolor: grid, zerolinecolor: grid, automargin: true },
+    yaxis: { gridcolor: grid, zerolinecolor: grid, automargin: true },
+    // the legend at the foot of the figure, never over the curves: Plotly makes room for it there however
+    // many runs it names (above the axes, three or more entries wrapped onto the plot)
+    legend: { orientation: "h", x: 0, xanchor: "left", y: 0, yanchor: "bottom", yref: "container" },
     uirevision: "keep",
     ...extra,
   };
 }
 
-export const PLOT_CONFIG = { responsive: true, displaylogo: false };
+// No "Share chart…": plotly.js 4 offers every chart's data to Plotly Cloud by default, an upload to a
+// third party from a classroom tool, and useless offline. Set for every chart the page draws.
+const NO_CLOUD = { showSendToCloud: false, showEditInChartStudio: false, plotlyServerURL: "", showLink: false };
+if (typeof Plotly !== "undefined") Plotly.setPlotConfig(NO_CLOUD);
+export const PLOT_CONFIG = { responsive: true, displaylogo: false, ...NO_CLOUD };
 
 // Plotly.react; while no trace has a point, no axes at all (empty ones read as data: -1..6, 1e-1..1e4)
 // but a line saying what will come.

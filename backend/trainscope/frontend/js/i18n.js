@@ -24,6 +24,15 @@ const WORDS = {
     "groups.heading": "Groups submitted over the API",
     "viewer.note": "View only: this server needs its token to start runs. You follow the presenter's newest lesson run.",
     "viewer.token": "I have the token",
+    "viewer.notePlayground": "View only: this server needs its token to start or change runs. You follow the newest run.",
+    "aria.runControls": "Run controls",
+    "aria.stepCount": "steps to advance",
+    "aria.runSettings": "Run settings",
+    "aria.previous": "earlier runs of this lesson",
+    "aria.network": "network diagram",
+    "aria.edges": "what the edges show",
+    "aria.logSlider": "{field} (log scale)",
+    "aria.convChannels": "channels per convolution, each optionally :kernel and /stride",
     "viewer.following": "following",
     "lesson.back": "All lessons",
     "lesson.run": "Run this lesson",
@@ -339,6 +348,15 @@ const WORDS = {
     "groups.heading": "API로 제출한 그룹",
     "viewer.note": "보기 전용: 이 서버는 실행을 시작하려면 토큰이 필요하다. 발표자의 최신 레슨 실행을 따라간다.",
     "viewer.token": "토큰이 있다",
+    "viewer.notePlayground": "보기 전용: 이 서버는 실행을 시작하거나 바꾸려면 토큰이 필요하다. 최신 실행을 따라간다.",
+    "aria.runControls": "실행 조작",
+    "aria.stepCount": "진행할 스텝 수",
+    "aria.runSettings": "실행 설정",
+    "aria.previous": "이 레슨의 이전 실행",
+    "aria.network": "네트워크 그림",
+    "aria.edges": "연결선이 보여 주는 것",
+    "aria.logSlider": "{field} (로그 눈금)",
+    "aria.convChannels": "합성곱마다 채널 수 (선택: :커널, /보폭)",
     "viewer.following": "따라가는 중:",
     "lesson.back": "모든 레슨",
     "lesson.run": "이 레슨 실행",
@@ -590,6 +608,40 @@ const WORDS = {
   },
 };
 
+// Plotly's own words (each chart's toolbar, read aloud too) in Korean: a locale registered with Plotly.
+const PLOTLY_KO = {
+  "Download plot as a PNG": "PNG로 내려받기",
+  "Download plot": "그림 내려받기",
+  "Download plot as JSON": "JSON으로 내려받기",
+  Zoom: "확대 영역",
+  Pan: "이동",
+  "Box Select": "사각형 선택",
+  "Lasso Select": "올가미 선택",
+  "Zoom in": "확대",
+  "Zoom out": "축소",
+  Autoscale: "자동 범위",
+  Reset: "되돌리기",
+  "Reset axes": "축 되돌리기",
+  "Reset view": "보기 되돌리기",
+  "Reset views": "보기 되돌리기",
+  "Reset camera to default": "카메라 되돌리기",
+  "Reset camera to last save": "마지막 카메라로",
+  "Toggle Spike Lines": "기준선 켜기/끄기",
+  "Show closest data on hover": "가장 가까운 값 보기",
+  "Compare data on hover": "값 비교하기",
+  "Toggle show closest data on hover": "가장 가까운 값 보기 켜기/끄기",
+  "Orbital rotation": "궤도 회전",
+  "Turntable rotation": "턴테이블 회전",
+  "Double-click to zoom back out": "두 번 클릭하면 원래대로",
+  "Double-click on legend to isolate one trace": "범례를 두 번 클릭하면 그것만 보기",
+};
+
+function plotlyLanguage(lang) {
+  if (typeof Plotly === "undefined") return;
+  Plotly.register({ moduleType: "locale", name: "ko", dictionary: PLOTLY_KO, format: {} });
+  Plotly.setPlotConfig({ locale: lang });
+}
+
 const KEY = "trainscope-language";
 const listeners = [];
 
@@ -608,12 +660,14 @@ export const pick = (text) => (text ? text[language()] || text.en : "");
 
 export function translatePage(root = document) {
   document.documentElement.lang = language();
+  plotlyLanguage(language());
   for (const el of root.querySelectorAll("[data-i18n]")) {
     el.dataset.i18nDefault ??= el.textContent; // the page's English words, for keys only Korean has
     el.textContent = t(el.dataset.i18n, el.dataset.i18nDefault);
   }
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel)); // read aloud
 }
 
 export function onLanguageChange(listener) {

@@ -178,7 +178,8 @@ async function renderLesson(id) {
 
 // A lesson's group goes by the lesson's title in the reader's language; others by their given name.
 function groupName(group) {
-  return lesson && group.lesson === lesson.id ? pick(lesson.title) : group.name || group.id;
+  if (lesson && group.lesson === lesson.id) return pick(lesson.title);
+  return group.name || group.id || t("compare.runs"); // runs picked in the list are no stored group
 }
 
 async function route() {

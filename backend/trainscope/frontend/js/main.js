@@ -75,6 +75,8 @@ async function start() {
     buttons.pause.dataset.i18n = state === "paused" ? "run.resume" : "run.pause";
     buttons.pause.textContent = t(buttons.pause.dataset.i18n);
     buttons.stop.disabled = !(live || state === "queued");
+    // one run at a time from this page: a second Start would take another worker, unseen (stop it first)
+    buttons.start.disabled = live || state === "queued";
     buttons.step.disabled = state !== "paused";
     buttons.lr.disabled = !live;
     document.body.dataset.run = state || "none";
@@ -204,7 +206,7 @@ async function start() {
   });
   uploads = mountUploads($("#spec-form").elements["data.dataset"], show);
   await uploads.refresh().catch((error) => show(error.message, true));
-  translatePage($("#spec-form"));
+  translatePage(); // the charts' bars too, mounted after the language was read (a reload in Korean)
   controls.write(fromHash(location.hash));
   window.addEventListener("hashchange", () => {
     controls.write(fromHash(location.hash));
@@ -258,7 +260,6 @@ async function start() {
     } catch (error) {
       const unplaced = error.status === 422 && Array.isArray(error.detail) ? controls.showErrors(error.detail) : [error.message];
       show(unplaced.length ? unplaced.join("; ") : t("form.fixErrors"), true);
-    } finally {
       buttons.start.disabled = false;
     }
   });

@@ -5,6 +5,30 @@ import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
 const ROWS = 40; // value bins of the heatmap
+
+// A histogram's shares on `rows` equal rows over [lo, hi]: each bin's count is split among the rows it
+// overlaps, in proportion (moving a bin whole to the row of its centre left empty rows, read as "no values
+// here", wherever a snapshot's bins were wider than a row).
+export function rebin({ min, max, counts }, lo, hi, rows) {
+  const total = counts.reduce((a, b) => a + b, 0) || 1;
+  const span = hi - lo || 1;
+  const row = (value) => ((value - lo) / span) * rows; // a value's position, in rows
+  const out = new Array(rows).fill(0);
+  const width = (max - min) / counts.length;
+  counts.forEach((count, i) => {
+    if (!count) return;
+    const from = row(min + i * width);
+    const to = row(min + (i + 1) * width);
+    if (to - from <= 0) {
+      out[Math.min(rows - 1, Math.max(0, Math.floor(from)))] += count / total;
+      return;
+    }
+    for (let r = Math.max(0, Math.floor(from)); r < Math.min(rows, Math.ceil(to)); r += 1) {
+      out[r] += ((count / total) * (Math.min(to, r + 1) - Math.max(from, r))) / (to - from);
+    }
+  });
+  return out;
+}
 const MAX_SNAPSHOTS = 200;
 
 export function mount(el) {
@@ -44,20 +68,12 @@ export function mount(el) {
 
     const traces = [];
     if (list.length) {
-      // a common value axis for every snapshot: each old bin goes to the new row holding its centre
+      // a common value axis for every snapshot, each snapshot's bins spread over it by overlap
       const lo = Math.min(...list.map((s) => s.min));
       const hi = Math.max(...list.map((s) => s.max));
       const span = hi - lo || 1;
       const z = Array.from({ length: ROWS }, () => new Array(list.length).fill(0));
-      list.forEach((s, col) => {
-        const width = (s.max - s.min) / s.counts.length;
-        const total = s.counts.reduce((a, b) => a + b, 0) || 1;
-        s.counts.forEach((count, i) => {
-          const centre = s.min + (i + 0.5) * width;
-          const r = Math.min(ROWS - 1, Math.max(0, Math.floor(((centre - lo) / span) * ROWS)));
-          z[r][col] += count / total;
-        });
-      });
+      list.forEach((s, col) => rebin(s, lo, hi, ROWS).forEach((share, r) => { z[r][col] = share; }));
       traces.push({ type: "heatmap", x: list.map((s) => s.step), y: Array.from({ length: ROWS }, (_, r) => lo + ((r + 0.5) * span) / ROWS), z, colorscale: "Viridis", colorbar: { title: { text: t("axis.share") }, thickness: 10 } });
     }
     plotOrWait(heatmap, traces, baseLayout({ title: { text: t("hist.overTime"), font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: t("axis.step") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.value") } } }), t("chart.waiting"));

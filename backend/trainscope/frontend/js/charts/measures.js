@@ -222,7 +222,13 @@ const throughput = singlePanel(
   (div, runs) => {
     const done = runs.filter((run) => run.summary.steps_per_s);
     if (!done.length) return;
-    Plotly.react(div, [{ type: "bar", x: done.map((r) => r.label), y: done.map((r) => r.summary.steps_per_s * r.batch), marker: { color: done.map((r) => r.color) }, name: "samples/s" }], baseLayout({ yaxis: { ...baseLayout().yaxis, type: "log", title: { text: "samples/s" } } }), PLOT_CONFIG);
+    const rates = done.map((r) => r.summary.steps_per_s * r.batch);
+    // bars start at zero, so that 1,830 beside 2,640 reads as two-thirds; a log axis only where the
+    // rates span more than a decade (batch sizes 1 to 1024)
+    const log = Math.max(...rates) / Math.min(...rates) > 10;
+    const yaxis = { ...baseLayout().yaxis, type: log ? "log" : "linear", rangemode: "tozero", title: { text: "samples/s" } };
+    const text = rates.map((rate) => Math.round(rate).toLocaleString());
+    Plotly.react(div, [{ type: "bar", x: done.map((r) => r.label), y: rates, text, textposition: "outside", marker: { color: done.map((r) => r.color) }, name: "samples/s" }], baseLayout({ yaxis }), PLOT_CONFIG);
   },
 );
 

@@ -56,7 +56,7 @@ export function mount(el, options = {}) {
     const shown = widths.map((w) => Math.min(w, MAX_UNITS));
     const width = Math.max(el.clientWidth, 360);
     const height = Math.max(...shown) * (NODE + 8) + 30;
-    const svg = element("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", height, role: "img", "aria-label": "network diagram" });
+    const svg = element("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", height, role: "img", "aria-label": t("aria.network") });
     const inputs = (latest.unit_maps && latest.inputs) || []; // named inputs (x1, x1²...) have a map and a label at their left
     const left = inputs.length ? 60 : 30;
     const columnX = (i) => left + (i * (width - left - 30 - NODE)) / (widths.length - 1);
@@ -104,7 +104,7 @@ export function mount(el, options = {}) {
       if (hidden || (i === 0 && inputs.length > 0)) unitOffset += count;
     });
     const caption = Object.assign(document.createElement("p"), { className: "hint", textContent: say(`network.caption.${show}`, { step: latest.step }) });
-    const toggle = Object.assign(document.createElement("select"), { ariaLabel: "edges show" });
+    const toggle = Object.assign(document.createElement("select"), { ariaLabel: t("aria.edges") });
     toggle.append(new Option(t("network.weights"), "weights"), new Option(t("network.gradients"), "gradients"));
     toggle.value = show;
     toggle.disabled = !latest.layers[0].gradients;

@@ -83,10 +83,11 @@ function seedControl(field) {
 
 // A CNN's convolutions: channels per layer, and the pooling after each; the value lives in a hidden input
 function convControl(field) {
-  const wrap = Object.assign(document.createElement("span"), { className: "seed-control" });
+  const wrap = Object.assign(document.createElement("span"), { className: "conv-control" });
   const input = Object.assign(document.createElement("input"), { type: "hidden", name: field.path });
   const channels = Object.assign(document.createElement("input"), { placeholder: "8,16", name: "conv-channels" });
-  channels.setAttribute("aria-label", "channels per convolution, each optionally :kernel and /stride");
+  channels.dataset.i18nLabel = "aria.convChannels";
+  channels.setAttribute("aria-label", t("aria.convChannels"));
   channels.title = "channels per convolution; 25:5/2 is 25 channels, kernel 5, stride 2";
   const pool = document.createElement("select");
   pool.name = "conv-pool";
@@ -127,7 +128,7 @@ function control(field, meta) {
     wrap.className = "log-control";
     const slider = Object.assign(document.createElement("input"), { type: "range", min: LOG_MIN, max: LOG_MAX, step: 0.01 });
     input = Object.assign(document.createElement("input"), { type: "number", step: "any", min: 0 });
-    slider.setAttribute("aria-label", `${field.label} (log scale)`);
+    slider.setAttribute("aria-label", say("aria.logSlider", { field: t(`field.${field.path}`, field.label) }));
     slider.addEventListener("input", () => {
       input.value = Number((10 ** Number(slider.value)).toPrecision(2));
       input.dispatchEvent(new Event("change", { bubbles: true }));

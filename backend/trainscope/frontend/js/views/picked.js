@@ -1,19 +1,34 @@
 // Runs picked in the playground's list, compared as a group's are: the settings they differ in are
 // found here, and each run goes by its name (or, unnamed, by those settings).
 
+import { encodeConv } from "../state.js";
+
 const ENDED = new Set(["done", "failed", "cancelled", "diverged"]);
 
-// {"optim.lr": 0.1, "model.hidden": [8, 8], ...}: lists are values, objects are walked into
+// {"optim.lr": 0.1, "model.hidden": [8, 8], "model.conv": "8,16 max", ...}: a list of numbers or words is
+// one value, a CNN's convolutions are written as the form writes them, other objects are walked into
 function flatten(value, prefix = "", out = {}) {
   for (const [key, inner] of Object.entries(value)) {
     const path = prefix ? `${prefix}.${key}` : key;
-    if (inner && typeof inner === "object" && !Array.isArray(inner)) flatten(inner, path, out);
+    if (path === "model.conv" && Array.isArray(inner)) out[path] = encodeConv(inner).replace(";", " ");
+    else if (inner && typeof inner === "object" && (!Array.isArray(inner) || inner.some((item) => item && typeof item === "object"))) flatten(inner, path, out);
     else out[path] = inner;
   }
   return out;
 }
 
-const shown = (value) => (Array.isArray(value) ? `[${value.join(",")}]` : String(value));
+const shown = (value) => (value === undefined ? "-" : Array.isArray(value) ? `[${value.join(",")}]` : String(value));
+
+// "optim.lr" -> "lr"; "model.conv.1.channels" -> "conv2 channels" (a list's item by its place, from 1)
+function settingName(path) {
+  const parts = path.split(".");
+  const last = parts.pop();
+  const index = parts.length && /^\d+$/.test(parts.at(-1)) ? Number(parts.pop()) + 1 : null;
+  return index === null ? last : `${parts.at(-1)}${index} ${last}`;
+}
+
+const LEGEND_CHARS = 40; // longer labels are cut, not wrapped over the plots; the line above names the settings
+const cut = (text) => (text.length > LEGEND_CHARS ? `${text.slice(0, LEGEND_CHARS - 1)}…` : text);
 
 // A group record, as GET /api/groups/{id} has it, for jobs that were not submitted as one
 export function groupOfJobs(jobs) {
@@ -24,8 +39,8 @@ export function groupOfJobs(jobs) {
   const named = new Map();
   const runs = jobs.map((job, i) => {
     const changes = Object.fromEntries(differs.map((path) => [path, flat[i][path]]));
-    const settings = differs.map((path) => `${path.split(".").pop()} ${shown(flat[i][path])}`).join(", ");
-    let label = job.name || settings || job.id;
+    const settings = differs.map((path) => `${settingName(path)} ${shown(flat[i][path])}`).join(", ");
+    let label = cut(job.name || settings || job.id);
     if (named.has(label)) label = `${label} (${job.id})`; // two runs of one name keep a colour each
     named.set(label, job.id);
     return { job_id: job.id, label, label_ko: "", part: "", changes, job };

@@ -127,7 +127,7 @@ export function mountRuns(el, { onOpen, onDeleted }) {
       <td class="actions"><button type="button" class="link" data-action="edit">${escape(t("runs.edit"))}</button>
         <a href="${exportUrl(job.id, "csv")}" download data-action="export-csv" title="${escape(t("runs.exportCsv"))}">CSV</a>
         <a href="${exportUrl(job.id, "jsonl")}" download data-action="export-jsonl" title="${escape(t("runs.exportJsonl"))}">JSONL</a>
-        <a href="${exportUrl(job.id, "tensorboard")}" download data-action="export-tensorboard" title="${escape(t("runs.exportTensorboard"))}">TensorBoard</a>${LIVE.has(job.status) ? "" : ` <button type="button" class="link" data-action="delete" aria-label="delete">${escape(t("runs.delete"))}</button>`}</td>`;
+        <a href="${exportUrl(job.id, "tensorboard")}" download data-action="export-tensorboard" title="${escape(t("runs.exportTensorboard"))}">TensorBoard</a>${LIVE.has(job.status) ? "" : ` <button type="button" class="link" data-action="delete" aria-label="${escape(t("runs.delete"))}">${escape(t("runs.delete"))}</button>`}</td>`;
     tr.job = job;
     return tr;
   }

@@ -1,0 +1,108 @@
+"""What a demanding user tripped on in the playground (issue rows 1-4), each seen as a person sees it:
+runs compared side by side named by readable settings, the CNN's channels field usable, one run at a time
+from the Start button, and no chart offering its data to a third party."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.e2e.test_page import open_page, wait_js
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.browser
+
+CNN = {
+    "data": {"kind": "digits"},
+    "model": {"kind": "cnn2d", "conv": [{"channels": 4}], "hidden": [16], "activation": "relu"},
+    "optim": {"steps": 30, "eval_every": 10, "lr": 0.003},
+}
+
+
+def test_compared_runs_are_named_by_readable_settings_and_throughput_starts_at_zero(
+    server: LiveServer, page: Page, artifacts_dir: Path
+) -> None:
+    shifted = {**CNN, "data": {"kind": "digits", "canvas": 12, "shift": 2}}
+    shifted["model"] = {**CNN["model"], "conv": [{"channels": 8}, {"channels": 16}]}
+    first, second = server.submit(CNN), server.submit(shifted)
+    for job in (first, second):
+        server.wait_status(job["id"], {"done"})
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{server.url}/lessons.html#runs={first['id']},{second['id']}")
+    wait_js(page, "document.querySelector('#status').textContent.includes('2/2')")
+    page.wait_for_selector("[data-testid=compare-throughput] .main-svg")
+    text = page.evaluate("() => document.body.innerText")
+    assert "[object Object]" not in text and "null" not in page.text_content("#status")
+    legends = page.evaluate("() => [...document.querySelectorAll('.legendtext')].map(n => n.textContent)")
+    assert legends and all("object" not in legend and len(legend) <= 60 for legend in legends), legends
+    page.screenshot(path=str(artifacts_dir / "compare-picked-cnn-runs.png"), full_page=True)
+    assert any("conv 8,16 max" in legend for legend in legends), legends  # as the form writes convolutions
+    axis = page.evaluate("() => document.querySelector('[data-testid=compare-throughput]').layout.yaxis")
+    assert axis["type"] == "linear" and axis["rangemode"] == "tozero"
+    page.screenshot(path=str(artifacts_dir / "compare-picked-cnn-runs.png"), full_page=True)
+
+
+def test_the_convolutions_field_has_room_to_type_in(server: LiveServer, page: Page) -> None:
+    open_page(page, server.url + "/")
+    page.select_option("select[name='model.kind']", "cnn2d")
+    channels = page.locator("input[name=conv-channels]")
+    channels.wait_for()
+    box = channels.bounding_box()
+    assert box is not None and box["width"] >= 60  # "8,16,32" visible as it is typed
+    channels.fill("8,16,32")
+    assert channels.input_value() == "8,16,32"
+
+
+def test_start_is_refused_while_this_pages_run_is_live_and_stop_frees_it(server: LiveServer, page: Page) -> None:
+    open_page(page, server.url + "/")
+    page.fill("input[name='optim.steps']", "100000")
+    page.click("#start")
+    wait_js(page, "document.body.dataset.run === 'running'")
+    assert page.is_disabled("#start")
+    page.keyboard.press("Escape")  # stops it
+    wait_js(page, "document.body.dataset.run === 'cancelled'")
+    wait_js(page, "!document.getElementById('start').disabled")
+    running = server.get("/api/jobs", status="running").json()["jobs"]
+    assert not [job for job in running if job["spec"]["optim"]["steps"] == 100000]
+
+
+def test_no_chart_offers_to_upload_its_data(server: LiveServer, page: Page) -> None:
+    open_page(page, server.url + "/")
+    page.fill("input[name='optim.steps']", "50")
+    page.click("#start")
+    wait_js(page, "document.body.dataset.run === 'done'")
+    page.hover("#loss .main-svg")
+    buttons = page.evaluate("() => [...document.querySelectorAll('.modebar-btn')].map(b => b.dataset.title)")
+    assert buttons and not [title for title in buttons if "Share" in title or "Cloud" in title], buttons
+    config = page.evaluate("() => document.querySelector('#loss .js-plotly-plot')._context.showSendToCloud")
+    assert config is False
+
+
+def test_the_histogram_over_time_has_no_empty_rows_inside_a_snapshot(server: LiveServer, page: Page) -> None:
+    """Each snapshot's bins are spread over the rows they cover: no gap a student reads as "no values"."""
+    open_page(page, server.url + "/")
+    # 30 equal bins onto 40 rows of the same range: by centres, 10 rows stayed empty
+    shares = page.evaluate(
+        """async () => (await import('/js/charts/histograms.js')).rebin(
+             { min: 0, max: 1, counts: new Array(30).fill(5) }, 0, 1, 40)"""
+    )
+    assert all(abs(share - 1 / 40) < 1e-9 for share in shares), shares
+    narrow = page.evaluate(
+        """async () => (await import('/js/charts/histograms.js')).rebin(
+             { min: 0.25, max: 0.5, counts: [1, 0, 3] }, 0, 1, 8)"""
+    )
+    assert narrow == pytest.approx([0, 0, 0.25, 0.75, 0, 0, 0, 0])  # each share where its values lie
+
+    page.fill("input[name='optim.steps']", "400")
+    page.select_option("select[name=pace]", "0")
+    page.click("#start")
+    wait_js(page, "document.body.dataset.run === 'done'")
+    page.evaluate("() => window.trainscope.drawAll()")
+    find = "[...document.querySelectorAll('#histograms .js-plotly-plot')].find(p => p.data?.[0]?.type === 'heatmap')"
+    wait_js(page, f"{find} !== undefined")
+    columns = page.evaluate(
+        f"() => {{ const z = ({find}).data[0].z; return z[0].map((_, c) => z.map(row => row[c])); }}"
+    )
+    assert len(columns) >= 3 and all(abs(sum(column) - 1) < 1e-6 for column in columns)  # every value counted once
