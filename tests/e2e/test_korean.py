@@ -185,3 +185,20 @@ def test_after_a_reload_in_korean_no_english_is_shown_or_read_aloud(
         assert (shown, read_aloud) == ([], [])
     finally:
         page.evaluate("() => localStorage.setItem('trainscope-language', 'en')")
+
+
+def test_a_status_said_before_the_switch_is_said_again_in_korean(server: LiveServer, page: Page) -> None:
+    page.goto(server.url + "/")
+    page.wait_for_function("() => !document.getElementById('start').disabled")
+    page.select_option("select[name=pace]", "0")
+    page.fill("input[name='optim.steps']", "100")
+    page.click("#start")
+    page.wait_for_function("() => document.body.dataset.run === 'done'", timeout=60_000)
+    assert "finished" in page.text_content("#status")  # the server's own words, in English
+    page.click("#language")
+    try:
+        page.wait_for_function("() => document.documentElement.lang === 'ko'")
+        status = page.text_content("#status") or ""
+        assert not re.findall(r"[A-Za-z]{3,}", status), status
+    finally:
+        page.click("#language")

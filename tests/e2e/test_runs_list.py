@@ -67,7 +67,7 @@ def test_filter_page_name_and_compare_picked_runs(server: LiveServer, page: Page
     wait_js(page, "document.querySelectorAll('[data-panel]').length > 0")
     differs = page.text_content("#differs") or ""
     assert "<i>fast</i> one" in differs and "lr=0.021" in differs  # each by its name (a group's: its setting)
-    assert page.locator("#differs code").text_content() == "optim.lr"
+    assert page.locator("#differs code").text_content() == "Learning rate"  # as the form names it
     wait_js(page, "document.querySelector(\"[data-testid='compare-loss-step']\")?.data?.length >= 2", 20)
     assert {first_id, second_id} <= set(page.evaluate("() => location.hash").removeprefix("#runs=").split(","))
     assert httpx.get(server.url + "/api/jobs", params={"lesson": "true", "dataset": "multi_gauss"}).json()["total"] == 0
@@ -80,7 +80,7 @@ def test_unnamed_runs_are_told_apart_by_the_settings_they_differ_in(server: Live
     server.wait_status(fast["id"], {"done"})
     page.goto(f"{server.url}/lessons.html#runs={slow['id']},{fast['id']}")
     wait_js(page, "document.querySelectorAll('[data-panel]').length > 0")
-    assert page.locator("#differs code").text_content() == "model.activation, optim.lr"
+    assert page.locator("#differs code").text_content() == "Activation, Learning rate"
     differs = page.text_content("#differs") or ""
     assert "activation tanh, lr 0.01" in differs and "activation relu, lr 0.02" in differs
 

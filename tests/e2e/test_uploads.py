@@ -17,11 +17,11 @@ DATASET = "select[name='data.dataset']"
 CHOSEN = f'document.querySelector("{DATASET}").value'
 
 
-def three_blobs(path: Path) -> Path:
+def three_blobs(path: Path, names: tuple[str, ...] = ("0", "1", "2")) -> Path:
     from sklearn.datasets import make_blobs
 
     x, y = make_blobs(n_samples=240, centers=3, cluster_std=1.0, random_state=2)
-    rows = "".join(f"{a * 50:.3f},{b:.4f},{label}\n" for (a, b), label in zip(x, y, strict=True))
+    rows = "".join(f"{a * 50:.3f},{b:.4f},{names[label]}\n" for (a, b), label in zip(x, y, strict=True))
     path.write_text("width,height,species\n" + rows)
     return path
 
@@ -45,7 +45,7 @@ def test_an_uploaded_table_is_drawn_trained_on_reopened_by_link_and_deleted(
     server: LiveServer, page: Page, tmp_path: Path
 ) -> None:
     open_page(page, server.url + "/")
-    table = three_blobs(tmp_path / "<img src=x onerror=alert(1)>blobs.csv")
+    table = three_blobs(tmp_path / "<img src=x onerror=alert(1)>blobs.csv", ("red", "<b>green</b>", "blue"))
     page.set_input_files("input[name=upload-file]", str(table))
     wait_js(page, f"{CHOSEN}.startsWith('upload:')", 10)
     dataset_id = page.eval_on_selector(DATASET, "(s) => s.value").removeprefix("upload:")
@@ -68,6 +68,17 @@ def test_an_uploaded_table_is_drawn_trained_on_reopened_by_link_and_deleted(
     heatmap = page.evaluate(f"() => {BOUNDARY}.data[0]")
     assert (heatmap["zmin"], heatmap["zmax"]) == (-0.5, 2.5) and heatmap["colorbar"]["tickvals"] == [0, 1, 2]
     assert {v for row in heatmap["z"] for v in row} == {0, 1, 2}  # every class has its region
+    classes = [str(name) for name in server.get(f"/api/datasets/{dataset_id}").json()["classes"]]
+    assert sorted(classes) == sorted(["red", "<b>green</b>", "blue"])
+    as_text = [name.replace("<", "&#60;").replace(">", "&#62;") for name in classes]  # Plotly reads no markup
+    assert heatmap["colorbar"]["ticktext"] == as_text  # the table's own class names
+    confusion = page.evaluate("() => document.querySelector('[data-testid=confusion-chart]').data[0].x")
+    assert confusion == as_text
+    legend = page.evaluate("() => document.querySelector('#embedding .js-plotly-plot').data.map(d => d.name)")
+    assert sorted(legend) == sorted(as_text)
+    titles = page.evaluate(f"() => [{BOUNDARY}.layout.xaxis.title.text, {BOUNDARY}.layout.yaxis.title.text]")
+    assert titles == ["width", "height"]  # the axes named after the table's columns
+    assert page.locator("b", has_text="green").count() == 0  # a class name is text on the page, never markup
     job_id = page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('job')")
     assert server.job(job_id)["spec"]["data"]["dataset"] == dataset_id
 

@@ -5,7 +5,7 @@ import { language, mountLanguageToggle, onLanguageChange, pick, t, translatePage
 import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
 import { escape } from "./html.js";
-import { planar } from "./state.js";
+import { fieldName, planar } from "./state.js";
 import { drawParcoords, valueOf } from "./charts/parcoords.js";
 import { mountCompare } from "./views/compare.js";
 import { groupOfJobs } from "./views/picked.js";
@@ -38,7 +38,7 @@ async function renderIndex() {
   // groups submitted over REST (POST /api/groups) are compared here too
   $("#group-list").innerHTML = groups
     .filter((g) => !g.lesson)
-    .map((g) => `<li><a href="#group=${encodeURIComponent(g.id)}" data-group="${escape(g.id)}" data-user-text>${escape(g.name || g.id)}</a> · ${g.runs.length} ${t("lessons.runs")} · <code>${escape(g.differs.map((path) => t(`field.${path}`, path)).join(", "))}</code></li>`)
+    .map((g) => `<li><a href="#group=${encodeURIComponent(g.id)}" data-group="${escape(g.id)}" data-user-text>${escape(g.name || g.id)}</a> · ${g.runs.length} ${t("lessons.runs")} · <code>${escape(g.differs.map(fieldName).join(", "))}</code></li>`)
     .join("");
 }
 
@@ -134,8 +134,7 @@ function openGroup(group, charts = lesson.charts, reload = () => getGroup(group.
       compare.update(mine.group);
       renderVerdict(mine.group);
       drawGroupParallel(mine.group);
-      const ended = mine.group.runs.filter((r) => !r.job || ["done", "failed", "cancelled", "diverged"].includes(r.job.status)).length;
-      show(`${groupName(mine.group)} · ${ended}/${mine.group.runs.length}`);
+      show(progress(mine.group));
       if (mine.group.finished) return; // the verdict came with this read
     } catch (error) {
       show(error.message, true);
@@ -177,6 +176,12 @@ async function renderLesson(id) {
 }
 
 // A lesson's group goes by the lesson's title in the reader's language; others by their given name.
+// "Why CNNs for images · 5/5": a group's name and its runs ended, in the page's language
+function progress(group) {
+  const ended = group.runs.filter((r) => !r.job || ["done", "failed", "cancelled", "diverged"].includes(r.job.status)).length;
+  return `${groupName(group)} · ${ended}/${group.runs.length}`;
+}
+
 function groupName(group) {
   if (lesson && group.lesson === lesson.id) return pick(lesson.title);
   return group.name || group.id || t("compare.runs"); // runs picked in the list are no stored group
@@ -228,6 +233,10 @@ onLanguageChange(() => {
   if (lesson) {
     renderLessonText();
     renderVerdict(session && session.group);
+  }
+  if (session) {
+    show(progress(session.group));
+    drawGroupParallel(session.group);
   }
   compare.relabel();
 });

@@ -41,6 +41,7 @@ async function start() {
   onLanguageChange(() => {
     for (const chart of Object.values(charts)) chart.relayout();
     runs.refresh();
+    if (current.statusEvent && ENDED.has(current.statusEvent.status)) showStatus(current.statusEvent);
   });
   applyTheme(localStorage.getItem("trainscope-theme") === "dark");
   applyProjector(localStorage.getItem("trainscope-projector") === "on");
@@ -82,17 +83,22 @@ async function start() {
     document.body.dataset.run = state || "none";
   }
 
+  function showStatus(event) {
+    const acc = event.detail && event.detail["val/acc"];
+    const figure = acc !== undefined ? say("status.valAcc", { acc: (100 * acc).toFixed(1) }) : "";
+    // the server's message is English; in another language the state says enough, a failure's reason
+    // excepted
+    const message = language() === "en" || event.status === "failed" ? `: ${event.message}` : "";
+    show(`${t(`state.${event.status}`, event.status)}${message}${figure}`, event.status === "failed");
+  }
+
   function onEvents(events) {
     for (const chart of Object.values(charts)) chart.append(events);
     for (const event of events) {
       if (event.type === "status") {
         setRunState(event.status);
-        const acc = event.detail && event.detail["val/acc"];
-        const figure = acc !== undefined ? say("status.valAcc", { acc: (100 * acc).toFixed(1) }) : "";
-        // the server's message is English; in another language the state says enough, a failure's
-        // reason excepted
-        const message = language() === "en" || event.status === "failed" ? `: ${event.message}` : "";
-        show(`${t(`state.${event.status}`, event.status)}${message}${figure}`, event.status === "failed");
+        current.statusEvent = event; // said again in the other language when it changes
+        showStatus(event);
         if (ENDED.has(event.status)) runs.refresh();
       } else if (event.type === "scalars" && current.status !== "paused") {
         const last = event.points[event.points.length - 1];
@@ -118,7 +124,11 @@ async function start() {
     if (controls) shownData = dataKey(controls.read()); // the run draws its own data
     previews += 1; // and a preview still on its way must not replace it
     const matrices = job.spec.model.kind === "mlp"; // the network diagram draws weight matrices
-    for (const chart of Object.values(charts)) chart.reset({ batchSize: job.spec.optim.batch_size, planar: planar(job.spec.data), matrices });
+    // an uploaded table's classes go by its own names (red, green...) in every view
+    const table = job.spec.data.kind === "uploaded" && uploads ? uploads.table(job.spec.data.dataset) : null;
+    const classNames = table && table.target === "class" ? table.classes.map(String) : null;
+    const axisNames = table && table.columns.length === 2 ? table.columns : null;
+    for (const chart of Object.values(charts)) chart.reset({ batchSize: job.spec.optim.batch_size, planar: planar(job.spec.data), matrices, classNames, axisNames });
     current = { id: job.id, status: null, stream: null };
     setRunState(job.status);
     $("#lr").value = job.spec.optim.lr;

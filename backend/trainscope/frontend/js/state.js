@@ -1,5 +1,6 @@
 // Form state <-> URL: one table (FIELDS) drives the form, the spec and location.hash, as
 // TensorFlow Playground's state.ts does, so a pasted link reproduces a run's settings.
+import { t } from "./i18n.js";
 
 // What a 2-D model may see of a point, as TensorFlow Playground offers it (names as the API spells them).
 export const FEATURES = { x1: "x₁", x2: "x₂", x1_sq: "x₁²", x2_sq: "x₂²", x1_x2: "x₁x₂", sin_x1: "sin(x₁)", sin_x2: "sin(x₂)" };
@@ -86,6 +87,13 @@ export const PAGE_DEFAULTS = { "optim.steps": 2000, pace: 200, "data.canvas": 8,
 
 // Probes sample about 40 times in any run, so every over-time view shows it evolve (the API's default,
 // every 200 steps, leaves a short run with two snapshots).
+// A setting's name as the form shows it ("Learning rate" for optim.lr), in the page's language; a path the
+// form does not show keeps its path
+export function fieldName(path) {
+  const field = FIELDS.find((f) => f.path === path);
+  return t(`field.${path}`, field ? field.label : path);
+}
+
 export function probesFor(steps) {
   const every = Math.max(10, Math.round(steps / 40));
   return { histogram_every: every, layers_every: every, embedding_every: every, boundary_every: every, network_every: every, system_every: every, images_every: every, confusion_every: every, min_interval_s: 0.1 };

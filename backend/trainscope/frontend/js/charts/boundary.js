@@ -2,6 +2,7 @@
 // than two classes: the predicted class), the training points on top and, when asked, the validation
 // points; as in TensorFlow Playground the output can be discretized. The data is drawn before a run
 // too (a preview is a dataset event).
+import { escape } from "../html.js";
 import { baseLayout, CLASS_COLORS, floats, plotOrWait, VALUE_COLORSCALE } from "../decode.js";
 import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
@@ -20,11 +21,15 @@ export function mount(el, options = {}) {
   let data;
   let latest;
   let planar = true; // the run's data has two inputs: a boundary will come
+  let classNames = null; // an uploaded table's own names for its classes (red, green...), else numbers
+  let axisNames = null; // an uploaded table's two feature columns
 
   function reset(context = {}) {
     data = null;
     latest = null;
     planar = context.planar ?? true;
+    classNames = context.classNames || null;
+    axisNames = context.axisNames || null;
     draw();
   }
 
@@ -61,7 +66,8 @@ export function mount(el, options = {}) {
       const name = t(values ? "legend.prediction" : classes ? "legend.predictedClass" : "legend.pClass1");
       const twoClasses = { zmin: 0, zmax: 1, colorscale: [[0, CLASS_COLORS[0]], [0.5, "#f5f5f5"], [1, CLASS_COLORS[1]]] };
       const scale = values ? { zmin: -span, zmax: span, colorscale: VALUE_COLORSCALE } : classes ? classScale(grid) : twoClasses;
-      const ticks = classes ? { tickvals: Array.from({ length: scale.zmax + 0.5 }, (_, k) => k) } : {}; // one per class
+      const tickvals = Array.from({ length: scale.zmax + 0.5 }, (_, k) => k); // one per class
+      const ticks = classes ? { tickvals, ...(classNames ? { ticktext: tickvals.map((k) => (classNames[k] === undefined ? String(k) : escape(classNames[k]))) } : {}) } : {};
       traces.push({ type: "heatmap", x: axis(latest.x_range), y: axis(latest.y_range), z, ...scale, opacity: 0.75, colorbar: { title: { text: name }, thickness: 10, ...ticks }, name });
       note = say("boundary.step", { step: latest.step });
     } else if (data) {
@@ -72,7 +78,8 @@ export function mount(el, options = {}) {
       if (checked("validation")) traces.push(points(data.val, t("legend.validation"), "diamond", span));
     }
     const annotations = [{ text: note, xref: "paper", yref: "paper", x: 1, y: -0.12, xanchor: "right", showarrow: false, font: { size: 12 } }];
-    plotOrWait(el, traces, baseLayout({ annotations, yaxis: { ...baseLayout().yaxis, scaleanchor: "x" } }), note);
+    const named = (axis, i) => (axisNames ? { ...axis, title: { text: escape(axisNames[i]) } } : axis);
+    plotOrWait(el, traces, baseLayout({ annotations, xaxis: named(baseLayout().xaxis, 0), yaxis: named({ ...baseLayout().yaxis, scaleanchor: "x" }, 1) }), note);
   }
   const redraw = drawer(el, draw, { minIntervalMs: 500 });
   bar.addEventListener("change", () => redraw(true));

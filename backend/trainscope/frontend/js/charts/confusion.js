@@ -1,15 +1,18 @@
 // The confusion matrix on the probe set: rows the true class, columns the predicted one, each cell's
 // count written in it; the diagonal is what the model gets right.
 import { baseLayout, plotOrWait } from "../decode.js";
+import { escape } from "../html.js";
 import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
 export function mount(el) {
   el.dataset.testid = "confusion-chart";
   let latest;
+  let classNames = null; // an uploaded table's own names for its classes
 
-  function reset() {
+  function reset(context = {}) {
     latest = null;
+    classNames = context.classNames || null;
     draw();
   }
 
@@ -17,7 +20,7 @@ export function mount(el) {
     const traces = [];
     let title = "";
     if (latest) {
-      const classes = latest.counts.map((_, i) => String(i));
+      const classes = latest.counts.map((_, i) => (classNames && classNames[i] !== undefined ? escape(classNames[i]) : String(i)));
       const rows = [...latest.counts].reverse(); // plotly draws the first row lowest: class 0 goes on top
       traces.push({
         type: "heatmap", x: classes, y: [...classes].reverse(), z: rows, colorscale: "Blues", reversescale: true, showscale: false,

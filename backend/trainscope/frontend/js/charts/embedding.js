@@ -1,6 +1,7 @@
 // The penultimate layer's activations on the probe set, projected by PCA, coloured by label; a
 // slider moves through the snapshots taken during training.
 import { CLASS_COLORS, VALUE_COLORSCALE, baseLayout, floats, plotOrWait } from "../decode.js";
+import { escape } from "../html.js";
 import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
@@ -18,8 +19,10 @@ export function mount(el) {
   const slider = bar.querySelector("[name=snapshot]");
   let snapshots;
   let following = true; // the slider follows the newest snapshot until the user moves it
+  let classNames = null; // an uploaded table's own names for its classes
 
-  function reset() {
+  function reset(context = {}) {
+    classNames = context.classNames || null;
     snapshots = [];
     following = true;
     slider.max = 0;
@@ -46,11 +49,13 @@ export function mount(el) {
         if (three) group.z.push(points[i * snap.dims + 2]);
       });
       for (const [label, g] of [...byLabel].sort((a, b) => a[0] - b[0])) {
-        traces.push({ type: three ? "scatter3d" : "scattergl", mode: "markers", name: say("legend.class", { n: label }), x: g.x, y: g.y, z: three ? g.z : undefined, marker: { size: three ? 3 : 6, color: CLASS_COLORS[label % 10], opacity: 0.8 } });
+        traces.push({ type: three ? "scatter3d" : "scattergl", mode: "markers", name: classNames && classNames[label] !== undefined ? escape(classNames[label]) : say("legend.class", { n: label }), x: g.x, y: g.y, z: three ? g.z : undefined, marker: { size: three ? 3 : 6, color: CLASS_COLORS[label % 10], opacity: 0.8 } });
       }
       bar.querySelector("[name=which]").textContent = say("embedding.at", { step: snap.step, share: (100 * snap.explained[0]).toFixed(0) });
     }
-    plotOrWait(plot, traces, baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: "PC1" } }, yaxis: { ...baseLayout().yaxis, title: { text: "PC2" } } }), t("chart.waiting"));
+    // in 3-D the scene's own axes: principal components too, not x, y and z
+    const scene = { xaxis: { title: { text: "PC1" } }, yaxis: { title: { text: "PC2" } }, zaxis: { title: { text: "PC3" } } };
+    plotOrWait(plot, traces, baseLayout({ scene, xaxis: { ...baseLayout().xaxis, title: { text: "PC1" } }, yaxis: { ...baseLayout().yaxis, title: { text: "PC2" } } }), t("chart.waiting"));
   }
   const redraw = drawer(plot, draw, { minIntervalMs: 500 });
 

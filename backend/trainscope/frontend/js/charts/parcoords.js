@@ -4,7 +4,7 @@
 // is drawn as its log10, its ticks labelled with the values themselves.
 import { PLOT_CONFIG, baseLayout } from "../decode.js";
 import { t } from "../i18n.js";
-import { encodeConv } from "../state.js";
+import { encodeConv, fieldName } from "../state.js";
 
 const shortNumber = (value) => (Number.isInteger(value) ? String(value) : Number(value.toPrecision(4)).toString());
 
@@ -23,7 +23,7 @@ export function valueOf(job, key) {
 function dimension(key, values) {
   const present = values.filter((v) => v !== undefined && v !== null);
   if (!present.length || present.some((v) => typeof v === "object")) return null; // no axis orders objects
-  const label = key === "run" ? t("runs.run") : t(`field.${key}`, key);
+  const label = key === "run" ? t("runs.run") : fieldName(key);
   if (present.every((v) => typeof v === "number")) {
     const low = Math.min(...present);
     const high = Math.max(...present);
@@ -53,7 +53,7 @@ export function drawParcoords(el, jobs, keys, colorKey = "val/acc") {
   }
   const colors = jobs.map((job) => valueOf(job, colorKey));
   const coloured = colors.every((v) => typeof v === "number");
-  const line = coloured ? { color: colors, colorscale: "Viridis", showscale: true, colorbar: { title: { text: t(`field.${colorKey}`, colorKey) }, thickness: 12 } } : { color: "#4878d0" };
+  const line = coloured ? { color: colors, colorscale: "Viridis", showscale: true, colorbar: { title: { text: fieldName(colorKey) }, thickness: 12 } } : { color: "#4878d0" };
   const layout = baseLayout({ margin: { l: 70, r: 70, t: 50, b: 40 } });
   Plotly.react(el, [{ type: "parcoords", dimensions, line, labelangle: -20, labelside: "top" }], layout, PLOT_CONFIG);
   return drawn;

@@ -6,6 +6,7 @@ import { pick, t } from "../i18n.js";
 import { scheduler } from "../charts/series.js";
 import { PANELS } from "../charts/overlay.js";
 import { escape } from "../html.js";
+import { fieldName } from "../state.js";
 
 
 // What a panel needs from one run's events, kept small: series as [step, value, wall] rows.
@@ -118,7 +119,7 @@ export function mountCompare(el, differsEl) {
     const swatches = [...shown]
       .map(([color, label]) => `<span class="swatch" style="background:${color}"></span>${escape(label)}`)
       .join(" &nbsp; ");
-    differsEl.innerHTML = group.differs.length ? `${t("compare.differs")}: <code>${escape(group.differs.map((path) => t(`field.${path}`, path)).join(", "))}</code> · ${swatches}` : swatches;
+    differsEl.innerHTML = group.differs.length ? `${t("compare.differs")}: <code>${escape(group.differs.map(fieldName).join(", "))}</code> · ${swatches}` : swatches;
   }
 
   function draw() {

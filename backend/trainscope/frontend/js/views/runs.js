@@ -6,7 +6,7 @@ import { deleteJob, exportUrl, listJobs, updateJob } from "../api.js";
 import { drawParcoords, valueOf } from "../charts/parcoords.js";
 import { escape } from "../html.js";
 import { say, t, translatePage } from "../i18n.js";
-import { datasetOf } from "../state.js";
+import { datasetOf, fieldName } from "../state.js";
 
 const PAGE = 20;
 const COLUMNS_KEY = "trainscope-run-columns";
@@ -22,7 +22,7 @@ function describe(spec) {
   if (spec.data.kind === "surface") return `${spec.data.objective} (${spec.model.start.join(", ")}) · ${optim}`;
   const name = spec.data.kind === "uploaded" ? say("runs.table", { id: spec.data.dataset }) : datasetOf(spec.data);
   const data = name + (spec.data.shuffle_positions || spec.data.permute_pixels ? ` (${t("runs.shuffled")})` : "");
-  const convs = spec.model.conv ? `conv ${spec.model.conv.map((c) => c.channels).join(",")} → ` : "";
+  const convs = spec.model.conv ? `${t("runs.conv")} ${spec.model.conv.map((c) => c.channels).join(",")} → ` : "";
   return `${data} · ${convs}[${spec.model.hidden.join(",")}] ${spec.model.activation} · ${optim}`;
 }
 
@@ -91,7 +91,7 @@ export function mountRuns(el, { onOpen, onDeleted }) {
       ...offered.map((key) => {
         const label = document.createElement("label");
         const box = Object.assign(document.createElement("input"), { type: "checkbox", value: key, checked: columns.includes(key) });
-        label.append(box, ` ${t(`field.${key}`, key)}`); // a key is text, never markup
+        label.append(box, ` ${fieldName(key)}`); // a key is text, never markup
         return label;
       }),
     );
@@ -191,7 +191,7 @@ export function mountRuns(el, { onOpen, onDeleted }) {
   // A column's header: a button that sorts by it where the server can (aria-sort says how it is sorted).
   function header(key, column) {
     const sortBy = column || BUILT_IN_ORDER[key];
-    const text = column ? t(`field.${column}`, column) : key ? t(key) : "";
+    const text = column ? fieldName(column) : key ? t(key) : "";
     if (!sortBy) return `<th>${escape(text)}</th>`;
     const state = order === sortBy ? "ascending" : order === `-${sortBy}` ? "descending" : "none";
     const arrow = { ascending: " ▲", descending: " ▼", none: "" }[state];
