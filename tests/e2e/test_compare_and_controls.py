@@ -106,3 +106,17 @@ def test_the_histogram_over_time_has_no_empty_rows_inside_a_snapshot(server: Liv
         f"() => {{ const z = ({find}).data[0].z; return z[0].map((_, c) => z.map(row => row[c])); }}"
     )
     assert len(columns) >= 3 and all(abs(sum(column) - 1) < 1e-6 for column in columns)  # every value counted once
+
+
+@pytest.mark.parametrize(
+    ("kind", "dataset", "hidden", "lr"), [("cnn1d", "mnist1d", "", "0.01"), ("cnn2d", "digits", "32", "0.003")]
+)
+def test_choosing_a_cnn_starts_from_its_presets_settings_not_the_mlps(
+    server: LiveServer, page: Page, kind: str, dataset: str, hidden: str, lr: str
+) -> None:
+    open_page(page, server.url + "/")
+    page.select_option("select[name='model.kind']", kind)
+    wait_js(page, f"document.querySelector(\"select[name='data.dataset']\").value === '{dataset}'")
+    assert page.input_value("input[name='model.hidden']") == hidden
+    assert page.input_value("select[name='model.activation']") == "relu"
+    assert page.input_value("input[name='optim.lr']") == lr  # not the MLP's 8,8 tanh at 0.03

@@ -1,6 +1,6 @@
 // The settings form, built from /api/meta and the FIELDS table; reads and writes flat values.
 import { say, t } from "../i18n.js";
-import { CONV_LAYER, dataKindOf, decodeConv, encodeConv, FEATURES, FIELDS, kindsOf, PAGE_DEFAULTS, PRESETS, relevant, UPLOADED, valuesFromSpec } from "../state.js";
+import { CONV_LAYER, dataKindOf, decodeConv, encodeConv, FEATURES, FIELDS, KIND_STARTS, kindsOf, PAGE_DEFAULTS, PRESETS, relevant, UPLOADED, valuesFromSpec } from "../state.js";
 import { chooseTable } from "./uploads.js";
 
 const LOG_MIN = -5; // learning-rate slider: 1e-5 .. 1e3
@@ -300,6 +300,7 @@ export function mountControls(form, meta, onChange) {
   });
   form.addEventListener("change", (event) => {
     if (event.target === presetSelect) return;
+    if (event.target.name === "model.kind" && KIND_STARTS[event.target.value]) write({ ...read(), ...KIND_STARTS[event.target.value] });
     const label = event.target.closest("label.invalid");
     if (label) {
       label.classList.remove("invalid");
