@@ -15,7 +15,7 @@ export function baseLayout(extra = {}) {
   const fg = css.getPropertyValue("--fg").trim() || "#222";
   const grid = css.getPropertyValue("--grid").trim() || "#e5e5e5";
   const size = Number(css.getPropertyValue("--chart-font")) || 13; // larger in projector mode
-  return {
+  const layout = {
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
     font: { color: fg, size },
@@ -28,6 +28,12 @@ export function baseLayout(extra = {}) {
     uirevision: "keep",
     ...extra,
   };
+  // a log axis labels its decades, or 2 and 5 within a short range: never every digit (2 3 4 … 9 crowded
+  // into one decade). Plotly spaces log ticks by range / nticks, so 3 here, unless a chart set its own.
+  for (const [key, axis] of Object.entries(layout)) {
+    if (/^[xy]axis\d*$/.test(key) && axis && axis.type === "log" && axis.dtick === undefined && axis.nticks === undefined) layout[key] = { ...axis, nticks: 3 };
+  }
+  return layout;
 }
 
 // No "Share chart…": plotly.js 4 offers every chart's data to Plotly Cloud by default, an upload to a
