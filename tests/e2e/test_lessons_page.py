@@ -38,7 +38,7 @@ def test_run_a_lesson_see_overlaid_runs_and_the_verdict_then_korean(
         "() => document.querySelector(\"[data-testid='compare-loss-step']\").data.map((t) => t.line.color)"
     )
     assert len(set(colors)) == 2
-    assert "model.activation" in page.text_content("#differs")
+    assert "Activation" in page.text_content("#differs")  # the setting as the form names it
 
     page.wait_for_selector("#verdict[data-held='true']", timeout=60_000)
     assert "Held" in page.text_content("#verdict-state")
@@ -126,7 +126,7 @@ def test_a_group_from_the_api_is_compared_on_the_page(server: LiveServer, page: 
     )
     assert page.text_content("#lesson-title") == "rates from a script"
     assert page.is_hidden("#lesson-top")
-    assert "optim.lr" in page.text_content("#differs")
+    assert "Learning rate" in page.text_content("#differs")
     with page.expect_download() as download:  # the group's every point in one file, a run column each
         page.click("#group-export a[data-format=csv]")
     assert download.value.suggested_filename == f"trainscope-{group['id']}.csv"

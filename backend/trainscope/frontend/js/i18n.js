@@ -657,6 +657,20 @@ export function t(key, fallback = key) {
 export const say = (key, values = {}, fallback = key) =>
   t(key, fallback).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 
+// A figure as people read it, in the page's language: whole numbers and large ones grouped (526,300, not
+// 5.263e+5), tiny ones as 1.49×10⁻⁴ (which never breaks across lines), others to 4 significant digits.
+const SUPERSCRIPTS = { "-": "⁻", 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
+export function figureText(value) {
+  if (typeof value !== "number" || !Number.isFinite(value)) return String(value);
+  const size = Math.abs(value);
+  if (size >= 1e15 || (size < 1e-3 && size !== 0)) {
+    const [mantissa, exponent] = value.toExponential(2).split("e");
+    return `${mantissa}×10${[...String(Number(exponent))].map((c) => SUPERSCRIPTS[c]).join("")}`;
+  }
+  if (Number.isInteger(value) || size >= 1e4) return Math.round(value).toLocaleString(language());
+  return String(Number(value.toPrecision(4)));
+}
+
 // Lesson text from the server: {en, ko}
 export const pick = (text) => (text ? text[language()] || text.en : "");
 

@@ -1,7 +1,7 @@
 // The lessons page: the catalogue, and one lesson with its text, a Run button, the group's runs compared
 // on the lesson's panels, and its observation judged on those runs (GET /api/groups/{id}).
 import { askForToken, getGroup, getJob, getLesson, getMeta, groupExportUrl, hasToken, listGroups, listLessons, runLesson } from "./api.js";
-import { language, mountLanguageToggle, onLanguageChange, pick, t, translatePage } from "./i18n.js";
+import { figureText, language, mountLanguageToggle, onLanguageChange, pick, t, translatePage } from "./i18n.js";
 import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
 import { escape } from "./html.js";
@@ -98,8 +98,7 @@ function renderVerdict(group) {
   const word = verdict.held === null ? t("verdict.waiting") : verdict.held ? `✓ ${t("verdict.held")}` : `✗ ${t("verdict.failed")}`;
   const detail = language() === "ko" && verdict.detail_ko ? verdict.detail_ko : verdict.detail;
   state.textContent = detail ? `${word} (${detail})` : word;
-  const format = (v) =>
-    v === null ? t("verdict.never") : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : Number(v.toFixed(4));
+  const format = (v) => (v === null ? t("verdict.never") : figureText(v));
   $("#verdict-figures").innerHTML = Object.entries(verdict.figures)
     .map(([key, figure]) => `<tr data-figure="${escape(key)}"><td>${escape(pick(figure))}</td><td>${escape(String(format(figure.value)))}</td></tr>`)
     .join("");
