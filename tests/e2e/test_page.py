@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -361,6 +362,15 @@ def test_a_follower_sees_the_presenters_settings_runs_and_page(token_server: Liv
 
     presenter.click("nav a[href='lessons.html']")
     follower.wait_for_url("**/lessons.html*", timeout=10_000)
+    # and back: the presenter's playground shows the data again, no run; so must the follower's
+    presenter.click("nav a[href='index.html']")
+    follower.wait_for_url("**/index.html*", timeout=10_000)
+    wait_js(presenter, "!document.getElementById('start').disabled")
+    shown = "[document.body.dataset.run, document.querySelector(\"select[name='data.dataset']\").value].join()"
+    expected = presenter.evaluate(f"() => {shown}")
+    assert expected.startswith("none,")  # no run on the presenter's screen
+    wait_js(follower, f"{shown} === {json.dumps(expected)}", 10)
+    assert follower.evaluate("() => window.trainscope.charts.loss.pointCount()") == 0  # not the earlier run
     presenter_context.close()
     follower_context.close()
 

@@ -33,6 +33,9 @@ class PresenterState(BaseModel):
 
     page: Literal["playground", "lessons"]
     lesson: Annotated[str, StringConstraints(max_length=64)] | None = None
+    # the run the presenter's playground shows (none: the data preview), so that a follower's charts
+    # show that run and not the newest one they were told of
+    job: Annotated[str, StringConstraints(pattern=r"^[\w-]{1,64}$")] | None = None
     values: Annotated[
         dict[Annotated[str, StringConstraints(max_length=64)], FormValue],
         Field(max_length=64, description="the playground form's flat values, path -> value"),

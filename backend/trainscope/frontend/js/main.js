@@ -110,6 +110,9 @@ async function start() {
   }
 
   let controls = null; // the form, once /api/meta has described it
+  let report = null; // set while this page presents to a workshop room
+  // what followers are to show: this form and the run on screen (none: the data preview)
+  const reportState = () => report && controls && report({ page: "playground", values: controls.read(), job: current.id });
   let uploads = null; // the uploaded tables in its dataset choice
 
   async function openRun(id) {
@@ -133,6 +136,7 @@ async function start() {
     setRunState(job.status);
     $("#lr").value = job.spec.optim.lr;
     current.stream = followJob(job.id, { onEvents });
+    reportState();
     // the address names the run too: a copied link opens its replay (#...&job=ID)
     if (controls) history.replaceState(null, "", `${toHash(controls.read())}&job=${encodeURIComponent(job.id)}`);
   }
@@ -142,6 +146,7 @@ async function start() {
     current = { id: null, status: null, stream: null };
     for (const chart of Object.values(charts)) chart.reset();
     setRunState(null);
+    reportState();
   }
 
   // The data before a run, as TensorFlow Playground shows it: the very points a job with these
@@ -208,10 +213,9 @@ async function start() {
   });
   runs.setDatasets([...datasetChoices(meta), "uploaded"]);
   runs.refresh();
-  let report = null; // set while this page presents to a workshop room
   controls = mountControls($("#spec-form"), meta, (values) => {
     history.replaceState(null, "", toHash(values));
-    if (report) report({ page: "playground", values });
+    reportState();
     previewData(values);
   });
   uploads = mountUploads($("#spec-form").elements["data.dataset"], show);
@@ -232,14 +236,16 @@ async function start() {
     if (room) room.close();
     room = null;
     report = presenting(meta) ? presenter() : null;
-    if (report) report({ page: "playground", values: controls.read() });
+    reportState();
     const following = document.body.dataset.mode === "viewer";
     for (const element of $("#spec-form").elements) element.disabled = following;
     if (!following) return;
     room = followRoom({
       onPresenter: (state) => {
         if (state.page === "lessons") location.href = `lessons.html${state.lesson ? `#${encodeURIComponent(state.lesson)}` : ""}`;
+        else if (state.job && state.job !== current.id) openRun(state.job).catch((error) => show(error.message, true));
         else {
+          if (!state.job && current.id) leaveRun(); // the presenter shows the data, not a run
           controls.write(state.values);
           previewData(controls.read());
         }
