@@ -120,3 +120,21 @@ def test_choosing_a_cnn_starts_from_its_presets_settings_not_the_mlps(
     assert page.input_value("input[name='model.hidden']") == hidden
     assert page.input_value("select[name='model.activation']") == "relu"
     assert page.input_value("input[name='optim.lr']") == lr  # not the MLP's 8,8 tanh at 0.03
+
+
+def test_layers_are_added_and_removed_with_buttons_and_reset_restores_the_defaults(
+    server: LiveServer, page: Page, artifacts_dir: Path
+) -> None:
+    open_page(page, server.url + "/")
+    page.locator("#spec-form").screenshot(path=str(artifacts_dir / "form-layers-reset.png"))
+    hidden = "input[name='model.hidden']"
+    assert page.input_value(hidden) == "8,8"
+    page.click("button[name=more-layers]")
+    assert page.input_value(hidden) == "8,8,8"  # as wide as the last
+    page.click("button[name=fewer-layers]")
+    page.click("button[name=fewer-layers]")
+    assert page.input_value(hidden) == "8"
+    wait_js(page, "location.hash.includes('model.hidden=8&') || location.hash.endsWith('model.hidden=8')")
+    page.select_option("select[name='data.dataset']", "spiral")
+    page.click("button[name=reset]")
+    assert (page.input_value(hidden), page.input_value("select[name='data.dataset']")) == ("8,8", "circle")

@@ -108,8 +108,33 @@ function convControl(field) {
   return wrap;
 }
 
+// Hidden widths as a list, with TensorFlow Playground's buttons: − drops the last layer, + adds one as wide
+// as the last (an empty list is no hidden layer: a CNN straight to its read-out)
+function layersControl(field) {
+  const wrap = Object.assign(document.createElement("span"), { className: "layers-control" });
+  const input = Object.assign(document.createElement("input"), { name: field.path, placeholder: "8,8" });
+  const widths = () => input.value.split(",").map((s) => s.trim()).filter(Boolean);
+  const button = (text, key, change) => {
+    const b = Object.assign(document.createElement("button"), { type: "button", className: "quiet", textContent: text });
+    b.dataset.i18nLabel = key;
+    b.setAttribute("aria-label", t(key));
+    b.addEventListener("click", () => {
+      input.value = change(widths()).join(",");
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    return b;
+  };
+  const fewer = button("−", "form.fewerLayers", (list) => list.slice(0, -1));
+  const more = button("+", "form.moreLayers", (list) => [...list, list.at(-1) || "4"]);
+  fewer.name = "fewer-layers";
+  more.name = "more-layers";
+  wrap.append(input, fewer, more);
+  return wrap;
+}
+
 function control(field, meta) {
   let input;
+  if (field.path === "model.hidden") return layersControl(field);
   if (field.control === "features") return featureToggles(field);
   if (field.control === "conv") return convControl(field);
   if (field.control === "range") return rangeControl(field);
@@ -176,7 +201,8 @@ export function mountControls(form, meta, onChange) {
   presetSelect.name = "preset";
   presetSelect.add(words("form.pickPreset", "— pick a preset —", new Option("", "")));
   for (const name of Object.keys(PRESETS)) presetSelect.add(new Option(name, name));
-  presets.append(words("form.preset", "Preset"), presetSelect);
+  const reset = words("form.reset", "Reset", Object.assign(document.createElement("button"), { type: "button", className: "quiet", name: "reset" }));
+  presets.append(words("form.preset", "Preset"), presetSelect, reset);
   form.append(presets);
 
   const groups = new Map();
@@ -293,6 +319,11 @@ export function mountControls(form, meta, onChange) {
     return unplaced;
   }
 
+  reset.addEventListener("click", () => {
+    presetSelect.value = "";
+    write(defaults); // the page's defaults: TensorFlow Playground's circle, 8,8 tanh
+    onChange(read());
+  });
   presetSelect.addEventListener("change", () => {
     if (!presetSelect.value) return;
     write(PRESETS[presetSelect.value]);
