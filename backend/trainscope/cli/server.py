@@ -3,6 +3,8 @@ the server's packages (`pip install 'trainscope[server]'`); without them they sa
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -83,38 +85,37 @@ def db() -> None:
     """The database's schema, through the app's own settings (Alembic migrations shipped in the package)."""
 
 
+@contextlib.contextmanager
+def opened_store(options: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The database the settings name, checked and opened: (its URL, its store), closed after."""
+    needs_server_packages()
+    from trainscope.store.sql import SqlStore
+
+    url = settings_from(options).database_url
+    check_database(url)
+    store = SqlStore(url)
+    try:
+        yield url, store
+    finally:
+        store.close()
+
+
 @db.command()
 @DATABASE_URL
 def current(**options: Any) -> None:
     """The schema revision the database is at, and the newest this version knows."""
-    needs_server_packages()
-    from trainscope.store.sql import SqlStore
-
-    settings = settings_from(options)
-    check_database(settings.database_url)
-    store = SqlStore(settings.database_url)
-    try:
+    with opened_store(options) as (url, store):
         at, newest = store.revisions()
-    finally:
-        store.close()
     state = "up to date" if at == newest else "needs `trainscope db upgrade`"
-    click.echo(f"{settings.database_url}: at {at or 'no schema'}, newest {newest} ({state})")
+    click.echo(f"{url}: at {at or 'no schema'}, newest {newest} ({state})")
 
 
 @db.command()
 @DATABASE_URL
 def upgrade(**options: Any) -> None:
     """Create the tables, or bring them to the newest schema in place (the server also does this at start)."""
-    needs_server_packages()
-    from trainscope.store.sql import SqlStore
-
-    settings = settings_from(options)
-    check_database(settings.database_url)
-    store = SqlStore(settings.database_url)
-    try:
+    with opened_store(options) as (url, store):
         before = store.revisions()[0]
         store.create_schema()
         after = store.revisions()[0]
-    finally:
-        store.close()
-    click.echo(f"{settings.database_url}: {before or 'no schema'} -> {after}")
+    click.echo(f"{url}: {before or 'no schema'} -> {after}")

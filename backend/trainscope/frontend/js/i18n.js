@@ -644,16 +644,14 @@ const PLOTLY_KO = {
   "Double-click on legend to isolate one trace": "범례를 두 번 클릭하면 그것만 보기",
 };
 
-function plotlyLanguage(lang) {
-  if (typeof Plotly === "undefined") return;
-  Plotly.register({ moduleType: "locale", name: "ko", dictionary: PLOTLY_KO, format: {} });
-  Plotly.setPlotConfig({ locale: lang });
-}
+const plotlyLanguage = (lang) => typeof Plotly !== "undefined" && Plotly.setPlotConfig({ locale: lang });
+if (typeof Plotly !== "undefined") Plotly.register({ moduleType: "locale", name: "ko", dictionary: PLOTLY_KO, format: {} });
 
 const KEY = "trainscope-language";
 const listeners = [];
 
 export const language = () => (localStorage.getItem(KEY) === "ko" ? "ko" : "en");
+plotlyLanguage(language()); // every chart's toolbar in the page's language from the first
 
 export function t(key, fallback = key) {
   return WORDS[language()][key] ?? WORDS.en[key] ?? fallback;
@@ -682,7 +680,6 @@ export const pick = (text) => (text ? text[language()] || text.en : "");
 
 export function translatePage(root = document) {
   document.documentElement.lang = language();
-  plotlyLanguage(language());
   for (const el of root.querySelectorAll("[data-i18n]")) {
     el.dataset.i18nDefault ??= el.textContent; // the page's English words, for keys only Korean has
     el.textContent = t(el.dataset.i18n, el.dataset.i18nDefault);
@@ -698,6 +695,7 @@ export function onLanguageChange(listener) {
 
 export function setLanguage(lang) {
   localStorage.setItem(KEY, lang);
+  plotlyLanguage(lang);
   translatePage();
   for (const listener of listeners) listener(lang);
 }

@@ -166,6 +166,9 @@ export function encodeConv(layers) {
   return `${layers.map(layer).join(",")};${layers.length ? layers[0].pool || "max" : "max"}`;
 }
 
+// Convolutions in a legend or on an axis: "8,16 max"
+export const convText = (layers) => encodeConv(layers).replace(";", " ");
+
 export const CONV_LAYER = /^\s*(\d+)\s*(?::\s*(\d+))?\s*(?:\/\s*(\d+))?\s*$/; // channels[:kernel][/stride]
 
 export function decodeConv(text) {

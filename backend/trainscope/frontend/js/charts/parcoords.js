@@ -4,7 +4,7 @@
 // is drawn as its log10, its ticks labelled with the values themselves.
 import { PLOT_CONFIG, baseLayout } from "../decode.js";
 import { t } from "../i18n.js";
-import { encodeConv, fieldName } from "../state.js";
+import { convText, fieldName } from "../state.js";
 
 const shortNumber = (value) => (Number.isInteger(value) ? String(value) : Number(value.toPrecision(4)).toString());
 
@@ -15,7 +15,7 @@ export function valueOf(job, key) {
   if (job.summary && key in job.summary) return job.summary[key];
   let node = job.spec;
   for (const part of key.split(".")) node = node && typeof node === "object" ? node[part] : undefined;
-  if (key === "model.conv" && Array.isArray(node)) return encodeConv(node).replace(";", " "); // as the form writes it
+  if (key === "model.conv" && Array.isArray(node)) return convText(node); // as the form writes it
   return Array.isArray(node) ? JSON.stringify(node) : node;
 }
 

@@ -1,7 +1,7 @@
 // Runs picked in the playground's list, compared as a group's are: the settings they differ in are
 // found here, and each run goes by its name (or, unnamed, by those settings).
 
-import { encodeConv } from "../state.js";
+import { convText } from "../state.js";
 
 const ENDED = new Set(["done", "failed", "cancelled", "diverged"]);
 
@@ -10,7 +10,7 @@ const ENDED = new Set(["done", "failed", "cancelled", "diverged"]);
 function flatten(value, prefix = "", out = {}) {
   for (const [key, inner] of Object.entries(value)) {
     const path = prefix ? `${prefix}.${key}` : key;
-    if (path === "model.conv" && Array.isArray(inner)) out[path] = encodeConv(inner).replace(";", " ");
+    if (path === "model.conv" && Array.isArray(inner)) out[path] = convText(inner);
     else if (inner && typeof inner === "object" && (!Array.isArray(inner) || inner.some((item) => item && typeof item === "object"))) flatten(inner, path, out);
     else out[path] = inner;
   }
