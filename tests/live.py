@@ -147,7 +147,7 @@ class LiveServer:
         job: dict[str, Any] = response.json()
         return job
 
-    def wait_status(self, job_id: str, statuses: set[str], timeout: float = 60) -> dict[str, Any]:
+    def wait_status(self, job_id: str, statuses: set[str], timeout: float = 180) -> dict[str, Any]:
         return wait_for(
             lambda: (job := self.job(job_id))["status"] in statuses and job, timeout, f"job {job_id} in {statuses}"
         )

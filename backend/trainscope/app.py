@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -61,9 +62,14 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
         app.state.exports = Turns(settings.export_slots, settings.export_queue, "exports")
         app.state.uploads = Turns(settings.upload_slots, settings.upload_queue, "uploads", settings.worker_nice)
         app.state.reads = Turns(settings.read_slots, settings.read_queue, "reads")
+        # the data preview's imports (scikit-learn, ~1 s, several under the workers' start-up), loaded
+        # now in a thread rather than by the first visitor's preview: a fresh server's first page drew
+        # its data after the figure in benchmarks/page.py
+        warming = asyncio.create_task(asyncio.to_thread(importlib.import_module, "trainscope.training.points"))
         try:
             yield
         finally:
+            await warming
             await manager.stop()
             app.state.uploads.close()
             app.state.replays.close()

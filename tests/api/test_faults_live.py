@@ -113,9 +113,9 @@ def test_a_job_that_raises_fails_with_its_reason_and_the_worker_lives_on(one_wor
         pytest.skip("needs a machine without CUDA")
     old = server.health()["workers"][0]["pid"]
     os.kill(old, signal.SIGKILL)  # while its replacement warms up, the server cannot yet know there is no CUDA
-    wait_for(lambda: server.health()["workers"][0]["pid"] not in (old, None), 15, "a replacement worker")
+    wait_for(lambda: server.health()["workers"][0]["pid"] not in (old, None), 60, "a replacement worker")
     doomed = server.submit({**QUICK, "device": "cuda"})
-    failed = server.wait_status(doomed["id"], {"failed", "done"}, timeout=60)
+    failed = server.wait_status(doomed["id"], {"failed", "done"})
     assert failed["status"] == "failed" and "CUDA" in failed["message"]
     survivor = server.health()["workers"][0]["pid"]
     after = server.submit(QUICK)

@@ -17,7 +17,7 @@ import { mount as mountSystem } from "./charts/system.js";
 import { mount as mountPictures } from "./charts/pictures.js";
 import { mount as mountConfusion } from "./charts/confusion.js";
 import { mount as mountParameters } from "./charts/parameters.js";
-import { drawAll } from "./charts/frames.js";
+import { drawAll, drawShare } from "./charts/frames.js";
 
 const $ = (selector) => document.querySelector(selector);
 const ENDED = new Set(["done", "failed", "cancelled", "diverged"]);
@@ -58,7 +58,7 @@ async function start() {
     parameters: mountParameters($("#parameters")),
   };
   // exposed for the browser tests and for poking around in the console
-  window.trainscope = { charts, drawAll };
+  window.trainscope = { charts, drawAll, drawShare };
   const status = $("#status");
   const buttons = { start: $("#start"), pause: $("#pause"), stop: $("#stop"), step: $("#step"), lr: $("#apply-lr") };
   let current = { id: null, status: null, stream: null };
