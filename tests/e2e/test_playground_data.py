@@ -3,6 +3,8 @@ ratio sliders, input features as toggles drawn as input units, and regression da
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Page
 
@@ -83,7 +85,7 @@ def test_a_regression_run_draws_values_not_classes(server: LiveServer, page: Pag
 
 
 def test_mnist1d_with_a_sequence_cnn_draws_each_example_as_a_line_with_its_feature_maps_under_it(
-    server: LiveServer, page: Page
+    server: LiveServer, page: Page, artifacts_dir: Path
 ) -> None:
     open_page(page, server.url + "/")
     page.select_option("select[name=preset]", "MNIST-1D, CNN")
@@ -106,7 +108,22 @@ def test_mnist1d_with_a_sequence_cnn_draws_each_example_as_a_line_with_its_featu
     sizes = [sequence.nth(i).evaluate("(c) => [c.width, c.height]") for i in range(sequence.count())]
     assert sizes == [[360, 80], [19, 25], [10, 25], [5, 25]]
     assert page.locator("#pictures .sequence figcaption").nth(1).text_content().startswith("conv1: 25 channels")
+    # each map's rows are numbered by channel, every fifth
+    assert page.locator("#pictures .sequence .row-index").first.locator("span").all_text_contents() == [
+        "0",
+        "5",
+        "10",
+        "15",
+        "20",
+    ]
     assert page.locator("#pictures .pictures").nth(0).locator("canvas.line").count() == 16  # the examples
+    # a 5-tap kernel is drawn 80 px wide (it was a ~30 px grey block), its filters numbered, its colours
+    # keyed on one signed scale for the layer
+    kernels = page.locator("#pictures .pictures").nth(1)
+    assert kernels.locator("canvas").evaluate("(c) => c.getBoundingClientRect().width") == 80
+    assert kernels.locator(".row-index span").count() == 5
+    assert "\u2212" in (page.locator("#pictures h3 .scale-key").first.text_content() or "")
+    page.locator("#pictures").screenshot(path=str(artifacts_dir / "pictures-mnist1d-cnn.png"))
     # the parameters per layer: the formula, its count and torch's
     rows = page.locator("[data-testid=parameters] tr").all_text_contents()
     assert rows[1] == "conv15·1·25 + 25150150" and rows[-1] == "Σ5,2105,210"
@@ -118,6 +135,9 @@ def test_mnist1d_with_a_sequence_cnn_draws_each_example_as_a_line_with_its_featu
     wait_js(page, f"{JOB_IN_ADDRESS} && {JOB_IN_ADDRESS} !== '{job_id}' && document.body.dataset.run === 'done'", 90)
     job_id = page.evaluate(f"() => {JOB_IN_ADDRESS}")
     assert server.job(job_id)["spec"]["data"]["shuffle_positions"] is True
+
+
+VIEWS_FOR_IMAGES = ["#loss", "#pictures", "#confusion", "#network", "#boundary"]
 
 
 def run_until_pictures(page: Page, steps: int) -> None:
@@ -140,6 +160,15 @@ def test_a_cnn_on_digits_shows_examples_kernels_feature_maps_and_confusion(serve
     assert page.locator("#pictures .pictures").nth(0).locator("canvas").count() == 16  # the examples
     assert page.locator("#pictures .pictures").nth(1).locator("canvas").count() == 8  # conv1's kernels
     assert page.locator("#pictures .pictures").nth(4).locator("canvas").count() == 16  # conv2's maps
+    # each kernel and map numbered by its channel (no "wrong" red: that is for examples), each layer's on
+    # one scale with its key: a kernel's weights go both ways
+    assert page.locator("#pictures .pictures").nth(1).locator("figcaption").all_text_contents() == list("01234567")
+    assert page.locator("#pictures .pictures").nth(1).locator("figcaption.wrong").count() == 0
+    keys = page.locator("#pictures h3 .scale-key").all_text_contents()
+    assert len(keys) == 4 and keys[0].startswith("\u2212")  # a minus sign
+    # what an image run has to show sits under the loss; the boundary and network, empty here, below
+    tops = [page.locator(view).evaluate("(el) => el.getBoundingClientRect().top") for view in VIEWS_FOR_IMAGES]
+    assert tops == sorted(tops), dict(zip(VIEWS_FOR_IMAGES, tops, strict=True))
     heatmap = page.evaluate("() => document.getElementById('confusion').data[0]")
     counts = heatmap["z"][::-1]  # drawn with class 0 on top
     assert heatmap["y"][-1] == "0" and len(counts) == 10

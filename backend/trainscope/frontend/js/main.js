@@ -35,6 +35,12 @@ function applyProjector(on) {
   localStorage.setItem("trainscope-projector", on ? "on" : "off");
 }
 
+// Image, sequence and table data show their examples, kernels, maps and confusion under the loss; the
+// boundary and the network diagram, empty for them, go last (main.css)
+function arrange(data) {
+  document.body.dataset.shape = planar(data) ? "planar" : "other";
+}
+
 async function start() {
   mountLanguageToggle($("#language"));
   onLanguageChange(() => applyTheme(document.body.classList.contains("dark")));
@@ -132,6 +138,7 @@ async function start() {
     const classNames = table && table.target === "class" ? table.classes.map(String) : null;
     const axisNames = table && table.columns.length === 2 ? table.columns : null;
     for (const chart of Object.values(charts)) chart.reset({ batchSize: job.spec.optim.batch_size, planar: planar(job.spec.data), matrices, classNames, axisNames });
+    arrange(job.spec.data);
     current = { id: job.id, status: null, stream: null };
     setRunState(job.status);
     $("#lr").value = job.spec.optim.lr;
@@ -145,6 +152,7 @@ async function start() {
     if (current.stream) current.stream.close();
     current = { id: null, status: null, stream: null };
     for (const chart of Object.values(charts)) chart.reset();
+    if (controls) arrange(specFromValues(controls.read(), kinds).data);
     setRunState(null);
     reportState();
   }
@@ -160,6 +168,7 @@ async function start() {
     return spec.data.kind === "points2d" || (table && table.columns.length === 2) ? JSON.stringify([spec.data, spec.seed]) : "";
   };
   async function previewData(values) {
+    if (!current.id) arrange(specFromValues(values, kinds).data); // a run on screen keeps its own arrangement
     const key = dataKey(values);
     if (!key || key === shownData || ["queued", "running", "paused"].includes(current.status)) return;
     if (!controls.validate()) return; // what the form can tell is wrong is shown at its field, not sent
