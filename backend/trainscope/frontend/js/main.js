@@ -42,6 +42,8 @@ function arrange(data) {
 }
 
 async function start() {
+  // what sticks under the header (the run controls on a small screen) needs its height, which wraps
+  new ResizeObserver(() => document.body.style.setProperty("--header-height", `${$("header").offsetHeight}px`)).observe($("header"));
   mountLanguageToggle($("#language"));
   onLanguageChange(() => applyTheme(document.body.classList.contains("dark")));
   onLanguageChange(() => {
