@@ -68,6 +68,13 @@ def test_run_a_lesson_see_overlaid_runs_and_the_verdict_then_korean(
     page.screenshot(path=str(artifacts_dir / "lesson-nonlinearity-ko.png"), full_page=True)
 
 
+WRAPPED_SWATCHES = "() => [...document.querySelectorAll('#differs .swatched')].filter((s) => s.getClientRects().length > 1).map((s) => s.textContent)"
+TEXT_ON_CURVES = "() => [...document.querySelectorAll('#compare .js-plotly-plot')].flatMap((p) => (p.data || []).filter((t) => (t.mode || '').includes('text')).map((t) => t.name))"
+NARROW_RACES = """() => [...document.querySelectorAll("[data-panel=race] .js-plotly-plot")]
+  .filter((plot, _, all) => plot.getBoundingClientRect().width < 0.9 * plot.closest("article").clientWidth / all.length - 20)
+  .map((plot) => plot.getBoundingClientRect().width)"""
+
+
 def test_every_lesson_page_draws_each_of_its_panels(server: LiveServer, page: Page, artifacts_dir: Path) -> None:
     lessons = server.get("/api/lessons").json()["lessons"]
     for lesson in lessons:  # one at a time: all of them together pass this client's share of the queue
@@ -100,6 +107,12 @@ def test_every_lesson_page_draws_each_of_its_panels(server: LiveServer, page: Pa
             "() => [...document.querySelectorAll('#differs .swatch')].map((s) => s.style.background)"
         )
         assert len(set(swatches)) == len(swatches), swatches  # no colour used twice in a view
+        # a swatch's label never wraps mid-label; no text sits on the curves (four runs' "early stop"
+        # labels collided); two races fill their panel, not two of three columns
+        assert page.evaluate(WRAPPED_SWATCHES) == []
+        assert page.evaluate(TEXT_ON_CURVES) == []
+        narrow = page.evaluate(NARROW_RACES)
+        assert narrow == [], narrow
         verdict = server.group(group_id)["verdict"]
         for key, figure in verdict["figures"].items():  # each figure's row, a threshold never reached in words
             row = page.text_content(f"#verdict-figures tr[data-figure='{key}']")

@@ -102,12 +102,15 @@ function drawSurface(div, runs, title) {
   const z = Array.from({ length: n }, (_, r) => Array.from(values.subarray(r * n, (r + 1) * n), (v) => Math.log10(v + 1e-3)));
   const traces = [{ type: "contour", x: line(d.x_range), y: line(d.y_range), z, colorscale: "Greys", reversescale: true, showscale: false, contours: { coloring: "lines" }, hoverinfo: "skip", name: "log10 loss" }];
   traces.push({ x: [d.minimum[0]], y: [d.minimum[1]], mode: "markers", marker: { symbol: "star", size: 14, color: "#000" }, name: "minimum" });
-  for (const run of runs) {
+  runs.forEach((run, index) => {
     const xs = run.scalars["path/x"] || [];
     const ys = run.scalars["path/y"] || [];
-    traces.push({ name: run.label, x: xs.map((r) => r[1]), y: ys.map((r) => r[1]), mode: "lines+markers", marker: { size: 3 }, line: { color: run.color, width: 2 } });
+    // paths that share a valley lie on top of each other: each run drawn thinner than the one under it,
+    // so that every one still shows at its edges
+    const width = 2 + 2 * (runs.length - 1 - index);
+    traces.push({ name: run.label, x: xs.map((r) => r[1]), y: ys.map((r) => r[1]), mode: "lines+markers", marker: { size: 3 + width / 2 }, line: { color: run.color, width } });
     if (run.diverged !== null && xs.length) traces.push({ x: [xs[xs.length - 1][1]], y: [ys[ys.length - 1][1]], mode: "markers", marker: { symbol: "x", size: 12, color: "#d32f2f" }, showlegend: false, name: `${run.label}: diverged` });
-  }
+  });
   const names = d.objective === "linreg" ? ["weight", "bias"] : ["x", "y"];
   const layout = baseLayout({
     title: { text: title, font: { size: 13 } },
@@ -121,7 +124,7 @@ const surface = {
   wide: false,
   mount(el) {
     const grid = document.createElement("div");
-    grid.className = "small-multiples";
+    grid.className = "small-multiples fill"; // two races share the panel's width, not two of three columns
     el.append(grid);
     const plots = new Map(); // part -> its plot
     return {

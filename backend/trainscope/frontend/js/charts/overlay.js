@@ -49,11 +49,13 @@ function lossPanel(defaultX) {
 }
 
 // Validation loss (solid) over training loss (dotted), with each run's early-stopping point: the step
-// of its lowest validation loss.
+// of its lowest validation loss, a star in the run's colour. The stars carry no text (four runs' "early
+// stop" labels collided): one legend entry names them all, and each star's hover names its run and step.
 const valLoss = singlePanel(
   "compare-val-loss",
   (div, runs) => {
     const traces = [];
+    let starred = false;
     for (const run of runs) {
       // the whole training set scored with dropout off, where the run measured it; else the mini-batch losses
       const scored = run.scalars["train_eval/loss"];
@@ -64,7 +66,8 @@ const valLoss = singlePanel(
       traces.push(faint(run, { name: `${run.label} ${t("legend.validation")}`, x: val.map((r) => r[0]), y: val.map((r) => r[1]), mode: "lines", line: { color: run.color, width: 2.5 } }));
       if (val.length && !run.replica) {
         const best = val.reduce((a, b) => (b[1] < a[1] ? b : a));
-        traces.push({ name: `${run.label}: ${t("note.early")}`, x: [best[0]], y: [best[1]], mode: "markers+text", text: [t("note.early")], textposition: "top center", marker: { symbol: "star", size: 14, color: run.color, line: { width: 1, color: "#000" } }, showlegend: false });
+        traces.push({ name: t("note.early"), legendgroup: "early", showlegend: !starred, x: [best[0]], y: [best[1]], mode: "markers", text: [run.label], hovertemplate: `%{text}: ${t("note.early")}, ${t("axis.step")} %{x}<extra></extra>`, marker: { symbol: "star", size: 14, color: run.color, line: { width: 1, color: "#000" } } });
+        starred = true;
       }
     }
     Plotly.react(div, traces, baseLayout({ xaxis: axis(t("axis.step")), yaxis: { ...baseLayout().yaxis, type: "log", title: { text: t("axis.loss") } } }), PLOT_CONFIG);
@@ -82,8 +85,11 @@ const layerGrads = singlePanel(
         traces.push(faint(run, { name: run.label + suffix, x: event.layers.map((l) => l.name), y: event.layers.map((l) => l.grad_norm), mode: "lines+markers", line: { color: run.color, dash }, showlegend: dash === "solid" }));
       }
     }
-    const annotations = [{ text: t("note.start"), xref: "paper", yref: "paper", x: 0, y: -0.2, showarrow: false, xanchor: "left", font: { size: 11 } }];
-    Plotly.react(div, traces, baseLayout({ annotations, xaxis: axis(t("axis.layer")), yaxis: { ...baseLayout().yaxis, type: "log", exponentformat: "e", title: { text: "‖grad‖" } } }), PLOT_CONFIG);
+    // the key above the plot (under it, the legend's rows clipped it)
+    const annotations = [{ text: t("note.start"), xref: "paper", yref: "paper", x: 0, y: 1, yanchor: "bottom", showarrow: false, xanchor: "left", font: { size: 11 } }];
+    // the layers in the network's order, from the deepest run's (a category axis orders by first appearance)
+    const order = runs.map((run) => (run.layersLatest ? run.layersLatest.layers.map((l) => l.name) : [])).reduce((a, b) => (b.length > a.length ? b : a), []);
+    Plotly.react(div, traces, baseLayout({ annotations, xaxis: axis(t("axis.layer"), { categoryorder: "array", categoryarray: order }), yaxis: { ...baseLayout().yaxis, type: "log", exponentformat: "e", title: { text: "‖grad‖" } } }), PLOT_CONFIG);
   },
 );
 

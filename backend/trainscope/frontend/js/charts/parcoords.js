@@ -35,7 +35,9 @@ function dimension(key, values) {
     return { label, values: values.map((v) => (typeof v === "number" ? v : NaN)), range: low === high ? [low - 1, high + 1] : [low, high] };
   }
   const words = [...new Set(present.map(String))].sort();
-  const ticktext = words.map((word) => (word === "true" || word === "false" ? t(`value.${word}`) : word));
+  // past a dozen words (36 runs' labels) the ticks would overprint: every k-th is named
+  const every = Math.ceil(words.length / 12);
+  const ticktext = words.map((word, i) => (i % every ? "" : word === "true" || word === "false" ? t(`value.${word}`) : word));
   return { label, values: values.map((v) => (v === undefined || v === null ? NaN : words.indexOf(String(v)))), tickvals: words.map((_, i) => i), ticktext, range: [-0.5, words.length - 0.5] };
 }
 
@@ -54,7 +56,9 @@ export function drawParcoords(el, jobs, keys, colorKey = "val/acc") {
   const colors = jobs.map((job) => valueOf(job, colorKey));
   const coloured = colors.every((v) => typeof v === "number");
   const line = coloured ? { color: colors, colorscale: "Viridis", showscale: true, colorbar: { title: { text: fieldName(colorKey) }, thickness: 12 } } : { color: "#4878d0" };
-  const layout = baseLayout({ margin: { l: 70, r: 70, t: 50, b: 40 } });
+  // the first axis's tick labels sit left of it: room for the longest (run labels cut to "nit_seed=5" before)
+  const longest = Math.max(0, ...((dimensions[0] && dimensions[0].ticktext) || []).map((text) => text.length));
+  const layout = baseLayout({ margin: { l: Math.min(240, Math.max(70, 10 + 7 * longest)), r: 70, t: 50, b: 40 } });
   Plotly.react(el, [{ type: "parcoords", dimensions, line, labelangle: -20, labelside: "top" }], layout, PLOT_CONFIG);
   return drawn;
 }

@@ -1,7 +1,7 @@
 // The compare view: a group's runs overlaid on every panel a lesson asks for, one colour per run on
 // every panel, the legend naming each run by the setting that differs. Each run's events arrive from its
 // own stream; the group's record (statuses, summaries) arrives from polling.
-import { runColors } from "../charts/palette.js";
+import { colorRuns } from "../charts/palette.js";
 import { pick, t } from "../i18n.js";
 import { scheduler } from "../charts/series.js";
 import { PANELS } from "../charts/overlay.js";
@@ -77,6 +77,7 @@ export function mountCompare(el, differsEl) {
   let runs = [];
   let panels = [];
   let group = null;
+  let keys = []; // the grids whose runs are coloured by their two settings (charts/palette.js)
 
   // partTitles: {english title: {en, ko}} of a lesson's experiments, to name each run's part
   function reset(newGroup, charts, partTitles = {}) {
@@ -84,12 +85,12 @@ export function mountCompare(el, differsEl) {
     runs = group.runs.map(emptyRun);
     // runs that repeat a variation on further seeds share its colour; replica counts them (0: the first)
     // a colour per setting (the same optimizer the same colour in every part), none used twice
-    const labels = [...new Set(runs.map((run) => run.label))];
-    const colors = runColors(labels.length);
+    const { colorOf, grids } = colorRuns(runs);
+    keys = grids;
     const variations = new Map();
     for (const run of runs) {
       run.partTitles = partTitles[run.part] || run.partTitles;
-      run.color = colors[labels.indexOf(run.label)];
+      run.color = colorOf(run);
       const variation = `${run.part}\u0000${run.label}`;
       run.replica = variations.get(variation) ?? 0;
       variations.set(variation, run.replica + 1);
@@ -115,10 +116,12 @@ export function mountCompare(el, differsEl) {
       run.label = pick(run.labels);
       run.partName = pick(run.partTitles);
     }
-    const shown = new Map(runs.map((r) => [r.color, r.label])); // each colour once, with its setting
-    const swatches = [...shown]
-      .map(([color, label]) => `<span class="swatch" style="background:${color}"></span>${escape(label)}`)
-      .join(" &nbsp; ");
+    // each colour once, with its setting, or a grid's key: its first setting's hues, its second's shades
+    const swatch = (color, label) => `<span class="swatched"><span class="swatch" style="background:${color}"></span>${escape(label)}</span>`;
+    const gridParts = new Set(keys.map((key) => key.part));
+    const shown = new Map(runs.filter((r) => !gridParts.has(r.part)).map((r) => [r.color, r.label]));
+    const gridKeys = keys.map((key) => [key.hues, key.shades].filter((values) => values.length).map((values, i) => `${escape(fieldName(key.paths[i]))}: ${values.map(({ color, value }) => swatch(color, String(value))).join(" ")}`).join(" · "));
+    const swatches = [...[...shown].map(([color, label]) => swatch(color, label)), ...gridKeys].join(" &nbsp; ");
     differsEl.innerHTML = group.differs.length ? `${t("compare.differs")}: <code>${escape(group.differs.map(fieldName).join(", "))}</code> · ${swatches}` : swatches;
   }
 
