@@ -138,3 +138,45 @@ def test_layers_are_added_and_removed_with_buttons_and_reset_restores_the_defaul
     page.select_option("select[name='data.dataset']", "spiral")
     page.click("button[name=reset]")
     assert (page.input_value(hidden), page.input_value("select[name='data.dataset']")) == ("8,8", "circle")
+
+
+def test_units_per_layer_and_no_hidden_layer_as_in_tensorflow_playground(
+    server: LiveServer, page: Page, artifacts_dir: Path
+) -> None:
+    open_page(page, server.url + "/")
+    hidden = "input[name='model.hidden']"
+    page.click("button[name=more-units-0]")
+    page.click("button[name=fewer-units-1]")
+    assert page.input_value(hidden) == "9,7"
+    assert page.locator(".unit-stepper output").all_text_contents() == ["9", "7"]
+    page.click("button[name=fewer-layers]")
+    page.click("button[name=fewer-layers]")
+    assert page.input_value(hidden) == "" and page.locator(".unit-stepper").count() == 0
+    # no hidden layer: logistic regression, accepted, and x1² and x2² make a circle separable by it
+    for feature in ("x1_sq", "x2_sq"):
+        page.click(f"button.feature[data-feature={feature}]")
+    page.fill("input[name='optim.steps']", "300")
+    page.select_option("select[name=pace]", "0")
+    page.click("#start")
+    wait_js(page, "document.body.dataset.run === 'done'", 90)
+    page.evaluate("() => window.trainscope.drawAll()")
+    job_id = page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('job')")
+    job = server.job(job_id)
+    assert job["spec"]["model"]["hidden"] == [] and job["summary"]["val/acc"] >= 0.95
+    # the output units show the boundary, P(class 0) and P(class 1), not blank boxes; hovering a unit
+    # enlarges its map
+    outputs = page.locator("#network image[data-unit^='1/']")
+    assert outputs.count() == 2
+    outputs.nth(1).hover()
+    zoom = page.locator("[data-testid=unit-zoom]")
+    zoom.wait_for(state="visible", timeout=5_000)
+    assert zoom.evaluate("(img) => img.getBoundingClientRect().width") >= 100
+    page.locator("#network").screenshot(path=str(artifacts_dir / "network-no-hidden-layer-zoom.png"))
+    page.mouse.move(0, 0)
+    zoom.wait_for(state="hidden", timeout=5_000)
+    # the boundary's "step N" sits above the plot, not on the x axis's tick labels; the confusion says of
+    # which examples it counts
+    note = page.evaluate("() => document.getElementById('boundary').layout.annotations[0]")
+    assert note["text"] == "step 300" and note["y"] == 1 and note["yanchor"] == "bottom"
+    title = page.evaluate("() => document.getElementById('confusion').layout.annotations[0].text")
+    assert "validation and" in title and "training examples" in title

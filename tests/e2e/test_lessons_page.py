@@ -68,10 +68,17 @@ def test_run_a_lesson_see_overlaid_runs_and_the_verdict_then_korean(
     page.screenshot(path=str(artifacts_dir / "lesson-nonlinearity-ko.png"), full_page=True)
 
 
-WRAPPED_SWATCHES = "() => [...document.querySelectorAll('#differs .swatched')].filter((s) => s.getClientRects().length > 1).map((s) => s.textContent)"
-TEXT_ON_CURVES = "() => [...document.querySelectorAll('#compare .js-plotly-plot')].flatMap((p) => (p.data || []).filter((t) => (t.mode || '').includes('text')).map((t) => t.name))"
+WRAPPED_SWATCHES = """() => [...document.querySelectorAll("#differs .swatched")]
+  .filter((swatch) => swatch.getClientRects().length > 1)
+  .map((swatch) => swatch.textContent)"""
+TEXT_ON_CURVES = """() => [...document.querySelectorAll("#compare .js-plotly-plot")]
+  .flatMap((plot) => (plot.data || []).filter((trace) => (trace.mode || "").includes("text")))
+  .map((trace) => trace.name)"""
 NARROW_RACES = """() => [...document.querySelectorAll("[data-panel=race] .js-plotly-plot")]
-  .filter((plot, _, all) => plot.getBoundingClientRect().width < 0.9 * plot.closest("article").clientWidth / all.length - 20)
+  .filter((plot, _, all) => {
+    const share = plot.closest("article").clientWidth / all.length;
+    return plot.getBoundingClientRect().width < 0.9 * share - 20;
+  })
   .map((plot) => plot.getBoundingClientRect().width)"""
 
 

@@ -380,6 +380,10 @@ def test_a_follower_sees_the_presenters_settings_runs_and_page(token_server: Liv
     wait_js(follower, "document.querySelector(\"input[name='model.hidden']\").value === '12,12'", 10)
     assert follower.input_value("select[name='data.dataset']") == "spiral"
     assert follower.is_disabled("input[name='model.hidden']")  # read-only: the presenter's settings
+    # and it looks read-only: dashed, on the page's background, not an editable white box
+    look = "(el) => [getComputedStyle(el).borderTopStyle, getComputedStyle(el).backgroundColor]"
+    field, editable = (p.locator("input[name='optim.steps']").evaluate(look) for p in (follower, presenter))
+    assert field[0] == "dashed" and field != editable, (field, editable)
 
     presenter.fill("input[name='optim.steps']", "100")
     presenter.select_option("select[name=pace]", "0")

@@ -30,6 +30,21 @@ def test_default_spec_learns_a_2d_dataset() -> None:
     assert first_good <= 300
 
 
+def test_no_hidden_layer_is_logistic_regression_that_squared_inputs_make_enough_for_a_circle() -> None:
+    """TensorFlow Playground allows zero hidden layers: on x1 and x2 alone a circle cannot be separated by
+    one line; with x1² and x2² it can."""
+    circle = {"kind": "points2d", "dataset": "circle"}
+    plain, _ = run({"data": circle, "model": {"hidden": []}, "optim": {"steps": 300}})
+    squared = {**circle, "features": ["x1", "x2", "x1_sq", "x2_sq"]}
+    result, events = run({"data": squared, "model": {"hidden": []}, "optim": {"steps": 300}})
+    assert plain.summary["val/acc"] < 0.75 and result.summary["val/acc"] >= 0.95
+    kinds = {event["type"] for event in events}
+    assert {"boundary", "network", "layers", "confusion"} <= kinds
+    assert "embedding" not in kinds  # no hidden representation to project
+    [layer] = next(e for e in events if e["type"] == "layers")["layers"]
+    assert layer["name"] == "output" and layer["grad_norm"] is not None
+
+
 def test_spiral_is_learned_too() -> None:
     result, _ = run({"data": {"dataset": "spiral"}, "optim": {"steps": 600}})
     assert result.summary["val/acc"] >= 0.9

@@ -215,6 +215,7 @@ class ConfusionEvent(_EventBase):
 
     type: Literal["confusion"] = "confusion"
     counts: list[list[int]]
+    validation: int = Field(0, description="how many of the counted examples are validation, the rest training")
 
 
 class AnalysisEvent(_EventBase):

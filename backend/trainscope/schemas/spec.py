@@ -28,7 +28,9 @@ PlantedBug = Literal["none", "shuffled_labels", "no_zero_grad", "softmax_into_lo
 class _NetSpec(_Strict):
     """What an MLP and a CNN's head share: hidden widths, activation, bias, batch norm, dropout, init."""
 
-    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [8, 8], min_length=1)
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [8, 8], description="hidden widths; none: logistic (or linear) regression"
+    )
     activation: Activation = "tanh"
     leaky_slope: float = Field(0.01, gt=0.0, lt=1.0, description="leaky_relu only: the slope below zero")
     bias: bool = True

@@ -39,6 +39,7 @@ class ProbeContext:
     probe_y: torch.Tensor
     plane: tuple[tuple[float, float], tuple[float, float]] | None  # x and y range of 2-D data
     train_x: torch.Tensor | None = None  # the whole training set: a unit is dead only if it is dead on all of it
+    probe_validation: int = 0  # how many of the probe set's first examples are validation (the rest training)
     last: bool = False  # the run's last step is being sampled
     _probe: tuple[torch.Tensor, list[torch.Tensor]] | None = field(default=None, repr=False)
 

@@ -105,12 +105,13 @@ class LayerStats(Probe):
         dead_now = [dead_units(o, leaky) for o in ctx.training_outputs()]
         before = self._dead_before or dead_now
         self._dead_before = dead_now
-        dead = torch.cat([torch.stack([d.float().mean() for d in dead_now]), nan])
-        revived = torch.cat([torch.stack([(b & ~d).sum() for b, d in zip(before, dead_now, strict=True)]), nan])
+        # a figure per hidden layer, then the output's NaN (no hidden layer at all: the NaN alone)
+        per_hidden = lambda values: torch.cat([*(v.float().reshape(1) for v in values), nan])  # noqa: E731
+        dead = per_hidden(d.float().mean() for d in dead_now)
+        revived = per_hidden((b & ~d).sum() for b, d in zip(before, dead_now, strict=True))
         sat = nan.expand(len(linears))
         if self.activation in SATURATION_BANDS:
-            outputs = ctx.probe_outputs()
-            sat = torch.cat([torch.stack([saturation(o, self.activation) for o in outputs]).float(), nan])
+            sat = per_hidden(saturation(o, self.activation) for o in ctx.probe_outputs())
         grad_norms = torch.stack(torch._foreach_norm(grads))
         weight_norms = torch.stack(torch._foreach_norm(weights))
         return {"rows": torch.stack([grad_norms, weight_norms, dead, revived.float(), sat], dim=1)}
@@ -139,7 +140,8 @@ class Embedding(Probe):
     the last step also the activations themselves."""
 
     def __init__(self, ctx: ProbeContext) -> None:
-        self.every = ctx.spec.probes.embedding_every
+        # no hidden layer (logistic regression), no representation of its own to project
+        self.every = ctx.spec.probes.embedding_every if ctx.model.layer_names() else 0
         self.labels = ctx.probe_y.cpu().tolist()  # once, at set-up
         self.target = "class" if ctx.probe_y.dtype == torch.int64 else "value"
         self._previous: torch.Tensor | None = None

@@ -62,6 +62,7 @@ class Confusion(Probe):
     def __init__(self, ctx: ProbeContext) -> None:
         self.classes = getattr(ctx.spec.data, "n_outputs", 0) if ctx.probe_y.dtype == torch.int64 else 0
         self.every = ctx.spec.probes.confusion_every if self.classes > 1 else 0
+        self.validation = ctx.probe_validation
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
         predicted = ctx.probe_logits().argmax(1)
@@ -69,4 +70,5 @@ class Confusion(Probe):
         return {"counts": torch.bincount(pairs, minlength=self.classes**2).reshape(self.classes, self.classes)}
 
     def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
-        return [{"type": "confusion", "step": step, "counts": fetched["counts"].astype(int).tolist()}]
+        counts = fetched["counts"].astype(int).tolist()
+        return [{"type": "confusion", "step": step, "counts": counts, "validation": self.validation}]

@@ -101,7 +101,9 @@ class MLPTask(Task):
         probe_x = torch.cat([self.split.x_val, self.split.x_train])[: spec.probes.probe_size]
         probe_y = torch.cat([self.split.y_val, self.split.y_train])[: spec.probes.probe_size]
         plane = plane_of(self.split) if planar(spec.data) else None
-        self.telemetry = Telemetry(ProbeContext(self.model, spec, probe_x, probe_y, plane, self.split.x_train))
+        validation = min(len(self.split.x_val), len(probe_x))
+        context = ProbeContext(self.model, spec, probe_x, probe_y, plane, self.split.x_train, validation)
+        self.telemetry = Telemetry(context)
         self.shuffle = torch.Generator().manual_seed(spec.seed)
         # read every step: plain ints, not attribute chains (a tiny net's step is ~300 us; each lookup counts)
         self.batch_size, self.n_train = spec.optim.batch_size, len(self.split.x_train)

@@ -77,7 +77,8 @@ export function mount(el, options = {}) {
       traces.push(points(data.train, t("legend.train"), "circle", span));
       if (checked("validation")) traces.push(points(data.val, t("legend.validation"), "diamond", span));
     }
-    const annotations = [{ text: note, xref: "paper", yref: "paper", x: 1, y: -0.12, xanchor: "right", showarrow: false, font: { size: 12 } }];
+    // above the plot's right corner: under it, "step N" sat on the x axis's last tick label
+    const annotations = [{ text: note, xref: "paper", yref: "paper", x: 1, y: 1, xanchor: "right", yanchor: "bottom", showarrow: false, font: { size: 12 } }];
     const named = (axis, i) => (axisNames ? { ...axis, title: { text: escape(axisNames[i]) } } : axis);
     plotOrWait(el, traces, baseLayout({ annotations, xaxis: named(baseLayout().xaxis, 0), yaxis: named({ ...baseLayout().yaxis, scaleanchor: "x" }, 1) }), note);
   }

@@ -29,9 +29,11 @@ export function mount(el) {
       const right = latest.counts.reduce((sum, row, i) => sum + row[i], 0);
       const total = latest.counts.flat().reduce((a, b) => a + b, 0);
       title = say("confusion.title", { step: latest.step, right, total });
+      // of which examples: the probe set is the validation set first, then training examples
+      if (latest.validation !== undefined) title += `<br>${say("confusion.set", { validation: latest.validation, training: total - latest.validation })}`;
     }
     const axis = (name) => ({ ...baseLayout().xaxis, title: { text: t(name) }, type: "category", dtick: 1 });
-    const layout = baseLayout({ xaxis: axis("axis.predicted"), yaxis: axis("axis.true"), annotations: title ? [{ text: title, xref: "paper", yref: "paper", x: 0, y: 1.08, showarrow: false, xanchor: "left" }] : [] });
+    const layout = baseLayout({ xaxis: axis("axis.predicted"), yaxis: axis("axis.true"), annotations: title ? [{ text: title, xref: "paper", yref: "paper", x: 0, y: 1, yanchor: "bottom", showarrow: false, xanchor: "left", align: "left" }] : [], margin: { ...baseLayout().margin, t: 50 } });
     plotOrWait(el, traces, layout, t("confusion.none"));
   }
   const redraw = drawer(el, draw, { minIntervalMs: 500 });

@@ -2,6 +2,7 @@
 import { baseLayout, plotOrWait } from "../decode.js";
 import { t } from "../i18n.js";
 import { drawer } from "./frames.js";
+import { runColors } from "./palette.js";
 import { Series } from "./series.js";
 
 const PANELS = [
@@ -26,11 +27,11 @@ export function mount(el) {
     const layout = baseLayout({ grid: { rows: 2, columns: 2, pattern: "independent" }, margin: { l: 50, r: 10, t: 30, b: 35 }, showlegend: true, datarevision: ++revision });
     PANELS.forEach((panel, i) => {
       const axis = i === 0 ? "" : String(i + 1);
-      let layerIndex = 0;
-      for (const [name, s] of series[panel.key]) {
-        traces.push({ name, legendgroup: name, showlegend: i === 0, x: s.x, y: s.y, xaxis: `x${axis}`, yaxis: `y${axis}`, mode: "lines", line: { width: 1.5, color: `hsl(${(layerIndex * 47) % 360},65%,45%)` } });
-        layerIndex += 1;
-      }
+      // a colour-blind-safe colour per layer (hues 47 degrees apart made fc1 and fc2 two near-identical greens)
+      const colors = runColors(series[panel.key].size);
+      [...series[panel.key]].forEach(([name, s], layerIndex) => {
+        traces.push({ name, legendgroup: name, showlegend: i === 0, x: s.x, y: s.y, xaxis: `x${axis}`, yaxis: `y${axis}`, mode: "lines", line: { width: 1.5, color: colors[layerIndex] } });
+      });
       layout[`yaxis${axis}`] = { ...baseLayout().yaxis, title: { text: t(`layers.${panel.key}`, panel.title), font: { size: 12 } }, type: panel.log ? "log" : "linear", dtick: panel.log ? 1 : undefined, exponentformat: "power", range: panel.range };
       layout[`xaxis${axis}`] = { ...baseLayout().xaxis, title: i >= 2 ? { text: t("axis.step"), font: { size: 12 } } : undefined };
     });

@@ -15,6 +15,8 @@ function element(name, attributes) {
   return node;
 }
 
+const ZOOM = 150; // screen pixels of a unit's map under the pointer
+
 // A unit's output over the plane as a small image (blue negative, orange positive).
 function unitImage(values, offset, grid) {
   const canvas = Object.assign(document.createElement("canvas"), { width: grid, height: grid });
@@ -44,9 +46,13 @@ export function mount(el, options = {}) {
   let show = options.edges || "weights"; // or "gradients": what the edges draw
 
   let matrices = true; // an MLP: a diagram will come
+  let boundary = null; // the latest boundary: a single output unit shows it, as TensorFlow Playground does
+  let classNames = null;
   function reset(context = {}) {
     latest = null;
+    boundary = null;
     matrices = context.matrices ?? true;
+    classNames = context.classNames || null;
     el.replaceChildren(Object.assign(document.createElement("p"), { className: "hint", textContent: t(matrices ? "network.notYet" : "network.onlyMlp") }));
   }
 
@@ -78,18 +84,28 @@ export function mount(el, options = {}) {
     });
     const maps = latest.unit_maps;
     const mapValues = maps ? floats(maps.values) : null;
+    // the output units show the boundary's grid where it is theirs: a value's unit its prediction, two
+    // classes' units P(class 1) and P(class 0) (2p - 1 puts p = 0.5 at white); more classes, their names
+    const outputs = widths.at(-1);
+    const grid = boundary && ((boundary.output === "value" && outputs === 1) || (boundary.output === "p_class1" && outputs === 2)) ? floats(boundary.probs) : null;
+    const outputMap = (j) => (boundary.output === "value" ? grid : grid.map((p) => (j === 1 ? 2 * p - 1 : 1 - 2 * p)));
     let unitOffset = 0; // the maps hold the named inputs, then every hidden unit
     widths.forEach((count, i) => {
       const hidden = i > 0 && i < widths.length - 1;
+      const output = i === widths.length - 1;
       const mapped = mapValues && (hidden || (i === 0 && inputs.length > 0));
       for (let j = 0; j < shown[i]; j++) {
         const x = columnX(i);
         const y = unitY(i, j);
-        if (mapped) {
-          const offset = (unitOffset + j) * maps.grid * maps.grid;
-          svg.append(element("image", { href: unitImage(mapValues, offset, maps.grid), x, y, width: NODE, height: NODE, preserveAspectRatio: "none" }));
+        const href = mapped ? unitImage(mapValues, (unitOffset + j) * maps.grid * maps.grid, maps.grid) : output && grid ? unitImage(outputMap(j), 0, boundary.grid) : null;
+        if (href) svg.append(element("image", { href, x, y, width: NODE, height: NODE, preserveAspectRatio: "none", "data-unit": `${i}/${j}` }));
+        svg.append(element("rect", { x, y, width: NODE, height: NODE, rx: 4, fill: href ? "none" : "var(--panel)", stroke: "var(--fg)", "stroke-width": 1, "pointer-events": "none" }));
+        if (output && !href) {
+          // an output unit without a map is named by its class, never left blank
+          const name = element("text", { x: x + NODE / 2, y: y + NODE / 2 + 4, fill: "var(--fg)", "font-size": 11, "text-anchor": "middle" });
+          name.textContent = count === 1 ? "y" : classNames && classNames[j] !== undefined ? String(classNames[j]).slice(0, 4) : String(j);
+          svg.append(name);
         }
-        svg.append(element("rect", { x, y, width: NODE, height: NODE, rx: 4, fill: mapped ? "none" : "var(--panel)", stroke: "var(--fg)", "stroke-width": 1 }));
         if (i === 0 && inputs[j]) {
           const name = element("text", { x: x - 4, y: y + NODE / 2 + 4, fill: "var(--fg)", "font-size": 12, "text-anchor": "end" });
           name.textContent = FEATURES[inputs[j]] || inputs[j];
@@ -112,14 +128,36 @@ export function mount(el, options = {}) {
       show = toggle.value;
       draw();
     });
-    el.replaceChildren(toggle, svg, caption);
+    el.replaceChildren(toggle, svg, caption, zoom);
   }
 
+  // A unit's map enlarged while the pointer is on it (30 px is too small to read a boundary in)
+  const zoom = Object.assign(document.createElement("img"), { className: "unit-zoom", alt: "", hidden: true });
+  zoom.dataset.testid = "unit-zoom";
+  el.classList.add("network-view");
+  el.addEventListener("pointerover", (event) => {
+    const unit = event.target.closest && event.target.closest("image[data-unit]");
+    if (!unit) return;
+    const box = unit.getBoundingClientRect();
+    const frame = el.getBoundingClientRect();
+    zoom.src = unit.getAttribute("href");
+    zoom.style.width = zoom.style.height = `${ZOOM}px`;
+    zoom.style.left = `${Math.min(box.right - frame.left + 6, frame.width - ZOOM)}px`;
+    zoom.style.top = `${Math.max(0, box.top - frame.top - ZOOM / 2 + box.height / 2)}px`;
+    zoom.hidden = false;
+  });
+  el.addEventListener("pointerout", (event) => {
+    if (event.target.closest && event.target.closest("image[data-unit]")) zoom.hidden = true;
+  });
+
   function append(events) {
-    const last = events.filter((e) => e.type === "network").pop();
-    if (!last) return;
-    latest = last;
-    redraw();
+    let changed = false;
+    for (const event of events) {
+      if (event.type === "network") latest = event;
+      if (event.type === "boundary") boundary = event;
+      changed = changed || event.type === "network" || (event.type === "boundary" && latest !== null);
+    }
+    if (changed && latest) redraw();
   }
 
   const redraw = drawer(el, () => latest && draw(), { minIntervalMs: 500 });

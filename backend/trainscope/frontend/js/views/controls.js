@@ -128,7 +128,28 @@ function layersControl(field) {
   const more = button("+", "form.moreLayers", (list) => [...list, list.at(-1) || "4"]);
   fewer.name = "fewer-layers";
   more.name = "more-layers";
-  wrap.append(input, fewer, more);
+  // each layer's width with its own − and + (TensorFlow Playground's buttons above each layer)
+  const units = Object.assign(document.createElement("span"), { className: "units" });
+  input.sync = () => {
+    const list = widths();
+    units.replaceChildren(...list.map((width, layer) => {
+      const step = (delta) => (all) => all.map((w, i) => (i === layer ? String(Math.max(1, (Number(w) || 1) + delta)) : w));
+      const one = Object.assign(document.createElement("span"), { className: "unit-stepper" });
+      const less = button("−", "form.fewerUnitsIn", step(-1));
+      const added = button("+", "form.moreUnitsIn", step(1));
+      less.setAttribute("aria-label", say("form.fewerUnitsIn", { layer: layer + 1 }));
+      added.setAttribute("aria-label", say("form.moreUnitsIn", { layer: layer + 1 }));
+      delete less.dataset.i18nLabel; // named with its layer's number, not a fixed text
+      delete added.dataset.i18nLabel;
+      less.name = `fewer-units-${layer}`;
+      added.name = `more-units-${layer}`;
+      one.append(less, Object.assign(document.createElement("output"), { textContent: width }), added);
+      return one;
+    }));
+  };
+  input.addEventListener("input", input.sync);
+  input.addEventListener("change", input.sync);
+  wrap.append(input, fewer, more, units);
   return wrap;
 }
 
