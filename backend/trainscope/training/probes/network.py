@@ -79,6 +79,11 @@ class Histograms(Probe):
         return events
 
 
+def per_hidden(values: list[torch.Tensor], output: torch.Tensor) -> torch.Tensor:
+    """A figure per hidden layer, then the output's (no hidden layer at all: the output's alone)."""
+    return torch.cat([*(value.float().reshape(1) for value in values), output])
+
+
 class LayerStats(Probe):
     """Per layer: gradient norm, weight norm, saturation on the probe set, and the dead-unit fraction on
     the whole training set with the units revived since the previous sample. A dead ReLU unit gets
@@ -105,13 +110,11 @@ class LayerStats(Probe):
         dead_now = [dead_units(o, leaky) for o in ctx.training_outputs()]
         before = self._dead_before or dead_now
         self._dead_before = dead_now
-        # a figure per hidden layer, then the output's NaN (no hidden layer at all: the NaN alone)
-        per_hidden = lambda values: torch.cat([*(v.float().reshape(1) for v in values), nan])  # noqa: E731
-        dead = per_hidden(d.float().mean() for d in dead_now)
-        revived = per_hidden((b & ~d).sum() for b, d in zip(before, dead_now, strict=True))
+        dead = per_hidden([d.float().mean() for d in dead_now], nan)
+        revived = per_hidden([(b & ~d).sum() for b, d in zip(before, dead_now, strict=True)], nan)
         sat = nan.expand(len(linears))
         if self.activation in SATURATION_BANDS:
-            sat = per_hidden(saturation(o, self.activation) for o in ctx.probe_outputs())
+            sat = per_hidden([saturation(o, self.activation) for o in ctx.probe_outputs()], nan)
         grad_norms = torch.stack(torch._foreach_norm(grads))
         weight_norms = torch.stack(torch._foreach_norm(weights))
         return {"rows": torch.stack([grad_norms, weight_norms, dead, revived.float(), sat], dim=1)}
