@@ -25,6 +25,14 @@ CUT_CHOICES = """() => [...document.querySelectorAll("#spec-form select")]
   .map((select) => select.name + ": " + select.selectedOptions[0].textContent)"""
 
 
+# each control of the form that reaches past the form's right edge (a fieldset widened by one control
+# pushed the model's fields out of their panel)
+PAST_THE_FORM = """() => {
+  const edge = document.getElementById("spec-form").getBoundingClientRect().right;
+  return [...document.querySelectorAll("#spec-form input, #spec-form select, #spec-form button")]
+    .filter((control) => control.offsetParent !== null && control.getBoundingClientRect().right > edge + 1)
+    .map((control) => control.name || control.textContent);
+}"""
 ENLARGED = [".panel h2", "#loss .chart-bar", "#spec-form label"]  # a panel's title, a chart's controls, the form
 
 
@@ -61,9 +69,11 @@ def test_projector_mode_enlarges_titles_and_chart_controls_and_cuts_no_choice(
     page.select_option("select[name='model.kind']", "cnn2d")  # the pooling choice shows
     sizes = f"() => {json.dumps(ENLARGED)}.map((s) => parseFloat(getComputedStyle(document.querySelector(s)).fontSize))"
     before = page.evaluate(sizes)
+    assert page.evaluate(PAST_THE_FORM) == []
     page.click("#projector")
     after = page.evaluate(sizes)
     assert all(large >= 1.2 * small for small, large in zip(before, after, strict=True)), (before, after)
     assert page.evaluate(CUT_CHOICES) == []  # "— pick a pres", "max poolin", "au" before
+    assert page.evaluate(PAST_THE_FORM) == []
     page.screenshot(path=str(artifacts_dir / "projector-1280x800.png"))
     page.context.close()
