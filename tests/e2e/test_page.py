@@ -76,7 +76,8 @@ def test_a_spiral_run_fills_every_view(server: LiveServer, page: Page, artifacts
     assert [t["name"] for t in scatter] == ["class 0", "class 1"]
     assert scatter[0]["color"] != scatter[1]["color"]
     assert page.locator("#network svg rect").count() == 2 + 12 + 12 + 2
-    assert page.locator("#network svg image").count() == 2 + 24  # each input's and hidden unit's map of the plane
+    # each input's and hidden unit's map of the plane, and the two output units' P(class 0) and P(class 1)
+    assert page.locator("#network svg image").count() == 2 + 24 + 2
     assert page.locator("#network svg text").all_text_contents()[:2] == ["x₁", "x₂"]
     assert "samples/s" in (page.text_content("#system") or "")
     page.screenshot(path=str(artifacts_dir / "playground.png"), full_page=True)

@@ -61,7 +61,7 @@ def test_squared_inputs_let_a_linear_net_cut_the_circle(server: LiveServer, page
     draw_all(page)
     wait_js(page, "document.querySelectorAll('#network svg text').length >= 2")
     assert page.locator("#network svg text").all_text_contents()[:2] == ["x₁²", "x₂²"]
-    assert page.locator("#network svg image").count() == 2 + 4  # both inputs' maps, then the hidden units'
+    assert page.locator("#network svg image").count() == 2 + 4 + 2  # both inputs' maps, the hidden units', the outputs'
 
     for feature in ("x1_sq", "x2_sq"):  # none chosen: an error at the field, nothing sent
         page.click(f"button[data-feature={feature}]")

@@ -35,10 +35,10 @@ function applyProjector(on) {
   localStorage.setItem("trainscope-projector", on ? "on" : "off");
 }
 
-// Image, sequence and table data show their examples, kernels, maps and confusion under the loss; the
-// boundary and the network diagram, empty for them, go last (main.css)
-function arrange(data) {
-  document.body.dataset.shape = planar(data) ? "planar" : "other";
+// Data that is not points in the plane (images, sequences, wider tables) shows its examples, kernels,
+// maps and confusion under the loss; the boundary and the network diagram, empty for it, go last (main.css)
+function arrange(points) {
+  document.body.dataset.shape = points ? "planar" : "other";
 }
 
 async function start() {
@@ -140,7 +140,7 @@ async function start() {
     const classNames = table && table.target === "class" ? table.classes.map(String) : null;
     const axisNames = table && table.columns.length === 2 ? table.columns : null;
     for (const chart of Object.values(charts)) chart.reset({ batchSize: job.spec.optim.batch_size, planar: planar(job.spec.data), matrices, classNames, axisNames });
-    arrange(job.spec.data);
+    arrange(planar(job.spec.data));
     current = { id: job.id, status: null, stream: null };
     setRunState(job.status);
     $("#lr").value = job.spec.optim.lr;
@@ -154,7 +154,7 @@ async function start() {
     if (current.stream) current.stream.close();
     current = { id: null, status: null, stream: null };
     for (const chart of Object.values(charts)) chart.reset();
-    if (controls) arrange(specFromValues(controls.read(), kinds).data);
+    if (controls) arrange(drawnAsPoints(specFromValues(controls.read(), kinds)));
     setRunState(null);
     reportState();
   }
@@ -164,13 +164,16 @@ async function start() {
   let shownData = "";
   let previews = 0; // counts previews asked for and runs shown: only the latest of them may draw
   // the data drawn before a run: 2-D points, or an uploaded table of two features
+  const drawnAsPoints = (spec) => {
+    const table = spec.data.kind === "uploaded" && uploads && uploads.table(spec.data.dataset);
+    return spec.data.kind === "points2d" || Boolean(table && table.columns.length === 2);
+  };
   const dataKey = (values) => {
     const spec = specFromValues(values, kinds);
-    const table = spec.data.kind === "uploaded" && uploads && uploads.table(spec.data.dataset);
-    return spec.data.kind === "points2d" || (table && table.columns.length === 2) ? JSON.stringify([spec.data, spec.seed]) : "";
+    return drawnAsPoints(spec) ? JSON.stringify([spec.data, spec.seed]) : "";
   };
   async function previewData(values) {
-    if (!current.id) arrange(specFromValues(values, kinds).data); // a run on screen keeps its own arrangement
+    if (!current.id) arrange(drawnAsPoints(specFromValues(values, kinds))); // a run on screen keeps its own
     const key = dataKey(values);
     if (!key || key === shownData || ["queued", "running", "paused"].includes(current.status)) return;
     if (!controls.validate()) return; // what the form can tell is wrong is shown at its field, not sent

@@ -74,7 +74,6 @@ function scaleKey(scale) {
   const css = (rgb) => `rgb(${rgb.join(",")})`;
   bar.style.background = scale.signed ? `linear-gradient(to right, ${css(NEGATIVE)}, ${css(ZERO)}, ${css(POSITIVE)})` : `linear-gradient(to right, ${css(ZERO)}, ${css(DARK)})`;
   key.append(low, bar, `${scale.signed ? "+" : ""}${rounded(scale.top)}`);
-  key.dataset.top = String(scale.top);
   return key;
 }
 
