@@ -18,7 +18,7 @@ INVALID: list[tuple[dict[str, Any], list[str | int]]] = [
     ({"data": {"n_points": 5}}, ["body", "data", "points2d", "n_points"]),
     ({"data": {"n_points": 10**6}}, ["body", "data", "n_points"]),
     ({"data": {"val_fraction": 0.99}}, ["body", "data", "points2d", "val_fraction"]),
-    ({"model": {"hidden": []}}, ["body", "model", "mlp", "hidden"]),
+    ({"model": {"hidden": "8,8"}}, ["body", "model", "mlp", "hidden"]),  # a list, not the form's text
     ({"model": {"hidden": [0]}}, ["body", "model", "mlp", "hidden", 0]),
     ({"model": {"hidden": [8] * 40}}, ["body", "model", "hidden"]),
     ({"model": {"hidden": [8, 5000]}}, ["body", "model", "hidden", 1]),

@@ -149,6 +149,9 @@ def test_units_per_layer_and_no_hidden_layer_as_in_tensorflow_playground(
     page.click("button[name=fewer-units-1]")
     assert page.input_value(hidden) == "9,7"
     assert page.locator(".unit-stepper output").all_text_contents() == ["9", "7"]
+    page.click("#language")  # each stepper is named for screen readers, in the page's language
+    assert page.get_attribute("button[name=more-units-1]", "aria-label") == "은닉층 2에 유닛 하나 더하기"
+    page.click("#language")
     page.click("button[name=fewer-layers]")
     page.click("button[name=fewer-layers]")
     assert page.input_value(hidden) == "" and page.locator(".unit-stepper").count() == 0

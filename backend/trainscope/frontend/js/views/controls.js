@@ -1,5 +1,5 @@
 // The settings form, built from /api/meta and the FIELDS table; reads and writes flat values.
-import { say, t } from "../i18n.js";
+import { onLanguageChange, say, t } from "../i18n.js";
 import { CONV_LAYER, dataKindOf, decodeConv, encodeConv, FEATURES, FIELDS, KIND_STARTS, kindsOf, PAGE_DEFAULTS, PRESETS, relevant, UPLOADED, valuesFromSpec } from "../state.js";
 import { chooseTable } from "./uploads.js";
 
@@ -149,6 +149,7 @@ function layersControl(field) {
   };
   input.addEventListener("input", input.sync);
   input.addEventListener("change", input.sync);
+  onLanguageChange(() => input.sync()); // the steppers' labels name their layer in the page's language
   wrap.append(input, fewer, more, units);
   return wrap;
 }
