@@ -80,6 +80,7 @@ def test_a_spiral_run_fills_every_view(server: LiveServer, page: Page, artifacts
     assert page.locator("#network svg image").count() == 2 + 24 + 2
     assert page.locator("#network svg text").all_text_contents()[:2] == ["x₁", "x₂"]
     assert "samples/s" in (page.text_content("#system") or "")
+    assert chart(page, "figures.tags()") == ["lr"]  # the rest of what the run reports, over time
     page.screenshot(path=str(artifacts_dir / "playground.png"), full_page=True)
 
     light_font = page.evaluate("() => document.getElementById('boundary').layout.font.color")
@@ -303,6 +304,25 @@ SHARE_WATCH = """() => {
   };
   sample();
 }"""
+
+
+def test_figures_the_page_has_no_chart_for_are_drawn_by_their_tags(
+    server: LiveServer, page: Page, artifacts_dir: Path
+) -> None:
+    """A kind's own figures (here a 2-parameter run's path and full-batch loss) appear without the page
+    knowing them: a plot per tag, named by it, with a point per reported step."""
+    surface = {"data": {"kind": "surface", "objective": "rosenbrock"}, "model": {"kind": "params2d"}}
+    job = server.submit({**surface, "optim": {"steps": 60, "eval_every": 20}})
+    server.wait_status(job["id"], {"done"})
+    open_page(page, f"{server.url}/#job={job['id']}")
+    wait_js(page, "window.trainscope.charts.figures.tags().length > 0")
+    assert chart(page, "figures.tags()") == ["full/loss", "lr", "path/x", "path/y"]
+    page.locator("#figures").scroll_into_view_if_needed()
+    wait_js(page, "document.getElementById('figures').data?.length === 4")
+    plots = page.evaluate("() => document.getElementById('figures').data.map((t) => [t.name, t.x.length])")
+    assert [name for name, _ in plots] == ["full/loss", "lr", "path/x", "path/y"]
+    assert dict(plots)["path/x"] == 60 and dict(plots)["full/loss"] >= 3  # each step; each evaluation
+    page.locator("#figures").screenshot(path=str(artifacts_dir / "figures-by-tag.png"))
 
 
 def test_the_default_run_can_be_watched_and_every_over_time_view_evolves(server: LiveServer, page: Page) -> None:

@@ -316,6 +316,7 @@ const WORDS = {
     "panel.playground.histograms": "히스토그램",
     "panel.playground.embedding": "마지막 은닉층의 임베딩",
     "panel.playground.system": "시스템",
+    "panel.playground.figures": "그 밖의 수치의 변화",
     "panel.playground.pictures": "예시, 커널과 특성 맵",
     "panel.playground.confusion": "혼동 행렬",
     "panel.playground.runs": "실행 목록",

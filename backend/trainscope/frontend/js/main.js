@@ -17,6 +17,7 @@ import { mount as mountSystem } from "./charts/system.js";
 import { mount as mountPictures } from "./charts/pictures.js";
 import { mount as mountConfusion } from "./charts/confusion.js";
 import { mount as mountParameters } from "./charts/parameters.js";
+import { mount as mountFigures } from "./charts/figures.js";
 import { drawAll, drawShare } from "./charts/frames.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -64,6 +65,7 @@ async function start() {
     pictures: mountPictures($("#pictures")),
     confusion: mountConfusion($("#confusion")),
     parameters: mountParameters($("#parameters")),
+    figures: mountFigures($("#figures")),
   };
   // exposed for the browser tests and for poking around in the console
   window.trainscope = { charts, drawAll, drawShare };

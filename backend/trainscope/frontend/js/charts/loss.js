@@ -6,6 +6,9 @@ import { drawer } from "./frames.js";
 import { Series } from "./series.js";
 import { minMaxIndices, smooth } from "./thin.js";
 
+// the tags this chart draws; every other figure goes to charts/figures.js
+export const LOSS_TAGS = ["train/loss", "val/loss", "train/acc", "val/acc"];
+
 export function mount(el, options = {}) {
   el.classList.add("chart-block");
   const bar = document.createElement("div");
