@@ -46,7 +46,7 @@ export function mount(el, options = {}) {
   let show = options.edges || "weights"; // or "gradients": what the edges draw
 
   let matrices = true; // an MLP: a diagram will come
-  let boundary = null; // the latest boundary: a single output unit shows it, as TensorFlow Playground does
+  let boundary = null; // the latest boundary: the output units show it, as TensorFlow Playground does
   let classNames = null;
   function reset(context = {}) {
     latest = null;
