@@ -75,5 +75,7 @@ def test_projector_mode_enlarges_titles_and_chart_controls_and_cuts_no_choice(
     assert all(large >= 1.2 * small for small, large in zip(before, after, strict=True)), (before, after)
     assert page.evaluate(CUT_CHOICES) == []  # "— pick a pres", "max poolin", "au" before
     assert page.evaluate(PAST_THE_FORM) == []
+    # the charts fit the narrower column: no plot reaches past the window (1,424 px wide before)
+    wait_js(page, "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     page.screenshot(path=str(artifacts_dir / "projector-1280x800.png"))
     page.context.close()

@@ -334,6 +334,9 @@ async function start() {
   $("#projector").addEventListener("click", () => {
     applyProjector(!document.body.classList.contains("projector"));
     for (const chart of Object.values(charts)) chart.relayout();
+    // the wider sidebar narrows the charts' column: Plotly re-measures its plots on a window resize only
+    // (they ran 144 px past a 1280 px window)
+    window.dispatchEvent(new Event("resize"));
   });
 }
 

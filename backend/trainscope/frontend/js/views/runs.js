@@ -65,7 +65,7 @@ export function mountRuns(el, { onOpen, onDeleted }) {
     <button type="button" class="link" name="newer" data-i18n="runs.newer">newer</button>
     <output name="range"></output>
     <button type="button" class="link" name="older" data-i18n="runs.older">older</button>`;
-  const list = document.createElement("div");
+  const list = Object.assign(document.createElement("div"), { className: "runs-list" }); // scrolls sideways, the page never
   const parallel = Object.assign(document.createElement("div"), { className: "plot tall", hidden: true });
   parallel.dataset.testid = "parcoords";
   el.replaceChildren(bar, list, parallel);
