@@ -4,7 +4,7 @@
     .venv/bin/python scripts/screenshots.py OUT_DIR [--code OTHER_CHECKOUT]
 
 --code serves another checkout's backend (its page included) with this checkout's Python packages, so
-`git worktree add /tmp/before <commit>` then `--code /tmp/before` takes the "before" set. Loopback only.
+`git worktree add ../before <commit>` then `--code ../before` takes the "before" set. Loopback only.
 """
 
 from __future__ import annotations
