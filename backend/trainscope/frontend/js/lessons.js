@@ -174,13 +174,13 @@ async function renderLesson(id) {
   await refreshPrevious();
 }
 
-// A lesson's group goes by the lesson's title in the reader's language; others by their given name.
 // "Why CNNs for images · 5/5": a group's name and its runs ended, in the page's language
 function progress(group) {
   const ended = group.runs.filter((r) => !r.job || ["done", "failed", "cancelled", "diverged"].includes(r.job.status)).length;
   return `${groupName(group)} · ${ended}/${group.runs.length}`;
 }
 
+// A lesson's group goes by the lesson's title in the reader's language; others by their given name.
 function groupName(group) {
   if (lesson && group.lesson === lesson.id) return pick(lesson.title);
   return group.name || group.id || t("compare.runs"); // runs picked in the list are no stored group

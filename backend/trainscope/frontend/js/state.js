@@ -85,8 +85,6 @@ export const FIELDS = [
 // The page's own defaults on top of the API's: a first run long and slow enough to watch it learn.
 export const PAGE_DEFAULTS = { "optim.steps": 2000, pace: 200, "data.canvas": 8, "data.shift": 0, "data.standardize": true, "model.conv": [{ channels: 8, pool: "max" }, { channels: 16, pool: "max" }] };
 
-// Probes sample about 40 times in any run, so every over-time view shows it evolve (the API's default,
-// every 200 steps, leaves a short run with two snapshots).
 // A setting's name as the form shows it ("Learning rate" for optim.lr), in the page's language; a path the
 // form does not show keeps its path
 export function fieldName(path) {
@@ -94,6 +92,8 @@ export function fieldName(path) {
   return t(`field.${path}`, field ? field.label : path);
 }
 
+// Probes sample about 40 times in any run, so every over-time view shows it evolve (the API's default,
+// every 200 steps, leaves a short run with two snapshots).
 export function probesFor(steps) {
   const every = Math.max(10, Math.round(steps / 40));
   return { histogram_every: every, layers_every: every, embedding_every: every, boundary_every: every, network_every: every, system_every: every, images_every: every, confusion_every: every, min_interval_s: 0.1 };

@@ -9,6 +9,17 @@ import { escape } from "../html.js";
 import { fieldName } from "../state.js";
 
 
+// A colour and what it stands for, wrapped as one piece (never mid-label)
+const swatch = (color, label) => `<span class="swatched"><span class="swatch" style="background:${color}"></span>${escape(label)}</span>`;
+
+// A grid's key (charts/palette.js colorRuns): "Data split: ■0 ■1 … · Initial-weights seed: ■1 ■2 …"
+function gridKey({ paths, hues, shades }) {
+  return [hues, shades]
+    .filter((values) => values.length)
+    .map((values, i) => `${escape(fieldName(paths[i]))}: ${values.map(({ color, value }) => swatch(color, String(value))).join(" ")}`)
+    .join(" · ");
+}
+
 // What a panel needs from one run's events, kept small: series as [step, value, wall] rows.
 function emptyRun(run, index) {
   const spec = run.job ? run.job.spec : {};
@@ -117,11 +128,9 @@ export function mountCompare(el, differsEl) {
       run.partName = pick(run.partTitles);
     }
     // each colour once, with its setting, or a grid's key: its first setting's hues, its second's shades
-    const swatch = (color, label) => `<span class="swatched"><span class="swatch" style="background:${color}"></span>${escape(label)}</span>`;
     const gridParts = new Set(keys.map((key) => key.part));
     const shown = new Map(runs.filter((r) => !gridParts.has(r.part)).map((r) => [r.color, r.label]));
-    const gridKeys = keys.map((key) => [key.hues, key.shades].filter((values) => values.length).map((values, i) => `${escape(fieldName(key.paths[i]))}: ${values.map(({ color, value }) => swatch(color, String(value))).join(" ")}`).join(" · "));
-    const swatches = [...[...shown].map(([color, label]) => swatch(color, label)), ...gridKeys].join(" &nbsp; ");
+    const swatches = [...[...shown].map(([color, label]) => swatch(color, label)), ...keys.map(gridKey)].join(" &nbsp; ");
     differsEl.innerHTML = group.differs.length ? `${t("compare.differs")}: <code>${escape(group.differs.map(fieldName).join(", "))}</code> · ${swatches}` : swatches;
   }
 

@@ -114,42 +114,36 @@ function layersControl(field) {
   const wrap = Object.assign(document.createElement("span"), { className: "layers-control" });
   const input = Object.assign(document.createElement("input"), { name: field.path, placeholder: "8,8" });
   const widths = () => input.value.split(",").map((s) => s.trim()).filter(Boolean);
-  const button = (text, key, change) => {
-    const b = Object.assign(document.createElement("button"), { type: "button", className: "quiet", textContent: text });
-    b.dataset.i18nLabel = key;
-    b.setAttribute("aria-label", t(key));
+  // a button that rewrites the widths; label: what a screen reader says
+  const button = (text, name, label, change) => {
+    const b = Object.assign(document.createElement("button"), { type: "button", className: "quiet", textContent: text, name });
+    b.setAttribute("aria-label", label);
     b.addEventListener("click", () => {
       input.value = change(widths()).join(",");
       input.dispatchEvent(new Event("change", { bubbles: true }));
     });
     return b;
   };
-  const fewer = button("−", "form.fewerLayers", (list) => list.slice(0, -1));
-  const more = button("+", "form.moreLayers", (list) => [...list, list.at(-1) || "4"]);
-  fewer.name = "fewer-layers";
-  more.name = "more-layers";
-  // each layer's width with its own − and + (TensorFlow Playground's buttons above each layer)
+  const fewer = button("−", "fewer-layers", t("form.fewerLayers"), (list) => list.slice(0, -1));
+  const more = button("+", "more-layers", t("form.moreLayers"), (list) => [...list, list.at(-1) || "4"]);
+  fewer.dataset.i18nLabel = "form.fewerLayers"; // translated with the page
+  more.dataset.i18nLabel = "form.moreLayers";
+  // each layer's width with its own − and + (TensorFlow Playground's buttons above each layer), named with
+  // the layer's number, so rebuilt when the language changes
   const units = Object.assign(document.createElement("span"), { className: "units" });
   input.sync = () => {
-    const list = widths();
-    units.replaceChildren(...list.map((width, layer) => {
+    units.replaceChildren(...widths().map((width, layer) => {
       const step = (delta) => (all) => all.map((w, i) => (i === layer ? String(Math.max(1, (Number(w) || 1) + delta)) : w));
       const one = Object.assign(document.createElement("span"), { className: "unit-stepper" });
-      const less = button("−", "form.fewerUnitsIn", step(-1));
-      const added = button("+", "form.moreUnitsIn", step(1));
-      less.setAttribute("aria-label", say("form.fewerUnitsIn", { layer: layer + 1 }));
-      added.setAttribute("aria-label", say("form.moreUnitsIn", { layer: layer + 1 }));
-      delete less.dataset.i18nLabel; // named with its layer's number, not a fixed text
-      delete added.dataset.i18nLabel;
-      less.name = `fewer-units-${layer}`;
-      added.name = `more-units-${layer}`;
+      const less = button("−", `fewer-units-${layer}`, say("form.fewerUnitsIn", { layer: layer + 1 }), step(-1));
+      const added = button("+", `more-units-${layer}`, say("form.moreUnitsIn", { layer: layer + 1 }), step(1));
       one.append(less, Object.assign(document.createElement("output"), { textContent: width }), added);
       return one;
     }));
   };
   input.addEventListener("input", input.sync);
   input.addEventListener("change", input.sync);
-  onLanguageChange(() => input.sync()); // the steppers' labels name their layer in the page's language
+  onLanguageChange(() => input.sync());
   wrap.append(input, fewer, more, units);
   return wrap;
 }
