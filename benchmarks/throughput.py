@@ -29,7 +29,7 @@ from trainscope.schemas import JobSpec
 from trainscope.training.datasets import Split, load_split
 from trainscope.training.driver import fit, resolve_device
 from trainscope.training.models import LayeredNet, build_model, make_optimizer
-from trainscope.training.tasks.mlp import evaluate
+from trainscope.training.tasks.supervised import evaluate
 
 SPECS: dict[str, dict[str, Any]] = {
     "digits MLP 64-128-64, Adam, batch 64": {

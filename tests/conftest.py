@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +20,24 @@ from tests.pg import PostgresServer, server_binaries
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live = LiveServer(tmp_path_factory.mktemp("server") / "trainscope.db", workers=2).start()
+    yield live
+    live.stop()
+
+
+EXAMPLE_KIND = Path(__file__).resolve().parents[1] / "examples" / "trainscope-polynomial"
+
+
+@pytest.fixture(scope="session")
+def polynomial_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server beside which pip installed the example kind's own distribution (examples/), as a user would
+    install a kind someone published: on the server's path, the package itself untouched."""
+    folder = tmp_path_factory.mktemp("example-kind")
+    source, site = folder / "source", folder / "site"
+    shutil.copytree(EXAMPLE_KIND, source)  # the build's own files stay out of the checkout
+    install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*install, "--target", str(site), str(source)], check=True, capture_output=True)
+    path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    live = LiveServer(folder / "jobs.db", workers=1, env={"PYTHONPATH": path}).start()
     yield live
     live.stop()
 

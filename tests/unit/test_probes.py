@@ -13,7 +13,8 @@ from sklearn.decomposition import PCA
 from trainscope.schemas import Event, JobSpec
 from trainscope.schemas.decode import floats as decode
 from trainscope.training.models import build_model
-from trainscope.training.tasks.mlp import MLPTask
+from trainscope.training.probes import Telemetry
+from trainscope.training.tasks.supervised import SupervisedTask
 from trainscope.training.telemetry import (
     class_probabilities,
     dead_fraction,
@@ -103,12 +104,22 @@ def test_forward_with_hidden_gives_the_same_logits_as_forward() -> None:
     assert [h.shape[1] for h in hidden] == [5, 6]
 
 
+class Probed:
+    """A network's task with the telemetry the driver would run on it."""
+
+    def __init__(self, spec: JobSpec) -> None:
+        self.task = SupervisedTask(spec, torch.device("cpu"))
+        self.model, self.split = self.task.model, self.task.split
+        self.telemetry = Telemetry(self.task.probe_context())
+        self.begin = self.task.begin
+
+
 def test_all_probes_sample_a_step_with_one_device_to_host_transfer(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = JobSpec.model_validate(
         {"data": {"dataset": "spiral", "n_points": 200}, "model": {"hidden": [6, 5], "activation": "relu"}}
     )
     events: list[dict[str, Any]] = []
-    trainer = MLPTask(spec, torch.device("cpu"))
+    trainer = Probed(spec)
     model, telemetry = trainer.model, trainer.telemetry
     transfers = []
     for name in ("cpu", "tolist", "item", "to"):  # ways to bring a tensor to the host
@@ -160,7 +171,7 @@ def test_all_probes_sample_a_step_with_one_device_to_host_transfer(monkeypatch: 
 def test_a_relu_layer_pushed_negative_is_reported_dead() -> None:
     spec = JobSpec.model_validate({"model": {"hidden": [8], "activation": "relu"}})
     events: list[dict[str, Any]] = []
-    trainer = MLPTask(spec, torch.device("cpu"))
+    trainer = Probed(spec)
     with torch.no_grad():
         trainer.model.linears()[0].bias.fill_(-100.0)  # every unit's input is far below zero
     trainer.telemetry.before_forward(1)
@@ -183,7 +194,7 @@ def test_units_are_dead_only_if_dead_on_the_whole_training_set_and_revivals_are_
         {"model": {"hidden": [4], "activation": "relu"}, "probes": {"probe_size": 10, "min_interval_s": 0}}
     )
     events: list[dict[str, Any]] = []
-    trainer = MLPTask(spec, torch.device("cpu"))
+    trainer = Probed(spec)
     first = trainer.model.linears()[0]
     x_train = trainer.split.x_train
     probe_x = trainer.telemetry.ctx.probe_x
@@ -212,7 +223,7 @@ def test_units_are_dead_only_if_dead_on_the_whole_training_set_and_revivals_are_
 
 def test_a_cnns_pictures_and_the_confusion_matrix_match_their_references() -> None:
     spec = JobSpec.model_validate({"data": {"kind": "digits"}, "model": {"kind": "cnn2d"}})
-    task = MLPTask(spec, torch.device("cpu"))
+    task = Probed(spec)
     events: list[dict[str, Any]] = []
     task.telemetry.before_forward(1)
     loss = torch.nn.functional.cross_entropy(task.model(task.split.x_train[:32]), task.split.y_train[:32])
@@ -244,7 +255,7 @@ def test_a_cnns_pictures_and_the_confusion_matrix_match_their_references() -> No
 
 def test_a_sequence_cnns_pictures_are_lines_with_a_map_per_convolution_a_row_per_channel() -> None:
     spec = JobSpec.model_validate({"data": {"kind": "mnist1d", "samples": 300}, "model": {"kind": "cnn1d"}})
-    task = MLPTask(spec, torch.device("cpu"))
+    task = Probed(spec)
     events: list[dict[str, Any]] = []
     task.begin(events.append)
     task.telemetry.before_forward(1)

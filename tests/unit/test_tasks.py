@@ -3,41 +3,54 @@ import with its name, and each task's step returns the row the driver buffers.""
 
 from __future__ import annotations
 
-from typing import Any, get_args
+import dataclasses
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
 from trainscope.config import Limits
-from trainscope.schemas import JobSpec, ModelSpec, UploadedData, UploadedRows, spec_errors
+from trainscope.schemas import JobSpec, MLPSpec, UploadedData, UploadedRows, spec_errors
 from trainscope.schemas.decode import floats
-from trainscope.training.driver import fit
-from trainscope.training.tasks import TASKS, Emit, Task, register, task_for
+from trainscope.schemas.registry import ModelKind, build, registry
+from trainscope.training.driver import Driver, EmitPolicy, NoControl, fit
+from trainscope.training.tasks import Task, task_for
 
 CPU = torch.device("cpu")
 
 
-def test_every_model_kind_of_the_spec_has_a_task() -> None:
-    union = get_args(get_args(ModelSpec)[0])  # Annotated[A | B, Discriminator] -> (Annotated[A, Tag], ...)
-    kinds = {get_args(member)[0].model_fields["kind"].default for member in union}
-    assert kinds == set(TASKS)
+def test_every_registered_model_kind_has_a_task_and_the_spec_takes_each() -> None:
+    for name, kind in registry().models.items():
+        assert issubclass(task_for(JobSpec.model_validate({"model": {"kind": name}})), Task)
+        assert isinstance(JobSpec.model_validate({"model": {"kind": name}}).model, kind.spec)
+    assert next(iter(registry().models)) == "mlp" and JobSpec.model_validate({"model": {}}).model.kind == "mlp"
 
 
-def test_a_task_missing_a_part_fails_when_registered_naming_it() -> None:
+def test_a_task_missing_a_part_is_refused_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     class Halfway(Task):
-        def begin(self, emit: Emit) -> None: ...
+        def batch(self) -> None: ...
 
         def evaluation(self, final: bool) -> dict[str, float]:
             return {}
 
-        def finish(self, step: int, emit: Emit, summary: dict[str, float]) -> None: ...
+    sketch = ModelKind(MLPSpec, task=f"{__name__}:Halfway", data=("points2d",), layers=lambda model, data: [])
+    monkeypatch.setitem(registry().models, "mlp", sketch)
+    monkeypatch.setitem(globals(), "Halfway", Halfway)
+    with pytest.raises(TypeError, match=r"'mlp'.*Halfway does not define loss"):
+        task_for(JobSpec())
 
-    with pytest.raises(TypeError, match=r"'sketch'.*train_step"):
-        register("sketch")(Halfway)
-    assert "sketch" not in TASKS
-    with pytest.raises(TypeError, match="registered twice"):
-        register("mlp")(TASKS["mlp"])
+
+def test_a_kind_declared_twice_or_on_unknown_data_is_refused() -> None:
+    mlp = registry().model("mlp")
+    with pytest.raises(TypeError, match="declared twice"):
+        build([*registry().data.values(), mlp, mlp])
+    with pytest.raises(TypeError, match="no one declares: corpus"):
+        build([*registry().data.values(), dataclasses.replace(mlp, data=("points2d", "corpus"))])
+
+
+def driver(job: JobSpec, events: list[dict[str, Any]] | None = None) -> Driver:
+    return Driver(job, (events if events is not None else []).append, NoControl(), EmitPolicy())
 
 
 @pytest.mark.parametrize(
@@ -54,10 +67,11 @@ def test_a_task_missing_a_part_fails_when_registered_naming_it() -> None:
 )
 def test_a_step_returns_one_row_of_its_tags_and_evaluation_names_its_figures(spec: dict[str, Any]) -> None:
     job = JobSpec.model_validate({**spec, "optim": {"batch_size": 8}})
-    task = task_for(job)(job, CPU)
     events: list[dict[str, Any]] = []
+    run = driver(job, events)
+    task = run.task
     task.begin(events.append)
-    row = task.train_step(1, False, events.append).reshape(-1)
+    row = run.train_step(1, False).reshape(-1)
     assert row.shape == (len(task.step_tags),) and torch.isfinite(row).all()
     figures = task.evaluation(final=True)
     assert figures and all(isinstance(v, float) for v in figures.values())
@@ -66,29 +80,29 @@ def test_a_step_returns_one_row_of_its_tags_and_evaluation_names_its_figures(spe
 
 
 def test_a_planted_bug_changes_only_what_it_names() -> None:
-    def task(bug: str) -> Task:
+    def task(bug: str) -> Driver:
         spec = JobSpec.model_validate({"data": {"kind": "digits"}, "optim": {"planted_bug": bug, "batch_size": 8}})
-        return task_for(spec)(spec, CPU)
+        return driver(spec)
 
-    correct, shuffled = task("none"), task("shuffled_labels")
+    correct, shuffled = task("none").task, task("shuffled_labels").task
     assert torch.equal(correct.split.x_train, shuffled.split.x_train)  # type: ignore[attr-defined]
     assert torch.equal(correct.split.y_val, shuffled.split.y_val)  # type: ignore[attr-defined]
     train, planted = correct.split.y_train, shuffled.split.y_train  # type: ignore[attr-defined]
     assert sorted(train.tolist()) == sorted(planted.tolist()) and (train != planted).float().mean() > 0.8
 
-    accumulating = task("no_zero_grad")
+    correct_run, accumulating = task("none"), task("no_zero_grad")
 
-    def grad(run: Task) -> torch.Tensor:
-        return run.model.linears()[0].weight.grad.clone()  # type: ignore[attr-defined]
+    def grad(run: Driver) -> torch.Tensor:
+        return run.task.model.linears()[0].weight.grad.clone()  # type: ignore[operator]
 
     for step in (1, 2):
-        correct.train_step(step, False, lambda _: None)
-        accumulating.train_step(step, False, lambda _: None)
+        correct_run.train_step(step, False)
+        accumulating.train_step(step, False)
         if step == 1:
-            first = grad(correct)
+            first = grad(correct_run)
             assert torch.equal(grad(accumulating), first)
     # same weights and batches: the second step's gradient lands on top of the first's, never cleared
-    torch.testing.assert_close(grad(accumulating), first + grad(correct))
+    torch.testing.assert_close(grad(accumulating), first + grad(correct_run))
     refused = JobSpec.model_validate({"data": {"dataset": "plane"}, "optim": {"planted_bug": "no_zero_grad"}})
     assert [e.loc for e in spec_errors(refused, Limits())] == [("optim", "planted_bug")]  # classes only
 
@@ -132,8 +146,7 @@ def test_a_surface_start_moves_with_the_seed_by_at_most_its_jitter() -> None:
     def start(seed: int, jitter: float) -> list[float]:
         spec = {"data": {"kind": "surface", "objective": "rosenbrock"}, "model": {"kind": "params2d"}}
         job = JobSpec.model_validate({**spec, "seed": seed, "model": {"kind": "params2d", "start_jitter": jitter}})
-        task = task_for(job)(job, CPU)
-        row = task.train_step(0, False, lambda event: None).reshape(-1).tolist()
+        row = driver(job).train_step(1, False).reshape(-1).tolist()
         return row[1:]  # the position before the first step: (loss, x, y)
 
     assert start(3, 0.0) == start(4, 0.0) == [-1.5, 2.0]

@@ -6,7 +6,6 @@ from trainscope.schemas.data import (
     DIGITS_SAMPLES,
     MNIST1D_LENGTH,
     Coordinate,
-    DataSpec,
     DigitsData,
     LabelledData,
     Mnist1DData,
@@ -20,6 +19,7 @@ from trainscope.schemas.data import (
     planar,
     val_count,
 )
+from trainscope.schemas.errors import SpecError, at_most
 from trainscope.schemas.events import (
     TERMINAL,
     TRANSITIONS,
@@ -56,21 +56,18 @@ from trainscope.schemas.events import (
     SystemEvent,
     check_transition,
 )
-from trainscope.schemas.rules import SpecError, at_most, lr_range, no_training_examples, spec_errors
+from trainscope.schemas.kinds.cnn import CNN1DSpec, CNN2DSpec, ConvLayer, ConvNetSpec
+from trainscope.schemas.kinds.mlp import Activation, MLPSpec
+from trainscope.schemas.kinds.params2d import Params2DSpec
+from trainscope.schemas.rules import lr_range, no_training_examples, spec_errors
 from trainscope.schemas.spec import (
-    Activation,
-    CNN1DSpec,
-    CNN2DSpec,
-    ConvLayer,
-    ConvNetSpec,
     DatasetPreviewRequest,
+    DataSpec,
     DeviceChoice,
     JobSpec,
-    MLPSpec,
     ModelSpec,
     OptimizerName,
     OptimSpec,
-    Params2DSpec,
     ProbeSpec,
 )
 

@@ -4,20 +4,19 @@ shallow)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, TypeGuard, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeGuard, get_args
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    Discriminator,
     Field,
     PrivateAttr,
-    Tag,
     model_validator,
 )
+
+from trainscope.schemas.registry import discriminated
 
 Points2DName = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss"]
 REGRESSION_DATASETS = frozenset({"plane", "multi_gauss"})  # TensorFlow Playground's two: a value to predict
@@ -31,7 +30,7 @@ DIGITS_SAMPLES = 1797  # scikit-learn's bundled 8x8 digits
 MNIST1D_LENGTH = 40  # MNIST-1D's final sequence length (its paper's setup)
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
     # NaN and infinity are no setting: JSON has no spelling for them, and every bound would pass them
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -98,7 +97,7 @@ def _shallow(value: Any) -> Any:
 Shallow = Annotated[Any, AfterValidator(_shallow)]
 
 
-class _SplitData(_Strict):
+class SplitData(Strict):
     """How a labelled dataset is split: train, validation, and optionally test and a second held-out set."""
 
     val_fraction: float = Field(0.3, ge=0.05, le=0.9)
@@ -135,7 +134,7 @@ def _distinct(features: tuple[str, ...]) -> tuple[str, ...]:
     return features
 
 
-class Points2DData(_SplitData):
+class Points2DData(SplitData):
     """A generated 2-D dataset: two classes, or (plane, multi_gauss) a value in [-1, 1] to predict."""
 
     kind: Literal["points2d"] = "points2d"
@@ -166,7 +165,7 @@ class Points2DData(_SplitData):
         return 1 if self.regression else 2
 
 
-class DigitsData(_SplitData):
+class DigitsData(SplitData):
     """scikit-learn's bundled 8x8 handwritten digits (no download), as they are or ("shifted digits")
     each placed at a random offset on a larger canvas: a CNN's filters find a stroke wherever it is, an
     MLP's weights only where they saw it."""
@@ -200,7 +199,7 @@ class DigitsData(_SplitData):
         return 1, self.canvas, self.canvas
 
 
-class Mnist1DData(_SplitData):
+class Mnist1DData(SplitData):
     """MNIST-1D (Greydanus & Kobak, ICML 2024): ten 1-D digit templates, each padded, scaled, translated, noised
     and sheared into a 40-point sequence, made offline by the `mnist1d` package; optionally with one fixed
     shuffle of the positions for every example, which keeps every value but destroys locality."""
@@ -236,7 +235,7 @@ class UploadedRows:
 DATASET_ID = r"^[0-9a-f]{12}$"
 
 
-class UploadedData(_SplitData):
+class UploadedData(SplitData):
     """A table uploaded with POST /api/datasets: numeric features and a label column, a class per row or
     a value to predict. Two features make a plane, drawn with its decision boundary as the 2-D datasets."""
 
@@ -283,7 +282,7 @@ class UploadedData(_SplitData):
         return self._rows
 
 
-class SurfaceData(_Strict):
+class SurfaceData(Strict):
     """A problem on the parameters themselves: linear regression's weight and bias, or a classic optimizer
     test function (no data), whose whole loss surface can be drawn; or `regression`, least squares in `dims`
     weights (y = x . w + noise, x ~ N(0, I), |w| = 1, from w = 0), drawn when dims is 2."""
@@ -306,31 +305,12 @@ class SurfaceData(_Strict):
         return self.n_points, 0, 0, 0
 
 
-def _kind_or_default(default: str) -> Callable[[Any], str | None]:
-    """A discriminator that lets a client leave out `kind` for the first family."""
-
-    def pick(value: Any) -> str | None:
-        if isinstance(value, dict):
-            return str(value.get("kind", default))
-        return getattr(value, "kind", None)
-
-    return pick
-
-
-DataSpec = Annotated[
-    Annotated[Points2DData, Tag("points2d")]
-    | Annotated[DigitsData, Tag("digits")]
-    | Annotated[Mnist1DData, Tag("mnist1d")]
-    | Annotated[UploadedData, Tag("uploaded")]
-    | Annotated[SurfaceData, Tag("surface")],
-    Discriminator(_kind_or_default("points2d")),
-]
 LabelledData = Points2DData | DigitsData | Mnist1DData | UploadedData
 PlanarData = Points2DData | UploadedData  # the kinds whose examples may be points in a plane
-PlanarDataSpec = Annotated[
-    Annotated[Points2DData, Tag("points2d")] | Annotated[UploadedData, Tag("uploaded")],
-    Discriminator(_kind_or_default("points2d")),
-]
+if TYPE_CHECKING:
+    PlanarDataSpec = PlanarData
+else:
+    PlanarDataSpec = discriminated([Points2DData, UploadedData], "points2d")
 
 
 def planar(data: object) -> TypeGuard[PlanarData]:

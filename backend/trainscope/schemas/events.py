@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from trainscope.schemas.data import _Strict
+from trainscope.schemas.data import Strict
 from trainscope.schemas.spec import JobSpec
 from trainscope.schemas.text import Name, Notes
 
@@ -246,27 +246,27 @@ Event = Annotated[
 ]
 
 
-class PauseCommand(_Strict):
+class PauseCommand(Strict):
     action: Literal["pause"]
 
 
-class ResumeCommand(_Strict):
+class ResumeCommand(Strict):
     action: Literal["resume"]
 
 
-class StepCommand(_Strict):
+class StepCommand(Strict):
     """Run `steps` more steps while paused, then stay paused."""
 
     action: Literal["step"]
     steps: int = Field(1, ge=1)
 
 
-class SetLrCommand(_Strict):
+class SetLrCommand(Strict):
     action: Literal["set_lr"]
     lr: float = Field(gt=0.0)
 
 
-class CancelCommand(_Strict):
+class CancelCommand(Strict):
     """Stop at the next report (POST /cancel, or the server enforcing a limit)."""
 
     action: Literal["cancel"] = "cancel"

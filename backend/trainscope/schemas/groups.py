@@ -7,14 +7,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from trainscope.schemas.data import Shallow, _Strict
+from trainscope.schemas.data import Shallow, Strict
 from trainscope.schemas.events import JobPublic
 from trainscope.schemas.text import Name
 
 SpecPath = Annotated[str, Field(max_length=200)]  # a dotted path into a JobSpec, e.g. "model.activation"
 
 
-class Variation(_Strict):
+class Variation(Strict):
     """One run of a group: the base spec with these settings changed."""
 
     label: str = Field("", max_length=100, description="legend text; empty: the changed settings")
@@ -24,7 +24,7 @@ class Variation(_Strict):
     )
 
 
-class GroupCreate(_Strict):
+class GroupCreate(Strict):
     """Runs that share the base spec (seed, initial weights, data) and differ in what each variation
     changes. Give either `variations` or `grid` (every combination of the listed values)."""
 

@@ -3,134 +3,35 @@ across fields)."""
 
 from __future__ import annotations
 
-import itertools
-import math
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Field, model_validator
 
-from trainscope.schemas.data import (
-    Coordinate,
-    DataSpec,
-    PlanarDataSpec,
-    Points2DData,
-    SurfaceData,
-    _kind_or_default,
-    _Strict,
-)
+from trainscope.schemas.data import Coordinate, LabelledData, PlanarDataSpec, Points2DData, Strict, SurfaceData
+from trainscope.schemas.kinds.mlp import MLPSpec
+from trainscope.schemas.registry import Layer, registry
 
-Activation = Literal["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "identity"]
 OptimizerName = Literal["sgd", "momentum", "rmsprop", "adam", "adamw", "random_search"]
 DeviceChoice = Literal["auto", "cpu", "cuda"]
 PlantedBug = Literal["none", "shuffled_labels", "no_zero_grad", "softmax_into_loss"]
 
 
-class _NetSpec(_Strict):
-    """What an MLP and a CNN's head share: hidden widths, activation, bias, batch norm, dropout, init."""
+class Kinded(Protocol):
+    """What the type checker knows of a model spec: its kind (narrow with isinstance for the rest)."""
 
-    hidden: list[Annotated[int, Field(ge=1)]] = Field(
-        default_factory=lambda: [8, 8], description="hidden widths; none: logistic (or linear) regression"
-    )
-    activation: Activation = "tanh"
-    leaky_slope: float = Field(0.01, gt=0.0, lt=1.0, description="leaky_relu only: the slope below zero")
-    bias: bool = True
-    batch_norm: bool = False
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
-    init_seed: int | None = Field(
-        None, ge=0, le=2**31 - 1, description="seed of the initial weights only (null: the job's seed)"
-    )
-    init: Literal["default", "he", "xavier"] = Field(
-        "default",
-        description="weight init, uniform: default +-1/sqrt(fan_in) (PyTorch's), he +-sqrt(6/fan_in), "
-        "xavier +-sqrt(6/(fan_in+fan_out))",
-    )
+    @property
+    def kind(self) -> str: ...
 
 
-class MLPSpec(_NetSpec):
-    kind: Literal["mlp"] = "mlp"
+if TYPE_CHECKING:
+    ModelSpec = Kinded
+    DataSpec = LabelledData | SurfaceData
+else:  # the tagged unions of every registered kind, for pydantic
+    ModelSpec = registry().model_union()
+    DataSpec = registry().data_union()
 
 
-class ConvLayer(_Strict):
-    """A convolution, then the activation (batch norm between when asked), then an optional 2x2 pooling."""
-
-    channels: int = Field(8, ge=1)
-    kernel: int = Field(3, ge=1, le=9)
-    stride: int = Field(1, ge=1, le=4)
-    padding: int = Field(1, ge=0, le=4)
-    pool: Literal["none", "max", "avg"] = Field("max", description="2x2, stride 2")
-
-    def out_size(self, size: int) -> int:
-        """Side of the feature map this layer makes of a size x size input (0 or less: nothing left)."""
-        side = (size + 2 * self.padding - self.kernel) // self.stride + 1
-        return side // 2 if self.pool != "none" else side
-
-
-class ConvNetSpec(_NetSpec):
-    """Convolutions over the examples' `dims` axes, then an MLP head (`hidden`, possibly empty) on the
-    flattened maps."""
-
-    kind: str
-    dims: ClassVar[int]
-    conv: list[ConvLayer] = Field(min_length=1, max_length=6)
-
-    def feature_shape(self, example: tuple[int, ...]) -> tuple[int, ...]:
-        """(channels, *sides) after the convolutions (a side of 0 or less: the input ran out)."""
-        channels, sides = example[0], list(example[1:])
-        for layer in self.conv:
-            channels, sides = layer.channels, [layer.out_size(side) for side in sides]
-        return channels, *sides
-
-
-class CNN2DSpec(ConvNetSpec):
-    """A CNN on images."""
-
-    kind: Literal["cnn2d"] = "cnn2d"
-    dims: ClassVar[int] = 2
-    conv: list[ConvLayer] = Field(
-        default_factory=lambda: [ConvLayer(channels=8), ConvLayer(channels=16)], min_length=1, max_length=6
-    )
-    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [32])
-
-
-def _paper_conv1d() -> list[ConvLayer]:
-    # the MNIST-1D paper's CNN: 25 channels, kernels 5, 3, 3, each of stride 2, no pooling (40 -> 19 -> 10 -> 5)
-    return [ConvLayer(channels=25, kernel=k, stride=2, padding=1, pool="none") for k in (5, 3, 3)]
-
-
-class CNN1DSpec(ConvNetSpec):
-    """A CNN on sequences; the defaults are the MNIST-1D paper's (ReLU, a linear read-out on the maps)."""
-
-    kind: Literal["cnn1d"] = "cnn1d"
-    dims: ClassVar[int] = 1
-    conv: list[ConvLayer] = Field(default_factory=_paper_conv1d, min_length=1, max_length=6)
-    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
-    activation: Activation = "relu"
-
-
-class Params2DSpec(_Strict):
-    """The two parameters of a surface problem themselves: (weight, bias) or (x, y)."""
-
-    kind: Literal["params2d"] = "params2d"
-    start: tuple[Coordinate, Coordinate] = Field((-1.5, 2.0), description="where gradient descent starts")
-    start_jitter: float = Field(
-        0.0,
-        ge=0.0,
-        le=10.0,
-        description="move the start by up to this much along each axis, drawn from the run's seed: runs that "
-        "share a seed share a start",
-    )
-
-
-ModelSpec = Annotated[
-    Annotated[MLPSpec, Tag("mlp")]
-    | Annotated[CNN2DSpec, Tag("cnn2d")]
-    | Annotated[CNN1DSpec, Tag("cnn1d")]
-    | Annotated[Params2DSpec, Tag("params2d")],
-    Discriminator(_kind_or_default("mlp")),
-]
-
-
-class OptimSpec(_Strict):
+class OptimSpec(Strict):
     optimizer: OptimizerName = "adam"
     lr: float = Field(0.03, gt=0.0)
     weight_decay: float = Field(0.0, ge=0.0, le=1.0)
@@ -159,7 +60,7 @@ class OptimSpec(_Strict):
         return self
 
 
-class ProbeSpec(_Strict):
+class ProbeSpec(Strict):
     """How often each probe samples, in steps (0 turns a probe off). Each costs time only when it samples;
     the defaults keep all of them within 5% of a bare loop's throughput (benchmarks/throughput.py)."""
 
@@ -206,7 +107,7 @@ class ProbeSpec(_Strict):
     )
 
 
-class JobSpec(_Strict):
+class JobSpec(Strict):
     """Everything a run needs; the same spec and seed give the same run."""
 
     # checked as printable by spec_errors, where a job is asked for: a name stored before that rule
@@ -238,41 +139,14 @@ class JobSpec(_Strict):
         """Trainable parameters, by arithmetic (the server never imports torch)."""
         return sum(count for _, count, _ in self.layer_parameters())
 
-    def layer_parameters(self) -> list[tuple[str, int, str]]:
-        """Each layer's trainable parameters by formula, and the formula: a convolution k*k*c_in*c_out
-        (+ c_out biases), a linear layer fan_in*fan_out (+ fan_out), a batch norm 2 per channel or unit."""
-        model, data = self.model, self.data
-        if isinstance(model, Params2DSpec) or isinstance(data, SurfaceData):
-            dims = data.dims if isinstance(data, SurfaceData) else 2
-            return [("params", dims, str(dims))]  # (a surface with an MLP is refused by spec_errors)
-        layers: list[tuple[str, int, str]] = []
-
-        def add(name: str, factors: list[int], width: int) -> None:
-            weights, terms = math.prod(factors), ["·".join(map(str, factors))]
-            biases = width if model.bias else 0
-            norm = 2 * width if model.batch_norm and name != "output" else 0
-            terms += [str(width)] * bool(biases) + [f"2·{width}"] * bool(norm)
-            layers.append((name, weights + biases + norm, " + ".join(terms)))
-
-        fan_in = data.in_features
-        if isinstance(model, ConvNetSpec):
-            example = getattr(data, "example_shape", None)
-            if example is None or len(example) != model.dims + 1:
-                return []  # not the data this model convolves: refused by spec_errors
-            channels = example[0]
-            for i, conv in enumerate(model.conv):
-                add(f"conv{i + 1}", [conv.kernel] * model.dims + [channels, conv.channels], conv.channels)
-                channels = conv.channels
-            fan_in = math.prod(max(side, 0) for side in model.feature_shape(example))
-        widths = [fan_in, *model.hidden, data.n_outputs]
-        for i, (inputs, outputs) in enumerate(itertools.pairwise(widths)):
-            hidden = i < len(model.hidden)
-            name = (f"fc{i + 1}" if isinstance(model, ConvNetSpec) else f"layer{i + 1}") if hidden else "output"
-            add(name, [inputs, outputs], outputs)
-        return layers
+    def layer_parameters(self) -> list[Layer]:
+        """Each layer's trainable parameters by formula, and the formula, as the model's kind counts them
+        (none for data the kind does not train on: the rules refuse that pairing)."""
+        kind = registry().model(self.model.kind)
+        return kind.layers(self.model, self.data) if self.data.kind in kind.data else []
 
 
-class DatasetPreviewRequest(_Strict):
+class DatasetPreviewRequest(Strict):
     """The data of a job and its seed: the points it would train on, drawn before it starts."""
 
     data: PlanarDataSpec = Field(default_factory=Points2DData)

@@ -1,6 +1,6 @@
-"""fit(): the driver every run shares (control, reporting, divergence, pace, time limit, device) around
-the task of its model kind (training/tasks/). Plain PyTorch: it reports through an injected `emit` and
-obeys `control`."""
+"""fit(): the driver every run shares around the task of its model kind (training/tasks/): the optimizer
+and its step (zero_grad, backward, step), the probe schedule, control, reporting, divergence, pace, time
+limit and device. Plain PyTorch: it reports through an injected `emit` and obeys `control`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ from trainscope.schemas import (
     SetLrCommand,
     StepCommand,
 )
+from trainscope.training.models import make_optimizer
+from trainscope.training.probes import Telemetry
+from trainscope.training.random_search import RandomSearch
 from trainscope.training.tasks import Emit, task_for
 
 
@@ -97,8 +100,39 @@ class Driver:
         self.started = time.monotonic()  # reset when training starts; the time limit and steps/s use it
         self.pace_from = (self.started, 0)  # (time, step) the pace counts from: a resume starts afresh
         self.task = task_for(spec)(spec, self.device)
+        self.optimizer = make_optimizer(spec.optim, self.task.parameters(), spec.seed)
+        context = self.task.probe_context()
+        self.telemetry = Telemetry(context) if context is not None else None
+        self.state, self.zero_grad = self.task.state(), spec.optim.planted_bug != "no_zero_grad"
+        self.search = self.optimizer if isinstance(self.optimizer, RandomSearch) else None
         self.step_tags = self.task.step_tags
         self.pace, self.eval_every = spec.pace, spec.optim.eval_every
+        self.measured: dict[str, torch.Tensor] = {}  # figures of the last step asked to measure
+
+    def train_step(self, step: int, last: bool) -> torch.Tensor:
+        """One step of the task's loss, backward and the optimizer; the row to buffer (on the device)."""
+        task, optimizer, telemetry = self.task, self.optimizer, self.telemetry
+        batch = task.batch()
+        measure = last or step % self.eval_every == 0
+        if self.search is not None:  # no gradient: the search evaluates the loss itself
+            with torch.no_grad():
+                _, figures = task.loss(self.state, batch, measure)
+                loss = self.search.step(lambda: task.loss(self.state, batch, False)[0])
+        else:
+            if telemetry is not None:
+                telemetry.before_forward(step, last=last)
+            loss, figures = task.loss(self.state, batch, measure)
+            if self.zero_grad:
+                optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            if telemetry is not None:
+                telemetry.after_backward(step, self.emit)
+            optimizer.step()
+        if measure:
+            self.measured = {tag: value for tag, value in figures.items() if tag not in self.step_tags}
+        if len(self.step_tags) == 1:
+            return loss.detach()
+        return torch.stack([loss.detach(), *(figures[tag].detach() for tag in self.step_tags[1:])])
 
     def run(self) -> FitResult:
         steps = self.spec.optim.steps
@@ -107,7 +141,7 @@ class Driver:
         self.pace_from = (self.started, 0)
         try:
             for step in range(1, steps + 1):
-                self.pending.append(self.task.train_step(step, step == steps, self.emit))
+                self.pending.append(self.train_step(step, step == steps))
                 self.after_step(step, final=step == steps)
         except Cancelled:
             return FitResult("cancelled", step, f"cancelled at step {step}", self.summary)
@@ -145,9 +179,12 @@ class Driver:
             len(self.pending) >= self.policy.max_steps or time.monotonic() - self.last_report >= self.policy.interval_s
         )
         if evaluating or due or stepped_out or step == 1:
-            extra: dict[str, float] = {"lr": self.task.optimizer.param_groups[0]["lr"]}
+            extra: dict[str, float] = {"lr": self.optimizer.param_groups[0]["lr"]}
             if evaluating:
                 extra.update(self.task.evaluation(final))
+                if self.measured:  # one more device read per evaluation, of a few figures
+                    extra.update(zip(self.measured, torch.stack(list(self.measured.values())).tolist(), strict=True))
+                    self.measured = {}
             self.report(step, extra)
             if not final:
                 self.obey(step)
@@ -202,8 +239,8 @@ class Driver:
             elif isinstance(command, StepCommand) and self.paused:
                 self.step_budget = command.steps
             elif isinstance(command, SetLrCommand):
-                previous = self.task.optimizer.param_groups[0]["lr"]
-                for group in self.task.optimizer.param_groups:
+                previous = self.optimizer.param_groups[0]["lr"]
+                for group in self.optimizer.param_groups:
                     group["lr"] = command.lr
                 self.emit({"type": "control", "step": step, "action": "set_lr", "lr": command.lr, "previous": previous})
 

@@ -15,7 +15,6 @@ from trainscope.schemas import (
     LabelledData,
     MLPSpec,
     OptimSpec,
-    Params2DSpec,
     SurfaceData,
 )
 from trainscope.training.random_search import RandomSearch
@@ -180,7 +179,7 @@ class ConvNet(LayeredNet):
 def build_model(spec: JobSpec) -> LayeredNet:
     """The spec's network, its weights drawn from the job's seed (or the model's own init seed)."""
     model, data = spec.model, spec.data
-    if isinstance(model, Params2DSpec) or isinstance(data, SurfaceData):
+    if not isinstance(model, MLPSpec | ConvNetSpec) or isinstance(data, SurfaceData):
         raise ValueError("a network needs labelled data and an mlp or convolutional model spec")
     init_seed = model.init_seed if model.init_seed is not None else spec.seed
     if isinstance(model, ConvNetSpec):

@@ -2,36 +2,53 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, get_args
 
 from fastapi import APIRouter, Request
 
 from trainscope import __version__
 from trainscope.api.deps import ManagerDep, SettingsDep
-from trainscope.schemas import Activation, DataSpec, DeviceChoice, JobSpec, ModelSpec, OptimizerName, Points2DName
+from trainscope.schemas import Activation, DeviceChoice, JobSpec, OptimizerName, Points2DName
+from trainscope.schemas.registry import Registry, registry
 
 router = APIRouter(prefix="/api", tags=["meta"])
 
 
-def kinds(union: Any) -> list[str]:
-    """The `kind` of each member of a discriminated spec union, in its order: the union is the one list."""
-    members = get_args(get_args(union)[0])  # Annotated[A | B, Discriminator] -> Annotated[A, Tag("a")], ...
-    return [get_args(member)[0].model_fields["kind"].default for member in members]
+def kinds_public(kinds: Registry) -> dict[str, Any]:
+    """Each model kind's data kinds, taps, views, words and the distribution it comes from, and each data
+    kind's words and distribution: what the page needs to offer a kind it has never heard of."""
+    words = {kind.name: {lang: asdict(w) for lang, w in kind.words.items()} for kind in kinds.data.values()}
+    return {
+        "model": {
+            kind.name: {
+                "data": list(kind.data),
+                "taps": list(kind.taps),
+                "views": list(kind.views),
+                "words": {lang: asdict(w) for lang, w in kind.words.items()},
+                "source": kinds.sources.get(kind.name, ""),
+            }
+            for kind in kinds.models.values()
+        },
+        "data": {name: {"words": w, "source": kinds.sources.get(name, "")} for name, w in words.items()},
+    }
 
 
 @router.get("/meta")
 def read_meta(settings: SettingsDep) -> dict[str, Any]:
     """Every choice, default and limit of a job spec."""
+    kinds = registry()
     return {
         "version": __version__,
         "choices": {
-            "data.kind": kinds(DataSpec),
-            "model.kind": kinds(ModelSpec),
+            "data.kind": list(kinds.data),
+            "model.kind": list(kinds.models),
             "data.dataset": list(get_args(Points2DName)),
             "model.activation": list(get_args(Activation)),
             "optim.optimizer": list(get_args(OptimizerName)),
             "device": list(get_args(DeviceChoice)),
         },
+        "kinds": kinds_public(kinds),
         "defaults": JobSpec().model_dump(mode="json"),
         "limits": settings.limits.model_dump(),
         "token_required": settings.token is not None,

@@ -66,7 +66,7 @@ const WORDS = {
     "error.over_steps": "at most the number of steps",
     "error.out_of_range": "between {min} and {max}",
     "error.no_training_examples": "the validation, test and holdout shares leave no training examples",
-    "error.surface_pairing": "surface data pairs with a 2-parameter model, and only with it",
+    "error.data_pairing": "this model trains on other data: choose {trains_on}",
     "error.dims": "only the regression objective has more than 2 weights",
     "error.random_search_surface": "random search moves the parameters of a surface problem: only with a 2-parameter model",
     "error.only_2d": "only for 2-D data",
@@ -151,7 +151,6 @@ const WORDS = {
     "error.no_features": "choose at least one input",
     "pictures.sequence": "the first example at step {step}: true → predicted, each convolution's feature maps under it",
     "pictures.map_rows": "{layer}: {channels} channels, a row each, on one scale:",
-    "error.needs_sequences": "a 1-D CNN needs sequence data: choose mnist1d",
     "runs.shuffled": "shuffled",
     "group.export": "Every point of these runs:",
     "runs.exportCsv": "every scalar point of this run, as CSV (run, tag, step, wall, value)",
@@ -165,7 +164,6 @@ const WORDS = {
     "parameters.formula": "formula",
     "parameters.by_formula": "by formula",
     "parameters.by_torch": "torch",
-    "error.needs_images": "a CNN needs image data: choose digits",
     "error.image_used_up": "the convolutions use up the image: less stride or pooling",
     "error.only_mlp": "only for an MLP",
     "error.only_cnn": "only for a CNN",
@@ -431,7 +429,7 @@ const WORDS = {
     "error.over_steps": "스텝 수 이하여야 합니다",
     "error.out_of_range": "{min}에서 {max} 사이여야 합니다",
     "error.no_training_examples": "검증·테스트·홀드아웃 비율이 학습 데이터를 남기지 않습니다",
-    "error.surface_pairing": "곡면 데이터는 2-파라미터 모델과만 함께 쓸 수 있습니다",
+    "error.data_pairing": "이 모델은 다른 데이터로 학습합니다: {trains_on}를 고르세요",
     "error.dims": "가중치가 2개보다 많은 것은 regression 목적 함수뿐입니다",
     "error.random_search_surface": "무작위 탐색은 곡면 문제의 파라미터를 움직입니다: 2-파라미터 모델과만 쓸 수 있습니다",
     "error.only_2d": "2차원 데이터에서만 쓸 수 있습니다",
@@ -491,7 +489,6 @@ const WORDS = {
     "error.no_features": "입력을 하나 이상 고르세요",
     "pictures.sequence": "스텝 {step}의 첫 예시: 정답 → 예측, 그 아래에 각 합성곱의 특성 맵",
     "pictures.map_rows": "{layer}: 채널 {channels}개, 채널마다 한 줄, 같은 척도:",
-    "error.needs_sequences": "1차원 CNN에는 시퀀스 데이터가 필요합니다: mnist1d를 고르세요",
     "runs.shuffled": "섞음",
     "group.export": "이 실행들의 모든 값:",
     "runs.exportCsv": "이 실행의 모든 스칼라 값을 CSV로 (run, tag, step, wall, value)",
@@ -508,7 +505,6 @@ const WORDS = {
     "parameters.by_formula": "공식으로",
     "parameters.by_torch": "torch",
     "panel.playground.parameters": "층별 파라미터 수",
-    "error.needs_images": "CNN에는 이미지 데이터가 필요합니다: digits를 고르세요",
     "error.image_used_up": "합성곱이 이미지를 다 써 버립니다: 스트라이드나 풀링을 줄이세요",
     "error.only_mlp": "MLP에서만 쓸 수 있습니다",
     "error.only_cnn": "CNN에서만 쓸 수 있습니다",
@@ -673,6 +669,11 @@ plotlyLanguage(language()); // every chart's toolbar in the page's language from
 
 export function t(key, fallback = key) {
   return WORDS[language()][key] ?? WORDS.en[key] ?? fallback;
+}
+
+// Words that arrive with the server's kinds (/api/meta), for keys the page has none of
+export function learnWords(lang, entries) {
+  for (const [key, text] of Object.entries(entries)) WORDS[lang][key] ??= text;
 }
 
 // A message with its {placeholders} filled: t("error.less_than_equal", {le: 5}) -> "at most 5"

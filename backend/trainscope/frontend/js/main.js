@@ -3,7 +3,7 @@ import { askForToken, cancelJob, controlJob, createJob, getJob, getMeta, hasToke
 import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
 import { language, mountLanguageToggle, onLanguageChange, say, t, translatePage } from "./i18n.js";
-import { datasetChoices, fromHash, kindsOf, planar, specFromValues, toHash, valuesFromSpec } from "./state.js";
+import { datasetChoices, fromHash, kindsOf, learnKinds, planar, specFromValues, toHash, valuesFromSpec } from "./state.js";
 import { mountControls } from "./views/controls.js";
 import { mountRuns } from "./views/runs.js";
 import { mountUploads } from "./views/uploads.js";
@@ -211,6 +211,7 @@ async function start() {
   let kinds; // the data and model kinds with their fields, from meta's schema
   try {
     meta = await getMeta();
+    learnKinds(meta);
     kinds = kindsOf(meta);
   } catch (error) {
     $("#spec-form").replaceChildren(Object.assign(document.createElement("p"), { className: "error", textContent: `Could not reach the server: ${error.message}` }));

@@ -1,14 +1,12 @@
 // Form state <-> URL: one table (FIELDS) drives the form, the spec and location.hash, as
 // TensorFlow Playground's state.ts does, so a pasted link reproduces a run's settings.
-import { t } from "./i18n.js";
+import { learnWords, t } from "./i18n.js";
 
 // What a 2-D model may see of a point, as TensorFlow Playground offers it (names as the API spells them).
 export const FEATURES = { x1: "x₁", x2: "x₂", x1_sq: "x₁²", x2_sq: "x₂²", x1_x2: "x₁x₂", sin_x1: "sin(x₁)", sin_x2: "sin(x₂)" };
 
 // Datasets whose label is a value to predict (the API's REGRESSION_DATASETS) are named so in the form.
 const DATASET_WORDS = { plane: ["plane (regression)", "dataset.plane"], multi_gauss: ["multi-Gaussian (regression)", "dataset.multi_gauss"] };
-
-const MODEL_WORDS = { mlp: "MLP", cnn2d: "CNN (images)", cnn1d: "CNN (sequences)" };
 
 // The kinds table, read from the server's JSON schema of a job (/api/meta): for each data and model
 // kind, the fields its spec has. The form shows a field only for the kinds that have it, so a new kind
@@ -47,7 +45,7 @@ export function relevant(field, dataKind, modelKind, kinds) {
 }
 
 export const FIELDS = [
-  { group: "Data", path: "data.dataset", label: "Dataset", control: "select", choices: (m) => datasetChoices(m).map((name) => [name, ...(DATASET_WORDS[name] || [name])]) },
+  { group: "Data", path: "data.dataset", label: "Dataset", control: "select", choices: (m) => datasetChoices(m).map((name) => [name, ...(DATASET_WORDS[name] || [t(`dataset.${name}`, name), `dataset.${name}`])]) },
   { group: "Data", path: "data.features", label: "Inputs", control: "features" },
   { group: "Data", path: "data.noise", label: "Noise", control: "range", min: 0, max: 1, step: 0.05 },
   { group: "Data", path: "data.n_points", label: "Points", control: "number", step: 50 },
@@ -62,7 +60,7 @@ export const FIELDS = [
   // empty: the run's seed draws the data; "new data" draws another set, as TensorFlow Playground's Regenerate
   { group: "Data", path: "data.seed", label: "Data seed", control: "seed" },
   // the network kinds the server offers (a 2-parameter model belongs to the lessons' surfaces)
-  { group: "Model", path: "model.kind", label: "Model", control: "select", choices: (m) => modelChoices(m).map((kind) => [kind, MODEL_WORDS[kind] || kind, `model.${kind}`]) },
+  { group: "Model", path: "model.kind", label: "Model", control: "select", choices: (m) => modelChoices(m).map((kind) => [kind, t(`model.${kind}`, kind), `model.${kind}`]) },
   // a CNN's convolutions: channels per layer (kernel 3, stride 1 unless written "25:5/2"), one pooling for all
   { group: "Model", path: "model.conv", label: "Convolutions", control: "conv" },
   { group: "Model", path: "model.hidden", label: "Hidden widths", control: "list" },
@@ -81,6 +79,41 @@ export const FIELDS = [
   { group: "Training", path: "seed", label: "Seed", control: "number", step: 1 },
   { group: "Training", path: "device", label: "Device", control: "select", choices: (m) => m.choices.device.map((d) => [d, d, `device.${d}`]) },
 ];
+
+// What the server's registry of kinds brings (/api/meta's kinds): each kind's name in every language it
+// has, and, for a kind from another package, a field for each of its settings the table above lacks,
+// made from its JSON schema (a number, a yes-or-no or a choice; a list or an object keeps its default).
+// The built-in kinds' other settings stay out of the form on purpose: it shows the ones worth a control.
+export function learnKinds(meta) {
+  for (const family of ["model", "data"]) {
+    for (const [kind, about] of Object.entries(meta.kinds[family])) {
+      for (const [lang, words] of Object.entries(about.words)) learnWords(lang, { [`${family === "model" ? "model" : "dataset"}.${kind}`]: words.name });
+    }
+  }
+  const known = new Set(FIELDS.map((field) => field.path));
+  for (const def of Object.values(meta.schema.$defs)) {
+    const kind = def.properties && def.properties.kind && def.properties.kind.const;
+    const family = meta.kinds.model[kind] ? "model" : meta.kinds.data[kind] ? "data" : null;
+    if (!family || meta.kinds[family][kind].source === "trainscope") continue;
+    for (const [name, property] of Object.entries(def.properties)) {
+      const path = `${family}.${name}`;
+      const field = name !== "kind" && !known.has(path) && schemaField(path, property);
+      if (!field) continue;
+      known.add(path);
+      const last = FIELDS.findLastIndex((f) => f.path.startsWith(`${family}.`)); // after its family's fields
+      FIELDS.splice(last + 1, 0, field);
+    }
+  }
+}
+
+function schemaField(path, property) {
+  const group = path.startsWith("data.") ? "Data" : "Model";
+  const label = property.title || path.split(".")[1];
+  if (property.enum) return { group, path, label, control: "select", choices: () => property.enum };
+  if (property.type === "boolean") return { group, path, label, control: "checkbox" };
+  if (property.type === "integer" || property.type === "number") return { group, path, label, control: "number", step: property.type === "integer" ? 1 : "any" };
+  return null;
+}
 
 // The page's own defaults on top of the API's: a first run long and slow enough to watch it learn.
 export const PAGE_DEFAULTS = { "optim.steps": 2000, pace: 200, "data.canvas": 8, "data.shift": 0, "data.standardize": true, "model.conv": [{ channels: 8, pool: "max" }, { channels: 16, pool: "max" }] };

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import nn
 
 from trainscope.schemas import JobSpec, Params2DSpec, SurfaceData
-from trainscope.training.models import make_optimizer
-from trainscope.training.random_search import RandomSearch
 from trainscope.training.surface import make_problem
-from trainscope.training.tasks import Emit, Task, register
+from trainscope.training.tasks import Emit, Figures, State, Task
 
 
 def start_of(model: Params2DSpec, seed: int) -> tuple[float, float]:
@@ -25,9 +24,12 @@ def start_of(model: Params2DSpec, seed: int) -> tuple[float, float]:
     return x, y
 
 
-@register("params2d")
 class SurfaceTask(Task):
+    """The parameters are the model; a step's figures are its position (the first two weights) before
+    the step, the path the page draws."""
+
     step_tags = ("train/loss", "path/x", "path/y")
+    model: Weights
 
     def __init__(self, spec: JobSpec, device: torch.device) -> None:
         super().__init__(spec, device)
@@ -37,38 +39,41 @@ class SurfaceTask(Task):
         self.problem = make_problem(data, spec.seed, device)
         # regression's d weights start at zero, where the loss is ~1 + noise^2 in every dimension
         start = [0.0] * data.dims if data.objective == "regression" else list(start_of(model, spec.seed))
-        self.params = torch.tensor(start, dtype=torch.float32, device=device, requires_grad=True)
-        self.optimizer = make_optimizer(spec.optim, [self.params], spec.seed)
-        self.search = self.optimizer if isinstance(self.optimizer, RandomSearch) else None
+        self.model = Weights(torch.tensor(start, dtype=torch.float32, device=device))
+        self.sampled = data.objective in ("linreg", "regression") and spec.optim.batch_size < data.n_points
         # on the job's device, so a mini-batch's indices are drawn there: no host-to-device copy per step
         self.shuffle = torch.Generator(device=device).manual_seed(spec.seed)
 
     def begin(self, emit: Emit) -> None:
-        if len(self.params) == 2:  # more weights have no surface to draw
-            x, y = self.params.detach().tolist()
+        if len(self.model.weights) == 2:  # more weights have no surface to draw
+            x, y = self.model.weights.detach().tolist()
             drawing = self.problem.drawing((x, y))
             emit({"type": "analysis", "name": "surface", "step": 0, "figures": {}, "data": drawing})
 
-    def train_step(self, step: int, last: bool, emit: Emit) -> torch.Tensor:
-        index = None
-        if self.data.objective in ("linreg", "regression") and self.spec.optim.batch_size < self.data.n_points:
-            shape = (self.spec.optim.batch_size,)
-            index = torch.randint(self.data.n_points, shape, generator=self.shuffle, device=self.device)
-        position = self.params.detach()[:2].clone()  # the path drawn: the first two weights
-        loss: torch.Tensor
-        if self.search is not None:  # no gradient: two evaluations of the loss per step
-            loss = self.search.step(lambda: self.problem.loss(self.params, index))
-        else:
-            loss = self.problem.loss(self.params, index)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
-            self.optimizer.step()
-        return torch.cat([loss.detach().reshape(1), position])
+    def batch(self) -> torch.Tensor | None:
+        """The examples' indices of a mini-batch; None: the whole set (or a function with no data)."""
+        if not self.sampled:
+            return None
+        shape = (self.spec.optim.batch_size,)
+        return torch.randint(self.data.n_points, shape, generator=self.shuffle, device=self.device)
+
+    def loss(self, state: State, batch: torch.Tensor | None, measure: bool) -> tuple[torch.Tensor, Figures]:
+        weights = state.params["weights"]
+        position = weights.detach()[:2].clone()
+        return self.problem.loss(weights, batch), {"path/x": position[0], "path/y": position[1]}
 
     def evaluation(self, final: bool) -> dict[str, float]:
         with torch.no_grad():
-            return {"full/loss": float(self.problem.loss(self.params))}
+            return {"full/loss": float(self.problem.loss(self.model.weights))}
 
     def finish(self, step: int, emit: Emit, summary: dict[str, float]) -> None:
-        x, y = self.params.detach()[:2].tolist()
+        x, y = self.model.weights.detach()[:2].tolist()
         summary.update({"final/x": x, "final/y": y})
+
+
+class Weights(nn.Module):
+    """The surface problem's weights as a module's one parameter: what the optimizer moves."""
+
+    def __init__(self, start: torch.Tensor) -> None:
+        super().__init__()
+        self.weights = nn.Parameter(start)

@@ -347,7 +347,14 @@ export function mountControls(form, meta, onChange) {
   });
   form.addEventListener("change", (event) => {
     if (event.target === presetSelect) return;
-    if (event.target.name === "model.kind" && KIND_STARTS[event.target.value]) write({ ...read(), ...KIND_STARTS[event.target.value] });
+    if (event.target.name === "model.kind") {
+      const kind = event.target.value;
+      // a model kind that trains on other data brings its first data kind along
+      const trainsOn = meta.kinds.model[kind].data;
+      const first = trainsOn[0] === "points2d" ? defaults["data.dataset"] : trainsOn[0];
+      const dataset = trainsOn.includes(dataKindOf(form.elements["data.dataset"].value, kinds)) ? {} : { "data.dataset": first };
+      if (KIND_STARTS[kind] || "data.dataset" in dataset) write({ ...read(), ...dataset, ...KIND_STARTS[kind] });
+    }
     const label = event.target.closest("label.invalid");
     if (label) {
       label.classList.remove("invalid");

@@ -23,7 +23,14 @@ function describe(spec) {
   const name = spec.data.kind === "uploaded" ? say("runs.table", { id: spec.data.dataset }) : datasetOf(spec.data);
   const data = name + (spec.data.shuffle_positions || spec.data.permute_pixels ? ` (${t("runs.shuffled")})` : "");
   const convs = spec.model.conv ? `${t("runs.conv")} ${spec.model.conv.map((c) => c.channels).join(",")} → ` : "";
-  return `${data} · ${convs}[${spec.model.hidden.join(",")}] ${spec.model.activation} · ${optim}`;
+  const model = spec.model.hidden ? `${convs}[${spec.model.hidden.join(",")}] ${spec.model.activation}` : ownSettings(spec.model);
+  return `${data} · ${model} · ${optim}`;
+}
+
+// A model of a kind the page has no words for: its name and its plain settings ("Polynomial degree 3")
+function ownSettings(model) {
+  const settings = Object.entries(model).filter(([key, value]) => key !== "kind" && typeof value !== "object");
+  return [t(`model.${model.kind}`, model.kind), ...settings.map(([key, value]) => `${key} ${value}`)].join(" ");
 }
 
 export function formatBytes(bytes) {

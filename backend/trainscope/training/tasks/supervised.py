@@ -1,5 +1,6 @@
-"""The MLP on labelled data (2-D points or digits): classes on cross-entropy, or (plane, multi_gauss) a
-value on squared error; the probes and the one-off analyses of a classifier."""
+"""A network on labelled data, the task of the MLP and CNN kinds (they differ only in the model the spec
+builds): classes on cross-entropy, or (plane, multi_gauss) a value on squared error; the probes and the
+one-off analyses of a classifier."""
 
 from __future__ import annotations
 
@@ -21,26 +22,24 @@ from trainscope.training.analyses import (
     unrolled_convolution,
 )
 from trainscope.training.datasets import Split, load_split
-from trainscope.training.models import build_model, make_optimizer
+from trainscope.training.models import LayeredNet, build_model
 from trainscope.training.objective import CLASSIFICATION, Objective, objective_for
 from trainscope.training.points import DRAWN_POINTS_CAP, drawn_points, target_of
-from trainscope.training.probes import ProbeContext, Telemetry
-from trainscope.training.tasks import Emit, Task, register
+from trainscope.training.probes import ProbeContext
+from trainscope.training.tasks import Emit, Figures, State, Task, call
 from trainscope.training.unrolled import unrolled_network
 
 
 def evaluate(
     model: nn.Module,
     split: Split,
-    batch: tuple[torch.Tensor, torch.Tensor] | None = None,
     held_out: bool = False,
     training_set: bool = False,
     objective: Objective = CLASSIFICATION,
 ) -> dict[str, float]:
     """Validation loss and accuracy (with held_out, the test and holdout sets' too, where the spec has
-    them; with training_set, the whole training set's as `train_eval/*`, dropout off), and the accuracy
-    on the last training batch's logits (already computed, so free); one device-to-host transfer for
-    all of them."""
+    them; with training_set, the whole training set's as `train_eval/*`, dropout off); one device-to-host
+    transfer for all of them."""
     sets = {"val": (split.x_val, split.y_val), **(split.held_out() if held_out else {})}
     if training_set:
         sets["train_eval"] = (split.x_train, split.y_train)
@@ -53,9 +52,6 @@ def evaluate(
             figures[f"{name}/loss"] = objective.loss(logits, y).double()
             if objective.accuracy:
                 figures[f"{name}/acc"] = objective.accuracy(logits, y)
-        if batch is not None and objective.accuracy:
-            batch_logits, batch_labels = batch
-            figures["train/acc"] = objective.accuracy(batch_logits.detach(), batch_labels)
         values = torch.stack(list(figures.values())).tolist()
     model.train(was_training)
     return dict(zip(figures, values, strict=True))
@@ -87,29 +83,22 @@ def dataset_event(split: Split, target: str) -> dict[str, Any]:
     return {"type": "dataset", "step": 0, "target": target, **parts}
 
 
-@register("mlp")
-class MLPTask(Task):
+class SupervisedTask(Task):
     """Mini-batches from a permutation of the training set (no DataLoader), probes on a fixed probe set."""
+
+    model: LayeredNet
 
     def __init__(self, spec: JobSpec, device: torch.device) -> None:
         super().__init__(spec, device)
         assert not isinstance(spec.data, SurfaceData)
         self.split = plant(load_split(spec.data, spec.seed, device), spec.optim.planted_bug, spec.seed)
         self.model = build_model(spec).to(device)
-        self.optimizer = make_optimizer(spec.optim, self.model.parameters())
         self.objective = objective_for(spec.data)
-        probe_x = torch.cat([self.split.x_val, self.split.x_train])[: spec.probes.probe_size]
-        probe_y = torch.cat([self.split.y_val, self.split.y_train])[: spec.probes.probe_size]
-        plane = plane_of(self.split) if planar(spec.data) else None
-        validation = min(len(self.split.x_val), len(probe_x))
-        context = ProbeContext(self.model, spec, probe_x, probe_y, plane, self.split.x_train, validation)
-        self.telemetry = Telemetry(context)
         self.shuffle = torch.Generator().manual_seed(spec.seed)
         # read every step: plain ints, not attribute chains (a tiny net's step is ~300 us; each lookup counts)
         self.batch_size, self.n_train = spec.optim.batch_size, len(self.split.x_train)
-        self.bug = spec.optim.planted_bug
+        self.softmax_into_loss = spec.optim.planted_bug == "softmax_into_loss"
         self.order, self.cursor = self.permutation(), 0
-        self.last_batch: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def permutation(self) -> torch.Tensor:
         return torch.randperm(self.n_train, generator=self.shuffle).to(self.device)
@@ -121,27 +110,36 @@ class MLPTask(Task):
         if self.spec.probes.grad_variance:
             emit(gradient_variance(self.model, self.split, self.spec.optim.batch_size, 0, self.spec.seed))
 
-    def train_step(self, step: int, last: bool, emit: Emit) -> torch.Tensor:
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         batch_size = self.batch_size
         if self.cursor + batch_size > self.n_train:
             self.order, self.cursor = self.permutation(), 0
         index = self.order[self.cursor : self.cursor + batch_size]
         self.cursor += batch_size
-        self.telemetry.before_forward(step, last=last)
-        labels = self.split.y_train[index]
-        logits = self.model(self.split.x_train[index])
-        loss = self.objective.loss(logits.softmax(1) if self.bug == "softmax_into_loss" else logits, labels)
-        if self.bug != "no_zero_grad":
-            self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        self.telemetry.after_backward(step, emit)
-        self.optimizer.step()
-        self.last_batch = (logits, labels)
-        return loss.detach()
+        return self.split.x_train[index], self.split.y_train[index]
+
+    def loss(
+        self, state: State, batch: tuple[torch.Tensor, torch.Tensor], measure: bool
+    ) -> tuple[torch.Tensor, Figures]:
+        """With measure, also the accuracy on this batch's logits (already computed, so nearly free)."""
+        inputs, labels = batch
+        logits = call(self.model, state, inputs)
+        loss = self.objective.loss(logits.softmax(1) if self.softmax_into_loss else logits, labels)
+        if measure and self.objective.accuracy:
+            return loss, {"train/acc": self.objective.accuracy(logits.detach(), labels)}
+        return loss, {}
+
+    def probe_context(self) -> ProbeContext:
+        spec, split = self.spec, self.split
+        probe_x = torch.cat([split.x_val, split.x_train])[: spec.probes.probe_size]
+        probe_y = torch.cat([split.y_val, split.y_train])[: spec.probes.probe_size]
+        plane = plane_of(split) if planar(spec.data) else None
+        validation = min(len(split.x_val), len(probe_x))
+        return ProbeContext(self.model, spec, probe_x, probe_y, plane, split.x_train, validation)
 
     def evaluation(self, final: bool) -> dict[str, float]:
         """The held-out sets are scored once, at the end."""
-        return evaluate(self.model, self.split, self.last_batch, final, self.spec.probes.train_eval, self.objective)
+        return evaluate(self.model, self.split, final, self.spec.probes.train_eval, self.objective)
 
     def finish(self, step: int, emit: Emit, summary: dict[str, float]) -> None:
         probes = self.spec.probes

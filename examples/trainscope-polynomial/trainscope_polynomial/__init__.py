@@ -1,0 +1,1 @@
+"""A Trainscope model kind shipped in its own distribution (see kind.py and task.py)."""
