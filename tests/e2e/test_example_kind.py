@@ -20,7 +20,12 @@ def test_a_kind_from_another_package_is_offered_set_up_and_drawn(
     assert form.locator("select[name='model.kind'] option[value='polynomial']").inner_text() == "Polynomial"
     assert not form.locator("[data-path='model.degree']").is_visible()  # an MLP has no degree
 
+    panels = "[...document.querySelectorAll('[data-probe], [data-view]')]"
+    shown = f"() => {panels}.filter((p) => !p.hidden).map((p) => p.dataset.probe || p.dataset.view).sort()"
+    assert len(page.evaluate(shown)) == 9  # an MLP offers every panel
+
     form.locator("select[name='model.kind']").select_option("polynomial")
+    assert page.evaluate(shown) == ["system_every"]  # no layers, taps or classes: only what every run has
     assert form.locator("select[name='data.dataset']").input_value() == "curve"  # the data it trains on
     degree = form.locator("[data-path='model.degree']")
     assert degree.is_visible() and "Degree" in degree.inner_text()
@@ -36,6 +41,8 @@ def test_a_kind_from_another_package_is_offered_set_up_and_drawn(
     page.click("#start")
     wait_js(page, "window.trainscope.charts.figures.tags().includes('weights/norm')", 120)
     wait_js(page, "window.trainscope.charts.loss.pointCount() > 10", 120)
+    wait_js(page, "document.getElementById('system').textContent.includes('samples/s')", 60)
+    assert page.evaluate(shown) == ["system_every"]
     page.screenshot(path=str(artifacts_dir / "example-kind.png"), full_page=True)
 
     page.click("#language")

@@ -13,7 +13,7 @@ from sklearn.decomposition import PCA
 from trainscope.schemas import Event, JobSpec
 from trainscope.schemas.decode import floats as decode
 from trainscope.training.models import build_model
-from trainscope.training.probes import Telemetry
+from trainscope.training.probes import ProbeContext, Telemetry
 from trainscope.training.tasks.supervised import SupervisedTask
 from trainscope.training.telemetry import (
     class_probabilities,
@@ -285,3 +285,25 @@ def test_a_sequence_cnns_pictures_are_lines_with_a_map_per_convolution_a_row_per
     union: TypeAdapter[Event] = TypeAdapter(Event)
     for event in events:  # every one of them as the event union describes it
         union.validate_python({**event, "job": "j", "seq": 1, "wall": 0.0})
+
+
+def test_probes_read_taps_by_name_and_a_context_gets_those_its_taps_allow() -> None:
+    """A kind with no network, only word vectors: it gets the embedding (of its `embeddings` tap) and the
+    system's figures, and no probe that reads weighted layers or logits."""
+    spec = JobSpec.model_validate({"probes": {"min_interval_s": 0}})
+    vectors = torch.randn(10, 6)
+    labels = torch.arange(10)
+
+    def taps(inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"embeddings": vectors[inputs.long().reshape(-1)]}
+
+    context = ProbeContext(spec, labels.float().reshape(-1, 1), labels, taps)
+    telemetry = Telemetry(context)
+    assert [type(probe).__name__ for probe in telemetry.probes] == ["Embedding", "System"]
+    events: list[dict[str, Any]] = []
+    telemetry.before_forward(1)
+    telemetry.after_backward(1, events.append)
+    (embedding,) = [event for event in events if event["type"] == "embedding"]
+    assert embedding["tag"] == "embeddings" and embedding["labels"] == list(range(10))
+    reference = PCA(3).fit(vectors.double().numpy()).explained_variance_ratio_
+    np.testing.assert_allclose(embedding["explained"], reference, rtol=1e-6)

@@ -15,7 +15,7 @@ from trainscope.schemas import JobSpec, MLPSpec, UploadedData, UploadedRows, spe
 from trainscope.schemas.decode import floats
 from trainscope.schemas.registry import ModelKind, build, registry
 from trainscope.training.driver import Driver, EmitPolicy, NoControl, fit
-from trainscope.training.tasks import Task, task_for
+from trainscope.training.tasks import State, Task, task_for
 
 CPU = torch.device("cpu")
 
@@ -154,3 +154,30 @@ def test_a_surface_start_moves_with_the_seed_by_at_most_its_jitter() -> None:
     assert moved[0] == start(0, 0.3)  # runs that share a seed share a start: a race is fair
     assert len({tuple(point) for point in moved}) == 5
     assert all(abs(x + 1.5) <= 0.3 + 1e-6 and abs(y - 2.0) <= 0.3 + 1e-6 for x, y in moved)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"model": {"hidden": [6, 5], "batch_norm": True}},
+        {"data": {"kind": "digits"}, "model": {"kind": "cnn2d"}},
+        {"data": {"kind": "surface", "objective": "beale"}, "model": {"kind": "params2d"}},
+    ],
+)
+def test_a_loss_is_a_function_of_the_state_it_is_given(spec: dict[str, Any]) -> None:
+    """Other parameters passed in (as stacked runs will be) give the loss the model has with them loaded,
+    and leave the model's own untouched."""
+    job = JobSpec.model_validate({**spec, "optim": {"batch_size": 8}})
+    task = driver(job).task
+    own = task.state()
+    batch = task.batch()
+    moved = {name: (p.detach() + 0.1 * torch.randn_like(p)) for name, p in own.params.items()}
+    before = {name: p.detach().clone() for name, p in own.params.items()}
+    functional, figures = task.loss(State(moved, own.buffers), batch, measure=True)
+    assert all(torch.equal(p, before[name]) for name, p in own.params.items())
+    with torch.no_grad():
+        for name, p in own.params.items():
+            p.copy_(moved[name])
+    loaded, loaded_figures = task.loss(own, batch, measure=True)
+    torch.testing.assert_close(functional, loaded)
+    assert figures.keys() == loaded_figures.keys()

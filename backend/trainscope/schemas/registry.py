@@ -74,6 +74,12 @@ class DataKind:
         return kind_name(self.spec)
 
 
+def offered(needs: Iterable[str], taps: Iterable[str]) -> bool:
+    """Whether taps meet every need ("a|b": either will do)."""
+    have = set(taps)
+    return all(any(choice in have for choice in need.split("|")) for need in needs)
+
+
 def kind_name(spec: type[BaseModel]) -> str:
     default = spec.model_fields["kind"].default
     if not isinstance(default, str):

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from trainscope.schemas.data import Coordinate, LabelledData, PlanarDataSpec, Points2DData, Strict, SurfaceData
 from trainscope.schemas.kinds.mlp import MLPSpec
-from trainscope.schemas.registry import Layer, registry
+from trainscope.schemas.registry import Layer, offered, registry
 
 OptimizerName = Literal["sgd", "momentum", "rmsprop", "adam", "adamw", "random_search"]
 DeviceChoice = Literal["auto", "cpu", "cuda"]
@@ -64,17 +64,56 @@ class ProbeSpec(Strict):
     """How often each probe samples, in steps (0 turns a probe off). Each costs time only when it samples;
     the defaults keep all of them within 5% of a bare loop's throughput (benchmarks/throughput.py)."""
 
-    histogram_every: int = Field(200, ge=0, description="activation, weight and gradient histograms")
-    histogram_bins: int = Field(30, ge=2)
-    layers_every: int = Field(200, ge=0, description="per-layer gradient/weight norms, dead units, saturation")
-    embedding_every: int = Field(200, ge=0, description="PCA of the penultimate layer on the probe set")
-    boundary_every: int = Field(100, ge=0, description="class probability over the input plane (2-D data)")
-    boundary_grid: int = Field(40, ge=4, le=200, description="grid cells per side of the boundary map")
-    network_every: int = Field(200, ge=0, description="weights and each hidden unit's map (network view)")
-    images_every: int = Field(
-        200, ge=0, description="image data: examples with their predictions; a CNN: its kernels and feature maps"
+    # Each probe says which of a kind's taps it reads ("needs": every entry met, "a|b" by either): a kind
+    # offers the probes its taps allow (registry.offered). "layers": a network's weighted layers.
+    histogram_every: int = Field(
+        200, ge=0, description="activation, weight and gradient histograms", json_schema_extra={"needs": ["layers"]}
     )
-    confusion_every: int = Field(200, ge=0, description="classes: the confusion matrix on the probe set")
+    histogram_bins: int = Field(30, ge=2)
+    layers_every: int = Field(
+        200,
+        ge=0,
+        description="per-layer gradient/weight norms, dead units, saturation",
+        json_schema_extra={"needs": ["layers"]},
+    )
+    embedding_every: int = Field(
+        200,
+        ge=0,
+        description="PCA of a representation on the probe set (embedding_tap)",
+        json_schema_extra={"needs": ["hidden|latent|embeddings"]},
+    )
+    embedding_tap: str | None = Field(
+        None,
+        max_length=40,
+        pattern=r"^[a-z_]+(/[0-9]+)?$",
+        description="the tap the embedding projects: hidden/0, hidden/1..., latent, embeddings (null: the "
+        "kind's representation: its embeddings, else its latent code, else its last hidden layer)",
+    )
+    boundary_every: int = Field(
+        100,
+        ge=0,
+        description="class probability over the input plane (2-D data)",
+        json_schema_extra={"needs": ["logits"]},
+    )
+    boundary_grid: int = Field(40, ge=4, le=200, description="grid cells per side of the boundary map")
+    network_every: int = Field(
+        200,
+        ge=0,
+        description="weights and each hidden unit's map (network view)",
+        json_schema_extra={"needs": ["layers"]},
+    )
+    images_every: int = Field(
+        200,
+        ge=0,
+        description="image data: examples with their predictions; a CNN: its kernels and feature maps",
+        json_schema_extra={"needs": ["logits"]},
+    )
+    confusion_every: int = Field(
+        200,
+        ge=0,
+        description="classes: the confusion matrix on the probe set",
+        json_schema_extra={"needs": ["logits"]},
+    )
     system_every: int = Field(200, ge=0, description="samples/s, device memory and utilization")
     probe_size: int = Field(256, ge=10, description="fixed examples the probes look at")
     gradient_check: bool = Field(False, description="at the end: autograd against finite differences")
@@ -105,6 +144,17 @@ class ProbeSpec(Strict):
         description="a probe samples at most this often in wall time (first and last step "
         "always): a small net trains thousands of steps a second, and no viewer needs 30 boundaries a second",
     )
+
+
+def probe_needs(field: str) -> list[str]:
+    """What a probe reads of a kind's taps (ProbeSpec's `needs`; none: every kind has it)."""
+    extra = ProbeSpec.model_fields[field].json_schema_extra
+    return list(extra.get("needs", [])) if isinstance(extra, dict) else []  # type: ignore[arg-type]
+
+
+def probes_offered(taps: tuple[str, ...]) -> list[str]:
+    """The probes (ProbeSpec's sampling fields) a kind with these taps offers."""
+    return [name for name in ProbeSpec.model_fields if name.endswith("_every") and offered(probe_needs(name), taps)]
 
 
 class JobSpec(Strict):

@@ -101,8 +101,9 @@ class Driver:
         self.pace_from = (self.started, 0)  # (time, step) the pace counts from: a resume starts afresh
         self.task = task_for(spec)(spec, self.device)
         self.optimizer = make_optimizer(spec.optim, self.task.parameters(), spec.seed)
-        context = self.task.probe_context()
-        self.telemetry = Telemetry(context) if context is not None else None
+        self.telemetry: Telemetry | None = Telemetry(self.task.probe_context())
+        if not self.telemetry.probes:
+            self.telemetry = None  # nothing to sample: not even a call per step
         self.state, self.zero_grad = self.task.state(), spec.optim.planted_bug != "no_zero_grad"
         self.search = self.optimizer if isinstance(self.optimizer, RandomSearch) else None
         self.step_tags = self.task.step_tags

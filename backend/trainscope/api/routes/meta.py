@@ -11,6 +11,7 @@ from trainscope import __version__
 from trainscope.api.deps import ManagerDep, SettingsDep
 from trainscope.schemas import Activation, DeviceChoice, JobSpec, OptimizerName, Points2DName
 from trainscope.schemas.registry import Registry, registry
+from trainscope.schemas.spec import probes_offered
 
 router = APIRouter(prefix="/api", tags=["meta"])
 
@@ -24,6 +25,7 @@ def kinds_public(kinds: Registry) -> dict[str, Any]:
             kind.name: {
                 "data": list(kind.data),
                 "taps": list(kind.taps),
+                "probes": probes_offered(kind.taps),
                 "views": list(kind.views),
                 "words": {lang: asdict(w) for lang, w in kind.words.items()},
                 "source": kinds.sources.get(kind.name, ""),

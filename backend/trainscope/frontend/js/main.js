@@ -37,9 +37,14 @@ function applyProjector(on) {
 }
 
 // Data that is not points in the plane (images, sequences, wider tables) shows its examples, kernels,
-// maps and confusion under the loss; the boundary and the network diagram, empty for it, go last (main.css)
-function arrange(points) {
+// maps and confusion under the loss; the boundary and the network diagram, empty for it, go last (main.css).
+// A panel fed by a probe or a view its model kind does not offer (/api/meta's kinds) is hidden: a
+// polynomial has no hidden layer to draw, and a panel waiting for events that never come misleads.
+function arrange(points, offers) {
   document.body.dataset.shape = points ? "planar" : "other";
+  for (const panel of document.querySelectorAll("[data-probe], [data-view]")) {
+    panel.hidden = Boolean(offers) && !offers.probes.includes(panel.dataset.probe) && !offers.views.includes(panel.dataset.view);
+  }
 }
 
 async function start() {
@@ -142,7 +147,7 @@ async function start() {
     const classNames = table && table.target === "class" ? table.classes.map(String) : null;
     const axisNames = table && table.columns.length === 2 ? table.columns : null;
     for (const chart of Object.values(charts)) chart.reset({ batchSize: job.spec.optim.batch_size, planar: planar(job.spec.data), matrices, classNames, axisNames });
-    arrange(planar(job.spec.data));
+    arrange(planar(job.spec.data), meta.kinds.model[job.spec.model.kind]);
     current = { id: job.id, status: null, stream: null };
     setRunState(job.status);
     $("#lr").value = job.spec.optim.lr;
@@ -156,7 +161,7 @@ async function start() {
     if (current.stream) current.stream.close();
     current = { id: null, status: null, stream: null };
     for (const chart of Object.values(charts)) chart.reset();
-    if (controls) arrange(drawnAsPoints(specFromValues(controls.read(), kinds)));
+    if (controls) arrange(drawnAsPoints(specFromValues(controls.read(), kinds)), meta.kinds.model[controls.read()["model.kind"]]);
     setRunState(null);
     reportState();
   }
@@ -175,7 +180,7 @@ async function start() {
     return drawnAsPoints(spec) ? JSON.stringify([spec.data, spec.seed]) : "";
   };
   async function previewData(values) {
-    if (!current.id) arrange(drawnAsPoints(specFromValues(values, kinds))); // a run on screen keeps its own
+    if (!current.id) arrange(drawnAsPoints(specFromValues(values, kinds)), meta.kinds.model[values["model.kind"]]); // a run on screen keeps its own
     const key = dataKey(values);
     if (!key || key === shownData || ["queued", "running", "paused"].includes(current.status)) return;
     if (!controls.validate()) return; // what the form can tell is wrong is shown at its field, not sent

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from trainscope.schemas.data import Strict
 from trainscope.schemas.errors import SpecError, at_most
-from trainscope.schemas.kinds.mlp import Activation, LayerCounter, NetSpec, hidden_rules
+from trainscope.schemas.kinds.mlp import Activation, LayerCounter, NetSpec, hidden_rules, hidden_tap_rules
 from trainscope.schemas.registry import Layer, ModelKind, Words
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def cnn_rules(spec: JobSpec, limits: Limits) -> list[SpecError]:
     assert isinstance(model, ConvNetSpec)
     if example is None or len(example) != model.dims + 1:
         return []  # the pairing rule says what data it needs
-    errors = hidden_rules(spec, limits)
+    errors = hidden_rules(spec, limits) + hidden_tap_rules(spec, len(model.conv) + len(model.hidden))
     errors += [
         at_most(("model", "conv", i, "channels"), limits.max_width, " channels")
         for i, conv in enumerate(model.conv)
@@ -119,8 +119,8 @@ def cnn(spec: type[ConvNetSpec], data: str, en: Words, ko: Words) -> ModelKind:
         data=(data,),
         layers=cnn_layers,
         rules=cnn_rules,
-        taps=("hidden", "logits", "feature_maps"),
-        views=("kernels",),
+        taps=("layers", "hidden", "logits"),
+        views=("parameters",),
         words={"en": en, "ko": ko},
     )
 

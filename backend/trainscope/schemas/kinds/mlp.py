@@ -88,8 +88,19 @@ def hidden_rules(spec: JobSpec, limits: Limits) -> list[SpecError]:
     return errors
 
 
+def hidden_tap_rules(spec: JobSpec, hidden_layers: int) -> list[SpecError]:
+    """An embedding of hidden/N needs an N-th hidden layer."""
+    tap = spec.probes.embedding_tap or ""
+    if tap.startswith("hidden/") and int(tap.split("/")[1]) >= hidden_layers:
+        message = f"this model has {hidden_layers} hidden layers: hidden/0 to hidden/{hidden_layers - 1}"
+        return [SpecError(("probes", "embedding_tap"), message, "no_such_tap", {"count": hidden_layers})]
+    return []
+
+
 def mlp_rules(spec: JobSpec, limits: Limits) -> list[SpecError]:
-    errors = hidden_rules(spec, limits)
+    model = spec.model
+    assert isinstance(model, MLPSpec)
+    errors = hidden_rules(spec, limits) + hidden_tap_rules(spec, len(model.hidden))
     if spec.probes.unroll_conv:
         errors.append(SpecError(("probes", "unroll_conv"), "only for a convolutional model", "only_cnn"))
     return errors
@@ -102,8 +113,8 @@ KINDS = [
         data=LABELLED,
         layers=mlp_layers,
         rules=mlp_rules,
-        taps=("hidden", "logits"),
-        views=("network",),
+        taps=("layers", "hidden", "logits"),
+        views=("parameters",),
         words={
             "en": Words("MLP", "fully connected layers: every unit sees every input"),
             "ko": Words("MLP", "완전 연결층: 모든 유닛이 모든 입력을 봅니다"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -29,42 +29,63 @@ def finite_or_none(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
+Taps = Callable[[torch.Tensor], dict[str, torch.Tensor]]
+
+
+def no_taps(inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+    return {}
+
+
 @dataclass
 class ProbeContext:
-    """What probes look at; the probe set's activations are computed at most once per sampling step."""
+    """What probes look at: a task's named taps (eval-mode tensors for any inputs: "hidden/0"..., "logits",
+    "latent", "embeddings"), computed on the probe set at most once per sampling step; and, for the probes
+    of a network's weighted layers, the network itself."""
 
-    model: LayeredNet
     spec: JobSpec
     probe_x: torch.Tensor
     probe_y: torch.Tensor
-    plane: tuple[tuple[float, float], tuple[float, float]] | None  # x and y range of 2-D data
+    taps: Taps = no_taps
+    network: LayeredNet | None = None  # the "layers" tap
+    plane: tuple[tuple[float, float], tuple[float, float]] | None = None  # x and y range of 2-D data
     train_x: torch.Tensor | None = None  # the whole training set: a unit is dead only if it is dead on all of it
     probe_validation: int = 0  # how many of the probe set's first examples are validation (the rest training)
     last: bool = False  # the run's last step is being sampled
-    _probe: tuple[torch.Tensor, list[torch.Tensor]] | None = field(default=None, repr=False)
+    _probe: dict[str, torch.Tensor] | None = field(default=None, repr=False)
+
+    def offered(self) -> set[str]:
+        """The tap families this context has (one pass over a single example, at set-up)."""
+        families = {name.split("/")[0] for name in self.taps(self.probe_x[:1])} if len(self.probe_x) else set()
+        return families | ({"layers"} if self.network is not None else set())
 
     def new_step(self) -> None:
         self._probe = None
 
-    def _probe_pass(self) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        # one eval-mode forward over the probe set per sampling step, shared by every probe that samples
+    def probe_taps(self) -> dict[str, torch.Tensor]:
+        """Every tap on the probe set (one pass per sampling step, shared by the probes that sample)."""
         if self._probe is None:
-            self._probe = eval_forward(self.model, self.probe_x)
+            self._probe = self.taps(self.probe_x)
         return self._probe
 
     def probe_outputs(self) -> list[torch.Tensor]:
         """Each hidden layer's activation output on the probe set, in eval mode."""
-        return self._probe_pass()[1]
+        return hidden_taps(self.probe_taps())
 
     def probe_logits(self) -> torch.Tensor:
-        """The model's outputs on the probe set, in eval mode (from the same forward pass)."""
-        return self._probe_pass()[0]
+        """The model's outputs on the probe set, in eval mode (from the same pass)."""
+        return self.probe_taps()["logits"]
 
     def training_outputs(self) -> list[torch.Tensor]:
         """Each hidden layer's activation output on the whole training set (the probe set without one)."""
         if self.train_x is None:
             return self.probe_outputs()
-        return hidden_outputs(self.model, self.train_x)
+        return hidden_taps(self.taps(self.train_x))
+
+
+def hidden_taps(taps: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+    """hidden/0, hidden/1... in order."""
+    hidden = sorted((int(name.split("/")[1]), tensor) for name, tensor in taps.items() if name.startswith("hidden/"))
+    return [tensor for _, tensor in hidden]
 
 
 def eval_forward(model: LayeredNet, inputs: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -78,14 +99,29 @@ def eval_forward(model: LayeredNet, inputs: torch.Tensor) -> tuple[torch.Tensor,
     return logits, hidden
 
 
+def network_taps(model: LayeredNet) -> Taps:
+    """A network's taps: each hidden layer's activation output (hidden/0...) and its outputs (logits)."""
+
+    def taps(inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        logits, hidden = eval_forward(model, inputs)
+        return {**{f"hidden/{i}": h for i, h in enumerate(hidden)}, "logits": logits}
+
+    return taps
+
+
 def hidden_outputs(model: LayeredNet, inputs: torch.Tensor) -> list[torch.Tensor]:
     return eval_forward(model, inputs)[1]
 
 
 class Probe:
-    """No-op hooks; `every` steps between samples (0: never), and always at the first and last step."""
+    """No-op hooks; `every` steps between samples (0: never), and always at the first and last step.
+    `field` names its ProbeSpec setting, whose `needs` say which taps it reads."""
 
+    field: ClassVar[str] = ""
     every = 0
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        """Set up from the context: how often to sample, what to read."""
 
     def wants(self, step: int, last: bool = False) -> bool:
         return self.every > 0 and (step == 1 or step % self.every == 0 or last)

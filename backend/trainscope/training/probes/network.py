@@ -13,13 +13,11 @@ import torch
 from torch.utils.hooks import RemovableHandle
 
 from trainscope.schemas import SurfaceData
-from trainscope.training.models import PLAIN_INPUTS
-from trainscope.training.probes.base import Fetched, Probe, ProbeContext, b64, finite_or_none, hidden_outputs
+from trainscope.training.models import PLAIN_INPUTS, LayeredNet
+from trainscope.training.probes.base import Fetched, Probe, ProbeContext, b64, finite_or_none, hidden_taps
 from trainscope.training.telemetry import (
     SATURATION_BANDS,
-    class_probabilities,
     dead_units,
-    eval_outputs,
     histogram,
     pca_project,
     plane_grid,
@@ -30,13 +28,21 @@ NETWORK_WEIGHT_CAP = 50_000  # the network view draws every edge; past this many
 UNIT_MAP_GRID = 16
 
 
+def network_of(ctx: ProbeContext) -> LayeredNet:
+    assert ctx.network is not None, "a probe of weighted layers on a kind without them"
+    return ctx.network
+
+
 class Histograms(Probe):
     """Activation, weight and gradient histograms per layer (TensorBoard's histogram/distribution data)."""
+
+    field = "histogram_every"
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.every = ctx.spec.probes.histogram_every
         self.bins = ctx.spec.probes.histogram_bins
-        self.names = ctx.model.layer_names()
+        self.network = network_of(ctx)
+        self.names = self.network.layer_names()
         self.linear_names = [*self.names, "output"]
         self._handles: list[RemovableHandle] = []
         self._acts: list[torch.Tensor] = []
@@ -45,14 +51,14 @@ class Histograms(Probe):
         self._acts = []
         self._handles = [
             m.register_forward_hook(lambda _m, _i, out: self._acts.append(histogram(out, self.bins)))
-            for m in ctx.model.activations
+            for m in self.network.activations
         ]
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
         for handle in self._handles:
             handle.remove()
         self._handles = []
-        linears = ctx.model.linears()
+        linears = self.network.linears()
         out = {"weight": torch.stack([histogram(layer.weight, self.bins) for layer in linears])}
         grads = [layer.weight.grad for layer in linears]
         if all(g is not None for g in grads):
@@ -91,15 +97,18 @@ class LayerStats(Probe):
     it; a probe subset would call units dead that some training example still reaches. Costs one
     forward pass over the training set per sample."""
 
+    field = "layers_every"
+
     def __init__(self, ctx: ProbeContext) -> None:
         self.every = ctx.spec.probes.layers_every
-        self.activation = ctx.model.activation_name
-        self.names = [*ctx.model.layer_names(), "output"]
+        self.network = network_of(ctx)
+        self.activation = self.network.activation_name
+        self.names = [*self.network.layer_names(), "output"]
         self._dead_before: list[torch.Tensor] | None = None
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
         # Few, fused ops: at small sizes each eager op costs more than its arithmetic.
-        linears = ctx.model.linears()
+        linears = self.network.linears()
         weights = [layer.weight.detach() for layer in linears]
         grads = [
             layer.weight.grad if layer.weight.grad is not None else torch.zeros_like(w)
@@ -138,20 +147,34 @@ class LayerStats(Probe):
 RAW_VECTORS_MAX = 256_000
 
 
+def representation(ctx: ProbeContext) -> str | None:
+    """The tap the embedding projects: the spec's choice, else the kind's representation (its embeddings,
+    else its latent code, else its last hidden layer; a CNN without a head: its last feature maps); None
+    where there is none (logistic regression has no representation of its own)."""
+    taps = ctx.taps(ctx.probe_x[:1])
+    if ctx.spec.probes.embedding_tap is not None:
+        return ctx.spec.probes.embedding_tap
+    hidden = [f"hidden/{i}" for i in range(len(hidden_taps(taps)))]
+    return next((name for name in ("embeddings", "latent", *hidden[-1:]) if name in taps), None)
+
+
 class Embedding(Probe):
-    """PCA (3 components) of the penultimate layer's activations on the probe set, signs kept stable; at
-    the last step also the activations themselves."""
+    """PCA (3 components) of a tap on the probe set (see representation), signs kept stable; at the last
+    step also the tap's vectors themselves."""
+
+    field = "embedding_every"
 
     def __init__(self, ctx: ProbeContext) -> None:
-        # no hidden layer (logistic regression), no representation of its own to project
-        self.every = ctx.spec.probes.embedding_every if ctx.model.layer_names() else 0
+        self.tap = representation(ctx)
+        self.every = ctx.spec.probes.embedding_every if self.tap is not None else 0
         self.labels = ctx.probe_y.cpu().tolist()  # once, at set-up
         self.target = "class" if ctx.probe_y.dtype == torch.int64 else "value"
         self._previous: torch.Tensor | None = None
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
-        last = ctx.probe_outputs()[-1]  # a CNN without a head: its last feature maps, flattened
-        points = torch.nan_to_num(last.reshape(len(last), -1), nan=0.0, posinf=0.0, neginf=0.0)
+        assert self.tap is not None
+        tapped = ctx.probe_taps()[self.tap]
+        points = torch.nan_to_num(tapped.reshape(len(tapped), -1), nan=0.0, posinf=0.0, neginf=0.0)
         projection, components, explained = pca_project(points, 3, self._previous)
         self._previous = components
         raw = {"vectors": points} if ctx.last and points.numel() <= RAW_VECTORS_MAX else {}
@@ -162,7 +185,7 @@ class Embedding(Probe):
         event = {
             "type": "embedding",
             "step": step,
-            "tag": "penultimate",
+            "tag": self.tap,
             "dims": int(points.shape[1]),
             "n": int(points.shape[0]),
             "points": b64(points),
@@ -179,22 +202,24 @@ class Boundary(Probe):
     """Probability of class 1 (regression: the predicted value; more than two classes: the predicted
     class) over a grid on the input plane (2-D only)."""
 
+    field = "boundary_every"
+
     def __init__(self, ctx: ProbeContext) -> None:
-        assert ctx.plane is not None
         data = ctx.spec.data
         assert not isinstance(data, SurfaceData)
         self.output = "value" if data.regression else "class" if data.n_outputs > 2 else "p_class1"
-        self.every = ctx.spec.probes.boundary_every
+        self.every = ctx.spec.probes.boundary_every if ctx.plane is not None else 0
         self.size = ctx.spec.probes.boundary_grid
-        self.plane = ctx.plane
-        self.grid = plane_grid(*ctx.plane, self.size).to(ctx.probe_x.device)
+        self.plane = ctx.plane or ((0.0, 1.0), (0.0, 1.0))
+        self.grid = plane_grid(*self.plane, self.size).to(ctx.probe_x.device)
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
+        outputs = ctx.taps(self.grid)["logits"]
         if self.output == "value":
-            return {"probs": eval_outputs(ctx.model, self.grid)[:, 0]}
+            return {"probs": outputs[:, 0]}
         if self.output == "class":
-            return {"probs": eval_outputs(ctx.model, self.grid).argmax(1).float()}
-        return {"probs": class_probabilities(ctx.model, self.grid)[:, 1]}
+            return {"probs": outputs.argmax(1).float()}
+        return {"probs": outputs.softmax(1)[:, 1]}
 
     def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
         return [
@@ -214,12 +239,15 @@ class Network(Probe):
     """Every weight and its gradient (for the network diagram) and, on 2-D data, each hidden unit's output
     over the plane."""
 
+    field = "network_every"
+
     def __init__(self, ctx: ProbeContext) -> None:
         self.every = ctx.spec.probes.network_every
-        self.names = [*ctx.model.layer_names(), "output"]
+        self.network = network_of(ctx)
+        self.names = [*self.network.layer_names(), "output"]
         # the named inputs come with their maps over the plane, so only for 2-D data
         self.inputs = list(getattr(ctx.spec.data, "features", PLAIN_INPUTS)) if ctx.plane else []
-        self.shapes = [tuple(layer.weight.shape) for layer in ctx.model.linears()]
+        self.shapes = [tuple(layer.weight.shape) for layer in self.network.linears()]
         self.plane = ctx.plane
         self.grid = plane_grid(*ctx.plane, UNIT_MAP_GRID).to(ctx.probe_x.device) if ctx.plane else None
         # the diagram draws a matrix per layer: not a convolution's kernels (those get their own view)
@@ -227,14 +255,14 @@ class Network(Probe):
             self.every = 0
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
-        linears = ctx.model.linears()
+        linears = self.network.linears()
         out = {"weights": torch.cat([layer.weight.detach().reshape(-1) for layer in linears])}
         grads = [layer.weight.grad for layer in linears]
         if all(g is not None for g in grads):
             out["grads"] = torch.cat([g.reshape(-1) for g in grads if g is not None])
         if self.grid is not None:
-            inputs = ctx.model.input_features(self.grid)
-            units = hidden_outputs(ctx.model, self.grid)
+            inputs = self.network.input_features(self.grid)
+            units = hidden_taps(ctx.taps(self.grid))
             out["units"] = torch.cat([inputs.T, *(o.T for o in units)])  # input units, then hidden, x cells
         return out
 
@@ -270,6 +298,8 @@ def peak_resident_mb() -> float | None:
 
 class System(Probe):
     """Throughput since the last sample, and device memory and utilization on a GPU."""
+
+    field = "system_every"
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.every = ctx.spec.probes.system_every

@@ -19,12 +19,15 @@ class Pictures(Probe):
     maps after each convolution. An image CNN's kernels and maps are one small image per channel; a
     sequence CNN's are one image each, a row per channel, drawn under the example's line."""
 
+    field = "images_every"
+
     def __init__(self, ctx: ProbeContext) -> None:
         example: tuple[int, ...] = getattr(ctx.spec.data, "example_shape", (1, 1, 1))
         self.every = ctx.spec.probes.images_every if hasattr(ctx.spec.data, "example_shape") else 0
         self.sequence = len(example) == 2
         self.sides = (1, example[1]) if self.sequence else (example[1], example[2])  # height, width
-        layers = zip(ctx.model.layer_names(), ctx.model.linears(), strict=False)
+        network = ctx.network
+        layers = zip(network.layer_names(), network.linears(), strict=False) if network is not None else []
         self.convs = [(name, layer) for name, layer in layers if isinstance(layer, torch.nn.Conv1d | torch.nn.Conv2d)]
         self.examples = ctx.probe_x[:EXAMPLES_SHOWN]
         self.truth = ctx.probe_y[:EXAMPLES_SHOWN].tolist()  # once, at set-up
@@ -58,6 +61,8 @@ def images_event(
 
 class Confusion(Probe):
     """Classes: how often each true class was predicted as each class, on the probe set (eval mode)."""
+
+    field = "confusion_every"
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.classes = getattr(ctx.spec.data, "n_outputs", 0) if ctx.probe_y.dtype == torch.int64 else 0

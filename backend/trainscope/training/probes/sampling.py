@@ -8,9 +8,14 @@ import time
 import numpy as np
 import torch
 
+from trainscope.schemas.registry import offered
+from trainscope.schemas.spec import probe_needs
 from trainscope.training.probes.base import Emit, Fetched, Probe, ProbeContext
 from trainscope.training.probes.network import Boundary, Embedding, Histograms, LayerStats, Network, System
 from trainscope.training.probes.pictures import Confusion, Pictures
+
+# Every probe there is, in the order each samples a step; a run gets those its kind's taps allow.
+PROBES: list[type[Probe]] = [Histograms, LayerStats, Embedding, System, Pictures, Confusion, Boundary, Network]
 
 
 class Telemetry:
@@ -20,11 +25,9 @@ class Telemetry:
         self.ctx = ctx
         self.min_interval_s = ctx.spec.probes.min_interval_s
         self._last_sample: dict[int, float] = {}  # probe index -> monotonic time of its last sample
-        probes: list[Probe] = [Histograms(ctx), LayerStats(ctx), Embedding(ctx), System(ctx)]
-        probes += [Pictures(ctx), Confusion(ctx)]
-        if ctx.plane is not None:
-            probes.append(Boundary(ctx))
-        probes.append(Network(ctx))
+        taps = ctx.offered()
+        # a probe that the data rules out (a boundary without a plane) sets its own `every` to 0
+        probes = [probe(ctx) for probe in PROBES if offered(probe_needs(probe.field), taps)]
         self.probes = [p for p in probes if p.every > 0]
         self._active: list[Probe] = []
         self._next_due: float = 1  # the next step any probe samples on (the first and last always)

@@ -10,7 +10,7 @@ import importlib
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import nn
@@ -18,9 +18,7 @@ from torch.func import functional_call
 
 from trainscope.schemas import JobSpec
 from trainscope.schemas.registry import registry
-
-if TYPE_CHECKING:
-    from trainscope.training.probes import ProbeContext
+from trainscope.training.probes import ProbeContext
 
 Emit = Callable[[dict[str, Any]], None]
 Batch = Any  # a task's own: tensors on the device, shaped as its loss reads them
@@ -77,9 +75,10 @@ class Task(ABC):
         """The model's own parameters and buffers (the same tensors the optimizer steps in place)."""
         return State(dict(self.model.named_parameters()), dict(self.model.named_buffers()), own=True)
 
-    def probe_context(self) -> ProbeContext | None:
-        """What the probes read (None: this kind has nothing for them)."""
-        return None
+    def probe_context(self) -> ProbeContext:
+        """What the probes read: here no taps, so only the probes every run has (the system's)."""
+        empty = torch.empty(0, device=self.device)
+        return ProbeContext(self.spec, empty, empty)
 
     @abstractmethod
     def evaluation(self, final: bool) -> dict[str, float]:

@@ -26,6 +26,7 @@ from trainscope.training.models import LayeredNet, build_model
 from trainscope.training.objective import CLASSIFICATION, Objective, objective_for
 from trainscope.training.points import DRAWN_POINTS_CAP, drawn_points, target_of
 from trainscope.training.probes import ProbeContext
+from trainscope.training.probes.base import network_taps
 from trainscope.training.tasks import Emit, Figures, State, Task, call
 from trainscope.training.unrolled import unrolled_network
 
@@ -135,7 +136,8 @@ class SupervisedTask(Task):
         probe_y = torch.cat([split.y_val, split.y_train])[: spec.probes.probe_size]
         plane = plane_of(split) if planar(spec.data) else None
         validation = min(len(split.x_val), len(probe_x))
-        return ProbeContext(self.model, spec, probe_x, probe_y, plane, split.x_train, validation)
+        taps = network_taps(self.model)
+        return ProbeContext(spec, probe_x, probe_y, taps, self.model, plane, split.x_train, validation)
 
     def evaluation(self, final: bool) -> dict[str, float]:
         """The held-out sets are scored once, at the end."""
