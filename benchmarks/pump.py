@@ -10,16 +10,14 @@ histograms, scalars batches). Also prints the worker's cost of encoding, which m
 from __future__ import annotations
 
 import argparse
-import copy
 import pickle
 import statistics
 import time
-from typing import Any
 
 from trainscope.config import Limits
 from trainscope.jobs.ledger import Ledger, LiveJob, Pending
 from trainscope.jobs.messages import encode_event
-from trainscope.schemas import JobSpec, JobStatus
+from trainscope.schemas import EventBase, JobSpec, JobStatus, StatusEvent
 from trainscope.training.driver import fit
 
 SPEC = {
@@ -58,12 +56,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    made: list[dict[str, Any]] = []
+    made: list[EventBase] = []
     fit(JobSpec.model_validate(SPEC), made.append)
-    made = [e for e in made if e["type"] != "status"]  # statuses take the same path both ways
-    for event in made:
-        event.setdefault("wall", time.time())
-    as_dicts = [pickle.dumps(copy.deepcopy(e)) for e in made]
+    made = [e for e in made if not isinstance(e, StatusEvent)]  # statuses take the same path both ways
+    as_dicts = [pickle.dumps(e.model_dump(exclude={"job", "seq"})) for e in made]
     started = time.perf_counter()
     encoded = [encode_event("job", e) for e in made]
     worker_cost = time.perf_counter() - started

@@ -122,7 +122,7 @@ def tensorboard_loop(spec: JobSpec, logdir: str) -> float:
 
 
 def fit_loop(spec: JobSpec) -> tuple[float, int]:
-    events: list[dict[str, Any]] = []
+    events: list[Any] = []
     result = fit(spec, events.append)
     assert result.status == "done", result.message
     return result.summary["steps_per_s"], len(events)

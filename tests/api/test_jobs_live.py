@@ -212,7 +212,8 @@ def test_runs_sort_by_a_figure_and_filter_by_ranges_and_settings(server: LiveSer
     runs = {run["job_id"] for run in server.wait_group(created.json()["id"])["runs"]}
 
     def listed(**query: Any) -> list[dict[str, Any]]:
-        response = httpx.get(f"{server.url}/api/jobs", params=query, timeout=10)
+        # the most a page holds: the session's other runs (hundreds, by now) must not crowd these out
+        response = httpx.get(f"{server.url}/api/jobs", params={**query, "limit": 1000}, timeout=10)
         assert response.status_code == 200, response.text
         return [job for job in response.json()["jobs"] if job["id"] in runs]
 

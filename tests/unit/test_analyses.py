@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import torch
 
+from tests.recorded import recorder
 from trainscope.schemas import JobSpec
 from trainscope.training.analyses import (
     bn_modes,
@@ -32,8 +33,8 @@ def setup(spec: dict[str, object]) -> tuple[object, object]:
 def test_gradient_check_agrees_with_autograd() -> None:
     model, split = setup({"data": {"kind": "digits"}, "model": {"hidden": [16, 16], "activation": "tanh"}})
     event = gradient_check(model, split, 0)  # type: ignore[arg-type]
-    assert len(event["data"]["checks"]) == 3  # one weight per linear layer
-    assert event["figures"]["max_relative_error"] < 1e-6
+    assert len(event.data.checks) == 3  # one weight per linear layer
+    assert event.figures["max_relative_error"] < 1e-6
 
 
 class TanhWithWrongBackward(torch.autograd.Function):
@@ -57,18 +58,18 @@ class WrongTanh(torch.nn.Module):
 def test_gradient_check_catches_a_wrong_gradient() -> None:
     model, split = setup({"model": {"hidden": [4], "activation": "tanh"}})
     model.net[1] = WrongTanh()  # type: ignore[attr-defined,index]
-    checks = gradient_check(model, split, 0)["data"]["checks"]  # type: ignore[arg-type]
-    assert checks[0]["relative"] > 0.3  # below the activation, autograd is off by 2x
-    assert checks[1]["relative"] < 1e-6  # the read-out's gradient does not pass through it
+    checks = gradient_check(model, split, 0).data.checks  # type: ignore[arg-type]
+    assert checks[0].relative > 0.3  # below the activation, autograd is off by 2x
+    assert checks[1].relative < 1e-6  # the read-out's gradient does not pass through it
 
 
 def test_identity_net_collapses_to_one_affine_map() -> None:
     model, split = setup({"model": {"hidden": [5, 7], "activation": "identity"}})
     event = linear_collapse(model, split, 0)  # type: ignore[arg-type]
     assert event is not None
-    assert event["figures"]["max_abs_diff"] < 1e-5
-    assert event["figures"]["prediction_agreement"] == 1.0
-    assert torch.tensor(event["data"]["weight"]).shape == (2, 2)  # classes x inputs
+    assert event.figures["max_abs_diff"] < 1e-5
+    assert event.figures["prediction_agreement"] == 1.0
+    assert torch.tensor(event.data.weight).shape == (2, 2)  # classes x inputs
     tanh_model, _ = setup({"model": {"hidden": [5], "activation": "tanh"}})
     assert linear_collapse(tanh_model, split, 0) is None  # type: ignore[arg-type]
 
@@ -78,7 +79,7 @@ def test_batch_norm_single_examples_in_train_mode_ignore_their_input() -> None:
     event = bn_modes(model, split, 0)  # type: ignore[arg-type]
     assert event is not None
     # a batch of one normalizes every unit to beta: one prediction for every example, ~1 class in 10 right
-    assert event["figures"]["train_mode_single_acc"] < 0.2
+    assert event.figures["train_mode_single_acc"] < 0.2
     no_bn, _ = setup({"model": {"hidden": [4]}})
     assert bn_modes(no_bn, split, 0) is None  # type: ignore[arg-type]
 
@@ -87,7 +88,7 @@ def test_gradient_variance_falls_as_one_over_batch_size_and_to_zero_at_the_whole
     model, split = setup({"data": {"kind": "digits"}, "model": {"hidden": [16]}})
 
     def variance(batch_size: int) -> float:
-        return float(gradient_variance(model, split, batch_size, 0, seed=1)["figures"]["variance"])  # type: ignore[arg-type]
+        return float(gradient_variance(model, split, batch_size, 0, seed=1).figures["variance"])  # type: ignore[arg-type]
 
     n = len(split.x_train)
     small, large, half = variance(4), variance(64), variance(n // 2)
@@ -124,14 +125,14 @@ def test_the_chain_rule_by_hand_catches_a_wrong_derivative_and_declines_what_it_
     model.net[1] = WrongTanh()  # type: ignore[attr-defined,index]
     assert chain_rule_gradients(model, split.x_train, split.y_train) is None  # type: ignore[arg-type,attr-defined]
     gelu, _ = setup({"model": {"hidden": [4], "activation": "gelu"}})
-    assert "chain_rule_max_error" not in gradient_check(gelu, split, 0)["figures"]  # type: ignore[arg-type]
+    assert "chain_rule_max_error" not in gradient_check(gelu, split, 0).figures  # type: ignore[arg-type]
     bn, _ = setup({"model": {"hidden": [4], "batch_norm": True}})
     assert chain_rule_gradients(bn, split.x_train, split.y_train) is None  # type: ignore[arg-type,attr-defined]
 
 
 def test_query_points_are_exact_and_a_bias_free_net_gives_even_odds_at_the_origin() -> None:
     model, _ = setup({"data": {"offset": [2.0, 2.0]}, "model": {"hidden": [8], "bias": False, "activation": "relu"}})
-    probs = query_points(model, [(0.0, 0.0), (1.0, 2.0)], 7)["data"]["probs"]  # type: ignore[arg-type]
+    probs = query_points(model, [(0.0, 0.0), (1.0, 2.0)], 7).data.probs  # type: ignore[arg-type]
     assert probs[0] == [0.5, 0.5]  # every logit is exactly 0 there
     assert probs[1] != [0.5, 0.5]
 
@@ -142,10 +143,10 @@ def test_the_lesson_measurements_run_on_cuda() -> None:
     job = JobSpec.model_validate({"data": {"kind": "digits"}, "model": {"hidden": [16, 8], "activation": "tanh"}})
     cuda = torch.device("cuda")
     model, split = build_model(job).to(cuda), load_split(job.data, 0, cuda)  # type: ignore[arg-type]
-    figures = gradient_check(model, split, 0)["figures"]
+    figures = gradient_check(model, split, 0).figures
     assert figures["max_relative_error"] < 1e-6 and figures["chain_rule_max_error"] < 1e-12
     points = JobSpec.model_validate({"model": {"hidden": [4], "bias": False}})
-    assert query_points(build_model(points).to(cuda), [(0.0, 0.0)], 0)["data"]["probs"] == [[0.5, 0.5]]
+    assert query_points(build_model(points).to(cuda), [(0.0, 0.0)], 0).data.probs == [[0.5, 0.5]]
 
 
 def test_a_convolution_is_a_dense_layer_with_shared_mostly_zero_weights() -> None:
@@ -158,7 +159,7 @@ def test_a_convolution_is_a_dense_layer_with_shared_mostly_zero_weights() -> Non
         }
     )
     events: list[dict[str, Any]] = []
-    fit(spec, events.append)
+    fit(spec, recorder(events))
     unrolled = next(e for e in events if e["type"] == "analysis" and e["name"] == "unrolled_convolution")
     figures = unrolled["figures"]
     assert figures["max_abs_diff"] < 1e-5  # the same outputs, to float32 rounding
@@ -179,7 +180,7 @@ def test_a_sequence_convolution_is_a_dense_layer_too() -> None:
         }
     )
     events: list[dict[str, Any]] = []
-    fit(spec, events.append)
+    fit(spec, recorder(events))
     unrolled = next(e for e in events if e["type"] == "analysis" and e["name"] == "unrolled_convolution")
     figures = unrolled["figures"]
     assert figures["max_abs_diff"] < 1e-5

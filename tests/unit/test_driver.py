@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 import torch
 
+from tests.recorded import recorder
 from trainscope.schemas import CancelCommand, Command, JobSpec, PauseCommand, ResumeCommand, SetLrCommand, StepCommand
 from trainscope.training.driver import EmitPolicy, fit
 
 
 def run(spec: dict[str, Any], **kwargs: Any) -> tuple[Any, list[dict[str, Any]]]:
     events: list[dict[str, Any]] = []
-    result = fit(JobSpec.model_validate(spec), events.append, **kwargs)
+    result = fit(JobSpec.model_validate(spec), recorder(events), **kwargs)
     return result, events
 
 

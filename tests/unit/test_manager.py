@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import TypeAdapter
 
 from trainscope.config import Settings
 from trainscope.jobs.executor import OnReport
@@ -25,7 +26,7 @@ from trainscope.jobs.messages import (
     WorkerReport,
     encode_event,
 )
-from trainscope.schemas import CancelCommand, JobSpec, JobStatus, PauseCommand, UploadedRows
+from trainscope.schemas import CancelCommand, Event, EventBase, JobSpec, JobStatus, PauseCommand, UploadedRows
 from trainscope.store.base import DatasetRecord, WriteBatch
 from trainscope.store.sql import SqlStore
 from trainscope.stream.hub import Hub
@@ -105,8 +106,8 @@ def status(manager: JobManager, job_id: str) -> JobStatus | None:
     return record.status if record else None
 
 
-def event(kind: str, **fields: object) -> dict[str, object]:
-    return {"type": kind, "step": 0, **fields}
+def event(kind: str, **fields: object) -> EventBase:
+    return TypeAdapter(Event).validate_python({"type": kind, "step": 0, **fields})
 
 
 async def test_queued_jobs_go_to_ready_workers_oldest_first(manager: JobManager) -> None:

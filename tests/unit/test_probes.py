@@ -10,6 +10,7 @@ import torch
 from pydantic import TypeAdapter
 from sklearn.decomposition import PCA
 
+from tests.recorded import recorder
 from trainscope.schemas import Event, JobSpec
 from trainscope.schemas.decode import floats as decode
 from trainscope.training.models import build_model
@@ -134,7 +135,7 @@ def test_all_probes_sample_a_step_with_one_device_to_host_transfer(monkeypatch: 
     telemetry.before_forward(1)
     loss = torch.nn.functional.cross_entropy(model(trainer.split.x_train[:32]), trainer.split.y_train[:32])
     loss.backward()  # type: ignore[no-untyped-call]
-    telemetry.after_backward(1, events.append)
+    telemetry.after_backward(1, recorder(events))
     monkeypatch.undo()
 
     assert transfers == ["cpu"]  # one transfer for every probe together
@@ -177,7 +178,7 @@ def test_a_relu_layer_pushed_negative_is_reported_dead() -> None:
     trainer.telemetry.before_forward(1)
     loss = torch.nn.functional.cross_entropy(trainer.model(trainer.split.x_train), trainer.split.y_train)
     loss.backward()  # type: ignore[no-untyped-call]
-    trainer.telemetry.after_backward(1, events.append)
+    trainer.telemetry.after_backward(1, recorder(events))
     layers = next(e for e in events if e["type"] == "layers")["layers"]
     assert layers[0]["dead_fraction"] == 1.0
     assert layers[0]["grad_norm"] == 0.0  # no gradient flows through a dead layer
@@ -210,7 +211,7 @@ def test_units_are_dead_only_if_dead_on_the_whole_training_set_and_revivals_are_
     def sample(step: int) -> list[dict[str, Any]]:
         trainer.telemetry.before_forward(step)
         torch.nn.functional.cross_entropy(trainer.model(x_train), trainer.split.y_train).backward()
-        trainer.telemetry.after_backward(step, events.append)
+        trainer.telemetry.after_backward(step, recorder(events))
         return [e for e in events if e["type"] == "layers"][-1]["layers"]
 
     layer = sample(1)[0]
@@ -228,7 +229,7 @@ def test_a_cnns_pictures_and_the_confusion_matrix_match_their_references() -> No
     task.telemetry.before_forward(1)
     loss = torch.nn.functional.cross_entropy(task.model(task.split.x_train[:32]), task.split.y_train[:32])
     loss.backward()  # type: ignore[no-untyped-call]
-    task.telemetry.after_backward(1, events.append)
+    task.telemetry.after_backward(1, recorder(events))
     images = {e["tag"]: e for e in events if e["type"] == "images"}
     assert set(images) == {"inputs", "kernels/conv1", "maps/conv1", "kernels/conv2", "maps/conv2"}
 
@@ -257,11 +258,11 @@ def test_a_sequence_cnns_pictures_are_lines_with_a_map_per_convolution_a_row_per
     spec = JobSpec.model_validate({"data": {"kind": "mnist1d", "samples": 300}, "model": {"kind": "cnn1d"}})
     task = Probed(spec)
     events: list[dict[str, Any]] = []
-    task.begin(events.append)
+    task.begin(recorder(events))
     task.telemetry.before_forward(1)
     loss = torch.nn.functional.cross_entropy(task.model(task.split.x_train[:32]), task.split.y_train[:32])
     loss.backward()  # type: ignore[no-untyped-call]
-    task.telemetry.after_backward(1, events.append)
+    task.telemetry.after_backward(1, recorder(events))
     images = {e["tag"]: e for e in events if e["type"] == "images"}
     assert set(images) == {"inputs", *(f"{kind}/conv{i}" for kind in ("kernels", "maps") for i in (1, 2, 3))}
     assert all(event["sequence"] for event in images.values())
@@ -302,7 +303,7 @@ def test_probes_read_taps_by_name_and_a_context_gets_those_its_taps_allow() -> N
     assert [type(probe).__name__ for probe in telemetry.probes] == ["Embedding", "System"]
     events: list[dict[str, Any]] = []
     telemetry.before_forward(1)
-    telemetry.after_backward(1, events.append)
+    telemetry.after_backward(1, recorder(events))
     (embedding,) = [event for event in events if event["type"] == "embedding"]
     assert embedding["tag"] == "embeddings" and embedding["labels"] == list(range(10))
     reference = PCA(3).fit(vectors.double().numpy()).explained_variance_ratio_

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from tests.recorded import recorder
 from trainscope.schemas import JobSpec, SurfaceData
 from trainscope.training.driver import fit
 from trainscope.training.surface import make_problem
@@ -31,7 +32,7 @@ def test_test_functions_are_zero_at_their_minima() -> None:
 def run(spec: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
     events: list[dict[str, Any]] = []
     base = {"data": {"kind": "surface"}, "model": {"kind": "params2d", "start": [-2.0, 3.0]}}
-    result = fit(JobSpec.model_validate({**base, **spec}), events.append)
+    result = fit(JobSpec.model_validate({**base, **spec}), recorder(events))
     return result, events
 
 

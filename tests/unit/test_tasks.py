@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.recorded import recorder
 from trainscope.config import Limits
 from trainscope.schemas import JobSpec, MLPSpec, UploadedData, UploadedRows, spec_errors
 from trainscope.schemas.decode import floats
@@ -70,7 +71,7 @@ def test_a_step_returns_one_row_of_its_tags_and_evaluation_names_its_figures(spe
     events: list[dict[str, Any]] = []
     run = driver(job, events)
     task = run.task
-    task.begin(events.append)
+    task.begin(recorder(events))
     row = run.train_step(1, False).reshape(-1)
     assert row.shape == (len(task.step_tags),) and torch.isfinite(row).all()
     figures = task.evaluation(final=True)
@@ -121,7 +122,7 @@ def test_an_uploaded_plane_of_three_classes_trains_and_draws_the_predicted_class
     x = x * [100.0, 0.01] + [5000.0, -3.0]  # columns in wildly different units: standardizing rescues them
     spec = JobSpec(data=uploaded(x, y, 3), optim={"steps": 300, "lr": 0.03, "eval_every": 300})
     events: list[dict[str, Any]] = []
-    result = fit(spec, events.append)
+    result = fit(spec, recorder(events))
     assert result.status == "done" and result.summary["val/acc"] > 0.9
     boundary = next(e for e in events if e["type"] == "boundary")
     grid = floats(boundary["probs"])
@@ -135,7 +136,7 @@ def test_an_uploaded_table_of_values_is_regression_and_may_stay_unscaled() -> No
     x = np.random.default_rng(0).uniform(-1, 1, (200, 2))
     spec = JobSpec(data=uploaded(x, x[:, 0] - x[:, 1], 0, standardize=False), optim={"steps": 50, "eval_every": 50})
     events: list[dict[str, Any]] = []
-    result = fit(spec, events.append)
+    result = fit(spec, recorder(events))
     assert result.status == "done" and "val/acc" not in result.summary
     assert next(e for e in events if e["type"] == "boundary")["output"] == "value"
     dataset = next(e for e in events if e["type"] == "dataset")

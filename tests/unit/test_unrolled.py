@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from trainscope.schemas import JobSpec
+from trainscope.schemas.events import UnrolledNetworkEvent
 from trainscope.training.datasets import load_split
 from trainscope.training.models import build_model
 from trainscope.training.unrolled import as_mlp, unrolled_network
@@ -16,7 +17,7 @@ from trainscope.training.unrolled import as_mlp, unrolled_network
 CPU = torch.device("cpu")
 
 
-def unrolled(spec: dict[str, Any]) -> tuple[dict[str, Any] | None, nn.Module, Any]:
+def unrolled(spec: dict[str, Any]) -> tuple[UnrolledNetworkEvent | None, nn.Module, Any]:
     job = JobSpec.model_validate({"seed": 3, **spec})
     model, split = build_model(job), load_split(job.data, job.seed, CPU)  # type: ignore[arg-type]
     return unrolled_network(model, split, 0), model, split
@@ -52,11 +53,11 @@ def unrolled(spec: dict[str, Any]) -> tuple[dict[str, Any] | None, nn.Module, An
 def test_a_cnn_is_an_mlp_with_the_same_outputs(spec: dict[str, Any]) -> None:
     event, model, split = unrolled(spec)
     assert event is not None
-    figures = event["figures"]
+    figures = event.figures
     assert figures["max_abs_diff"] < 1e-6 * max(figures["largest_output"], 1.0)
     assert figures["mlp_parameters"] > 10 * figures["cnn_parameters"]
     assert figures["cnn_parameters"] == sum(p.numel() for p in model.parameters())
-    widths = event["data"]["widths"]
+    widths = event.data.widths
     assert widths[0] == split.x_val.shape[1] and widths[-1] == 10
 
 

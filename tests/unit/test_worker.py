@@ -1,5 +1,5 @@
-"""The worker's own logic, without a process: how a failure is worded, and each event checked against
-the documented union where it leaves the code that made it."""
+"""The worker's own logic, without a process: how a failure is worded, and each event, built as a model
+of schemas/events.py where it is made, encoded once into what the store keeps."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 import torch
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from trainscope.jobs.messages import JobEvent
-from trainscope.jobs.worker import checked_emit, failure_message
-from trainscope.schemas import JobSpec
+from trainscope.jobs.worker import encoding_emit, failure_message
+from trainscope.schemas import Event, GradientVarianceEvent, HistogramEvent, JobSpec
 from trainscope.schemas.decode import decode
 from trainscope.training.driver import fit
 
@@ -36,17 +36,16 @@ def test_a_real_failed_allocation_reads_as_out_of_memory() -> None:
         raise AssertionError("a 10 TB allocation succeeded")
 
 
-def test_a_malformed_event_is_refused_naming_its_field() -> None:
+def test_an_event_is_checked_where_it_is_made_and_encoded_once() -> None:
     sent: list[JobEvent] = []
-    emit = checked_emit("job1", sent.append)
-    emit({"type": "histogram", "step": 3, "tag": "act/layer1", "min": 0.0, "max": 1.0, "counts": [1, 2]})
+    emit = encoding_emit("job1", sent.append)
+    emit(HistogramEvent(step=3, tag="act/layer1", min=0.0, max=1.0, counts=[1, 2]))
     body = decode(sent[0].body)  # encoded here, once
     assert sent[0].job_id == "job1" and "wall" in body and "seq" not in body and "job" not in body  # the pump numbers
     assert (sent[0].type, sent[0].step, sent[0].tag) == ("histogram", 3, "act/layer1")
     with pytest.raises(ValidationError, match="counts"):
-        emit({"type": "histogram", "step": 3, "tag": "act/layer1", "min": 0.0, "max": 1.0})
-    assert len(sent) == 1
-    emit({"type": "analysis", "step": 3, "name": "gradient_check", "figures": {"error": float("nan")}})
+        HistogramEvent(step=3, tag="act/layer1", min=0.0, max=1.0)  # type: ignore[call-arg]
+    emit(GradientVarianceEvent(step=3, figures={"variance": float("nan")}))
     assert len(sent) == 1  # JSON has no NaN: left out, the run goes on
 
 
@@ -65,5 +64,9 @@ def test_a_malformed_event_is_refused_naming_its_field() -> None:
 )
 def test_every_event_a_run_makes_passes_the_check(spec: dict[str, Any]) -> None:
     sent: list[JobEvent] = []
-    result = fit(JobSpec.model_validate(spec), checked_emit("job1", sent.append))
+    result = fit(JobSpec.model_validate(spec), encoding_emit("job1", sent.append))
     assert result.status == "done" and len(sent) > 3
+    stored = TypeAdapter(Event)
+    for seq, message in enumerate(sent, 1):  # as the pump numbers it and a reader decodes it
+        event = stored.validate_python({"job": "job1", "seq": seq, **decode(message.body)})
+        assert (event.type, event.step) == (message.type, message.step)

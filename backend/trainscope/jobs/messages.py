@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from trainscope.schemas import Command, UploadedRows
+from trainscope.schemas import Command, EventBase, UploadedRows
 from trainscope.store.base import DatasetRecord, GroupRecord, JobRecord
 
 # ---- to a worker ------------------------------------------------------------------------------
@@ -57,15 +57,17 @@ class JobEvent:
     last_point: dict[str, float] | None = None
 
 
-def encode_event(job_id: str, event: dict[str, Any]) -> JobEvent:
-    """The event encoded once, where it is made (a worker process), not in the server's pump. Raises
-    ValueError for a non-finite number, which JSON cannot carry."""
-    body = json.dumps(event, allow_nan=False, separators=(",", ":"))
+def encode_event(job_id: str, event: EventBase) -> JobEvent:
+    """The event encoded once, where it is made (a worker process), not in the server's pump, without
+    the job and its number, which the pump writes in front. Raises ValueError for a non-finite number,
+    which JSON cannot carry."""
+    fields = event.model_dump(exclude={"job", "seq"})  # Python floats: json.dumps refuses a NaN
+    body = json.dumps(fields, allow_nan=False, separators=(",", ":"))
     last = None
-    if event["type"] == "scalars" and event["points"]:
-        point = event["points"][-1]
+    if fields["type"] == "scalars" and fields["points"]:
+        point = fields["points"][-1]
         last = {**point["values"], "step": point["step"]}
-    return JobEvent(job_id, event["type"], int(event.get("step", 0)), body, event.get("tag", ""), last)
+    return JobEvent(job_id, fields["type"], event.step, body, fields.get("tag", ""), last)
 
 
 @dataclass(frozen=True)

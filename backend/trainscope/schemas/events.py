@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from trainscope.schemas.data import Strict
 from trainscope.schemas.spec import JobSpec
@@ -77,14 +78,23 @@ class JobsPublic(BaseModel):
     total: int = Field(description="jobs that match the filters, on every page")
 
 
-class _EventBase(BaseModel):
-    job: str
-    seq: int = Field(ge=1)
+def left_out_when_none(default: None = None, description: str | None = None) -> Any:
+    """An optional field that a stored or streamed event leaves out when it has no value (as it always
+    has: readers test for the key)."""
+    return Field(default, description=description, exclude_if=lambda value: value is None)
+
+
+class EventBase(BaseModel):
+    """What every event has. Training makes an event with its step and its own fields (the wall time is
+    when it was made); the worker adds the job and the server's pump its number, seq, from 1 per job."""
+
+    job: str = Field("", description="the job (added where the event leaves its worker)")
+    seq: int = Field(0, ge=0, description="the event's number in its job, gap-free from 1 (added by the server)")
     step: int = Field(ge=0)
-    wall: float
+    wall: float = Field(default_factory=time.time, description="when it was made, seconds since the epoch")
 
 
-class StatusEvent(_EventBase):
+class StatusEvent(EventBase):
     type: Literal["status"] = "status"
     status: JobStatus
     message: str = ""
@@ -96,12 +106,12 @@ class ScalarPoint(BaseModel):
     values: dict[str, float]
 
 
-class ScalarsEvent(_EventBase):
+class ScalarsEvent(EventBase):
     type: Literal["scalars"] = "scalars"
     points: list[ScalarPoint]
 
 
-class HistogramEvent(_EventBase):
+class HistogramEvent(EventBase):
     type: Literal["histogram"] = "histogram"
     tag: str
     min: float
@@ -116,16 +126,16 @@ class LayerFigures(BaseModel):
     dead_fraction: float | None = Field(
         description="units that output 0 (LeakyReLU: stay negative) on every training example"
     )
-    revived: float | None = Field(None, description="units dead at the previous sample that are alive now")
+    revived: float | None = left_out_when_none(description="units dead at the previous sample that are alive now")
     saturation: float | None = Field(description="sigmoid/tanh outputs near their limits")
 
 
-class LayersEvent(_EventBase):
+class LayersEvent(EventBase):
     type: Literal["layers"] = "layers"
     layers: list[LayerFigures]
 
 
-class EmbeddingEvent(_EventBase):
+class EmbeddingEvent(EventBase):
     type: Literal["embedding"] = "embedding"
     tag: str
     dims: int
@@ -134,14 +144,13 @@ class EmbeddingEvent(_EventBase):
     labels: list[int] | list[float] = Field(description="class of each point, or (regression) its target value")
     target: Literal["class", "value"] = "class"
     explained: list[float]
-    width: int | None = Field(None, description="units of the embedded layer, where `vectors` is given")
-    vectors: str | None = Field(
-        None,
+    width: int | None = left_out_when_none(description="units of the embedded layer, where `vectors` is given")
+    vectors: str | None = left_out_when_none(
         description="base64 float32, n x width: the layer's own activations (at the last step only, up to a size)",
     )
 
 
-class BoundaryEvent(_EventBase):
+class BoundaryEvent(EventBase):
     type: Literal["boundary"] = "boundary"
     grid: int
     x_range: list[float]
@@ -156,43 +165,50 @@ class NetworkLayer(BaseModel):
     name: str
     shape: list[int]
     weights: str = Field(description="base64 float32, out x in, row-major")
-    gradients: str | None = Field(None, description="the loss gradient of each weight, same layout")
+    gradients: str | None = left_out_when_none(description="the loss gradient of each weight, same layout")
 
 
-class NetworkEvent(_EventBase):
+class NetworkEvent(EventBase):
     type: Literal["network"] = "network"
     layers: list[NetworkLayer]
     inputs: list[str] = Field(default_factory=list, description="the input units' names (x1, x1_sq...)")
-    unit_maps: dict[str, Any] | None = Field(None, description="each input, then each hidden unit, over the plane")
+    unit_maps: dict[str, Any] | None = left_out_when_none(
+        description="each input, then each hidden unit, over the plane"
+    )
 
 
-class SystemEvent(_EventBase):
+class SystemEvent(EventBase):
     type: Literal["system"] = "system"
     device: str
-    steps_per_s: float | None = None
-    samples_per_s: float | None = None
-    memory_peak_mb: float | None = Field(None, description="the worker process's peak resident memory")
-    gpu_name: str | None = None
-    gpu_memory_mb: float | None = None
-    gpu_memory_peak_mb: float | None = None
-    gpu_utilization: float | None = None
+    steps_per_s: float | None = left_out_when_none()
+    samples_per_s: float | None = left_out_when_none()
+    memory_peak_mb: float | None = left_out_when_none(description="the worker process's peak resident memory")
+    gpu_name: str | None = left_out_when_none()
+    gpu_memory_mb: float | None = left_out_when_none()
+    gpu_memory_peak_mb: float | None = left_out_when_none()
+    gpu_utilization: float | None = left_out_when_none()
 
 
-class ControlEvent(_EventBase):
+class ControlEvent(EventBase):
     type: Literal["control"] = "control"
     action: Literal["set_lr"]
     lr: float
     previous: float
 
 
-class DatasetEvent(_EventBase):
+class DrawnPoints(BaseModel):
+    points: str = Field(description="base64 float32, n x 2, row-major")
+    labels: list[int] | list[float] = Field(description="each point's class, or its value")
+
+
+class DatasetEvent(EventBase):
     type: Literal["dataset"] = "dataset"
     target: Literal["class", "value"] = Field("class", description="what a label is: a class or a value")
-    train: dict[str, Any]
-    val: dict[str, Any]
+    train: DrawnPoints
+    val: DrawnPoints
 
 
-class ImagesEvent(_EventBase):
+class ImagesEvent(EventBase):
     """Small images drawn as a grid: input examples (tag `inputs`, captioned true → predicted), a
     convolution's kernels (`kernels/conv1`) or one example's feature maps (`maps/conv1`)."""
 
@@ -210,7 +226,7 @@ class ImagesEvent(_EventBase):
     )
 
 
-class ConfusionEvent(_EventBase):
+class ConfusionEvent(EventBase):
     """How often each true class (row) was predicted as each class (column), on the probe set."""
 
     type: Literal["confusion"] = "confusion"
@@ -218,32 +234,181 @@ class ConfusionEvent(_EventBase):
     validation: int = Field(0, description="how many of the counted examples are validation, the rest training")
 
 
-class AnalysisEvent(_EventBase):
-    """A one-off measurement (gradient check, collapsed linear map, batch-norm modes, gradient variance,
-    a loss surface): headline figures plus the arrays to draw."""
+class _Analysis(EventBase):
+    """A one-off measurement: headline figures plus, by its name, what there is to draw."""
 
     type: Literal["analysis"] = "analysis"
-    name: str
-    figures: dict[str, float]
+    figures: dict[str, float] = Field(default_factory=dict)
+
+
+class GradientCheckEntry(BaseModel):
+    layer: str
+    index: list[int]
+    autograd: float
+    numeric: float
+    relative: float
+
+
+class GradientCheckData(BaseModel):
+    checks: list[GradientCheckEntry] = Field(description="per layer, its weight with the largest gradient")
+
+
+class GradientCheckEvent(_Analysis):
+    """Autograd's gradient against central finite differences, one weight per layer."""
+
+    name: Literal["gradient_check"] = "gradient_check"
+    data: GradientCheckData
+
+
+class LinearCollapseData(BaseModel):
+    weight: list[list[float]] = Field(description="the one affine map's matrix, outputs x inputs")
+    bias: list[float]
+
+
+class LinearCollapseEvent(_Analysis):
+    """An identity-activation network multiplied out into one affine map, and how far apart they predict."""
+
+    name: Literal["linear_collapse"] = "linear_collapse"
+    data: LinearCollapseData
+
+
+class BatchNormData(BaseModel):
+    running_mean: str = Field(description="base64 float32 per unit, the first batch norm's running mean")
+    running_var: str
+    batch_mean: str = Field(description="the same statistics of the validation set")
+    batch_var: str
+
+
+class BatchNormEvent(_Analysis):
+    """Batch norm in train and eval mode: accuracies and the first layer's statistics."""
+
+    name: Literal["bn_modes"] = "bn_modes"
+    data: BatchNormData
+
+
+class GradientVarianceEvent(_Analysis):
+    """How far a mini-batch gradient lies from the full-batch one (figures only)."""
+
+    name: Literal["grad_variance"] = "grad_variance"
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-Event = Annotated[
-    StatusEvent
-    | ScalarsEvent
-    | HistogramEvent
-    | LayersEvent
-    | EmbeddingEvent
-    | BoundaryEvent
-    | NetworkEvent
-    | SystemEvent
-    | ControlEvent
-    | DatasetEvent
-    | ImagesEvent
-    | ConfusionEvent
-    | AnalysisEvent,
-    Field(discriminator="type"),
-]
+class QueryPointsData(BaseModel):
+    points: list[list[float]]
+    probs: list[list[float]] = Field(description="the class probabilities at each point")
+
+
+class QueryPointsEvent(_Analysis):
+    name: Literal["query_points"] = "query_points"
+    data: QueryPointsData
+
+
+class ParameterRow(BaseModel):
+    name: str
+    formula: str
+    by_formula: int
+    by_torch: int
+
+
+class ParametersData(BaseModel):
+    layers: list[ParameterRow]
+
+
+class ParametersEvent(_Analysis):
+    """Each layer's trainable parameters, by the spec's formula and by torch's count."""
+
+    name: Literal["parameters"] = "parameters"
+    data: ParametersData
+
+
+class UnrolledConvolutionData(BaseModel):
+    shape: list[int] = Field(description="the dense layer's weight shape, outputs x inputs")
+
+
+class UnrolledConvolutionEvent(_Analysis):
+    """A CNN's first convolution written as a dense layer with the same outputs."""
+
+    name: Literal["unrolled_convolution"] = "unrolled_convolution"
+    data: UnrolledConvolutionData
+
+
+class UnrolledNetworkData(BaseModel):
+    widths: list[int] = Field(description="the equivalent MLP's layer widths, input first")
+
+
+class UnrolledNetworkEvent(_Analysis):
+    """A ReLU CNN written as an MLP (max pooling as ReLUs) with the same outputs."""
+
+    name: Literal["unrolled_network"] = "unrolled_network"
+    data: UnrolledNetworkData
+
+
+class SurfaceDrawing(BaseModel):
+    objective: str
+    grid: int
+    x_range: list[float]
+    y_range: list[float]
+    values: str = Field(description="base64 float32 loss, grid x grid, row i at y_range[0] + i * dy")
+    minimum: list[float]
+    largest_curvature: float | None = Field(description="the largest Hessian eigenvalue, where it is constant")
+
+
+class SurfaceEvent(_Analysis):
+    """A 2-parameter problem's whole loss surface around its start, drawn before the first step."""
+
+    name: Literal["surface"] = "surface"
+    data: SurfaceDrawing
+
+
+ANALYSES: tuple[type[_Analysis], ...] = (
+    GradientCheckEvent,
+    LinearCollapseEvent,
+    BatchNormEvent,
+    GradientVarianceEvent,
+    QueryPointsEvent,
+    ParametersEvent,
+    UnrolledConvolutionEvent,
+    UnrolledNetworkEvent,
+    SurfaceEvent,
+)
+EVENTS: tuple[type[EventBase], ...] = (
+    StatusEvent,
+    ScalarsEvent,
+    HistogramEvent,
+    LayersEvent,
+    EmbeddingEvent,
+    BoundaryEvent,
+    NetworkEvent,
+    SystemEvent,
+    ControlEvent,
+    DatasetEvent,
+    ImagesEvent,
+    ConfusionEvent,
+    *ANALYSES,
+)
+
+
+def event_tag(value: Any) -> str | None:
+    """An event's type, and an analysis's name with it: each analysis is its own event."""
+    fields: dict[str, Any] = value if isinstance(value, dict) else getattr(value, "__dict__", {})
+    kind = fields.get("type")
+    return f"analysis/{fields.get('name')}" if kind == "analysis" else kind
+
+
+def tag_of(event: type[EventBase]) -> str:
+    fields = event.model_fields
+    kind = fields["type"].default
+    return f"analysis/{fields['name'].default}" if kind == "analysis" else str(kind)
+
+
+# Told apart by a function, not a field: OpenAPI's discriminator maps one value of one field to a schema.
+if TYPE_CHECKING:
+    Event = EventBase  # what the type checker knows; narrow with isinstance
+else:
+    Event = Annotated[
+        Union[tuple(Annotated[event, Tag(tag_of(event))] for event in EVENTS)],  # noqa: UP007 (a runtime tuple)
+        Discriminator(event_tag),
+    ]
 
 
 class PauseCommand(Strict):

@@ -10,12 +10,28 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
-from typing import Any
 
 import torch
 from torch import nn
 
 from trainscope.schemas import JobSpec
+from trainscope.schemas.events import (
+    BatchNormData,
+    BatchNormEvent,
+    GradientCheckData,
+    GradientCheckEntry,
+    GradientCheckEvent,
+    GradientVarianceEvent,
+    LinearCollapseData,
+    LinearCollapseEvent,
+    ParameterRow,
+    ParametersData,
+    ParametersEvent,
+    QueryPointsData,
+    QueryPointsEvent,
+    UnrolledConvolutionData,
+    UnrolledConvolutionEvent,
+)
 from trainscope.training.datasets import Split
 from trainscope.training.models import LayeredNet
 from trainscope.training.probes import b64
@@ -26,10 +42,6 @@ GRADCHECK_EPSILON = 1e-6  # central differences in float64: truncation ~eps^2, r
 VARIANCE_DRAWS = 64  # mini-batches drawn to estimate the gradient variance
 BN_SINGLE_EXAMPLES = 200  # one forward pass each
 BN_CLASS_BATCH = 16  # a train-mode evaluation batch drawn from one class, as data sorted by label gives
-
-
-def analysis(name: str, step: int, figures: dict[str, float], data: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"type": "analysis", "name": name, "step": step, "figures": figures, "data": data or {}}
 
 
 # each activation's derivative from its input z and output a, for the chain rule written out by hand
@@ -71,7 +83,7 @@ def chain_rule_gradients(model: LayeredNet, x: torch.Tensor, y: torch.Tensor) ->
     return grads[::-1]
 
 
-def gradient_check(model: LayeredNet, split: Split, step: int) -> dict[str, Any]:
+def gradient_check(model: LayeredNet, split: Split, step: int) -> GradientCheckEvent:
     """Autograd's derivative of the loss against central finite differences, for one weight in each
     linear layer, and against the chain rule written out by hand (chain_rule_gradients) for every
     weight; in float64 on a fixed batch in eval mode (dropout off, batch norm deterministic)."""
@@ -114,12 +126,13 @@ def gradient_check(model: LayeredNet, split: Split, step: int) -> dict[str, Any]
             relative = abs(autograd - numeric) / max(abs(autograd), abs(numeric), 1e-12)
             worst = max(worst, relative)
             checks.append(
-                {"layer": name, "index": [row, col], "autograd": autograd, "numeric": numeric, "relative": relative}
+                GradientCheckEntry(layer=name, index=[row, col], autograd=autograd, numeric=numeric, relative=relative)
             )
-    return analysis("gradient_check", step, {"max_relative_error": worst, **figures}, {"checks": checks})
+    figures = {"max_relative_error": worst, **figures}
+    return GradientCheckEvent(step=step, figures=figures, data=GradientCheckData(checks=checks))
 
 
-def linear_collapse(model: LayeredNet, split: Split, step: int) -> dict[str, Any] | None:
+def linear_collapse(model: LayeredNet, split: Split, step: int) -> LinearCollapseEvent | None:
     """Multiply out an identity-activation MLP into one affine map x -> W x + b and compare its
     predictions with the network's. None for a net with a non-linearity, batch norm or dropout."""
     if any(not isinstance(m, nn.Linear | nn.Identity) for m in model.net):
@@ -139,11 +152,11 @@ def linear_collapse(model: LayeredNet, split: Split, step: int) -> dict[str, Any
         max_diff = float((network - collapsed).abs().max())
         agree = float((network.argmax(1) == collapsed.argmax(1)).double().mean())
     figures = {"max_abs_diff": max_diff, "prediction_agreement": agree, "examples": float(len(x))}
-    data = {"weight": weight.cpu().tolist(), "bias": bias.cpu().tolist()}
-    return analysis("linear_collapse", step, figures, data)
+    data = LinearCollapseData(weight=weight.cpu().tolist(), bias=bias.cpu().tolist())
+    return LinearCollapseEvent(step=step, figures=figures, data=data)
 
 
-def bn_modes(model: LayeredNet, split: Split, step: int) -> dict[str, Any] | None:
+def bn_modes(model: LayeredNet, split: Split, step: int) -> BatchNormEvent | None:
     """Validation accuracy in eval mode (running statistics) and of single-example predictions in train
     mode (statistics of the example's own batch of one), and the first batch-norm layer's running statistics
     next to the validation set's. None without batch norm."""
@@ -183,16 +196,16 @@ def bn_modes(model: LayeredNet, split: Split, step: int) -> dict[str, Any] | Non
         "train_mode_one_class_acc": one_class_acc,
         "running_mean_gap": mean_gap,
     }
-    data = {
-        "running_mean": b64(first.running_mean),
-        "running_var": b64(first.running_var),
-        "batch_mean": b64(batch_mean),
-        "batch_var": b64(batch_var),
-    }
-    return analysis("bn_modes", step, figures, data)
+    data = BatchNormData(
+        running_mean=b64(first.running_mean),
+        running_var=b64(first.running_var),
+        batch_mean=b64(batch_mean),
+        batch_var=b64(batch_var),
+    )
+    return BatchNormEvent(step=step, figures=figures, data=data)
 
 
-def gradient_variance(model: LayeredNet, split: Split, batch_size: int, step: int, seed: int) -> dict[str, Any]:
+def gradient_variance(model: LayeredNet, split: Split, batch_size: int, step: int, seed: int) -> GradientVarianceEvent:
     """E ||g_B - g||^2: how far a mini-batch gradient of this size lies from the full-batch gradient.
     Batches are drawn as training draws them, without replacement, so the expectation is
     tr(Cov)/B * (N-B)/(N-1) for N training examples: 1/B while B is small against N, and 0 at B = N."""
@@ -219,29 +232,30 @@ def gradient_variance(model: LayeredNet, split: Split, batch_size: int, step: in
         "train_size": float(n),
         "full_grad_norm": float(full.norm()),
     }
-    return analysis("grad_variance", step, figures)
+    return GradientVarianceEvent(step=step, figures=figures)
 
 
-def query_points(model: LayeredNet, points: list[tuple[float, float]], step: int) -> dict[str, Any]:
+def query_points(model: LayeredNet, points: list[tuple[float, float]], step: int) -> QueryPointsEvent:
     """The model's class probabilities at exact input points (eval mode): what a boundary grid can only
     interpolate, e.g. whether a bias-free net gives both classes even odds at the origin."""
     device = next(model.parameters()).device
     probs = class_probabilities(model, torch.tensor(points, dtype=torch.float32, device=device))
-    return analysis("query_points", step, {}, {"points": [list(p) for p in points], "probs": probs.cpu().tolist()})
+    data = QueryPointsData(points=[list(p) for p in points], probs=probs.cpu().tolist())
+    return QueryPointsEvent(step=step, data=data)
 
 
-def parameter_table(model: LayeredNet, spec: JobSpec) -> dict[str, Any]:
+def parameter_table(model: LayeredNet, spec: JobSpec) -> ParametersEvent:
     """Each weighted layer's parameters by formula (k*k*c_in*c_out + c_out...) next to torch's count."""
     by_torch = model.parameters_per_layer()
     rows = [
-        {"name": name, "formula": formula, "by_formula": count, "by_torch": torch_count}
+        ParameterRow(name=name, formula=formula, by_formula=count, by_torch=torch_count)
         for (name, count, formula), torch_count in zip(spec.layer_parameters(), by_torch, strict=True)
     ]
     figures = {"by_formula": float(spec.parameter_count()), "by_torch": float(sum(by_torch))}
-    return analysis("parameters", 0, figures, {"layers": rows})
+    return ParametersEvent(step=0, figures=figures, data=ParametersData(layers=rows))
 
 
-def unrolled_convolution(model: LayeredNet, split: Split, step: int) -> dict[str, Any] | None:
+def unrolled_convolution(model: LayeredNet, split: Split, step: int) -> UnrolledConvolutionEvent | None:
     """The first convolution as the dense layer it is. Its weight matrix is found by convolving each unit
     input (a 1 at one position of one channel): column j is what input j contributes to every output. A
     linear layer with that matrix (and each channel's bias repeated at every position) gives the
@@ -269,4 +283,4 @@ def unrolled_convolution(model: LayeredNet, split: Split, step: int) -> dict[str
             "zero_fraction": float((weight == 0).double().mean()),
             "examples": float(len(x)),
         }
-    return analysis("unrolled_convolution", step, figures, {"shape": list(weight.shape)})
+    return UnrolledConvolutionEvent(step=step, figures=figures, data=UnrolledConvolutionData(shape=list(weight.shape)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -15,10 +15,15 @@ import torch
 from trainscope.schemas import (
     CancelCommand,
     Command,
+    ControlEvent,
     JobSpec,
+    JobStatus,
     PauseCommand,
     ResumeCommand,
+    ScalarPoint,
+    ScalarsEvent,
     SetLrCommand,
+    StatusEvent,
     StepCommand,
 )
 from trainscope.training.models import make_optimizer
@@ -196,20 +201,21 @@ class Driver:
         self.pending.clear()
         if self.first_pending == 1 and rows and math.isfinite(rows[0][0]) and self.spec.optim.divergence_factor:
             self.ceiling = rows[0][0] * self.spec.optim.divergence_factor
-        points: list[dict[str, Any]] = []
+        points: list[ScalarPoint] = []
         bad = None
         for offset, row in enumerate(rows):
             value = row[0]
             if not math.isfinite(value) or value > self.ceiling:
                 bad = (self.first_pending + offset, value)
                 break
-            points.append({"step": self.first_pending + offset, "values": dict(zip(self.step_tags, row, strict=True))})
+            values = dict(zip(self.step_tags, row, strict=True))
+            points.append(ScalarPoint.model_construct(step=self.first_pending + offset, values=values))
             self.last_ok = value
         if bad is None and points:
-            points[-1]["values"].update({k: v for k, v in extra.items() if np.isfinite(v)})
+            points[-1].values.update({k: v for k, v in extra.items() if np.isfinite(v)})
         if points:
-            self.emit({"type": "scalars", "step": points[-1]["step"], "points": points})
-            self.summary.update(points[-1]["values"])
+            self.emit(ScalarsEvent(step=points[-1].step, points=points))
+            self.summary.update(points[-1].values)
         self.first_pending, self.last_report = step + 1, time.monotonic()
         if bad is not None:
             raise Diverged(*bad, self.last_ok, self.ceiling)
@@ -243,10 +249,10 @@ class Driver:
                 previous = self.optimizer.param_groups[0]["lr"]
                 for group in self.optimizer.param_groups:
                     group["lr"] = command.lr
-                self.emit({"type": "control", "step": step, "action": "set_lr", "lr": command.lr, "previous": previous})
+                self.emit(ControlEvent(step=step, action="set_lr", lr=command.lr, previous=previous))
 
     def status(self, status: str, step: int, message: str) -> None:
-        self.emit({"type": "status", "step": step, "status": status, "message": message})
+        self.emit(StatusEvent(step=step, status=JobStatus(status), message=message))
 
 
 def fit(spec: JobSpec, emit: Emit, control: Control | None = None, policy: EmitPolicy | None = None) -> FitResult:

@@ -4,7 +4,7 @@ the server draws before a run starts."""
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from sklearn.datasets import load_digits, make_circles, make_moons
@@ -151,6 +151,9 @@ def preview(spec: PlanarData, seed: int) -> dict[str, Any]:
     return {"type": "dataset", "step": 0, "target": target_of(spec), **parts}
 
 
-def target_of(spec: LabelledData) -> str:
+Target = Literal["class", "value"]
+
+
+def target_of(spec: LabelledData) -> Target:
     """What a label is: a class, or a value to predict (how the page colours it)."""
     return "value" if spec.regression else "class"

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
 
 import torch
 from torch import nn
 
-from trainscope.training.analyses import analysis
+from trainscope.schemas.events import UnrolledNetworkData, UnrolledNetworkEvent
 from trainscope.training.datasets import Split
 from trainscope.training.models import LayeredNet
 
@@ -132,7 +131,7 @@ def as_mlp(model: LayeredNet, example: tuple[int, ...]) -> nn.Sequential | None:
     return unrolled.finish()
 
 
-def unrolled_network(model: LayeredNet, split: Split, step: int) -> dict[str, Any] | None:
+def unrolled_network(model: LayeredNet, split: Split, step: int) -> UnrolledNetworkEvent | None:
     """The whole CNN as an MLP: the largest difference between their outputs on the validation set, and
     both parameter counts. None for a model that is not a ReLU CNN."""
     if not isinstance(model.net[0], nn.Unflatten):
@@ -158,4 +157,4 @@ def unrolled_network(model: LayeredNet, split: Split, step: int) -> dict[str, An
         "examples": float(len(x)),
     }
     widths = [linears[0].in_features, *(linear.out_features for linear in linears)]
-    return analysis("unrolled_network", step, figures, {"widths": widths})
+    return UnrolledNetworkEvent(step=step, figures=figures, data=UnrolledNetworkData(widths=widths))

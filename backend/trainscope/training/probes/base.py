@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from trainscope.schemas import JobSpec
+from trainscope.schemas import EventBase, JobSpec
 from trainscope.training.models import LayeredNet
 from trainscope.training.points import b64_floats
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[EventBase], None]
 Fetched = dict[str, np.ndarray]
 
 
@@ -133,6 +133,6 @@ class Probe:
         """After backward: the device tensors this probe needs on the host."""
         return {}
 
-    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+    def events(self, step: int, fetched: Fetched) -> list[EventBase]:
         """The events for this step, from the fetched arrays."""
         return []

@@ -7,12 +7,22 @@ import contextlib
 import math
 import sys
 import time
-from typing import Any
 
 import torch
 from torch.utils.hooks import RemovableHandle
 
-from trainscope.schemas import SurfaceData
+from trainscope.schemas import (
+    BoundaryEvent,
+    EmbeddingEvent,
+    EventBase,
+    HistogramEvent,
+    LayerFigures,
+    LayersEvent,
+    NetworkEvent,
+    NetworkLayer,
+    SurfaceData,
+    SystemEvent,
+)
 from trainscope.training.models import PLAIN_INPUTS, LayeredNet
 from trainscope.training.probes.base import Fetched, Probe, ProbeContext, b64, finite_or_none, hidden_taps
 from trainscope.training.telemetry import (
@@ -67,21 +77,14 @@ class Histograms(Probe):
             out["act"] = torch.stack(self._acts)
         return out
 
-    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
-        events = []
+    def events(self, step: int, fetched: Fetched) -> list[EventBase]:
+        events: list[EventBase] = []
         for kind, rows in fetched.items():
             names = self.names if kind == "act" else self.linear_names
             for name, row in zip(names, rows, strict=True):
-                events.append(
-                    {
-                        "type": "histogram",
-                        "step": step,
-                        "tag": f"{kind}/{name}",
-                        "min": float(row[0]),
-                        "max": float(row[1]),
-                        "counts": [int(c) for c in row[2:]],
-                    }
-                )
+                counts = [int(c) for c in row[2:]]
+                tag = f"{kind}/{name}"
+                events.append(HistogramEvent(step=step, tag=tag, min=float(row[0]), max=float(row[1]), counts=counts))
         return events
 
 
@@ -128,7 +131,7 @@ class LayerStats(Probe):
         weight_norms = torch.stack(torch._foreach_norm(weights))
         return {"rows": torch.stack([grad_norms, weight_norms, dead, revived.float(), sat], dim=1)}
 
-    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+    def events(self, step: int, fetched: Fetched) -> list[EventBase]:
         layers = []
         for name, (grad_norm, weight_norm, dead, revived, sat) in zip(self.names, fetched["rows"], strict=True):
             figures = {
@@ -138,8 +141,8 @@ class LayerStats(Probe):
                 "revived": revived,
                 "saturation": sat,
             }
-            layers.append({"name": name, **{k: finite_or_none(v) for k, v in figures.items()}})
-        return [{"type": "layers", "step": step, "layers": layers}]
+            layers.append(LayerFigures(name=name, **{k: finite_or_none(v) for k, v in figures.items()}))
+        return [LayersEvent(step=step, layers=layers)]
 
 
 # the layer's raw activations go with the last snapshot only (for TensorBoard's projector): at most this
@@ -180,21 +183,21 @@ class Embedding(Probe):
         raw = {"vectors": points} if ctx.last and points.numel() <= RAW_VECTORS_MAX else {}
         return {"points": projection, "explained": explained, **raw}
 
-    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
-        points = fetched["points"]
-        event = {
-            "type": "embedding",
-            "step": step,
-            "tag": self.tap,
-            "dims": int(points.shape[1]),
-            "n": int(points.shape[0]),
-            "points": b64(points),
-            "labels": self.labels,
-            "target": self.target,
-            "explained": [float(v) for v in fetched["explained"]],
-        }
-        if "vectors" in fetched:
-            event.update(width=int(fetched["vectors"].shape[1]), vectors=b64(fetched["vectors"]))
+    def events(self, step: int, fetched: Fetched) -> list[EventBase]:
+        assert self.tap is not None
+        points, vectors = fetched["points"], fetched.get("vectors")
+        event = EmbeddingEvent(
+            step=step,
+            tag=self.tap,
+            dims=int(points.shape[1]),
+            n=int(points.shape[0]),
+            points=b64(points),
+            labels=self.labels,
+            target=self.target,
+            explained=[float(v) for v in fetched["explained"]],
+            width=int(vectors.shape[1]) if vectors is not None else None,
+            vectors=b64(vectors) if vectors is not None else None,
+        )
         return [event]
 
 
@@ -221,17 +224,11 @@ class Boundary(Probe):
             return {"probs": outputs.argmax(1).float()}
         return {"probs": outputs.softmax(1)[:, 1]}
 
-    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+    def events(self, step: int, fetched: Fetched) -> list[EventBase]:
+        x_range, y_range = list(self.plane[0]), list(self.plane[1])
+        probs = b64(fetched["probs"])
         return [
-            {
-                "type": "boundary",
-                "step": step,
-                "grid": self.size,
-                "x_range": list(self.plane[0]),
-                "y_range": list(self.plane[1]),
-                "output": self.output,
-                "probs": b64(fetched["probs"]),
-            }
+            BoundaryEvent(step=step, grid=self.size, x_range=x_range, y_range=y_range, output=self.output, probs=probs)
         ]
 
 
@@ -266,24 +263,18 @@ class Network(Probe):
             out["units"] = torch.cat([inputs.T, *(o.T for o in units)])  # input units, then hidden, x cells
         return out
 
-    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+    def events(self, step: int, fetched: Fetched) -> list[EventBase]:
         weights, grads, layers, start = fetched["weights"], fetched.get("grads"), [], 0
         for name, (rows, cols) in zip(self.names, self.shapes, strict=True):
             part = slice(start, start + rows * cols)
-            layer = {"name": name, "shape": [rows, cols], "weights": b64(weights[part])}
-            if grads is not None:
-                layer["gradients"] = b64(grads[part])
-            layers.append(layer)
+            gradients = b64(grads[part]) if grads is not None else None
+            layers.append(NetworkLayer(name=name, shape=[rows, cols], weights=b64(weights[part]), gradients=gradients))
             start += rows * cols
-        event: dict[str, Any] = {"type": "network", "step": step, "layers": layers, "inputs": list(self.inputs)}
+        maps = None
         if self.plane is not None and "units" in fetched:
-            event["unit_maps"] = {
-                "grid": UNIT_MAP_GRID,
-                "x_range": list(self.plane[0]),
-                "y_range": list(self.plane[1]),
-                "values": b64(fetched["units"]),
-            }
-        return [event]
+            x_range, y_range = list(self.plane[0]), list(self.plane[1])
+            maps = {"grid": UNIT_MAP_GRID, "x_range": x_range, "y_range": y_range, "values": b64(fetched["units"])}
+        return [NetworkEvent(step=step, layers=layers, inputs=list(self.inputs), unit_maps=maps)]
 
 
 def peak_resident_mb() -> float | None:
@@ -307,18 +298,17 @@ class System(Probe):
         self.device = ctx.probe_x.device
         self._last: tuple[int, float] | None = None
 
-    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+    def events(self, step: int, fetched: Fetched) -> list[EventBase]:
         now = time.perf_counter()
-        event: dict[str, Any] = {"type": "system", "step": step, "device": str(self.device)}
+        event = SystemEvent(step=step, device=str(self.device), memory_peak_mb=peak_resident_mb())
         if self._last is not None and now > self._last[1]:
-            steps_per_s = (step - self._last[0]) / (now - self._last[1])
-            event.update(steps_per_s=steps_per_s, samples_per_s=steps_per_s * self.batch)
+            event.steps_per_s = (step - self._last[0]) / (now - self._last[1])
+            event.samples_per_s = event.steps_per_s * self.batch
         self._last = (step, now)
-        event["memory_peak_mb"] = peak_resident_mb()
         if self.device.type == "cuda":
-            event["gpu_name"] = torch.cuda.get_device_name(self.device)
-            event["gpu_memory_mb"] = torch.cuda.memory_allocated(self.device) / 2**20
-            event["gpu_memory_peak_mb"] = torch.cuda.max_memory_allocated(self.device) / 2**20
+            event.gpu_name = torch.cuda.get_device_name(self.device)
+            event.gpu_memory_mb = torch.cuda.memory_allocated(self.device) / 2**20
+            event.gpu_memory_peak_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
             with contextlib.suppress(Exception):  # needs NVML (pynvml); absent on some machines
-                event["gpu_utilization"] = float(torch.cuda.utilization(self.device))
+                event.gpu_utilization = float(torch.cuda.utilization(self.device))
         return [event]

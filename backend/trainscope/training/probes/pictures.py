@@ -3,11 +3,10 @@ kernels and feature maps, and the confusion matrix."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
+from trainscope.schemas import ConfusionEvent, EventBase, ImagesEvent
 from trainscope.training.probes.base import Fetched, Probe, ProbeContext, b64
 
 EXAMPLES_SHOWN = 16  # input examples drawn with their predictions
@@ -40,11 +39,11 @@ class Pictures(Probe):
             out[f"maps/{name}"] = maps[index][0]  # channels x (length | h x w) of the first probe example
         return out
 
-    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+    def events(self, step: int, fetched: Fetched) -> list[EventBase]:
         height, width = self.sides
         inputs = fetched["inputs"].reshape(len(self.truth), height, width)
         captions = [f"{truth} → {int(p)}" for truth, p in zip(self.truth, fetched["predicted"], strict=True)]
-        events = [images_event(step, "inputs", inputs, captions, self.sequence)]
+        events: list[EventBase] = [images_event(step, "inputs", inputs, captions, self.sequence)]
         for tag, array in fetched.items():
             if tag.startswith(("kernels/", "maps/")):
                 events.append(images_event(step, tag, array[None] if self.sequence else array, None, self.sequence))
@@ -53,10 +52,12 @@ class Pictures(Probe):
 
 def images_event(
     step: int, tag: str, images: np.ndarray, captions: list[str] | None = None, sequence: bool = False
-) -> dict[str, Any]:
+) -> ImagesEvent:
     n, height, width = images.shape
-    event = {"type": "images", "step": step, "tag": tag, "n": n, "height": height, "width": width}
-    return {**event, "pixels": b64(images), "captions": captions or [], "sequence": sequence}
+    pixels, captions = b64(images), captions or []
+    return ImagesEvent(
+        step=step, tag=tag, n=n, height=height, width=width, pixels=pixels, captions=captions, sequence=sequence
+    )
 
 
 class Confusion(Probe):
@@ -74,6 +75,6 @@ class Confusion(Probe):
         pairs = ctx.probe_y * self.classes + predicted
         return {"counts": torch.bincount(pairs, minlength=self.classes**2).reshape(self.classes, self.classes)}
 
-    def events(self, step: int, fetched: Fetched) -> list[dict[str, Any]]:
+    def events(self, step: int, fetched: Fetched) -> list[EventBase]:
         counts = fetched["counts"].astype(int).tolist()
-        return [{"type": "confusion", "step": step, "counts": counts, "validation": self.validation}]
+        return [ConfusionEvent(step=step, counts=counts, validation=self.validation)]

@@ -16,11 +16,11 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from trainscope.schemas import JobSpec
+from trainscope.schemas import EventBase, JobSpec
 from trainscope.schemas.registry import registry
 from trainscope.training.probes import ProbeContext
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[EventBase], None]  # an event of schemas/events.py, made where it happens
 Batch = Any  # a task's own: tensors on the device, shaped as its loss reads them
 Figures = dict[str, torch.Tensor]  # named scalar tensors, on the device
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainscope.schemas import JobSpec, Params2DSpec, SurfaceData
+from trainscope.schemas import JobSpec, Params2DSpec, SurfaceData, SurfaceEvent
 from trainscope.training.surface import make_problem
 from trainscope.training.tasks import Emit, Figures, State, Task
 
@@ -48,7 +48,7 @@ class SurfaceTask(Task):
         if len(self.model.weights) == 2:  # more weights have no surface to draw
             x, y = self.model.weights.detach().tolist()
             drawing = self.problem.drawing((x, y))
-            emit({"type": "analysis", "name": "surface", "step": 0, "figures": {}, "data": drawing})
+            emit(SurfaceEvent(step=0, data=drawing))
 
     def batch(self) -> torch.Tensor | None:
         """The examples' indices of a mini-batch; None: the whole set (or a function with no data)."""

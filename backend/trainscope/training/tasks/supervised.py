@@ -5,13 +5,13 @@ one-off analyses of a classifier."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from trainscope.schemas import JobSpec, SurfaceData, planar
+from trainscope.schemas import DatasetEvent, JobSpec, SurfaceData, planar
+from trainscope.schemas.events import DrawnPoints
 from trainscope.training.analyses import (
     bn_modes,
     gradient_check,
@@ -24,7 +24,7 @@ from trainscope.training.analyses import (
 from trainscope.training.datasets import Split, load_split
 from trainscope.training.models import LayeredNet, build_model
 from trainscope.training.objective import CLASSIFICATION, Objective, objective_for
-from trainscope.training.points import DRAWN_POINTS_CAP, drawn_points, target_of
+from trainscope.training.points import DRAWN_POINTS_CAP, Target, drawn_points, target_of
 from trainscope.training.probes import ProbeContext
 from trainscope.training.probes.base import network_taps
 from trainscope.training.tasks import Emit, Figures, State, Task, call
@@ -76,12 +76,14 @@ def plane_of(split: Split) -> tuple[tuple[float, float], tuple[float, float]]:
     return (float(lo[0] - margin[0]), float(hi[0] + margin[0])), (float(lo[1] - margin[1]), float(hi[1] + margin[1]))
 
 
-def dataset_event(split: Split, target: str) -> dict[str, Any]:
-    def part(x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
-        return drawn_points(x[:DRAWN_POINTS_CAP].cpu().numpy(), y[:DRAWN_POINTS_CAP].cpu().numpy())
+def dataset_event(split: Split, target: Target) -> DatasetEvent:
+    def part(x: torch.Tensor, y: torch.Tensor) -> DrawnPoints:
+        drawn = drawn_points(x[:DRAWN_POINTS_CAP].cpu().numpy(), y[:DRAWN_POINTS_CAP].cpu().numpy())
+        return DrawnPoints.model_validate(drawn)
 
-    parts = {"train": part(split.x_train, split.y_train), "val": part(split.x_val, split.y_val)}
-    return {"type": "dataset", "step": 0, "target": target, **parts}
+    return DatasetEvent(
+        step=0, target=target, train=part(split.x_train, split.y_train), val=part(split.x_val, split.y_val)
+    )
 
 
 class SupervisedTask(Task):
