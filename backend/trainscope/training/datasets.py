@@ -30,6 +30,29 @@ class Split:
         return {name: pair for name, pair in sets.items() if len(pair[0])}
 
 
+class Shuffled:
+    """Mini-batch indices from successive random permutations of n examples, on the device: each epoch
+    sees every example once, and a batch never straddles two permutations. Indexing tensors that live
+    on the device, not a DataLoader: measured 1.6x faster for small nets on an H200, 1.1-1.4x on CPU."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, device: torch.device) -> None:
+        # read every step: plain ints, not attribute chains (a tiny net's step is ~300 us; each lookup counts)
+        self.n, self.batch_size, self.device = n, batch_size, device
+        self.generator = torch.Generator().manual_seed(seed)
+        self.order, self.cursor = self.permutation(), 0
+
+    def permutation(self) -> torch.Tensor:
+        return torch.randperm(self.n, generator=self.generator).to(self.device)
+
+    def next(self) -> torch.Tensor:
+        batch_size = self.batch_size
+        if self.cursor + batch_size > self.n:
+            self.order, self.cursor = self.permutation(), 0
+        index = self.order[self.cursor : self.cursor + batch_size]
+        self.cursor += batch_size
+        return index
+
+
 def load_split(spec: LabelledData, seed: int, device: torch.device) -> Split:
     """The dataset split as `split_rows` cuts it, moved to the device once."""
     seed = data_seed(spec, seed)

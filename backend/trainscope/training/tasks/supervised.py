@@ -21,7 +21,7 @@ from trainscope.training.analyses import (
     query_points,
     unrolled_convolution,
 )
-from trainscope.training.datasets import Split, load_split
+from trainscope.training.datasets import Shuffled, Split, load_split
 from trainscope.training.models import LayeredNet, build_model
 from trainscope.training.objective import CLASSIFICATION, Objective, objective_for
 from trainscope.training.points import DRAWN_POINTS_CAP, Target, drawn_points, target_of
@@ -97,14 +97,8 @@ class SupervisedTask(Task):
         self.split = plant(load_split(spec.data, spec.seed, device), spec.optim.planted_bug, spec.seed)
         self.model = build_model(spec).to(device)
         self.objective = objective_for(spec.data)
-        self.shuffle = torch.Generator().manual_seed(spec.seed)
-        # read every step: plain ints, not attribute chains (a tiny net's step is ~300 us; each lookup counts)
-        self.batch_size, self.n_train = spec.optim.batch_size, len(self.split.x_train)
+        self.batches = Shuffled(len(self.split.x_train), spec.optim.batch_size, spec.seed, device)
         self.softmax_into_loss = spec.optim.planted_bug == "softmax_into_loss"
-        self.order, self.cursor = self.permutation(), 0
-
-    def permutation(self) -> torch.Tensor:
-        return torch.randperm(self.n_train, generator=self.shuffle).to(self.device)
 
     def begin(self, emit: Emit) -> None:
         emit(parameter_table(self.model, self.spec))
@@ -114,11 +108,7 @@ class SupervisedTask(Task):
             emit(gradient_variance(self.model, self.split, self.spec.optim.batch_size, 0, self.spec.seed))
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        batch_size = self.batch_size
-        if self.cursor + batch_size > self.n_train:
-            self.order, self.cursor = self.permutation(), 0
-        index = self.order[self.cursor : self.cursor + batch_size]
-        self.cursor += batch_size
+        index = self.batches.next()
         return self.split.x_train[index], self.split.y_train[index]
 
     def loss(
