@@ -105,8 +105,9 @@ class ProbeSpec(Strict):
     images_every: int = Field(
         200,
         ge=0,
-        description="image data: examples with their predictions; a CNN: its kernels and feature maps",
-        json_schema_extra={"needs": ["logits"]},
+        description="image data: examples with their predictions or reconstructions; a CNN: its kernels and "
+        "feature maps",
+        json_schema_extra={"needs": ["logits|reconstruction"]},
     )
     confusion_every: int = Field(
         200,

@@ -17,6 +17,7 @@ from trainscope.schemas import (
     OptimSpec,
     SurfaceData,
 )
+from trainscope.schemas.kinds.mlp import NetSpec
 from trainscope.training.random_search import RandomSearch
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -104,7 +105,7 @@ class LayeredNet(nn.Module):
         """Tag names of the hidden layers (layer1... for an MLP; conv1..., fc1... for a CNN)."""
         return list(self.names)
 
-    def activation(self, spec: MLPSpec | ConvNetSpec, name: str) -> nn.Module:
+    def activation(self, spec: NetSpec, name: str) -> nn.Module:
         """A hidden layer's activation module, registered as a tap under `name`."""
         act = nn.LeakyReLU(spec.leaky_slope) if spec.activation == "leaky_relu" else ACTIVATIONS[spec.activation]()
         self.activations.append(act)

@@ -141,7 +141,7 @@ async function start() {
     if (current.stream) current.stream.close();
     if (controls) shownData = dataKey(controls.read()); // the run draws its own data
     previews += 1; // and a preview still on its way must not replace it
-    const matrices = job.spec.model.kind === "mlp"; // the network diagram draws weight matrices
+    const matrices = !job.spec.model.conv; // the network diagram draws weight matrices, not a convolution's kernels
     // an uploaded table's classes go by its own names (red, green...) in every view
     const table = job.spec.data.kind === "uploaded" && uploads ? uploads.table(job.spec.data.dataset) : null;
     const classNames = table && table.target === "class" ? table.classes.map(String) : null;

@@ -13,10 +13,12 @@ EXAMPLES_SHOWN = 16  # input examples drawn with their predictions
 
 
 class Pictures(Probe):
-    """Image or sequence data: the first probe examples with their true and predicted class. A CNN also:
-    each convolution's kernels (averaged over its input channels) and the first probe example's feature
-    maps after each convolution. An image CNN's kernels and maps are one small image per channel; a
-    sequence CNN's are one image each, a row per channel, drawn under the example's line."""
+    """Image or sequence data: the first probe examples with their true class, and what the kind makes of
+    them: a classifier's predicted class (its `logits` tap), an autoencoder's reconstruction (its
+    `reconstruction` tap, as images of their own). A CNN also: each convolution's kernels (averaged over
+    its input channels) and the first probe example's feature maps after each convolution. An image CNN's
+    kernels and maps are one small image per channel; a sequence CNN's are one image each, a row per
+    channel, drawn under the example's line."""
 
     field = "images_every"
 
@@ -30,9 +32,14 @@ class Pictures(Probe):
         self.convs = [(name, layer) for name, layer in layers if isinstance(layer, torch.nn.Conv1d | torch.nn.Conv2d)]
         self.examples = ctx.probe_x[:EXAMPLES_SHOWN]
         self.truth = ctx.probe_y[:EXAMPLES_SHOWN].tolist()  # once, at set-up
+        self.taps = ctx.offered()
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:
-        out = {"inputs": self.examples, "predicted": ctx.probe_logits()[:EXAMPLES_SHOWN].argmax(1)}
+        out = {"inputs": self.examples}
+        if "logits" in self.taps:
+            out["predicted"] = ctx.probe_logits()[:EXAMPLES_SHOWN].argmax(1)
+        if "reconstruction" in self.taps:
+            out["reconstructions"] = ctx.probe_taps()["reconstruction"][:EXAMPLES_SHOWN]
         maps = ctx.probe_outputs()
         for index, (name, layer) in enumerate(self.convs):
             out[f"kernels/{name}"] = layer.weight.detach().mean(dim=1)  # out channels x (k | k x k)
@@ -42,8 +49,13 @@ class Pictures(Probe):
     def events(self, step: int, fetched: Fetched) -> list[EventBase]:
         height, width = self.sides
         inputs = fetched["inputs"].reshape(len(self.truth), height, width)
-        captions = [f"{truth} → {int(p)}" for truth, p in zip(self.truth, fetched["predicted"], strict=True)]
+        captions = [str(truth) for truth in self.truth]
+        if "predicted" in fetched:
+            captions = [f"{truth} → {int(p)}" for truth, p in zip(self.truth, fetched["predicted"], strict=True)]
         events: list[EventBase] = [images_event(step, "inputs", inputs, captions, self.sequence)]
+        if "reconstructions" in fetched:
+            rebuilt = fetched["reconstructions"].reshape(len(self.truth), height, width)
+            events.append(images_event(step, "reconstructions", rebuilt, None, self.sequence))
         for tag, array in fetched.items():
             if tag.startswith(("kernels/", "maps/")):
                 events.append(images_event(step, tag, array[None] if self.sequence else array, None, self.sequence))

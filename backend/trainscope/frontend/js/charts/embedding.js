@@ -1,5 +1,5 @@
-// The penultimate layer's activations on the probe set, projected by PCA, coloured by label; a
-// slider moves through the snapshots taken during training.
+// A representation of the probe set (the tap the event names: a hidden layer, a latent code...),
+// projected by PCA, coloured by label; a slider moves through the snapshots taken during training.
 import { CLASS_COLORS, VALUE_COLORSCALE, baseLayout, floats, plotOrWait } from "../decode.js";
 import { escape } from "../html.js";
 import { say, t } from "../i18n.js";
@@ -51,7 +51,7 @@ export function mount(el) {
       for (const [label, g] of [...byLabel].sort((a, b) => a[0] - b[0])) {
         traces.push({ type: three ? "scatter3d" : "scattergl", mode: "markers", name: classNames && classNames[label] !== undefined ? escape(classNames[label]) : say("legend.class", { n: label }), x: g.x, y: g.y, z: three ? g.z : undefined, marker: { size: three ? 3 : 6, color: CLASS_COLORS[label % 10], opacity: 0.8 } });
       }
-      bar.querySelector("[name=which]").textContent = say("embedding.at", { step: snap.step, share: (100 * snap.explained[0]).toFixed(0) });
+      bar.querySelector("[name=which]").textContent = say("embedding.at", { tap: snap.tag, step: snap.step, share: (100 * snap.explained[0]).toFixed(0) });
     }
     // in 3-D the scene's own axes: principal components too, not x, y and z
     const scene = { xaxis: { title: { text: "PC1" } }, yaxis: { title: { text: "PC2" } }, zaxis: { title: { text: "PC3" } } };

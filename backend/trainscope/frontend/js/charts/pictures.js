@@ -1,5 +1,6 @@
-// Image data: examples with their true and predicted class; for a CNN, each convolution's kernels and
-// one example's feature maps after it. Each image a small canvas, scaled up without smoothing.
+// Image data: examples with their true and predicted class (an autoencoder: with their reconstructions
+// under them, in the same order); for a CNN, each convolution's kernels and one example's feature maps
+// after it. Each image a small canvas, scaled up without smoothing.
 // Sequence data: each example a line; the first one drawn wide with each convolution's feature maps
 // under it on the same x scale (a row per channel), so a channel lights up under the shape it found.
 import { floats } from "../decode.js";
@@ -149,9 +150,9 @@ function grid(event, scale) {
   const figures = [];
   const size = event.height * event.width;
   for (let i = 0; i < event.n; i++) {
-    if (kind === "inputs") {
+    if (kind === "inputs" || kind === "reconstructions") {
       const canvas = event.sequence ? lineOf(pixels, i * size, event.width, 96, 40) : canvasOf(pixels, i * size, event.height, event.width, SCALE.inputs);
-      figures.push(captioned(canvas, event.captions[i]));
+      figures.push(captioned(canvas, event.captions[i] ?? ""));
     } else if (event.sequence) {
       const canvas = scaledCanvas(pixels, i * size, event.height, event.width, scale);
       canvas.style.width = `${event.width * TAP_PX}px`;
@@ -189,8 +190,9 @@ export function mount(el) {
     for (const [tag, event] of latest) {
       if (event.sequence && tag.startsWith("maps/")) continue; // drawn under the sequence
       const [kind, layer] = tag.split("/");
-      const title = Object.assign(document.createElement("h3"), { textContent: say(`pictures.${kind}`, { layer, step: event.step }) });
-      const scale = kind === "inputs" ? null : scaleOf(floats(event.pixels));
+      const words = kind === "inputs" && latest.has("reconstructions") ? "pictures.inputsRebuilt" : `pictures.${kind}`; // no prediction to name
+      const title = Object.assign(document.createElement("h3"), { textContent: say(words, { layer, step: event.step }) });
+      const scale = kind === "inputs" || kind === "reconstructions" ? null : scaleOf(floats(event.pixels));
       if (scale) title.append(" ", scaleKey(scale));
       sections.push(title, grid(event, scale));
     }
