@@ -1,0 +1,102 @@
+"""The autoencoder's task: reproduce each input through a small code. Its taps are every hidden layer
+(the code among them), the code itself (`latent`, which the embedding projects) and the reconstruction
+(which the pictures show beside the input)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from trainscope.schemas import DigitsData, JobSpec
+from trainscope.schemas.kinds.autoencoder import AutoencoderSpec, widths
+from trainscope.training.analyses import parameter_table
+from trainscope.training.datasets import Shuffled, load_split
+from trainscope.training.models import LayeredNet, initialize
+from trainscope.training.probes import ProbeContext
+from trainscope.training.probes.base import Taps, eval_forward
+from trainscope.training.tasks import Emit, Figures, State, Task, call
+
+
+class Autoencoder(LayeredNet):
+    """Linear -> activation per encoder layer, a linear map to the code, then the mirror image back to
+    a linear read-out of every input (a sigmoid after it for BCE is the loss's, not the model's). The
+    code is a hidden layer of its own, named `latent`, so every probe of hidden layers sees it too."""
+
+    def __init__(self, spec: AutoencoderSpec, inputs: int, seed: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for name, fan_in, fan_out in widths(spec, inputs):
+            layers.append(nn.Linear(fan_in, fan_out, bias=spec.bias))
+            if name == "latent":
+                code = nn.Identity()
+                self.activations.append(code)
+                self.names.append(name)
+                layers.append(code)
+            elif name != "output":
+                layers.append(self.activation(spec, name))
+        self.net = nn.Sequential(*layers)
+        self.activation_name = spec.activation
+        initialize(self.linears(), seed, spec.init)
+
+
+class AutoencoderTask(Task):
+    model: Autoencoder
+
+    def __init__(self, spec: JobSpec, device: torch.device) -> None:
+        super().__init__(spec, device)
+        model = spec.model
+        assert isinstance(model, AutoencoderSpec) and isinstance(spec.data, DigitsData)
+        self.split = load_split(spec.data, spec.seed, device)
+        seed = model.init_seed if model.init_seed is not None else spec.seed
+        self.model = Autoencoder(model, self.split.x_train.shape[1], seed).to(device)
+        self.batches = Shuffled(len(self.split.x_train), spec.optim.batch_size, spec.seed, device)
+        self.bce = model.loss == "bce"
+        self.code = len(model.hidden)  # the code's index among the hidden layers
+
+    def begin(self, emit: Emit) -> None:
+        emit(parameter_table(self.model, self.spec))
+
+    def batch(self) -> torch.Tensor:
+        return self.split.x_train[self.batches.next()]
+
+    def error(self, outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """The loss of these outputs against their inputs, per pixel."""
+        if self.bce:
+            return nn.functional.binary_cross_entropy_with_logits(outputs, inputs)
+        return nn.functional.mse_loss(outputs, inputs)
+
+    def loss(self, state: State, batch: torch.Tensor, measure: bool) -> tuple[torch.Tensor, Figures]:
+        return self.error(call(self.model, state, batch), batch), {}
+
+    def reconstruct(self, outputs: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(outputs) if self.bce else outputs
+
+    def taps(self) -> Taps:
+        def taps(inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+            outputs, hidden = eval_forward(self.model, inputs)
+            named = {f"hidden/{i}": h for i, h in enumerate(hidden)}
+            return {**named, "latent": hidden[self.code], "reconstruction": self.reconstruct(outputs)}
+
+        return taps
+
+    def probe_context(self) -> ProbeContext:
+        split, size = self.split, self.spec.probes.probe_size
+        probe_x = torch.cat([split.x_val, split.x_train])[:size]
+        probe_y = torch.cat([split.y_val, split.y_train])[:size]  # labels only colour the code
+        validation = min(len(split.x_val), len(probe_x))
+        return ProbeContext(self.spec, probe_x, probe_y, self.taps(), self.model, None, split.x_train, validation)
+
+    def evaluation(self, final: bool) -> dict[str, float]:
+        """The validation set's reconstruction error (with BCE also its squared error, which compares
+        across losses); with probes.train_eval, the whole training set's too."""
+        sets = {"val": self.split.x_val}
+        if self.spec.probes.train_eval:
+            sets["train_eval"] = self.split.x_train
+        figures: dict[str, torch.Tensor] = {}
+        for name, inputs in sets.items():
+            outputs, _ = eval_forward(self.model, inputs)
+            figures[f"{name}/loss"] = self.error(outputs, inputs)
+            if self.bce:
+                figures[f"{name}/mse"] = nn.functional.mse_loss(self.reconstruct(outputs), inputs)
+        values = torch.stack(list(figures.values())).tolist()  # one device-to-host transfer
+        return dict(zip(figures, values, strict=True))

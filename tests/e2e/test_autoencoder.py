@@ -1,0 +1,44 @@
+"""The autoencoder in the page: chosen in the form it brings its data and its settings, offers only the
+panels its taps feed, and draws each example beside its reconstruction and the code it learned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page
+
+from tests.e2e.test_page import open_page, wait_js
+from tests.live import LiveServer
+
+PANELS = "[...document.querySelectorAll('[data-probe], [data-view]')]"
+SHOWN = f"() => {PANELS}.filter((p) => !p.hidden).map((p) => p.dataset.probe || p.dataset.view).sort()"
+
+
+def test_an_autoencoder_shows_its_reconstructions_and_its_code(
+    page: Page, server: LiveServer, artifacts_dir: Path
+) -> None:
+    open_page(page, server.url)
+    form = page.locator("#spec-form")
+    form.locator("select[name='model.kind']").select_option("autoencoder")
+    assert form.locator("select[name='data.dataset']").input_value() == "digits"  # what it trains on
+    assert form.locator("[data-path='model.latent']").is_visible()
+    assert form.locator("[data-path='model.loss']").is_visible()
+    assert not form.locator("[data-path='model.conv']").is_visible()
+    offered = page.evaluate(SHOWN)
+    assert "boundary_every" not in offered and "confusion_every" not in offered  # no class to predict
+    assert {"images_every", "embedding_every", "layers_every", "parameters"} <= set(offered)
+
+    page.fill("input[name='model.latent']", "2")
+    page.fill("input[name='optim.steps']", "600")
+    page.select_option("select[name='pace']", "0")
+    page.click("#start")
+    wait_js(page, "document.querySelector('#status').textContent.includes('done')", 120)
+    pictures = page.locator("#pictures")
+    wait_js(page, "document.querySelector('#pictures').textContent.includes('reconstructions at step 600')", 30)
+    assert pictures.locator(".pictures").count() == 2  # the examples, and under them their reconstructions
+    assert pictures.locator("canvas").count() == 32
+    wait_js(page, "document.querySelector('#embedding output').textContent.startsWith('latent at step 600')", 30)
+    page.screenshot(path=str(artifacts_dir / "autoencoder.png"), full_page=True)
+    page.click("#language")
+    wait_js(page, "document.querySelector('#pictures').textContent.includes('복원')", 10)
+    page.locator("#pictures").screenshot(path=str(artifacts_dir / "autoencoder-pictures-ko.png"))
