@@ -54,8 +54,9 @@ class ProbeContext:
     _probe: dict[str, torch.Tensor] | None = field(default=None, repr=False)
 
     def offered(self) -> set[str]:
-        """The tap families this context has (one pass over a single example, at set-up)."""
-        families = {name.split("/")[0] for name in self.taps(self.probe_x[:1])} if len(self.probe_x) else set()
+        """The tap families this context has (one pass over two examples, at set-up: a tap between two, an
+        interpolation, needs both)."""
+        families = {name.split("/")[0] for name in self.taps(self.probe_x[:2])} if len(self.probe_x) else set()
         return families | ({"layers"} if self.network is not None else set())
 
     def new_step(self) -> None:

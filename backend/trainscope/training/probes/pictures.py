@@ -10,6 +10,9 @@ from trainscope.schemas import ConfusionEvent, EventBase, ImagesEvent
 from trainscope.training.probes.base import Fetched, Probe, ProbeContext, b64
 
 EXAMPLES_SHOWN = 16  # input examples drawn with their predictions
+# the taps that are images of the data's shape, and the tag of their images event: a reconstruction of
+# each example shown, or what a generative kind makes of codes of its own (a sample, an interpolation)
+IMAGE_TAPS = {"reconstruction": "reconstructions", "samples": "samples", "interpolation": "interpolation"}
 
 
 class Pictures(Probe):
@@ -38,8 +41,9 @@ class Pictures(Probe):
         out = {"inputs": self.examples}
         if "logits" in self.taps:
             out["predicted"] = ctx.probe_logits()[:EXAMPLES_SHOWN].argmax(1)
-        if "reconstruction" in self.taps:
-            out["reconstructions"] = ctx.probe_taps()["reconstruction"][:EXAMPLES_SHOWN]
+        for tap, tag in IMAGE_TAPS.items():
+            if tap in self.taps:
+                out[tag] = ctx.probe_taps()[tap][:EXAMPLES_SHOWN]
         maps = ctx.probe_outputs()
         for index, (name, layer) in enumerate(self.convs):
             out[f"kernels/{name}"] = layer.weight.detach().mean(dim=1)  # out channels x (k | k x k)
@@ -53,9 +57,10 @@ class Pictures(Probe):
         if "predicted" in fetched:
             captions = [f"{truth} → {int(p)}" for truth, p in zip(self.truth, fetched["predicted"], strict=True)]
         events: list[EventBase] = [images_event(step, "inputs", inputs, captions, self.sequence)]
-        if "reconstructions" in fetched:
-            rebuilt = fetched["reconstructions"].reshape(len(self.truth), height, width)
-            events.append(images_event(step, "reconstructions", rebuilt, None, self.sequence))
+        for tag in IMAGE_TAPS.values():
+            if tag in fetched:
+                images = fetched[tag].reshape(len(fetched[tag]), height, width)
+                events.append(images_event(step, tag, images, None, self.sequence))
         for tag, array in fetched.items():
             if tag.startswith(("kernels/", "maps/")):
                 events.append(images_event(step, tag, array[None] if self.sequence else array, None, self.sequence))

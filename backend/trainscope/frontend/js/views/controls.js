@@ -209,6 +209,21 @@ function fieldAt(loc) {
   return best;
 }
 
+// Each form field's default as the first kind that has it declares it (the JSON schema of /api/meta)
+function kindDefaults(meta, kinds) {
+  const values = {};
+  for (const def of Object.values(meta.schema.$defs)) {
+    const kind = def.properties && def.properties.kind && def.properties.kind.const;
+    const family = kind in kinds.model ? "model" : kind in kinds.data ? "data" : null;
+    if (!family) continue;
+    for (const [name, property] of Object.entries(def.properties)) {
+      const path = `${family}.${name}`;
+      if (!(path in values) && "default" in property && FIELDS.some((field) => field.path === path)) values[path] = property.default;
+    }
+  }
+  return values;
+}
+
 export function mountControls(form, meta, onChange) {
   form.replaceChildren();
   const kinds = kindsOf(meta);
@@ -237,7 +252,8 @@ export function mountControls(form, meta, onChange) {
     groups.get(field.group).append(label);
   }
 
-  const defaults = { ...valuesFromSpec(meta.defaults), ...PAGE_DEFAULTS };
+  // a field no default spec has (a VAE's beta) starts at its own kind's default, never empty
+  const defaults = { ...kindDefaults(meta, kinds), ...valuesFromSpec(meta.defaults), ...PAGE_DEFAULTS };
 
   function read() {
     const values = {};
