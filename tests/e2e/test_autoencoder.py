@@ -42,3 +42,27 @@ def test_an_autoencoder_shows_its_reconstructions_and_its_code(
     page.click("#language")
     wait_js(page, "document.querySelector('#pictures').textContent.includes('복원')", 10)
     page.locator("#pictures").screenshot(path=str(artifacts_dir / "autoencoder-pictures-ko.png"))
+
+
+def test_a_vae_shows_samples_from_its_prior_and_its_loss_in_two_terms(
+    page: Page, server: LiveServer, artifacts_dir: Path
+) -> None:
+    open_page(page, server.url)
+    form = page.locator("#spec-form")
+    form.locator("select[name='model.kind']").select_option("vae")
+    assert form.locator("[data-path='model.beta']").is_visible()
+    assert form.locator("input[name='model.latent']").input_value() == "16"  # the kind's start
+    page.fill("input[name='optim.steps']", "400")
+    page.select_option("select[name='pace']", "0")
+    page.click("#start")
+    wait_js(page, "document.querySelector('#status').textContent.includes('done')", 120)
+    wait_js(
+        page, "['loss/kl', 'loss/reconstruction'].every((tag) => window.trainscope.charts.figures.tags().includes(tag))"
+    )
+    pictures = page.locator("#pictures")
+    wait_js(page, "document.querySelector('#pictures').textContent.includes('N(0, I) at step 400')", 30)
+    assert pictures.locator(".pictures").count() == 4  # examples, reconstructions, samples, interpolation
+    page.locator("#pictures").screenshot(path=str(artifacts_dir / "vae-pictures.png"))
+    page.locator("#figures").scroll_into_view_if_needed()
+    wait_js(page, "document.getElementById('figures').data?.length >= 3")
+    page.locator("#figures").screenshot(path=str(artifacts_dir / "vae-figures.png"))

@@ -67,6 +67,8 @@ export const FIELDS = [
   // an autoencoder's code and what it is scored by
   { group: "Model", path: "model.latent", label: "Code size", control: "number", step: 1 },
   { group: "Model", path: "model.loss", label: "Reconstruction loss", control: "select", choices: () => [["mse", "squared error", "loss.mse"], ["bce", "binary cross-entropy", "loss.bce"]] },
+  // a VAE's weight on its KL term
+  { group: "Model", path: "model.beta", label: "β (KL weight)", control: "number", step: 0.1 },
   { group: "Model", path: "model.activation", label: "Activation", control: "select", choices: (m) => m.choices["model.activation"] },
   { group: "Model", path: "model.bias", label: "Bias", control: "checkbox" },
   { group: "Model", path: "model.batch_norm", label: "Batch norm", control: "checkbox" },
@@ -147,6 +149,7 @@ export const PRESETS = {
   "MNIST-1D, CNN": { "data.dataset": "mnist1d", "data.val_fraction": 0.2, "model.kind": "cnn1d", "model.conv": [5, 3, 3].map((kernel) => ({ channels: 25, kernel, stride: 2, pool: "none" })), "model.hidden": [], "model.activation": "relu", "optim.lr": 0.01, "optim.batch_size": 100, "optim.steps": 3000 },
   "MNIST-1D, MLP": { "data.dataset": "mnist1d", "data.val_fraction": 0.2, "model.kind": "mlp", "model.hidden": [100, 100], "model.activation": "relu", "optim.lr": 0.01, "optim.batch_size": 100, "optim.steps": 3000 },
   "Digits, autoencoder": { "data.dataset": "digits", "model.kind": "autoencoder", "model.hidden": [64], "model.latent": 8, "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 2000 },
+  "Digits, VAE": { "data.dataset": "digits", "model.kind": "vae", "model.hidden": [256], "model.latent": 16, "model.loss": "bce", "model.activation": "relu", "optim.lr": 0.001, "optim.batch_size": 64, "optim.steps": 3000 },
   "Digits, MLP": { "data.dataset": "digits", "model.hidden": [64, 32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 3000 },
   "Too large a learning rate": { "data.dataset": "moons", "optim.optimizer": "sgd", "optim.lr": 1000, "optim.steps": 2000 },
 };
@@ -159,6 +162,7 @@ export const KIND_STARTS = {
   cnn2d: withoutSteps(PRESETS["Digits, CNN"]),
   cnn1d: withoutSteps(PRESETS["MNIST-1D, CNN"]),
   autoencoder: withoutSteps(PRESETS["Digits, autoencoder"]),
+  vae: withoutSteps(PRESETS["Digits, VAE"]),
 };
 
 export const getPath = (obj, path) => path.split(".").reduce((o, key) => (o == null ? undefined : o[key]), obj);

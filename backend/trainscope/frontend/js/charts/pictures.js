@@ -8,6 +8,9 @@ import { language, say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
 const SCALE = { inputs: 5, kernels: 10, maps: 8 }; // screen pixels per image pixel
+// images of the data itself, each drawn as an example is: the examples, a reconstruction of each, and what
+// a generative model decodes from codes of its own (draws from its prior, a path between two codes)
+const EXAMPLE_LIKE = new Set(["inputs", "reconstructions", "samples", "interpolation"]);
 const ROW_PX = 6; // screen pixels per channel of a sequence CNN's kernels and maps
 const TAP_PX = 16; // screen pixels per tap of a sequence CNN's kernel
 
@@ -150,7 +153,7 @@ function grid(event, scale) {
   const figures = [];
   const size = event.height * event.width;
   for (let i = 0; i < event.n; i++) {
-    if (kind === "inputs" || kind === "reconstructions") {
+    if (EXAMPLE_LIKE.has(kind)) {
       const canvas = event.sequence ? lineOf(pixels, i * size, event.width, 96, 40) : canvasOf(pixels, i * size, event.height, event.width, SCALE.inputs);
       figures.push(captioned(canvas, event.captions[i] ?? ""));
     } else if (event.sequence) {
@@ -192,7 +195,7 @@ export function mount(el) {
       const [kind, layer] = tag.split("/");
       const words = kind === "inputs" && latest.has("reconstructions") ? "pictures.inputsRebuilt" : `pictures.${kind}`; // no prediction to name
       const title = Object.assign(document.createElement("h3"), { textContent: say(words, { layer, step: event.step }) });
-      const scale = kind === "inputs" || kind === "reconstructions" ? null : scaleOf(floats(event.pixels));
+      const scale = EXAMPLE_LIKE.has(kind) ? null : scaleOf(floats(event.pixels));
       if (scale) title.append(" ", scaleKey(scale));
       sections.push(title, grid(event, scale));
     }
