@@ -105,7 +105,8 @@ class Driver:
         self.started = time.monotonic()  # reset when training starts; the time limit and steps/s use it
         self.pace_from = (self.started, 0)  # (time, step) the pace counts from: a resume starts afresh
         self.task = task_for(spec)(spec, self.device)
-        self.optimizer = make_optimizer(spec.optim, self.task.parameters(), spec.seed)
+        # a kind without gradients (k-means) steps itself: no optimizer, no learning rate
+        self.optimizer = make_optimizer(spec.optim, self.task.parameters(), spec.seed) if self.task.gradients else None
         self.telemetry: Telemetry | None = Telemetry(self.task.probe_context())
         if not self.telemetry.probes:
             self.telemetry = None  # nothing to sample: not even a call per step
@@ -120,7 +121,14 @@ class Driver:
         task, optimizer, telemetry = self.task, self.optimizer, self.telemetry
         batch = task.batch()
         measure = last or step % self.eval_every == 0
-        if self.search is not None:  # no gradient: the search evaluates the loss itself
+        if optimizer is None:  # the kind's own update (probes sample its state after it)
+            if telemetry is not None:
+                telemetry.before_forward(step, last=last)
+            with torch.no_grad():
+                loss, figures = task.update(batch, measure)
+            if telemetry is not None:
+                telemetry.after_backward(step, self.emit)
+        elif self.search is not None:  # no gradient: the search evaluates the loss itself
             with torch.no_grad():
                 _, figures = task.loss(self.state, batch, measure)
                 loss = self.search.step(lambda: task.loss(self.state, batch, False)[0])
@@ -185,7 +193,7 @@ class Driver:
             len(self.pending) >= self.policy.max_steps or time.monotonic() - self.last_report >= self.policy.interval_s
         )
         if evaluating or due or stepped_out or step == 1:
-            extra: dict[str, float] = {"lr": self.optimizer.param_groups[0]["lr"]}
+            extra: dict[str, float] = {"lr": self.optimizer.param_groups[0]["lr"]} if self.optimizer else {}
             if evaluating:
                 extra.update(self.task.evaluation(final))
                 if self.measured:  # one more device read per evaluation, of a few figures
@@ -245,7 +253,7 @@ class Driver:
                 self.status("running", step, f"resumed at step {step}")
             elif isinstance(command, StepCommand) and self.paused:
                 self.step_budget = command.steps
-            elif isinstance(command, SetLrCommand):
+            elif isinstance(command, SetLrCommand) and self.optimizer is not None:  # no rate to set without one
                 previous = self.optimizer.param_groups[0]["lr"]
                 for group in self.optimizer.param_groups:
                     group["lr"] = command.lr

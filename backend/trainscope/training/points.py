@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.datasets import load_digits, make_circles, make_moons
 
 from trainscope.schemas import DigitsData, LabelledData, Mnist1DData, PlanarData, Points2DData, UploadedData
+from trainscope.schemas.data import SplitData
 
 # TensorFlow Playground's multi-Gaussian regression, on our plane: cones of height +-1 and radius 0.5,
 # the label of a point is the cone it is highest (or lowest) on
@@ -117,11 +118,11 @@ def pixel_order(side: int, seed: int) -> np.ndarray:
     return np.random.default_rng([seed, 3]).permutation(side * side)
 
 
-def data_seed(spec: LabelledData, job_seed: int) -> int:
+def data_seed(spec: SplitData, job_seed: int) -> int:
     return spec.seed if spec.seed is not None else job_seed
 
 
-def split_rows(spec: LabelledData, seed: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def split_rows(spec: SplitData, seed: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Row indices of train, validation, test and holdout: the data shuffled with the seed (and the split
     index), cut into validation, test, holdout and train in that order, so a smaller `train_limit` keeps
     the same held-out sets."""

@@ -2,7 +2,7 @@
 import { askForToken, cancelJob, controlJob, createJob, getJob, getMeta, hasToken, previewDataset } from "./api.js";
 import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
-import { language, mountLanguageToggle, onLanguageChange, say, t, translatePage } from "./i18n.js";
+import { language, learnWords, mountLanguageToggle, onLanguageChange, say, t, translatePage } from "./i18n.js";
 import { datasetChoices, fromHash, kindsOf, learnKinds, planar, specFromValues, toHash, valuesFromSpec } from "./state.js";
 import { mountControls } from "./views/controls.js";
 import { mountRuns } from "./views/runs.js";
@@ -44,6 +44,28 @@ function arrange(points, offers) {
   document.body.dataset.shape = points ? "planar" : "other";
   for (const panel of document.querySelectorAll("[data-probe], [data-view]")) {
     panel.hidden = Boolean(offers) && !offers.probes.includes(panel.dataset.probe) && !offers.views.includes(panel.dataset.view);
+  }
+}
+
+// A model kind's own views (its `views` in /api/meta that no panel of this page draws): the module
+// charts/kinds/<name>.js, mounted once in a panel of its own (shown for the kinds that name it, see
+// arrange), given every event as the other charts are. A view may claim figures the panel of other
+// figures then leaves to it.
+async function mountKindViews(meta, charts) {
+  const names = new Set(Object.values(meta.kinds.model).flatMap((kind) => kind.views));
+  for (const name of names) {
+    if (document.querySelector(`[data-view="${name}"]`)) continue; // a panel of the page's own
+    const view = await import(`./charts/kinds/${name}.js`);
+    for (const [lang, title] of Object.entries(view.words)) learnWords(lang, { [`panel.view.${name}`]: title });
+    const panel = Object.assign(document.createElement("article"), { className: "panel wide", hidden: true });
+    panel.dataset.view = name;
+    const title = Object.assign(document.createElement("h2"), { textContent: t(`panel.view.${name}`) });
+    title.dataset.i18n = `panel.view.${name}`;
+    const body = document.createElement("div");
+    panel.append(title, body);
+    $("#runs").closest("article").before(panel);
+    charts[name] = view.mount(body);
+    if (view.claims) charts.figures.claim(view.claims);
   }
 }
 
@@ -217,6 +239,7 @@ async function start() {
   try {
     meta = await getMeta();
     learnKinds(meta);
+    await mountKindViews(meta, charts);
     kinds = kindsOf(meta);
   } catch (error) {
     $("#spec-form").replaceChildren(Object.assign(document.createElement("p"), { className: "error", textContent: `Could not reach the server: ${error.message}` }));

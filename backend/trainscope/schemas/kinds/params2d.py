@@ -35,7 +35,6 @@ KINDS = [
         task="trainscope.training.tasks.params2d:SurfaceTask",
         data=("surface",),
         layers=params_layers,
-        views=("surface",),
         words={
             "en": Words("The parameters themselves", "descent on a loss surface you can see whole"),
             "ko": Words("파라미터 자체", "전체를 볼 수 있는 손실 곡면 위의 하강"),

@@ -49,7 +49,8 @@ class Task(ABC):
     `step_tags` name what the driver buffers each step: the loss, then the figures loss() returns every
     step, in that order; a figure loss() returns only when asked to measure is read at that evaluation."""
 
-    step_tags: ClassVar[tuple[str, ...]] = ("train/loss",)
+    step_tags: tuple[str, ...] = ("train/loss",)  # a task may name its own from its spec
+    gradients: ClassVar[bool] = True  # False: no optimizer; the driver calls update() instead
     model: nn.Module
 
     def __init__(self, spec: JobSpec, device: torch.device) -> None:
@@ -66,6 +67,11 @@ class Task(ABC):
     def loss(self, state: State, batch: Batch, measure: bool) -> tuple[torch.Tensor, Figures]:
         """The batch's loss under `state` and its figures (with measure, also those an evaluation step
         reads); a pure function of its arguments."""
+
+    def update(self, batch: Batch, measure: bool) -> tuple[torch.Tensor, Figures]:
+        """A kind without gradients: one step of its own rule on the model's state (k-means: Lloyd's
+        iteration), returning the loss before it and its figures, as loss() would."""
+        raise TypeError(f"{type(self).__name__} has gradients: the driver steps it with an optimizer")
 
     def parameters(self) -> list[torch.Tensor]:
         """What the optimizer moves."""

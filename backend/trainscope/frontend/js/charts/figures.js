@@ -16,6 +16,7 @@ export function mount(el) {
   const panel = el.closest("article");
   let series; // tag -> Series
   let revision = 0; // the series grow in place: a new datarevision makes Plotly.react redraw them
+  const claimed = []; // tests of the tags another view draws (a k-means centre's path)
 
   function reset() {
     series = new Map();
@@ -51,7 +52,7 @@ export function mount(el) {
       if (event.type !== "scalars") continue;
       for (const point of event.points) {
         for (const [tag, value] of Object.entries(point.values)) {
-          if (LOSS_TAGS.includes(tag) || typeof value !== "number") continue;
+          if (LOSS_TAGS.includes(tag) || typeof value !== "number" || claimed.some((claims) => claims(tag))) continue;
           if (!series.has(tag)) series.set(tag, new Series(1000));
           series.get(tag).push(point.step, value);
           changed = true;
@@ -64,5 +65,5 @@ export function mount(el) {
   }
 
   reset();
-  return { reset, append, tags: () => [...series.keys()].sort(), relayout: () => redraw(true) };
+  return { reset, append, tags: () => [...series.keys()].sort(), relayout: () => redraw(true), claim: (claims) => claimed.push(claims) };
 }
