@@ -67,6 +67,11 @@ export const FIELDS = [
   // an autoencoder's code and what it is scored by
   { group: "Model", path: "model.latent", label: "Code size", control: "number", step: 1 },
   { group: "Model", path: "model.loss", label: "Reconstruction loss", control: "select", choices: () => [["mse", "squared error", "loss.mse"], ["bce", "binary cross-entropy", "loss.bce"]] },
+  // k-means: its centres and how they start; the blobs it runs on
+  { group: "Model", path: "model.k", label: "Centres (k)", control: "number", step: 1 },
+  { group: "Model", path: "model.seeding", label: "Starting centres", control: "select", choices: () => [["kmeans++", "k-means++", "seeding.kmeans++"], ["random", "random points", "seeding.random"]] },
+  { group: "Data", path: "data.centers", label: "Blobs", control: "number", step: 1 },
+  { group: "Data", path: "data.spread", label: "Spread", control: "number", step: 0.05 },
   // a VAE's weight on its KL term
   { group: "Model", path: "model.beta", label: "β (KL weight)", control: "number", step: 0.1 },
   { group: "Model", path: "model.activation", label: "Activation", control: "select", choices: (m) => m.choices["model.activation"] },
@@ -163,6 +168,8 @@ export const KIND_STARTS = {
   cnn1d: withoutSteps(PRESETS["MNIST-1D, CNN"]),
   autoencoder: withoutSteps(PRESETS["Digits, autoencoder"]),
   vae: withoutSteps(PRESETS["Digits, VAE"]),
+  // Lloyd's iterations settle in about ten steps: thirty, at a pace to watch them
+  kmeans: { "data.dataset": "blobs", "model.k": 4, "optim.steps": 30, pace: 50 },
 };
 
 export const getPath = (obj, path) => path.split(".").reduce((o, key) => (o == null ? undefined : o[key]), obj);
