@@ -37,7 +37,7 @@ def test_an_autoencoder_shows_its_reconstructions_and_its_code(
     wait_js(page, "document.querySelector('#pictures').textContent.includes('reconstructions at step 600')", 30)
     assert pictures.locator(".pictures").count() == 2  # the examples, and under them their reconstructions
     assert pictures.locator("canvas").count() == 32
-    wait_js(page, "document.querySelector('#embedding output').textContent.startsWith('latent at step 600')", 30)
+    wait_js(page, "document.querySelector('#embedding output').textContent.startsWith('the code at step 600')", 30)
     page.screenshot(path=str(artifacts_dir / "autoencoder.png"), full_page=True)
     page.click("#language")
     wait_js(page, "document.querySelector('#pictures').textContent.includes('복원')", 10)

@@ -86,27 +86,29 @@ class KMeansTask(Task):
     def batch(self) -> torch.Tensor:
         return self.split.x_train  # every iteration sees every training point
 
+    def positions(self, centres: torch.Tensor) -> Figures:
+        """On the plane, each centre's coordinates as figures (views of one copy: a few ops a step)."""
+        if not self.plane:
+            return {}
+        flat = centres.detach().reshape(-1).clone()
+        return {tag: flat[j] for j, tag in enumerate(self.step_tags[1:])}
+
     def loss(self, state: State, batch: torch.Tensor, measure: bool) -> tuple[torch.Tensor, Figures]:
         centres = state.buffers["centres"]
         _, closest = nearest(batch, centres)
-        figures: Figures = {}
-        if self.plane:
-            figures = {
-                f"centroid/{i}/{axis}": centres[i, a] for i in range(len(centres)) for a, axis in enumerate("xy")
-            }
-        return closest.mean().float(), figures
+        return closest.mean().float(), self.positions(centres)
 
     def update(self, batch: torch.Tensor, measure: bool) -> tuple[torch.Tensor, Figures]:
         """Lloyd's iteration: each point to its nearest centre, then each centre to the mean of its points
-        (a centre left with none stays where it is)."""
-        loss, figures = self.loss(self.state(), batch, measure)
+        (a centre left with none stays where it is). The loss and the positions are those before the move,
+        from the same distances (computing them apart, as loss() would, doubled the step's cost)."""
         centres = self.model.centres
-        assignment, _ = nearest(batch, centres)
+        assignment, closest = nearest(batch, centres)
+        figures = self.positions(centres)
         sums = torch.zeros_like(centres).index_add_(0, assignment, batch)
         counts = torch.bincount(assignment, minlength=len(centres)).to(batch.dtype)[:, None]
-        figures = {tag: value.clone() for tag, value in figures.items()}  # the position before the move
         centres.copy_(torch.where(counts > 0, sums / counts.clamp_min(1), centres))
-        return loss, figures
+        return closest.mean().float(), figures
 
     def probe_context(self) -> ProbeContext:
         def taps(inputs: torch.Tensor) -> dict[str, torch.Tensor]:

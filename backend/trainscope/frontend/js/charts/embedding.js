@@ -5,6 +5,12 @@ import { escape } from "../html.js";
 import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
+// A tap as people say it: hidden/1 is the second hidden layer; another keeps the kind's own word for it
+function tapName(tag) {
+  const hidden = /^hidden\/(\d+)$/.exec(tag);
+  return hidden ? say("tap.hidden", { n: Number(hidden[1]) + 1 }) : t(`tap.${tag}`, tag);
+}
+
 export function mount(el) {
   el.classList.add("chart-block");
   const bar = document.createElement("div");
@@ -51,7 +57,7 @@ export function mount(el) {
       for (const [label, g] of [...byLabel].sort((a, b) => a[0] - b[0])) {
         traces.push({ type: three ? "scatter3d" : "scattergl", mode: "markers", name: classNames && classNames[label] !== undefined ? escape(classNames[label]) : say("legend.class", { n: label }), x: g.x, y: g.y, z: three ? g.z : undefined, marker: { size: three ? 3 : 6, color: CLASS_COLORS[label % 10], opacity: 0.8 } });
       }
-      bar.querySelector("[name=which]").textContent = say("embedding.at", { tap: snap.tag, step: snap.step, share: (100 * snap.explained[0]).toFixed(0) });
+      bar.querySelector("[name=which]").textContent = say("embedding.at", { tap: tapName(snap.tag), step: snap.step, share: (100 * snap.explained[0]).toFixed(0) });
     }
     // in 3-D the scene's own axes: principal components too, not x, y and z
     const scene = { xaxis: { title: { text: "PC1" } }, yaxis: { title: { text: "PC2" } }, zaxis: { title: { text: "PC3" } } };
