@@ -18,9 +18,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from throughput import fit_loop  # the same measure of fit(), beside this script
 from trainscope.schemas import JobSpec
 from trainscope.training.datasets import Shuffled
-from trainscope.training.driver import fit, resolve_device
+from trainscope.training.driver import resolve_device
 from trainscope.training.models import make_optimizer
 from trainscope.training.tasks import task_for
 from trainscope.training.tasks.autoencoder import AutoencoderTask
@@ -104,13 +105,6 @@ def bare_loop(spec: JobSpec) -> float:
 
     assert isinstance(task, AutoencoderTask | VAETask)
     return timed(spec.optim.steps, step)
-
-
-def fit_loop(spec: JobSpec) -> tuple[float, int]:
-    events: list[Any] = []
-    result = fit(spec, events.append)
-    assert result.status == "done", result.message
-    return result.summary["steps_per_s"], len(events)
 
 
 def main() -> None:

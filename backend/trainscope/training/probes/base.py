@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from trainscope.schemas import EventBase, JobSpec
+from trainscope.training.datasets import Split
 from trainscope.training.models import LayeredNet
 from trainscope.training.points import b64_floats
 
@@ -81,6 +82,22 @@ class ProbeContext:
         if self.train_x is None:
             return self.probe_outputs()
         return hidden_taps(self.taps(self.train_x))
+
+
+def split_context(
+    spec: JobSpec,
+    split: Split,
+    taps: Taps,
+    network: LayeredNet | None = None,
+    plane: tuple[tuple[float, float], tuple[float, float]] | None = None,
+) -> ProbeContext:
+    """The context of a kind that trains on a split: its probe set the first probe_size examples of the
+    validation set then the training set (labels colour them, also where a kind trains without)."""
+    size = spec.probes.probe_size
+    probe_x = torch.cat([split.x_val, split.x_train])[:size]
+    probe_y = torch.cat([split.y_val, split.y_train])[:size]
+    validation = min(len(split.x_val), len(probe_x))
+    return ProbeContext(spec, probe_x, probe_y, taps, network, plane, split.x_train, validation)
 
 
 def hidden_taps(taps: dict[str, torch.Tensor]) -> list[torch.Tensor]:

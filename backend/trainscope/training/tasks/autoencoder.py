@@ -13,7 +13,7 @@ from trainscope.training.analyses import parameter_table
 from trainscope.training.datasets import Shuffled, load_split
 from trainscope.training.models import LayeredNet, initialize
 from trainscope.training.probes import ProbeContext
-from trainscope.training.probes.base import Taps, eval_forward
+from trainscope.training.probes.base import Taps, eval_forward, split_context
 from trainscope.training.tasks import Emit, Figures, State, Task, call
 
 
@@ -80,11 +80,7 @@ class AutoencoderTask(Task):
         return taps
 
     def probe_context(self) -> ProbeContext:
-        split, size = self.split, self.spec.probes.probe_size
-        probe_x = torch.cat([split.x_val, split.x_train])[:size]
-        probe_y = torch.cat([split.y_val, split.y_train])[:size]  # labels only colour the code
-        validation = min(len(split.x_val), len(probe_x))
-        return ProbeContext(self.spec, probe_x, probe_y, self.taps(), self.model, None, split.x_train, validation)
+        return split_context(self.spec, self.split, self.taps(), self.model)
 
     def evaluation(self, final: bool) -> dict[str, float]:
         """The validation set's reconstruction error (with BCE also its squared error, which compares

@@ -26,7 +26,7 @@ from trainscope.training.models import LayeredNet, build_model
 from trainscope.training.objective import CLASSIFICATION, Objective, objective_for
 from trainscope.training.points import DRAWN_POINTS_CAP, Target, drawn_points, target_of
 from trainscope.training.probes import ProbeContext
-from trainscope.training.probes.base import network_taps
+from trainscope.training.probes.base import network_taps, split_context
 from trainscope.training.tasks import Emit, Figures, State, Task, call
 from trainscope.training.unrolled import unrolled_network
 
@@ -123,13 +123,8 @@ class SupervisedTask(Task):
         return loss, {}
 
     def probe_context(self) -> ProbeContext:
-        spec, split = self.spec, self.split
-        probe_x = torch.cat([split.x_val, split.x_train])[: spec.probes.probe_size]
-        probe_y = torch.cat([split.y_val, split.y_train])[: spec.probes.probe_size]
-        plane = plane_of(split) if planar(spec.data) else None
-        validation = min(len(split.x_val), len(probe_x))
-        taps = network_taps(self.model)
-        return ProbeContext(spec, probe_x, probe_y, taps, self.model, plane, split.x_train, validation)
+        plane = plane_of(self.split) if planar(self.spec.data) else None
+        return split_context(self.spec, self.split, network_taps(self.model), self.model, plane)
 
     def evaluation(self, final: bool) -> dict[str, float]:
         """The held-out sets are scored once, at the end."""

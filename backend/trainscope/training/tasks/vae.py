@@ -15,7 +15,7 @@ from trainscope.training.analyses import parameter_table
 from trainscope.training.datasets import Shuffled, load_split
 from trainscope.training.models import LayeredNet, initialize
 from trainscope.training.probes import ProbeContext
-from trainscope.training.probes.base import Taps
+from trainscope.training.probes.base import Taps, split_context
 from trainscope.training.tasks import Emit, Figures, State, Task, call
 
 SAMPLES = 16  # draws from N(0, I), fixed for the run: the same codes decoded as training goes on
@@ -137,11 +137,7 @@ class VAETask(Task):
         return taps
 
     def probe_context(self) -> ProbeContext:
-        split, size = self.split, self.spec.probes.probe_size
-        probe_x = torch.cat([split.x_val, split.x_train])[:size]
-        probe_y = torch.cat([split.y_val, split.y_train])[:size]  # labels only colour the codes
-        validation = min(len(split.x_val), len(probe_x))
-        return ProbeContext(self.spec, probe_x, probe_y, self.taps(), self.model, None, split.x_train, validation)
+        return split_context(self.spec, self.split, self.taps(), self.model)
 
     def evaluation(self, final: bool) -> dict[str, float]:
         """The validation set's terms from its mean codes, and its squared error per pixel (which compares
