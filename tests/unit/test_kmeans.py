@@ -69,3 +69,16 @@ def test_the_designed_blobs_have_their_elbow_at_their_count() -> None:
     drops = [before / after for before, after in itertools.pairwise(inertia)]
     assert drops.index(max(drops)) == 2  # from 3 centres to 4: the largest fall
     assert max(drops[3:]) < 1.3  # past 4, a centre more barely helps
+
+
+def test_on_digits_the_centres_are_shown_as_images_beside_examples() -> None:
+    spec = kmeans({"kind": "digits"}, 10, steps=5)
+    spec.probes.min_interval_s = 0
+    events: list[dict[str, Any]] = []
+    fit(spec, recorder(events))
+    pictures = {e["tag"]: e for e in events if e["type"] == "images"}
+    assert set(pictures) == {"inputs", "centroids"}
+    assert (pictures["centroids"]["n"], pictures["centroids"]["height"], pictures["centroids"]["width"]) == (10, 8, 8)
+    assert not any(
+        "centroid/" in tag for e in events if e["type"] == "scalars" for p in e["points"] for tag in p["values"]
+    )

@@ -107,7 +107,7 @@ class ProbeSpec(Strict):
         ge=0,
         description="image data: examples with their predictions or reconstructions; a CNN: its kernels and "
         "feature maps",
-        json_schema_extra={"needs": ["logits|reconstruction"]},
+        json_schema_extra={"needs": ["logits|reconstruction|centroids"]},
     )
     confusion_every: int = Field(
         200,

@@ -11,8 +11,14 @@ from trainscope.training.probes.base import Fetched, Probe, ProbeContext, b64
 
 EXAMPLES_SHOWN = 16  # input examples drawn with their predictions
 # the taps that are images of the data's shape, and the tag of their images event: a reconstruction of
-# each example shown, or what a generative kind makes of codes of its own (a sample, an interpolation)
-IMAGE_TAPS = {"reconstruction": "reconstructions", "samples": "samples", "interpolation": "interpolation"}
+# each example shown, what a generative kind makes of codes of its own (a sample, an interpolation), or
+# the centres k-means found
+IMAGE_TAPS = {
+    "reconstruction": "reconstructions",
+    "samples": "samples",
+    "interpolation": "interpolation",
+    "centroids": "centroids",
+}
 
 
 class Pictures(Probe):

@@ -13,6 +13,7 @@ from trainscope.schemas.kinds.kmeans import BlobsData, KMeansSpec
 from trainscope.training.datasets import Split, load_split
 from trainscope.training.points import data_seed, split_rows
 from trainscope.training.probes import ProbeContext
+from trainscope.training.probes.base import split_context
 from trainscope.training.tasks import Emit, Figures, State, Task
 from trainscope.training.tasks.supervised import dataset_event
 
@@ -111,11 +112,12 @@ class KMeansTask(Task):
         return closest.mean().float(), figures
 
     def probe_context(self) -> ProbeContext:
+        """Its one tap: the centres (on digits, each an image the pictures show beside examples)."""
+
         def taps(inputs: torch.Tensor) -> dict[str, torch.Tensor]:
             return {"centroids": self.model.centres}
 
-        empty = torch.empty(0, device=self.device)
-        return ProbeContext(self.spec, self.split.x_val[:1], empty, taps)
+        return split_context(self.spec, self.split, taps)
 
     def evaluation(self, final: bool) -> dict[str, float]:
         """The validation points' mean squared distance to their nearest centre, and the inertia (the sum

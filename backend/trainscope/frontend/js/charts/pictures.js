@@ -10,7 +10,7 @@ import { drawer } from "./frames.js";
 const SCALE = { inputs: 5, kernels: 10, maps: 8 }; // screen pixels per image pixel
 // images of the data itself, each drawn as an example is: the examples, a reconstruction of each, and what
 // a generative model decodes from codes of its own (draws from its prior, a path between two codes)
-const EXAMPLE_LIKE = new Set(["inputs", "reconstructions", "samples", "interpolation"]);
+const EXAMPLE_LIKE = new Set(["inputs", "reconstructions", "samples", "interpolation", "centroids"]);
 const ROW_PX = 6; // screen pixels per channel of a sequence CNN's kernels and maps
 const TAP_PX = 16; // screen pixels per tap of a sequence CNN's kernel
 
@@ -193,7 +193,7 @@ export function mount(el) {
     for (const [tag, event] of latest) {
       if (event.sequence && tag.startsWith("maps/")) continue; // drawn under the sequence
       const [kind, layer] = tag.split("/");
-      const words = kind === "inputs" && latest.has("reconstructions") ? "pictures.inputsRebuilt" : `pictures.${kind}`; // no prediction to name
+      const words = kind === "inputs" && !event.captions.some((caption) => caption.includes("→")) ? "pictures.inputsRebuilt" : `pictures.${kind}`; // no prediction to name
       const title = Object.assign(document.createElement("h3"), { textContent: say(words, { layer, step: event.step }) });
       const scale = EXAMPLE_LIKE.has(kind) ? null : scaleOf(floats(event.pixels));
       if (scale) title.append(" ", scaleKey(scale));
