@@ -47,6 +47,7 @@ ALLOWED = {
     "digits",
     "plane",
     "blobs",
+    "kmeans",
     "cpu",
     "cuda",
     "CPU",
@@ -72,7 +73,7 @@ ALLOWED = {
     "torch",
 }
 # the model's own names for its layers, and a run's id (its name until it is given one)
-NAMES = re.compile(r"((act|weight|grad)/)?(layer\d+|conv\d+|fc\d+|output)|[0-9a-f]{12}")
+NAMES = re.compile(r"((act|weight|grad)/)?(layer\d+|conv\d+|fc\d+|enc\d+|dec\d+|latent|output)|[0-9a-f]{12}")
 
 VISIBLE_TEXT = """() => {
   const texts = [];
@@ -202,3 +203,25 @@ def test_a_status_said_before_the_switch_is_said_again_in_korean(server: LiveSer
         assert not re.findall(r"[A-Za-z]{3,}", status), status
     finally:
         page.click("#language")
+
+
+@pytest.mark.parametrize("kind", ["autoencoder", "vae", "kmeans"])
+def test_the_kinds_that_learn_without_labels_speak_korean(
+    server: LiveServer, page: Page, artifacts_dir: Path, kind: str
+) -> None:
+    """Each kind's own fields, panels and views, after a run, with every panel drawn."""
+    page.goto(server.url + "/")
+    page.wait_for_function("() => !document.getElementById('start').disabled")
+    page.click("#language")
+    page.wait_for_function("() => document.documentElement.lang === 'ko'")
+    try:
+        page.select_option("select[name='model.kind']", kind)
+        page.select_option("select[name=pace]", "0")
+        page.fill("input[name='optim.steps']", "60")
+        page.click("#start")
+        page.wait_for_function("() => document.body.dataset.run === 'done'", timeout=60_000)
+        page.evaluate("() => window.trainscope.drawAll()")
+        page.screenshot(path=str(artifacts_dir / f"playground-{kind}-ko.png"), full_page=True)
+        assert english(page) == []
+    finally:
+        page.click("#language")  # back to English for the tests after this one

@@ -45,9 +45,11 @@ class Words:
 @dataclass(frozen=True)
 class ModelKind:
     """A model kind. `task` is where its Task class lives ("package.module:Class"), imported only by a
-    process that trains (the server never imports torch). `taps` are the named tensors its task exposes
-    to the probes ("hidden", "logits", "latent", "embeddings"...): a probe is offered where its taps
-    are. `views` are the page's views it asks for beyond those every run has."""
+    process that trains (the server never imports torch). `taps` are the families of named tensors its task
+    exposes to the probes ("hidden" for hidden/0, hidden/1...; "logits", "latent", "reconstruction",
+    "embeddings", "centroids"), and "layers" (a network's weighted layers) and "matrices" (weight matrices
+    that each feed the next): a probe is offered where the taps it needs are. `views` are the page's
+    views it asks for beyond those every run has."""
 
     spec: type[BaseModel]
     task: str

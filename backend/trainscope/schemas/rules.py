@@ -38,7 +38,7 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
             SpecError(("optim", "batch_size"), f"must be at most the training-set size ({n})", "over_train", {"n": n})
         )
     tap = spec.probes.embedding_tap
-    if tap is not None and (tap.split("/")[0] not in model.taps or tap == "layers"):  # layers: no tensor
+    if tap is not None and (tap.split("/")[0] not in model.taps or tap in ("layers", "matrices")):  # no tensors
         message = f"a {model.name} model has no {tap} tap (its taps: {', '.join(model.taps) or 'none'})"
         errors.append(SpecError(("probes", "embedding_tap"), message, "no_such_tap", {"taps": ", ".join(model.taps)}))
     if paired:

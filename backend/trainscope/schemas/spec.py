@@ -65,7 +65,8 @@ class ProbeSpec(Strict):
     the defaults keep all of them within 5% of a bare loop's throughput (benchmarks/throughput.py)."""
 
     # Each probe says which of a kind's taps it reads ("needs": every entry met, "a|b" by either): a kind
-    # offers the probes its taps allow (registry.offered). "layers": a network's weighted layers.
+    # offers the probes its taps allow (registry.offered). "layers": a network's weighted layers;
+    # "matrices": weight matrices that each feed the next (the network diagram).
     histogram_every: int = Field(
         200, ge=0, description="activation, weight and gradient histograms", json_schema_extra={"needs": ["layers"]}
     )
@@ -100,7 +101,7 @@ class ProbeSpec(Strict):
         200,
         ge=0,
         description="weights and each hidden unit's map (network view)",
-        json_schema_extra={"needs": ["layers"]},
+        json_schema_extra={"needs": ["matrices"]},
     )
     images_every: int = Field(
         200,

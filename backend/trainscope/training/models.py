@@ -89,6 +89,13 @@ class LayeredNet(nn.Module):
         """The layers with weights, the first hidden layer first, the read-out last."""
         return [m for m in self.net if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d)]
 
+    def chained(self) -> bool:
+        """Each weighted layer a matrix that feeds the next (what the network diagram draws): not a
+        convolution's kernels, nor a VAE's code (its means and variances feed the decoder one each)."""
+        shapes = [tuple(layer.weight.shape) for layer in self.linears()]
+        matrices = all(len(shape) == 2 for shape in shapes)
+        return matrices and all(later[1] == earlier[0] for earlier, later in itertools.pairwise(shapes))
+
     def parameters_per_layer(self) -> list[int]:
         """Trainable parameters of each weighted layer, with the batch norm that follows it, as torch
         counts them (what JobSpec.layer_parameters computes by formula)."""

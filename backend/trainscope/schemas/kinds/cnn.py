@@ -119,7 +119,7 @@ def cnn(spec: type[ConvNetSpec], data: str, en: Words, ko: Words) -> ModelKind:
         data=(data,),
         layers=cnn_layers,
         rules=cnn_rules,
-        taps=("layers", "hidden", "logits"),
+        taps=("layers", "matrices", "hidden", "logits"),  # matrices: its panel says where its kernels are
         views=("parameters",),
         words={"en": en, "ko": ko},
     )

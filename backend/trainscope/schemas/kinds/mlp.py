@@ -113,7 +113,7 @@ KINDS = [
         data=LABELLED,
         layers=mlp_layers,
         rules=mlp_rules,
-        taps=("layers", "hidden", "logits"),
+        taps=("layers", "matrices", "hidden", "logits"),
         views=("parameters",),
         words={
             "en": Words("MLP", "fully connected layers: every unit sees every input"),

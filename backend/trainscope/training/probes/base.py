@@ -56,9 +56,12 @@ class ProbeContext:
 
     def offered(self) -> set[str]:
         """The tap families this context has (one pass over two examples, at set-up: a tap between two, an
-        interpolation, needs both)."""
+        interpolation, needs both); a network adds its weighted layers, and its matrices where each feeds
+        the next."""
         families = {name.split("/")[0] for name in self.taps(self.probe_x[:2])} if len(self.probe_x) else set()
-        return families | ({"layers"} if self.network is not None else set())
+        if self.network is not None:
+            families |= {"layers", "matrices"} if self.network.chained() else {"layers"}
+        return families
 
     def new_step(self) -> None:
         self._probe = None

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import math
 import sys
 import time
@@ -248,12 +247,7 @@ class Network(Probe):
         self.shapes = [tuple(layer.weight.shape) for layer in self.network.linears()]
         self.plane = ctx.plane
         self.grid = plane_grid(*ctx.plane, UNIT_MAP_GRID).to(ctx.probe_x.device) if ctx.plane else None
-        # the diagram draws a matrix per layer, each feeding the next: not a convolution's kernels (those
-        # get their own view), nor a VAE's code (its means and variances feed the decoder one number each)
-        chained = all(len(shape) == 2 for shape in self.shapes) and all(
-            later[1] == earlier[0] for earlier, later in itertools.pairwise(self.shapes)
-        )
-        if not chained or sum(math.prod(s) for s in self.shapes) > NETWORK_WEIGHT_CAP:
+        if sum(math.prod(s) for s in self.shapes) > NETWORK_WEIGHT_CAP:
             self.every = 0
 
     def collect(self, ctx: ProbeContext) -> dict[str, torch.Tensor]:

@@ -39,8 +39,9 @@ export function mount(el) {
       const low = Math.min(...s.y);
       const flat = low === Math.max(...s.y) ? { range: [low - Math.abs(low) / 2 - 1e-12, low + Math.abs(low) / 2 + 1e-12] } : {};
       layout[`xaxis${axis}`] = { ...baseLayout().xaxis, title: i >= tags.length - COLUMNS ? { text: t("axis.step") } : undefined };
-      layout[`yaxis${axis}`] = { ...baseLayout().yaxis, title: { text: escape(tag), font: { size: 12 } }, exponentformat: "power", ...flat };
-      return { name: escape(tag), x: s.x, y: s.y, xaxis: `x${axis}`, yaxis: `y${axis}`, mode: "lines+markers", marker: { size: 3 }, line: { width: 1.5, color: "#4477AA" } };
+      const name = escape(t(`tag.${tag}`, tag)); // a tag the page has words for, else the tag itself
+      layout[`yaxis${axis}`] = { ...baseLayout().yaxis, title: { text: name, font: { size: 12 } }, exponentformat: "power", ...flat };
+      return { name, x: s.x, y: s.y, xaxis: `x${axis}`, yaxis: `y${axis}`, mode: "lines+markers", marker: { size: 3 }, line: { width: 1.5, color: "#4477AA" } };
     });
     plotOrWait(el, traces, layout, t("chart.waiting"));
   }

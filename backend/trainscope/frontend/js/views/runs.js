@@ -27,10 +27,11 @@ function describe(spec) {
   return `${data} · ${model} · ${optim}`;
 }
 
-// A model of a kind the page has no words for: its name and its plain settings ("Polynomial degree 3")
+// A model without hidden layers to list: its kind's name and its plain settings, each by the name the
+// form gives it ("k-means Centres (k) 4 · Starting centres kmeans++"; a kind from elsewhere: "degree 3")
 function ownSettings(model) {
   const settings = Object.entries(model).filter(([key, value]) => key !== "kind" && typeof value !== "object");
-  return [t(`model.${model.kind}`, model.kind), ...settings.map(([key, value]) => `${key} ${value}`)].join(" ");
+  return [t(`model.${model.kind}`, model.kind), ...settings.map(([key, value]) => `${fieldName(`model.${key}`).replace(/^model\./, "")} ${value}`)].join(" ");
 }
 
 export function formatBytes(bytes) {
