@@ -28,10 +28,12 @@ function describe(spec) {
 }
 
 // A model without hidden layers to list: its kind's name and its plain settings, each by the name the
-// form gives it ("k-means Centres (k) 4 · Starting centres kmeans++"; a kind from elsewhere: "degree 3")
+// form gives it and a choice by its words ("k-means Centres (k) 4 Starting centres random points"; a kind
+// from elsewhere: "degree 3")
 function ownSettings(model) {
   const settings = Object.entries(model).filter(([key, value]) => key !== "kind" && typeof value !== "object");
-  return [t(`model.${model.kind}`, model.kind), ...settings.map(([key, value]) => `${fieldName(`model.${key}`).replace(/^model\./, "")} ${value}`)].join(" ");
+  const said = (key, value) => (typeof value === "string" ? t(`${key}.${value}`, value) : value); // a choice's words
+  return [t(`model.${model.kind}`, model.kind), ...settings.map(([key, value]) => `${fieldName(`model.${key}`).replace(/^model\./, "")} ${said(key, value)}`)].join(" ");
 }
 
 export function formatBytes(bytes) {
