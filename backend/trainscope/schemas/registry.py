@@ -101,9 +101,8 @@ class Registry:
     def model_union(self) -> Any:
         return discriminated([kind.spec for kind in self.models.values()], DEFAULT_MODEL)
 
-    def data_union(self, names: Iterable[str] | None = None) -> Any:
-        chosen = self.data if names is None else {name: self.data[name] for name in names}
-        return discriminated([kind.spec for kind in chosen.values()], DEFAULT_DATA)
+    def data_union(self) -> Any:
+        return discriminated([kind.spec for kind in self.data.values()], DEFAULT_DATA)
 
 
 def discriminated(specs: list[type[BaseModel]], default: str) -> Any:
