@@ -112,9 +112,15 @@ class LayeredNet(nn.Module):
         """Tag names of the hidden layers (layer1... for an MLP; conv1..., fc1... for a CNN)."""
         return list(self.names)
 
-    def activation(self, spec: NetSpec, name: str) -> nn.Module:
-        """A hidden layer's activation module, registered as a tap under `name`."""
-        act = nn.LeakyReLU(spec.leaky_slope) if spec.activation == "leaky_relu" else ACTIVATIONS[spec.activation]()
+    def activation(self, spec: NetSpec, name: str, linear: bool = False) -> nn.Module:
+        """A hidden layer's activation module, registered as a tap under `name` (linear: none, for a layer
+        the probes see as hidden all the same, such as an autoencoder's code)."""
+        if linear:
+            act: nn.Module = nn.Identity()
+        elif spec.activation == "leaky_relu":
+            act = nn.LeakyReLU(spec.leaky_slope)
+        else:
+            act = ACTIVATIONS[spec.activation]()
         self.activations.append(act)
         self.names.append(name)
         return act

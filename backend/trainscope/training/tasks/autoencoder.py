@@ -27,13 +27,8 @@ class Autoencoder(LayeredNet):
         layers: list[nn.Module] = []
         for name, fan_in, fan_out in widths(spec, inputs):
             layers.append(nn.Linear(fan_in, fan_out, bias=spec.bias))
-            if name == "latent":
-                code = nn.Identity()
-                self.activations.append(code)
-                self.names.append(name)
-                layers.append(code)
-            elif name != "output":
-                layers.append(self.activation(spec, name))
+            if name != "output":
+                layers.append(self.activation(spec, name, linear=name == "latent"))
         self.net = nn.Sequential(*layers)
         self.activation_name = spec.activation
         initialize(self.linears(), seed, spec.init)

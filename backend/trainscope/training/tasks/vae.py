@@ -34,13 +34,8 @@ class VAE(LayeredNet):
         for name, fan_in, fan_out in widths(spec, inputs):
             side = encoder if name.startswith(("enc", "latent")) else decoder
             side.append(nn.Linear(fan_in, 2 * fan_out if name == "latent" else fan_out, bias=spec.bias))
-            if name == "latent":  # a hidden layer of its own (mean and log-variance), as the probes see it
-                code = nn.Identity()
-                self.activations.append(code)
-                self.names.append(name)
-                side.append(code)
-            elif name != "output":
-                side.append(self.activation(spec, name))
+            if name != "output":  # the code's means and log-variances: a hidden layer, as the probes see it
+                side.append(self.activation(spec, name, linear=name == "latent"))
         self.encoder, self.decoder = nn.Sequential(*encoder), nn.Sequential(*decoder)
         self.net = nn.Sequential(*encoder, *decoder)
         self.activation_name = spec.activation
