@@ -115,9 +115,13 @@ def test_a_tensorboard_log_directory_reads_back_exactly_in_tensorboards_own_read
     assert embedding["step"] == SPEC["optim"]["steps"] and embedding["width"] == 8  # the last hidden layer
     vectors = np.frombuffer(base64.b64decode(embedding["vectors"]), "<f4").reshape(embedding["n"], embedding["width"])
     assert np.array_equal(np.loadtxt(logdir / "embedding.tsv", dtype=np.float32), vectors)  # its raw activations
-    assert (logdir / "labels.tsv").read_text().split() == [str(label) for label in embedding["labels"]]
+    header, *rows = [line.split("\t") for line in (logdir / "labels.tsv").read_text().splitlines()]
+    assert header == ["label", "split"]  # with more than one column, TensorBoard's header line
+    splits = embedding["columns"]["split"]
+    assert rows == [[str(label), split] for label, split in zip(embedding["labels"], splits, strict=True)]
+    assert rows[0][1] == "validation" and rows[-1][1] == "training"
     earlier = [e for e in stored if e["type"] == "embedding"][:-1]
-    assert earlier and all(e.get("vectors") is None for e in earlier)  # only the last snapshot carries them
+    assert earlier and all(e.get("vectors") is not None for e in earlier)  # a small layer: with every snapshot
 
 
 def test_a_group_exports_as_one_file_each_run_named_by_its_label(server: LiveServer, tmp_path: Path) -> None:

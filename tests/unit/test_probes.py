@@ -308,3 +308,46 @@ def test_probes_read_taps_by_name_and_a_context_gets_those_its_taps_allow() -> N
     assert embedding["tag"] == "embeddings" and embedding["labels"] == list(range(10))
     reference = PCA(3).fit(vectors.double().numpy()).explained_variance_ratio_
     np.testing.assert_allclose(embedding["explained"], reference, rtol=1e-6)
+
+
+def embedding_events(context: ProbeContext, steps: int) -> list[dict[str, Any]]:
+    telemetry = Telemetry(context)
+    events: list[dict[str, Any]] = []
+    for step in range(1, steps + 1):
+        telemetry.before_forward(step, last=step == steps)
+        telemetry.after_backward(step, recorder(events))
+    return [event for event in events if event["type"] == "embedding"]
+
+
+def test_an_embedding_names_its_points_and_carries_a_small_taps_vectors_with_every_snapshot() -> None:
+    """Word vectors: each point's word, its group's name and more columns travel with the points, and the
+    vectors themselves with every snapshot (a similarity asked at any step is answered from them)."""
+    spec = JobSpec.model_validate({"probes": {"min_interval_s": 0, "embedding_every": 1}})
+    vectors = torch.randn(4, 3)
+
+    def taps(inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"embeddings": vectors[inputs.long().reshape(-1)]}
+
+    words = ["king", "queen", "car", "bus"]
+    context = ProbeContext(spec, torch.arange(4.0).reshape(-1, 1), torch.tensor([0, 0, 1, 1]), taps)
+    context.names, context.classes, context.columns = words, ["people", "vehicles"], {"count": ["9", "8", "7", "<6>"]}
+    snapshots = embedding_events(context, 3)
+    assert len(snapshots) == 3
+    for event in snapshots:
+        assert event["names"] == words and event["classes"] == ["people", "vehicles"]
+        assert event["columns"] == {"count": ["9", "8", "7", "<6>"]}  # text as given: the page writes it as text
+        np.testing.assert_array_equal(decode(event["vectors"]).reshape(4, 3), vectors.numpy())
+
+
+def test_a_large_taps_vectors_go_with_the_last_snapshot_only_and_a_plain_context_names_nothing() -> None:
+    spec = JobSpec.model_validate({"probes": {"min_interval_s": 0, "embedding_every": 1, "probe_size": 600}})
+    vectors = torch.randn(600, 40)  # 24,000 numbers: past what every snapshot carries
+
+    def taps(inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"embeddings": vectors[inputs.long().reshape(-1)]}
+
+    context = ProbeContext(spec, torch.arange(600.0).reshape(-1, 1), torch.zeros(600, dtype=torch.int64), taps)
+    *earlier, last = embedding_events(context, 3)
+    assert len(earlier) == 2 and all("vectors" not in event for event in earlier)
+    assert last["width"] == 40 and decode(last["vectors"]).size == 24_000
+    assert not {"names", "classes", "columns"} & set(last)  # left out, not sent empty

@@ -220,10 +220,27 @@ def projector_files(event: dict[str, Any]) -> Iterator[tuple[str, bytes]]:
     table = io.BytesIO()
     np.savetxt(table, vectors, delimiter="\t", fmt="%.9g")  # float32 in 9 digits: exact
     yield "embedding.tsv", table.getvalue()
-    yield "labels.tsv", "".join(f"{label}\n" for label in event["labels"]).encode()
+    yield "labels.tsv", metadata_table(event).encode()
     config = ProjectorConfig()
     embedding = config.embeddings.add()
     what = f"{event['width']} units" if raw else "3 principal components"
     embedding.tensor_name = f"{event['tag']} at step {event['step']} ({what})"
     embedding.tensor_path, embedding.metadata_path = "embedding.tsv", "labels.tsv"
     yield "projector_config.pbtxt", str(config).encode()
+
+
+def metadata_table(event: dict[str, Any]) -> str:
+    """The projector's metadata: one label a line; with a name or more columns, a header line and a
+    column each (TensorBoard's own rule), tabs and line breaks in text made spaces."""
+    classes = event.get("classes")
+    labels = [classes[label] if classes and 0 <= label < len(classes) else label for label in event["labels"]]
+    names = {"name": event["names"]} if event.get("names") else {}
+    columns = {"label": labels, **names, **(event.get("columns") or {})}
+    if len(columns) == 1:
+        return "".join(f"{cell(label)}\n" for label in labels)
+    rows = ["\t".join(columns), *("\t".join(cell(c[i]) for c in columns.values()) for i in range(len(labels)))]
+    return "".join(f"{row}\n" for row in rows)
+
+
+def cell(value: object) -> str:
+    return " ".join(str(value).split())

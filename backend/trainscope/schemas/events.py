@@ -144,9 +144,15 @@ class EmbeddingEvent(EventBase):
     labels: list[int] | list[float] = Field(description="class of each point, or (regression) its target value")
     target: Literal["class", "value"] = "class"
     explained: list[float]
-    width: int | None = left_out_when_none(description="units of the embedded layer, where `vectors` is given")
+    width: int | None = left_out_when_none(description="units of the embedded tap, where `vectors` is given")
     vectors: str | None = left_out_when_none(
-        description="base64 float32, n x width: the layer's own activations (at the last step only, up to a size)",
+        description="base64 float32, n x width: the tap's own vectors (every snapshot of a small tap; else the "
+        "last, up to a size)",
+    )
+    names: list[str] | None = left_out_when_none(description="each point's own name (a word), where it has one")
+    classes: list[str] | None = left_out_when_none(description="the name of each class a label numbers")
+    columns: dict[str, list[str]] | None = left_out_when_none(
+        description="more about each point, a column of text per name (its split, a word's count...)",
     )
 
 

@@ -51,6 +51,9 @@ class ProbeContext:
     plane: tuple[tuple[float, float], tuple[float, float]] | None = None  # x and y range of 2-D data
     train_x: torch.Tensor | None = None  # the whole training set: a unit is dead only if it is dead on all of it
     probe_validation: int = 0  # how many of the probe set's first examples are validation (the rest training)
+    names: list[str] | None = None  # each probe example's own name (a word), where it has one
+    classes: list[str] | None = None  # what each label stands for, where the data names it
+    columns: dict[str, list[str]] = field(default_factory=dict)  # more about each probe example, as text
     last: bool = False  # the run's last step is being sampled
     _probe: dict[str, torch.Tensor] | None = field(default=None, repr=False)
 
@@ -100,7 +103,8 @@ def split_context(
     probe_x = torch.cat([split.x_val, split.x_train])[:size]
     probe_y = torch.cat([split.y_val, split.y_train])[:size]
     validation = min(len(split.x_val), len(probe_x))
-    return ProbeContext(spec, probe_x, probe_y, taps, network, plane, split.x_train, validation)
+    columns = {"split": ["validation"] * validation + ["training"] * (len(probe_x) - validation)}
+    return ProbeContext(spec, probe_x, probe_y, taps, network, plane, split.x_train, validation, columns=columns)
 
 
 def hidden_taps(taps: dict[str, torch.Tensor]) -> list[torch.Tensor]:

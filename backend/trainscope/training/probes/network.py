@@ -145,9 +145,10 @@ class LayerStats(Probe):
         return [LayersEvent(step=step, layers=layers)]
 
 
-# the layer's raw activations go with the last snapshot only (for TensorBoard's projector): at most this
-# many values (1,000 probe examples of a 256-wide layer; 1 MB as float32), a larger layer keeps its PCA
-RAW_VECTORS_MAX = 256_000
+# a tap's own vectors (for nearest neighbours, t-SNE and TensorBoard's projector) go with every snapshot
+# while small (64 words of 256 numbers: 64 KB as float32, ~87 KB of base64 a snapshot), else with the
+# last only, up to 1,000 probe examples of a 256-wide layer (1 MB); a larger tap keeps its PCA
+RAW_VECTORS_EACH, RAW_VECTORS_MAX = 16_384, 256_000
 
 
 def representation(ctx: ProbeContext) -> str | None:
@@ -162,8 +163,9 @@ def representation(ctx: ProbeContext) -> str | None:
 
 
 class Embedding(Probe):
-    """PCA (3 components) of a tap on the probe set (see representation), signs kept stable; at the last
-    step also the tap's vectors themselves."""
+    """PCA (3 components) of a tap on the probe set (see representation), signs kept stable; the tap's
+    vectors themselves with each snapshot while small, else with the last; each point's name, its class's
+    name and more columns where the context has them."""
 
     field = "embedding_every"
 
@@ -171,6 +173,7 @@ class Embedding(Probe):
         self.tap = representation(ctx)
         self.every = ctx.spec.probes.embedding_every if self.tap is not None else 0
         self.labels = ctx.probe_y.cpu().tolist()  # once, at set-up
+        self.names, self.classes, self.columns = ctx.names, ctx.classes, ctx.columns or None
         self.target = "class" if ctx.probe_y.dtype == torch.int64 else "value"
         self._previous: torch.Tensor | None = None
 
@@ -180,7 +183,7 @@ class Embedding(Probe):
         points = torch.nan_to_num(tapped.reshape(len(tapped), -1), nan=0.0, posinf=0.0, neginf=0.0)
         projection, components, explained = pca_project(points, 3, self._previous)
         self._previous = components
-        raw = {"vectors": points} if ctx.last and points.numel() <= RAW_VECTORS_MAX else {}
+        raw = {"vectors": points} if points.numel() <= (RAW_VECTORS_MAX if ctx.last else RAW_VECTORS_EACH) else {}
         return {"points": projection, "explained": explained, **raw}
 
     def events(self, step: int, fetched: Fetched) -> list[EventBase]:
@@ -197,6 +200,9 @@ class Embedding(Probe):
             explained=[float(v) for v in fetched["explained"]],
             width=int(vectors.shape[1]) if vectors is not None else None,
             vectors=b64(vectors) if vectors is not None else None,
+            names=self.names,
+            classes=self.classes,
+            columns=self.columns,
         )
         return [event]
 
