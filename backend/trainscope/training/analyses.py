@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -244,7 +245,11 @@ def query_points(model: LayeredNet, points: list[tuple[float, float]], step: int
     return QueryPointsEvent(step=step, data=data)
 
 
-def parameter_table(model: LayeredNet, spec: JobSpec) -> ParametersEvent:
+class CountedByLayer(Protocol):
+    def parameters_per_layer(self) -> list[int]: ...
+
+
+def parameter_table(model: CountedByLayer, spec: JobSpec) -> ParametersEvent:
     """Each weighted layer's parameters by formula (k*k*c_in*c_out + c_out...) next to torch's count."""
     by_torch = model.parameters_per_layer()
     rows = [
