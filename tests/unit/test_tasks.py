@@ -46,8 +46,8 @@ def test_a_kind_declared_twice_or_on_unknown_data_is_refused() -> None:
     mlp = registry().model("mlp")
     with pytest.raises(TypeError, match="declared twice"):
         build([*registry().data.values(), mlp, mlp])
-    with pytest.raises(TypeError, match="no one declares: corpus"):
-        build([*registry().data.values(), dataclasses.replace(mlp, data=("points2d", "corpus"))])
+    with pytest.raises(TypeError, match="no one declares: sounds"):
+        build([*registry().data.values(), dataclasses.replace(mlp, data=("points2d", "sounds"))])
 
 
 def driver(job: JobSpec, events: list[dict[str, Any]] | None = None) -> Driver:

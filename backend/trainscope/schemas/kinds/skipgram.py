@@ -1,0 +1,241 @@
+"""Skip-gram with negative sampling (word2vec): a vector per word, learned by telling the words seen
+near it from words drawn at random. Trained on a corpus: one generated from short template sentences
+whose structure is known (people, animals, vehicles, fruits, colours, actions; English or Korean), or
+the user's own text. Torch-free: the server counts a corpus's words to size the model."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from pydantic import Field
+
+from trainscope.schemas.data import Strict
+from trainscope.schemas.errors import SpecError
+from trainscope.schemas.registry import DataKind, Layer, ModelKind, Words
+
+if TYPE_CHECKING:
+    from trainscope.config import Limits
+    from trainscope.schemas.spec import JobSpec
+
+Language = Literal["en", "ko"]
+
+
+class CorpusData(Strict):
+    """Sentences, one a line. Without `text`, `sentences` generated ones; a word is a run of letters
+    (any script), lower-cased: text is only ever split into words, never run."""
+
+    kind: Literal["corpus"] = "corpus"
+    language: Language = Field("en", description="of the generated corpus: English, or Korean (split into morphemes)")
+    # at 1,000 sentences each word of the generator is expected 33 times or more: it has the same words
+    # whatever its seed (down to a chance of ~1e-10 at min_count 5), so the server can count them unseeded
+    sentences: int = Field(1500, ge=1000, le=20_000, description="generated sentences (without text)")
+    text: str | None = Field(
+        None, min_length=1, description="your own corpus, a sentence a line (bounded by limits.max_body_bytes)"
+    )
+    val_fraction: float = Field(0.1, ge=0.0, le=0.5, description="sentences held out for val/loss")
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="seed of the generated corpus (null: the job's)")
+
+    def split_sizes(self) -> tuple[int, int, int, int]:
+        """Words to train on and held out (counted at seed 0, as the server counts the model)."""
+        words = sum(len(words_of(line)) for line in corpus_text(self, 0).splitlines())
+        held_out = round(words * self.val_fraction)
+        return words - held_out, held_out, 0, 0
+
+
+class SkipGramSpec(Strict):
+    kind: Literal["skipgram"] = "skipgram"
+    dimension: int = Field(32, ge=2, le=300, description="numbers in each word's vector")
+    window: int = Field(2, ge=1, le=10, description="words each side of a word that count as its context")
+    negatives: int = Field(5, ge=1, le=20, description="random words drawn against each true context word")
+    min_count: int = Field(2, ge=1, le=5, description="a word seen fewer times is left out")
+
+
+# The generated corpus. Each group's words share the sentences they appear in, so that words of a group
+# end up near each other; people also differ along two directions, male/female (he, his / she, her) and
+# royal/common (a palace and a crown / a home and a coat), and by age (grown / young).
+GROUPS: dict[Language, dict[str, list[str]]] = {
+    "en": {
+        "people": ["man", "woman", "boy", "girl", "king", "queen", "prince", "princess"],
+        "animals": ["dog", "cat", "horse", "cow", "bird", "sheep"],
+        "vehicles": ["car", "bus", "truck", "train", "bike", "plane"],
+        "fruits": ["apple", "banana", "orange", "grape", "pear", "peach"],
+        "colours": ["red", "blue", "green", "yellow", "white", "black"],
+        "actions": ["reads", "writes", "sings", "laughs", "talks", "smiles"],
+    },
+    "ko": {
+        "사람": ["남자", "여자", "소년", "소녀", "왕", "여왕", "왕자", "공주"],
+        "동물": ["개", "고양이", "말", "소", "새", "양"],
+        "탈것": ["자동차", "버스", "트럭", "기차", "자전거", "비행기"],
+        "과일": ["사과", "바나나", "오렌지", "포도", "딸기", "복숭아"],
+        "색": ["빨간", "파란", "초록", "노란", "하얀", "검은"],
+        "동작": ["읽는다", "쓴다", "노래한다", "웃는다", "말한다", "미소짓는다"],
+    },
+}
+# people by their place in GROUPS: even male, odd female; the first four common, the last four royal;
+# man, woman, king, queen grown, the others young
+MALE, ROYAL, GROWN = {0, 2, 4, 6}, {4, 5, 6, 7}, {0, 1, 4, 5}
+
+
+def has_final_consonant(word: str) -> bool:
+    """Whether a Hangul word ends in a consonant (받침), which picks its particle: 왕은 but 공주는."""
+    last = ord(word[-1]) - 0xAC00
+    return 0 <= last < 11172 and last % 28 != 0
+
+
+def particle(word: str, after_consonant: str, after_vowel: str) -> str:
+    return after_consonant if has_final_consonant(word) else after_vowel
+
+
+def english_sentence(pick: random.Random) -> str:
+    people, animals, vehicles, fruits, colours, actions = GROUPS["en"].values()
+    colour, what = pick.choice(colours), pick.choice(["people", "people", "animals", "vehicles", "fruits"])
+    if what == "people":
+        who = pick.randrange(len(people))
+        person, action, fruit = people[who], pick.choice(actions), pick.choice(fruits)
+        he, his = ("he", "his") if who in MALE else ("she", "her")
+        place, garment = ("in the palace", "crown") if who in ROYAL else ("at home", "coat")
+        age = "grown" if who in GROWN else "young"
+        return pick.choice(
+            [
+                f"the {person} {action} {place}",
+                f"the {person} {action} with {his} friend",
+                f"{he} is a {age} {person} who {action}",
+                f"the {person} wears {his} {colour} {garment}",
+                f"the {age} {person} eats a {fruit}",
+            ]
+        )
+    if what == "animals":
+        animal, verb = pick.choice(animals), pick.choice(["runs", "sleeps", "jumps", "rests"])
+        return pick.choice([f"the {animal} {verb} in the field", f"a {colour} {animal} {verb} on the farm"])
+    if what == "vehicles":
+        vehicle, verb = pick.choice(vehicles), pick.choice(["drives", "stops", "turns", "waits"])
+        return pick.choice([f"the {vehicle} {verb} on the road", f"a {colour} {vehicle} {verb} in the city"])
+    fruit = pick.choice(fruits)
+    return pick.choice([f"a {colour} {fruit} grows on the tree", f"the {fruit} is sweet and ripe"])
+
+
+def korean_sentence(pick: random.Random) -> str:
+    """A Korean sentence with its particles and endings split off as words (형태소 단위), as Korean text is
+    tokenized for word2vec: 왕 은 궁전 에서 웃는다."""
+    people, animals, vehicles, fruits, colours, actions = GROUPS["ko"].values()
+    colour, what = pick.choice(colours), pick.choice(["people", "people", "animals", "vehicles", "fruits"])
+    if what == "people":
+        who = pick.randrange(len(people))
+        person, action, fruit = people[who], pick.choice(actions), pick.choice(fruits)
+        topic = particle(person, "은", "는")
+        he, his = ("그", "그 의") if who in MALE else ("그녀", "그녀 의")
+        place, garment = ("궁전", "왕관 을 쓴다") if who in ROYAL else ("집", "외투 를 입는다")
+        age = "어른" if who in GROWN else "어린"
+        return pick.choice(
+            [
+                f"{person} {topic} {place} 에서 {action}",
+                f"{person} {topic} {his} 친구 와 {action}",
+                f"{he} 는 {age} {person} 이다",
+                f"{person} {topic} {colour} {garment}",
+                f"{age} {person} {topic} {fruit} 를 먹는다",
+            ]
+        )
+    if what == "animals":
+        animal, verb = pick.choice(animals), pick.choice(["달린다", "잔다", "뛴다", "쉰다"])
+        subject = particle(animal, "이", "가")
+        return pick.choice([f"{animal} {subject} 들판 에서 {verb}", f"{colour} {animal} {subject} 농장 에서 {verb}"])
+    if what == "vehicles":
+        vehicle, verb = pick.choice(vehicles), pick.choice(["멈춘다", "돈다", "기다린다", "출발한다"])
+        subject = particle(vehicle, "이", "가")
+        return pick.choice([f"{vehicle} {subject} 도로 에서 {verb}", f"{colour} {vehicle} {subject} 도시 에서 {verb}"])
+    fruit = pick.choice(fruits)
+    subject, topic = particle(fruit, "이", "가"), particle(fruit, "은", "는")
+    return pick.choice([f"{colour} {fruit} {subject} 나무 에서 자란다", f"{fruit} {topic} 달고 잘 익었다"])
+
+
+def generated_corpus(language: Language, sentences: int, seed: int) -> str:
+    pick = random.Random(seed)
+    sentence = english_sentence if language == "en" else korean_sentence
+    return "\n".join(sentence(pick) for _ in range(sentences))
+
+
+WORD = re.compile(r"[^\W\d_]+", re.UNICODE)  # letters of any script: "don't" is two words, 42 none
+
+
+def words_of(line: str) -> list[str]:
+    return [word.lower() for word in WORD.findall(line)]
+
+
+def corpus_text(data: CorpusData, job_seed: int) -> str:
+    if data.text is not None:
+        return data.text
+    return generated_corpus(data.language, data.sentences, data.seed if data.seed is not None else job_seed)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A corpus as word numbers: its sentences, its vocabulary (most frequent first), each word's count,
+    and each word's group where the generated corpus knows it ("" where not)."""
+
+    sentences: list[list[int]]
+    words: list[str]
+    counts: list[int]
+    groups: list[str]
+
+
+@lru_cache(maxsize=8)  # the server sizes a model from it and its rules read it again: counted once
+def read_corpus(text: str, language: Language, min_count: int) -> Corpus:
+    lines = [words_of(line) for line in text.splitlines()]
+    counts = Counter(word for line in lines for word in line)
+    kept = sorted((word for word, count in counts.items() if count >= min_count), key=lambda w: (-counts[w], w))
+    number = {word: i for i, word in enumerate(kept)}
+    sentences = [[number[word] for word in line if word in number] for line in lines]
+    group_of = {word: group for group, members in GROUPS[language].items() for word in members}
+    groups = [group_of.get(word, "") for word in kept]
+    return Corpus([s for s in sentences if len(s) > 1], kept, [counts[w] for w in kept], groups)
+
+
+def corpus_of(spec: Any) -> Corpus:
+    data, model = spec.data, spec.model
+    return read_corpus(corpus_text(data, spec.seed), data.language, model.min_count)
+
+
+def skipgram_layers(model: SkipGramSpec, data: Any) -> list[Layer]:
+    """Two vectors a word (as itself, as a context). The job's seed is not known here: a generated corpus
+    with no seed of its own is counted at seed 0, which has the same words (see CorpusData.sentences)."""
+    words = len(read_corpus(corpus_text(data, 0), data.language, model.min_count).words)
+    d = model.dimension
+    return [("vectors", words * d, f"{words}·{d}"), ("contexts", words * d, f"{words}·{d}")]
+
+
+def corpus_rules(spec: JobSpec, limits: Limits) -> list[SpecError]:
+    """A corpus must leave two words in a sentence after rare words are dropped."""
+    corpus, data = corpus_of(spec), cast(CorpusData, spec.data)  # a model rule: run only on its own data
+    if len(corpus.words) < 2 or not corpus.sentences:
+        message = "the corpus has no sentence of two words seen min_count times or more"
+        return [SpecError(("data", "text" if data.text is not None else "sentences"), message, "corpus_too_small")]
+    return []
+
+
+KINDS = [
+    DataKind(
+        CorpusData,
+        words={
+            "en": Words("a corpus", "sentences: generated (people, animals, vehicles...) or your own"),
+            "ko": Words("말뭉치", "문장들: 생성된 것(사람, 동물, 탈것...) 또는 직접 쓴 것"),
+        },
+    ),
+    ModelKind(
+        SkipGramSpec,
+        task="trainscope.training.tasks.skipgram:SkipGramTask",
+        data=("corpus",),
+        layers=skipgram_layers,
+        rules=corpus_rules,
+        taps=("embeddings",),
+        views=("words",),
+        words={
+            "en": Words("word2vec", "skip-gram: a vector per word, learned from the words around it"),
+            "ko": Words("word2vec", "스킵그램: 주변 단어로부터 배우는 단어마다의 벡터"),
+        },
+    ),
+]
