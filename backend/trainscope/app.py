@@ -19,7 +19,7 @@ from fastapi_offline import FastAPIOffline
 from trainscope import __version__
 from trainscope.api import openapi, ws
 from trainscope.api.errors import storage_full, store_stalled, turns_busy, validation_error
-from trainscope.api.routes import datasets, groups, jobs, lessons, meta, room
+from trainscope.api.routes import datasets, groups, jobs, lessons, meta, room, vectors
 from trainscope.api.security import BodyLimit
 from trainscope.api.turns import Turns, TurnsBusy
 from trainscope.config import Settings
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, store: RunStore | None = None) 
     app.include_router(jobs.router)
     app.include_router(groups.router)
     app.include_router(datasets.router)
+    app.include_router(vectors.router)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StoreStalled, store_stalled)
     app.add_exception_handler(StoreUnavailable, store_stalled)
