@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.live import LiveServer
+from trainscope.schemas.kinds.skipgram import generated_corpus
 
 DATA = {"dataset": "moons", "n_points": 300, "noise": 0.2, "val_fraction": 0.25}
 
@@ -37,3 +38,17 @@ def test_bad_preview_settings_are_422_at_their_field(server: LiveServer, body: d
     response = server.post("/api/datasets/preview", body)
     assert response.status_code == 422, response.text
     assert loc in [d["loc"] for d in response.json()["detail"]]
+
+
+def test_text_data_is_shown_as_the_text_a_job_trains_on(server: LiveServer) -> None:
+    """A corpus's text before a run: the generated one for the job's seed (the data's own seed winning),
+    or the spec's own text as it is; data that is not text is refused at its kind."""
+    assert server.get("/api/meta").json()["kinds"]["data"]["corpus"]["text"] is True
+    body = {"data": {"kind": "corpus", "language": "ko", "sentences": 1000}, "seed": 4}
+    assert server.post("/api/datasets/text", body).json() == {"text": generated_corpus("ko", 1000, 4)}
+    body["data"]["seed"] = 9
+    assert server.post("/api/datasets/text", body).json()["text"] == generated_corpus("ko", 1000, 9)
+    own = {"data": {"kind": "corpus", "text": "<b>my</b> words"}}
+    assert server.post("/api/datasets/text", own).json() == {"text": "<b>my</b> words"}
+    refused = server.post("/api/datasets/text", {"data": {"kind": "points2d"}})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["type"] == "not_text"

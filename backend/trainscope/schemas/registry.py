@@ -67,9 +67,13 @@ class ModelKind:
 
 @dataclass(frozen=True)
 class DataKind:
+    """A data kind. `text`, where its data is text (a corpus): (its spec, the job's seed) -> the text a
+    job trains on, which the page shows and lets the user edit into the spec's own `text` field."""
+
     spec: type[BaseModel]
     rules: Rules = no_rules
     words: Mapping[str, Words] = field(default_factory=dict)
+    text: Callable[[Any, int], str] | None = None
 
     @property
     def name(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from trainscope.schemas.data import Coordinate, LabelledData, PlanarDataSpec, Points2DData, Strict, SurfaceData
 from trainscope.schemas.kinds.mlp import MLPSpec
@@ -196,6 +196,17 @@ class JobSpec(Strict):
         (none for data the kind does not train on: the rules refuse that pairing)."""
         kind = registry().model(self.model.kind)
         return kind.layers(self.model, self.data) if self.data.kind in kind.data else []
+
+
+class DatasetTextRequest(Strict):
+    """The data of a job whose data is text (a corpus) and its seed: the text it would train on."""
+
+    data: DataSpec
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="the job's seed (the data's own seed wins when set)")
+
+
+class DatasetText(BaseModel):
+    text: str
 
 
 class DatasetPreviewRequest(Strict):

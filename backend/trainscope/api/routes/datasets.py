@@ -25,6 +25,8 @@ from trainscope.schemas import (
     planar,
 )
 from trainscope.schemas.datasets import DatasetPublic, DatasetsPublic, Target
+from trainscope.schemas.registry import registry
+from trainscope.schemas.spec import DatasetText, DatasetTextRequest
 from trainscope.schemas.text import Name
 from trainscope.store.base import DatasetRecord
 
@@ -152,3 +154,13 @@ async def preview_dataset(request: DatasetPreviewRequest, store: StoreDep, setti
     if data.split_sizes()[0] < 1:
         raise invalid([no_training_examples(("body", "data"))])
     return await run_in_threadpool(generate, data, request.seed)
+
+
+@router.post("/text", responses={422: {"description": "this data kind is not text"}})
+async def read_dataset_text(request: DatasetTextRequest) -> DatasetText:
+    """The text a job with this data trains on (a generated corpus, or the spec's own text), to read or
+    edit before a run (no run is started; needs no token)."""
+    kind = registry().data[request.data.kind]
+    if kind.text is None:
+        raise invalid([SpecError(("body", "data", "kind"), f"{kind.name} data is not text", "not_text")])
+    return DatasetText(text=await run_in_threadpool(kind.text, request.data, request.seed))

@@ -32,7 +32,10 @@ def kinds_public(kinds: Registry) -> dict[str, Any]:
             }
             for kind in kinds.models.values()
         },
-        "data": {name: {"words": w, "source": kinds.sources.get(name, "")} for name, w in words.items()},
+        "data": {
+            name: {"words": w, "source": kinds.sources.get(name, ""), "text": kinds.data[name].text is not None}
+            for name, w in words.items()
+        },
     }
 
 

@@ -54,6 +54,19 @@ export const listJobs = (filters = {}) => {
   return request("GET", `/api/jobs?${query}`);
 };
 // Every stored point of a run, as a file: csv (scalars, long format) or jsonl (every event)
+// a run's stored vectors: the points nearest `of` (summed) minus `minus` at a step (null: the newest)
+export function neighbours(id, { of, minus = [], step = null, tag = null, top = 10 }) {
+  const query = new URLSearchParams([...of.map((w) => ["of", w]), ...minus.map((w) => ["minus", w]), ["top", top]]);
+  if (step !== null) query.set("step", step);
+  if (tag !== null) query.set("tag", tag);
+  return request("GET", `/api/jobs/${encodeURIComponent(id)}/neighbours?${query}`);
+}
+export function projection(id, { step = null, tag = null, perplexity = 30 }) {
+  const query = new URLSearchParams({ perplexity });
+  if (step !== null) query.set("step", step);
+  if (tag !== null) query.set("tag", tag);
+  return request("GET", `/api/jobs/${encodeURIComponent(id)}/projection?${query}`);
+}
 export const exportUrl = (id, format) => `/api/jobs/${encodeURIComponent(id)}/export?format=${format}`;
 export const updateJob = (id, change) => request("PATCH", `/api/jobs/${encodeURIComponent(id)}`, change);
 // Uploaded tables: a CSV file stored under a name, listed, deleted
@@ -62,6 +75,7 @@ export const listDatasets = () => request("GET", "/api/datasets");
 export const deleteDataset = (id) => request("DELETE", `/api/datasets/${encodeURIComponent(id)}`);
 // The points a 2-D job with this data and seed would train on (starts nothing; needs no token).
 export const previewDataset = (data, seed) => request("POST", "/api/datasets/preview", { data, seed }, true);
+export const datasetText = (data, seed) => request("POST", "/api/datasets/text", { data, seed }, true);
 
 const socketBase = () => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
 

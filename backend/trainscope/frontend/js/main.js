@@ -168,7 +168,7 @@ async function start() {
     const table = job.spec.data.kind === "uploaded" && uploads ? uploads.table(job.spec.data.dataset) : null;
     const classNames = table && table.target === "class" ? table.classes.map(String) : null;
     const axisNames = table && table.columns.length === 2 ? table.columns : null;
-    for (const chart of Object.values(charts)) chart.reset({ batchSize: job.spec.optim.batch_size, planar: planar(job.spec.data), matrices, classNames, axisNames });
+    for (const chart of Object.values(charts)) chart.reset({ job: job.id, batchSize: job.spec.optim.batch_size, planar: planar(job.spec.data), matrices, classNames, axisNames });
     arrange(planar(job.spec.data), meta.kinds.model[job.spec.model.kind]);
     current = { id: job.id, status: null, stream: null };
     setRunState(job.status);

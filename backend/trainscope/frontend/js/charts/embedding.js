@@ -1,9 +1,15 @@
-// A representation of the probe set (the tap the event names: a hidden layer, a latent code...),
-// projected by PCA, coloured by label; a slider moves through the snapshots taken during training.
+// The projector: a representation of the probe set (the tap the event names: a hidden layer, a code,
+// word vectors), projected by PCA (2-D or 3-D, live) or by a t-SNE of the snapshot made on demand; points
+// named (a word) and coloured by label or any column the run sent; a search that marks the points it
+// finds; a point's nearest neighbours by cosine of the stored vectors; a slider through the snapshots.
+// Every name and column is user text or a run's: it reaches the page as text.
+import { neighbours as askNeighbours, projection as askProjection } from "../api.js";
 import { CLASS_COLORS, VALUE_COLORSCALE, baseLayout, floats, plotOrWait } from "../decode.js";
-import { escape } from "../html.js";
 import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
+
+const MAX_NAMED = 120; // fewer points than this are written beside their marker
+const MAX_COLOURS = 20; // a column with more values than this is not offered as a colour
 
 // A tap as people say it: hidden/1 is the second hidden layer; another keeps the kind's own word for it
 function tapName(tag) {
@@ -11,65 +17,189 @@ function tapName(tag) {
   return hidden ? say("tap.hidden", { n: Number(hidden[1]) + 1 }) : t(`tap.${tag}`, tag);
 }
 
+const element = (tag, props = {}) => Object.assign(document.createElement(tag), props);
+const labelled = (key, english, control) => {
+  const label = element("label");
+  const words = element("span", { textContent: t(key, english) });
+  words.dataset.i18n = key;
+  label.append(words, " ", control);
+  return label;
+};
+
 export function mount(el) {
   el.classList.add("chart-block");
-  const bar = document.createElement("div");
-  bar.className = "chart-bar";
-  bar.innerHTML = `
-    <label><input type="checkbox" name="three"> 3-D</label>
-    <label class="grow"><span data-i18n="chart.snapshot">Snapshot</span> <input type="range" name="snapshot" min="0" max="0" value="0"></label>
-    <output name="which"></output>`;
-  const plot = Object.assign(document.createElement("div"), { className: "plot" });
+  const bar = element("div", { className: "chart-bar" });
+  const three = element("input", { type: "checkbox", name: "three" });
+  const method = element("select", { name: "method" });
+  method.append(new Option("PCA", "pca"), new Option("t-SNE", "tsne"));
+  const colour = element("select", { name: "colour" });
+  const search = element("input", { type: "search", name: "search", autocomplete: "off", size: 10 });
+  search.dataset.i18nPlaceholder = "embedding.search";
+  search.placeholder = t("embedding.search");
+  const slider = element("input", { type: "range", name: "snapshot", min: 0, max: 0, value: 0 });
+  const which = element("output", { name: "which" });
+  const snapshotLabel = labelled("chart.snapshot", "Snapshot", slider);
+  snapshotLabel.className = "grow";
+  bar.append(labelled("embedding.threeD", "3-D", three), method, labelled("embedding.colour", "Colour", colour), search);
+  const steps = element("div", { className: "chart-bar" });
+  steps.append(snapshotLabel, which);
+  const plot = element("div", { className: "plot" });
   plot.dataset.testid = "embedding-chart";
-  el.replaceChildren(bar, plot);
-  const slider = bar.querySelector("[name=snapshot]");
+  const near = element("div", { className: "neighbours" });
+  near.dataset.testid = "embedding-neighbours";
+  el.replaceChildren(bar, steps, plot, near);
+
   let snapshots;
   let following = true; // the slider follows the newest snapshot until the user moves it
   let classNames = null; // an uploaded table's own names for its classes
+  let job = null;
+  let tsne = new Map(); // step -> t-SNE points of that snapshot (asked once each)
+  let chosen = null; // the point whose neighbours are listed
 
   function reset(context = {}) {
     classNames = context.classNames || null;
+    job = context.job || null;
     snapshots = [];
+    tsne = new Map();
+    chosen = null;
     following = true;
     slider.max = 0;
+    near.replaceChildren();
+    colour.replaceChildren(new Option(t("embedding.byLabel", "label"), ""));
     draw();
   }
 
+  const current = () => snapshots[Number(slider.value)];
+  const nameOf = (snap, i) => (snap.names ? snap.names[i] : `#${i}`);
+  const classOf = (snap, label) => {
+    const names = snap.classes || classNames;
+    return names && names[label] !== undefined ? names[label] : say("legend.class", { n: label });
+  };
+
+  // the colour choices: the label, then each column the run sent with few enough values
+  function offerColours(snap) {
+    const columns = Object.entries(snap.columns || {}).filter(([, values]) => new Set(values).size <= MAX_COLOURS);
+    const have = [...colour.options].map((o) => o.value);
+    for (const [name] of columns) if (!have.includes(name)) colour.add(new Option(name, name));
+  }
+
+  // each point's category under the chosen colouring, and the categories in order
+  function categories(snap) {
+    const column = colour.value && snap.columns && snap.columns[colour.value];
+    if (column) return { of: (i) => column[i], order: [...new Set(column)].sort(), name: (c) => c };
+    const order = [...new Set(snap.labels)].sort((a, b) => a - b);
+    return { of: (i) => snap.labels[i], order, name: (c) => classOf(snap, c) };
+  }
+
+  function coordinates(snap) {
+    const projected = method.value === "tsne" ? tsne.get(snap.step) : null;
+    if (projected) return { at: (i, d) => (d < 2 ? projected[i * 2 + d] : 0), dims: 2, axes: ["t-SNE 1", "t-SNE 2"] };
+    const points = floats(snap.points);
+    return { at: (i, d) => (d < snap.dims ? points[i * snap.dims + d] : 0), dims: snap.dims, axes: ["PC1", "PC2", "PC3"] };
+  }
+
   function draw() {
-    const snap = snapshots[Number(slider.value)];
-    const three = bar.querySelector("[name=three]").checked && snap && snap.dims >= 3;
+    const snap = current();
     const traces = [];
+    let axes = ["PC1", "PC2", "PC3"];
     if (snap) {
-      const points = floats(snap.points);
-      const coordinate = (d) => snap.labels.map((_, i) => points[i * snap.dims + d]);
-      if (snap.target === "value") {
-        // a value to predict: one cloud coloured by it, as the boundary colours it
-        traces.push({ type: three ? "scatter3d" : "scattergl", mode: "markers", name: t("legend.target"), x: coordinate(0), y: snap.dims > 1 ? coordinate(1) : snap.labels.map(() => 0), z: three ? coordinate(2) : undefined, marker: { size: three ? 3 : 6, color: snap.labels, colorscale: VALUE_COLORSCALE, cmin: -1, cmax: 1, opacity: 0.8 } });
-      }
-      const byLabel = new Map();
-      if (snap.target !== "value") snap.labels.forEach((label, i) => {
-        if (!byLabel.has(label)) byLabel.set(label, { x: [], y: [], z: [] });
-        const group = byLabel.get(label);
-        group.x.push(points[i * snap.dims]);
-        group.y.push(snap.dims > 1 ? points[i * snap.dims + 1] : 0);
-        if (three) group.z.push(points[i * snap.dims + 2]);
+      const coords = coordinates(snap);
+      axes = coords.axes;
+      const is3d = three.checked && coords.dims >= 3;
+      const type = is3d ? "scatter3d" : "scattergl";
+      const named = snap.names && snap.n <= MAX_NAMED;
+      const query = search.value.trim().toLowerCase();
+      const found = (i) => query && nameOf(snap, i).toLowerCase().includes(query);
+      const trace = (name, indices, marker) => ({
+        type: named && !is3d ? "scatter" : type, // svg where words are written: WebGL draws no text
+        mode: named ? "markers+text" : "markers",
+        name,
+        x: indices.map((i) => coords.at(i, 0)),
+        y: indices.map((i) => (coords.dims > 1 ? coords.at(i, 1) : 0)),
+        z: is3d ? indices.map((i) => coords.at(i, 2)) : undefined,
+        text: indices.map((i) => nameOf(snap, i)),
+        textposition: "top center",
+        textfont: { size: 10 },
+        customdata: indices,
+        hovertemplate: "%{text}<extra>%{fullData.name}</extra>",
+        marker: { size: is3d ? 3 : 7, opacity: query ? 0.25 : 0.8, ...marker },
       });
-      for (const [label, g] of [...byLabel].sort((a, b) => a[0] - b[0])) {
-        traces.push({ type: three ? "scatter3d" : "scattergl", mode: "markers", name: classNames && classNames[label] !== undefined ? escape(classNames[label]) : say("legend.class", { n: label }), x: g.x, y: g.y, z: three ? g.z : undefined, marker: { size: three ? 3 : 6, color: CLASS_COLORS[label % 10], opacity: 0.8 } });
+      const all = snap.labels.map((_, i) => i);
+      if (snap.target === "value") {
+        traces.push(trace(t("legend.target"), all, { color: snap.labels, colorscale: VALUE_COLORSCALE, cmin: -1, cmax: 1 }));
+      } else {
+        const groups = categories(snap);
+        groups.order.forEach((category, k) => {
+          const indices = all.filter((i) => groups.of(i) === category);
+          traces.push(trace(groups.name(category), indices, { color: CLASS_COLORS[(typeof category === "number" ? category : k) % 10] }));
+        });
       }
-      bar.querySelector("[name=which]").textContent = say("embedding.at", { tap: tapName(snap.tag), step: snap.step, share: (100 * snap.explained[0]).toFixed(0) });
+      const marked = all.filter(found);
+      if (chosen !== null && chosen < snap.n && !marked.includes(chosen)) marked.push(chosen);
+      const ring = { color: "#111", size: is3d ? 6 : 12, opacity: 1, symbol: "circle-open", line: { width: 2 } };
+      if (marked.length) traces.push({ ...trace(t("embedding.found"), marked, ring), mode: "markers+text" });
+      const share = snap.explained[0] !== undefined ? (100 * snap.explained[0]).toFixed(0) : "0";
+      if (method.value !== "tsne") which.textContent = say("embedding.at", { tap: tapName(snap.tag), step: snap.step, share });
+      else which.textContent = tsne.get(snap.step) ? say("embedding.tsneAt", { tap: tapName(snap.tag), step: snap.step }) : t("embedding.tsneWait");
     }
-    // in 3-D the scene's own axes: principal components too, not x, y and z
-    const scene = { xaxis: { title: { text: "PC1" } }, yaxis: { title: { text: "PC2" } }, zaxis: { title: { text: "PC3" } } };
-    plotOrWait(plot, traces, baseLayout({ scene, xaxis: { ...baseLayout().xaxis, title: { text: "PC1" } }, yaxis: { ...baseLayout().yaxis, title: { text: "PC2" } } }), t("chart.waiting"));
+    const title = (text) => ({ title: { text } });
+    const scene = { xaxis: title(axes[0]), yaxis: title(axes[1]), zaxis: title(axes[2] || "") };
+    const layout = baseLayout({ scene, xaxis: { ...baseLayout().xaxis, ...title(axes[0]) }, yaxis: { ...baseLayout().yaxis, ...title(axes[1]) } });
+    Promise.resolve(plotOrWait(plot, traces, layout, t("chart.waiting"))).then(listenForClicks);
+  }
+
+  // a click on a point lists its neighbours (Plotly's own events exist once it has drawn)
+  let listening = false;
+  function listenForClicks() {
+    if (listening || !plot.on) return;
+    listening = true;
+    plot.on("plotly_click", (data) => {
+      const point = data.points && data.points[0];
+      if (point && point.customdata !== undefined) listNeighbours(point.customdata);
+    });
   }
   const redraw = drawer(plot, draw, { minIntervalMs: 500 });
+
+  // a point's nearest neighbours by cosine of the snapshot's stored vectors (asked of the server)
+  async function listNeighbours(index) {
+    const snap = current();
+    chosen = index;
+    redraw(true);
+    if (!snap || !job) return;
+    near.replaceChildren(element("p", { textContent: t("embedding.asking") }));
+    try {
+      const answer = await askNeighbours(job, { of: [nameOf(snap, index)], step: snap.step, tag: snap.tag, top: 8 });
+      const heading = element("p", { textContent: say("embedding.nearest", { name: nameOf(snap, index), step: answer.step }) });
+      const list = element("ol");
+      for (const n of answer.neighbours) list.append(element("li", { textContent: `${n.name} · ${n.label} · ${n.cosine.toFixed(3)}` }));
+      near.replaceChildren(heading, list);
+    } catch (error) {
+      near.replaceChildren(element("p", { textContent: error.status === 404 ? t("embedding.noVectors") : error.message }));
+    }
+  }
+
+  async function wantTsne() {
+    const snap = current();
+    if (method.value !== "tsne" || !snap || !job || tsne.has(snap.step)) return redraw(true);
+    tsne.set(snap.step, null); // asked: not again while it is made
+    redraw(true);
+    try {
+      const answer = await askProjection(job, { step: snap.step, tag: snap.tag });
+      tsne.set(snap.step, answer.points);
+    } catch (error) {
+      tsne.delete(snap.step);
+      which.textContent = error.status === 404 ? t("embedding.noVectors") : error.message;
+      return;
+    }
+    redraw(true);
+  }
 
   function append(events) {
     let added = false;
     for (const event of events) {
       if (event.type !== "embedding") continue;
       snapshots.push(event);
+      offerColours(event);
       added = true;
     }
     if (!added) return;
@@ -80,9 +210,20 @@ export function mount(el) {
 
   slider.addEventListener("input", () => {
     following = Number(slider.value) === snapshots.length - 1;
-    redraw(true);
+    wantTsne();
   });
-  bar.addEventListener("change", () => redraw(true));
+  method.addEventListener("change", wantTsne);
+  search.addEventListener("input", () => redraw(true));
+  search.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    const snap = current();
+    const query = search.value.trim().toLowerCase();
+    const index = snap && query ? snap.labels.findIndex((_, i) => nameOf(snap, i).toLowerCase() === query || nameOf(snap, i).toLowerCase().includes(query)) : -1;
+    if (index >= 0) listNeighbours(index);
+  });
+  bar.addEventListener("change", (event) => {
+    if (event.target !== method) redraw(true);
+  });
   reset();
   return { reset, append, snapshotCount: () => snapshots.length, relayout: () => redraw(true) };
 }

@@ -1,6 +1,7 @@
 // The settings form, built from /api/meta and the FIELDS table; reads and writes flat values.
 import { onLanguageChange, say, t } from "../i18n.js";
-import { CONV_LAYER, dataKindOf, decodeConv, encodeConv, FEATURES, FIELDS, KIND_STARTS, kindsOf, PAGE_DEFAULTS, PRESETS, relevant, UPLOADED, valuesFromSpec } from "../state.js";
+import { CONV_LAYER, dataKindOf, decodeConv, encodeConv, FEATURES, FIELDS, KIND_STARTS, kindsOf, PAGE_DEFAULTS, PRESETS, relevant, specFromValues, UPLOADED, valuesFromSpec } from "../state.js";
+import { datasetText } from "../api.js";
 import { chooseTable } from "./uploads.js";
 
 const LOG_MIN = -5; // learning-rate slider: 1e-5 .. 1e3
@@ -148,8 +149,25 @@ function layersControl(field) {
   return wrap;
 }
 
+// Data that is text (a corpus), as text: empty trains on the generated text, which "Show" brings in to
+// read or edit (what is then written here is trained on); its size beside it, against the request limit.
+function textControl(field, meta) {
+  const wrap = Object.assign(document.createElement("span"), { className: "text-control" });
+  const input = Object.assign(document.createElement("textarea"), { name: field.path, rows: 5, spellcheck: false });
+  input.dataset.i18nPlaceholder = "form.textGenerated";
+  input.placeholder = t("form.textGenerated", "empty: the generated text");
+  const show = words("form.showText", "Show the generated text", Object.assign(document.createElement("button"), { type: "button", className: "quiet", name: "show-text" }));
+  const size = Object.assign(document.createElement("output"), { className: "text-size" });
+  input.sync = () => { size.textContent = input.value ? say("form.textSize", { kb: (new Blob([input.value]).size / 1024).toFixed(1), limit: (meta.limits.max_body_bytes / 1024).toFixed(0) }) : ""; };
+  input.addEventListener("input", input.sync);
+  onLanguageChange(() => input.sync());
+  wrap.append(input, show, size);
+  return wrap;
+}
+
 function control(field, meta) {
   let input;
+  if (field.control === "text") return textControl(field, meta);
   if (field.path === "model.hidden") return layersControl(field);
   if (field.control === "features") return featureToggles(field);
   if (field.control === "conv") return convControl(field);
@@ -266,6 +284,7 @@ export function mountControls(form, meta, onChange) {
       else if (field.control === "range") values[field.path] = Number(input.value);
       else if (field.control === "list") values[field.path] = input.value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
       else if (field.control === "number" || field.control === "log") values[field.path] = input.value === "" ? null : Number(input.value);
+      else if (field.control === "text") values[field.path] = input.value.trim() === "" ? null : input.value;
       else if (field.numeric) values[field.path] = Number(input.value);
       else values[field.path] = input.value;
     }
@@ -359,6 +378,22 @@ export function mountControls(form, meta, onChange) {
   presetSelect.addEventListener("change", () => {
     if (!presetSelect.value) return;
     write(PRESETS[presetSelect.value]);
+    onChange(read());
+  });
+  // the text a job with these settings would train on, brought into its field to read or edit
+  form.addEventListener("click", async (event) => {
+    if (event.target.name !== "show-text") return;
+    const input = event.target.parentElement.querySelector("textarea");
+    const values = read();
+    const spec = specFromValues(values, kinds);
+    try {
+      input.value = (await datasetText({ ...spec.data, text: null }, values.seed ?? 0)).text;
+    } catch (error) {
+      input.value = "";
+      markError(input.name, "error.text", {}, String(error.message || error));
+      return;
+    }
+    input.sync();
     onChange(read());
   });
   form.addEventListener("change", (event) => {
