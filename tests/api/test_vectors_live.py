@@ -60,9 +60,7 @@ def test_neighbours_and_analogies_are_answered_from_the_stored_vectors_at_any_st
     at_100 = cosines(snapshots[1], unit_of(snapshots[1], "man"))
     assert early["neighbours"][0]["cosine"] == pytest.approx(max(c for w, c in at_100.items() if w != "man"))
 
-    analogy = server.get(
-        f"/api/jobs/{words_job['id']}/neighbours", of=["king", "woman"], minus=["man"], top=3
-    ).json()
+    analogy = server.get(f"/api/jobs/{words_job['id']}/neighbours", of=["king", "woman"], minus=["man"], top=3).json()
     last = snapshots[-1]
     query = unit_of(last, "king") + unit_of(last, "woman") - unit_of(last, "man")
     expected = {w: c for w, c in cosines(last, query).items() if w not in ("king", "woman", "man")}

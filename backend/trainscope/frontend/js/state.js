@@ -72,6 +72,14 @@ export const FIELDS = [
   { group: "Model", path: "model.seeding", label: "Starting centres", control: "select", choices: () => [["kmeans++", "k-means++", "seeding.kmeans++"], ["random", "random points", "seeding.random"]] },
   { group: "Data", path: "data.centers", label: "Blobs", control: "number", step: 1 },
   { group: "Data", path: "data.spread", label: "Spread", control: "number", step: 0.05 },
+  // word2vec: a word's vector and what counts as its context; the corpus it learns from, as text
+  { group: "Model", path: "model.dimension", label: "Vector size", control: "number", step: 1 },
+  { group: "Model", path: "model.window", label: "Context window", control: "number", step: 1 },
+  { group: "Model", path: "model.negatives", label: "Negative samples", control: "number", step: 1 },
+  { group: "Model", path: "model.min_count", label: "Minimum count", control: "number", step: 1 },
+  { group: "Data", path: "data.language", label: "Language", control: "select", choices: () => [["en", "English", "language.en"], ["ko", "Korean", "language.ko"]] },
+  { group: "Data", path: "data.sentences", label: "Sentences", control: "number", step: 500 },
+  { group: "Data", path: "data.text", label: "Corpus", control: "text" },
   // a VAE's weight on its KL term
   { group: "Model", path: "model.beta", label: "β (KL weight)", control: "number", step: 0.1 },
   { group: "Model", path: "model.activation", label: "Activation", control: "select", choices: (m) => m.choices["model.activation"] },
@@ -155,6 +163,7 @@ export const PRESETS = {
   "MNIST-1D, MLP": { "data.dataset": "mnist1d", "data.val_fraction": 0.2, "model.kind": "mlp", "model.hidden": [100, 100], "model.activation": "relu", "optim.lr": 0.01, "optim.batch_size": 100, "optim.steps": 3000 },
   "Digits, autoencoder": { "data.dataset": "digits", "model.kind": "autoencoder", "model.hidden": [64], "model.latent": 8, "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 2000 },
   "Digits, VAE": { "data.dataset": "digits", "model.kind": "vae", "model.hidden": [256], "model.latent": 16, "model.loss": "bce", "model.activation": "relu", "optim.lr": 0.001, "optim.batch_size": 64, "optim.steps": 3000 },
+  "Corpus, word2vec": { "data.dataset": "corpus", "data.val_fraction": 0.1, "model.kind": "skipgram", "optim.optimizer": "adam", "optim.lr": 0.01, "optim.batch_size": 256, "optim.steps": 2000 },
   "Digits, MLP": { "data.dataset": "digits", "model.hidden": [64, 32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 3000 },
   "Too large a learning rate": { "data.dataset": "moons", "optim.optimizer": "sgd", "optim.lr": 1000, "optim.steps": 2000 },
 };
@@ -168,6 +177,7 @@ export const KIND_STARTS = {
   cnn1d: withoutSteps(PRESETS["MNIST-1D, CNN"]),
   autoencoder: withoutSteps(PRESETS["Digits, autoencoder"]),
   vae: withoutSteps(PRESETS["Digits, VAE"]),
+  skipgram: withoutSteps(PRESETS["Corpus, word2vec"]),
   // Lloyd's iterations settle in about ten steps: thirty, at a pace to watch them
   kmeans: { "data.dataset": "blobs", "model.k": 4, "optim.steps": 30, pace: 50 },
 };

@@ -220,6 +220,7 @@ def corpus_rules(spec: JobSpec, limits: Limits) -> list[SpecError]:
 KINDS = [
     DataKind(
         CorpusData,
+        text=corpus_text,
         words={
             "en": Words("a corpus", "sentences: generated (people, animals, vehicles...) or your own"),
             "ko": Words("말뭉치", "문장들: 생성된 것(사람, 동물, 탈것...) 또는 직접 쓴 것"),
