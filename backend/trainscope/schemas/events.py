@@ -366,6 +366,22 @@ class SurfaceEvent(_Analysis):
     data: SurfaceDrawing
 
 
+class PriorSamplesEvent(_Analysis):
+    """Codes drawn from N(0, I) and decoded: how far each lands from its nearest training example, against
+    how far each validation example is from its own (figures: sample_distance, validation_distance, ratio)."""
+
+    name: Literal["prior_samples"] = "prior_samples"
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class PCAReferenceEvent(_Analysis):
+    """PCA with as many components as the code has numbers, fitted on the training set: its validation
+    error beside the model's, and (a linear model) the largest angle between the two subspaces."""
+
+    name: Literal["pca_reference"] = "pca_reference"
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
 ANALYSES: tuple[type[_Analysis], ...] = (
     GradientCheckEvent,
     LinearCollapseEvent,
@@ -376,6 +392,8 @@ ANALYSES: tuple[type[_Analysis], ...] = (
     UnrolledConvolutionEvent,
     UnrolledNetworkEvent,
     SurfaceEvent,
+    PriorSamplesEvent,
+    PCAReferenceEvent,
 )
 EVENTS: tuple[type[EventBase], ...] = (
     StatusEvent,

@@ -41,7 +41,7 @@ KINDS = [
         data=("digits",),
         layers=vae_layers,
         rules=autoencoder_rules,
-        taps=("layers", "hidden", "latent", "reconstruction", "samples", "interpolation"),
+        taps=("layers", "hidden", "latent", "reconstruction", "samples", "interpolation", "grid"),
         views=("parameters",),
         words={
             "en": Words("VAE", "an autoencoder whose codes follow N(0, I): draw one, decode it, get a new digit"),

@@ -18,7 +18,9 @@ IMAGE_TAPS = {
     "samples": "samples",
     "interpolation": "interpolation",
     "centroids": "centroids",
+    "grid": "grid",  # decodings of a square grid of codes over a 2-number code's plane
 }
+PER_EXAMPLE = {"reconstruction"}  # one image per probe example: only those of the examples shown
 
 
 class Pictures(Probe):
@@ -49,7 +51,8 @@ class Pictures(Probe):
             out["predicted"] = ctx.probe_logits()[:EXAMPLES_SHOWN].argmax(1)
         for tap, tag in IMAGE_TAPS.items():
             if tap in self.taps:
-                out[tag] = ctx.probe_taps()[tap][:EXAMPLES_SHOWN]
+                images = ctx.probe_taps()[tap]
+                out[tag] = images[:EXAMPLES_SHOWN] if tap in PER_EXAMPLE else images
         maps = ctx.probe_outputs()
         for index, (name, layer) in enumerate(self.convs):
             out[f"kernels/{name}"] = layer.weight.detach().mean(dim=1)  # out channels x (k | k x k)

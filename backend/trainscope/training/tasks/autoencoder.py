@@ -10,6 +10,7 @@ from torch import nn
 from trainscope.schemas import DigitsData, JobSpec
 from trainscope.schemas.kinds.autoencoder import AutoencoderSpec, widths
 from trainscope.training.analyses import parameter_table
+from trainscope.training.codes import Decode, pca_reference, prior_samples
 from trainscope.training.datasets import Shuffled, load_split
 from trainscope.training.models import LayeredNet, initialize
 from trainscope.training.probes import ProbeContext
@@ -33,6 +34,12 @@ class Autoencoder(LayeredNet):
         self.activation_name = spec.activation
         initialize(self.linears(), seed, spec.init)
 
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """The outputs for these codes: the layers after the code's."""
+        after = list(self.net).index(self.activations[self.names.index("latent")]) + 1
+        x: torch.Tensor = self.net[after:](codes)
+        return x
+
 
 class AutoencoderTask(Task):
     model: Autoencoder
@@ -46,6 +53,7 @@ class AutoencoderTask(Task):
         self.model = Autoencoder(model, self.split.x_train.shape[1], seed).to(device)
         self.batches = Shuffled(len(self.split.x_train), spec.optim.batch_size, spec.seed, device)
         self.bce = model.loss == "bce"
+        self.latent, self.linear = model.latent, model.activation == "identity"
         self.code = len(model.hidden)  # the code's index among the hidden layers
 
     def begin(self, emit: Emit) -> None:
@@ -62,6 +70,20 @@ class AutoencoderTask(Task):
 
     def loss(self, state: State, batch: torch.Tensor, measure: bool) -> tuple[torch.Tensor, Figures]:
         return self.error(call(self.model, state, batch), batch), {}
+
+    def finish(self, step: int, emit: Emit, summary: dict[str, float]) -> None:
+        """PCA with as many components as the code as a reference, and decodings of codes from N(0, I)
+        (which a plain autoencoder was never taught: the VAE lesson's contrast)."""
+        self.model.eval()
+        with torch.no_grad():
+            rebuilt = self.reconstruct(self.model(self.split.x_val))
+        error = float(((rebuilt - self.split.x_val) ** 2).mean())
+        decode = self.decoder()
+        emit(pca_reference(decode, error, self.split, self.latent, self.linear, step))
+        emit(prior_samples(decode, self.split, self.latent, self.spec.seed, step))
+
+    def decoder(self) -> Decode:
+        return lambda codes: self.reconstruct(self.model.decode(codes))
 
     def reconstruct(self, outputs: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(outputs) if self.bce else outputs

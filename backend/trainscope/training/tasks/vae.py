@@ -1,9 +1,12 @@
 """The VAE's task. Its loss draws the code with noise that comes in the batch (so the loss stays a
 function of its arguments), and reports the reconstruction and KL terms apart. Its taps add to an
-autoencoder's what makes it generative: decodings of fixed draws from N(0, I) (`samples`) and of codes
-on the line between two examples' (`interpolation`)."""
+autoencoder's what makes it generative: decodings of fixed draws from N(0, I) (`samples`), of codes
+on the line between two examples' (`interpolation`) and, for a 2-number code, of a grid of codes over
+its plane (`grid`)."""
 
 from __future__ import annotations
+
+from statistics import NormalDist
 
 import torch
 from torch import nn
@@ -12,6 +15,7 @@ from trainscope.schemas import DigitsData, JobSpec
 from trainscope.schemas.kinds.autoencoder import widths
 from trainscope.schemas.kinds.vae import VAESpec
 from trainscope.training.analyses import parameter_table
+from trainscope.training.codes import pca_reference, prior_samples
 from trainscope.training.datasets import Shuffled, load_split
 from trainscope.training.models import LayeredNet, initialize
 from trainscope.training.probes import ProbeContext
@@ -20,6 +24,15 @@ from trainscope.training.tasks import Emit, Figures, State, Task, call
 
 SAMPLES = 16  # draws from N(0, I), fixed for the run: the same codes decoded as training goes on
 INTERPOLATION = 8  # codes from the first probe example's mean to the second's
+GRID = 8  # a 2-number code: GRID x GRID codes over its plane, from N(0, 1)'s 5% to its 95% on each axis
+
+
+def plane_codes(device: torch.device) -> torch.Tensor:
+    """The codes of the latent grid, row by row from the top (the second number high) to the bottom."""
+    edge = NormalDist().inv_cdf(0.95)
+    steps = torch.linspace(-edge, edge, GRID)
+    y, x = torch.meshgrid(steps.flip(0), steps, indexing="ij")
+    return torch.stack([x.reshape(-1), y.reshape(-1)], 1).to(device)
 
 
 class VAE(LayeredNet):
@@ -82,6 +95,7 @@ class VAETask(Task):
         self.noise = torch.Generator(device=device).manual_seed(spec.seed + 1)
         prior = torch.Generator().manual_seed(spec.seed + 2)
         self.prior_codes = torch.randn(SAMPLES, model.latent, generator=prior).to(device)
+        self.plane = plane_codes(device)
 
     def begin(self, emit: Emit) -> None:
         emit(parameter_table(self.model, self.spec))
@@ -113,6 +127,16 @@ class VAETask(Task):
         logits = self.model.decoder(codes)
         return torch.sigmoid(logits) if self.bce else logits
 
+    def finish(self, step: int, emit: Emit, summary: dict[str, float]) -> None:
+        """Decodings of codes from N(0, I), as near real digits as new digits are if it is generative;
+        PCA with as many components, as a reference for its reconstructions."""
+        self.model.eval()
+        with torch.no_grad():
+            rebuilt = self.decoded(self.model.encode(self.split.x_val)[0])
+        error = float(((rebuilt - self.split.x_val) ** 2).mean())
+        emit(pca_reference(self.decoded, error, self.split, self.latent, False, step))
+        emit(prior_samples(self.decoded, self.split, self.latent, self.spec.seed, step))
+
     def taps(self) -> Taps:
         def taps(inputs: torch.Tensor) -> dict[str, torch.Tensor]:
             was_training = self.model.training
@@ -123,6 +147,8 @@ class VAETask(Task):
                 found = {f"hidden/{i}": h for i, h in enumerate(hidden)}
                 found |= {"latent": mean, "reconstruction": torch.sigmoid(logits) if self.bce else logits}
                 found["samples"] = self.decoded(self.prior_codes)
+                if self.latent == 2:
+                    found["grid"] = self.decoded(self.plane)
                 if len(inputs) >= 2:
                     share = torch.linspace(0, 1, INTERPOLATION, device=inputs.device)[:, None]
                     found["interpolation"] = self.decoded(mean[0] + share * (mean[1] - mean[0]))

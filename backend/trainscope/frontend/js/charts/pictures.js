@@ -10,7 +10,7 @@ import { drawer } from "./frames.js";
 const SCALE = { inputs: 5, kernels: 10, maps: 8 }; // screen pixels per image pixel
 // images of the data itself, each drawn as an example is: the examples, a reconstruction of each, and what
 // a generative model decodes from codes of its own (draws from its prior, a path between two codes)
-const EXAMPLE_LIKE = new Set(["inputs", "reconstructions", "samples", "interpolation", "centroids"]);
+const EXAMPLE_LIKE = new Set(["inputs", "reconstructions", "samples", "interpolation", "centroids", "grid"]);
 const ROW_PX = 6; // screen pixels per channel of a sequence CNN's kernels and maps
 const TAP_PX = 16; // screen pixels per tap of a sequence CNN's kernel
 
@@ -169,6 +169,11 @@ function grid(event, scale) {
   }
   const row = Object.assign(document.createElement("div"), { className: "pictures" });
   row.append(...figures);
+  if (kind === "grid") { // codes over a plane: drawn as the square they were laid out in
+    row.style.display = "grid";
+    row.style.gridTemplateColumns = `repeat(${Math.round(Math.sqrt(event.n))}, max-content)`;
+    row.style.gap = "0";
+  }
   return row;
 }
 
