@@ -82,3 +82,13 @@ def test_on_digits_the_centres_are_shown_as_images_beside_examples() -> None:
     assert not any(
         "centroid/" in tag for e in events if e["type"] == "scalars" for p in e["points"] for tag in p["values"]
     )
+
+
+def test_greedy_seeding_starts_one_centre_in_each_designed_blob_on_every_seed() -> None:
+    """scikit-learn's greedy k-means++ (2 + log k candidates a centre, the best kept): with one draw a
+    centre, seed 5 started two centres in one blob and Lloyd's iterations never left that minimum."""
+    for seed in range(15):
+        task = KMeansTask(kmeans({"kind": "blobs"}, 4).model_copy(update={"seed": seed}), torch.device("cpu"))
+        designed = torch.tensor(task.spec.data.centre_points())  # type: ignore[union-attr]
+        _, blob = torch.cdist(task.model.centres, designed).min(1)
+        assert sorted(blob.tolist()) == [0, 1, 2, 3], seed

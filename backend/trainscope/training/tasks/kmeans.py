@@ -4,6 +4,8 @@ inertia over n); on 2-D data each step also reports every centre's position, the
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import nn
@@ -40,13 +42,21 @@ def nearest(points: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, 
 
 
 def kmeans_plus_plus(points: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
-    """k centres, each next one a point drawn with odds by its squared distance to the nearest so far."""
+    """k centres, each next one drawn with odds by its squared distance to the nearest so far; greedy, as
+    scikit-learn's: 2 + log k candidates are drawn and the one that leaves the least inertia is kept.
+    Measured on the designed blobs (4 centres, seeds 0-14): one draw a centre left k = 4 stuck with two
+    centres in one blob on 1 seed of 15; the greedy draw on none."""
+    trials = 2 + int(math.log(k))
     first = torch.randint(len(points), (1,), generator=generator, device=points.device)
     centres = points[first]
+    _, closest = nearest(points, centres)
     for _ in range(1, k):
-        _, closest = nearest(points, centres)
-        pick = torch.multinomial(closest.float() + 1e-12, 1, generator=generator)
-        centres = torch.cat([centres, points[pick]])
+        candidates = torch.multinomial(closest.float() + 1e-12, trials, replacement=True, generator=generator)
+        distances = torch.cdist(points.double()[candidates], points.double()).pow(2)  # (trials, n)
+        potentials = torch.minimum(closest[None, :], distances)
+        best = int(potentials.sum(1).argmin())
+        centres = torch.cat([centres, points[candidates[best : best + 1]]])
+        closest = potentials[best]
     return centres
 
 
