@@ -173,6 +173,28 @@ EXPECTED: dict[str, tuple[Callable[[Figures], bool], dict[str, Any] | list[dict[
         ),
         [{"min_growth_gap": 1000.0}, {"max_gradient_growth": 0.9}],
     ),
+    "word2vec": (
+        # man-woman minus man-car >= 0.535 on the generated corpus; man-car minus man-woman >= 0.566 with man moved
+        lambda f: (
+            f["the_generated_corpus.cos_man_woman"] - f["the_generated_corpus.cos_man_car"] > 0.4
+            and f["man_moved_to_where_vehicles_go.cos_man_car"] - f["man_moved_to_where_vehicles_go.cos_man_woman"]
+            > 0.4
+            and f["the_generated_corpus.neighbour_in_group"] == 1.0
+        ),
+        {"default": "man moved to where vehicles go", "moved": "the generated corpus"},
+    ),
+    "autoencoder": (
+        # 2 -> 8: 2.23-2.52x, 8 -> 32: 4.16-6.17x; the wide code on 100 digits: train 4e-8..3.6e-4, val 0.011-0.013
+        lambda f: (
+            f["code_of_2.to.code_of_8"] > 2.0
+            and f["code_of_8.to.code_of_32"] > 3.5
+            and f["code_of_64_100_training_digits.train_mse"]
+            < 0.001
+            < 0.01
+            < f["code_of_64_100_training_digits.val_mse"]
+        ),
+        [{"latents": ["code of 32", "code of 8", "code of 2"]}, {"max_train": 1e-9}],
+    ),
 }
 SEEDS = (0, 5, 11)  # the preset and two others
 

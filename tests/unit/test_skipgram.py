@@ -4,6 +4,7 @@ whose word vectors group as the corpus was written."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from tests.recorded import recorder
 from trainscope.config import Limits
 from trainscope.schemas import JobSpec, spec_errors
 from trainscope.schemas.decode import floats
-from trainscope.schemas.kinds.skipgram import generated_corpus, has_final_consonant, read_corpus, words_of
+from trainscope.schemas.kinds.skipgram import GROUPS, generated_corpus, has_final_consonant, read_corpus, words_of
 from trainscope.training.driver import fit
 from trainscope.training.tasks.skipgram import context_pairs, negative_sampling_loss
 
@@ -122,3 +123,34 @@ def test_a_short_run_puts_a_groups_words_together_and_names_every_point() -> Non
     assert result.summary["similarity/within"] > result.summary["similarity/between"] + 0.3
     losses = [p for e in events if e["type"] == "scalars" for p in e["points"] if "val/loss" in p["values"]]
     assert losses[-1]["values"]["val/loss"] < losses[0]["values"]["val/loss"] - 0.5
+
+
+@pytest.mark.parametrize(
+    ("language", "word", "group", "vehicle_sentence"),
+    [
+        ("en", "man", "vehicles", r"the man \w+ on the road|a \w+ man \w+ in the city"),
+        ("ko", "남자", "탈것", r"남자 가 도로 에서 \S+|\S+ 남자 가 도시 에서 \S+"),  # its particle agrees: 가
+    ],
+)
+def test_a_relocated_word_is_used_only_where_its_new_groups_words_go(
+    language: Any, word: str, group: str, vehicle_sentence: str
+) -> None:
+    with_word = [
+        line for line in generated_corpus(language, 1000, 0, {word: group}).splitlines() if word in line.split()
+    ]
+    assert len(with_word) > 20 and all(re.fullmatch(vehicle_sentence, line) for line in with_word)
+
+
+def test_relocations_are_refused_with_their_reasons() -> None:
+    def errors(relocate: dict[str, str], text: str | None = None) -> list[tuple[Any, str]]:
+        data: dict[str, Any] = {"relocate": relocate, **({"text": text} if text else {})}
+        return [(e.loc, e.kind) for e in spec_errors(skipgram(data, min_count=1, batch_size=2), Limits())]
+
+    assert errors({"man": "vehicles"}) == []
+    assert errors({"zebra": "vehicles"}) == [(("data", "relocate", "zebra"), "unknown_word")]
+    assert errors({"car": "people"}) == [
+        (("data", "relocate", "car"), "unknown_group")
+    ]  # a person has a sex, rank, age
+    assert errors({"man": "vehicles"}, "my own words\nmy own words") == [(("data", "relocate"), "relocate_text")]
+    every_fruit = {fruit: "colours" for fruit in GROUPS["en"]["fruits"]}
+    assert errors(every_fruit) == [(("data", "relocate"), "group_emptied")]

@@ -15,8 +15,8 @@ from trainscope.schemas.decode import decode, floats, series
 from trainscope.schemas.groups import GroupRun
 from trainscope.store.base import RunStore, read_pages
 
-EVIDENCE_TYPES = ("scalars", "layers", "analysis", "histogram", "boundary")
-NEWEST_ONLY = ("histogram", "boundary")  # snapshot series: checks read only the newest of each
+EVIDENCE_TYPES = ("scalars", "layers", "analysis", "histogram", "boundary", "embedding")
+NEWEST_ONLY = ("histogram", "boundary", "embedding")  # snapshot series: checks read only the newest of each
 EVIDENCE_PAGE_BYTES = 4 * 2**20
 
 
@@ -188,3 +188,12 @@ def replicas(runs: list[RunView], label: str) -> list[RunView]:
 
 def lowest_val_loss(view: RunView) -> float:
     return float(min(value for _, value in needed(view.series("val/loss"), f"val/loss of {view.label}")))
+
+
+def unit_vectors(view: RunView) -> dict[str, np.ndarray]:
+    """The newest embedding's stored vectors by point name, each of length 1."""
+    found = [e for e in view.of_type("embedding") if e.get("vectors") and e.get("names")]
+    event = needed(found, f"named vectors in {view.label}")[-1]
+    vectors = floats(event["vectors"]).reshape(event["n"], event["width"])
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return dict(zip(event["names"], vectors / np.where(norms > 0, norms, 1.0), strict=True))

@@ -21,6 +21,7 @@ from trainscope.lessons.checks.networks import (
     dying_relu,
     nonlinearity,
 )
+from trainscope.lessons.checks.representations import autoencoder, word2vec
 from trainscope.lessons.checks.training import (
     batch_size,
     batchnorm,
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 LABEL_PARAMS = frozenset(
     {"slow", "fast", "relu", "leaky", "linear", "nonlinear", "with_bias", "without_bias", "overfit", "plain"}
     | {"dropout", "weight_decay", "with_bn", "without_bn", "sgd", "momentum", "adaptive", "mlp", "cnn", "average"}
-    | {"correct", "shuffled", "accumulating", "probabilities"}
+    | {"correct", "shuffled", "accumulating", "probabilities", "default", "moved", "memorizer", "latents"}
 )
 PART_PARAMS = frozenset({"selection_part", "race_parts", "shifted_part", "shuffled_part", "plain_part"})
 
@@ -60,6 +61,8 @@ CHECKS: dict[str, Callable[[list[RunView], Params], Verdict]] = {
     "cnn_sequences": cnn_sequences,
     "debugging": debugging,
     "random_search": random_search,
+    "word2vec": word2vec,
+    "autoencoder": autoencoder,
 }
 
 

@@ -39,6 +39,12 @@ class CorpusData(Strict):
     )
     val_fraction: float = Field(0.1, ge=0.0, le=0.5, description="sentences held out for val/loss")
     seed: int | None = Field(None, ge=0, le=2**31 - 1, description="seed of the generated corpus (null: the job's)")
+    relocate: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="generated corpus only: each word used only where the named group's words go, as an "
+        'editor would move it ({"man": "vehicles"}: man drives on the road, and no longer reads at home)',
+    )
 
     def split_sizes(self) -> tuple[int, int, int, int]:
         """Words to train on and held out (counted at seed 0, as the server counts the model)."""
@@ -91,11 +97,11 @@ def particle(word: str, after_consonant: str, after_vowel: str) -> str:
     return after_consonant if has_final_consonant(word) else after_vowel
 
 
-def english_sentence(pick: random.Random) -> str:
-    people, animals, vehicles, fruits, colours, actions = GROUPS["en"].values()
+def english_sentence(pick: random.Random, groups: dict[str, list[str]]) -> str:
+    people, animals, vehicles, fruits, colours, actions = groups.values()
     colour, what = pick.choice(colours), pick.choice(["people", "people", "animals", "vehicles", "fruits"])
     if what == "people":
-        who = pick.randrange(len(people))
+        who = someone(pick, people)
         person, action, fruit = people[who], pick.choice(actions), pick.choice(fruits)
         he, his = ("he", "his") if who in MALE else ("she", "her")
         place, garment = ("in the palace", "crown") if who in ROYAL else ("at home", "coat")
@@ -119,13 +125,13 @@ def english_sentence(pick: random.Random) -> str:
     return pick.choice([f"a {colour} {fruit} grows on the tree", f"the {fruit} is sweet and ripe"])
 
 
-def korean_sentence(pick: random.Random) -> str:
+def korean_sentence(pick: random.Random, groups: dict[str, list[str]]) -> str:
     """A Korean sentence with its particles and endings split off as words (형태소 단위), as Korean text is
     tokenized for word2vec: 왕 은 궁전 에서 웃는다."""
-    people, animals, vehicles, fruits, colours, actions = GROUPS["ko"].values()
+    people, animals, vehicles, fruits, colours, actions = groups.values()
     colour, what = pick.choice(colours), pick.choice(["people", "people", "animals", "vehicles", "fruits"])
     if what == "people":
-        who = pick.randrange(len(people))
+        who = someone(pick, people)
         person, action, fruit = people[who], pick.choice(actions), pick.choice(fruits)
         topic = particle(person, "은", "는")
         he, his = ("그", "그 의") if who in MALE else ("그녀", "그녀 의")
@@ -153,10 +159,55 @@ def korean_sentence(pick: random.Random) -> str:
     return pick.choice([f"{colour} {fruit} {subject} 나무 에서 자란다", f"{fruit} {topic} 달고 잘 익었다"])
 
 
-def generated_corpus(language: Language, sentences: int, seed: int) -> str:
+def someone(pick: random.Random, people: list[str]) -> int:
+    """A person's place in the people group (which says their sex, rank and age); a person moved to
+    another group (an empty name here) is never picked."""
+    while not people[who := pick.randrange(len(people))]:
+        pass
+    return who
+
+
+def relocation_errors(language: Language, relocate: dict[str, str]) -> list[SpecError]:
+    """A word moves from a group of the generated corpus to another that is not the people (a person has
+    a sex, a rank and an age), and leaves no group empty."""
+    groups, errors = GROUPS[language], []
+    people = next(iter(groups))
+    for word, group in relocate.items():
+        loc = ("data", "relocate", word)
+        if not any(word in words for words in groups.values()):
+            errors.append(SpecError(loc, f"{word!r} is not a word of the generated corpus", "unknown_word"))
+        elif group not in groups or group == people:
+            choices = ", ".join(name for name in groups if name != people)
+            errors.append(SpecError(loc, f"must be one of {choices}", "unknown_group", {"groups": choices}))
+    emptied = [name for name, words in groups.items() if set(words) <= set(relocate)]
+    if not errors and emptied:
+        errors.append(SpecError(("data", "relocate"), f"leaves no word in {emptied[0]}", "group_emptied"))
+    return errors
+
+
+def moved_groups(language: Language, relocate: dict[str, str]) -> dict[str, list[str]]:
+    """The generator's groups with each word of `relocate` taken out of its own group and put in the
+    named one: used only where that group's words go. A relocation the rules refuse moves nothing (the
+    spec is answered with 422, but its size is counted before that)."""
+    if relocation_errors(language, relocate):
+        relocate = {}
+    people = next(iter(GROUPS[language]))
+    groups = {}
+    for name, words in GROUPS[language].items():
+        if name == people:  # a person keeps their place (it says their sex, rank and age), emptied
+            groups[name] = ["" if word in relocate else word for word in words]
+        else:
+            groups[name] = [word for word in words if word not in relocate]
+    for word, group in relocate.items():
+        groups[group].append(word)
+    return groups
+
+
+def generated_corpus(language: Language, sentences: int, seed: int, relocate: dict[str, str] | None = None) -> str:
     pick = random.Random(seed)
     sentence = english_sentence if language == "en" else korean_sentence
-    return "\n".join(sentence(pick) for _ in range(sentences))
+    groups = moved_groups(language, relocate or {})
+    return "\n".join(sentence(pick, groups) for _ in range(sentences))
 
 
 WORD = re.compile(r"[^\W\d_]+", re.UNICODE)  # letters of any script: "don't" is two words, 42 none
@@ -169,7 +220,8 @@ def words_of(line: str) -> list[str]:
 def corpus_text(data: CorpusData, job_seed: int) -> str:
     if data.text is not None:
         return data.text
-    return generated_corpus(data.language, data.sentences, data.seed if data.seed is not None else job_seed)
+    seed = data.seed if data.seed is not None else job_seed
+    return generated_corpus(data.language, data.sentences, seed, data.relocate)
 
 
 @dataclass(frozen=True)
@@ -217,9 +269,17 @@ def corpus_rules(spec: JobSpec, limits: Limits) -> list[SpecError]:
     return []
 
 
+def relocation_rules(spec: JobSpec, limits: Limits) -> list[SpecError]:
+    data = cast(CorpusData, spec.data)
+    if data.relocate and data.text is not None:
+        return [SpecError(("data", "relocate"), "moves words of the generated corpus only", "relocate_text")]
+    return relocation_errors(data.language, data.relocate)
+
+
 KINDS = [
     DataKind(
         CorpusData,
+        relocation_rules,
         text=corpus_text,
         words={
             "en": Words("a corpus", "sentences: generated (people, animals, vehicles...) or your own"),

@@ -40,7 +40,7 @@ function perRun(mountChart, testid, first = false, bodyClass = "plot") {
               body.className = bodyClass;
               cell.append(title, body);
               grid.append(cell);
-              entry = { chart: mountChart(body), fed: 0, name };
+              entry = { chart: mountChart(body, run), fed: 0, name };
               charts.set(run.index, entry);
             }
             if (entry.name.textContent !== run.label) entry.name.textContent = run.label; // the language changed
@@ -273,7 +273,11 @@ export const MEASURE_PANELS = {
   parameters,
   pictures: perRun(mountPictures, "compare-pictures", false, "pictures-view"), // as tall as its pictures
   boundary: perRun((el) => mountBoundary(el, { toggles: false }), "compare-boundaries"),
-  embedding: perRun(mountEmbedding, "compare-embeddings"),
+  embedding: perRun((el, run) => { // the projector asks the run's stored vectors for neighbours
+    const chart = mountEmbedding(el);
+    chart.reset({ job: run.job_id });
+    return chart;
+  }, "compare-embeddings"),
   network: perRun((el) => mountNetwork(el, { edges: "gradients" }), "compare-network", true), // where the gradient flows
   collapse,
   gradcheck,
