@@ -35,8 +35,9 @@ def test_an_autoencoder_shows_its_reconstructions_and_its_code(
     wait_js(page, "document.querySelector('#status').textContent.includes('done')", 120)
     pictures = page.locator("#pictures")
     wait_js(page, "document.querySelector('#pictures').textContent.includes('reconstructions at step 600')", 30)
-    assert pictures.locator(".pictures").count() == 2  # the examples, and under them their reconstructions
-    assert pictures.locator("canvas").count() == 32
+    # the examples, under them their reconstructions, then what it decodes from codes drawn from N(0, I)
+    assert pictures.locator(".pictures").count() == 3
+    assert pictures.locator("canvas").count() == 48
     wait_js(page, "document.querySelector('#embedding output').textContent.startsWith('the code at step 600')", 30)
     page.screenshot(path=str(artifacts_dir / "autoencoder.png"), full_page=True)
     page.click("#language")

@@ -54,7 +54,7 @@ def test_its_layers_count_as_the_formula_says_and_its_probes_show_the_code_and_t
     embedding = [e for e in events if e["type"] == "embedding"][-1]
     assert embedding["tag"] == "latent" and embedding["dims"] == 2  # a 2-number code: its own plane
     pictures = {e["tag"]: e for e in events if e["type"] == "images"}
-    assert set(pictures) == {"inputs", "reconstructions"}
+    assert set(pictures) == {"inputs", "reconstructions", "samples"}  # samples: decodings of N(0, I) codes
     rebuilt = floats(pictures["reconstructions"]["pixels"])
     assert rebuilt.min() >= 0 and rebuilt.max() <= 1  # BCE's sigmoid: pixels, as the inputs are
     assert pictures["inputs"]["captions"][0] in {str(d) for d in range(10)}  # the class, nothing predicted

@@ -68,7 +68,7 @@ KINDS = [
         data=("digits",),
         layers=autoencoder_layers,
         rules=autoencoder_rules,
-        taps=("layers", "matrices", "hidden", "latent", "reconstruction"),
+        taps=("layers", "matrices", "hidden", "latent", "reconstruction", "samples"),
         views=("parameters",),
         words={
             "en": Words("Autoencoder", "squeezes each input through a small code and rebuilds it"),

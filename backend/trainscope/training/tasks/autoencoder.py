@@ -1,6 +1,7 @@
 """The autoencoder's task: reproduce each input through a small code. Its taps are every hidden layer
-(the code among them), the code itself (`latent`, which the embedding projects) and the reconstruction
-(which the pictures show beside the input)."""
+(the code among them), the code itself (`latent`, which the embedding projects), the reconstruction
+(which the pictures show beside the input) and decodings of codes drawn from N(0, I) (`samples`: what it
+makes of codes it was never taught, beside a VAE's)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from trainscope.training.models import LayeredNet, initialize
 from trainscope.training.probes import ProbeContext
 from trainscope.training.probes.base import Taps, eval_forward, split_context
 from trainscope.training.tasks import Emit, Figures, State, Task, call
+from trainscope.training.tasks.vae import SAMPLES
 
 
 class Autoencoder(LayeredNet):
@@ -54,6 +56,8 @@ class AutoencoderTask(Task):
         self.batches = Shuffled(len(self.split.x_train), spec.optim.batch_size, spec.seed, device)
         self.bce = model.loss == "bce"
         self.latent, self.linear = model.latent, model.activation == "identity"
+        prior = torch.Generator().manual_seed(spec.seed + 2)  # the VAE's draws: the two side by side in a lesson
+        self.prior_codes = torch.randn(SAMPLES, model.latent, generator=prior).to(device)
         self.code = len(model.hidden)  # the code's index among the hidden layers
 
     def begin(self, emit: Emit) -> None:
@@ -92,7 +96,14 @@ class AutoencoderTask(Task):
         def taps(inputs: torch.Tensor) -> dict[str, torch.Tensor]:
             outputs, hidden = eval_forward(self.model, inputs)
             named = {f"hidden/{i}": h for i, h in enumerate(hidden)}
-            return {**named, "latent": hidden[self.code], "reconstruction": self.reconstruct(outputs)}
+            with torch.no_grad():  # codes it was never taught: what a plain autoencoder makes of N(0, I)
+                samples = self.reconstruct(self.model.decode(self.prior_codes))
+            return {
+                **named,
+                "latent": hidden[self.code],
+                "reconstruction": self.reconstruct(outputs),
+                "samples": samples,
+            }
 
         return taps
 
