@@ -167,6 +167,20 @@ def test_pause_step_resume_and_change_the_learning_rate(server: LiveServer) -> N
     assert statuses == ["queued", "running", "paused", "running", "cancelled"]
 
 
+def test_a_kind_that_steps_itself_has_no_learning_rate_to_set(server: LiveServer) -> None:
+    """k-means has no optimizer: a rate sent to it is refused with the reason, not silently dropped."""
+    assert server.get("/api/meta").json()["kinds"]["model"]["kmeans"]["gradients"] is False
+    job = server.submit({"data": {"kind": "blobs"}, "model": {"kind": "kmeans"}, "optim": {"steps": 200}, "pace": 20})
+    server.wait_status(job["id"], {"running"})
+    refused = server.post(f"/api/jobs/{job['id']}/control", {"action": "set_lr", "lr": 0.1})
+    assert refused.status_code == 422
+    (error,) = refused.json()["detail"]
+    assert error["loc"] == ["body", "action"] and error["type"] == "no_learning_rate" and "kmeans" in error["msg"]
+    assert server.post(f"/api/jobs/{job['id']}/cancel").status_code == 202
+    server.wait_status(job["id"], {"cancelled"}, timeout=30)
+    assert not [e for e in server.stored_events(job["id"]) if e["type"] == "control"]
+
+
 def test_compact_replay_thins_history_then_follows_live(server: LiveServer) -> None:
     job = server.submit({**QUICK, "optim": {"steps": 3000, "eval_every": 100}})
     full = watch(server.ws_url, job["id"])

@@ -59,6 +59,7 @@ class ModelKind:
     taps: tuple[str, ...] = ()
     views: tuple[str, ...] = ()
     words: Mapping[str, Words] = field(default_factory=dict)  # by language: "en", "ko"...
+    gradients: bool = True  # False: its task steps itself (update()), with no optimizer and no learning rate
 
     @property
     def name(self) -> str:

@@ -26,6 +26,7 @@ from trainscope.schemas import (
     StatusEvent,
     StepCommand,
 )
+from trainscope.schemas.registry import registry
 from trainscope.training.models import make_optimizer
 from trainscope.training.probes import Telemetry
 from trainscope.training.random_search import RandomSearch
@@ -105,8 +106,9 @@ class Driver:
         self.started = time.monotonic()  # reset when training starts; the time limit and steps/s use it
         self.pace_from = (self.started, 0)  # (time, step) the pace counts from: a resume starts afresh
         self.task = task_for(spec)(spec, self.device)
+        self.kind = registry().model(spec.model.kind)
         # a kind without gradients (k-means) steps itself: no optimizer, no learning rate
-        self.optimizer = make_optimizer(spec.optim, self.task.parameters(), spec.seed) if self.task.gradients else None
+        self.optimizer = make_optimizer(spec.optim, self.task.parameters(), spec.seed) if self.kind.gradients else None
         self.telemetry: Telemetry | None = Telemetry(self.task.probe_context())
         if not self.telemetry.probes:
             self.telemetry = None  # nothing to sample: not even a call per step

@@ -37,6 +37,7 @@ from trainscope.schemas import (
     spec_errors,
 )
 from trainscope.schemas.query import MAX_CONDITIONS, parse_condition, parse_order
+from trainscope.schemas.registry import registry
 from trainscope.store.base import JobFilter, JobRecord, RunStore
 
 T = TypeVar("T")
@@ -176,7 +177,11 @@ async def control_job(
         raise invalid([lr_range(("body", "lr"), limits)])
     if isinstance(command, StepCommand) and command.steps > limits.max_steps:
         raise invalid([at_most(("body", "steps"), limits.max_steps)])
-    await read_record(store, job_id)
+    record = await read_record(store, job_id)
+    kind = registry().model(record.spec["model"]["kind"])
+    if isinstance(command, SetLrCommand) and not kind.gradients:
+        message = f"a {kind.name} model steps itself, with no optimizer: it has no learning rate to set"
+        raise invalid([SpecError(("body", "action"), message, "no_learning_rate")])
     try:
         await manager.control(job_id, command)
     except JobConflict as error:

@@ -27,6 +27,7 @@ def kinds_public(kinds: Registry) -> dict[str, Any]:
                 "taps": list(kind.taps),
                 "probes": probes_offered(kind.taps),
                 "views": list(kind.views),
+                "gradients": kind.gradients,
                 "words": {lang: asdict(w) for lang, w in kind.words.items()},
                 "source": kinds.sources.get(kind.name, ""),
             }

@@ -116,7 +116,7 @@ async function start() {
     // one run at a time from this page: a second Start would take another worker, unseen (stop it first)
     buttons.start.disabled = live || state === "queued";
     buttons.step.disabled = state !== "paused";
-    buttons.lr.disabled = !live;
+    buttons.lr.disabled = !live || !current.gradients; // a kind that steps itself has no rate to set
     document.body.dataset.run = state || "none";
   }
 
@@ -170,7 +170,7 @@ async function start() {
     const axisNames = table && table.columns.length === 2 ? table.columns : null;
     for (const chart of Object.values(charts)) chart.reset({ job: job.id, batchSize: job.spec.optim.batch_size, planar: planar(job.spec.data), matrices, classNames, axisNames });
     arrange(planar(job.spec.data), meta.kinds.model[job.spec.model.kind]);
-    current = { id: job.id, status: null, stream: null };
+    current = { id: job.id, status: null, stream: null, gradients: meta.kinds.model[job.spec.model.kind]?.gradients !== false };
     setRunState(job.status);
     $("#lr").value = job.spec.optim.lr;
     current.stream = followJob(job.id, { onEvents });

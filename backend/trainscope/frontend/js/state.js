@@ -12,7 +12,8 @@ const DATASET_WORDS = { plane: ["plane (regression)", "dataset.plane"], multi_ga
 // kind, the fields its spec has. The form shows a field only for the kinds that have it, so a new kind
 // brings its own fields with no list kept here.
 export function kindsOf(meta) {
-  const kinds = { data: {}, model: {} };
+  // a kind that steps itself (k-means) has no optimizer: its settings are not shown for it
+  const kinds = { data: {}, model: {}, stepsItself: new Set(Object.keys(meta.kinds.model).filter((kind) => meta.kinds.model[kind].gradients === false)) };
   for (const def of Object.values(meta.schema.$defs)) {
     const kind = def.properties && def.properties.kind && def.properties.kind.const;
     if (!kind) continue;
@@ -38,7 +39,10 @@ export const planar = (data) => data.kind === "points2d" || (data.kind === "uplo
 export const datasetOf = (data) => (data.kind === "points2d" ? data.dataset : data.kind === "uploaded" ? UPLOADED + data.dataset : data.kind);
 
 // Whether a field belongs to the chosen data and model kinds (fields outside data.* and model.* always do)
+const OPTIMIZER_FIELDS = new Set(["optim.optimizer", "optim.lr", "optim.weight_decay", "optim.batch_size"]);
+
 export function relevant(field, dataKind, modelKind, kinds) {
+  if (OPTIMIZER_FIELDS.has(field.path) && kinds.stepsItself && kinds.stepsItself.has(modelKind)) return false;
   const [family, name] = field.path.split(".");
   const fields = family === "data" ? kinds.data[dataKind] : family === "model" ? kinds.model[modelKind] : null;
   return !fields || name === "dataset" || fields.has(name);

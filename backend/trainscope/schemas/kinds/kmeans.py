@@ -69,6 +69,7 @@ KINDS = [
         layers=centre_layers,
         taps=("centroids",),
         views=("clusters",),
+        gradients=False,
         words={
             "en": Words("k-means", "k centres, each moved to the mean of its points; no gradient"),
             "ko": Words("k-평균", "k개의 중심을 각자 맡은 점들의 평균으로 옮깁니다; 기울기 없음"),

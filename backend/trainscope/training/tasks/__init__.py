@@ -10,7 +10,7 @@ import importlib
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -50,7 +50,6 @@ class Task(ABC):
     step, in that order; a figure loss() returns only when asked to measure is read at that evaluation."""
 
     step_tags: tuple[str, ...] = ("train/loss",)  # a task may name its own from its spec
-    gradients: ClassVar[bool] = True  # False: no optimizer; the driver calls update() instead
     model: nn.Module
 
     def __init__(self, spec: JobSpec, device: torch.device) -> None:
@@ -69,8 +68,9 @@ class Task(ABC):
         reads); a pure function of its arguments."""
 
     def update(self, batch: Batch, measure: bool) -> tuple[torch.Tensor, Figures]:
-        """A kind without gradients: one step of its own rule on the model's state (k-means: Lloyd's
-        iteration), returning the loss before it and its figures, as loss() would."""
+        """A kind without gradients (the registry's ModelKind.gradients): one step of its own rule on the
+        model's state (k-means: Lloyd's iteration), returning the loss before it and its figures, as loss()
+        would."""
         raise TypeError(f"{type(self).__name__} has gradients: the driver steps it with an optimizer")
 
     def parameters(self) -> list[torch.Tensor]:

@@ -69,7 +69,6 @@ class Centres(nn.Module):
 
 
 class KMeansTask(Task):
-    gradients = False
     model: Centres
 
     def __init__(self, spec: JobSpec, device: torch.device) -> None:
