@@ -1,4 +1,4 @@
-"""Training throughput of the kinds added on the run contract (autoencoder, VAE, k-means): fit() with its
+"""Training throughput of the kinds added on the run contract (autoencoder, VAE, k-means, skip-gram): fit() with its
 telemetry against the same work in a plain PyTorch loop (the same model, data and loss, validating at the
 same steps), same process, runs alternating so that drift on a noisy machine hits both alike; medians.
 Target: ratio >= 0.9.
@@ -26,6 +26,7 @@ from trainscope.training.models import make_optimizer
 from trainscope.training.tasks import task_for
 from trainscope.training.tasks.autoencoder import AutoencoderTask
 from trainscope.training.tasks.kmeans import KMeansTask, nearest
+from trainscope.training.tasks.skipgram import SkipGramTask, negative_sampling_loss
 from trainscope.training.tasks.vae import VAETask
 
 DIGITS = {"kind": "digits"}
@@ -44,6 +45,11 @@ SPECS: dict[str, dict[str, Any]] = {
         "data": {"kind": "blobs"},
         "model": {"kind": "kmeans", "k": 4},
         "optim": {"steps": 3000, "eval_every": 25},
+    },
+    "skip-gram, 76 words of 32 numbers, batch 256": {
+        "data": {"kind": "corpus"},
+        "model": {"kind": "skipgram"},
+        "optim": {"lr": 0.01, "batch_size": 256, "steps": 2000, "eval_every": 100},
     },
     "k-means, k 10, digits": {
         "data": DIGITS,
@@ -67,6 +73,8 @@ def bare_loop(spec: JobSpec) -> float:
     torch.manual_seed(spec.seed)
     device = resolve_device(spec.device)
     task = task_for(spec)(spec, device)
+    if isinstance(task, SkipGramTask):
+        return bare_skipgram(task, spec)
     split, every = task.split, spec.optim.eval_every  # type: ignore[attr-defined]
     if isinstance(task, KMeansTask):
         centres, x = task.model.centres, split.x_train
@@ -104,6 +112,27 @@ def bare_loop(spec: JobSpec) -> float:
         return loss.detach()
 
     assert isinstance(task, AutoencoderTask | VAETask)
+    return timed(spec.optim.steps, step)
+
+
+def bare_skipgram(task: SkipGramTask, spec: JobSpec) -> float:
+    """Pairs drawn as the task draws them (its batch()), the paper's loss, Adam; held-out loss as it
+    is validated."""
+    model = task.model
+    optimizer = make_optimizer(spec.optim, model.parameters())
+    validation = task.validation
+    assert validation is not None
+
+    def step(number: int) -> torch.Tensor:
+        loss = model(*task.batch())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        optimizer.step()
+        if number % spec.optim.eval_every == 0:
+            with torch.no_grad():
+                negative_sampling_loss(model.vectors, model.contexts, validation).item()
+        return loss.detach()
+
     return timed(spec.optim.steps, step)
 
 

@@ -72,6 +72,7 @@ WRAPPED_SWATCHES = """() => [...document.querySelectorAll("#differs .swatched")]
   .filter((swatch) => swatch.getClientRects().length > 1)
   .map((swatch) => swatch.textContent)"""
 TEXT_ON_CURVES = """() => [...document.querySelectorAll("#compare .js-plotly-plot")]
+  .filter((plot) => !plot.closest("[data-testid=compare-embeddings]")) // a projector names its points
   .flatMap((plot) => (plot.data || []).filter((trace) => (trace.mode || "").includes("text")))
   .map((trace) => trace.name)"""
 NARROW_RACES = """() => [...document.querySelectorAll("[data-panel=race] .js-plotly-plot")]
@@ -82,18 +83,24 @@ NARROW_RACES = """() => [...document.querySelectorAll("[data-panel=race] .js-plo
   .map((plot) => plot.getBoundingClientRect().width)"""
 
 
+def open_judged_run(server: LiveServer, page: Page, lesson_id: str) -> str:
+    """Run a lesson through the API, then open its judged group on the lesson's page; the group's id."""
+    response = server.post(f"/api/lessons/{lesson_id}/run", {})
+    assert response.status_code == 201, response.text
+    group_id: str = response.json()["id"]
+    server.wait_group(group_id, timeout=240)
+    page.goto(f"{server.url}/lessons.html#{lesson_id}")
+    page.wait_for_function(f"() => document.querySelector('#previous option[value=\"{group_id}\"]')")
+    page.select_option("#previous", group_id)
+    page.wait_for_selector("#verdict[data-held='true']", timeout=30_000)
+    return group_id
+
+
 def test_every_lesson_page_draws_each_of_its_panels(server: LiveServer, page: Page, artifacts_dir: Path) -> None:
     lessons = server.get("/api/lessons").json()["lessons"]
     for lesson in lessons:  # one at a time: all of them together pass this client's share of the queue
         lesson_id = lesson["id"]
-        response = server.post(f"/api/lessons/{lesson_id}/run", {})
-        assert response.status_code == 201, response.text
-        group_id = response.json()["id"]
-        server.wait_group(group_id, timeout=240)
-        page.goto(f"{server.url}/lessons.html#{lesson_id}")
-        page.wait_for_function(f"() => document.querySelector('#previous option[value=\"{group_id}\"]')")
-        page.select_option("#previous", group_id)
-        page.wait_for_selector("#verdict[data-held='true']", timeout=30_000)
+        group_id = open_judged_run(server, page, lesson_id)
         charts = server.get(f"/api/lessons/{lesson_id}").json()["charts"]
         for name in charts:
             # charts draw once on screen, as a person scrolls to them
@@ -201,3 +208,28 @@ def test_a_viewer_without_the_token_follows_the_presenters_lesson(token_server: 
     late.goto(f"{token_server.url}/lessons.html")
     late.wait_for_selector("#verdict[data-held='true']", timeout=30_000)
     assert late.text_content("#lesson-title") == "What the bias does"
+
+
+def test_the_word2vec_lessons_projectors_search_and_list_each_runs_neighbours(
+    server: LiveServer, page: Page, artifacts_dir: Path
+) -> None:
+    """Each run's own projector answers from its own stored vectors: man's nearest words are people on the
+    generated corpus and vehicles once man is used where vehicles go."""
+    open_judged_run(server, page, "word2vec")
+    cells = page.locator("[data-testid='compare-embeddings'] > div")
+    cells.first.scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelectorAll(\"[data-testid='compare-embeddings'] > div\").length === 2")
+    for index, group in enumerate(("people", "vehicles")):
+        cell = cells.nth(index)
+        cell.scroll_into_view_if_needed()
+        page.wait_for_function(
+            f"""() => document.querySelectorAll("[data-testid='compare-embeddings'] > div")[{index}]
+                 .querySelector('output').textContent.startsWith('the word vectors at step 2000')"""
+        )
+        cell.locator("input[name='search']").fill("man")
+        cell.locator("input[name='search']").press("Enter")
+        neighbours = cell.locator("[data-testid='embedding-neighbours'] li")
+        neighbours.first.wait_for(timeout=30_000)
+        assert neighbours.count() == 8
+        assert f"· {group} ·" in neighbours.first.inner_text()  # word · its group · cosine
+    page.locator("[data-panel='embedding']").screenshot(path=str(artifacts_dir / "lesson-word2vec-projectors.png"))

@@ -195,6 +195,20 @@ EXPECTED: dict[str, tuple[Callable[[Figures], bool], dict[str, Any] | list[dict[
         ),
         [{"latents": ["code of 32", "code of 8", "code of 2"]}, {"max_train": 1e-9}],
     ),
+    "vae": (
+        # samples from N(0, I) against new digits: the VAE's 1.09-1.13x as far, the plain autoencoder's 1.90-2.04x
+        lambda f: f["vae.prior_distance"] < 1.2 and f["plain_autoencoder.prior_distance"] > 1.8,
+        {"vae": "plain autoencoder", "plain": "VAE"},
+    ),
+    "kmeans-pca": (
+        # inertia 3 -> 4: 6.30-7.04x, 4 -> 5: 1.08-1.14x; linear autoencoder / PCA 1.00-1.01, angles 0.85-4.9 degrees
+        lambda f: (
+            f["elbow.drop_into"] > 5 > 1.3 > f["elbow.drop_after"]
+            and all(f[f"linear_a_code_of_{k}.to_pca"] < 1.03 for k in (2, 4, 8))
+            and all(f[f"linear_a_code_of_{k}.angle"] < 8 for k in (2, 4, 8))
+        ),
+        [{"designed": "k = 3"}, {"max_angle": 0.1}],
+    ),
 }
 SEEDS = (0, 5, 11)  # the preset and two others
 

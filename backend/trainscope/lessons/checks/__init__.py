@@ -21,7 +21,7 @@ from trainscope.lessons.checks.networks import (
     dying_relu,
     nonlinearity,
 )
-from trainscope.lessons.checks.representations import autoencoder, word2vec
+from trainscope.lessons.checks.representations import autoencoder, kmeans_pca, vae, word2vec
 from trainscope.lessons.checks.training import (
     batch_size,
     batchnorm,
@@ -41,8 +41,11 @@ LABEL_PARAMS = frozenset(
     {"slow", "fast", "relu", "leaky", "linear", "nonlinear", "with_bias", "without_bias", "overfit", "plain"}
     | {"dropout", "weight_decay", "with_bn", "without_bn", "sgd", "momentum", "adaptive", "mlp", "cnn", "average"}
     | {"correct", "shuffled", "accumulating", "probabilities", "default", "moved", "memorizer", "latents"}
+    | {"vae", "plain", "ks", "linear", "designed"}
 )
-PART_PARAMS = frozenset({"selection_part", "race_parts", "shifted_part", "shuffled_part", "plain_part"})
+PART_PARAMS = frozenset(
+    {"selection_part", "race_parts", "shifted_part", "shuffled_part", "plain_part", "kmeans_part", "pca_part"}
+)
 
 
 CHECKS: dict[str, Callable[[list[RunView], Params], Verdict]] = {
@@ -63,6 +66,8 @@ CHECKS: dict[str, Callable[[list[RunView], Params], Verdict]] = {
     "random_search": random_search,
     "word2vec": word2vec,
     "autoencoder": autoencoder,
+    "vae": vae,
+    "kmeans_pca": kmeans_pca,
 }
 
 

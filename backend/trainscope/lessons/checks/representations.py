@@ -1,4 +1,5 @@
-"""Checks of the lessons on what is learned without labels: word vectors, what an autoencoder keeps."""
+"""Checks of the lessons on what is learned without labels: word vectors, what an autoencoder keeps, what
+makes a VAE generative, k-means's elbow and a linear autoencoder against PCA."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import itertools
 import numpy as np
 
 from trainscope.lessons.checks.figures import Figures, Params, key
-from trainscope.lessons.evidence import Missing, RunView, final, run, unit_vectors
+from trainscope.lessons.evidence import Missing, RunView, final, needed, run, unit_vectors
 from trainscope.schemas.groups import Verdict
 
 
@@ -119,4 +120,79 @@ def autoencoder(runs: list[RunView], p: Params) -> Verdict:
         final(wide, "val/loss"),
     )
     held = min(ratios) >= p["ratio"] and trained <= p["max_train"] and held_out >= p["gap"] * trained
+    return figures.verdict(held)
+
+
+def analysed(view: RunView, name: str) -> dict[str, float]:
+    """The figures of a run's newest analysis of this name."""
+    found: list[dict[str, float]] = [event["figures"] for event in view.analysis(name)]
+    newest: dict[str, float] = needed(found, f"{name.replace('_', ' ')} of {view.label}")[-1]
+    return newest
+
+
+def vae(runs: list[RunView], p: Params) -> Verdict:
+    """Codes drawn from N(0, I) decode near real digits for the VAE (its KL term keeps the codes of digits
+    where the prior draws), far from them for a plain autoencoder, measured against new digits."""
+    figures = Figures()
+    ratios = {}
+    for role in ("vae", "plain"):
+        view = run(runs, p[role])
+        drawn = analysed(view, "prior_samples")
+        ratios[role] = figures.add(
+            key(view.label, "prior_distance"),
+            f"{view.label}: codes from N(0, I) decoded, distance to the nearest training digit / a new digit's",
+            f"{view.label_ko}: N(0, I)에서 뽑은 코드를 복원해 가장 가까운 학습 숫자까지 거리 / 새 숫자의 거리",
+            drawn["ratio"],
+        )
+        figures.add(
+            key(view.label, "val_mse"),
+            f"{view.label}: validation reconstruction error per pixel (shown)",
+            f"{view.label_ko}: 픽셀당 검증 복원 오차 (판정하지 않음)",
+            analysed(view, "pca_reference")["model_val_mse"],
+        )
+    return figures.verdict(ratios["vae"] <= p["vae_max"] and ratios["plain"] >= p["plain_min"])
+
+
+def kmeans_pca(runs: list[RunView], p: Params) -> Verdict:
+    """k-means's inertia falls steeply up to the blobs' designed count and barely after it (the elbow);
+    a linear autoencoder reaches PCA's reconstruction error with the same number of components, in
+    nearly the same subspace."""
+    figures = Figures()
+    inertia = {}
+    for label in p["ks"]:
+        view = run(runs, label, p["kmeans_part"])
+        inertia[label] = figures.add(
+            key(label, "inertia"), f"{label}: inertia", f"{view.label_ko}: 관성", final(view, "inertia")
+        )
+    designed = p["ks"].index(p["designed"])
+    before, at, after = (inertia[p["ks"][i]] for i in (designed - 1, designed, designed + 1))
+    drop = figures.add(
+        "elbow.drop_into",
+        f"inertia, {p['ks'][designed - 1]} / {p['designed']}",
+        f"관성, {p['ks'][designed - 1]} / {p['designed']}",
+        before / at,
+    )
+    flat = figures.add(
+        "elbow.drop_after",
+        f"inertia, {p['designed']} / {p['ks'][designed + 1]}",
+        f"관성, {p['designed']} / {p['ks'][designed + 1]}",
+        at / after,
+    )
+    held = drop >= p["min_drop"] and flat <= p["max_after"]
+    for label in p["linear"]:
+        view = run(runs, label, p["pca_part"])
+        reference = analysed(view, "pca_reference")
+        ratio = figures.add(
+            key(label, "to_pca"),
+            f"{label}: validation error / PCA's",
+            f"{view.label_ko}: 검증 오차 / PCA의 오차",
+            reference["ratio"],
+        )
+        angle = figures.add(
+            key(label, "angle"),
+            f"{label}: largest angle to PCA's subspace, degrees",
+            f"{view.label_ko}: PCA 부분공간과의 가장 큰 각도 (도)",
+            reference["angle_degrees"],
+        )
+        held = held and ratio <= p["max_ratio"] and angle <= p["max_angle"]
     return figures.verdict(held)

@@ -97,66 +97,76 @@ def particle(word: str, after_consonant: str, after_vowel: str) -> str:
     return after_consonant if has_final_consonant(word) else after_vowel
 
 
-def english_sentence(pick: random.Random, groups: dict[str, list[str]]) -> str:
-    people, animals, vehicles, fruits, colours, actions = groups.values()
-    colour, what = pick.choice(colours), pick.choice(["people", "people", "animals", "vehicles", "fruits"])
-    if what == "people":
-        who = someone(pick, people)
-        person, action, fruit = people[who], pick.choice(actions), pick.choice(fruits)
-        he, his = ("he", "his") if who in MALE else ("she", "her")
-        place, garment = ("in the palace", "crown") if who in ROYAL else ("at home", "coat")
-        age = "grown" if who in GROWN else "young"
-        return pick.choice(
-            [
-                f"the {person} {action} {place}",
-                f"the {person} {action} with {his} friend",
-                f"{he} is a {age} {person} who {action}",
-                f"the {person} wears {his} {colour} {garment}",
-                f"the {age} {person} eats a {fruit}",
-            ]
-        )
-    if what == "animals":
-        animal, verb = pick.choice(animals), pick.choice(["runs", "sleeps", "jumps", "rests"])
-        return pick.choice([f"the {animal} {verb} in the field", f"a {colour} {animal} {verb} on the farm"])
-    if what == "vehicles":
-        vehicle, verb = pick.choice(vehicles), pick.choice(["drives", "stops", "turns", "waits"])
-        return pick.choice([f"the {vehicle} {verb} on the road", f"a {colour} {vehicle} {verb} in the city"])
-    fruit = pick.choice(fruits)
-    return pick.choice([f"a {colour} {fruit} grows on the tree", f"the {fruit} is sweet and ripe"])
+# Each language's words for a person's sex, rank and age, the verbs of animals and vehicles, and its
+# templates per subject; {topic} and {subject} are the particles a Korean noun takes (은/는, 이/가)
+LEXICON: dict[Language, dict[str, tuple[str, ...]]] = {
+    "en": {
+        "he": ("he", "she"),
+        "his": ("his", "her"),
+        "place": ("in the palace", "at home"),
+        "garment": ("crown", "coat"),
+        "age": ("grown", "young"),
+        "animal verbs": ("runs", "sleeps", "jumps", "rests"),
+        "vehicle verbs": ("drives", "stops", "turns", "waits"),
+    },
+    "ko": {
+        "he": ("그", "그녀"),
+        "his": ("그 의", "그녀 의"),
+        "place": ("궁전", "집"),
+        "garment": ("왕관 을 쓴다", "외투 를 입는다"),
+        "age": ("어른", "어린"),
+        "animal verbs": ("달린다", "잔다", "뛴다", "쉰다"),
+        "vehicle verbs": ("멈춘다", "돈다", "기다린다", "출발한다"),
+    },
+}
+TEMPLATES: dict[Language, dict[str, tuple[str, ...]]] = {
+    "en": {
+        "people": (
+            "the {person} {action} {place}",
+            "the {person} {action} with {his} friend",
+            "{he} is a {age} {person} who {action}",
+            "the {person} wears {his} {colour} {garment}",
+            "the {age} {person} eats a {fruit}",
+        ),
+        "animals": ("the {animal} {verb} in the field", "a {colour} {animal} {verb} on the farm"),
+        "vehicles": ("the {vehicle} {verb} on the road", "a {colour} {vehicle} {verb} in the city"),
+        "fruits": ("a {colour} {fruit} grows on the tree", "the {fruit} is sweet and ripe"),
+    },
+    "ko": {  # particles and endings split off as words (형태소 단위), as Korean is tokenized for word2vec
+        "people": (
+            "{person} {topic} {place} 에서 {action}",
+            "{person} {topic} {his} 친구 와 {action}",
+            "{he} 는 {age} {person} 이다",
+            "{person} {topic} {colour} {garment}",
+            "{age} {person} {topic} {fruit} 를 먹는다",
+        ),
+        "animals": ("{animal} {subject} 들판 에서 {verb}", "{colour} {animal} {subject} 농장 에서 {verb}"),
+        "vehicles": ("{vehicle} {subject} 도로 에서 {verb}", "{colour} {vehicle} {subject} 도시 에서 {verb}"),
+        "fruits": ("{colour} {fruit} {subject} 나무 에서 자란다", "{fruit} {topic} 달고 잘 익었다"),
+    },
+}
 
 
-def korean_sentence(pick: random.Random, groups: dict[str, list[str]]) -> str:
-    """A Korean sentence with its particles and endings split off as words (형태소 단위), as Korean text is
-    tokenized for word2vec: 왕 은 궁전 에서 웃는다."""
+def sentence(pick: random.Random, language: Language, groups: dict[str, list[str]]) -> str:
+    """One sentence about a person (twice as often), an animal, a vehicle or a fruit."""
     people, animals, vehicles, fruits, colours, actions = groups.values()
+    words, templates = LEXICON[language], TEMPLATES[language]
     colour, what = pick.choice(colours), pick.choice(["people", "people", "animals", "vehicles", "fruits"])
+    slots = {"colour": colour}
     if what == "people":
         who = someone(pick, people)
-        person, action, fruit = people[who], pick.choice(actions), pick.choice(fruits)
-        topic = particle(person, "은", "는")
-        he, his = ("그", "그 의") if who in MALE else ("그녀", "그녀 의")
-        place, garment = ("궁전", "왕관 을 쓴다") if who in ROYAL else ("집", "외투 를 입는다")
-        age = "어른" if who in GROWN else "어린"
-        return pick.choice(
-            [
-                f"{person} {topic} {place} 에서 {action}",
-                f"{person} {topic} {his} 친구 와 {action}",
-                f"{he} 는 {age} {person} 이다",
-                f"{person} {topic} {colour} {garment}",
-                f"{age} {person} {topic} {fruit} 를 먹는다",
-            ]
-        )
-    if what == "animals":
-        animal, verb = pick.choice(animals), pick.choice(["달린다", "잔다", "뛴다", "쉰다"])
-        subject = particle(animal, "이", "가")
-        return pick.choice([f"{animal} {subject} 들판 에서 {verb}", f"{colour} {animal} {subject} 농장 에서 {verb}"])
-    if what == "vehicles":
-        vehicle, verb = pick.choice(vehicles), pick.choice(["멈춘다", "돈다", "기다린다", "출발한다"])
-        subject = particle(vehicle, "이", "가")
-        return pick.choice([f"{vehicle} {subject} 도로 에서 {verb}", f"{colour} {vehicle} {subject} 도시 에서 {verb}"])
-    fruit = pick.choice(fruits)
-    subject, topic = particle(fruit, "이", "가"), particle(fruit, "은", "는")
-    return pick.choice([f"{colour} {fruit} {subject} 나무 에서 자란다", f"{fruit} {topic} 달고 잘 익었다"])
+        noun = slots["person"] = people[who]
+        slots |= {"action": pick.choice(actions), "fruit": pick.choice(fruits)}
+        male, royal, grown = who in MALE, who in ROYAL, who in GROWN
+        for name, first in (("he", male), ("his", male), ("place", royal), ("garment", royal), ("age", grown)):
+            slots[name] = words[name][0 if first else 1]
+    elif what in ("animals", "vehicles"):
+        noun = slots[what[:-1]] = pick.choice(animals if what == "animals" else vehicles)
+        slots["verb"] = pick.choice(words[f"{what[:-1]} verbs"])
+    else:
+        noun = slots["fruit"] = pick.choice(fruits)
+    slots |= {"topic": particle(noun, "은", "는"), "subject": particle(noun, "이", "가")}
+    return pick.choice(templates[what]).format(**slots)
 
 
 def someone(pick: random.Random, people: list[str]) -> int:
@@ -205,9 +215,8 @@ def moved_groups(language: Language, relocate: dict[str, str]) -> dict[str, list
 
 def generated_corpus(language: Language, sentences: int, seed: int, relocate: dict[str, str] | None = None) -> str:
     pick = random.Random(seed)
-    sentence = english_sentence if language == "en" else korean_sentence
     groups = moved_groups(language, relocate or {})
-    return "\n".join(sentence(pick, groups) for _ in range(sentences))
+    return "\n".join(sentence(pick, language, groups) for _ in range(sentences))
 
 
 WORD = re.compile(r"[^\W\d_]+", re.UNICODE)  # letters of any script: "don't" is two words, 42 none
