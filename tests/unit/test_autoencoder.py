@@ -71,3 +71,38 @@ def test_what_an_autoencoder_does_not_have_is_refused_at_its_field() -> None:
     }
     wrong_data = JobSpec.model_validate({"model": {"kind": "autoencoder"}})  # 2-D points: no images to rebuild
     assert [error.kind for error in spec_errors(wrong_data, Limits())] == ["data_pairing"]
+
+
+HALVING = {"channels": 8, "stride": 2, "pool": "none"}  # a 3x3 convolution of stride 2: half the side
+CONVOLVED = {"kind": "autoencoder", "conv": [HALVING, HALVING], "hidden": [32], "latent": 4}
+
+
+def test_a_convolutional_autoencoder_counts_as_its_formula_and_rebuilds_the_image_it_was_given() -> None:
+    """8x8 digits through two stride-2 convolutions (8 -> 4 -> 2 pixels a side), a dense code of 4, then
+    the transposed convolutions back to exactly 8 x 8; it learns (the validation error falls)."""
+    events: list[dict[str, Any]] = []
+    result = fit(autoencoder(CONVOLVED, steps=300, lr=0.003, batch_size=64), recorder(events))
+    assert result.status == "done"
+    table = next(e for e in events if e["type"] == "analysis" and e["name"] == "parameters")
+    rows = {row["name"]: row for row in table["data"]["layers"]}
+    assert list(rows) == ["conv1", "conv2", "enc1", "latent", "dec1", "maps", "deconv1", "output"]
+    assert all(row["by_formula"] == row["by_torch"] for row in rows.values())
+    assert rows["conv2"]["formula"] == "3·3·8·8 + 8" and rows["output"]["formula"] == "3·3·8·1 + 1"
+    assert rows["maps"]["by_torch"] == 32 * 8 * 2 * 2 + 8 * 2 * 2  # back to 8 maps of 2 x 2
+    pictures = {e["tag"]: e for e in events if e["type"] == "images"}
+    assert (pictures["reconstructions"]["height"], pictures["reconstructions"]["width"]) == (8, 8)
+    assert {"kernels/conv1", "maps/conv1"} <= set(pictures)  # its convolutions drawn as a CNN's are
+    points = [p["values"] for e in events if e["type"] == "scalars" for p in e["points"]]
+    losses = [values["val/loss"] for values in points if "val/loss" in values]
+    assert losses[-1] < 0.6 * losses[0]
+
+
+def test_a_convolutional_autoencoder_refuses_pooling_and_an_image_it_cannot_rebuild() -> None:
+    pooled = {**CONVOLVED, "conv": [{"channels": 8, "stride": 2, "pool": "max"}]}
+    assert [(e.loc, e.kind) for e in spec_errors(autoencoder(pooled), Limits())] == [
+        (("model", "conv", 0, "pool"), "not_for_autoencoder")
+    ]
+    too_wide = {**CONVOLVED, "conv": [{"channels": 8, "kernel": 9, "padding": 0, "pool": "none"}]}
+    assert [(e.loc, e.kind) for e in spec_errors(autoencoder(too_wide), Limits())] == [
+        (("model", "conv", 0), "conv_too_deep")
+    ]

@@ -42,6 +42,11 @@ FEATURES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 PLAIN_INPUTS = ("x1", "x2")
 
 
+# the layers that hold a weight matrix or kernels (an autoencoder's decoder has transposed convolutions)
+Weighted = nn.Linear | nn.Conv1d | nn.Conv2d | nn.ConvTranspose2d
+WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d)
+
+
 class InputFeatures(nn.Module):
     """(x1, x2) -> the chosen input features, as TensorFlow Playground computes them: fixed, nothing to
     learn, inside the model so that every probe and the boundary still feed it plain points."""
@@ -85,9 +90,9 @@ class LayeredNet(nn.Module):
         first = self.net[0]
         return first(x) if isinstance(first, InputFeatures) else x
 
-    def linears(self) -> list[nn.Linear | nn.Conv1d | nn.Conv2d]:
+    def linears(self) -> list[Weighted]:
         """The layers with weights, the first hidden layer first, the read-out last."""
-        return [m for m in self.net if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d)]
+        return [m for m in self.net if isinstance(m, WEIGHTED)]
 
     def chained(self) -> bool:
         """Each weighted layer a matrix that feeds the next (what the network diagram draws): not a
@@ -102,7 +107,7 @@ class LayeredNet(nn.Module):
         counts: list[int] = []
         for module in self.net:
             count = sum(p.numel() for p in module.parameters() if p.requires_grad)
-            if isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d):
+            if isinstance(module, WEIGHTED):
                 counts.append(count)
             elif count:
                 counts[-1] += count
@@ -204,7 +209,7 @@ def build_model(spec: JobSpec) -> LayeredNet:
     return MLP(model, data, init_seed)
 
 
-def initialize(linears: list[nn.Linear | nn.Conv1d | nn.Conv2d], seed: int, scheme: str = "default") -> None:
+def initialize(linears: list[Weighted], seed: int, scheme: str = "default") -> None:
     """Uniform init drawn per layer from its own generator, weight before bias: runs that differ only in
     activation, bias, batch norm or dropout start from the same weights, which is what a matched
     comparison needs (the global RNG would shift when a bias is left out). Biases always get PyTorch's

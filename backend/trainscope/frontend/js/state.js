@@ -165,7 +165,9 @@ export const PRESETS = {
   // the MNIST-1D paper's CNN: 25 channels, kernels 5, 3, 3, each of stride 2, no pooling, a linear read-out
   "MNIST-1D, CNN": { "data.dataset": "mnist1d", "data.val_fraction": 0.2, "model.kind": "cnn1d", "model.conv": [5, 3, 3].map((kernel) => ({ channels: 25, kernel, stride: 2, pool: "none" })), "model.hidden": [], "model.activation": "relu", "optim.lr": 0.01, "optim.batch_size": 100, "optim.steps": 3000 },
   "MNIST-1D, MLP": { "data.dataset": "mnist1d", "data.val_fraction": 0.2, "model.kind": "mlp", "model.hidden": [100, 100], "model.activation": "relu", "optim.lr": 0.01, "optim.batch_size": 100, "optim.steps": 3000 },
-  "Digits, autoencoder": { "data.dataset": "digits", "model.kind": "autoencoder", "model.hidden": [64], "model.latent": 8, "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 2000 },
+  "Digits, autoencoder": { "data.dataset": "digits", "model.kind": "autoencoder", "model.conv": [], "model.hidden": [64], "model.latent": 8, "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 2000 },
+  // a convolutional autoencoder: two stride-2 convolutions (8 -> 4 -> 2 pixels), mirrored by transposed ones
+  "Digits, convolutional autoencoder": { "data.dataset": "digits", "model.kind": "autoencoder", "model.conv": [8, 16].map((channels) => ({ channels, stride: 2, pool: "none" })), "model.hidden": [32], "model.latent": 8, "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 2000 },
   "Digits, VAE": { "data.dataset": "digits", "model.kind": "vae", "model.hidden": [256], "model.latent": 16, "model.loss": "bce", "model.activation": "relu", "optim.lr": 0.001, "optim.batch_size": 64, "optim.steps": 3000 },
   "Corpus, word2vec": { "data.dataset": "corpus", "data.val_fraction": 0.1, "model.kind": "skipgram", "optim.optimizer": "adam", "optim.lr": 0.01, "optim.batch_size": 256, "optim.steps": 2000 },
   "Digits, MLP": { "data.dataset": "digits", "model.hidden": [64, 32], "model.activation": "relu", "optim.lr": 0.003, "optim.batch_size": 64, "optim.steps": 3000 },

@@ -8,13 +8,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from trainscope.schemas.kinds.autoencoder import AutoencoderSpec, autoencoder_rules, widths
+from trainscope.schemas.kinds.autoencoder import CodingSpec, autoencoder_rules, widths
 from trainscope.schemas.kinds.mlp import LayerCounter
 from trainscope.schemas.registry import Layer, ModelKind, Words
 
 
-class VAESpec(AutoencoderSpec):
-    kind: Literal["vae"] = "vae"  # type: ignore[assignment]
+class VAESpec(CodingSpec):
+    kind: Literal["vae"] = "vae"
     latent: int = Field(16, ge=1, le=256, description="numbers in the code; each has a mean and a variance")
     hidden: list[Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: [256], description="the encoder's hidden widths; the decoder mirrors them"

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from trainscope.schemas import DigitsData, JobSpec
-from trainscope.schemas.kinds.autoencoder import AutoencoderSpec, widths
+from trainscope.schemas.kinds.autoencoder import AutoencoderSpec, conv_stages, dense_inputs, widths
 from trainscope.training.analyses import parameter_table
 from trainscope.training.codes import Decode, pca_reference, prior_samples
 from trainscope.training.datasets import Shuffled, load_split
@@ -23,16 +23,44 @@ from trainscope.training.tasks.vae import SAMPLES
 class Autoencoder(LayeredNet):
     """Linear -> activation per encoder layer, a linear map to the code, then the mirror image back to
     a linear read-out of every input (a sigmoid after it for BCE is the loss's, not the model's). The
-    code is a hidden layer of its own, named `latent`, so every probe of hidden layers sees it too."""
+    code is a hidden layer of its own, named `latent`, so every probe of hidden layers sees it too. With
+    convolutions, the image goes through them first (conv1...), and the decoder ends with their transposed
+    twins (deconv..., then the output), each with the output padding that restores its side exactly."""
 
-    def __init__(self, spec: AutoencoderSpec, inputs: int, seed: int) -> None:
+    def __init__(self, spec: AutoencoderSpec, data: DigitsData, seed: int) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        for name, fan_in, fan_out in widths(spec, inputs):
-            layers.append(nn.Linear(fan_in, fan_out, bias=spec.bias))
+        stages = conv_stages(spec, data.example_shape)
+        encoder: list[nn.Module] = [nn.Unflatten(1, data.example_shape)] if stages else []
+        for i, stage in enumerate(stages):
+            layer = stage.layer
+            encoder.append(
+                nn.Conv2d(stage.channels_in, layer.channels, layer.kernel, layer.stride, layer.padding, bias=spec.bias)
+            )
+            encoder.append(self.activation(spec, f"conv{i + 1}"))
+        dense: list[nn.Module] = [nn.Flatten()] if stages else []
+        for name, fan_in, fan_out in widths(spec, dense_inputs(spec, data), bool(stages)):
+            dense.append(nn.Linear(fan_in, fan_out, bias=spec.bias))
             if name != "output":
-                layers.append(self.activation(spec, name, linear=name == "latent"))
-        self.net = nn.Sequential(*layers)
+                dense.append(self.activation(spec, name, linear=name == "latent"))
+        decoder: list[nn.Module] = (
+            [nn.Unflatten(1, (stages[-1].layer.channels, stages[-1].side_out, stages[-1].side_out))] if stages else []
+        )
+        for i, stage in reversed(list(enumerate(stages))):
+            layer = stage.layer
+            decoder.append(
+                nn.ConvTranspose2d(
+                    layer.channels,
+                    stage.channels_in,
+                    layer.kernel,
+                    layer.stride,
+                    layer.padding,
+                    stage.output_padding,
+                    bias=spec.bias,
+                )
+            )
+            if i > 0:
+                decoder.append(self.activation(spec, f"deconv{i}"))
+        self.net = nn.Sequential(*encoder, *dense, *decoder, *([nn.Flatten()] if stages else []))
         self.activation_name = spec.activation
         initialize(self.linears(), seed, spec.init)
 
@@ -52,13 +80,13 @@ class AutoencoderTask(Task):
         assert isinstance(model, AutoencoderSpec) and isinstance(spec.data, DigitsData)
         self.split = load_split(spec.data, spec.seed, device)
         seed = model.init_seed if model.init_seed is not None else spec.seed
-        self.model = Autoencoder(model, self.split.x_train.shape[1], seed).to(device)
+        self.model = Autoencoder(model, spec.data, seed).to(device)
         self.batches = Shuffled(len(self.split.x_train), spec.optim.batch_size, spec.seed, device)
         self.bce = model.loss == "bce"
         self.latent, self.linear = model.latent, model.activation == "identity"
         prior = torch.Generator().manual_seed(spec.seed + 2)  # the VAE's draws: the two side by side in a lesson
         self.prior_codes = torch.randn(SAMPLES, model.latent, generator=prior).to(device)
-        self.code = len(model.hidden)  # the code's index among the hidden layers
+        self.code = self.model.names.index("latent")  # the code's place among the hidden layers
 
     def begin(self, emit: Emit) -> None:
         emit(parameter_table(self.model, self.spec))

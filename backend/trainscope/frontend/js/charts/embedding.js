@@ -218,7 +218,9 @@ export function mount(el) {
     if (event.key !== "Enter") return;
     const snap = current();
     const query = search.value.trim().toLowerCase();
-    const index = snap && query ? snap.labels.findIndex((_, i) => nameOf(snap, i).toLowerCase() === query || nameOf(snap, i).toLowerCase().includes(query)) : -1;
+    const names = snap && query ? snap.labels.map((_, i) => nameOf(snap, i).toLowerCase()) : [];
+    const exact = names.indexOf(query); // "man" is man, not the first word holding it (woman)
+    const index = exact >= 0 ? exact : names.findIndex((name) => name.includes(query));
     if (index >= 0) listNeighbours(index);
   });
   bar.addEventListener("change", (event) => {

@@ -346,7 +346,8 @@ export function mountControls(form, meta, onChange) {
       } else if (field.control === "seed" && input.validity.badInput) {
         markError(field.path, "error.bad_input");
         bad += 1;
-      } else if (field.control === "conv" && !input.value.split(";")[0].split(",").every((layer) => CONV_LAYER.test(layer))) {
+      } else if (field.control === "conv" && input.value.split(";")[0].trim() !== "" && !input.value.split(";")[0].split(",").every((layer) => CONV_LAYER.test(layer))) {
+        // none at all is a list too (an autoencoder without convolutions); a CNN without is the server's 422
         markError(field.path, "error.bad_list");
         bad += 1;
       } else if (field.control === "features" && input.value === "") {
