@@ -319,7 +319,7 @@ def embedding_events(context: ProbeContext, steps: int) -> list[dict[str, Any]]:
     return [event for event in events if event["type"] == "embedding"]
 
 
-def test_an_embedding_names_its_points_and_carries_a_small_taps_vectors_with_every_snapshot() -> None:
+def test_an_embedding_names_its_points_and_carries_named_points_vectors_with_every_snapshot() -> None:
     """Word vectors: each point's word, its group's name and more columns travel with the points, and the
     vectors themselves with every snapshot (a similarity asked at any step is answered from them)."""
     spec = JobSpec.model_validate({"probes": {"min_interval_s": 0, "embedding_every": 1}})
@@ -339,9 +339,9 @@ def test_an_embedding_names_its_points_and_carries_a_small_taps_vectors_with_eve
         np.testing.assert_array_equal(decode(event["vectors"]).reshape(4, 3), vectors.numpy())
 
 
-def test_a_large_taps_vectors_go_with_the_last_snapshot_only_and_a_plain_context_names_nothing() -> None:
+def test_unnamed_points_vectors_go_with_the_last_snapshot_only_and_a_plain_context_names_nothing() -> None:
     spec = JobSpec.model_validate({"probes": {"min_interval_s": 0, "embedding_every": 1, "probe_size": 600}})
-    vectors = torch.randn(600, 40)  # 24,000 numbers: past what every snapshot carries
+    vectors = torch.randn(600, 40)  # a classifier's layer: sent once, not 40 times a run
 
     def taps(inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"embeddings": vectors[inputs.long().reshape(-1)]}

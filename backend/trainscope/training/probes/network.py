@@ -145,10 +145,12 @@ class LayerStats(Probe):
         return [LayersEvent(step=step, layers=layers)]
 
 
-# a tap's own vectors (for nearest neighbours, t-SNE and TensorBoard's projector) go with every snapshot
-# while small (64 words of 256 numbers: 64 KB as float32, ~87 KB of base64 a snapshot), else with the
-# last only, up to 1,000 probe examples of a 256-wide layer (1 MB); a larger tap keeps its PCA
-RAW_VECTORS_EACH, RAW_VECTORS_MAX = 16_384, 256_000
+# a tap's own vectors (for nearest neighbours, t-SNE and TensorBoard's projector), up to 1,000 probe
+# examples of a 256-wide layer (1 MB as float32; a larger tap keeps its PCA): with the last snapshot, and
+# with every snapshot where the points are named (words: a similarity may be asked at any step; 76 words
+# of 32 numbers are ~13 KB of base64 a snapshot). A classifier's hidden layer sends them once: every
+# snapshot of the digits MLP's would be ~87 KB, 40 times a run
+RAW_VECTORS_MAX = 256_000
 
 
 def representation(ctx: ProbeContext) -> str | None:
@@ -164,8 +166,8 @@ def representation(ctx: ProbeContext) -> str | None:
 
 class Embedding(Probe):
     """PCA (3 components) of a tap on the probe set (see representation), signs kept stable; the tap's
-    vectors themselves with each snapshot while small, else with the last; each point's name, its class's
-    name and more columns where the context has them."""
+    vectors themselves with the last snapshot, and with every one where the points are named; each point's
+    name, its class's name and more columns where the context has them."""
 
     field = "embedding_every"
 
@@ -183,7 +185,8 @@ class Embedding(Probe):
         points = torch.nan_to_num(tapped.reshape(len(tapped), -1), nan=0.0, posinf=0.0, neginf=0.0)
         projection, components, explained = pca_project(points, 3, self._previous)
         self._previous = components
-        raw = {"vectors": points} if points.numel() <= (RAW_VECTORS_MAX if ctx.last else RAW_VECTORS_EACH) else {}
+        wanted = ctx.last or ctx.names is not None
+        raw = {"vectors": points} if wanted and points.numel() <= RAW_VECTORS_MAX else {}
         return {"points": projection, "explained": explained, **raw}
 
     def events(self, step: int, fetched: Fetched) -> list[EventBase]:
