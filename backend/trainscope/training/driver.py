@@ -145,10 +145,9 @@ class Driver:
                 telemetry.after_backward(step, self.emit)
             optimizer.step()
         if measure:
-            self.measured = {tag: value for tag, value in figures.items() if tag not in self.step_tags}
-        if len(self.step_tags) == 1:
-            return loss.detach()
-        return torch.stack([loss.detach(), *(figures[tag].detach() for tag in self.step_tags[1:])])
+            # the scalars the task measured beside its step tags (a figure of many values is its step row's)
+            self.measured = {tag: v for tag, v in figures.items() if tag not in self.step_tags and v.numel() == 1}
+        return task.step_row(loss, figures)
 
     def run(self) -> FitResult:
         steps = self.spec.optim.steps

@@ -73,6 +73,12 @@ class Task(ABC):
         would."""
         raise TypeError(f"{type(self).__name__} has gradients: the driver steps it with an optimizer")
 
+    def step_row(self, loss: torch.Tensor, figures: Figures) -> torch.Tensor:
+        """What the driver buffers for a step, on the device: the loss, then each of step_tags[1:]."""
+        if len(self.step_tags) == 1:
+            return loss.detach()
+        return torch.stack([loss.detach(), *(figures[tag].detach() for tag in self.step_tags[1:])])
+
     def parameters(self) -> list[torch.Tensor]:
         """What the optimizer moves."""
         return list(self.model.parameters())
