@@ -79,13 +79,19 @@ def test_bad_queries_are_answered_with_their_reasons(server: LiveServer, words_j
     assert other_tap.status_code == 404 and "no stored vectors of hidden/0" in other_tap.json()["detail"]
 
 
-def test_a_tsne_of_a_snapshot_is_made_on_demand(server: LiveServer, words_job: dict[str, Any]) -> None:
+@pytest.mark.parametrize("method", ["tsne", "umap"])
+def test_a_map_of_a_snapshot_is_made_on_demand(server: LiveServer, words_job: dict[str, Any], method: str) -> None:
+    """t-SNE (scikit-learn's) or UMAP (umap-learn's, installed with the test set-up): the same picture twice."""
     url = f"{server.url}/api/jobs/{words_job['id']}/projection"
-    # the first is slow on a loaded machine: a process of its own starts and imports scikit-learn
-    answer = httpx.get(url, params={"step": 400, "perplexity": 10}, timeout=180).json()
+    # the first is slow on a loaded machine: a process of its own starts, imports, and numba compiles UMAP
+    query = {"method": method, "step": 400, "perplexity": 10, "neighbours": 10}
+    answer = httpx.get(url, params=query, timeout=240).json()
     last = [e for e in server.stored_events(words_job["id"]) if e["type"] == "embedding"][-1]
     points = np.array(answer["points"]).reshape(-1, 2)
-    assert answer["method"] == "tsne" and answer["step"] == 400 and points.shape == (last["n"], 2)
+    assert answer["method"] == method and answer["step"] == 400 and points.shape == (last["n"], 2)
+    assert (answer["perplexity"], answer["neighbours"]) == ((10, None) if method == "tsne" else (None, 10))
     assert np.isfinite(points).all() and points.std(0).min() > 0  # spread out, not collapsed
-    again = httpx.get(url, params={"step": 400, "perplexity": 10}, timeout=180).json()
-    assert again["points"] == answer["points"]  # seeded by the job's seed: the same picture twice
+    again = httpx.get(url, params=query, timeout=240).json()
+    assert again["points"] == answer["points"]  # seeded by the job's seed
+    assert server.get(f"/api/jobs/{words_job['id']}/projection", method="pca").status_code == 422
+    assert "umap" in server.get("/api/meta").json()["projections"]

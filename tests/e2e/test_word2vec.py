@@ -78,6 +78,10 @@ def test_word2vec_learns_from_a_corpus_shown_as_text_and_answers_analogies(
     tsne_drawn = "document.querySelector('#embedding output').textContent.startsWith('t-SNE of the word vectors')"
     wait_js(page, tsne_drawn, 120)
     projector.screenshot(path=str(artifacts_dir / "word2vec-tsne.png"))
+    projector.locator("select[name='method']").select_option("umap")
+    wait_js(page, "document.querySelector('#embedding output').textContent.startsWith('UMAP of the word vectors')", 240)
+    axis = page.evaluate("document.querySelector('[data-testid=embedding-chart]').layout.xaxis.title.text")
+    assert axis == "UMAP 1"
 
     page.click("#language")
     wait_js(page, "document.querySelector('[data-view=words] h2').textContent.startsWith('word2vec: 가까운')", 10)

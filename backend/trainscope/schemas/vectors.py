@@ -21,9 +21,13 @@ class NeighboursPublic(BaseModel):
     neighbours: list[Neighbour]
 
 
+Projection = Literal["tsne", "umap"]
+
+
 class ProjectionPublic(BaseModel):
     tag: str
     step: int
-    method: Literal["tsne"]
-    perplexity: float = Field(description="the perplexity used (kept below a third of the points)")
-    points: list[float] = Field(description="n x 2, row-major, in the snapshot's order of points")
+    method: Projection
+    perplexity: float | None = Field(None, description="t-SNE: the perplexity used (below a third of the points)")
+    neighbours: int | None = Field(None, description="UMAP: the neighbours used (fewer than the points)")
+    points: list[float] = Field(default_factory=list, description="n x 2, row-major, in the snapshot's order")

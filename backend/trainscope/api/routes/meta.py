@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 
 from trainscope import __version__
 from trainscope.api.deps import ManagerDep, SettingsDep
+from trainscope.jobs.vectors import projections
 from trainscope.schemas import Activation, DeviceChoice, JobSpec, OptimizerName, Points2DName
 from trainscope.schemas.registry import Registry, registry
 from trainscope.schemas.spec import probes_offered
@@ -55,6 +56,7 @@ def read_meta(settings: SettingsDep) -> dict[str, Any]:
             "device": list(get_args(DeviceChoice)),
         },
         "kinds": kinds_public(kinds),
+        "projections": projections(),  # the maps of a snapshot this server can make (UMAP: an extra)
         "defaults": JobSpec().model_dump(mode="json"),
         "limits": settings.limits.model_dump(),
         "token_required": settings.token is not None,

@@ -1,5 +1,5 @@
 """A run's stored vectors: nearest neighbours (a point's, or an analogy's: king - man + woman) and a
-t-SNE of a snapshot, at any step that has them."""
+t-SNE or UMAP of a snapshot, at any step that has them."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from trainscope.api.deps import SettingsDep, StoreDep
 from trainscope.api.routes.jobs import BUSY, invalid, read_record
 from trainscope.api.turns import Turns
-from trainscope.jobs.vectors import NoVectors, Snapshot, nearest, read_snapshot, tsne
+from trainscope.jobs.vectors import NoVectors, Snapshot, nearest, project, projections, read_snapshot
 from trainscope.schemas import SpecError
-from trainscope.schemas.vectors import NeighboursPublic, ProjectionPublic
+from trainscope.schemas.vectors import NeighboursPublic, Projection, ProjectionPublic
 from trainscope.store.base import JobRecord, RunStore
 
 router = APIRouter(prefix="/api/jobs", tags=["vectors"])
@@ -63,14 +63,19 @@ async def read_projection(
     request: Request,
     store: StoreDep,
     settings: SettingsDep,
-    perplexity: Annotated[float, Query(ge=2, le=100)] = 30.0,
+    method: Projection = "tsne",
+    perplexity: Annotated[float, Query(ge=2, le=100, description="t-SNE's")] = 30.0,
+    neighbours: Annotated[int, Query(ge=2, le=100, description="UMAP's")] = 15,
     step: Step = None,
     tag: Tag = None,
 ) -> ProjectionPublic:
-    """A t-SNE (scikit-learn's) of the stored vectors at a step, in 2-D: made on demand in a process of
-    its own at the workers' niceness (seconds for a thousand points), seeded by the job's seed."""
+    """A t-SNE (scikit-learn's) or a UMAP (umap-learn's, where installed) of the stored vectors at a step,
+    in 2-D: made on demand in a process of its own at the workers' niceness, seeded by the job's seed."""
+    if method not in projections():
+        message = "umap-learn is not installed on this server (pip install 'trainscope[umap]')"
+        raise invalid([SpecError(("query", "method"), message, "not_installed")])
     record = await read_record(store, job_id)
     found = await snapshot(request, store, record, step, tag, settings.read_chunk_bytes)
     heavy: Turns = request.app.state.uploads  # the turns whose work runs in processes of their own
     async with heavy.turn():
-        return await heavy.run(tsne, found, perplexity, record.spec.get("seed", 0))
+        return await heavy.run(project, found, method, perplexity, neighbours, record.spec.get("seed", 0))

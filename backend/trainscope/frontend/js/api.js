@@ -61,8 +61,8 @@ export function neighbours(id, { of, minus = [], step = null, tag = null, top = 
   if (tag !== null) query.set("tag", tag);
   return request("GET", `/api/jobs/${encodeURIComponent(id)}/neighbours?${query}`);
 }
-export function projection(id, { step = null, tag = null, perplexity = 30 }) {
-  const query = new URLSearchParams({ perplexity });
+export function projection(id, { method = "tsne", step = null, tag = null }) {
+  const query = new URLSearchParams({ method });
   if (step !== null) query.set("step", step);
   if (tag !== null) query.set("tag", tag);
   return request("GET", `/api/jobs/${encodeURIComponent(id)}/projection?${query}`);

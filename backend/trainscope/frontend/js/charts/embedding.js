@@ -31,7 +31,9 @@ export function mount(el) {
   const bar = element("div", { className: "chart-bar" });
   const three = element("input", { type: "checkbox", name: "three" });
   const method = element("select", { name: "method" });
-  method.append(new Option("PCA", "pca"), new Option("t-SNE", "tsne"));
+  // PCA as it streams; a t-SNE or a UMAP of the shown snapshot, made by the server when asked
+  method.append(new Option("PCA", "pca"), new Option("t-SNE", "tsne"), new Option("UMAP", "umap"));
+  const METHOD_NAMES = { tsne: "t-SNE", umap: "UMAP" };
   const colour = element("select", { name: "colour" });
   const search = element("input", { type: "search", name: "search", autocomplete: "off", size: 10 });
   search.dataset.i18nPlaceholder = "embedding.search";
@@ -53,14 +55,14 @@ export function mount(el) {
   let following = true; // the slider follows the newest snapshot until the user moves it
   let classNames = null; // an uploaded table's own names for its classes
   let job = null;
-  let tsne = new Map(); // step -> t-SNE points of that snapshot (asked once each)
+  let maps = new Map(); // "method step" -> the 2-D points of that snapshot (asked once each)
   let chosen = null; // the point whose neighbours are listed
 
   function reset(context = {}) {
     classNames = context.classNames || null;
     job = context.job || null;
     snapshots = [];
-    tsne = new Map();
+    maps = new Map();
     chosen = null;
     following = true;
     slider.max = 0;
@@ -92,8 +94,9 @@ export function mount(el) {
   }
 
   function coordinates(snap) {
-    const projected = method.value === "tsne" ? tsne.get(snap.step) : null;
-    if (projected) return { at: (i, d) => (d < 2 ? projected[i * 2 + d] : 0), dims: 2, axes: ["t-SNE 1", "t-SNE 2"] };
+    const projected = method.value !== "pca" ? maps.get(`${method.value} ${snap.step}`) : null;
+    const name = METHOD_NAMES[method.value];
+    if (projected) return { at: (i, d) => (d < 2 ? projected[i * 2 + d] : 0), dims: 2, axes: [`${name} 1`, `${name} 2`] };
     const points = floats(snap.points);
     return { at: (i, d) => (d < snap.dims ? points[i * snap.dims + d] : 0), dims: snap.dims, axes: ["PC1", "PC2", "PC3"] };
   }
@@ -139,8 +142,10 @@ export function mount(el) {
       const ring = { color: "#111", size: is3d ? 6 : 12, opacity: 1, symbol: "circle-open", line: { width: 2 } };
       if (marked.length) traces.push({ ...trace(t("embedding.found"), marked, ring), mode: "markers+text" });
       const share = snap.explained[0] !== undefined ? (100 * snap.explained[0]).toFixed(0) : "0";
-      if (method.value !== "tsne") which.textContent = say("embedding.at", { tap: tapName(snap.tag), step: snap.step, share });
-      else which.textContent = tsne.get(snap.step) ? say("embedding.tsneAt", { tap: tapName(snap.tag), step: snap.step }) : t("embedding.tsneWait");
+      const made = maps.get(`${method.value} ${snap.step}`);
+      if (method.value === "pca") which.textContent = say("embedding.at", { tap: tapName(snap.tag), step: snap.step, share });
+      else if (made) which.textContent = say("embedding.mapAt", { method: METHOD_NAMES[method.value], tap: tapName(snap.tag), step: snap.step });
+      else if (made === null) which.textContent = say("embedding.mapWait", { method: METHOD_NAMES[method.value] });
     }
     const title = (text) => ({ title: { text } });
     const scene = { xaxis: title(axes[0]), yaxis: title(axes[1]), zaxis: title(axes[2] || "") };
@@ -178,16 +183,17 @@ export function mount(el) {
     }
   }
 
-  async function wantTsne() {
+  async function wantMap() {
     const snap = current();
-    if (method.value !== "tsne" || !snap || !job || tsne.has(snap.step)) return redraw(true);
-    tsne.set(snap.step, null); // asked: not again while it is made
+    const key = snap && `${method.value} ${snap.step}`;
+    if (method.value === "pca" || !snap || !job || maps.has(key)) return redraw(true);
+    maps.set(key, null); // asked: not again while it is made
     redraw(true);
     try {
-      const answer = await askProjection(job, { step: snap.step, tag: snap.tag });
-      tsne.set(snap.step, answer.points);
+      const answer = await askProjection(job, { method: method.value, step: snap.step, tag: snap.tag });
+      maps.set(key, answer.points);
     } catch (error) {
-      tsne.delete(snap.step);
+      maps.delete(key); // the reason stays in view (no vectors here; UMAP not installed on this server)
       which.textContent = error.status === 404 ? t("embedding.noVectors") : error.message;
       return;
     }
@@ -210,9 +216,9 @@ export function mount(el) {
 
   slider.addEventListener("input", () => {
     following = Number(slider.value) === snapshots.length - 1;
-    wantTsne();
+    wantMap();
   });
-  method.addEventListener("change", wantTsne);
+  method.addEventListener("change", wantMap);
   search.addEventListener("input", () => redraw(true));
   search.addEventListener("keydown", (event) => {
     if (event.key !== "Enter") return;
