@@ -13,7 +13,7 @@ CATALOG = load_catalog()
 CHARTS = {
     "loss", "val_loss", "layer_grads", "act_histograms", "weight_histograms", "dead", "boundary", "collapse",
     "surface", "gradcheck", "network", "selection", "bn", "race", "variance", "throughput", "loss_samples", "embedding",
-    "accuracy", "pictures", "parameters",
+    "accuracy", "pictures", "parameters", "final_error",
 }  # fmt: skip  # the compare view's panels (trainscope/frontend/js/views/compare.js)
 
 

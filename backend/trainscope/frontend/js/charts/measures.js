@@ -8,6 +8,7 @@ import { mount as mountNetwork } from "./network.js";
 import { parameterTable } from "./parameters.js";
 import { mount as mountPictures } from "./pictures.js";
 import { escape } from "../html.js";
+import { t } from "../i18n.js";
 import { plot, singlePanel } from "./panel.js";
 
 const fmt = (v, digits = 4) => (typeof v === "number" ? (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(digits)) : String(v));
@@ -257,6 +258,17 @@ const accuracy = singlePanel(
   },
 );
 
+// Each run's final validation error as a bar, on a log scale (an autoencoder's by code size spans decades)
+const finalError = singlePanel(
+  "compare-final-error",
+  (div, runs) => {
+    const scored = runs.map((run) => ({ run, value: (run.scalars["val/loss"] || []).at(-1)?.[1] })).filter((entry) => entry.value > 0);
+    if (!scored.length) return;
+    const trace = { type: "bar", x: scored.map(({ run }) => run.label), y: scored.map(({ value }) => value), marker: { color: scored.map(({ run }) => run.color) }, text: scored.map(({ value }) => value.toPrecision(2)), textposition: "outside", cliponaxis: false, showlegend: false };
+    Plotly.react(div, [trace], baseLayout({ yaxis: { ...baseLayout().yaxis, type: "log", dtick: 1, title: { text: t("chart.finalError") } } }), PLOT_CONFIG);
+  },
+);
+
 // Each run's layers: the parameters by formula next to torch's count
 const parameters = singlePanel(
   "compare-parameters",
@@ -270,6 +282,7 @@ const parameters = singlePanel(
 
 export const MEASURE_PANELS = {
   accuracy: { ...accuracy, wide: true },
+  final_error: finalError,
   parameters,
   pictures: perRun(mountPictures, "compare-pictures", false, "pictures-view"), // as tall as its pictures
   boundary: perRun((el) => mountBoundary(el, { toggles: false }), "compare-boundaries"),
