@@ -53,6 +53,8 @@ ALLOWED = {
     "CPU",
     "GPU",
     "PCA",
+    "VAE",  # names Korean texts use as they are, as PCA
+    "word2vec",
     "MB",
     "kB",
     "lr",
