@@ -47,6 +47,7 @@ ALLOWED = {
     "digits",
     "plane",
     "blobs",
+    "corpus",
     "kmeans",
     "cpu",
     "cuda",

@@ -5,6 +5,7 @@
 // Every name and column is user text or a run's: it reaches the page as text.
 import { neighbours as askNeighbours, projection as askProjection } from "../api.js";
 import { CLASS_COLORS, VALUE_COLORSCALE, baseLayout, floats, plotOrWait } from "../decode.js";
+import { escape } from "../html.js";
 import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
@@ -116,11 +117,11 @@ export function mount(el) {
       const trace = (name, indices, marker) => ({
         type: named && !is3d ? "scatter" : type, // svg where words are written: WebGL draws no text
         mode: named ? "markers+text" : "markers",
-        name,
+        name: escape(name), // Plotly reads a few tags in names and text: a run's words reach it as text
         x: indices.map((i) => coords.at(i, 0)),
         y: indices.map((i) => (coords.dims > 1 ? coords.at(i, 1) : 0)),
         z: is3d ? indices.map((i) => coords.at(i, 2)) : undefined,
-        text: indices.map((i) => nameOf(snap, i)),
+        text: indices.map((i) => escape(nameOf(snap, i))),
         textposition: "top center",
         textfont: { size: 10 },
         customdata: indices,
