@@ -16,7 +16,7 @@ import time
 
 from trainscope.config import Limits
 from trainscope.jobs.ledger import Ledger, LiveJob, Pending
-from trainscope.jobs.messages import encode_event
+from trainscope.jobs.wire import encode_event
 from trainscope.schemas import EventBase, JobSpec, JobStatus, StatusEvent
 from trainscope.training.driver import fit
 

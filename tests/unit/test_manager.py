@@ -14,18 +14,8 @@ from pydantic import TypeAdapter
 from trainscope.config import Settings
 from trainscope.jobs.executor import OnReport
 from trainscope.jobs.manager import DatasetGone, DatasetMissing, DatasetsFull, JobConflict, JobManager, new_record
-from trainscope.jobs.messages import (
-    ControlJob,
-    Died,
-    FromWorker,
-    JobIdle,
-    Ready,
-    RunJob,
-    ToWorker,
-    Worker,
-    WorkerReport,
-    encode_event,
-)
+from trainscope.jobs.messages import Died, FromWorker, Worker, WorkerReport
+from trainscope.jobs.wire import ControlJob, JobIdle, Ready, RunJob, ToWorker, encode_event
 from trainscope.schemas import CancelCommand, Event, EventBase, JobSpec, JobStatus, PauseCommand, UploadedRows
 from trainscope.store.base import DatasetRecord, WriteBatch
 from trainscope.store.sql import SqlStore

@@ -3,13 +3,15 @@ of schemas/events.py where it is made, encoded once into what the store keeps.""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 import torch
 from pydantic import TypeAdapter, ValidationError
 
-from trainscope.jobs.messages import JobEvent
+from trainscope.jobs.wire import JobEvent
 from trainscope.jobs.worker import encoding_emit, failure_message
 from trainscope.schemas import Event, GradientVarianceEvent, HistogramEvent, JobSpec
 from trainscope.schemas.decode import decode
@@ -70,3 +72,14 @@ def test_every_event_a_run_makes_passes_the_check(spec: dict[str, Any]) -> None:
     for seq, message in enumerate(sent, 1):  # as the pump numbers it and a reader decodes it
         event = stored.validate_python({"job": "job1", "seq": seq, **decode(message.body)})
         assert (event.type, event.step) == (message.type, message.step)
+
+
+def test_a_worker_imports_what_crosses_the_pipe_and_not_the_store_nor_the_pumps_messages() -> None:
+    """What a worker sends and receives is wire.py's: plain values a pipe (or a Ray actor) can carry;
+    the pump's requests hold asyncio futures and store records, which a worker has no use for."""
+    code = "import sys, trainscope.jobs.worker; print([m for m in sys.modules if m.startswith('trainscope.')])"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    imported = run.stdout
+    assert "trainscope.jobs.wire" in imported
+    assert "trainscope.jobs.messages" not in imported and "trainscope.store" not in imported

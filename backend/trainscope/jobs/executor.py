@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 from trainscope.config import Settings
-from trainscope.jobs.messages import FromWorker, ToWorker, Worker
+from trainscope.jobs.messages import FromWorker, Worker
+from trainscope.jobs.wire import ToWorker
 
 OnReport = Callable[[FromWorker], None]  # called from any thread
 

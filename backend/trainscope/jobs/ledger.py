@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trainscope.config import Limits
-from trainscope.jobs.messages import JobEvent, Worker
+from trainscope.jobs.messages import Worker
 from trainscope.jobs.reads import SNAPSHOT_TYPES
+from trainscope.jobs.wire import JobEvent
 from trainscope.schemas import InvalidTransition, JobStatus, UploadedRows, check_transition
 from trainscope.schemas.decode import decode
 from trainscope.store.base import StoredEvent, WriteBatch

@@ -28,25 +28,20 @@ from trainscope.jobs.messages import (
     Annotate,
     Cancel,
     Control,
-    ControlJob,
     Create,
     Delete,
     DeleteDataset,
     Died,
     Fail,
     FromWorker,
-    Heartbeat,
-    JobEvent,
-    JobIdle,
     PumpMessage,
-    Ready,
     Request,
-    RunJob,
     Stop,
     Withdraw,
     Worker,
 )
 from trainscope.jobs.pool import LocalPool, describe_exit
+from trainscope.jobs.wire import ControlJob, Heartbeat, JobEvent, JobIdle, Ready, RunJob
 from trainscope.schemas import CancelCommand, Command, JobSpec, JobStatus, UploadedData, UploadedRows
 from trainscope.store.base import DatasetRecord, GroupRecord, JobRecord, RunStore, StoreUnavailable, WriteBatch
 from trainscope.stream.hub import Hub

@@ -1,85 +1,19 @@
-"""The messages between the API, the manager's pump, its executor and the workers: typed, never tuples
-unpacked by position. Workers receive and send the first two kinds through pipes (pickled), so these
-stay plain dataclasses of plain values; an event crosses as the JSON text it is stored and sent as."""
+"""The messages the server says to itself: a worker's report as its executor hands it to the pump (with
+the worker's death, which the executor says for it), and the requests to the pump from the API, from
+recovery at start and from the pump itself. Typed, never tuples unpacked by position; requests carry the
+futures they are answered through, so none of these leaves the server's process (wire.py's do)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from trainscope.schemas import Command, EventBase, UploadedRows
+from trainscope.jobs.wire import Heartbeat, JobEvent, JobIdle, Ready
+from trainscope.schemas import Command, UploadedRows
 from trainscope.store.base import DatasetRecord, GroupRecord, JobRecord
 
-# ---- to a worker ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunJob:
-    job_id: str
-    spec_json: str
-    rows: UploadedRows | None = None  # the uploaded table the spec names (a worker has no store)
-
-
-@dataclass(frozen=True)
-class ControlJob:
-    job_id: str
-    command: Command
-
-
-@dataclass(frozen=True)
-class StopWorker:
-    pass
-
-
-ToWorker = RunJob | ControlJob | StopWorker
-
-# ---- from a worker (Died is said for it by its executor) ---------------------------------------
-
-
-@dataclass(frozen=True)
-class Ready:
-    info: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class JobEvent:
-    """An event as its worker encoded it: its JSON text without `job` and `seq` (the pump numbers it and
-    writes those in front), and what the pump reads of it without decoding: type, step, a snapshot's tag
-    and, for scalars, the last point's values with its step (the job's summary)."""
-
-    job_id: str
-    type: str
-    step: int
-    body: str
-    tag: str = ""
-    last_point: dict[str, float] | None = None
-
-
-def encode_event(job_id: str, event: EventBase) -> JobEvent:
-    """The event encoded once, where it is made (a worker process), not in the server's pump, without
-    the job and its number, which the pump writes in front. Raises ValueError for a non-finite number,
-    which JSON cannot carry."""
-    fields = event.model_dump(exclude={"job", "seq"})  # Python floats: json.dumps refuses a NaN
-    body = json.dumps(fields, allow_nan=False, separators=(",", ":"))
-    last = None
-    if fields["type"] == "scalars" and fields["points"]:
-        point = fields["points"][-1]
-        last = {**point["values"], "step": point["step"]}
-    return JobEvent(job_id, fields["type"], event.step, body, fields.get("tag", ""), last)
-
-
-@dataclass(frozen=True)
-class JobIdle:
-    """The worker is done with the job (its final status was sent before)."""
-
-    job_id: str
-
-
-@dataclass(frozen=True)
-class Heartbeat:
-    """A worker, still alive (its own thread beats every settings.heartbeat_s, whatever its job does)."""
+# ---- from a worker, as its executor hands it to the pump ------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from multiprocessing.process import BaseProcess
 
 from trainscope.config import Settings
 from trainscope.jobs.executor import OnReport
-from trainscope.jobs.messages import Died, FromWorker, StopWorker, ToWorker, Worker
+from trainscope.jobs.messages import Died, FromWorker, Worker
+from trainscope.jobs.wire import StopWorker, ToWorker
 from trainscope.jobs.worker import worker_main
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from trainscope.jobs.messages import (
+from trainscope.jobs.wire import (
     ControlJob,
     Heartbeat,
     JobEvent,
