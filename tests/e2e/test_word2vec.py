@@ -86,6 +86,7 @@ def test_word2vec_learns_from_a_corpus_shown_as_text_and_answers_analogies(
     page.click("#language")
     wait_js(page, "document.querySelector('[data-view=words] h2').textContent.startsWith('word2vec: 가까운')", 10)
     assert words.locator("thead th").first.inner_text() == "단어"
+    assert words.locator("select[name='step'] option").nth(1).inner_text() == "스텝 1"  # the snapshots' names too
     words.screenshot(path=str(artifacts_dir / "word2vec-analogy-ko.png"))
 
 

@@ -41,7 +41,7 @@ export function mount(el) {
   const ask = Object.assign(document.createElement("button"), { type: "submit", textContent: t("words.ask") });
   ask.dataset.i18n = "words.ask";
   bar.append(input, step, ask);
-  const note = Object.assign(document.createElement("p"), { className: "words-note" });
+  const note = document.createElement("p");
   const table = Object.assign(document.createElement("table"), { className: "figures" });
   el.replaceChildren(bar, note, table);
   let job = null;
@@ -49,6 +49,7 @@ export function mount(el) {
   let asking = false;
   let again = false;
   let asked = false; // the user has asked their own question: a new run keeps it
+  let shown = null; // the answer on screen, written again in another language
 
   function reset(context = {}) {
     job = context.job || null;
@@ -59,8 +60,6 @@ export function mount(el) {
     table.replaceChildren();
     shown = null;
   }
-
-  let shown = null; // the answer on screen, written again in another language
 
   function show(answer) {
     shown = answer;
@@ -119,5 +118,11 @@ export function mount(el) {
   }
 
   reset();
-  return { reset, append, relayout: () => shown && show(shown), answer: () => shown };
+  // the page's language changed: the snapshots' names and the answer on screen, written again
+  function relayout() {
+    for (const option of step.options) if (option.value) option.textContent = say("words.atStep", { step: option.value });
+    if (shown) show(shown);
+  }
+
+  return { reset, append, relayout, answer: () => shown };
 }
