@@ -78,6 +78,15 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="where jobs asking for `auto` run; `cpu` also refuses jobs that ask for cuda"
     )
+    executor: Literal["local", "ray"] = Field(
+        "local", description="what runs jobs: worker processes here, or actors on a Ray cluster (trainscope[ray])"
+    )
+    ray_address: str | None = Field(
+        None, description="the Ray cluster to use (`auto`, `ray://host:10001`, ...); unset: a local one, started here"
+    )
+    ray_gpu_workers: int = Field(
+        0, ge=0, le=64, description="Ray actors holding a GPU each, for jobs on cuda (besides `workers` on CPUs)"
+    )
     torch_threads: int = Field(1, ge=1, description="intra-op threads per worker")
     # training is throughput work, the server's fan-out and API are latency work: on a machine with
     # few cores a worker training flat out must not delay the event loop's next turn

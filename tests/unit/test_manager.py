@@ -1,5 +1,6 @@
-"""The manager against a fake executor: dispatch, a worker's death, a hung worker and cancels, with a real
-SQLite store and hub and no processes (the live API tests run the real pool)."""
+"""The manager against a fake job-level executor: what it hands over and when, a job's events and its end,
+cancels and commands, with a real SQLite store and hub and no processes (test_slots.py tests the queue
+and the workers; the live API tests run both executors for real)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,25 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import TypeAdapter
 
 from trainscope.config import Settings
-from trainscope.jobs.executor import OnReport
+from trainscope.jobs.executor import ExecutorReport, JobEnded, OnReport
 from trainscope.jobs.manager import DatasetGone, DatasetMissing, DatasetsFull, JobConflict, JobManager, new_record
-from trainscope.jobs.messages import Died, FromWorker, Worker, WorkerReport
-from trainscope.jobs.wire import ControlJob, JobIdle, Ready, RunJob, ToWorker, encode_event
-from trainscope.schemas import CancelCommand, Event, EventBase, JobSpec, JobStatus, PauseCommand, UploadedRows
+from trainscope.jobs.wire import RunJob, encode_event
+from trainscope.schemas import (
+    CancelCommand,
+    Command,
+    Event,
+    EventBase,
+    JobSpec,
+    JobStatus,
+    PauseCommand,
+    UploadedRows,
+)
 from trainscope.store.base import DatasetRecord, WriteBatch
 from trainscope.store.sql import SqlStore
 from trainscope.stream.hub import Hub
@@ -30,39 +40,54 @@ def anyio_backend() -> str:
 
 
 class FakeExecutor:
-    """Workers that do only what the test says they do; every message sent to them is kept."""
+    """A job-level executor that does only what the test says its workers do; every call is kept."""
 
     def __init__(self, settings: Settings, on_report: OnReport) -> None:
         self.on_report = on_report
-        self.workers: list[Worker] = [Worker(i) for i in range(settings.workers)]
-        self.sent: list[tuple[Worker, ToWorker]] = []
-        self.killed: list[Worker] = []
-        self.replaced: list[Worker] = []
+        self.submitted: list[RunJob] = []
+        self.waiting: list[str] = []  # submitted, not yet taken by a worker
+        self.commands: list[tuple[str, Command]] = []
+        self.cuda: bool | None = None
 
     def start(self) -> None:
         pass
 
-    def send(self, worker: Worker, message: ToWorker) -> bool:
-        self.sent.append((worker, message))
-        return True
+    def submit(self, job: RunJob) -> None:
+        self.submitted.append(job)
+        self.waiting.append(job.job_id)
 
-    def kill(self, worker: Worker) -> None:
-        self.killed.append(worker)
-        self.say(worker, Died(-9))  # as a real worker's reader reports its SIGKILL
+    def take(self, job_id: str) -> None:
+        """A worker takes the job and says it runs."""
+        self.waiting.remove(job_id)
+        self.say(encode_event(job_id, event("status", status="running", message="")))
 
-    def replace(self, dead: Worker) -> Worker:
-        self.replaced.append(dead)
-        self.workers[dead.index] = Worker(dead.index)
-        return self.workers[dead.index]
+    def control(self, job_id: str, command: Command) -> bool:
+        taken = job_id in self.ids() and job_id not in self.waiting
+        if taken:
+            self.commands.append((job_id, command))
+        return taken
+
+    def cancel(self, job_id: str) -> bool:
+        if job_id in self.waiting:
+            self.waiting.remove(job_id)
+            return True
+        self.control(job_id, CancelCommand())
+        return False
+
+    def workers(self) -> list[dict[str, Any]]:
+        return []
+
+    def has_cuda(self) -> bool | None:
+        return self.cuda
 
     def stop(self, timeout: float = 5.0) -> None:
         pass
 
-    def say(self, worker: Worker, report: WorkerReport) -> None:
-        self.on_report(FromWorker(worker, report))
+    def say(self, report: ExecutorReport) -> None:
+        self.on_report(report)
 
-    def runs(self) -> list[tuple[Worker, str]]:
-        return [(worker, message.job_id) for worker, message in self.sent if isinstance(message, RunJob)]
+    def ids(self) -> list[str]:
+        return [job.job_id for job in self.submitted]
 
 
 async def until(condition: Callable[[], object], timeout: float = 5.0) -> None:
@@ -87,8 +112,8 @@ async def manager(tmp_path: Path) -> AsyncIterator[JobManager]:
 
 
 def fake(manager: JobManager) -> FakeExecutor:
-    assert isinstance(manager.pool, FakeExecutor)
-    return manager.pool
+    assert isinstance(manager.executor, FakeExecutor)
+    return manager.executor
 
 
 def status(manager: JobManager, job_id: str) -> JobStatus | None:
@@ -96,87 +121,89 @@ def status(manager: JobManager, job_id: str) -> JobStatus | None:
     return record.status if record else None
 
 
+def message(manager: JobManager, job_id: str) -> str:
+    record = manager.store.get_job(job_id)
+    assert record is not None
+    return record.message
+
+
 def event(kind: str, **fields: object) -> EventBase:
     return TypeAdapter(Event).validate_python({"type": kind, "step": 0, **fields})
 
 
-async def test_queued_jobs_go_to_ready_workers_oldest_first(manager: JobManager) -> None:
-    pool = fake(manager)
-    first, second, third = [await manager.submit(JobSpec()) for _ in range(3)]
-    await asyncio.sleep(0.05)
-    assert pool.runs() == []  # no worker is ready yet
-    pool.say(pool.workers[0], Ready({"cuda": False}))
-    await until(lambda: pool.runs() == [(pool.workers[0], first.id)])
-    pool.say(pool.workers[1], Ready({"cuda": False}))
-    await until(lambda: pool.runs()[1:] == [(pool.workers[1], second.id)])
+async def test_jobs_reach_the_executor_once_stored_in_order_and_their_events_the_store(manager: JobManager) -> None:
+    executor = fake(manager)
+    first, second = [await manager.submit(JobSpec.model_validate({"device": device})) for device in ("cpu", "auto")]
+    await until(lambda: executor.ids() == [first.id, second.id])
+    assert [job.device for job in executor.submitted] == ["cpu", "auto"]  # for the executor to place them
+    assert status(manager, first.id) == JobStatus.queued and manager.health()["queued"] == 2
 
-    worker = pool.workers[0]
-    pool.say(worker, encode_event(first.id, event("status", status="running", message="")))
-    pool.say(worker, encode_event(first.id, event("status", status="done", message="finished")))
-    pool.say(worker, JobIdle(first.id))
+    executor.take(first.id)
+    executor.say(encode_event(first.id, event("scalars", points=[{"step": 1, "values": {"train/loss": 0.5}}])))
+    executor.say(encode_event(first.id, event("status", status="done", message="finished")))
+    executor.say(JobEnded(first.id))
     await until(lambda: status(manager, first.id) == JobStatus.done)
-    await until(lambda: pool.runs()[2:] == [(worker, third.id)])  # the freed worker takes the next
+    assert [e.type for e in manager.store.read_events(first.id)] == ["status", "status", "scalars", "status"]
+    assert manager.store.get_job(first.id).summary["train/loss"] == 0.5  # type: ignore[union-attr]
+    assert manager.health()["queued"] == 1 and manager.health()["active"] == 0
 
 
-async def test_a_dead_workers_job_fails_with_the_cause_and_the_worker_is_replaced(manager: JobManager) -> None:
-    pool = fake(manager)
-    pool.say(pool.workers[0], Ready({}))
-    job = await manager.submit(JobSpec())
-    await until(lambda: pool.runs() == [(pool.workers[0], job.id)])
-    dead = pool.workers[0]
-    pool.say(dead, encode_event(job.id, event("status", status="running", message="")))
-    pool.say(dead, Died(-9))
-    await until(lambda: status(manager, job.id) == JobStatus.failed)
-    record = manager.store.get_job(job.id)
-    assert record is not None and record.message == "worker process killed by SIGKILL"
-    assert pool.replaced == [dead] and pool.workers[0] is not dead and not pool.workers[0].ready
+async def test_a_job_the_executor_lost_fails_with_the_cause_and_one_ended_silently_fails_too(
+    manager: JobManager,
+) -> None:
+    executor = fake(manager)
+    lost, silent = [await manager.submit(JobSpec()) for _ in range(2)]
+    await until(lambda: len(executor.submitted) == 2)
+    executor.take(lost.id)
+    executor.say(JobEnded(lost.id, "worker process killed by SIGKILL"))
+    executor.take(silent.id)
+    executor.say(JobEnded(silent.id))  # no final status came first: a bug somewhere, never a hang
+    await until(lambda: status(manager, lost.id) == status(manager, silent.id) == JobStatus.failed)
+    assert message(manager, lost.id) == "worker process killed by SIGKILL"
+    assert message(manager, silent.id) == "the worker finished the job without a final status"
 
 
-async def test_a_silent_worker_is_killed_and_its_job_failed_as_hung(manager: JobManager) -> None:
-    pool = fake(manager)
-    pool.say(pool.workers[0], Ready({}))
-    job = await manager.submit(JobSpec())
-    await until(lambda: pool.runs() == [(pool.workers[0], job.id)])
-    hung = pool.workers[0]  # says nothing more: past hang_timeout_s the watchdog kills it
-    await until(lambda: status(manager, job.id) == JobStatus.failed, timeout=5)
-    record = manager.store.get_job(job.id)
-    assert pool.killed == [hung] and record is not None and record.message.startswith("worker hung")
-
-
-async def test_cancel_a_queued_job_at_once_and_a_running_one_through_its_worker(manager: JobManager) -> None:
-    pool = fake(manager)
-    queued = await manager.submit(JobSpec())
-    await manager.cancel(queued.id)
-    assert status(manager, queued.id) == JobStatus.cancelled and pool.sent == []
+async def test_cancel_a_waiting_job_at_once_and_a_running_one_through_its_worker(manager: JobManager) -> None:
+    executor = fake(manager)
+    waiting = await manager.submit(JobSpec())
+    await until(lambda: executor.ids() == [waiting.id])
+    await manager.cancel(waiting.id)
+    assert status(manager, waiting.id) == JobStatus.cancelled and executor.waiting == []
     with pytest.raises(JobConflict):
-        await manager.cancel(queued.id)  # it has ended
+        await manager.cancel(waiting.id)  # it has ended
 
-    pool.say(pool.workers[0], Ready({}))
     running = await manager.submit(JobSpec())
-    await until(lambda: pool.runs() == [(pool.workers[0], running.id)])
+    await until(lambda: running.id in executor.waiting)
     with pytest.raises(JobConflict):
         await manager.control(running.id, PauseCommand(action="pause"))  # not running until it says so
-    pool.say(pool.workers[0], encode_event(running.id, event("status", status="running", message="")))
+    executor.take(running.id)
     await until(lambda: status(manager, running.id) == JobStatus.running)
     await manager.control(running.id, PauseCommand(action="pause"))
     await manager.cancel(running.id)
-    commands = [message for _, message in pool.sent if isinstance(message, ControlJob)]
-    assert commands == [ControlJob(running.id, PauseCommand(action="pause")), ControlJob(running.id, CancelCommand())]
+    assert executor.commands == [(running.id, PauseCommand(action="pause")), (running.id, CancelCommand())]
+    assert status(manager, running.id) == JobStatus.running  # until its worker says how it ended
+
+
+async def test_a_cuda_job_is_refused_once_the_workers_say_there_is_no_cuda(manager: JobManager) -> None:
+    executor = fake(manager)
+    spec = JobSpec.model_validate({"device": "cuda"})
+    assert manager.device_error(spec) is None  # not known yet: the worker would say so
+    executor.cuda = False
+    assert manager.device_error(spec) == "this server has no CUDA device"
+    assert manager.device_error(JobSpec.model_validate({"device": "cpu"})) is None
 
 
 async def test_jobs_on_an_uploaded_table_carry_its_rows_to_the_worker_one_copy_for_all(manager: JobManager) -> None:
-    pool = fake(manager)
+    executor = fake(manager)
     created = datetime(2026, 11, 26, tzinfo=UTC)
     table = DatasetRecord("0123456789ab", "t", created, 4, ["a", "b"], "y", "class", [0.0, 1.0], 40)
     await manager.add_dataset(table, UploadedRows(b"\x00" * 32, b"\x00" * 16))
     data = {"kind": "uploaded", "dataset": "0123456789ab", "n_rows": 4, "n_features": 2, "n_classes": 2}
     first, second = [await manager.submit(JobSpec.model_validate({"data": data})) for _ in range(2)]
-    for worker in pool.workers:
-        pool.say(worker, Ready({"cuda": False}))
-    await until(lambda: len(pool.runs()) == 2)
-    [one, other] = [message for _, message in pool.sent if isinstance(message, RunJob)]
+    await until(lambda: len(executor.submitted) == 2)
+    [one, other] = executor.submitted
     assert one.rows == UploadedRows(b"\x00" * 32, b"\x00" * 16) and one.rows is other.rows
-    assert [first.id, second.id] == [job_id for _, job_id in pool.runs()]
+    assert [first.id, second.id] == executor.ids()
     with pytest.raises(DatasetGone):  # one never stored, or deleted since the route looked
         await manager.submit(JobSpec.model_validate({"data": {**data, "dataset": "ffffffffffff"}}))
 
@@ -218,3 +245,20 @@ async def test_uploads_at_once_never_store_more_than_max_datasets_and_a_delete_m
     assert {d.id for d in store.list_datasets()} == {tables[i].id for i in (1, 2, 5)}
     await manager.stop()
     store.close()
+
+
+async def test_jobs_a_stopped_server_left_waiting_are_handed_over_again_and_running_ones_failed(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}", workers=1)
+    store = SqlStore(settings.database_url)
+    store.create_schema()
+    waiting, running = new_record(JobSpec()), new_record(JobSpec())
+    running.status = JobStatus.running
+    store.write(WriteBatch(new_jobs=[waiting, running]))
+    manager = JobManager(settings, store, Hub(64), executor=FakeExecutor)
+    await manager.start()
+    try:
+        await until(lambda: status(manager, running.id) == JobStatus.failed)
+        assert fake(manager).ids() == [waiting.id] and message(manager, running.id) == "server restarted"
+    finally:
+        await manager.stop()
+        store.close()

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trainscope.config import Limits
-from trainscope.jobs.messages import Worker
 from trainscope.jobs.reads import SNAPSHOT_TYPES
 from trainscope.jobs.wire import JobEvent
 from trainscope.schemas import InvalidTransition, JobStatus, UploadedRows, check_transition
@@ -35,7 +34,7 @@ class LiveJob:
     status: JobStatus | None  # None until its first status event is recorded
     last_seq: int
     spec_json: str
-    worker: Worker | None = None
+    submitted: bool = False  # handed to the executor
     rows: UploadedRows | None = None  # its uploaded table, held until it ends (shared by the jobs on it)
     started: bool = False
     client: str = ""  # the submitting address, for the per-client limit
@@ -108,7 +107,7 @@ class Ledger:
         seq = live.last_seq + 1
         body = f'{{"job":"{job_id}","seq":{seq},{message.body[1:]}'  # the ids are hex: nothing to escape
         if status is None and (reason := self._no_room(live, len(body))):
-            if not live.stop_reason and live.worker is not None:
+            if not live.stop_reason:  # an event, not a status: its worker runs it
                 live.stop_reason = reason
                 self.stop_job(job_id, live)
             return

@@ -1,4 +1,5 @@
-"""The job manager: FIFO queue, worker dispatch and the event pump (events are booked by the ledger).
+"""The job manager: the one write path (the event pump) and the jobs' state machine. Its executor runs
+the jobs (queue, dispatch, workers: executor.py); the ledger books their events.
 
 The pump is the only writer to the store. Every change (a job created, cancelled or deleted, an event
 from a worker, a worker's death) arrives in one inbox; the pump applies a batch of them to its
@@ -11,16 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
 import weakref
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from trainscope.config import Settings
-from trainscope.jobs.executor import ExecutorFactory
+from trainscope.jobs.executor import ExecutorFactory, ExecutorReport, JobEnded, make_executor
 from trainscope.jobs.groups import PlannedRun
 from trainscope.jobs.ledger import Ledger, LiveJob, Pending, utcnow
 from trainscope.jobs.messages import (
@@ -31,24 +32,19 @@ from trainscope.jobs.messages import (
     Create,
     Delete,
     DeleteDataset,
-    Died,
     Fail,
-    FromWorker,
     PumpMessage,
     Request,
     Stop,
     Withdraw,
-    Worker,
 )
-from trainscope.jobs.pool import LocalPool, describe_exit
-from trainscope.jobs.wire import ControlJob, Heartbeat, JobEvent, JobIdle, Ready, RunJob
+from trainscope.jobs.wire import JobEvent, RunJob
 from trainscope.schemas import CancelCommand, Command, JobSpec, JobStatus, UploadedData, UploadedRows
 from trainscope.store.base import DatasetRecord, GroupRecord, JobRecord, RunStore, StoreUnavailable, WriteBatch
 from trainscope.stream.hub import Hub
 
 log = logging.getLogger(__name__)
 
-MAX_FAILED_STARTS = 3  # workers that die before they are ready; past this we stop replacing them
 ROOM_CHECK_S = 0.5  # how often the pump looks at the database's free space (~0.1 ms a look)
 
 
@@ -97,18 +93,17 @@ def new_record(spec: JobSpec, group_id: str | None = None) -> JobRecord:
 
 
 class JobManager:
-    def __init__(self, settings: Settings, store: RunStore, hub: Hub, executor: ExecutorFactory = LocalPool) -> None:
+    def __init__(
+        self, settings: Settings, store: RunStore, hub: Hub, executor: ExecutorFactory = make_executor
+    ) -> None:
         self.settings = settings
         self.store = store
         self.hub = hub
-        self.pool = executor(settings, self._from_worker)
+        self.executor = executor(settings, self._from_executor)
         self._inbox: asyncio.Queue[PumpMessage] = asyncio.Queue()
         self.ledger = Ledger(settings.limits, self._stop_for_room)
-        self._queue: deque[str] = deque()
-        self._failed_starts = 0
-        self._stopping = False
+        self._recovered: list[str] = []  # jobs a previous server process left queued
         self._pump_task: asyncio.Task[None] | None = None
-        self._watchdog: asyncio.Task[None]
         self._loop: asyncio.AbstractEventLoop | None = None
         # uploaded tables by id while jobs on them wait or run: one copy however many jobs share it
         self._tables: weakref.WeakValueDictionary[str, UploadedRows] = weakref.WeakValueDictionary()
@@ -138,18 +133,17 @@ class JobManager:
                 continue
             try:
                 [live.rows] = await self._rows_for([spec])
-                self._queue.append(record.id)
+                self._recovered.append(record.id)
             except DatasetGone as gone:
                 self._inbox.put_nowait(Fail(record.id, f"its uploaded dataset {gone.dataset_id} was deleted"))
-        self.pool.start()
+        await asyncio.to_thread(self.executor.start)
+        for job_id in self._recovered:
+            self._submit(job_id)
         self._pump_task = asyncio.create_task(self._pump(), name="event-pump")
-        self._watchdog = asyncio.create_task(self._watch_for_hangs(), name="hang-watchdog")
 
     async def stop(self) -> None:
         """Stop the workers (a running job ends `failed`), drain the inbox, then stop the pump."""
-        self._stopping = True
-        self._watchdog.cancel()
-        await asyncio.to_thread(self.pool.stop)
+        await asyncio.to_thread(self.executor.stop)
         self._inbox.put_nowait(Stop())
         if self._pump_task is None:
             return
@@ -166,10 +160,9 @@ class JobManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pump_task
 
-    def _from_worker(self, message: FromWorker) -> None:
-        """A worker's report, from any thread (the executor's)."""
+    def _from_executor(self, message: ExecutorReport) -> None:
+        """A job's event or its end, from any thread (the executor's)."""
         assert self._loop is not None
-        message.worker.last_seen = time.monotonic()  # heard now, even if the pump is stalled behind a full disk
         with contextlib.suppress(RuntimeError):  # the loop has closed: the server is gone
             self._loop.call_soon_threadsafe(self._inbox.put_nowait, message)
 
@@ -234,7 +227,7 @@ class JobManager:
         return tables
 
     async def cancel(self, job_id: str) -> None:
-        """Cancel a queued job at once, or ask a running one's worker to stop (JobConflict if ended)."""
+        """Cancel a waiting job at once, or ask a running one's worker to stop (JobConflict if ended)."""
         await self._ask(lambda done: Cancel(job_id, done))
 
     async def control(self, job_id: str, command: Command) -> None:
@@ -279,20 +272,19 @@ class JobManager:
             return None
         if self.settings.device == "cpu":
             return "this server runs jobs on the CPU only (TRAINSCOPE_DEVICE=cpu)"
-        ready = [w for w in self.pool.workers if w.ready]
-        if ready and not any(w.info.get("cuda") for w in ready):
+        if self.executor.has_cuda() is False:
             return "this server has no CUDA device"
         return None  # not known until a worker is up; the worker fails the job with a clear message
 
     def health(self) -> dict[str, Any]:
-        workers = [
-            {"index": w.index, "pid": w.pid, "ready": w.ready, "job": w.job, **w.info} for w in self.pool.workers
-        ]
+        workers = self.executor.workers()
+        queued = self._queued()
         return {
+            "executor": self.settings.executor,
             "workers": workers,
-            "ready_workers": sum(w.ready for w in self.pool.workers),
-            "queued": len(self._queue),
-            "active": len(self.ledger.live) - len(self._queue),
+            "ready_workers": sum(w["ready"] for w in workers),
+            "queued": queued,
+            "active": len(self.ledger.live) - queued,
             "store_bytes": self.ledger.stored_bytes,
             "store_budget_bytes": self.settings.limits.max_store_bytes,
         }
@@ -323,14 +315,12 @@ class JobManager:
                         if not future.done():
                             future.set_exception(error)
                     continue
-            self._withdraw_unanswered(pending)
+            self._submit_created(pending)
             for job, item in pending.published:
                 self.hub.publish(job, item)
             for future in pending.resolved:
                 if not future.done():
                     future.set_result(None)
-            if not stopping:
-                self._dispatch()
 
     async def _write(self, batch: WriteBatch) -> None:
         """Commit, retrying with back-off: a locked or full database delays events, never drops them."""
@@ -372,8 +362,13 @@ class JobManager:
         )
 
     def _handle(self, message: PumpMessage, pending: Pending) -> None:
-        if isinstance(message, FromWorker):
-            self._handle_worker(message, pending)
+        if isinstance(message, JobEvent):
+            if message.job_id in self.ledger.live:
+                self.ledger.record_encoded(message, pending)
+        elif isinstance(message, JobEnded):
+            if message.job_id in self.ledger.live:  # it ended without a final status: say why, never hang
+                why = message.failure or "the worker finished the job without a final status"
+                self._fail(message.job_id, why, pending)
         elif isinstance(message, Create | Cancel | Control | Annotate | Delete | AddDataset | DeleteDataset):
             if not message.done.cancelled():  # else the caller has been told it did not happen
                 self._handle_request(message, pending)
@@ -399,7 +394,6 @@ class JobManager:
                 pending.created.append((done, [record.id for record in records]))
                 for record, spec_json, rows in zip(records, spec_jsons, tables, strict=True):
                     self.ledger.live[record.id] = LiveJob(None, 0, spec_json, client=client, rows=rows)
-                    self._queue.append(record.id)
                     self.ledger.status(record.id, JobStatus.queued, "waiting for a worker", pending)
                     record.last_seq, record.message = self.ledger.live[record.id].last_seq, "waiting for a worker"
             case Cancel(job_id, done):
@@ -407,17 +401,15 @@ class JobManager:
                 if live is None:
                     done.set_exception(JobConflict("the job has already ended"))
                     return
-                if live.status == JobStatus.queued and job_id in self._queue:
-                    self._queue.remove(job_id)
+                if not live.submitted or self.executor.cancel(job_id):  # else its worker is asked to stop it
+                    live.submitted = False  # never to be handed over now
                     self.ledger.status(job_id, JobStatus.cancelled, "cancelled before it started", pending)
-                elif live.worker is not None:
-                    self.pool.send(live.worker, ControlJob(job_id, CancelCommand()))
             case Control(job_id, command, done):
                 live = self.ledger.live.get(job_id)
-                if live is None or live.worker is None or live.status not in (JobStatus.running, JobStatus.paused):
+                running = live is not None and live.status in (JobStatus.running, JobStatus.paused)
+                if not running or not self.executor.control(job_id, command):
                     done.set_exception(JobConflict("the job is not running"))
                     return
-                self.pool.send(live.worker, ControlJob(job_id, command))
             case Annotate(job_id, values, done):
                 pending.batch.update(job_id, **values)
             case Delete(job_id, done):
@@ -452,97 +444,43 @@ class JobManager:
                 f"stored events take {self.ledger.stored_bytes / 2**20:.0f} MB of the "
                 f"{limits.max_store_bytes / 2**20:.0f} MB this server keeps: delete runs to make room"
             )
-        if len(self._queue) + jobs > limits.queue_length:
-            return QueueFull(f"{len(self._queue)} jobs are waiting already")
+        if (queued := self._queued()) + jobs > limits.queue_length:
+            return QueueFull(f"{queued} jobs are waiting already")
         owned = sum(job.client == client for job in self.ledger.live.values()) if client else 0
         if client and owned + jobs > limits.max_jobs_per_client:
             return QueueFull(f"this client has {owned} jobs queued or running (at most {limits.max_jobs_per_client})")
         return None
 
-    def _handle_worker(self, message: FromWorker, pending: Pending) -> None:
-        """What a worker said (through its executor), or its death."""
-        worker = message.worker
-        match message.report:
-            case Ready(info):
-                worker.ready, worker.info = True, info
-                self._failed_starts = 0
-            case JobEvent(job_id) as event:
-                if job_id in self.ledger.live:
-                    self.ledger.record_encoded(event, pending)
-            case JobIdle(job_id):
-                worker.job = None
-                if job_id in self.ledger.live:  # it ended without saying how: should not happen, but never hang
-                    self._fail(job_id, "the worker finished the job without a final status", pending)
-            case Died(exitcode):
-                if worker.job is not None:
-                    self._fail(worker.job, worker.hung or describe_exit(exitcode), pending)
-                    worker.job = None
-                self._replace(worker, exitcode)
-            case Heartbeat():
-                pass  # still alive: last_seen is all it updates
-
-    async def _watch_for_hangs(self) -> None:
-        """Kill a worker that has a job but has said nothing for `hang_timeout_s`: its heartbeat thread
-        beats every `heartbeat_s` whatever its job does, so this is a process stopped or stuck in C
-        holding the interpreter, not a slow job; its death then fails the job."""
-        limit = self.settings.hang_timeout_s
-        while True:
-            await asyncio.sleep(min(1.0, limit / 4))
-            now = time.monotonic()
-            for worker in self.pool.workers:
-                if worker.job is not None and not worker.hung and now - worker.last_seen > limit:
-                    worker.hung = f"worker hung: nothing heard for {limit:g} s; killed"
-                    log.warning("worker %d (job %s): %s", worker.index, worker.job, worker.hung)
-                    self.pool.kill(worker)
-
-    def _replace(self, worker: Worker, exitcode: int | None) -> None:
-        if self._stopping or self.pool.workers[worker.index] is not worker:
-            return
-        if not worker.ready:
-            self._failed_starts += 1
-            if self._failed_starts > MAX_FAILED_STARTS:
-                log.error("worker %d failed to start (%s); not replacing it", worker.index, describe_exit(exitcode))
-                return
-        log.warning("worker %d died (%s); starting a new one", worker.index, describe_exit(exitcode))
-        self.pool.replace(worker)
+    def _queued(self) -> int:
+        return sum(live.status == JobStatus.queued for live in self.ledger.live.values())
 
     def _fail(self, job_id: str, message: str, pending: Pending) -> None:
-        if job_id in self._queue:
-            self._queue.remove(job_id)
         if job_id in self.ledger.live:
             self.ledger.status(job_id, JobStatus.failed, message, pending)
 
-    def _withdraw_unanswered(self, pending: Pending) -> None:
-        """Jobs whose submitter gave up waiting (StoreStalled) leave the queue before any dispatch, and
-        are recorded cancelled in the next batch."""
+    def _submit_created(self, pending: Pending) -> None:
+        """Hand the jobs just stored to the executor, unless their submitter gave up waiting (StoreStalled):
+        those are recorded cancelled in the next batch, never run."""
         for future, job_ids in pending.created:
             if future.cancelled():
-                for job_id in job_ids:
-                    if job_id in self._queue:
-                        self._queue.remove(job_id)
                 self._inbox.put_nowait(Withdraw(job_ids))
+                continue
+            for job_id in job_ids:
+                self._submit(job_id)
+
+    def _submit(self, job_id: str) -> None:
+        live = self.ledger.live.get(job_id)
+        if live is not None and live.status == JobStatus.queued and not live.submitted:
+            live.submitted = True
+            device = json.loads(live.spec_json).get("device", "auto")  # where the executor may place it
+            self.executor.submit(RunJob(job_id, live.spec_json, live.rows, device))
 
     def _stop_running_jobs(self, reason: str) -> None:
         log.error("stopping every running job: %s", reason)
         for job_id, live in self.ledger.live.items():
-            if live.worker is not None and not live.stop_reason:
+            if live.status in (JobStatus.running, JobStatus.paused) and not live.stop_reason:
                 live.stop_reason = reason
                 self._stop_for_room(job_id, live)
 
     def _stop_for_room(self, job_id: str, live: LiveJob) -> None:
-        assert live.worker is not None
-        self.pool.send(live.worker, ControlJob(job_id, CancelCommand()))
-
-    def _dispatch(self) -> None:
-        """Hand queued jobs, oldest first, to idle workers."""
-        for worker in self.pool.workers:
-            if not self._queue:
-                return
-            if not worker.idle:
-                continue
-            job_id = self._queue.popleft()
-            live = self.ledger.live[job_id]
-            worker.job, live.worker, worker.last_seen = job_id, worker, time.monotonic()
-            if not self.pool.send(worker, RunJob(job_id, live.spec_json, live.rows)):
-                worker.job, live.worker = None, None
-                self._queue.appendleft(job_id)
+        self.executor.control(job_id, CancelCommand())

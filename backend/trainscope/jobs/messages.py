@@ -1,54 +1,16 @@
-"""The messages the server says to itself: a worker's report as its executor hands it to the pump (with
-the worker's death, which the executor says for it), and the requests to the pump from the API, from
-recovery at start and from the pump itself. Typed, never tuples unpacked by position; requests carry the
-futures they are answered through, so none of these leaves the server's process (wire.py's do)."""
+"""The messages the server says to itself: the requests to the pump from the API, from recovery at start
+and from the pump itself, besides what its executor reports (executor.py). Typed, never tuples unpacked
+by position; requests carry the futures they are answered through, so none of these leaves the server's
+process (wire.py's do)."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from trainscope.jobs.wire import Heartbeat, JobEvent, JobIdle, Ready
+from trainscope.jobs.executor import ExecutorReport
 from trainscope.schemas import Command, UploadedRows
 from trainscope.store.base import DatasetRecord, GroupRecord, JobRecord
-
-# ---- from a worker, as its executor hands it to the pump ------------------------------------------
-
-
-@dataclass(frozen=True)
-class Died:
-    exitcode: int | None
-
-
-WorkerReport = Ready | JobEvent | JobIdle | Heartbeat | Died
-
-
-@dataclass(eq=False)
-class Worker:
-    """One worker as the manager sees it, whatever runs it (a local process, later a Ray actor)."""
-
-    index: int
-    ready: bool = False
-    job: str | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-    last_seen: float = 0.0  # monotonic time of its last message
-    hung: str = ""  # why the watchdog killed it, if it did
-
-    @property
-    def pid(self) -> int | None:
-        return None
-
-    @property
-    def idle(self) -> bool:
-        return self.ready and self.job is None
-
-
-@dataclass(frozen=True, eq=False)
-class FromWorker:
-    worker: Worker
-    report: WorkerReport
-
 
 # ---- to the pump (from the API, from recovery at start, and from the pump itself) --------------
 
@@ -125,4 +87,4 @@ class Stop:
 
 
 Request = Create | Cancel | Control | Annotate | Delete | AddDataset | DeleteDataset  # answered through `done`
-PumpMessage = Request | Fail | Withdraw | Stop | FromWorker
+PumpMessage = Request | Fail | Withdraw | Stop | ExecutorReport

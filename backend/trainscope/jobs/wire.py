@@ -16,10 +16,24 @@ from trainscope.schemas import Command, EventBase, UploadedRows
 
 
 @dataclass(frozen=True)
+class WorkerConfig:
+    """What a worker needs of the server's settings, given once when it starts."""
+
+    device: str  # where `auto` jobs run: auto, cpu or cuda
+    torch_threads: int
+    emit_interval_s: float
+    emit_max_steps: int
+    max_job_seconds: float
+    nice: int = 0
+    heartbeat_s: float = 1.0
+
+
+@dataclass(frozen=True)
 class RunJob:
     job_id: str
     spec_json: str
     rows: UploadedRows | None = None  # the uploaded table the spec names (a worker has no store)
+    device: str = "auto"  # the spec's, for the executor to place it
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""Entry point of a worker process: warm up once, then run jobs sent over a pipe.
+"""A worker's loop: warm up once, then run the jobs it is sent, one at a time.
 
-Imports training/, the spec models and the messages (jobs/messages.py), never the web layer. It takes
-RunJob, ControlJob and StopWorker (tasks pipe) and sends Ready, JobEvent, Heartbeat and JobIdle
-(events pipe). A thread of its own beats every `heartbeat_s`, whatever the training loop is doing: the
+Imports training/, the spec models and what crosses a process boundary (jobs/wire.py), never the web
+layer nor the store. It takes RunJob, ControlJob and StopWorker from its inbox and sends Ready, JobEvent,
+Heartbeat and JobIdle to its outbox: a pair of pipes in a local worker process, a pair of queues in a
+Ray actor. A thread of its own beats every `heartbeat_s`, whatever the training loop is doing: the
 server judges a worker hung by that, so a job that spends a while without events (building MNIST-1D
 takes ~2.7 s, much longer on a loaded machine) or a worker starved by load is never taken for hung.
 """
@@ -15,8 +16,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
 from trainscope.jobs.wire import (
     ControlJob,
@@ -26,6 +26,7 @@ from trainscope.jobs.wire import (
     Ready,
     RunJob,
     StopWorker,
+    WorkerConfig,
     encode_event,
 )
 from trainscope.schemas import Command, EventBase, JobStatus, StatusEvent
@@ -59,11 +60,23 @@ class _ServerStopping(Exception):
     pass
 
 
+class Inbox(Protocol):
+    """Where a worker's messages come from (a multiprocessing Connection is one)."""
+
+    def poll(self, timeout: float | None = 0.0) -> bool: ...
+
+    def recv(self) -> Any: ...
+
+
+class Sink(Protocol):
+    def send(self, obj: Any) -> None: ...
+
+
 class Outbox:
-    """The events pipe, shared by the training loop and the heartbeat thread: one send at a time (a
+    """The events channel, shared by the training loop and the heartbeat thread: one send at a time (a
     Connection's send is not thread-safe; interleaved writes would corrupt both messages)."""
 
-    def __init__(self, events: Connection) -> None:
+    def __init__(self, events: Sink) -> None:
         self.events = events
         self.lock = threading.Lock()
 
@@ -82,10 +95,10 @@ def beat(outbox: Outbox, every_s: float) -> None:
         return
 
 
-class PipeControl:
-    """The trainer's Control: commands for this job from the tasks pipe."""
+class InboxControl:
+    """The trainer's Control: commands for this job from the worker's inbox."""
 
-    def __init__(self, job_id: str, tasks: Connection) -> None:
+    def __init__(self, job_id: str, tasks: Inbox) -> None:
         self.job_id, self.tasks = job_id, tasks
 
     def poll(self, wait: float) -> list[Command]:
@@ -130,7 +143,7 @@ def encoding_emit(job_id: str, send: Callable[[JobEvent], None]) -> Callable[[Ev
     return emit
 
 
-def run_job(message: RunJob, server_device: str, tasks: Connection, events: Outbox, policy: Any) -> None:
+def run_job(message: RunJob, server_device: str, tasks: Inbox, events: Outbox, policy: Any) -> None:
     from trainscope.schemas import JobSpec, UploadedData
     from trainscope.training.driver import fit, resolve_device
 
@@ -146,7 +159,7 @@ def run_job(message: RunJob, server_device: str, tasks: Connection, events: Outb
         device = resolve_device(spec.device)
         detail = {"device": str(device), "pid": os.getpid()}
         emit(StatusEvent(step=0, status=JobStatus.running, message=f"running on {device}", detail=detail))
-        result = fit(spec, emit, PipeControl(job_id, tasks), policy)
+        result = fit(spec, emit, InboxControl(job_id, tasks), policy)
         emit(
             StatusEvent(
                 step=result.step, status=JobStatus(result.status), message=result.message, detail=result.summary
@@ -161,32 +174,22 @@ def run_job(message: RunJob, server_device: str, tasks: Connection, events: Outb
         events.send(JobIdle(job_id))
 
 
-def worker_main(
-    tasks: Connection,
-    events: Connection,
-    server_device: str,
-    torch_threads: int,
-    emit_interval_s: float,
-    emit_max_steps: int,
-    max_job_seconds: float,
-    nice: int = 0,
-    heartbeat_s: float = 1.0,
-) -> None:
+def worker_main(tasks: Inbox, events: Sink, config: WorkerConfig) -> None:
     try:
-        if nice:
-            os.nice(nice)
+        if config.nice:
+            os.nice(config.nice)
         outbox = Outbox(events)
-        outbox.send(Ready(warm_up(torch_threads)))
-        threading.Thread(target=beat, args=(outbox, heartbeat_s), daemon=True, name="heartbeat").start()
+        outbox.send(Ready(warm_up(config.torch_threads)))
+        threading.Thread(target=beat, args=(outbox, config.heartbeat_s), daemon=True, name="heartbeat").start()
         from trainscope.training.driver import EmitPolicy
 
-        policy = EmitPolicy(emit_interval_s, emit_max_steps, max_job_seconds)
+        policy = EmitPolicy(config.emit_interval_s, config.emit_max_steps, config.max_job_seconds)
         while True:
             message = tasks.recv()
             if isinstance(message, StopWorker):
                 return
             if isinstance(message, RunJob):
-                run_job(message, server_device, tasks, outbox, policy)
+                run_job(message, config.device, tasks, outbox, policy)
             # a control command for a job that already ended is ignored
     except (EOFError, OSError, _ServerStopping, KeyboardInterrupt):
         return  # the server went away or asked us to stop

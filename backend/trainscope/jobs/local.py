@@ -1,4 +1,5 @@
-"""The local executor: long-lived worker processes (spawn context: CUDA-safe), one pair of pipes each.
+"""The local executor: long-lived worker processes on this machine (spawn context: CUDA-safe), one pair
+of pipes each, under the slot executor's queue, dispatch and watchdog.
 
 Each worker has its own pipes rather than one shared queue: a worker killed while writing to a
 shared queue can leave its lock held and stall every other worker.
@@ -15,8 +16,8 @@ from multiprocessing.process import BaseProcess
 
 from trainscope.config import Settings
 from trainscope.jobs.executor import OnReport
-from trainscope.jobs.messages import Died, FromWorker, Worker
-from trainscope.jobs.wire import StopWorker, ToWorker
+from trainscope.jobs.slots import Died, Report, SlotExecutor, Worker, worker_config
+from trainscope.jobs.wire import RunJob, StopWorker, ToWorker, WorkerConfig
 from trainscope.jobs.worker import worker_main
 
 
@@ -41,36 +42,20 @@ def describe_exit(exitcode: int | None) -> str:
     return f"worker process exited with code {exitcode}"
 
 
-class LocalPool:
-    """Starts, feeds and replaces worker processes; a reader thread per worker hands each report it
-    sends (and, at the end, its death) to `on_report`."""
+class LocalProcesses:
+    """Starts, feeds and kills worker processes; a reader thread per worker reports each message it
+    sends and, at the end, its death."""
 
-    def __init__(self, settings: Settings, on_report: OnReport) -> None:
-        self.settings = settings
-        self.on_report = on_report
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
         self.context = multiprocessing.get_context("spawn")
-        self.workers: list[Worker] = []
 
-    def start(self) -> None:
-        self.workers = [self._spawn(i) for i in range(self.settings.workers)]
-
-    def _spawn(self, index: int) -> LocalWorker:
-        settings = self.settings
+    def spawn(self, index: int, report: Report) -> Worker:
         tasks_out, tasks_in = self.context.Pipe(duplex=False)
         events_out, events_in = self.context.Pipe(duplex=False)
         process = self.context.Process(
             target=worker_main,
-            args=(
-                tasks_out,
-                events_in,
-                settings.device,
-                settings.torch_threads,
-                settings.emit_interval_s,
-                settings.emit_max_steps,
-                settings.limits.max_job_seconds,
-                settings.worker_nice,
-                settings.heartbeat_s,
-            ),
+            args=(tasks_out, events_in, self.config),
             name=f"trainscope-worker-{index}",
             daemon=True,
         )
@@ -78,32 +63,24 @@ class LocalPool:
         tasks_out.close()  # the child's ends: closing ours lets EOF tell us when the child dies
         events_in.close()
         handle = LocalWorker(index, process=process, tasks=tasks_in)
-        threading.Thread(target=self._read, args=(handle, events_out), daemon=True, name=f"reader-{index}").start()
+        reader = threading.Thread(target=self._read, args=(handle, events_out, report), name=f"reader-{index}")
+        reader.daemon = True
+        reader.start()
         return handle
 
-    def _read(self, handle: LocalWorker, events: Connection) -> None:
+    def _read(self, handle: LocalWorker, events: Connection, report: Report) -> None:
         assert handle.process is not None
         try:
             while True:
-                self.on_report(FromWorker(handle, events.recv()))
+                report(handle, events.recv())
         except (EOFError, OSError):
             pass
         events.close()
         handle.process.join(timeout=5)
-        self.on_report(FromWorker(handle, Died(handle.process.exitcode)))
+        report(handle, Died(describe_exit(handle.process.exitcode)))
 
-    def replace(self, dead: Worker) -> Worker:
-        assert isinstance(dead, LocalWorker) and dead.tasks is not None
-        dead.tasks.close()
-        handle = self._spawn(dead.index)
-        self.workers[dead.index] = handle
-        return handle
-
-    def kill(self, worker: Worker) -> None:
-        """SIGKILL: its reader thread then reports the death as for any other."""
-        assert isinstance(worker, LocalWorker) and worker.process is not None
-        if worker.process.is_alive():
-            worker.process.kill()
+    def fits(self, worker: Worker, job: RunJob) -> bool:
+        return True  # every worker here sees every device of this machine
 
     def send(self, worker: Worker, message: ToWorker) -> bool:
         assert isinstance(worker, LocalWorker) and worker.tasks is not None
@@ -113,13 +90,28 @@ class LocalPool:
         except (BrokenPipeError, OSError):
             return False
 
-    def stop(self, timeout: float = 5.0) -> None:
-        for worker in self.workers:
+    def kill(self, worker: Worker) -> None:
+        """SIGKILL: its reader thread then reports the death as for any other."""
+        assert isinstance(worker, LocalWorker) and worker.process is not None
+        if worker.process.is_alive():
+            worker.process.kill()
+
+    def release(self, worker: Worker) -> None:
+        assert isinstance(worker, LocalWorker) and worker.tasks is not None
+        worker.tasks.close()
+
+    def stop(self, workers: list[Worker], timeout: float) -> None:
+        for worker in workers:
             self.send(worker, StopWorker())
-        for worker in self.workers:
+        for worker in workers:
             assert isinstance(worker, LocalWorker) and worker.process is not None and worker.tasks is not None
             worker.process.join(timeout)
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(timeout)
             worker.tasks.close()
+
+
+def local_executor(settings: Settings, on_report: OnReport) -> SlotExecutor:
+    backend = LocalProcesses(worker_config(settings))
+    return SlotExecutor(backend, settings.workers, settings.hang_timeout_s, on_report)

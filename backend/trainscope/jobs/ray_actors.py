@@ -1,0 +1,181 @@
+"""The Ray executor: the same warm workers, queue and watchdog as the local one (slots.py), each worker a
+Ray actor on a cluster (`TRAINSCOPE_RAY_ADDRESS`, or one started here when unset). An actor runs the
+worker loop (worker.py) on a thread of its own between two queues; the server streams what it sends
+through a generator method, in order, and feeds it through another. Ray is an optional extra
+(`pip install 'trainscope[ray]'`); the cluster's nodes need trainscope installed, as the server has.
+
+Each actor asks Ray for one CPU (`settings.workers` of them) or, for jobs on CUDA, one GPU
+(`settings.ray_gpu_workers` more): a job goes to an actor that holds what its spec's device needs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from trainscope.config import Settings
+from trainscope.jobs.executor import OnReport
+from trainscope.jobs.slots import Died, Report, SlotExecutor, Worker, worker_config
+from trainscope.jobs.wire import RunJob, StopWorker, ToWorker, WorkerConfig
+from trainscope.jobs.worker import worker_main
+
+log = logging.getLogger(__name__)
+
+_END = object()  # the worker loop has returned: the report stream ends
+
+
+class InOrder:
+    """An actor's inbox: messages numbered by the server, handed to the worker loop in that order
+    (a threaded actor may run two calls of `send` out of order)."""
+
+    def __init__(self) -> None:
+        self._ready: deque[Any] = deque()
+        self._early: dict[int, Any] = {}
+        self._next = 0
+        self._arrived = threading.Condition()
+
+    def put(self, seq: int, message: Any) -> None:
+        with self._arrived:
+            self._early[seq] = message
+            while self._next in self._early:
+                self._ready.append(self._early.pop(self._next))
+                self._next += 1
+            self._arrived.notify_all()
+
+    def poll(self, timeout: float | None = 0.0) -> bool:
+        with self._arrived:
+            return self._arrived.wait_for(lambda: bool(self._ready), timeout)
+
+    def recv(self) -> Any:
+        with self._arrived:
+            self._arrived.wait_for(lambda: bool(self._ready))
+            return self._ready.popleft()
+
+
+class StreamOut:
+    """An actor's outbox: what the worker loop sends, drained by the server's `reports` stream."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[Any] = queue.Queue()
+
+    def send(self, message: Any) -> None:
+        self.queue.put(message)
+
+
+class ActorWorker:
+    """The body of a worker actor (made a Ray actor class by `ray.remote` when the executor starts)."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self.inbox = InOrder()
+        self.outbox = StreamOut()
+        threading.Thread(target=self._run, args=(config,), daemon=True, name="worker-loop").start()
+
+    def _run(self, config: WorkerConfig) -> None:
+        try:
+            worker_main(self.inbox, self.outbox, config)
+        finally:
+            self.outbox.send(_END)
+
+    def send(self, seq: int, message: ToWorker) -> None:
+        self.inbox.put(seq, message)
+
+    def reports(self) -> Iterator[Any]:
+        """Everything the worker loop sends, until it returns."""
+        while (message := self.outbox.queue.get()) is not _END:
+            yield message
+
+
+@dataclass(eq=False)
+class ActorHandle(Worker):
+    actor: Any = None
+    gpu: bool = False
+    sent: int = 0  # messages numbered so far
+    lock: threading.Lock | None = None
+    reader: threading.Thread | None = None
+
+
+class RayActors:
+    """Starts, feeds and kills worker actors; a thread per actor reads its report stream."""
+
+    def __init__(self, config: WorkerConfig, address: str | None, cpu_workers: int) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise RuntimeError("TRAINSCOPE_EXECUTOR=ray needs Ray: pip install 'trainscope[ray]'") from None
+        self.ray = ray
+        self.config = config
+        self.address = address
+        self.cpu_workers = cpu_workers  # the first indexes hold a CPU each, the rest a GPU
+        self.started_here = False
+        self.actor_class: Any = None
+
+    def connect(self) -> None:
+        """Join the cluster (or start one on this machine, on loopback only) once."""
+        ray = self.ray
+        if not ray.is_initialized():
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # Ray reports usage to its makers otherwise
+            if self.address is None:
+                ray.init(_node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
+                self.started_here = True
+            else:
+                ray.init(address=self.address, log_to_driver=False)
+        self.actor_class = ray.remote(max_concurrency=4)(ActorWorker)
+
+    def spawn(self, index: int, report: Report) -> Worker:
+        if self.actor_class is None:
+            self.connect()
+        gpu = index >= self.cpu_workers
+        actor = self.actor_class.options(num_cpus=0 if gpu else 1, num_gpus=1 if gpu else 0).remote(self.config)
+        handle = ActorHandle(index, actor=actor, gpu=gpu, lock=threading.Lock())
+        handle.reader = threading.Thread(target=self._read, args=(handle, report), name=f"actor-reader-{index}")
+        handle.reader.daemon = True
+        handle.reader.start()
+        return handle
+
+    def _read(self, handle: ActorHandle, report: Report) -> None:
+        cause = "worker actor stopped"
+        try:
+            for ref in handle.actor.reports.remote():
+                report(handle, self.ray.get(ref))
+        except Exception as error:  # the actor, its process or its node died
+            cause = f"Ray actor died: {str(error).strip().splitlines()[0]}"
+        report(handle, Died(cause))
+
+    def fits(self, worker: Worker, job: RunJob) -> bool:
+        assert isinstance(worker, ActorHandle)
+        return worker.gpu if job.device == "cuda" else job.device == "auto" or not worker.gpu
+
+    def send(self, worker: Worker, message: ToWorker) -> bool:
+        assert isinstance(worker, ActorHandle) and worker.lock is not None
+        with worker.lock:  # numbered in the order sent
+            worker.actor.send.remote(worker.sent, message)
+            worker.sent += 1
+        return True  # a dead actor's death is reported by its stream
+
+    def kill(self, worker: Worker) -> None:
+        assert isinstance(worker, ActorHandle)
+        self.ray.kill(worker.actor, no_restart=True)
+
+    def release(self, worker: Worker) -> None:
+        pass  # Ray frees a dead actor's resources
+
+    def stop(self, workers: list[Worker], timeout: float) -> None:
+        for worker in workers:
+            self.send(worker, StopWorker())
+        for worker in workers:  # each says how its job ended, then its stream ends
+            assert isinstance(worker, ActorHandle) and worker.reader is not None
+            worker.reader.join(timeout)
+            self.kill(worker)
+        if self.started_here:
+            self.ray.shutdown()
+
+
+def ray_executor(settings: Settings, on_report: OnReport) -> SlotExecutor:
+    backend = RayActors(worker_config(settings), settings.ray_address, settings.workers)
+    count = settings.workers + settings.ray_gpu_workers
+    return SlotExecutor(backend, count, settings.hang_timeout_s, on_report)
