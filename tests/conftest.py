@@ -15,6 +15,7 @@ import pytest
 from tests.installed import build_wheel
 from tests.live import LiveServer
 from tests.pg import PostgresServer, server_binaries
+from tests.ray_cluster import RayCluster
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +23,39 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live = LiveServer(tmp_path_factory.mktemp("server") / "trainscope.db", workers=2).start()
     yield live
     live.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    cluster = RayCluster(tmp_path_factory.mktemp("ray")).start()
+    yield cluster
+    cluster.stop()
+
+
+def ray_env(cluster: RayCluster) -> dict[str, str]:
+    """A server's environment for running its jobs as actors on the test cluster."""
+    return {"TRAINSCOPE_EXECUTOR": "ray", "TRAINSCOPE_RAY_ADDRESS": cluster.address, **cluster.env}
+
+
+@pytest.fixture(scope="session")
+def ray_server(tmp_path_factory: pytest.TempPathFactory, ray_cluster: RayCluster) -> Iterator[LiveServer]:
+    """A server like `server` whose two workers are actors on a Ray cluster."""
+    live = LiveServer(tmp_path_factory.mktemp("ray-server") / "jobs.db", workers=2, env=ray_env(ray_cluster))
+    yield live.start()
+    live.stop()
+
+
+@pytest.fixture(params=["local", "ray"])
+def executor(request: pytest.FixtureRequest) -> str:
+    """Which executor runs a job-life test's jobs (each such test runs on both)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def job_server(executor: str, request: pytest.FixtureRequest) -> LiveServer:
+    """The shared server on the executor asked for."""
+    server: LiveServer = request.getfixturevalue("server" if executor == "local" else "ray_server")
+    return server
 
 
 EXAMPLE_KIND = Path(__file__).resolve().parents[1] / "examples" / "trainscope-polynomial"

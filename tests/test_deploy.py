@@ -4,6 +4,7 @@ files, and its plain install is a light client."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import zipfile
@@ -21,14 +22,14 @@ ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = ROOT / "backend" / "trainscope" / "frontend"
 
 
-def compose_config(*files: str) -> dict[str, Any]:
+def compose_config(*files: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """The compose files merged as docker-compose reads them (Debian's docker-compose checks them without
     an engine)."""
     compose = shutil.which("docker-compose")
     if compose is None:
         pytest.fail("docker-compose is missing: scripts/test installs Debian's package")
     command = [compose, *(arg for name in files for arg in ("-f", str(ROOT / name))), "config"]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})})
     assert result.returncode == 0, result.stderr
     config: dict[str, Any] = yaml.safe_load(result.stdout)
     return config
@@ -49,13 +50,32 @@ def test_the_compose_files_are_valid_alone_and_together() -> None:
     assert set(everything["services"]) == {"trainscope", "postgres"}
 
 
+def test_the_ray_file_runs_jobs_on_a_head_and_a_worker_node_sharing_a_token_it_never_holds() -> None:
+    files = ("docker-compose.yml", "docker-compose.ray.yml")
+    with pytest.raises(AssertionError, match="RAY_AUTH_TOKEN"):
+        compose_config(*files, env={"RAY_AUTH_TOKEN": ""})  # no token, no cluster
+    services = compose_config(*files, env={"RAY_AUTH_TOKEN": "t0ken"})["services"]
+    assert set(services) == {"trainscope", "ray-head", "ray-worker"}
+    app = services["trainscope"]
+    assert app["environment"]["TRAINSCOPE_EXECUTOR"] == "ray"
+    assert app["environment"]["TRAINSCOPE_RAY_ADDRESS"] == "ray-head:6379"
+    assert app["build"]["args"]["EXTRAS"] == "server,ray"
+    assert app["depends_on"]["ray-head"] == {"condition": "service_healthy"}
+    for name in ("trainscope", "ray-head", "ray-worker"):
+        service = services[name]
+        assert service["image"] == "trainscope:ray" and service["environment"]["RAY_AUTH_TOKEN"] == "t0ken"
+        assert "ports" not in service or name == "trainscope"  # the cluster is reached inside the network only
+    assert "--head" in services["ray-head"]["command"] and "--num-cpus=0" in services["ray-head"]["command"]
+    assert "--address=ray-head:6379" in services["ray-worker"]["command"]
+
+
 def test_dockerfile_pins_the_cpu_torch_before_the_app_unless_told_a_cuda_build() -> None:
     lines = (ROOT / "Dockerfile").read_text().splitlines()
     assert "ARG TORCH_VARIANT=cpu" in lines
     torch_line = next(i for i, line in enumerate(lines) if "torch==" in line)
     assert lines[torch_line].endswith("--index-url https://download.pytorch.org/whl/${TORCH_VARIANT}")
-    app_line = next(i for i, line in enumerate(lines) if "pip install --no-cache-dir '.[server]'" in line)
-    assert torch_line < app_line
+    app_line = next(i for i, line in enumerate(lines) if 'pip install --no-cache-dir ".[${EXTRAS}]"' in line)
+    assert torch_line < app_line and "ARG EXTRAS=server" in lines
 
 
 def test_the_built_package_ships_the_lesson_catalogue_the_migrations_and_the_page(wheel: Path) -> None:

@@ -1,4 +1,5 @@
-"""REST and websocket against a live uvicorn with the real worker pool and a temp SQLite file."""
+"""REST and websocket against a live uvicorn with the real workers and a temp SQLite file; the job-life tests
+(submit and stream, two viewers, cancel, control) run on the local executor and on the Ray one."""
 
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ QUICK = {"data": {"dataset": "moons", "n_points": 200}, "optim": {"steps": 120, 
 LONG = {"data": {"dataset": "circle", "n_points": 200}, "optim": {"steps": 100_000, "eval_every": 500}}
 
 
-def test_submitted_job_runs_to_done_with_every_event_stored(server: LiveServer) -> None:
-    job = server.submit(QUICK)
+def test_submitted_job_runs_to_done_with_every_event_stored(job_server: LiveServer) -> None:
+    job = job_server.submit(QUICK)
     assert job["status"] == "queued"
-    viewer = watch(server.ws_url, job["id"])
+    viewer = watch(job_server.ws_url, job["id"])
     assert viewer.close_code == 1000
 
-    stored = server.stored_events(job["id"])
+    stored = job_server.stored_events(job["id"])
     assert stored == viewer.events
     assert_gap_free(stored)
     TypeAdapter(list[Event]).validate_python(stored)  # every event matches the documented union
@@ -38,7 +39,7 @@ def test_submitted_job_runs_to_done_with_every_event_stored(server: LiveServer) 
     assert {"act/layer1", "act/layer2", "weight/output", "grad/layer1"} <= tags
     assert {"dataset", "layers", "embedding", "boundary", "network", "system"} <= {e["type"] for e in stored}
 
-    final = server.job(job["id"])
+    final = job_server.job(job["id"])
     assert final["status"] == "done"
     assert final["last_seq"] == len(stored)
     assert final["summary"]["step"] == 120
@@ -46,16 +47,16 @@ def test_submitted_job_runs_to_done_with_every_event_stored(server: LiveServer) 
     assert final["started_at"] and final["finished_at"]
 
 
-def test_two_viewers_one_joining_mid_run_each_get_every_event_once(server: LiveServer) -> None:
+def test_two_viewers_one_joining_mid_run_each_get_every_event_once(job_server: LiveServer) -> None:
     spec = {**QUICK, "optim": {"steps": 4000, "eval_every": 200}}
-    job = server.submit(spec)
+    job = job_server.submit(spec)
     early = Viewer()
-    thread = threading.Thread(target=watch, args=(server.ws_url, job["id"]), kwargs={"viewer": early})
+    thread = threading.Thread(target=watch, args=(job_server.ws_url, job["id"]), kwargs={"viewer": early})
     thread.start()
     wait_for(lambda: any(e["type"] == "scalars" for e in early.events), 30, "the first viewer to see scalars")
-    late = watch(server.ws_url, job["id"])
+    late = watch(job_server.ws_url, job["id"])
     thread.join(60)
-    final = server.job(job["id"])
+    final = job_server.job(job["id"])
     assert final["status"] == "done"
     for viewer in (early, late):
         assert viewer.close_code == 1000
@@ -83,22 +84,22 @@ def test_unknown_job_and_bad_query_close_with_application_codes(server: LiveServ
     assert server.get("/api/jobs/nope").status_code == 404
 
 
-def test_cancel_a_running_job_then_delete_it(server: LiveServer) -> None:
-    job = server.submit(LONG)
-    server.wait_status(job["id"], {"running"})
-    assert server.delete(f"/api/jobs/{job['id']}").status_code == 409  # still running
-    response = server.post(f"/api/jobs/{job['id']}/cancel")
+def test_cancel_a_running_job_then_delete_it(job_server: LiveServer) -> None:
+    job = job_server.submit(LONG)
+    job_server.wait_status(job["id"], {"running"})
+    assert job_server.delete(f"/api/jobs/{job['id']}").status_code == 409  # still running
+    response = job_server.post(f"/api/jobs/{job['id']}/cancel")
     assert response.status_code == 202
-    cancelled = server.wait_status(job["id"], {"cancelled"}, timeout=10)
+    cancelled = job_server.wait_status(job["id"], {"cancelled"}, timeout=10)
     assert "cancelled at step" in cancelled["message"]
-    assert server.post(f"/api/jobs/{job['id']}/cancel").status_code == 409
-    events = server.stored_events(job["id"])
+    assert job_server.post(f"/api/jobs/{job['id']}/cancel").status_code == 409
+    events = job_server.stored_events(job["id"])
     assert_gap_free(events)
     assert events[-1]["status"] == "cancelled"
 
-    assert server.delete(f"/api/jobs/{job['id']}").status_code == 204
-    assert server.get(f"/api/jobs/{job['id']}").status_code == 404
-    assert server.get(f"/api/jobs/{job['id']}/events").status_code == 404
+    assert job_server.delete(f"/api/jobs/{job['id']}").status_code == 204
+    assert job_server.get(f"/api/jobs/{job['id']}").status_code == 404
+    assert job_server.get(f"/api/jobs/{job['id']}/events").status_code == 404
 
 
 def test_list_filter_and_scalars_downsampled_on_read(server: LiveServer) -> None:
@@ -139,27 +140,27 @@ def test_cuda_request_on_a_cpu_only_server_is_422(server: LiveServer) -> None:
     assert detail[0]["loc"] == ["body", "device"] and "CUDA" in detail[0]["msg"]
 
 
-def test_pause_step_resume_and_change_the_learning_rate(server: LiveServer) -> None:
-    job = server.submit(LONG)
+def test_pause_step_resume_and_change_the_learning_rate(job_server: LiveServer) -> None:
+    job = job_server.submit(LONG)
     job_id = job["id"]
-    server.wait_status(job_id, {"running"})
+    job_server.wait_status(job_id, {"running"})
     control = f"/api/jobs/{job_id}/control"
-    assert server.post(control, {"action": "pause"}).status_code == 202
-    server.wait_status(job_id, {"paused"}, timeout=10)
-    paused_at = server.job(job_id)["summary"]["step"]
-    assert server.post(control, {"action": "step", "steps": 7}).status_code == 202
-    wait_for(lambda: server.job(job_id)["summary"]["step"] == paused_at + 7, 10, "seven more steps")
-    assert server.job(job_id)["status"] == "paused"
-    assert server.post(control, {"action": "set_lr", "lr": 0.001}).status_code == 202
-    assert server.post(control, {"action": "set_lr", "lr": 1e9}).status_code == 422
-    assert server.post(control, {"action": "resume"}).status_code == 202
-    server.wait_status(job_id, {"running"}, timeout=10)
-    wait_for(lambda: server.job(job_id)["summary"]["step"] > paused_at + 100, 10, "training to go on")
-    assert server.post(f"/api/jobs/{job_id}/cancel").status_code == 202
-    server.wait_status(job_id, {"cancelled"}, timeout=10)
-    assert server.post(control, {"action": "pause"}).status_code == 409
+    assert job_server.post(control, {"action": "pause"}).status_code == 202
+    job_server.wait_status(job_id, {"paused"}, timeout=10)
+    paused_at = job_server.job(job_id)["summary"]["step"]
+    assert job_server.post(control, {"action": "step", "steps": 7}).status_code == 202
+    wait_for(lambda: job_server.job(job_id)["summary"]["step"] == paused_at + 7, 10, "seven more steps")
+    assert job_server.job(job_id)["status"] == "paused"
+    assert job_server.post(control, {"action": "set_lr", "lr": 0.001}).status_code == 202
+    assert job_server.post(control, {"action": "set_lr", "lr": 1e9}).status_code == 422
+    assert job_server.post(control, {"action": "resume"}).status_code == 202
+    job_server.wait_status(job_id, {"running"}, timeout=10)
+    wait_for(lambda: job_server.job(job_id)["summary"]["step"] > paused_at + 100, 10, "training to go on")
+    assert job_server.post(f"/api/jobs/{job_id}/cancel").status_code == 202
+    job_server.wait_status(job_id, {"cancelled"}, timeout=10)
+    assert job_server.post(control, {"action": "pause"}).status_code == 409
 
-    events = server.stored_events(job_id)
+    events = job_server.stored_events(job_id)
     assert_gap_free(events)
     marker = next(e for e in events if e["type"] == "control")
     assert marker["lr"] == 0.001 and marker["step"] == paused_at + 7

@@ -119,8 +119,9 @@ class RayActors:
         ray = self.ray
         if not ray.is_initialized():
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # Ray reports usage to its makers otherwise
-            if self.address is None:
-                ray.init(_node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
+            if self.address is None:  # a cluster of this one machine: its processes listen on 127.0.0.1 only
+                os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+                ray.init(include_dashboard=False, log_to_driver=False)
                 self.started_here = True
             else:
                 ray.init(address=self.address, log_to_driver=False)
