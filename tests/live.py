@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import signal
@@ -44,6 +45,29 @@ def children_of(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(stat.parent.name))
     return found
+
+
+def listening_hosts(pids: list[int]) -> set[str]:
+    """The addresses these processes' TCP sockets listen on (Linux: /proc), e.g. {"127.0.0.1", "::"}."""
+    inodes: set[str] = set()
+    for pid in pids:
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:  # ended, or a link that went while being read
+            continue
+        inodes |= {link[8:-1] for link in links if link.startswith("socket:[")}
+    hosts = set()
+    for table, width in (("tcp", 8), ("tcp6", 32)):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
+                raw = bytes.fromhex(fields[1].split(":")[0][:width])
+                # the kernel writes each 32-bit word in host (little-endian) order
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                address = ipaddress.ip_address(words)
+                mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+                hosts.add(str(mapped or address))  # an IPv4 address as an IPv6 socket sees it: the IPv4 one
+    return hosts
 
 
 def free_port() -> int:

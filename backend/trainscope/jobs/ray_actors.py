@@ -103,6 +103,9 @@ class RayActors:
     """Starts, feeds and kills worker actors; a thread per actor reads its report stream."""
 
     def __init__(self, config: WorkerConfig, address: str | None, cpu_workers: int) -> None:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # Ray reports usage to its makers otherwise
+        if address is None:  # a cluster of this one machine: Ray then listens on 127.0.0.1 only (read on import)
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         try:
             import ray
         except ImportError:
@@ -118,10 +121,8 @@ class RayActors:
         """Join the cluster (or start one on this machine, on loopback only) once."""
         ray = self.ray
         if not ray.is_initialized():
-            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # Ray reports usage to its makers otherwise
-            if self.address is None:  # a cluster of this one machine: its processes listen on 127.0.0.1 only
-                os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-                ray.init(include_dashboard=False, log_to_driver=False)
+            if self.address is None:
+                ray.init(address="local", include_dashboard=False, log_to_driver=False)  # never one found lying about
                 self.started_here = True
             else:
                 ray.init(address=self.address, log_to_driver=False)
