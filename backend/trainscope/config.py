@@ -22,6 +22,8 @@ class Limits(BaseModel):
     max_parameters: int = Field(2_000_000, ge=1, description="trainable parameters of one model")
     max_steps: int = Field(100_000, ge=1, description="optimizer steps of one job")
     max_batch_size: int = Field(4096, ge=1, description="examples per mini-batch")
+    # each rank is a process with its own copy of the model and data: N ranks cost N workers' memory and cores
+    max_world_size: int = Field(4, ge=1, le=64, description="ranks (processes) of one data-parallel run")
     max_points: int = Field(20_000, ge=10, description="points in a generated 2-D dataset")
     min_lr: float = Field(1e-6, gt=0, description="smallest learning rate")
     # large rates are allowed on purpose: divergence is a lesson

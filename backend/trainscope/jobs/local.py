@@ -8,7 +8,6 @@ shared queue can leave its lock held and stall every other worker.
 from __future__ import annotations
 
 import multiprocessing
-import signal
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -16,6 +15,7 @@ from multiprocessing.process import BaseProcess
 
 from trainscope.config import Settings
 from trainscope.jobs.executor import OnReport
+from trainscope.jobs.ranks import exit_words
 from trainscope.jobs.slots import Died, Report, SlotExecutor, Worker, worker_config
 from trainscope.jobs.wire import RunJob, StopWorker, ToWorker, WorkerConfig
 from trainscope.jobs.worker import worker_main
@@ -32,14 +32,7 @@ class LocalWorker(Worker):
 
 
 def describe_exit(exitcode: int | None) -> str:
-    if exitcode is None:
-        return "worker process vanished"
-    if exitcode < 0:
-        try:
-            return f"worker process killed by {signal.Signals(-exitcode).name}"
-        except ValueError:
-            return f"worker process killed by signal {-exitcode}"
-    return f"worker process exited with code {exitcode}"
+    return f"worker process {exit_words(exitcode)}"
 
 
 class LocalProcesses:

@@ -143,23 +143,16 @@ def encoding_emit(job_id: str, send: Callable[[JobEvent], None]) -> Callable[[Ev
     return emit
 
 
-def run_job(message: RunJob, server_device: str, tasks: Inbox, events: Outbox, policy: Any) -> None:
-    from trainscope.schemas import JobSpec, UploadedData
-    from trainscope.training.driver import fit, resolve_device
+def run_job(message: RunJob, config: WorkerConfig, tasks: Inbox, events: Outbox, policy: Any) -> None:
+    from trainscope.schemas import JobSpec
 
     job_id = message.job_id
     emit = encoding_emit(job_id, events.send)
-
     try:
         spec = JobSpec.model_validate_json(message.spec_json)
-        if isinstance(spec.data, UploadedData) and message.rows is not None:
-            spec = spec.model_copy(update={"data": spec.data.with_rows(message.rows)})
-        if spec.device == "auto" and server_device != "auto":  # the server's policy decides "auto"
-            spec = spec.model_copy(update={"device": server_device})
-        device = resolve_device(spec.device)
-        detail = {"device": str(device), "pid": os.getpid()}
-        emit(StatusEvent(step=0, status=JobStatus.running, message=f"running on {device}", detail=detail))
-        result = fit(spec, emit, InboxControl(job_id, tasks), policy)
+        if spec.device == "auto" and config.device != "auto":  # the server's policy decides "auto"
+            spec = spec.model_copy(update={"device": config.device})
+        result = train(spec, message, config, emit, InboxControl(job_id, tasks), policy)
         emit(
             StatusEvent(
                 step=result.step, status=JobStatus(result.status), message=result.message, detail=result.summary
@@ -172,6 +165,40 @@ def run_job(message: RunJob, server_device: str, tasks: Inbox, events: Outbox, p
         emit(StatusEvent(step=0, status=JobStatus.failed, message=failure_message(error)))
     finally:
         events.send(JobIdle(job_id))
+
+
+def train(spec: Any, message: RunJob, config: WorkerConfig, emit: Any, control: Any, policy: Any) -> Any:
+    """The job's run: here, or as rank 0 of `distributed.world_size` ranks with the others spawned for it.
+    Says it runs (with its device, and its ranks' processes), then trains."""
+    from trainscope.schemas import UploadedData
+    from trainscope.training.driver import fit, resolve_device
+
+    device = resolve_device(spec.device)
+    detail: dict[str, Any] = {"device": str(device), "pid": os.getpid()}
+    rows_spec = spec
+    if isinstance(spec.data, UploadedData) and message.rows is not None:
+        rows_spec = spec.model_copy(update={"data": spec.data.with_rows(message.rows)})
+    world = spec.distributed.world_size
+    if world == 1:
+        emit(StatusEvent(step=0, status=JobStatus.running, message=f"running on {device}", detail=detail))
+        return fit(rows_spec, emit, control, policy)
+
+    from trainscope.jobs.ranks import OtherRanks, rendezvous
+    from trainscope.training.parallel import RankInfo, backend_for
+
+    address, backend = rendezvous(), backend_for(spec.distributed.backend, spec.device)
+    infos = [RankInfo(rank, world, address, backend) for rank in range(world)]
+    with OtherRanks(infos[1:], spec.model_dump_json(), message.rows, config) as others:
+        detail |= {"ranks": world, "backend": backend, "rank_pids": [os.getpid(), *others.pids]}
+        said = f"running on {device} as {world} data-parallel ranks ({backend})"
+        emit(StatusEvent(step=0, status=JobStatus.running, message=said, detail=detail))
+        try:
+            return fit(rows_spec, emit, control, policy, rank=infos[0])
+        except Exception as error:
+            others.wait_for_a_death()
+            if dead := others.dead():  # what broke the collective, rather than how it broke
+                raise RuntimeError(dead) from error
+            raise
 
 
 def worker_main(tasks: Inbox, events: Sink, config: WorkerConfig) -> None:
@@ -189,7 +216,7 @@ def worker_main(tasks: Inbox, events: Sink, config: WorkerConfig) -> None:
             if isinstance(message, StopWorker):
                 return
             if isinstance(message, RunJob):
-                run_job(message, config.device, tasks, outbox, policy)
+                run_job(message, config, tasks, outbox, policy)
             # a control command for a job that already ended is ignored
     except (EOFError, OSError, _ServerStopping, KeyboardInterrupt):
         return  # the server went away or asked us to stop

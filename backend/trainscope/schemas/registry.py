@@ -60,6 +60,9 @@ class ModelKind:
     views: tuple[str, ...] = ()
     words: Mapping[str, Words] = field(default_factory=dict)  # by language: "en", "ko"...
     gradients: bool = True  # False: its task steps itself (update()), with no optimizer and no learning rate
+    # whether ranks can share its batches (distributed.world_size > 1): every tensor of a batch leads with
+    # its examples, and loss() calls the model through tasks.call (the driver passes its DDP wrapper there)
+    data_parallel: bool = False
 
     @property
     def name(self) -> str:

@@ -52,6 +52,7 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
         errors.append(SpecError(("optim", "eval_every"), "must be at most the number of steps", "over_steps"))
     if spec.optim.batch_size > limits.max_batch_size:
         errors.append(at_most(("optim", "batch_size"), limits.max_batch_size))
+    errors += distributed_errors(spec, limits)
     if spec.probes.query_points and not planar(spec.data):
         errors.append(SpecError(("probes", "query_points"), "only for 2-D data", "only_2d"))
     if regression(spec):
@@ -69,6 +70,30 @@ def spec_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
         message = f"{count} parameters; at most {limit}"
         errors.append(SpecError(("model",), message, "too_many_parameters", {"count": count, "limit": limit}))
     return errors
+
+
+def distributed_errors(spec: JobSpec, limits: Limits) -> list[SpecError]:
+    """A data-parallel run needs a kind stepped by gradients on mini-batches, and a batch the ranks share."""
+    ranks = spec.distributed.world_size
+    loc = ("distributed", "world_size")
+    if ranks == 1:
+        return (
+            [SpecError(("distributed", "backend"), "only with 2 or more ranks", "one_rank")]
+            if (spec.distributed.backend != "auto")
+            else []
+        )
+    if ranks > limits.max_world_size:
+        return [at_most(loc, limits.max_world_size)]
+    kind = registry().model(spec.model.kind)
+    if not kind.data_parallel:
+        message = f"a {kind.name} model does not train on mini-batches that ranks can share"
+        return [SpecError(loc, message, "not_data_parallel")]
+    if spec.optim.batch_size % ranks:
+        message = f"must be a multiple of distributed.world_size ({ranks}): each rank takes an equal share"
+        return [SpecError(("optim", "batch_size"), message, "batch_not_shared", {"ranks": ranks})]
+    if spec.distributed.backend == "nccl" and spec.device == "cpu":
+        return [SpecError(("distributed", "backend"), "nccl runs on GPUs: use gloo on the CPU", "nccl_on_cpu")]
+    return []
 
 
 def regression(spec: JobSpec) -> bool:

@@ -148,6 +148,16 @@ class ProbeSpec(Strict):
     )
 
 
+class DistributedSpec(Strict):
+    """Data parallelism: the run as `world_size` processes (ranks), each with the whole model and a
+    1/world_size share of every batch, their gradients averaged (torch.distributed's DDP) before each step."""
+
+    world_size: int = Field(1, ge=1, description="ranks (processes) training the run together; 1: one process")
+    backend: Literal["auto", "gloo", "nccl"] = Field(
+        "auto", description="how ranks exchange gradients: gloo (CPU), nccl (one GPU each); auto picks by device"
+    )
+
+
 def probe_needs(field: str) -> list[str]:
     """What a probe reads of a kind's taps (ProbeSpec's `needs`; none: every kind has it)."""
     extra = ProbeSpec.model_fields[field].json_schema_extra
@@ -174,6 +184,7 @@ class JobSpec(Strict):
     model: ModelSpec = Field(default_factory=MLPSpec)
     optim: OptimSpec = Field(default_factory=OptimSpec)
     probes: ProbeSpec = Field(default_factory=ProbeSpec)
+    distributed: DistributedSpec = Field(default_factory=DistributedSpec)
 
     @property
     def train_size(self) -> int:

@@ -4,6 +4,7 @@ limit and device. Plain PyTorch: it reports through an injected `emit` and obeys
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from trainscope.schemas import (
 )
 from trainscope.schemas.registry import registry
 from trainscope.training.models import make_optimizer
+from trainscope.training.parallel import FollowRank0, RankInfo, Ranks, joined
 from trainscope.training.probes import Telemetry
 from trainscope.training.random_search import RandomSearch
 from trainscope.training.tasks import Emit, task_for
@@ -90,10 +92,15 @@ def resolve_device(choice: str) -> torch.device:
 class Driver:
     """One run: its task, the buffer of per-step rows, and what the controller asked for."""
 
-    def __init__(self, spec: JobSpec, emit: Emit, control: Control, policy: EmitPolicy) -> None:
-        self.spec, self.emit, self.control, self.policy = spec, emit, control, policy
+    def __init__(
+        self, spec: JobSpec, emit: Emit, control: Control, policy: EmitPolicy, ranks: Ranks | None = None
+    ) -> None:
+        self.spec, self.emit, self.control, self.policy, self.ranks = spec, emit, control, policy, ranks
+        self.leader = ranks is None or ranks.leader  # what a viewer sees: one rank reports, probes and obeys
+        if not self.leader:
+            self.emit = lambda event: None
         torch.manual_seed(spec.seed)
-        self.device = resolve_device(spec.device)
+        self.device = ranks.device if ranks is not None else resolve_device(spec.device)
         # Rows stay on the device until a report; reading each with .item() would sync every step.
         self.pending: list[torch.Tensor] = []
         self.first_pending = 1
@@ -109,10 +116,14 @@ class Driver:
         self.kind = registry().model(spec.model.kind)
         # a kind without gradients (k-means) steps itself: no optimizer, no learning rate
         self.optimizer = make_optimizer(spec.optim, self.task.parameters(), spec.seed) if self.kind.gradients else None
-        self.telemetry: Telemetry | None = Telemetry(self.task.probe_context())
-        if not self.telemetry.probes:
+        self.telemetry: Telemetry | None = Telemetry(self.task.probe_context()) if self.leader else None
+        if self.telemetry is not None and not self.telemetry.probes:
             self.telemetry = None  # nothing to sample: not even a call per step
         self.state, self.zero_grad = self.task.state(), spec.optim.planted_bug != "no_zero_grad"
+        self.report_now = False  # rank 0's word, in a data-parallel run, that a report is due
+        if ranks is not None:  # the task's loss calls the model through DDP; every rank obeys rank 0
+            self.state = self.state._replace(wrapper=ranks.wrap(self.task.model))
+            self.control = FollowRank0(ranks, control, self.time_is_up, OutOfTime)
         self.search = self.optimizer if isinstance(self.optimizer, RandomSearch) else None
         self.step_tags = self.task.step_tags
         self.pace, self.eval_every = spec.pace, spec.optim.eval_every
@@ -121,7 +132,7 @@ class Driver:
     def train_step(self, step: int, last: bool) -> torch.Tensor:
         """One step of the task's loss, backward and the optimizer; the row to buffer (on the device)."""
         task, optimizer, telemetry = self.task, self.optimizer, self.telemetry
-        batch = task.batch()
+        batch = task.batch() if self.ranks is None else self.ranks.shard(task.batch())
         measure = last or step % self.eval_every == 0
         if optimizer is None:  # the kind's own update (probes sample its state after it)
             if telemetry is not None:
@@ -156,7 +167,10 @@ class Driver:
         self.pace_from = (self.started, 0)
         try:
             for step in range(1, steps + 1):
-                self.pending.append(self.train_step(step, step == steps))
+                if self.ranks is None:
+                    self.pending.append(self.train_step(step, step == steps))
+                else:
+                    self.pending.append(self.ranks_step(step, step == steps))
                 self.after_step(step, final=step == steps)
         except Cancelled:
             return FitResult("cancelled", step, f"cancelled at step {step}", self.summary)
@@ -172,8 +186,18 @@ class Driver:
             return FitResult("diverged", diverged.step, str(diverged), figures)
         elapsed = time.monotonic() - self.started
         self.summary["steps_per_s"] = steps / elapsed if elapsed > 0 else 0.0
-        self.task.finish(steps, self.emit, self.summary)
+        if self.leader:
+            self.task.finish(steps, self.emit, self.summary)
         return FitResult("done", steps, f"finished {steps} steps", self.summary)
+
+    def ranks_step(self, step: int, last: bool) -> torch.Tensor:
+        """A data-parallel step: this rank's share of it, then the whole batch's row, shared by all."""
+        assert self.ranks is not None
+        started = time.perf_counter()
+        row = self.train_step(step, last)
+        due = self.leader and time.monotonic() - self.last_report >= self.policy.interval_s
+        shared, self.report_now = self.ranks.step(row, due, time.perf_counter() - started)
+        return shared
 
     def keep_pace(self, step: int) -> None:
         """Wait until this step is due at spec.pace steps a second (a run slowed down to be watched)."""
@@ -190,12 +214,14 @@ class Driver:
             self.step_budget -= 1
         evaluating = step % self.eval_every == 0 or final
         stepped_out = self.step_budget == 0
-        due = (
-            len(self.pending) >= self.policy.max_steps or time.monotonic() - self.last_report >= self.policy.interval_s
-        )
+        # in a data-parallel run only rank 0's clock counts: it said so in the step's all-reduce
+        late = self.report_now if self.ranks else time.monotonic() - self.last_report >= self.policy.interval_s
+        due = len(self.pending) >= self.policy.max_steps or late
         if evaluating or due or stepped_out or step == 1:
             extra: dict[str, float] = {"lr": self.optimizer.param_groups[0]["lr"]} if self.optimizer else {}
-            if evaluating:
+            if self.ranks is not None:
+                extra.update(self.ranks.rates(self.spec.optim.batch_size * (step - self.first_pending + 1)))
+            if evaluating and self.leader:
                 extra.update(self.task.evaluation(final))
                 if self.measured:  # one more device read per evaluation, of a few figures
                     extra.update(zip(self.measured, torch.stack(list(self.measured.values())).tolist(), strict=True))
@@ -238,8 +264,12 @@ class Driver:
         self.check_time()
 
     def check_time(self) -> None:
-        if time.monotonic() - self.started > self.policy.max_seconds:
+        """Past the time limit: OutOfTime (in a data-parallel run, rank 0's clock, read as it polls)."""
+        if self.ranks is None and self.time_is_up():
             raise OutOfTime
+
+    def time_is_up(self) -> bool:
+        return time.monotonic() - self.started > self.policy.max_seconds
 
     def apply(self, commands: list[Command], step: int) -> None:
         for command in commands:
@@ -264,6 +294,25 @@ class Driver:
         self.emit(StatusEvent(step=step, status=JobStatus(status), message=message))
 
 
-def fit(spec: JobSpec, emit: Emit, control: Control | None = None, policy: EmitPolicy | None = None) -> FitResult:
-    """Train the spec's model on its data, emitting events as it goes; the whole run in one call."""
-    return Driver(spec, emit, control or NoControl(), policy or EmitPolicy()).run()
+def fit(
+    spec: JobSpec,
+    emit: Emit,
+    control: Control | None = None,
+    policy: EmitPolicy | None = None,
+    rank: RankInfo | None = None,
+) -> FitResult:
+    """Train the spec's model on its data, emitting events as it goes; the whole run in one call. With
+    `rank`, this process is that rank of a data-parallel run (every rank calls fit, each with its own)."""
+    policy = policy or EmitPolicy()
+    if rank is None:
+        return Driver(spec, emit, control or NoControl(), policy).run()
+    # a collective waits this long for the other ranks: a paused run waits in one for its next command
+    timeout = min(policy.max_seconds, 7 * 24 * 3600.0) + 60.0
+    with joined(rank, resolve_device(spec.device), timeout) as ranks:
+        driver = Driver(spec, emit, control or NoControl(), policy, ranks)
+        try:
+            return driver.run()
+        finally:  # DDP's reducer must go before the process group it uses, or the process aborts at exit
+            driver.state = driver.state._replace(wrapper=None)
+            del driver
+            gc.collect()

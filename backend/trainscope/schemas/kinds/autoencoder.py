@@ -131,6 +131,7 @@ KINDS = [
     ModelKind(
         AutoencoderSpec,
         task="trainscope.training.tasks.autoencoder:AutoencoderTask",
+        data_parallel=True,
         data=("digits",),
         layers=autoencoder_layers,
         rules=autoencoder_rules,

@@ -116,6 +116,7 @@ def cnn(spec: type[ConvNetSpec], data: str, en: Words, ko: Words) -> ModelKind:
     return ModelKind(
         spec,
         task="trainscope.training.tasks.supervised:SupervisedTask",
+        data_parallel=True,
         data=(data,),
         layers=cnn_layers,
         rules=cnn_rules,

@@ -110,6 +110,7 @@ KINDS = [
     ModelKind(
         MLPSpec,
         task="trainscope.training.tasks.supervised:SupervisedTask",
+        data_parallel=True,
         data=LABELLED,
         layers=mlp_layers,
         rules=mlp_rules,

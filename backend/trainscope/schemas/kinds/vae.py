@@ -38,6 +38,7 @@ KINDS = [
     ModelKind(
         VAESpec,
         task="trainscope.training.tasks.vae:VAETask",
+        data_parallel=True,
         data=("digits",),
         layers=vae_layers,
         rules=autoencoder_rules,
