@@ -209,6 +209,16 @@ EXPECTED: dict[str, tuple[Callable[[Figures], bool], dict[str, Any] | list[dict[
         ),
         [{"designed": "k = 3"}, {"max_angle": 0.1}],
     ),
+    "data-parallel": (
+        # the largest loss gap over 100 steps: to batch 64 3e-08-1.5e-07 (float rounding), to batch 32 0.21-0.50
+        lambda f: (
+            f["1_process_batch_64.max_loss_gap"] < 1e-5
+            and f["1_process_batch_32.max_loss_gap"] > 0.1
+            and f["2_ranks_x_batch_32.rank0_samples_per_s"] > 0
+            and f["2_ranks_x_batch_32.rank1_samples_per_s"] > 0
+        ),
+        {"whole": "1 process, batch 32", "share": "1 process, batch 64"},
+    ),
 }
 SEEDS = (0, 5, 11)  # the preset and two others
 

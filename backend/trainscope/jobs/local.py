@@ -50,7 +50,7 @@ class LocalProcesses:
             target=worker_main,
             args=(tasks_out, events_in, self.config),
             name=f"trainscope-worker-{index}",
-            daemon=True,
+            daemon=False,  # a daemonic process may not start the ranks of a data-parallel job; stop() ends it
         )
         process.start()
         tasks_out.close()  # the child's ends: closing ours lets EOF tell us when the child dies

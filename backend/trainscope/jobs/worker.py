@@ -186,7 +186,7 @@ def train(spec: Any, message: RunJob, config: WorkerConfig, emit: Any, control: 
     from trainscope.jobs.ranks import OtherRanks, rendezvous
     from trainscope.training.parallel import RankInfo, backend_for
 
-    address, backend = rendezvous(), backend_for(spec.distributed.backend, spec.device)
+    address, backend = rendezvous(), backend_for(spec.distributed.backend, spec.device, world)
     infos = [RankInfo(rank, world, address, backend) for rank in range(world)]
     with OtherRanks(infos[1:], spec.model_dump_json(), message.rows, config) as others:
         detail |= {"ranks": world, "backend": backend, "rank_pids": [os.getpid(), *others.pids]}

@@ -36,11 +36,13 @@ class RankInfo:
     backend: str  # gloo or nccl
 
 
-def backend_for(choice: str, device: str) -> str:
-    """gloo on the CPU, nccl on GPUs, unless the spec chose."""
+def backend_for(choice: str, device: str, world: int) -> str:
+    """nccl when every rank has a GPU of its own, else gloo (on the CPU, or ranks sharing one GPU), unless
+    the spec chose."""
     if choice != "auto":
         return choice
-    return "nccl" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "gloo"
+    on_gpu = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+    return "nccl" if on_gpu and torch.cuda.device_count() >= world else "gloo"
 
 
 def rank_device(device: torch.device, rank: int) -> torch.device:

@@ -22,6 +22,7 @@ from trainscope.lessons.checks.networks import (
     nonlinearity,
 )
 from trainscope.lessons.checks.representations import autoencoder, kmeans_pca, vae, word2vec
+from trainscope.lessons.checks.scale import data_parallel
 from trainscope.lessons.checks.training import (
     batch_size,
     batchnorm,
@@ -41,7 +42,7 @@ LABEL_PARAMS = frozenset(
     {"slow", "fast", "relu", "leaky", "linear", "nonlinear", "with_bias", "without_bias", "overfit", "plain"}
     | {"dropout", "weight_decay", "with_bn", "without_bn", "sgd", "momentum", "adaptive", "mlp", "cnn", "average"}
     | {"correct", "shuffled", "accumulating", "probabilities", "default", "moved", "memorizer", "latents"}
-    | {"vae", "plain", "ks", "linear", "designed"}
+    | {"vae", "plain", "ks", "linear", "designed", "ranks", "whole", "share"}
 )
 PART_PARAMS = frozenset(
     {"selection_part", "race_parts", "shifted_part", "shuffled_part", "plain_part", "kmeans_part", "pca_part"}
@@ -68,6 +69,7 @@ CHECKS: dict[str, Callable[[list[RunView], Params], Verdict]] = {
     "autoencoder": autoencoder,
     "vae": vae,
     "kmeans_pca": kmeans_pca,
+    "data_parallel": data_parallel,
 }
 
 

@@ -8,7 +8,7 @@ import { mount as mountNetwork } from "./network.js";
 import { parameterTable } from "./parameters.js";
 import { mount as mountPictures } from "./pictures.js";
 import { escape } from "../html.js";
-import { t } from "../i18n.js";
+import { say, t } from "../i18n.js";
 import { plot, singlePanel } from "./panel.js";
 
 const fmt = (v, digits = 4) => (typeof v === "number" ? (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(digits)) : String(v));
@@ -221,18 +221,29 @@ const variance = singlePanel(
   },
 );
 
+// Each run's samples/s as a bar; a data-parallel run's ranks each add a bar of their own share's rate
+// (rank0/samples_per_s...), beside the runs' totals
+const RANK_RATE = /^rank(\d+)\/samples_per_s$/;
 const throughput = singlePanel(
   "compare-throughput",
   (div, runs) => {
     const done = runs.filter((run) => run.summary.steps_per_s);
     if (!done.length) return;
     const rates = done.map((r) => r.summary.steps_per_s * r.batch);
+    const ranks = [...new Set(done.flatMap((r) => Object.keys(r.summary).filter((tag) => RANK_RATE.test(tag))))];
+    ranks.sort((a, b) => Number(a.match(RANK_RATE)[1]) - Number(b.match(RANK_RATE)[1]));
+    const all = [...rates, ...ranks.flatMap((tag) => done.map((r) => r.summary[tag]).filter((v) => v > 0))];
     // bars start at zero, so that 1,830 beside 2,640 reads as two-thirds; a log axis only where the
     // rates span more than a decade (batch sizes 1 to 1024)
-    const log = Math.max(...rates) / Math.min(...rates) > 10;
+    const log = Math.max(...all) / Math.min(...all) > 10;
     const yaxis = { ...baseLayout().yaxis, type: log ? "log" : "linear", rangemode: "tozero", title: { text: "samples/s" } };
-    const text = rates.map((rate) => Math.round(rate).toLocaleString());
-    Plotly.react(div, [{ type: "bar", x: done.map((r) => r.label), y: rates, text, textposition: "outside", marker: { color: done.map((r) => r.color) }, name: "samples/s" }], baseLayout({ yaxis }), PLOT_CONFIG);
+    const bar = (y, name, color) => ({ type: "bar", x: done.map((r) => r.label), y, text: y.map((v) => (v ? Math.round(v).toLocaleString() : "")), textposition: "outside", marker: { color }, name });
+    const traces = [bar(rates, t("chart.allRanks"), done.map((r) => r.color))];
+    ranks.forEach((tag, i) => {
+      const rank = tag.match(RANK_RATE)[1];
+      traces.push(bar(done.map((r) => r.summary[tag] ?? null), say("chart.rank", { rank }), `rgba(85, 85, 85, ${0.75 - 0.45 * (i / Math.max(1, ranks.length - 1))})`));
+    });
+    Plotly.react(div, traces, baseLayout({ yaxis, barmode: "group", showlegend: ranks.length > 0 }), PLOT_CONFIG);
   },
 );
 
