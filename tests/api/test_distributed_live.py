@@ -1,6 +1,7 @@
-"""Data-parallel jobs through the real job path: a worker runs a job as 2 gloo ranks, whose losses equal
-one process's with the whole batch; the controller reaches every rank; a rank killed mid-job fails the
-job naming it and leaves no process behind (checked by PID), and the worker takes the next job."""
+"""Data-parallel jobs through the real job path: a worker runs a job as 2 gloo ranks (other processes on the
+local executor, actors in a placement group on Ray), whose losses equal one process's with the whole batch;
+the controller reaches every rank; a rank killed mid-job fails the job naming it and leaves no process
+behind (checked by PID), and the worker takes the next job."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 from tests.live import LiveServer, assert_gap_free, pid_alive, wait_for
 
+# how a job's end names a killed rank: a process's signal here, or Ray's word for a dead actor
+RANK_DEATH = {"local": "killed by SIGKILL", "ray": "failed on Ray: "}
 SPIRAL = {"device": "cpu", "data": {"dataset": "spiral", "n_points": 400}}
 
 
@@ -68,17 +71,19 @@ def test_pause_step_set_lr_and_cancel_reach_every_rank(server: LiveServer) -> No
         wait_for(lambda pid=pid: not pid_alive(pid), 30, f"rank process {pid} to end")
 
 
-def test_a_killed_rank_fails_the_job_naming_it_and_the_worker_runs_the_next(server: LiveServer) -> None:
-    job = server.submit(job_spec(3, 48, 100_000))
-    server.wait_status(job["id"], {"running"})
-    worker, *ranks = rank_pids(server, job["id"])
-    wait_for(lambda: server.job(job["id"])["summary"].get("step", 0) > 20, 60, "the ranks to train together")
+def test_a_killed_rank_fails_the_job_naming_it_and_the_worker_runs_the_next(
+    job_server: LiveServer, executor: str
+) -> None:
+    job = job_server.submit(job_spec(3, 48, 100_000))
+    job_server.wait_status(job["id"], {"running"})
+    worker, *ranks = rank_pids(job_server, job["id"])
+    wait_for(lambda: job_server.job(job["id"])["summary"].get("step", 0) > 20, 60, "the ranks to train together")
     os.kill(ranks[0], signal.SIGKILL)
-    failed = server.wait_status(job["id"], {"failed", "done", "cancelled"}, timeout=60)
+    failed = job_server.wait_status(job["id"], {"failed", "done", "cancelled"}, timeout=60)
     assert failed["status"] == "failed"
-    assert failed["message"] == "RuntimeError: rank 1 of the job's data-parallel ranks killed by SIGKILL"
+    assert failed["message"].startswith(f"RuntimeError: rank 1 of the job's data-parallel ranks {RANK_DEATH[executor]}")
     wait_for(lambda: not any(pid_alive(pid) for pid in ranks), 30, "the other ranks to be ended")
     assert pid_alive(worker)  # the worker lives on and takes the next job
-    after = server.submit(job_spec(2, 32, 50))
-    assert server.wait_status(after["id"], {"done", "failed"})["status"] == "done"
-    assert rank_pids(server, after["id"])[0] in {w["pid"] for w in server.health()["workers"]}
+    after = job_server.submit(job_spec(2, 32, 50))
+    assert job_server.wait_status(after["id"], {"done", "failed"})["status"] == "done"
+    assert rank_pids(job_server, after["id"])[0] in {w["pid"] for w in job_server.health()["workers"]}

@@ -37,11 +37,11 @@ def exit_words(exitcode: int | None) -> str:
     return f"exited with code {exitcode}"
 
 
-def rendezvous() -> str:
-    """A free loopback port for rank 0's TCP store (taken again at once: a tiny race, on loopback only)."""
+def rendezvous(host: str = "127.0.0.1") -> str:
+    """A free port on `host` for rank 0's TCP store (taken again at once: a tiny race)."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+        sock.bind((host, 0))
+        return f"tcp://{host}:{sock.getsockname()[1]}"
 
 
 def die_with_parent() -> None:

@@ -181,3 +181,99 @@ def ray_executor(settings: Settings, on_report: OnReport) -> SlotExecutor:
     backend = RayActors(worker_config(settings), settings.ray_address, settings.workers)
     count = settings.workers + settings.ray_gpu_workers
     return SlotExecutor(backend, count, settings.hang_timeout_s, on_report)
+
+
+# ---- a data-parallel job's ranks as actors ---------------------------------------------------------
+
+PLACEMENT_TIMEOUT_S = 60.0  # how long a job waits for the cluster to hold its ranks; then it fails, saying so
+STOP_GRACE_S = 10.0  # how long ranks get to leave the process group once the job has ended
+
+
+def node_address() -> str:
+    """This node's address in its Ray cluster (127.0.0.1 in a one-machine one): where rank 0 listens."""
+    import ray
+
+    address: str = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
+    return address
+
+
+class RankActor:
+    """A rank after the first, as an actor (made one by `ray.remote` where it is placed)."""
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def run(self, info: Any, spec_json: str, rows: Any, config: WorkerConfig) -> None:
+        from trainscope.jobs.ranks import rank_main
+
+        rank_main(info, spec_json, rows, config)
+
+
+class RayRanks:
+    """Ranks 1..N-1 of a job whose rank 0 is a worker actor: one actor each, placed together by a placement
+    group (one CPU, or one GPU, per bundle), started on entry and killed, with their group, on exit."""
+
+    def __init__(self, infos: list[Any], spec_json: str, rows: Any, config: WorkerConfig, gpus: bool) -> None:
+        import ray
+
+        self.ray, self.infos, self.spec_json, self.rows, self.config = ray, infos, spec_json, rows, config
+        self.bundle = {"CPU": 1.0, **({"GPU": 1.0} if gpus else {})}
+        self.actors: list[Any] = []
+        self.runs: list[Any] = []
+        self.pids: list[int] = []
+
+    def __enter__(self) -> RayRanks:
+        from ray.util.placement_group import placement_group
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+        ray = self.ray
+        self.group = placement_group([self.bundle] * len(self.infos), strategy="PACK")
+        try:
+            ray.get(self.group.ready(), timeout=PLACEMENT_TIMEOUT_S)
+        except ray.exceptions.GetTimeoutError:
+            self.__exit__(RuntimeError)
+            wanted = f"{len(self.infos)} x {self.bundle}"
+            raise RuntimeError(
+                f"the Ray cluster did not hold this job's other ranks ({wanted}) within {PLACEMENT_TIMEOUT_S:g} s"
+            ) from None
+        rank_class = ray.remote(RankActor)
+        for index in range(len(self.infos)):
+            placed = PlacementGroupSchedulingStrategy(self.group, placement_group_bundle_index=index)
+            options = {"num_cpus": self.bundle["CPU"], "num_gpus": self.bundle.get("GPU", 0)}
+            self.actors.append(rank_class.options(scheduling_strategy=placed, **options).remote())
+        self.pids = ray.get([actor.pid.remote() for actor in self.actors])
+        self.runs = [
+            actor.run.remote(info, self.spec_json, self.rows, self.config)
+            for actor, info in zip(self.actors, self.infos, strict=True)
+        ]
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        from ray.util.placement_group import remove_placement_group
+
+        if kind is None and self.runs:
+            self.ray.wait(self.runs, num_returns=len(self.runs), timeout=STOP_GRACE_S)
+        for actor in self.actors:
+            self.ray.kill(actor, no_restart=True)
+        remove_placement_group(self.group)
+
+    def wait_for_a_death(self, timeout: float = 2.0) -> None:
+        """After a collective broke: give a rank that is dying the moment to be seen dead."""
+        self.ray.wait(self.runs, num_returns=1, timeout=timeout)
+
+    def dead(self) -> str:
+        """Which rank died and how, or "": an actor that died before one that raised (as the others do
+        once a rank is gone)."""
+        finished, _ = self.ray.wait(self.runs, num_returns=len(self.runs), timeout=0)
+        failures: list[tuple[bool, int, str]] = []
+        for rank, run in enumerate(self.runs, 1):
+            if run in finished:
+                try:
+                    self.ray.get(run)
+                except Exception as error:  # its actor, process or node died, or the rank raised
+                    died = isinstance(error, self.ray.exceptions.RayActorError)
+                    failures.append((not died, rank, str(error).strip().splitlines()[0]))
+        if not failures:
+            return ""
+        _, rank, first = min(failures)
+        return f"rank {rank} of the job's data-parallel ranks failed on Ray: {first}"

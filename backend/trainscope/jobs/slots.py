@@ -87,6 +87,7 @@ def worker_config(settings: Any) -> WorkerConfig:
         max_job_seconds=settings.limits.max_job_seconds,
         nice=settings.worker_nice,
         heartbeat_s=settings.heartbeat_s,
+        ranks="ray" if settings.executor == "ray" else "processes",
     )
 
 

@@ -26,6 +26,7 @@ class WorkerConfig:
     max_job_seconds: float
     nice: int = 0
     heartbeat_s: float = 1.0
+    ranks: str = "processes"  # where a data-parallel job's other ranks run: processes it spawns, or "ray" actors
 
 
 @dataclass(frozen=True)

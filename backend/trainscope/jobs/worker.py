@@ -186,9 +186,18 @@ def train(spec: Any, message: RunJob, config: WorkerConfig, emit: Any, control: 
     from trainscope.jobs.ranks import OtherRanks, rendezvous
     from trainscope.training.parallel import RankInfo, backend_for
 
-    address, backend = rendezvous(), backend_for(spec.distributed.backend, spec.device, world)
+    backend = backend_for(spec.distributed.backend, spec.device, world)
+    on_ray = config.ranks == "ray"  # this worker is an actor: the others are actors too, placed by Ray
+    if on_ray:
+        from trainscope.jobs.ray_actors import RayRanks, node_address
+    address = rendezvous(node_address() if on_ray else "127.0.0.1")
     infos = [RankInfo(rank, world, address, backend) for rank in range(world)]
-    with OtherRanks(infos[1:], spec.model_dump_json(), message.rows, config) as others:
+    others: Any
+    if on_ray:
+        others = RayRanks(infos[1:], spec.model_dump_json(), message.rows, config, gpus=device.type == "cuda")
+    else:
+        others = OtherRanks(infos[1:], spec.model_dump_json(), message.rows, config)
+    with others:
         detail |= {"ranks": world, "backend": backend, "rank_pids": [os.getpid(), *others.pids]}
         said = f"running on {device} as {world} data-parallel ranks ({backend})"
         emit(StatusEvent(step=0, status=JobStatus.running, message=said, detail=detail))
