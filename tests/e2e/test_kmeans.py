@@ -23,8 +23,8 @@ def test_k_means_draws_each_centres_path_over_the_blobs(page: Page, server: Live
     for path in ("model.k", "model.seeding", "data.centers", "data.spread"):
         assert form.locator(f"[data-path='{path}']").is_visible(), path
     assert not form.locator("[data-path='model.hidden']").is_visible()
-    for path in ("optim.optimizer", "optim.lr", "optim.weight_decay", "optim.batch_size"):  # it has no optimizer
-        assert not form.locator(f"[data-path='{path}']").is_visible(), path
+    for path in ("optim.optimizer", "optim.lr", "optim.weight_decay", "optim.batch_size", "distributed.world_size"):
+        assert not form.locator(f"[data-path='{path}']").is_visible(), path  # no optimizer, no batch to share
     assert page.evaluate(SHOWN) == ["clusters", "images_every", "system_every"]  # images: on digits, the centres
     assert form.locator("input[name='optim.steps']").input_value() == "30"
     form.locator("select[name='model.seeding']").select_option("random")  # starts far off: paths to see

@@ -29,6 +29,7 @@ def kinds_public(kinds: Registry) -> dict[str, Any]:
                 "probes": probes_offered(kind.taps),
                 "views": list(kind.views),
                 "gradients": kind.gradients,
+                "data_parallel": kind.data_parallel,
                 "words": {lang: asdict(w) for lang, w in kind.words.items()},
                 "source": kinds.sources.get(kind.name, ""),
             }

@@ -407,6 +407,7 @@ const WORDS = {
     "value.false": "아니오",
     "field.optim.weight_decay": "가중치 감쇠",
     "field.optim.batch_size": "배치 크기",
+    "field.distributed.world_size": "랭크 수 (데이터 병렬)",
     "field.optim.steps": "스텝 수",
     "field.optim.eval_every": "검증 간격",
     "field.pace": "속도",

@@ -13,7 +13,10 @@ const DATASET_WORDS = { plane: ["plane (regression)", "dataset.plane"], multi_ga
 // brings its own fields with no list kept here.
 export function kindsOf(meta) {
   // a kind that steps itself (k-means) has no optimizer: its settings are not shown for it
-  const kinds = { data: {}, model: {}, stepsItself: new Set(Object.keys(meta.kinds.model).filter((kind) => meta.kinds.model[kind].gradients === false)) };
+  const models = Object.keys(meta.kinds.model);
+  const kinds = { data: {}, model: {}, stepsItself: new Set(models.filter((kind) => meta.kinds.model[kind].gradients === false)) };
+  // a kind whose batches ranks can share offers data parallelism (distributed.world_size)
+  kinds.dataParallel = new Set(models.filter((kind) => meta.kinds.model[kind].data_parallel));
   for (const def of Object.values(meta.schema.$defs)) {
     const kind = def.properties && def.properties.kind && def.properties.kind.const;
     if (!kind) continue;
@@ -43,6 +46,7 @@ const OPTIMIZER_FIELDS = new Set(["optim.optimizer", "optim.lr", "optim.weight_d
 
 export function relevant(field, dataKind, modelKind, kinds) {
   if (OPTIMIZER_FIELDS.has(field.path) && kinds.stepsItself && kinds.stepsItself.has(modelKind)) return false;
+  if (field.path === "distributed.world_size") return Boolean(kinds.dataParallel && kinds.dataParallel.has(modelKind));
   const [family, name] = field.path.split(".");
   const fields = family === "data" ? kinds.data[dataKind] : family === "model" ? kinds.model[modelKind] : null;
   return !fields || name === "dataset" || fields.has(name);
@@ -99,6 +103,8 @@ export const FIELDS = [
   // TensorFlow Playground trains at a pace you can watch; so does this page unless told to go flat out
   { group: "Training", path: "pace", label: "Pace", control: "select", numeric: true, choices: () => [[50, "50 steps/s", "pace.50"], [200, "200 steps/s", "pace.200"], [1000, "1,000 steps/s", "pace.1000"], [0, "flat out", "pace.flat"]] },
   { group: "Training", path: "seed", label: "Seed", control: "number", step: 1 },
+  // data parallelism: the run as this many processes, each with a share of every batch (see its lesson)
+  { group: "Training", path: "distributed.world_size", label: "Ranks (data parallel)", control: "number", step: 1 },
   { group: "Training", path: "device", label: "Device", control: "select", choices: (m) => m.choices.device.map((d) => [d, d, `device.${d}`]) },
 ];
 
