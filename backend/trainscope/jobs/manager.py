@@ -2,7 +2,7 @@
 the jobs (queue, dispatch, workers: executor.py); the ledger books their events.
 
 The pump is the only writer to the store. Every change (a job created, cancelled or deleted, an event
-from a worker, a worker's death) arrives in one inbox; the pump applies a batch of them to its
+from a worker, a job its executor lost) arrives in one inbox; the pump applies a batch of them to its
 in-memory view, writes the batch in one transaction, then publishes the stored events to the hub.
 Publishing only after the commit is what lets a viewer replay the store and then follow live events
 with no gap.
