@@ -15,7 +15,7 @@ from trainscope.jobs.wire import WorkerConfig
 from trainscope.schemas import EventBase, JobSpec, ScalarsEvent, StatusEvent
 from trainscope.schemas.rules import spec_errors
 from trainscope.training.driver import EmitPolicy, fit
-from trainscope.training.parallel import RankInfo, shard
+from trainscope.training.parallel import RankInfo, backend_for, shard
 
 CONFIG = WorkerConfig(device="cpu", torch_threads=1, emit_interval_s=0.1, emit_max_steps=200, max_job_seconds=600)
 
@@ -98,3 +98,22 @@ def test_what_a_data_parallel_spec_may_not_ask_for_is_refused_at_its_field(
     errors = spec_errors(job, Limits())
     assert [(error.loc, error.kind) for error in errors] == [(loc, kind)], errors
     assert spec_errors(spec(32, world=2), Limits()) == [] and spec_errors(spec(32, world=4), Limits()) == []
+
+
+@pytest.mark.gpu
+def test_two_ranks_on_cuda_train_as_one_process_of_2b() -> None:
+    """NCCL where each rank has a GPU of its own; with one GPU both ranks share it over gloo."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    world = 2
+    backend = backend_for("auto", "cuda", world)
+    assert backend == ("nccl" if torch.cuda.device_count() >= world else "gloo")
+    job = spec(32, world=world).model_copy(update={"device": "cuda"})
+    address = rendezvous()
+    infos = [RankInfo(rank, world, address, backend) for rank in range(world)]
+    events: list[EventBase] = []
+    with OtherRanks(infos[1:], job.model_dump_json(), None, CONFIG):
+        assert fit(job, events.append, None, EmitPolicy(), rank=infos[0]).status == "done"
+    alone: list[EventBase] = []
+    fit(spec(32).model_copy(update={"device": "cuda"}), alone.append)
+    assert max(abs(a - b) for a, b in zip(losses(events), losses(alone), strict=True)) <= 1e-4

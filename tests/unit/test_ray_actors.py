@@ -8,7 +8,12 @@ import subprocess
 import sys
 import threading
 
-from trainscope.jobs.ray_actors import InOrder
+import pytest
+
+from trainscope.jobs.ray_actors import ActorHandle, InOrder, RayActors
+from trainscope.jobs.wire import RunJob, WorkerConfig
+
+DEVICES = ("cpu", "cuda", "auto")
 
 
 def test_an_actors_inbox_hands_messages_over_in_the_order_they_were_numbered() -> None:
@@ -39,3 +44,15 @@ def test_asking_for_ray_without_it_installed_is_a_clear_startup_error() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert result.stdout.strip() == "TRAINSCOPE_EXECUTOR=ray needs Ray: pip install 'trainscope[ray]'"
+
+
+def test_a_job_goes_to_an_actor_holding_what_its_device_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first `workers` actors hold a CPU each, the rest a GPU: a cuda job fits only those, a cpu job
+    only the others, an auto job either (placing them asks Ray for nothing until the executor starts)."""
+    for name in ("RAY_USAGE_STATS_ENABLED", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"):  # what it sets, put back after
+        monkeypatch.setenv(name, "0")
+    config = WorkerConfig(device="auto", torch_threads=1, emit_interval_s=0.1, emit_max_steps=200, max_job_seconds=60)
+    backend = RayActors(config, address=None, cpu_workers=2)
+    cpu, gpu = ActorHandle(1, gpu=False), ActorHandle(2, gpu=True)
+    fits = {device: [backend.fits(w, RunJob("j", "{}", None, device)) for w in (cpu, gpu)] for device in DEVICES}
+    assert fits == {"cpu": [True, False], "cuda": [False, True], "auto": [True, True]}
