@@ -61,10 +61,13 @@ def test_the_ray_file_runs_jobs_on_a_head_and_a_worker_node_sharing_a_token_it_n
     assert app["environment"]["TRAINSCOPE_RAY_ADDRESS"] == "ray-head:6379"
     assert app["build"]["args"]["EXTRAS"] == "server,ray"
     assert app["depends_on"]["ray-head"] == {"condition": "service_healthy"}
+    shell, flag, script = app["command"]  # the app is a node too: Ray's driver needs a raylet beside it
+    assert (shell, flag) == ("sh", "-c") and script.startswith("ray start --address=ray-head:6379 --num-cpus=0")
     for name in ("trainscope", "ray-head", "ray-worker"):
         service = services[name]
         assert service["image"] == "trainscope:ray" and service["environment"]["RAY_AUTH_TOKEN"] == "t0ken"
         assert "ports" not in service or name == "trainscope"  # the cluster is reached inside the network only
+        assert service["build"]["args"]["EXTRAS"] == "server,ray"  # built here, never pulled
     assert "--head" in services["ray-head"]["command"] and "--num-cpus=0" in services["ray-head"]["command"]
     assert "--address=ray-head:6379" in services["ray-worker"]["command"]
 

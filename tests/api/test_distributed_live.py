@@ -87,3 +87,22 @@ def test_a_killed_rank_fails_the_job_naming_it_and_the_worker_runs_the_next(
     after = job_server.submit(job_spec(2, 32, 50))
     assert job_server.wait_status(after["id"], {"done", "failed"})["status"] == "done"
     assert rank_pids(job_server, after["id"])[0] in {w["pid"] for w in job_server.health()["workers"]}
+
+
+def test_a_rank_killed_as_it_starts_fails_the_job_and_a_cancel_then_is_heard(server: LiveServer) -> None:
+    """While the other ranks start (importing torch takes seconds) rank 0 listens: a rank that dies then
+    fails the job at once, and a cancel ends it, rather than both waiting out the process group's join."""
+    doomed = server.submit(job_spec(2, 32, 100_000))
+    server.wait_status(doomed["id"], {"running"})
+    worker, rank = rank_pids(server, doomed["id"])
+    os.kill(rank, signal.SIGKILL)
+    failed = server.wait_status(doomed["id"], {"failed", "done", "cancelled"}, timeout=120)
+    assert failed["message"] == "RuntimeError: rank 1 of the job's data-parallel ranks killed by SIGKILL"
+
+    cancelled = server.submit(job_spec(2, 32, 100_000))
+    server.wait_status(cancelled["id"], {"running"})
+    assert server.post(f"/api/jobs/{cancelled['id']}/cancel").status_code == 202
+    assert server.wait_status(cancelled["id"], {"failed", "done", "cancelled"}, timeout=120)["status"] == "cancelled"
+    for pid in rank_pids(server, cancelled["id"])[1:]:
+        wait_for(lambda pid=pid: not pid_alive(pid), 30, f"rank process {pid} to end")
+    assert pid_alive(worker)

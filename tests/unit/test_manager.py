@@ -191,6 +191,10 @@ async def test_a_cuda_job_is_refused_once_the_workers_say_there_is_no_cuda(manag
     executor.cuda = False
     assert manager.device_error(spec) == "this server has no CUDA device"
     assert manager.device_error(JobSpec.model_validate({"device": "cpu"})) is None
+    nccl = JobSpec.model_validate({"optim": {"batch_size": 32}, "distributed": {"world_size": 2, "backend": "nccl"}})
+    assert manager.device_error(nccl) == (
+        "distributed.backend nccl needs a GPU for each rank and this server has none: use gloo"
+    )
 
 
 async def test_jobs_on_an_uploaded_table_carry_its_rows_to_the_worker_one_copy_for_all(manager: JobManager) -> None:

@@ -143,7 +143,7 @@ class JobManager:
 
     async def stop(self) -> None:
         """Stop the workers (a running job ends `failed`), drain the inbox, then stop the pump."""
-        await asyncio.to_thread(self.executor.stop)
+        self.executor.stop()  # the main thread, as Ray's shutdown needs; events meanwhile wait in the inbox
         self._inbox.put_nowait(Stop())
         if self._pump_task is None:
             return
@@ -268,6 +268,9 @@ class JobManager:
 
     def device_error(self, spec: JobSpec) -> str | None:
         """Why the spec's device cannot be had on this server, or None."""
+        no_cuda = self.settings.device == "cpu" or self.executor.has_cuda() is False
+        if spec.distributed.backend == "nccl" and no_cuda:
+            return "distributed.backend nccl needs a GPU for each rank and this server has none: use gloo"
         if spec.device != "cuda":
             return None
         if self.settings.device == "cpu":

@@ -13,7 +13,7 @@ import socket
 import sys
 import time
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trainscope.jobs.wire import WorkerConfig
 from trainscope.schemas import JobSpec, UploadedRows
@@ -51,13 +51,19 @@ def die_with_parent() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def rank_main(info: RankInfo, spec_json: str, rows: UploadedRows | None, config: WorkerConfig) -> None:
-    """A rank after the first: train its share, silently (rank 0 reports for the run)."""
+def rank_main(
+    info: RankInfo, spec_json: str, rows: UploadedRows | None, config: WorkerConfig, warm: Any = None
+) -> None:
+    """A rank after the first: train its share, silently (rank 0 reports for the run). `warm`, an event
+    set once torch is imported, tells rank 0 the rank is about to join."""
     die_with_parent()
     import torch
 
     from trainscope.schemas import UploadedData
     from trainscope.training.driver import EmitPolicy, fit
+
+    if warm is not None:
+        warm.set()
 
     torch.set_num_threads(config.torch_threads)
     spec = JobSpec.model_validate_json(spec_json)
@@ -71,9 +77,12 @@ class OtherRanks:
 
     def __init__(self, infos: list[RankInfo], spec_json: str, rows: UploadedRows | None, config: WorkerConfig) -> None:
         context = multiprocessing.get_context("spawn")
+        self.warm = [context.Event() for _ in infos]
         self.processes: list[BaseProcess] = [
-            context.Process(target=rank_main, args=(info, spec_json, rows, config), name=f"trainscope-rank-{i + 1}")
-            for i, info in enumerate(infos)
+            context.Process(
+                target=rank_main, args=(info, spec_json, rows, config, warm), name=f"trainscope-rank-{i + 1}"
+            )
+            for i, (info, warm) in enumerate(zip(infos, self.warm, strict=True))
         ]
 
     def __enter__(self) -> OtherRanks:
@@ -87,6 +96,10 @@ class OtherRanks:
             if process.is_alive():
                 process.kill()
                 process.join(STOP_GRACE_S)
+
+    def started(self) -> bool:
+        """Whether every rank is warm (about to join the process group)."""
+        return all(event.is_set() for event in self.warm)
 
     def wait_for_a_death(self, timeout: float = 2.0) -> None:
         """After a collective broke: give a rank that is dying the moment to be seen dead."""

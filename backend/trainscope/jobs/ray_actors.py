@@ -102,8 +102,12 @@ class ActorHandle(Worker):
 class RayActors:
     """Starts, feeds and kills worker actors; a thread per actor reads its report stream."""
 
-    def __init__(self, config: WorkerConfig, address: str | None, cpu_workers: int) -> None:
+    def __init__(self, config: WorkerConfig, address: str | None, cpu_workers: int, max_ranks: int = 1) -> None:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # Ray reports usage to its makers otherwise
+        # Ray's C++ failure handler dumps a stack for every SIGTERM and makes the server's clean exit abort
+        os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+        # a call after the shutdown (a stream still being read) must fail, not join whatever cluster it finds
+        os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
         if address is None:  # a cluster of this one machine: Ray then listens on 127.0.0.1 only (read on import)
             os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         try:
@@ -114,6 +118,9 @@ class RayActors:
         self.config = config
         self.address = address
         self.cpu_workers = cpu_workers  # the first indexes hold a CPU each, the rest a GPU
+        # a cluster started here counts CPUs for every worker's largest data-parallel job, as the local
+        # executor lets each of its workers spawn that many ranks (logical CPUs: Ray's places, not cores)
+        self.cluster_cpus = cpu_workers * max_ranks
         self.started_here = False
         self.actor_class: Any = None
 
@@ -121,8 +128,8 @@ class RayActors:
         """Join the cluster (or start one on this machine, on loopback only) once."""
         ray = self.ray
         if not ray.is_initialized():
-            if self.address is None:
-                ray.init(address="local", include_dashboard=False, log_to_driver=False)  # never one found lying about
+            if self.address is None:  # address "local": a new cluster, never one found lying about in /tmp
+                ray.init(address="local", num_cpus=self.cluster_cpus, include_dashboard=False, log_to_driver=False)
                 self.started_here = True
             else:
                 ray.init(address=self.address, log_to_driver=False)
@@ -169,16 +176,19 @@ class RayActors:
     def stop(self, workers: list[Worker], timeout: float) -> None:
         for worker in workers:
             self.send(worker, StopWorker())
-        for worker in workers:  # each says how its job ended, then its stream ends
-            assert isinstance(worker, ActorHandle) and worker.reader is not None
-            worker.reader.join(timeout)
+        handles = [worker for worker in workers if isinstance(worker, ActorHandle) and worker.reader is not None]
+        for worker in handles:  # each says how its job ended, then its stream ends
+            worker.reader.join(timeout)  # type: ignore[union-attr]
+        for worker in handles:
             self.kill(worker)
+        for worker in handles:  # a stream read after the shutdown would start Ray again
+            worker.reader.join(timeout)  # type: ignore[union-attr]
         if self.started_here:
             self.ray.shutdown()
 
 
 def ray_executor(settings: Settings, on_report: OnReport) -> SlotExecutor:
-    backend = RayActors(worker_config(settings), settings.ray_address, settings.workers)
+    backend = RayActors(worker_config(settings), settings.ray_address, settings.workers, settings.limits.max_world_size)
     count = settings.workers + settings.ray_gpu_workers
     return SlotExecutor(backend, count, settings.hang_timeout_s, on_report)
 
@@ -198,7 +208,12 @@ def node_address() -> str:
 
 
 class RankActor:
-    """A rank after the first, as an actor (made one by `ray.remote` where it is placed)."""
+    """A rank after the first, as an actor (made one by `ray.remote` where it is placed), warm once made."""
+
+    def __init__(self) -> None:
+        import torch  # noqa: F401  (what a rank pays before it can join: ~2 s; paid before `started`)
+
+        import trainscope.training.driver  # noqa: F401
 
     def pid(self) -> int:
         return os.getpid()
@@ -256,6 +271,10 @@ class RayRanks:
         for actor in self.actors:
             self.ray.kill(actor, no_restart=True)
         remove_placement_group(self.group)
+
+    def started(self) -> bool:
+        """Every rank is warm once its actor answered (on entry)."""
+        return True
 
     def wait_for_a_death(self, timeout: float = 2.0) -> None:
         """After a collective broke: give a rank that is dying the moment to be seen dead."""

@@ -29,7 +29,7 @@ from trainscope.jobs.wire import (
     WorkerConfig,
     encode_event,
 )
-from trainscope.schemas import Command, EventBase, JobStatus, StatusEvent
+from trainscope.schemas import CancelCommand, Command, EventBase, JobStatus, StatusEvent
 
 log = logging.getLogger(__name__)
 
@@ -202,12 +202,44 @@ def train(spec: Any, message: RunJob, config: WorkerConfig, emit: Any, control: 
         said = f"running on {device} as {world} data-parallel ranks ({backend})"
         emit(StatusEvent(step=0, status=JobStatus.running, message=said, detail=detail))
         try:
-            return fit(rows_spec, emit, control, policy, rank=infos[0])
+            held = wait_for_ranks(others, control)
+            if held is None:
+                from trainscope.training.driver import FitResult
+
+                return FitResult("cancelled", 0, "cancelled while its ranks started")
+            return fit(rows_spec, emit, Replaying(held, control), policy, rank=infos[0])
         except Exception as error:
             others.wait_for_a_death()
             if dead := others.dead():  # what broke the collective, rather than how it broke
                 raise RuntimeError(dead) from error
             raise
+
+
+def wait_for_ranks(others: Any, control: InboxControl) -> list[Command] | None:
+    """Wait for the other ranks to be warm, listening to the controller meanwhile (a rank dying as it
+    starts fails the job at once, not at the process group's join timeout). The commands that came, or
+    None when one was to cancel."""
+    held: list[Command] = []
+    while not others.started():
+        if dead := others.dead():
+            raise RuntimeError(dead)
+        held += control.poll(0.1)
+        if any(isinstance(command, CancelCommand) for command in held):
+            return None
+    return held
+
+
+class Replaying:
+    """A Control that first hands over the commands held while the ranks started."""
+
+    def __init__(self, held: list[Command], control: InboxControl) -> None:
+        self.held, self.control = held, control
+
+    def poll(self, wait: float) -> list[Command]:
+        if self.held:
+            held, self.held = self.held, []
+            return held + self.control.poll(0)
+        return self.control.poll(wait)
 
 
 def worker_main(tasks: Inbox, events: Sink, config: WorkerConfig) -> None:

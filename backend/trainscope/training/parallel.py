@@ -62,11 +62,15 @@ def shard(batch: Any, rank: int, world: int) -> Any:
     return batch  # None: a batch with no tensors (nothing to share)
 
 
-class Ranks:
-    """This process's place among the ranks of a run, once joined (see `joined`)."""
+JOIN_TIMEOUT_S = 60.0  # every rank must join within this (they are started and warm before they try)
 
-    def __init__(self, info: RankInfo, device: torch.device) -> None:
-        self.rank, self.world, self.device = info.rank, info.world, device
+
+class Ranks:
+    """This process's place among the ranks of a run, once joined (see `joined`), and the group its
+    collectives go through."""
+
+    def __init__(self, info: RankInfo, device: torch.device, group: Any) -> None:
+        self.rank, self.world, self.device, self.group = info.rank, info.world, device, group
         self.busy = [0.0] * info.world  # seconds each rank spent in its steps since the last read
 
     @property
@@ -79,7 +83,7 @@ class Ranks:
     def wrap(self, model: nn.Module) -> nn.Module:
         """The model under DDP: its forward through this averages the gradients in backward."""
         ids = [self.device.index] if self.device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=ids)
+        return DistributedDataParallel(model, device_ids=ids, process_group=self.group)
 
     def step(self, row: torch.Tensor, report_now: bool, busy_s: float) -> tuple[torch.Tensor, bool]:
         """The whole batch's row (the ranks' mean) and whether rank 0 said to report now; one all-reduce."""
@@ -87,7 +91,7 @@ class Ranks:
         extra[0] = float(report_now and self.leader)
         extra[1 + self.rank] = busy_s
         shared = torch.cat([row.detach().reshape(-1).float(), extra])
-        dist.all_reduce(shared)
+        dist.all_reduce(shared, group=self.group)
         values = shared[row.numel() :].tolist()  # a device read per step: the collective synced already
         for rank, seconds in enumerate(values[1:]):
             self.busy[rank] += seconds
@@ -110,7 +114,7 @@ class FollowRank0:
 
     def poll(self, wait: float) -> list[Command]:
         said: list[Any] = [self.control.poll(wait), self.time_up()] if self.ranks.leader else [None, None]
-        dist.broadcast_object_list(said, src=0)
+        dist.broadcast_object_list(said, src=0, group=self.ranks.group)
         commands, late = said
         if late:
             raise self.out_of_time
@@ -119,8 +123,9 @@ class FollowRank0:
 
 @contextlib.contextmanager
 def joined(info: RankInfo, device: torch.device, timeout_s: float) -> Iterator[Ranks]:
-    """Join the run's process group (every rank must, within `timeout_s`) and leave it at the end. A
-    collective waits at most `timeout_s` too: a paused run waits in one for its next command."""
+    """Join the run's process group and leave it at the end. Every rank must join within JOIN_TIMEOUT_S
+    (so a rank that died starting fails the run soon); a collective then waits at most `timeout_s`: a
+    paused run waits in one for its next command."""
     device = rank_device(device, info.rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
@@ -131,9 +136,10 @@ def joined(info: RankInfo, device: torch.device, timeout_s: float) -> Iterator[R
         init_method=info.address,
         rank=info.rank,
         world_size=info.world,
-        timeout=datetime.timedelta(seconds=timeout_s),
+        timeout=datetime.timedelta(seconds=min(JOIN_TIMEOUT_S, timeout_s)),
     )
     try:
-        yield Ranks(info, device)
+        group = dist.new_group(list(range(info.world)), timeout=datetime.timedelta(seconds=timeout_s))
+        yield Ranks(info, device, group)
     finally:
         dist.destroy_process_group()

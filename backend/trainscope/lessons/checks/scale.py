@@ -45,6 +45,7 @@ def data_parallel(runs: list[RunView], p: Params) -> Verdict:
     for tag, value in sorted(ranks.summary.items()):
         if tag.startswith("rank") and tag.endswith("/samples_per_s"):
             rank = tag.split("/")[0].removeprefix("rank")
-            en, ko = f"{ranks.label}: rank {rank}'s samples/s", f"{ranks.label_ko}: 랭크 {rank}의 초당 샘플 수"
+            en = f"{ranks.label}: rank {rank}'s samples/s (its share, per second of its own steps)"
+            ko = f"{ranks.label_ko}: 랭크 {rank}의 초당 샘플 수(제 몫, 자기 스텝 시간 기준)"
             figures.add(key(ranks.label, f"rank{rank}_samples_per_s"), en, ko, value)
     return figures.verdict(same <= p["max_same_gap"] and apart >= p["min_apart_gap"])
