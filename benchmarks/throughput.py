@@ -1,5 +1,11 @@
 """Training throughput of fit() with its telemetry vs a bare PyTorch loop on the same spec, same process.
 
+Where a spec takes the tiny path (training/tiny.py: a small plain MLP on 2-D points, stepped in NumPy),
+a third baseline: that NumPy step's own bare loop (no telemetry, no reports), so the ratio against it is
+the cost of telemetry on that path, and the ratio against the torch loop is what the path gains. With
+--server, TensorFlow Playground's default problem also runs flat out through a live server (one worker,
+SQLite, every event stored): its steps/s as stored, against fit() in this process.
+
 Two baselines: the bare loop alone (forward, backward, step), and the bare loop that also validates
 every `eval_every` steps as the spec asks (so the ratio shows the cost of telemetry alone: streamed
 losses, histograms, reports). A peer: the same bare loop logging the same scalars (train loss every
@@ -8,7 +14,7 @@ interval) with torch.utils.tensorboard.SummaryWriter, as people use it; ours run
 probes on top. Runs alternate so drift on a noisy machine hits all alike; medians are compared.
 Target: ratio >= 0.95 vs bare, and faster than the TensorBoard peer.
 
-    .venv/bin/python benchmarks/throughput.py [--repeats 5] [--device cpu|cuda] [--json out.json]
+    .venv/bin/python benchmarks/throughput.py [--repeats 5] [--device cpu|cuda] [--server] [--json out.json]
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ import argparse
 import json
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -29,8 +37,14 @@ from trainscope.schemas import JobSpec
 from trainscope.training.datasets import Split, load_split
 from trainscope.training.driver import fit, resolve_device
 from trainscope.training.models import LayeredNet, build_model, make_optimizer
+from trainscope.training.tasks import task_for
 from trainscope.training.tasks.supervised import evaluate
+from trainscope.training.tiny import tiny_step
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.live import LiveServer
+
+TENSORFLOW_PLAYGROUND = "TensorFlow Playground's default: circle, 2-4-2 tanh, SGD 0.03, batch 10"
 SPECS: dict[str, dict[str, Any]] = {
     "digits MLP 64-128-64, Adam, batch 64": {
         "data": {"kind": "digits"},
@@ -43,7 +57,7 @@ SPECS: dict[str, dict[str, Any]] = {
     },
     # TensorFlow Playground's default problem (its page's settings): circle, no noise, half the 500 points
     # for training, 2-4-2 tanh, SGD at 0.03, batch 10; its own training loop does ~110,000 steps/s in Node
-    "TensorFlow Playground's default: circle, 2-4-2 tanh, SGD 0.03, batch 10": {
+    TENSORFLOW_PLAYGROUND: {
         "data": {"dataset": "circle", "n_points": 500, "noise": 0.0, "val_fraction": 0.5},
         "model": {"hidden": [4, 2], "activation": "tanh"},
         "optim": {"optimizer": "sgd", "lr": 0.03, "batch_size": 10, "steps": 3000, "eval_every": 25},
@@ -96,6 +110,54 @@ def bare_loop(spec: JobSpec, validate: bool) -> float:
     return spec.optim.steps / (time.perf_counter() - started)
 
 
+def tiny_loop(spec: JobSpec) -> float | None:
+    """The tiny path's NumPy step alone, validating as the spec asks (None: the spec does not take it)."""
+    torch.manual_seed(spec.seed)
+    task = task_for(spec)(spec, resolve_device(spec.device))
+    stepper = tiny_step(task, make_optimizer(spec.optim, task.parameters()))
+    if stepper is None:
+        return None
+    started = time.perf_counter()
+    for step in range(1, spec.optim.steps + 1):
+        stepper.gradients(False)
+        stepper.apply()
+        if evaluating(spec, step):
+            task.evaluation(False)
+    return spec.optim.steps / (time.perf_counter() - started)
+
+
+def server_rate(server: LiveServer, raw: dict[str, Any], steps: int) -> float:
+    """One job flat out through the server: its steps over the wall time between its first and last
+    train-loss point, as stored."""
+    job = server.submit({**raw, "optim": {**raw["optim"], "steps": steps}})
+    server.wait_status(job["id"], {"done"}, timeout=600)
+    scalars = [e for e in server.stored_events(job["id"]) if e["type"] == "scalars"]
+    return (steps - 1) / (scalars[-1]["wall"] - scalars[0]["wall"])
+
+
+def through_server(repeats: int, steps: int = 30_000) -> dict[str, float]:
+    raw = SPECS[TENSORFLOW_PLAYGROUND]
+    spec = JobSpec.model_validate({**raw, "optim": {**raw["optim"], "steps": steps}})
+    with tempfile.TemporaryDirectory() as folder:
+        server = LiveServer(Path(folder) / "throughput.db", workers=1).start()
+        try:
+            server_rate(server, raw, 1000)  # warm-up: the worker's lazy imports
+            served, in_process = [], []
+            for _ in range(repeats):
+                served.append(server_rate(server, raw, steps))
+                in_process.append(fit_loop(spec)[0])
+        finally:
+            server.stop()
+    row = {"server_steps_per_s": statistics.median(served), "fit_steps_per_s": statistics.median(in_process)}
+    row["ratio_vs_fit"] = row["server_steps_per_s"] / row["fit_steps_per_s"]
+    print(
+        f"{TENSORFLOW_PLAYGROUND}, {steps} steps through a live server (1 worker, SQLite): "
+        f"{row['server_steps_per_s']:.0f} steps/s as stored, {row['ratio_vs_fit']:.3f} of fit() in this process "
+        f"({row['fit_steps_per_s']:.0f})"
+    )
+    return row
+
+
 def tensorboard_loop(spec: JobSpec, logdir: str) -> float:
     """The bare loop, validating, logging scalars and histograms through TensorBoard's SummaryWriter."""
     from torch.utils.tensorboard import SummaryWriter
@@ -139,6 +201,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--server", action="store_true", help="also TensorFlow Playground's problem via a server")
     parser.add_argument("--json")
     args = parser.parse_args()
     torch.set_num_threads(1)  # as in a worker
@@ -148,10 +211,13 @@ def main() -> None:
         logdir = tempfile.mkdtemp(prefix="trainscope-tb-")
         bare_loop(spec, False), bare_loop(spec, True), fit_loop(spec)  # warm-up: allocator, lazy imports
         tensorboard_loop(spec, logdir)
-        bare, validated, telemetry, peer, events = [], [], [], [], 0
+        tiny_loop(spec)
+        bare, validated, tiny, telemetry, peer, events = [], [], [], [], [], 0
         for _ in range(args.repeats):
             bare.append(bare_loop(spec, validate=False))
             validated.append(bare_loop(spec, validate=True))
+            if (rate := tiny_loop(spec)) is not None:
+                tiny.append(rate)
             rate, events = fit_loop(spec)
             telemetry.append(rate)
             peer.append(tensorboard_loop(spec, logdir))
@@ -170,6 +236,9 @@ def main() -> None:
             "ratio_vs_tensorboard": fit_rate / statistics.median(peer),
             "events_per_run": events,
         }
+        if tiny:
+            row["tiny_bare_validating_steps_per_s"] = statistics.median(tiny)
+            row["ratio_vs_tiny_bare_validating"] = fit_rate / statistics.median(tiny)
         results.append(row)
         print(
             f"{name} [{args.device}]: bare {row['bare_steps_per_s']:.0f} steps/s, "
@@ -178,10 +247,19 @@ def main() -> None:
             f"ratio {row['ratio_vs_bare']:.3f} vs bare, {row['ratio_vs_bare_validating']:.3f} vs bare+validation; "
             f"TensorBoard peer {row['tensorboard_steps_per_s']:.0f} ({row['tensorboard_ratio_vs_bare']:.3f} vs bare), "
             f"ours/TensorBoard {row['ratio_vs_tensorboard']:.2f}x"
+            + (
+                f"; tiny path: its bare NumPy loop (validating) {row['tiny_bare_validating_steps_per_s']:.0f}, "
+                f"fit {row['ratio_vs_tiny_bare_validating']:.3f} of it"
+                if tiny
+                else ""
+            )
         )
+    output: dict[str, Any] = {"specs": results}
+    if args.server:
+        output["server"] = through_server(args.repeats)
     if args.json:
         with open(args.json, "w") as out:
-            json.dump(results, out, indent=2)
+            json.dump(output, out, indent=2)
 
 
 if __name__ == "__main__":

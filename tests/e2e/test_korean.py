@@ -17,6 +17,7 @@ pytestmark = pytest.mark.browser
 ALLOWED = {
     "Trainscope",
     "PyTorch",
+    "NumPy",
     "Plotly",
     "English",
     "API",

@@ -81,7 +81,8 @@ def test_a_spiral_run_fills_every_view(server: LiveServer, page: Page, artifacts
     # each input's and hidden unit's map of the plane, and the two output units' P(class 0) and P(class 1)
     assert page.locator("#network svg image").count() == 2 + 24 + 2
     assert page.locator("#network svg text").all_text_contents()[:2] == ["x₁", "x₂"]
-    assert "samples/s" in (page.text_content("#system") or "")
+    system = page.text_content("#system") or ""
+    assert "samples/s" in system and "each step: PyTorch, operation by operation" in system  # 12 wide: torch
     assert chart(page, "figures.tags()") == ["lr"]  # the rest of what the run reports, over time
     page.screenshot(path=str(artifacts_dir / "playground.png"), full_page=True)
 
@@ -255,6 +256,7 @@ def test_the_live_loss_curve_and_its_replay_draw_the_same_points(server: LiveSer
     wait_js(page, "document.body.dataset.run === 'done'", 90)
     assert chart(page, "loss.pointCount()") == 6000
     draw_all(page)
+    assert "each step: written out in NumPy" in (page.text_content("#system") or "")  # 8-8: the tiny path
     live = page.evaluate("() => document.querySelector('[data-testid=loss-chart]').data[0]")
     assert 1000 < len(live["x"]) <= 2002 and live["x"][0] == 1 and live["x"][-1] == 6000
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from trainscope.schemas import JobSpec
-from trainscope.training.models import build_model, make_optimizer
+from trainscope.training.models import build_model, make_optimizer, modes_differ
 
 
 @pytest.mark.parametrize(
@@ -134,3 +134,23 @@ def test_input_features_are_computed_from_the_plain_point() -> None:
     torch.testing.assert_close(build_model(spec).input_features(point), torch.tensor([expected]))
     plain = build_model(JobSpec())
     assert plain.input_features(point) is point  # the plain inputs pass through untouched
+
+
+@pytest.mark.parametrize(
+    ("model", "differ"),
+    [
+        ({}, False),
+        ({"dropout": 0.2}, True),
+        ({"batch_norm": True}, True),
+        ({"kind": "cnn2d", "batch_norm": True}, True),
+        ({"kind": "cnn2d"}, False),
+    ],
+)
+def test_only_dropout_and_batch_norm_make_the_modes_differ(model: dict[str, object], differ: bool) -> None:
+    """An evaluation switches to eval mode and back only where the switch changes what is computed."""
+    data = {"kind": "digits"} if model.get("kind") == "cnn2d" else {}
+    net = build_model(JobSpec.model_validate({"model": model, "data": data}))
+    assert modes_differ(net) == differ
+    x = torch.randn(16, 64 if data else 2)  # 8x8 digits or 2-D points
+    if not differ:  # nothing depends on the mode: the same outputs in either
+        assert torch.equal(net.train()(x), net.eval()(x))

@@ -193,6 +193,9 @@ class SystemEvent(EventBase):
     gpu_memory_mb: float | None = left_out_when_none()
     gpu_memory_peak_mb: float | None = left_out_when_none()
     gpu_utilization: float | None = left_out_when_none()
+    step_path: str | None = left_out_when_none(
+        description="how each step is computed: eager (torch, op by op) or numpy (a tiny MLP's step written out)"
+    )
 
 
 class ControlEvent(EventBase):

@@ -33,6 +33,7 @@ from trainscope.training.parallel import FollowRank0, RankInfo, Ranks, joined
 from trainscope.training.probes import Telemetry
 from trainscope.training.random_search import RandomSearch
 from trainscope.training.tasks import Emit, task_for
+from trainscope.training.tiny import PATH_EAGER, PATH_TINY, tiny_step
 
 
 class Control(Protocol):
@@ -102,7 +103,7 @@ class Driver:
         torch.manual_seed(spec.seed)
         self.device = ranks.device if ranks is not None else resolve_device(spec.device)
         # Rows stay on the device until a report; reading each with .item() would sync every step.
-        self.pending: list[torch.Tensor] = []
+        self.pending: list[torch.Tensor | float] = []
         self.first_pending = 1
         self.last_report = time.monotonic()
         self.summary: dict[str, float] = {}
@@ -116,7 +117,11 @@ class Driver:
         self.kind = registry().model(spec.model.kind)
         # a kind without gradients (k-means) steps itself: no optimizer, no learning rate
         self.optimizer = make_optimizer(spec.optim, self.task.parameters(), spec.seed) if self.kind.gradients else None
-        self.telemetry: Telemetry | None = Telemetry(self.task.probe_context()) if self.leader else None
+        # a tiny plain MLP on the CPU steps in NumPy (training/tiny.py); every other run in torch, eagerly
+        self.tiny = tiny_step(self.task, self.optimizer) if ranks is None else None
+        context = self.task.probe_context()
+        context.step_path = PATH_TINY if self.tiny is not None else PATH_EAGER
+        self.telemetry: Telemetry | None = Telemetry(context) if self.leader else None
         if self.telemetry is not None and not self.telemetry.probes:
             self.telemetry = None  # nothing to sample: not even a call per step
         self.state, self.zero_grad = self.task.state(), spec.optim.planted_bug != "no_zero_grad"
@@ -129,9 +134,11 @@ class Driver:
         self.pace, self.eval_every = spec.pace, spec.optim.eval_every
         self.measured: dict[str, torch.Tensor] = {}  # figures of the last step asked to measure
 
-    def train_step(self, step: int, last: bool) -> torch.Tensor:
+    def train_step(self, step: int, last: bool) -> torch.Tensor | float:
         """One step of the task's loss, backward and the optimizer; the row to buffer (on the device)."""
         task, optimizer, telemetry = self.task, self.optimizer, self.telemetry
+        if self.tiny is not None:
+            return self.tiny_train_step(step, last)
         batch = task.batch() if self.ranks is None else self.ranks.shard(task.batch())
         measure = last or step % self.eval_every == 0
         if optimizer is None:  # the kind's own update (probes sample its state after it)
@@ -160,18 +167,37 @@ class Driver:
             self.measured = {tag: v for tag, v in figures.items() if tag not in self.step_tags and v.numel() == 1}
         return task.step_row(loss, figures)
 
+    def tiny_train_step(self, step: int, last: bool) -> float:
+        """The tiny path's step (NumPy); on a step the probes sample, the same pass again in torch for them:
+        their hooks see its activations and its gradients land in .grad, before the update."""
+        assert self.tiny is not None and self.optimizer is not None
+        measure = last or step % self.eval_every == 0
+        loss, figures, index = self.tiny.gradients(measure)
+        telemetry = self.telemetry
+        if telemetry is not None and telemetry.before_forward(step, last=last):
+            self.optimizer.zero_grad(set_to_none=True)
+            self.task.loss(self.state, self.tiny.torch_batch(index), False)[0].backward()  # type: ignore[no-untyped-call]
+            telemetry.after_backward(step, self.emit)
+        self.tiny.apply()
+        if measure:
+            self.measured = figures
+        return loss
+
     def run(self) -> FitResult:
         steps = self.spec.optim.steps
         self.task.begin(self.emit)
         self.started, step = time.monotonic(), 0
         self.pace_from = (self.started, 0)
         try:
-            for step in range(1, steps + 1):
-                if self.ranks is None:
-                    self.pending.append(self.train_step(step, step == steps))
-                else:
-                    self.pending.append(self.ranks_step(step, step == steps))
-                self.after_step(step, final=step == steps)
+            # NumPy warns of an overflow or a nan where torch is silent (the tiny path; probes on the host): a
+            # diverging run's inf is its result, reported as such
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for step in range(1, steps + 1):
+                    if self.ranks is None:
+                        self.pending.append(self.train_step(step, step == steps))
+                    else:
+                        self.pending.append(self.ranks_step(step, step == steps))
+                    self.after_step(step, final=step == steps)
         except Cancelled:
             return FitResult("cancelled", step, f"cancelled at step {step}", self.summary)
         except OutOfTime:
@@ -195,6 +221,7 @@ class Driver:
         assert self.ranks is not None
         started = time.perf_counter()
         row = self.train_step(step, last)
+        assert isinstance(row, torch.Tensor)  # no tiny path in a data-parallel run
         due = self.leader and time.monotonic() - self.last_report >= self.policy.interval_s
         shared, self.report_now = self.ranks.step(row, due, time.perf_counter() - started)
         return shared
@@ -232,8 +259,13 @@ class Driver:
 
     def report(self, step: int, extra: dict[str, float]) -> None:
         """Send the buffered losses (one transfer); raise Diverged at the first bad one."""
-        rows = torch.stack(self.pending).reshape(len(self.pending), -1).tolist() if self.pending else []
-        self.pending.clear()
+        pending = self.pending
+        rows: list[list[float]] = []
+        if pending and isinstance(pending[0], float):  # the tiny path's losses, already on the host
+            rows = [[float(value)] for value in pending]
+        elif pending:
+            rows = torch.stack(pending).reshape(len(pending), -1).tolist()  # type: ignore[arg-type]
+        self.pending = []
         if self.first_pending == 1 and rows and math.isfinite(rows[0][0]) and self.spec.optim.divergence_factor:
             self.ceiling = rows[0][0] * self.spec.optim.divergence_factor
         points: list[ScalarPoint] = []

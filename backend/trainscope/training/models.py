@@ -195,6 +195,11 @@ class ConvNet(LayeredNet):
         self.finish(layers, spec, [features, *spec.hidden], "fc", outputs, seed)
 
 
+def modes_differ(model: nn.Module) -> bool:
+    """Whether the model computes differently in training and eval mode (dropout, batch norm)."""
+    return any(isinstance(m, nn.modules.dropout._DropoutNd | nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 def build_model(spec: JobSpec) -> LayeredNet:
     """The spec's network, its weights drawn from the job's seed (or the model's own init seed)."""
     model, data = spec.model, spec.data

@@ -55,6 +55,7 @@ class ProbeContext:
     classes: list[str] | None = None  # what each label stands for, where the data names it
     columns: dict[str, list[str]] = field(default_factory=dict)  # more about each probe example, as text
     last: bool = False  # the run's last step is being sampled
+    step_path: str = "eager"  # how the driver computes a step (training/tiny.py), for the system events
     _probe: dict[str, torch.Tensor] | None = field(default=None, repr=False)
 
     def offered(self) -> set[str]:

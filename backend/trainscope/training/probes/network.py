@@ -303,12 +303,14 @@ class System(Probe):
     def __init__(self, ctx: ProbeContext) -> None:
         self.every = ctx.spec.probes.system_every
         self.batch = ctx.spec.optim.batch_size
-        self.device = ctx.probe_x.device
+        self.device, self.step_path = ctx.probe_x.device, ctx.step_path
         self._last: tuple[int, float] | None = None
 
     def events(self, step: int, fetched: Fetched) -> list[EventBase]:
         now = time.perf_counter()
-        event = SystemEvent(step=step, device=str(self.device), memory_peak_mb=peak_resident_mb())
+        event = SystemEvent(
+            step=step, device=str(self.device), memory_peak_mb=peak_resident_mb(), step_path=self.step_path
+        )
         if self._last is not None and now > self._last[1]:
             event.steps_per_s = (step - self._last[0]) / (now - self._last[1])
             event.samples_per_s = event.steps_per_s * self.batch

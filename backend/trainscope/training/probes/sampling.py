@@ -32,9 +32,10 @@ class Telemetry:
         self._active: list[Probe] = []
         self._next_due: float = 1  # the next step any probe samples on (the first and last always)
 
-    def before_forward(self, step: int, last: bool = False) -> None:
+    def before_forward(self, step: int, last: bool = False) -> bool:
+        """Arm the probes that sample this step; whether any does."""
         if step < self._next_due and not last:  # most steps: one comparison, no probe asked
-            return
+            return False
         self._next_due = min((step // p.every + 1) * p.every for p in self.probes) if self.probes else math.inf
         self.ctx.last = last
         now = time.monotonic()
@@ -49,6 +50,7 @@ class Telemetry:
             self._active.append(probe)
         for probe in self._active:
             probe.arm(self.ctx)
+        return bool(self._active)
 
     def after_backward(self, step: int, emit: Emit) -> None:
         if not self._active:

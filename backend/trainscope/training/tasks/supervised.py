@@ -22,7 +22,7 @@ from trainscope.training.analyses import (
     unrolled_convolution,
 )
 from trainscope.training.datasets import Shuffled, Split, load_split
-from trainscope.training.models import LayeredNet, build_model
+from trainscope.training.models import LayeredNet, build_model, modes_differ
 from trainscope.training.objective import CLASSIFICATION, Objective, objective_for
 from trainscope.training.points import DRAWN_POINTS_CAP, Target, drawn_points, target_of
 from trainscope.training.probes import ProbeContext
@@ -44,8 +44,10 @@ def evaluate(
     sets = {"val": (split.x_val, split.y_val), **(split.held_out() if held_out else {})}
     if training_set:
         sets["train_eval"] = (split.x_train, split.y_train)
-    was_training = model.training
-    model.eval()
+    # switching modes walks every module twice (~150 us, half a tiny net's evaluation): only where it matters
+    was_training, switch = model.training, modes_differ(model)
+    if switch:
+        model.eval()
     with torch.no_grad():
         figures: dict[str, torch.Tensor] = {}
         for name, (x, y) in sets.items():
@@ -54,7 +56,8 @@ def evaluate(
             if objective.accuracy:
                 figures[f"{name}/acc"] = objective.accuracy(logits, y)
         values = torch.stack(list(figures.values())).tolist()
-    model.train(was_training)
+    if switch:
+        model.train(was_training)
     return dict(zip(figures, values, strict=True))
 
 
