@@ -35,12 +35,12 @@ def test_gradients_equal_autograd(data: dict[str, Any], model: dict[str, Any]) -
     spec = spec_of(data, model)
     task = task_for(spec)(spec, torch.device("cpu"))
     regression = task.objective.accuracy is None
-    net = TinyNet(task.model, spec.model.activation, spec.model.leaky_slope, regression)  # type: ignore[union-attr]
+    net = TinyNet([task.model], [(spec.model.activation, spec.model.leaky_slope)], regression)  # type: ignore[union-attr]
     x, y = task.split.x_train[:16], task.split.y_train[:16]
     with torch.no_grad():  # pre-activations of both signs, so relu's kink and leaky relu's slope count
         for p in task.model.parameters():
             p.mul_(3)
-    loss, outputs, grads = net.gradients(x.numpy(), y.numpy())
+    [loss], [outputs], grads = net.gradients(x.numpy(), y.numpy())  # a stack of one run
     expected = task.objective.loss(task.model(x), y)
     expected.backward()  # type: ignore[no-untyped-call]
     assert loss == pytest.approx(expected.item(), rel=1e-5)
@@ -48,7 +48,7 @@ def test_gradients_equal_autograd(data: dict[str, Any], model: dict[str, Any]) -
     torch_grads = [p.grad for p in task.model.parameters()]
     assert len(grads) == len(torch_grads) and all(g is not None for g in torch_grads)
     for ours, theirs in zip(grads, torch_grads, strict=True):
-        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-4, atol=1e-6)  # type: ignore[union-attr]
+        np.testing.assert_allclose(ours[0], theirs.numpy(), rtol=1e-4, atol=1e-6)  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "rmsprop", "adam", "adamw"])
@@ -56,16 +56,16 @@ def test_gradients_equal_autograd(data: dict[str, Any], model: dict[str, Any]) -
 def test_updates_equal_torchs_optimizers(optimizer: str, decay: float) -> None:
     spec = spec_of({"dataset": "spiral"}, {}, {"optimizer": optimizer, "lr": 0.01, "weight_decay": decay})
     ours, theirs = build_model(spec), build_model(spec)
-    params = [p.detach().numpy() for p in ours.parameters()]
+    params = [p.detach().numpy()[None] for p in ours.parameters()]  # a stack of one run: views of ours
     torch_optimizer = make_optimizer(spec.optim, theirs.parameters())
-    stepper = TinyOptimizer(optimizer, params, torch_optimizer.param_groups[0])
+    stepper = TinyOptimizer(optimizer, params, [torch_optimizer.param_groups[0]])
     generator = torch.Generator().manual_seed(0)
     for _ in range(30):
         grads = [torch.randn(p.shape, generator=generator) for p in theirs.parameters()]
         for p, g in zip(theirs.parameters(), grads, strict=True):
             p.grad = g.clone()
         torch_optimizer.step()
-        stepper.step([g.numpy() for g in grads])
+        stepper.step([g.numpy()[None] for g in grads])
     for mine, reference in zip(ours.parameters(), theirs.parameters(), strict=True):
         torch.testing.assert_close(mine, reference, rtol=1e-5, atol=1e-6)
 
@@ -79,7 +79,7 @@ def run(spec: JobSpec, tiny: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Any
     return result, events
 
 
-PROBED = {"histogram_every": 50, "layers_every": 50, "boundary_every": 100, "system_every": 50}
+PROBED = {"histogram_every": 50, "layers_every": 50, "boundary_every": 100, "system_every": 50, "train_eval": True}
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,8 @@ PROBED = {"histogram_every": 50, "layers_every": 50, "boundary_every": 100, "sys
     [
         ({"dataset": "circle", "n_points": 500, "noise": 0.0}, {"hidden": [4, 2]}, {"optimizer": "sgd", "lr": 0.03}),
         ({"dataset": "spiral", "features": ["x1", "x2", "x1_sq", "sin_x2"]}, {"activation": "relu"}, {}),
-        ({"dataset": "plane"}, {"hidden": [3]}, {"optimizer": "momentum", "lr": 0.01}),
+        ({"dataset": "plane", "test_fraction": 0.2}, {"hidden": [3]}, {"optimizer": "momentum", "lr": 0.01}),
+        ({"dataset": "xor", "holdout_fraction": 0.2, "test_fraction": 0.1}, {"hidden": [5]}, {"optimizer": "adamw"}),
     ],
 )
 def test_a_run_on_the_tiny_path_equals_the_eager_run(
@@ -98,6 +99,8 @@ def test_a_run_on_the_tiny_path_equals_the_eager_run(
     fast, fast_events = run(spec, True, monkeypatch)
     eager, eager_events = run(spec, False, monkeypatch)
     assert fast.status == eager.status == "done"
+    assert fast.summary.keys() == eager.summary.keys() and "train_eval/loss" in fast.summary
+    assert ("test/loss" in fast.summary) == (data.get("test_fraction", 0) > 0)
     for key, value in eager.summary.items():
         if key != "steps_per_s":
             assert fast.summary[key] == pytest.approx(value, rel=1e-4, abs=1e-5), key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import datetime
 from enum import StrEnum
@@ -101,7 +102,11 @@ class StatusEvent(EventBase):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
-class ScalarPoint(BaseModel):
+@dataclasses.dataclass(slots=True)
+class ScalarPoint:
+    """One step's scalars. A plain dataclass (pydantic validates and serializes it as a model): a run makes
+    one per step, and constructing it costs 0.2 us against a model's 2.3 us, a tenth of a tiny net's step."""
+
     step: int
     values: dict[str, float]
 
@@ -195,6 +200,9 @@ class SystemEvent(EventBase):
     gpu_utilization: float | None = left_out_when_none()
     step_path: str | None = left_out_when_none(
         description="how each step is computed: eager (torch, op by op) or numpy (a tiny MLP's step written out)"
+    )
+    stacked_runs: int | None = left_out_when_none(
+        description="how many matched runs trained as one stacked model with this one (a lockstep group)"
     )
 
 

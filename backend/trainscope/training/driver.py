@@ -67,19 +67,29 @@ class EmitPolicy:
     max_seconds: float = math.inf  # wall time, pauses included; checked at each report
 
 
-class Cancelled(Exception):
+class RunEnded(Exception):
+    """A run stops before its last step (Driver.ended says how)."""
+
+
+class Cancelled(RunEnded):
     pass
 
 
-class OutOfTime(Exception):
+class OutOfTime(RunEnded):
     pass
 
 
-class Diverged(Exception):
+class Diverged(RunEnded):
     def __init__(self, step: int, value: float, last_ok: float, ceiling: float) -> None:
         what = f"became {value}" if not math.isfinite(value) else f"rose to {value:.4g} (above {ceiling:.4g})"
         super().__init__(f"loss {what} at step {step}; last loss before it {last_ok:.4g}")
         self.step, self.last_ok = step, last_ok
+
+
+def quiet_numpy() -> np.errstate:
+    """NumPy warns of an overflow or a nan where torch is silent (the tiny path; probes on the host): a
+    diverging run's inf is its result, reported as such."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
 def resolve_device(choice: str) -> torch.device:
@@ -168,48 +178,65 @@ class Driver:
         return task.step_row(loss, figures)
 
     def tiny_train_step(self, step: int, last: bool) -> float:
-        """The tiny path's step (NumPy); on a step the probes sample, the same pass again in torch for them:
-        their hooks see its activations and its gradients land in .grad, before the update."""
-        assert self.tiny is not None and self.optimizer is not None
+        """The tiny path's step (NumPy), with the probes' own pass where they sample."""
+        assert self.tiny is not None
         measure = last or step % self.eval_every == 0
         loss, figures, index = self.tiny.gradients(measure)
-        telemetry = self.telemetry
-        if telemetry is not None and telemetry.before_forward(step, last=last):
-            self.optimizer.zero_grad(set_to_none=True)
-            self.task.loss(self.state, self.tiny.torch_batch(index), False)[0].backward()  # type: ignore[no-untyped-call]
-            telemetry.after_backward(step, self.emit)
+        self.sample(step, last, index)
         self.tiny.apply()
         if measure:
             self.measured = figures
         return loss
 
+    def sample(self, step: int, last: bool, index: torch.Tensor) -> None:
+        """On a step the probes sample, a tiny-path step's pass again in torch for them, before the update:
+        their hooks see its activations and its gradients land in .grad."""
+        telemetry = self.telemetry
+        if telemetry is not None and telemetry.before_forward(step, last=last):
+            assert self.tiny is not None and self.optimizer is not None
+            self.optimizer.zero_grad(set_to_none=True)
+            self.task.loss(self.state, self.tiny.torch_batch(index), False)[0].backward()  # type: ignore[no-untyped-call]
+            telemetry.after_backward(step, self.emit)
+
     def run(self) -> FitResult:
         steps = self.spec.optim.steps
-        self.task.begin(self.emit)
-        self.started, step = time.monotonic(), 0
-        self.pace_from = (self.started, 0)
+        self.begin()
+        step = 0
         try:
-            # NumPy warns of an overflow or a nan where torch is silent (the tiny path; probes on the host): a
-            # diverging run's inf is its result, reported as such
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            with quiet_numpy():
                 for step in range(1, steps + 1):
                     if self.ranks is None:
                         self.pending.append(self.train_step(step, step == steps))
                     else:
                         self.pending.append(self.ranks_step(step, step == steps))
                     self.after_step(step, final=step == steps)
-        except Cancelled:
-            return FitResult("cancelled", step, f"cancelled at step {step}", self.summary)
-        except OutOfTime:
+        except RunEnded as ended:
+            return self.ended(ended, step)
+        return self.finished()
+
+    def begin(self) -> None:
+        """What a viewer sees before the first step; the clocks start."""
+        self.task.begin(self.emit)
+        self.started = time.monotonic()
+        self.pace_from = (self.started, 0)
+
+    def ended(self, ended: RunEnded, step: int) -> FitResult:
+        """How a run stopped before its last step ends."""
+        if isinstance(ended, Diverged):
+            figures = {**self.summary, "diverged_step": float(ended.step)}
+            if math.isfinite(ended.last_ok):
+                figures["last_ok_loss"] = ended.last_ok
+            return FitResult("diverged", ended.step, str(ended), figures)
+        if isinstance(ended, OutOfTime):
             limit = self.policy.max_seconds
             return FitResult(
                 "failed", step, f"stopped at step {step}: past the time limit of {limit:g} s", self.summary
             )
-        except Diverged as diverged:
-            figures = {**self.summary, "diverged_step": float(diverged.step)}
-            if math.isfinite(diverged.last_ok):
-                figures["last_ok_loss"] = diverged.last_ok
-            return FitResult("diverged", diverged.step, str(diverged), figures)
+        return FitResult("cancelled", step, f"cancelled at step {step}", self.summary)
+
+    def finished(self) -> FitResult:
+        """A run past its last step: its pace and final measurements."""
+        steps = self.spec.optim.steps
         elapsed = time.monotonic() - self.started
         self.summary["steps_per_s"] = steps / elapsed if elapsed > 0 else 0.0
         if self.leader:
@@ -234,28 +261,42 @@ class Driver:
             time.sleep(wait)
 
     def after_step(self, step: int, final: bool) -> None:
-        # every step: plain ints and one clock read (a pydantic attribute chain per step costs ~1% of a tiny net's)
+        if self.due(step, final):
+            self.report_step(step, final)
+
+    def due(self, step: int, final: bool) -> bool:
+        """Whether this step reports (an evaluation, the buffer full or the interval past, a step budget
+        spent, the first step); called every step: plain ints and one clock read (a pydantic attribute
+        chain per step costs ~1% of a tiny net's)."""
         if self.pace:
             self.keep_pace(step)
         if self.step_budget is not None:
             self.step_budget -= 1
-        evaluating = step % self.eval_every == 0 or final
-        stepped_out = self.step_budget == 0
         # in a data-parallel run only rank 0's clock counts: it said so in the step's all-reduce
         late = self.report_now if self.ranks else time.monotonic() - self.last_report >= self.policy.interval_s
-        due = len(self.pending) >= self.policy.max_steps or late
-        if evaluating or due or stepped_out or step == 1:
-            extra: dict[str, float] = {"lr": self.optimizer.param_groups[0]["lr"]} if self.optimizer else {}
-            if self.ranks is not None:
-                extra.update(self.ranks.rates(self.spec.optim.batch_size * (step - self.first_pending + 1)))
-            if evaluating and self.leader:
-                extra.update(self.task.evaluation(final))
-                if self.measured:  # one more device read per evaluation, of a few figures
-                    extra.update(zip(self.measured, torch.stack(list(self.measured.values())).tolist(), strict=True))
-                    self.measured = {}
-            self.report(step, extra)
-            if not final:
-                self.obey(step)
+        return (
+            step % self.eval_every == 0
+            or final
+            or late
+            or len(self.pending) >= self.policy.max_steps
+            or self.step_budget == 0
+            or step == 1
+        )
+
+    def report_step(self, step: int, final: bool) -> None:
+        """Report the buffered rows with this step's figures (an evaluation's too), then obey the controller."""
+        evaluating = step % self.eval_every == 0 or final
+        extra: dict[str, float] = {"lr": self.optimizer.param_groups[0]["lr"]} if self.optimizer else {}
+        if self.ranks is not None:
+            extra.update(self.ranks.rates(self.spec.optim.batch_size * (step - self.first_pending + 1)))
+        if evaluating and self.leader:
+            extra.update(self.task.evaluation(final) if self.tiny is None else self.tiny.evaluation(final))
+            if self.measured:  # one more device read per evaluation, of a few figures
+                extra.update(zip(self.measured, torch.stack(list(self.measured.values())).tolist(), strict=True))
+                self.measured = {}
+        self.report(step, extra)
+        if not final:
+            self.obey(step)
 
     def report(self, step: int, extra: dict[str, float]) -> None:
         """Send the buffered losses (one transfer); raise Diverged at the first bad one."""
@@ -276,7 +317,7 @@ class Driver:
                 bad = (self.first_pending + offset, value)
                 break
             values = dict(zip(self.step_tags, row, strict=True))
-            points.append(ScalarPoint.model_construct(step=self.first_pending + offset, values=values))
+            points.append(ScalarPoint(self.first_pending + offset, values))
             self.last_ok = value
         if bad is None and points:
             points[-1].values.update({k: v for k, v in extra.items() if np.isfinite(v)})

@@ -51,101 +51,178 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
-def _views(model: nn.Module) -> tuple[list[Array], list[Array | None]]:
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    weights: list[Array] = [layer.weight.detach().numpy() for layer in linears]
-    biases: list[Array | None] = [None if layer.bias is None else layer.bias.detach().numpy() for layer in linears]
-    return weights, biases
+class Activations:
+    """Each run's activation over a stack of pre-activations (run, batch, units): one call when the runs
+    share theirs, one per group of runs otherwise."""
+
+    def __init__(self, per_run: list[tuple[str, float]]) -> None:
+        def pair(name: str, slope: float) -> Activation:
+            return _leaky(slope) if name == "leaky_relu" else ACTIVATIONS[name]
+
+        kinds = sorted(set(per_run))
+        self.shared = pair(*kinds[0]) if len(kinds) == 1 else None
+        self.groups = [(np.array([i for i, k in enumerate(per_run) if k == kind]), pair(*kind)) for kind in kinds]
+
+    def forward(self, a: Array) -> Array:
+        if self.shared is not None:
+            return self.shared[0](a)
+        h = np.empty_like(a)
+        for runs, (forward, _) in self.groups:
+            h[runs] = forward(a[runs])
+        return h
+
+    def derivative(self, a: Array, h: Array) -> Array | np.float32:
+        if self.shared is not None:
+            return self.shared[1](a, h)
+        d = np.empty_like(a)
+        for runs, (_, derivative) in self.groups:
+            d[runs] = derivative(a[runs], h[runs])
+        return d
+
+
+def _stacked(tensors: list[torch.Tensor]) -> Array:
+    """The runs' tensors stacked along a leading run axis, each tensor then made a view of its slice: the
+    models read the stack's current values with no copy (a stack of one for a run alone)."""
+    stack = np.stack([t.detach().numpy() for t in tensors])
+    for tensor, row in zip(tensors, stack, strict=True):
+        tensor.data = torch.from_numpy(row)
+    return stack
 
 
 class TinyNet:
-    """Loss and gradients of a plain MLP on a batch, over NumPy views of its parameters."""
+    """Losses and gradients of R plain MLPs of one shape on one batch, their parameters stacked along a
+    leading run axis (R = 1 for a run alone; R matched runs of a lockstep group, training/lockstep.py)."""
 
-    def __init__(self, model: nn.Module, activation: str, slope: float, regression: bool) -> None:
-        self.weights, self.biases = _views(model)
-        self.forward, self.derivative = _leaky(slope) if activation == "leaky_relu" else ACTIVATIONS[activation]
+    def __init__(self, models: list[nn.Module], activations: list[tuple[str, float]], regression: bool) -> None:
+        layers = [[m for m in model.modules() if isinstance(m, nn.Linear)] for model in models]
+        self.weights = [_stacked([run[j].weight for run in layers]) for j in range(len(layers[0]))]
+        self.biases: list[Array | None] = [
+            None if layers[0][j].bias is None else _stacked([run[j].bias for run in layers])
+            for j in range(len(layers[0]))
+        ]
+        self.transposed = [w.transpose(0, 2, 1) for w in self.weights]  # views, made once: each costs ~0.3 us
+        self.activation = Activations(activations)
         self.regression = regression
         self.params = [p for pair in zip(self.weights, self.biases, strict=True) for p in pair if p is not None]
 
-    def gradients(self, x: Array, y: Array) -> tuple[float, Array, list[Array]]:
-        """(the batch's mean loss, the outputs, each parameter's gradient in `params` order)."""
+    def forward(self, x: Array) -> tuple[Array, list[Array], list[Array]]:
+        """(outputs (run, batch, out), each layer's input, each hidden layer's pre-activation) for the one
+        batch x that every run sees."""
         inputs, pre = [x], []
         h = x
         last = len(self.weights) - 1
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
-            a = h @ weight.T
+        for i, (transposed, bias) in enumerate(zip(self.transposed, self.biases, strict=True)):
+            a = np.matmul(h, transposed)  # (batch, in) or (run, batch, in) -> (run, batch, out)
             if bias is not None:
-                a += bias
+                a += bias[:, None, :]
             if i < last:
                 pre.append(a)
-                h = self.forward(a)
+                h = self.activation.forward(a)
                 inputs.append(h)
             else:
                 h = a
-        outputs, n = h, len(x)
+        return h, inputs, pre
+
+    def losses(self, outputs: Array, y: Array, gradient: bool = True) -> tuple[Array, Array | None]:
+        """Each run's mean loss and (with gradient) the loss's gradient with respect to the outputs."""
+        n = len(y)
+        delta = None
         if self.regression:  # mean squared error of the first output, as objective.REGRESSION
-            error = outputs[:, 0] - y
-            loss = float(np.dot(error, error)) / n  # np.mean's Python wrapper costs more than this whole line
-            delta = np.zeros_like(outputs)
-            delta[:, 0] = error * np.float32(2 / n)
-        else:  # cross-entropy on logits: log-sum-exp after taking out the row's maximum
-            shifted = outputs - outputs.max(axis=1, keepdims=True)
+            error = outputs[:, :, 0] - y
+            loss = np.add.reduce(error * error, axis=1) / n
+            if gradient:
+                delta = np.zeros_like(outputs)
+                delta[:, :, 0] = error * np.float32(2 / n)
+        else:  # cross-entropy on logits: log-sum-exp after taking out each row's maximum
+            shifted = outputs - outputs.max(axis=2, keepdims=True)
             exp = np.exp(shifted)
-            total = np.add.reduce(exp, axis=1, keepdims=True)
+            total = np.add.reduce(exp, axis=2, keepdims=True)
             rows = np.arange(n)
-            loss = float(np.add.reduce(np.log(total[:, 0]) - shifted[rows, y])) / n
-            delta = exp / total
-            delta[rows, y] -= 1
-            delta *= np.float32(1 / n)
+            loss = np.add.reduce(np.log(total[:, :, 0]) - shifted[:, rows, y], axis=1) / n
+            if gradient:
+                delta = exp / total
+                delta[:, rows, y] -= 1
+                delta *= np.float32(1 / n)
+        return loss, delta
+
+    def gradients(self, x: Array, y: Array) -> tuple[Array, Array, list[Array]]:
+        """(each run's mean loss on the batch, the outputs (run, batch, out), each parameter's gradient in
+        `params` order); x and y are the one batch every run sees."""
+        outputs, inputs, pre = self.forward(x)
+        loss, delta = self.losses(outputs, y)
+        assert delta is not None
         grads: list[Array] = []
-        for i in range(last, -1, -1):
+        for i in range(len(self.weights) - 1, -1, -1):
             if self.biases[i] is not None:
-                grads.append(np.add.reduce(delta, axis=0))
-            grads.append(delta.T @ inputs[i])
+                grads.append(np.add.reduce(delta, axis=1))
+            grads.append(np.matmul(delta.transpose(0, 2, 1), inputs[i]))
             if i:
-                delta = (delta @ self.weights[i]) * self.derivative(pre[i - 1], inputs[i])
+                delta = np.matmul(delta, self.weights[i]) * self.activation.derivative(pre[i - 1], inputs[i])
         grads.reverse()  # built output layer first, bias before weight: now weight, bias per layer
         return loss, outputs, grads
 
 
 class TinyOptimizer:
-    """torch's SGD, momentum (0.9), RMSprop and Adam/AdamW updates in NumPy, reading the learning rate
-    and weight decay from torch's optimizer's group, where a set_lr command writes them."""
+    """torch's SGD, momentum (0.9), RMSprop and Adam/AdamW updates in NumPy on stacked parameters, each
+    run's learning rate and weight decay read from its torch optimizer's group (where set_lr writes)."""
 
-    def __init__(self, name: str, params: list[Array], group: dict[str, object]) -> None:
-        self.name, self.params, self.group, self.t = name, params, group, 0
+    def __init__(self, name: str, params: list[Array], groups: list[dict[str, object]]) -> None:
+        self.name, self.params, self.groups, self.t = name, params, groups, 0
+        self.key: tuple[tuple[object, object], ...] = ()
+        self.lr64, self.decays = np.empty(0), False
+        self.weight_rates: tuple[Array, Array] = (np.empty(0), np.empty(0))
+        self.bias_rates: tuple[Array, Array] = (np.empty(0), np.empty(0))
         self.first = [np.zeros_like(p) for p in params]  # momentum buffer, Adam's m, RMSprop's mean square
         self.second = [np.zeros_like(p) for p in params]  # Adam's v
 
+    def rates(self) -> None:
+        """Each run's learning rate (float64) and, per stack shape, its rate and decay in float32, shaped
+        (run, 1, 1) for a weight stack and (run, 1) for a bias stack; rebuilt only when a group's values
+        change (a set_lr): building them costs more than a tiny net's update."""
+        key = tuple((g["lr"], g["weight_decay"]) for g in self.groups)
+        if key == self.key:
+            return
+        values = np.array(key, dtype=np.float64)
+        lr64, decay64 = values[:, 0, None, None], values[:, 1, None, None]
+        # AdamW shrinks each weight by lr * decay; the others add decay * weight to its gradient
+        decay = (1 - lr64 * decay64 if self.name == "adamw" else decay64).astype(np.float32)
+        rate = lr64.astype(np.float32)
+        self.key, self.lr64, self.decays = key, lr64, bool(decay64.any())
+        self.weight_rates, self.bias_rates = (rate, decay), (rate[..., 0], decay[..., 0])
+
     def step(self, grads: list[Array]) -> None:
-        lr, decay = float(self.group["lr"]), float(self.group["weight_decay"])  # type: ignore[arg-type]
+        self.rates()
         self.t += 1
-        name = self.name
-        if name == "adam" or name == "adamw":
+        name, decays = self.name, self.decays
+        (weight_rate, weight_decay), (bias_rate, bias_decay) = self.weight_rates, self.bias_rates
+        if name == "adam" or name == "adamw":  # the rate over the correction in float64, then float32, as torch
             correction1, root2 = 1 - 0.9**self.t, math.sqrt(1 - 0.999**self.t)
+            weight_rate = (self.lr64 / correction1).astype(np.float32)
+            bias_rate = weight_rate[..., 0]
         for p, g, first, second in zip(self.params, grads, self.first, self.second, strict=True):
-            if decay and name == "adamw":
-                p *= np.float32(1 - lr * decay)
-            elif decay:
-                g = g + decay * p
+            r, d = (bias_rate, bias_decay) if p.ndim == 2 else (weight_rate, weight_decay)
+            if decays and name == "adamw":
+                p *= d
+            elif decays:
+                g = g + d * p
             if name == "sgd":
-                p -= lr * g
+                p -= r * g
             elif name == "momentum":
                 if self.t == 1:
                     first[...] = g
                 else:
                     first *= np.float32(0.9)
                     first += g
-                p -= lr * first
+                p -= r * first
             elif name == "rmsprop":
                 first *= np.float32(0.99)
                 first += np.float32(0.01) * g * g
-                p -= lr * g / (np.sqrt(first) + np.float32(1e-8))
+                p -= r * g / (np.sqrt(first) + np.float32(1e-8))
             else:
                 first += np.float32(0.1) * (g - first)
                 second *= np.float32(0.999)
                 second += np.float32(0.001) * g * g
-                p -= np.float32(lr / correction1) * first / (np.sqrt(second) / np.float32(root2) + np.float32(1e-8))
+                p -= r * first / (np.sqrt(second) / np.float32(root2) + np.float32(1e-8))
 
 
 def tiny_reason(spec: JobSpec, device: torch.device) -> str | None:
@@ -169,47 +246,109 @@ def tiny_reason(spec: JobSpec, device: torch.device) -> str | None:
     return None
 
 
-class TinyStep:
-    """A supervised MLP task's batches and step in NumPy, over its own data and parameters."""
+class TinyStack:
+    """Supervised MLP tasks of one shape on the same data and batches (one task: a run alone), stepped
+    together in NumPy: their batches come from the first task's, and each run reads its slice (TinyRun)."""
 
-    def __init__(self, task: SupervisedTask, optimizer: torch.optim.Optimizer) -> None:
-        spec, model = task.spec, task.model
-        assert isinstance(spec.model, NetSpec)
-        inputs = task.split.x_train
-        if isinstance(model.net[0], InputFeatures):  # fixed features of each point: computed once, not per step
-            with torch.no_grad():
-                inputs = model.net[0](inputs)
-        self.x, self.y = np.ascontiguousarray(inputs.numpy()), task.split.y_train.numpy()
-        self.batches, self.split = task.batches, task.split
-        self.net = TinyNet(model, spec.model.activation, spec.model.leaky_slope, task.objective.accuracy is None)
-        self.optimizer = TinyOptimizer(spec.optim.optimizer, self.net.params, optimizer.param_groups[0])
+    def __init__(self, tasks: list[SupervisedTask], optimizers: list[torch.optim.Optimizer]) -> None:
+        first = tasks[0]
+        model, name, split = first.model, first.spec.optim.optimizer, first.split
+        features = model.net[0] if isinstance(model.net[0], InputFeatures) else None
+
+        def arrays(x: torch.Tensor, y: torch.Tensor) -> tuple[Array, Array]:
+            """A set as the first layer sees it: fixed features of each point computed once, not per step."""
+            if features is not None:
+                with torch.no_grad():
+                    x = features(x)
+            return np.ascontiguousarray(x.numpy()), y.numpy()
+
+        self.x, self.y = arrays(split.x_train, split.y_train)
+        self.scored = {"val": arrays(split.x_val, split.y_val)}
+        self.held_out = {name: arrays(*pair) for name, pair in split.held_out().items()}
+        self.train_eval = [task.spec.probes.train_eval for task in tasks]
+        self.batches = first.batches
+        nets = [task.spec.model for task in tasks]
+        activations = [(str(net.activation), net.leaky_slope) for net in nets if isinstance(net, NetSpec)]
+        self.net = TinyNet([task.model for task in tasks], activations, first.objective.accuracy is None)
+        self.optimizer = TinyOptimizer(name, self.net.params, [o.param_groups[0] for o in optimizers])
         self.grads: list[Array] = []
+        self.losses, self.accuracy, self.index = np.empty(0), np.empty(0), torch.empty(0)
+        self.computed = 0  # steps computed, which keys the evaluation shared by the runs of one step
+        self.evaluated: tuple[tuple[int, bool], list[dict[str, float]]] = ((-1, False), [])
+
+    def evaluations(self, final: bool) -> list[dict[str, float]]:
+        """Each run's figures of an evaluation step, as tasks.supervised.evaluate scores them (at the end,
+        the held-out sets too; the whole training set as train_eval/* for a run that asks), computed once
+        for all runs of the step."""
+        if self.evaluated[0] != (self.computed, final):
+            sets = {**self.scored, **(self.held_out if final else {})}
+            if any(self.train_eval):
+                sets["train_eval"] = (self.x, self.y)
+            figures: dict[str, Array] = {}
+            for name, (x, y) in sets.items():
+                outputs = self.net.forward(x)[0]
+                figures[f"{name}/loss"] = self.net.losses(outputs, y, gradient=False)[0]
+                if not self.net.regression:
+                    figures[f"{name}/acc"] = np.count_nonzero(outputs.argmax(axis=2) == y, axis=1) / len(y)
+            per_run = [
+                {tag: float(v[run]) for tag, v in figures.items() if wants or not tag.startswith("train_eval/")}
+                for run, wants in enumerate(self.train_eval)
+            ]
+            self.evaluated = ((self.computed, final), per_run)
+        return self.evaluated[1]
+
+    def compute(self, measure: bool) -> None:
+        """Every run's loss on the next batch (with measure, its accuracy too) and gradients, kept for
+        apply(); the batch's index, which a probe's pass in torch reads the same examples with."""
+        self.computed += 1
+        self.index = self.batches.next()
+        rows = self.index.numpy()
+        y = self.y[rows]
+        self.losses, outputs, self.grads = self.net.gradients(self.x[rows], y)
+        if measure and not self.net.regression:
+            self.accuracy = np.count_nonzero(outputs.argmax(axis=2) == y, axis=1) / len(y)
+
+    def apply(self) -> None:
+        self.optimizer.step(self.grads)
+
+
+class TinyRun:
+    """One run's step on the tiny path, as the driver calls it; a run alone computes and applies its
+    stack of one, a run of a lockstep group reads its slice of what the group computed."""
+
+    def __init__(self, stack: TinyStack, run: int, task: SupervisedTask, alone: bool) -> None:
+        self.stack, self.run, self.split, self.alone = stack, run, task.split, alone
 
     def gradients(self, measure: bool) -> tuple[float, Figures, torch.Tensor]:
-        """The next batch's loss (with measure, its accuracy too) and gradients, kept for apply(); the
-        batch's index, which the probes' pass in torch reads the same examples with."""
-        index = self.batches.next()
-        rows = index.numpy()
-        y = self.y[rows]
-        loss, outputs, self.grads = self.net.gradients(self.x[rows], y)
-        figures: Figures = {}
-        if measure and not self.net.regression:
-            hits = np.count_nonzero(outputs.argmax(axis=1) == y)
-            figures["train/acc"] = torch.tensor(hits / len(y), dtype=torch.float64)
-        return loss, figures, index
+        """This run's loss on the step's batch, its figures (with measure) and the batch's index."""
+        stack = self.stack
+        if self.alone:
+            stack.compute(measure)
+        return float(stack.losses[self.run]), self.figures(measure), stack.index
+
+    def figures(self, measure: bool) -> Figures:
+        """What a step measures beside its loss: on classes, the batch's accuracy (on a measuring step)."""
+        if not measure or self.stack.net.regression:
+            return {}
+        return {"train/acc": torch.tensor(float(self.stack.accuracy[self.run]), dtype=torch.float64)}
+
+    def evaluation(self, final: bool) -> dict[str, float]:
+        """This run's figures of an evaluation step (the stack scores every run's at once)."""
+        return self.stack.evaluations(final)[self.run]
 
     def torch_batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The same batch as torch tensors (the plain points: the model computes their features itself)."""
         return self.split.x_train[index], self.split.y_train[index]
 
     def apply(self) -> None:
-        self.optimizer.step(self.grads)
+        if self.alone:
+            self.stack.apply()
 
 
-def tiny_step(task: Task, optimizer: torch.optim.Optimizer | None) -> TinyStep | None:
+def tiny_step(task: Task, optimizer: torch.optim.Optimizer | None) -> TinyRun | None:
     """The tiny path for this run's step, where it applies."""
     if not isinstance(task, SupervisedTask) or optimizer is None or task.step_tags != ("train/loss",):
         return None
     if tiny_reason(task.spec, task.device) is not None:
         return None
-    return TinyStep(task, optimizer)
+    return TinyRun(TinyStack([task], [optimizer]), 0, task, alone=True)

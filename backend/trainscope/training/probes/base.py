@@ -56,6 +56,7 @@ class ProbeContext:
     columns: dict[str, list[str]] = field(default_factory=dict)  # more about each probe example, as text
     last: bool = False  # the run's last step is being sampled
     step_path: str = "eager"  # how the driver computes a step (training/tiny.py), for the system events
+    stacked_runs: int = 1  # runs trained as one stacked model with this one (training/lockstep.py)
     _probe: dict[str, torch.Tensor] | None = field(default=None, repr=False)
 
     def offered(self) -> set[str]:

@@ -303,14 +303,17 @@ class System(Probe):
     def __init__(self, ctx: ProbeContext) -> None:
         self.every = ctx.spec.probes.system_every
         self.batch = ctx.spec.optim.batch_size
-        self.device, self.step_path = ctx.probe_x.device, ctx.step_path
+        self.device, self.ctx = ctx.probe_x.device, ctx
         self._last: tuple[int, float] | None = None
 
     def events(self, step: int, fetched: Fetched) -> list[EventBase]:
         now = time.perf_counter()
+        ctx = self.ctx
         event = SystemEvent(
-            step=step, device=str(self.device), memory_peak_mb=peak_resident_mb(), step_path=self.step_path
+            step=step, device=str(self.device), memory_peak_mb=peak_resident_mb(), step_path=ctx.step_path
         )
+        if ctx.stacked_runs > 1:
+            event.stacked_runs = ctx.stacked_runs
         if self._last is not None and now > self._last[1]:
             event.steps_per_s = (step - self._last[0]) / (now - self._last[1])
             event.samples_per_s = event.steps_per_s * self.batch

@@ -1,0 +1,122 @@
+"""Lockstep groups against their runs one after another, in the same process: N = 2, 4, 8, 16 matched runs
+of TensorFlow Playground's default problem (circle, 2-4-2 tanh, SGD, batch 10), learning rates spread over
+two decades, telemetry on, flat out. Prints the stacked group's aggregate steps/s (N x its steps over its
+wall time) as a ratio to one run alone on the same path, the tiny path (target: >= 0.5 x N), to one run
+alone stepped by torch op by op (how every run trained before the tiny path), to TensorFlow Playground's own
+loop (~110,000 steps/s in Node, measured outside this script), and whether every run's figures are the
+ones it has alone.
+
+    .venv/bin/python benchmarks/lockstep.py [--steps 3000] [--repeats 3] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from trainscope.schemas import JobSpec
+from trainscope.training import driver
+from trainscope.training.driver import fit
+from trainscope.training.lockstep import fit_stacked
+
+TENSORFLOW_PLAYGROUND_LOOP = 110_000  # steps/s of its own nn.ts loop under Node on this problem (issue 25)
+
+
+def group(n: int, steps: int) -> list[JobSpec]:
+    rates = np.geomspace(0.003, 0.3, n) if n > 1 else [0.03]
+    return [
+        JobSpec.model_validate(
+            {
+                "data": {"dataset": "circle", "n_points": 500, "noise": 0.0, "val_fraction": 0.5},
+                "model": {"hidden": [4, 2], "activation": "tanh"},
+                "optim": {"optimizer": "sgd", "lr": float(lr), "batch_size": 10, "steps": steps, "eval_every": 25},
+            }
+        )
+        for lr in rates
+    ]
+
+
+def separately(specs: list[JobSpec]) -> tuple[float, list[dict[str, float]]]:
+    started = time.perf_counter()
+    summaries = [fit(spec, lambda event: None).summary for spec in specs]
+    return time.perf_counter() - started, summaries
+
+
+def eager(spec: JobSpec) -> float:
+    """One run's steps/s with the tiny path turned off: torch, operation by operation."""
+    tiny_step = driver.tiny_step
+    driver.tiny_step = lambda *_: None  # type: ignore[assignment]
+    try:
+        seconds, _ = separately([spec])
+    finally:
+        driver.tiny_step = tiny_step
+    return spec.optim.steps / seconds
+
+
+def together(specs: list[JobSpec]) -> tuple[float, list[dict[str, float]]]:
+    started = time.perf_counter()
+    results = fit_stacked(specs, [lambda event: None] * len(specs))
+    return time.perf_counter() - started, [result.summary for result in results]
+
+
+def same_figures(a: list[dict[str, float]], b: list[dict[str, float]]) -> bool:
+    """Every run's final figures (throughput aside) equal, run by run."""
+
+    def figures(summary: dict[str, float]) -> dict[str, float]:
+        return {k: v for k, v in summary.items() if k != "steps_per_s"}
+
+    return all(figures(x) == figures(y) for x, y in zip(a, b, strict=True))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # as in a worker
+    together(group(2, 100)), separately(group(1, 100))  # warm-up
+    rows: list[dict[str, Any]] = []
+    for n in (2, 4, 8, 16):
+        specs = group(n, args.steps)
+        one, stacked, torch_one, same = [], [], [], True
+        for _ in range(args.repeats):  # alternate, so drift on a noisy machine hits all alike
+            seconds, _ = separately(specs[:1])
+            one.append(args.steps / seconds)
+            torch_one.append(eager(specs[0]))
+            seconds, stacked_figures = together(specs)
+            stacked.append(n * args.steps / seconds)
+        _, separate_figures = separately(specs)
+        same = same_figures(stacked_figures, separate_figures)
+        row = {
+            "runs": n,
+            "one_run_steps_per_s": statistics.median(one),
+            "stacked_aggregate_steps_per_s": statistics.median(stacked),
+            "one_run_eager_steps_per_s": statistics.median(torch_one),
+            "figures_equal": same,
+        }
+        row["ratio_vs_one"] = row["stacked_aggregate_steps_per_s"] / row["one_run_steps_per_s"]
+        row["ratio_vs_one_eager"] = row["stacked_aggregate_steps_per_s"] / row["one_run_eager_steps_per_s"]
+        row["ratio_vs_tensorflow_playground_loop"] = row["stacked_aggregate_steps_per_s"] / TENSORFLOW_PLAYGROUND_LOOP
+        rows.append(row)
+        print(
+            f"N={n:2d}: one run alone {row['one_run_steps_per_s']:.0f} steps/s; stacked group "
+            f"{row['stacked_aggregate_steps_per_s']:.0f} in all = {row['ratio_vs_one']:.2f}x one run "
+            f"({row['ratio_vs_one'] / n:.2f} x N; target >= 0.5 x N), "
+            f"{row['ratio_vs_one_eager']:.1f}x one run stepped by torch ({row['one_run_eager_steps_per_s']:.0f}), "
+            f"{row['ratio_vs_tensorflow_playground_loop']:.2f}x TensorFlow Playground's loop; "
+            f"every run's figures equal to its run alone: {same}"
+        )
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(rows, out, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Lockstep groups (training/lockstep.py): which runs stack, and that a stacked run's events are the ones it
+has alone (same losses, evaluations, probes, divergence and controls)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.recorded import recorder
+from tests.unit.test_driver import Script
+from trainscope.schemas import CancelCommand, JobSpec, SetLrCommand
+from trainscope.training.driver import EmitPolicy, FitResult, fit
+from trainscope.training.lockstep import fit_stacked, stack_reason
+
+# TensorFlow Playground's default problem, probes sampling often so that they are compared too
+BASE: dict[str, Any] = {
+    "data": {"dataset": "circle", "n_points": 300, "noise": 0.1},
+    "model": {"hidden": [4, 2], "activation": "tanh"},
+    "optim": {"optimizer": "adam", "lr": 0.03, "batch_size": 10, "steps": 240, "eval_every": 20},
+    "probes": {"histogram_every": 40, "layers_every": 40, "boundary_every": 80, "min_interval_s": 0},
+}
+
+
+def spec(**changes: Any) -> JobSpec:
+    raw = {key: dict(value) for key, value in BASE.items()}
+    for path, value in changes.items():
+        part, _, name = path.partition("__")
+        raw[part][name] = value
+    return JobSpec.model_validate(raw)
+
+
+def alone(job: JobSpec, control: Script | None = None) -> tuple[FitResult, list[dict[str, Any]]]:
+    events: list[dict[str, Any]] = []
+    return fit(job, recorder(events), control, EmitPolicy(60.0, 50)), events
+
+
+def stacked(
+    jobs: list[JobSpec], controls: list[Script | None] | None = None
+) -> list[tuple[FitResult, list[dict[str, Any]]]]:
+    events: list[list[dict[str, Any]]] = [[] for _ in jobs]
+    results = fit_stacked(jobs, [recorder(e) for e in events], controls, EmitPolicy(60.0, 50))
+    return list(zip(results, events, strict=True))
+
+
+def comparable(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events with what differs between any two runs of one spec left out (clocks, throughput)."""
+    kept = []
+    for event in events:
+        if event["type"] == "system":
+            continue
+        kept.append({k: v for k, v in event.items() if k != "wall"})
+    return kept
+
+
+def same_run(a: tuple[FitResult, list[dict[str, Any]]], b: tuple[FitResult, list[dict[str, Any]]]) -> None:
+    (result_a, events_a), (result_b, events_b) = a, b
+    assert (result_a.status, result_a.step) == (result_b.status, result_b.step)
+    summary_a = {k: v for k, v in result_a.summary.items() if k != "steps_per_s"}
+    summary_b = {k: v for k, v in result_b.summary.items() if k != "steps_per_s"}
+    assert summary_a == pytest.approx(summary_b, rel=1e-6, abs=1e-7)
+    assert comparable(events_a) == comparable(events_b)  # every loss, evaluation and probe, to the bit
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ([{"optim__lr": 0.3}, {"optim__weight_decay": 0.01}, {"model__init_seed": 5}], None),
+        ([{"model__activation": "relu"}, {"model__activation": "leaky_relu", "model__leaky_slope": 0.2}], None),
+        ([{"name": "x"}], None),
+        ([{"optim__batch_size": 20}], "they differ in optim.batch_size"),
+        ([{"model__hidden": [4, 3]}], "they differ in model.hidden"),
+        ([{"seed": 1}], "they differ in seed"),
+        ([{"model__hidden": [16]}], "a run is not on the tiny path: a hidden layer wider than 8"),
+    ],
+)
+def test_which_runs_stack(changes: list[dict[str, Any]], reason: str | None) -> None:
+    jobs = [spec()]
+    for change in changes:
+        if "name" in change or "seed" in change:
+            jobs.append(JobSpec.model_validate({**spec().model_dump(), **change}))
+        else:
+            jobs.append(spec(**change))
+    assert stack_reason(jobs) == reason
+    assert stack_reason(jobs[:1]) == "a single run"
+
+
+def test_each_stacked_run_has_the_events_it_has_alone() -> None:
+    """Four rates, a weight decay, another initial draw and three activations, stacked: every event each
+    emits (losses, evaluations, histograms, layer figures, boundaries) equals its run alone, bit for bit."""
+    jobs = [
+        spec(optim__lr=0.003),
+        spec(),
+        spec(optim__lr=0.3, optim__weight_decay=0.01),
+        spec(model__init_seed=7),
+        spec(model__activation="relu"),
+        spec(model__activation="sigmoid", optim__lr=0.1),
+    ]
+    together = stacked(jobs)
+    for job, run in zip(jobs, together, strict=True):
+        same_run(run, alone(job))
+    kinds = {e["type"] for e in together[0][1]}
+    assert {"scalars", "histogram", "layers", "boundary", "system"} <= kinds
+    systems = [e for e in together[0][1] if e["type"] == "system"]
+    assert systems and all(e["stacked_runs"] == 6 and e["step_path"] == "numpy" for e in systems)
+
+
+def test_a_run_that_diverges_or_is_cancelled_ends_alone_and_the_others_go_on() -> None:
+    jobs = [spec(optim__lr=50.0, optim__optimizer="adam"), spec(), spec(optim__lr=0.1)]
+    jobs = [j.model_copy(update={"optim": j.optim.model_copy(update={"optimizer": "sgd"})}) for j in jobs]
+    cancel = Script([], [], [CancelCommand()])  # obeyed at the run's third report
+    diverged, cancelled, finished = stacked(jobs, [None, cancel, None])
+    assert diverged[0].status == "diverged"
+    same_run(diverged, alone(jobs[0]))
+    assert cancelled[0].status == "cancelled"
+    same_run(cancelled, alone(jobs[1], Script([], [], [CancelCommand()])))
+    same_run(finished, alone(jobs[2]))
+    assert finished[0].status == "done"
+
+
+def test_set_lr_changes_only_the_run_it_was_sent_to() -> None:
+    jobs = [spec(), spec(optim__lr=0.01)]
+    change = Script([], [SetLrCommand(action="set_lr", lr=0.2)])  # at the run's second report
+    changed, untouched = stacked(jobs, [change, None])
+    same_run(changed, alone(jobs[0], Script([], [SetLrCommand(action="set_lr", lr=0.2)])))
+    same_run(untouched, alone(jobs[1]))
+    assert any(e["type"] == "control" for e in changed[1]) and not any(e["type"] == "control" for e in untouched[1])
+
+
+def test_runs_that_do_not_stack_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"do not stack: they differ in optim\.batch_size"):
+        fit_stacked([spec(), spec(optim__batch_size=20)], [lambda e: None] * 2)
