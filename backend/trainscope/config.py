@@ -90,6 +90,9 @@ class Settings(BaseSettings):
         0, ge=0, le=64, description="Ray actors holding a GPU each, for jobs on cuda (besides `workers` on CPUs)"
     )
     torch_threads: int = Field(1, ge=1, description="intra-op threads per worker")
+    lockstep: bool = Field(
+        True, description="train a group's matched runs that stack (tiny 2-D MLPs) as one model in one worker"
+    )
     # training is throughput work, the server's fan-out and API are latency work: on a machine with
     # few cores a worker training flat out must not delay the event loop's next turn
     worker_nice: int = Field(10, ge=0, le=19, description="niceness added to worker processes (0: as the server)")

@@ -11,7 +11,8 @@ from tests.recorded import recorder
 from tests.unit.test_driver import Script
 from trainscope.schemas import CancelCommand, JobSpec, SetLrCommand
 from trainscope.training.driver import EmitPolicy, FitResult, fit
-from trainscope.training.lockstep import fit_stacked, stack_reason
+from trainscope.training.lockstep import fit_stacked
+from trainscope.training.stacking import lockstep_groups, stack_reason
 
 # TensorFlow Playground's default problem, probes sampling often so that they are compared too
 BASE: dict[str, Any] = {
@@ -81,8 +82,24 @@ def test_which_runs_stack(changes: list[dict[str, Any]], reason: str | None) -> 
             jobs.append(JobSpec.model_validate({**spec().model_dump(), **change}))
         else:
             jobs.append(spec(**change))
-    assert stack_reason(jobs) == reason
-    assert stack_reason(jobs[:1]) == "a single run"
+    assert stack_reason(jobs, "cpu") == reason
+    assert stack_reason(jobs[:1], "cpu") == "a single run"
+    assert stack_reason(jobs, "cuda") == "a run is not on the tiny path: not on the CPU"
+
+
+def test_a_group_is_planned_as_the_units_its_runs_stack_in() -> None:
+    """A lesson's parts: runs that stack go together, wherever they are in the group; the rest alone."""
+    jobs = [
+        spec(),
+        spec(optim__batch_size=20),
+        spec(optim__lr=0.3),
+        spec(model__hidden=[16]),
+        spec(optim__batch_size=20, optim__lr=0.1),
+        spec(model__activation="relu"),
+        spec(model__hidden=[16]),
+    ]
+    assert lockstep_groups(jobs, "cpu") == [[0, 2, 5], [1, 4], [3], [6]]
+    assert lockstep_groups(jobs, "cuda") == [[i] for i in range(len(jobs))]
 
 
 def test_each_stacked_run_has_the_events_it_has_alone() -> None:
@@ -109,7 +126,17 @@ def test_a_run_that_diverges_or_is_cancelled_ends_alone_and_the_others_go_on() -
     jobs = [spec(optim__lr=50.0, optim__optimizer="adam"), spec(), spec(optim__lr=0.1)]
     jobs = [j.model_copy(update={"optim": j.optim.model_copy(update={"optimizer": "sgd"})}) for j in jobs]
     cancel = Script([], [], [CancelCommand()])  # obeyed at the run's third report
-    diverged, cancelled, finished = stacked(jobs, [None, cancel, None])
+    events: list[list[dict[str, Any]]] = [[], [], []]
+    order: list[tuple[int, str]] = []
+    results = fit_stacked(
+        jobs,
+        [recorder(e) for e in events],
+        [None, cancel, None],
+        EmitPolicy(60.0, 50),
+        lambda run, result: order.append((run, result.status)),
+    )
+    assert order == [(0, "diverged"), (1, "cancelled"), (2, "done")]  # each heard of as it ends
+    diverged, cancelled, finished = zip(results, events, strict=True)
     assert diverged[0].status == "diverged"
     same_run(diverged, alone(jobs[0]))
     assert cancelled[0].status == "cancelled"

@@ -169,3 +169,52 @@ def test_a_job_waits_for_a_worker_that_fits_it_while_later_ones_go_ahead() -> No
         assert harness.executor.has_cuda() is True
     finally:
         harness.executor.stop()
+
+
+def unit(*job_ids: str) -> RunJob:
+    """A lockstep group's runs, handed over as one unit (the first leads)."""
+    first, *rest = (job(job_id) for job_id in job_ids)
+    return RunJob(first.job_id, first.spec_json, stacked=tuple(rest))
+
+
+def test_a_lockstep_group_holds_one_worker_until_its_last_run_ends_and_each_run_is_controlled(
+    harness: Harness,
+) -> None:
+    harness.say(0, Ready({}))
+    harness.executor.submit(unit("a", "b", "c"))
+    harness.executor.submit(job("d"))
+    assert harness.backend.runs() == [(0, "a")]  # one message carries the group
+    assert harness.executor.control("c", PauseCommand(action="pause"))  # reaches its worker, for its run
+    assert harness.backend.sent[-1][1] == ControlJob("c", PauseCommand(action="pause"))
+    harness.say(0, JobIdle("a"))
+    harness.say(0, JobIdle("b"))
+    assert harness.backend.runs() == [(0, "a")]  # c still trains: the worker is not free
+    assert not harness.executor.control("a", PauseCommand(action="pause"))  # a has ended
+    harness.say(0, JobIdle("c"))
+    assert harness.ended() == [JobEnded("a"), JobEnded("b"), JobEnded("c")]
+    assert harness.backend.runs() == [(0, "a"), (0, "d")]
+
+
+def test_a_lockstep_groups_dead_worker_ends_every_run_it_had_left(harness: Harness) -> None:
+    harness.say(0, Ready({}))
+    harness.executor.submit(unit("a", "b", "c"))
+    harness.say(0, JobIdle("b"))
+    harness.say(0, Died("worker process killed by SIGKILL"))
+    assert harness.ended() == [
+        JobEnded("b"),
+        JobEnded("a", "worker process killed by SIGKILL"),
+        JobEnded("c", "worker process killed by SIGKILL"),
+    ]
+
+
+def test_cancelling_a_waiting_run_of_a_lockstep_group_leaves_the_others_to_run(harness: Harness) -> None:
+    harness.executor.submit(unit("a", "b", "c"))
+    assert harness.executor.cancel("a") is True  # the first: the next leads
+    assert harness.executor.cancel("c") is True
+    harness.say(0, Ready({}))
+    [sent] = [m for _, m in harness.backend.sent if isinstance(m, RunJob)]
+    assert isinstance(sent, RunJob) and sent.job_ids == ("b",)
+    harness.executor.submit(unit("x", "y"))
+    assert harness.executor.cancel("x") and harness.executor.cancel("y")  # nothing left of it to run
+    harness.say(1, Ready({}))
+    assert len([m for _, m in harness.backend.sent if isinstance(m, RunJob)]) == 1

@@ -13,8 +13,9 @@ from tests.recorded import recorder
 from trainscope.schemas import JobSpec
 from trainscope.training import driver
 from trainscope.training.models import build_model, make_optimizer
+from trainscope.training.stacking import tiny_reason
 from trainscope.training.tasks import task_for
-from trainscope.training.tiny import PATH_TINY, TinyNet, TinyOptimizer, tiny_reason
+from trainscope.training.tiny import PATH_TINY, TinyNet, TinyOptimizer
 
 NETS = [
     ({"dataset": "spiral"}, {"hidden": [8, 8], "activation": "tanh"}),
@@ -122,7 +123,7 @@ def test_a_run_on_the_tiny_path_equals_the_eager_run(
 def test_a_diverging_tiny_run_ends_diverged_without_a_warning() -> None:
     events: list[dict[str, Any]] = []
     spec = spec_of({"dataset": "spiral"}, {"activation": "sigmoid"}, {"optimizer": "sgd", "lr": 1e6, "steps": 200})
-    assert tiny_reason(spec, torch.device("cpu")) is None
+    assert tiny_reason(spec, "cpu") is None
     result = driver.fit(spec, recorder(events))  # warnings fail tests: NumPy's overflow must stay quiet
     assert result.status == "diverged"
 
@@ -142,6 +143,5 @@ def test_a_diverging_tiny_run_ends_diverged_without_a_warning() -> None:
 )
 def test_what_keeps_a_run_off_the_tiny_path(change: dict[str, Any], reason: str) -> None:
     spec = JobSpec.model_validate(change)
-    device = torch.device(spec.device if spec.device != "auto" else "cpu")
-    found = tiny_reason(spec, device)
+    found = tiny_reason(spec, spec.device if spec.device != "auto" else "cpu")
     assert found is not None and reason in found

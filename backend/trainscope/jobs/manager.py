@@ -18,6 +18,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from trainscope.config import Settings
@@ -42,6 +43,7 @@ from trainscope.jobs.wire import JobEvent, RunJob
 from trainscope.schemas import CancelCommand, Command, JobSpec, JobStatus, UploadedData, UploadedRows
 from trainscope.store.base import DatasetRecord, GroupRecord, JobRecord, RunStore, StoreUnavailable, WriteBatch
 from trainscope.stream.hub import Hub
+from trainscope.training.stacking import lockstep_groups
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +140,7 @@ class JobManager:
                 self._inbox.put_nowait(Fail(record.id, f"its uploaded dataset {gone.dataset_id} was deleted"))
         await asyncio.to_thread(self.executor.start)
         for job_id in self._recovered:
-            self._submit(job_id)
+            self._submit([job_id])
         self._pump_task = asyncio.create_task(self._pump(), name="event-pump")
 
     async def stop(self) -> None:
@@ -468,15 +470,32 @@ class JobManager:
             if future.cancelled():
                 self._inbox.put_nowait(Withdraw(job_ids))
                 continue
-            for job_id in job_ids:
-                self._submit(job_id)
+            for unit in self._units(job_ids):
+                self._submit(unit)
 
-    def _submit(self, job_id: str) -> None:
-        live = self.ledger.live.get(job_id)
-        if live is not None and live.status == JobStatus.queued and not live.submitted:
-            live.submitted = True
-            device = json.loads(live.spec_json).get("device", "auto")  # where the executor may place it
-            self.executor.submit(RunJob(job_id, live.spec_json, live.rows, device))
+    def _units(self, job_ids: list[str]) -> list[list[str]]:
+        """Jobs created together (a group's) as the units they train in: matched runs that stack as one
+        lockstep group each (training/stacking.py), the rest alone. A worker whose device does not stack
+        them after all (an "auto" job on a GPU) runs a group's runs one after another."""
+        if len(job_ids) < 2 or not self.settings.lockstep:
+            return [[job_id] for job_id in job_ids]
+        specs = [JobSpec.model_validate_json(self.ledger.live[job_id].spec_json) for job_id in job_ids]
+        device = specs[0].device if specs[0].device != "auto" else self.settings.device
+        if device == "auto":
+            device = "cuda" if self.executor.has_cuda() else "cpu"
+        return [[job_ids[i] for i in unit] for unit in lockstep_groups(specs, device)]
+
+    def _submit(self, job_ids: list[str]) -> None:
+        """Hand a unit (one job, or a lockstep group's) to the executor, those of its jobs still to run."""
+        runs = []
+        for job_id in job_ids:
+            live = self.ledger.live.get(job_id)
+            if live is not None and live.status == JobStatus.queued and not live.submitted:
+                live.submitted = True
+                device = json.loads(live.spec_json).get("device", "auto")  # where the executor may place it
+                runs.append(RunJob(job_id, live.spec_json, live.rows, device))
+        if runs:
+            self.executor.submit(replace(runs[0], stacked=tuple(runs[1:])))
 
     def _stop_running_jobs(self, reason: str) -> None:
         log.error("stopping every running job: %s", reason)

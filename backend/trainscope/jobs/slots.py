@@ -40,7 +40,8 @@ class Worker:
 
     index: int
     ready: bool = False
-    job: str | None = None
+    job: str | None = None  # the job it runs (the first of a lockstep group's)
+    members: tuple[str, ...] = ()  # every job it runs that has not ended: one, or a lockstep group's
     info: dict[str, Any] = field(default_factory=dict)
     last_seen: float = 0.0  # monotonic time of its last message
     hung: str = ""  # why the watchdog killed it, if it did
@@ -117,15 +118,19 @@ class SlotExecutor:
 
     def control(self, job_id: str, command: Command) -> bool:
         with self._lock:
-            worker = next((w for w in self.slots if w.job == job_id), None)
+            worker = next((w for w in self.slots if job_id in w.members), None)
             return worker is not None and self.backend.send(worker, ControlJob(job_id, command))
 
     def cancel(self, job_id: str) -> bool:
         with self._lock:
-            waiting = next((job for job in self._queue if job.job_id == job_id), None)
-            if waiting is not None:
-                self._queue.remove(waiting)
-                return True
+            for position, waiting in enumerate(self._queue):
+                if job_id in waiting.job_ids:  # a lockstep group waiting goes on without it
+                    rest = waiting.without(job_id)
+                    if rest is None:
+                        del self._queue[position]
+                    else:
+                        self._queue[position] = rest
+                    return True
             self.control(job_id, CancelCommand())
             return False
 
@@ -158,15 +163,17 @@ class SlotExecutor:
                     self._dispatch()
             case JobIdle(job_id):
                 with self._lock:
-                    worker.job = None
-                    self._dispatch()
+                    worker.members = tuple(m for m in worker.members if m != job_id)
+                    if not worker.members:  # a lockstep group's worker is free once its last run ends
+                        worker.job = None
+                        self._dispatch()
                 self.on_report(JobEnded(job_id))
             case Died(cause):
                 with self._lock:
-                    lost, worker.job = worker.job, None
+                    lost, worker.job, worker.members = worker.members, None, ()
                     self._replace(worker, cause)
-                if lost is not None:
-                    self.on_report(JobEnded(lost, worker.hung or cause))
+                for job_id in lost:
+                    self.on_report(JobEnded(job_id, worker.hung or cause))
             case Heartbeat():
                 pass  # still alive: last_seen is all it updates
 
@@ -179,9 +186,9 @@ class SlotExecutor:
             if worker is None:
                 continue
             self._queue.remove(job)
-            worker.job, worker.last_seen = job.job_id, time.monotonic()
+            worker.job, worker.members, worker.last_seen = job.job_id, job.job_ids, time.monotonic()
             if not self.backend.send(worker, job):  # it died: its death comes next, the job waits
-                worker.job = None
+                worker.job, worker.members = None, ()
                 self._queue.appendleft(job)
                 return
 

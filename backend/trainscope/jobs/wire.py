@@ -7,7 +7,7 @@ sent as. What the server says to itself (requests to the pump, a worker's death)
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from trainscope.schemas import Command, EventBase, UploadedRows
@@ -35,6 +35,18 @@ class RunJob:
     spec_json: str
     rows: UploadedRows | None = None  # the uploaded table the spec names (a worker has no store)
     device: str = "auto"  # the spec's, for the executor to place it
+    # matched runs trained with this one as one stacked model, in the same worker (training/lockstep.py)
+    stacked: tuple[RunJob, ...] = ()
+
+    @property
+    def job_ids(self) -> tuple[str, ...]:
+        """Every job this unit runs, this one first."""
+        return (self.job_id, *(member.job_id for member in self.stacked))
+
+    def without(self, job_id: str) -> RunJob | None:
+        """The unit with that job taken out (None: nothing left to run)."""
+        members = [m for m in (replace(self, stacked=()), *self.stacked) if m.job_id != job_id]
+        return replace(members[0], stacked=tuple(members[1:])) if members else None
 
 
 @dataclass(frozen=True)

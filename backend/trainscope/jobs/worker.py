@@ -16,6 +16,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Protocol
 
 from trainscope.jobs.wire import (
@@ -95,22 +96,40 @@ def beat(outbox: Outbox, every_s: float) -> None:
         return
 
 
-class InboxControl:
-    """The trainer's Control: commands for this job from the worker's inbox."""
+class SharedInbox:
+    """The worker's inbox while it runs jobs: each job's commands (one job's, or a lockstep group's runs'),
+    kept for it until its trainer asks."""
 
-    def __init__(self, job_id: str, tasks: Inbox) -> None:
-        self.job_id, self.tasks = job_id, tasks
+    def __init__(self, tasks: Inbox, job_ids: list[str]) -> None:
+        self.tasks = tasks
+        self.held: dict[str, list[Command]] = {job_id: [] for job_id in job_ids}
 
-    def poll(self, wait: float) -> list[Command]:
-        commands: list[Command] = []
+    def read(self, wait: float) -> None:
         ready = self.tasks.poll(wait)
         while ready:
             message = self.tasks.recv()
             if isinstance(message, StopWorker):
                 raise _ServerStopping
-            if isinstance(message, ControlJob) and message.job_id == self.job_id:
-                commands.append(message.command)
+            if isinstance(message, ControlJob) and message.job_id in self.held:
+                self.held[message.job_id].append(message.command)
             ready = self.tasks.poll()
+
+    def control(self, job_id: str) -> InboxControl:
+        return InboxControl(self, job_id)
+
+
+class InboxControl:
+    """The trainer's Control: the commands for its job from the worker's inbox."""
+
+    def __init__(self, inbox: SharedInbox, job_id: str) -> None:
+        self.inbox, self.job_id = inbox, job_id
+
+    def poll(self, wait: float) -> list[Command]:
+        inbox, held = self.inbox, self.inbox.held
+        inbox.read(0)
+        if wait and not held[self.job_id]:  # another job's command may end the wait early: callers poll again
+            inbox.read(wait)
+        commands, held[self.job_id] = held[self.job_id], []
         return commands
 
 
@@ -143,16 +162,26 @@ def encoding_emit(job_id: str, send: Callable[[JobEvent], None]) -> Callable[[Ev
     return emit
 
 
-def run_job(message: RunJob, config: WorkerConfig, tasks: Inbox, events: Outbox, policy: Any) -> None:
+def run_job(
+    message: RunJob, config: WorkerConfig, tasks: Inbox, events: Outbox, policy: Any, inbox: SharedInbox | None = None
+) -> None:
     from trainscope.schemas import JobSpec
 
+    if message.stacked and inbox is None:
+        run_stacked(message, config, tasks, events, policy)
+        return
     job_id = message.job_id
     emit = encoding_emit(job_id, events.send)
     try:
-        spec = JobSpec.model_validate_json(message.spec_json)
-        if spec.device == "auto" and config.device != "auto":  # the server's policy decides "auto"
-            spec = spec.model_copy(update={"device": config.device})
-        result = train(spec, message, config, emit, InboxControl(job_id, tasks), policy)
+        control = (inbox or SharedInbox(tasks, [job_id])).control(job_id)
+        result = train(
+            server_device(JobSpec.model_validate_json(message.spec_json), config),
+            message,
+            config,
+            emit,
+            control,
+            policy,
+        )
         emit(
             StatusEvent(
                 step=result.step, status=JobStatus(result.status), message=result.message, detail=result.summary
@@ -165,6 +194,67 @@ def run_job(message: RunJob, config: WorkerConfig, tasks: Inbox, events: Outbox,
         emit(StatusEvent(step=0, status=JobStatus.failed, message=failure_message(error)))
     finally:
         events.send(JobIdle(job_id))
+
+
+def server_device(spec: Any, config: WorkerConfig) -> Any:
+    """The spec with the server's device policy applied: it decides where "auto" runs."""
+    if spec.device == "auto" and config.device != "auto":
+        return spec.model_copy(update={"device": config.device})
+    return spec
+
+
+def run_stacked(message: RunJob, config: WorkerConfig, tasks: Inbox, events: Outbox, policy: Any) -> None:
+    """A lockstep group's runs trained as one stacked model (training/lockstep.py), each with its own
+    events, commands and final status; one after another should this worker's device not stack them."""
+    from trainscope.schemas import JobSpec
+    from trainscope.training.driver import resolve_device
+    from trainscope.training.lockstep import fit_stacked
+    from trainscope.training.stacking import stack_reason
+
+    members = [replace(message, stacked=()), *message.stacked]
+    job_ids = [member.job_id for member in members]
+    inbox = SharedInbox(tasks, job_ids)
+    emits = [encoding_emit(job_id, events.send) for job_id in job_ids]
+    alone, ended = False, set[str]()
+
+    def end(run: int, result: Any) -> None:
+        """A run's final status and its end, as soon as it ends: the others may train on."""
+        status = JobStatus(result.status)
+        emits[run](StatusEvent(step=result.step, status=status, message=result.message, detail=result.summary))
+        ended.add(job_ids[run])
+        events.send(JobIdle(job_ids[run]))
+
+    try:
+        specs = [server_device(JobSpec.model_validate_json(member.spec_json), config) for member in members]
+        device = resolve_device(specs[0].device)
+        alone = stack_reason(specs, device.type) is not None
+        if not alone:
+            said = f"running on {device}, stacked with {len(members) - 1} matched runs as one model"
+            for job_id, emit in zip(job_ids, emits, strict=True):
+                detail = {
+                    "device": str(device),
+                    "pid": os.getpid(),
+                    "stacked_with": [j for j in job_ids if j != job_id],
+                }
+                emit(StatusEvent(step=0, status=JobStatus.running, message=said, detail=detail))
+            fit_stacked(specs, emits, [inbox.control(job_id) for job_id in job_ids], policy, end)
+    except _ServerStopping:
+        for job_id, emit in zip(job_ids, emits, strict=True):
+            if job_id not in ended:
+                emit(StatusEvent(step=0, status=JobStatus.failed, message="the server stopped during the run"))
+        raise
+    except Exception as error:  # a job's failure must never take the worker down
+        for job_id, emit in zip(job_ids, emits, strict=True):
+            if job_id not in ended:
+                emit(StatusEvent(step=0, status=JobStatus.failed, message=failure_message(error)))
+    finally:
+        if not alone:
+            for job_id in job_ids:
+                if job_id not in ended:
+                    events.send(JobIdle(job_id))
+    if alone:  # each run says its own end
+        for member in members:
+            run_job(member, config, tasks, events, policy, inbox)
 
 
 def train(spec: Any, message: RunJob, config: WorkerConfig, emit: Any, control: Any, policy: Any) -> Any:

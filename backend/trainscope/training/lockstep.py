@@ -4,16 +4,15 @@ them, while each run keeps its own driver: its reports, probes, evaluations, div
 the ones it would have alone, within float rounding (tests/unit/test_lockstep.py checks it).
 
 Built on the tiny path (training/tiny.py), where a step is per-operation overhead rather than arithmetic,
-so N stacked runs cost little more than one (benchmarks/lockstep.py). A group that does not stack trains
-as separate runs: stack_reason says why.
+so N stacked runs cost little more than one (benchmarks/lockstep.py). Which runs stack is decided on their
+specs (training/stacking.py); a group that does not stack trains as separate runs.
 
 What stacking cannot keep: a run of the group that pauses holds the whole group while it is paused (each
 run's controls still work: cancel, set_lr, step)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from trainscope.schemas import JobSpec
 from trainscope.training.driver import (
@@ -26,42 +25,10 @@ from trainscope.training.driver import (
     quiet_numpy,
     resolve_device,
 )
+from trainscope.training.stacking import stack_reason
 from trainscope.training.tasks import Emit
 from trainscope.training.tasks.supervised import SupervisedTask
-from trainscope.training.tiny import TinyRun, TinyStack, tiny_reason
-
-# where matched runs may differ and still stack: each is a value per run, not a shape or a schedule; a
-# run's probes are its own (each run keeps its telemetry) and its name is a label
-STACKED = ("name", "optim.lr", "optim.weight_decay", "model.init_seed", "model.activation", "model.leaky_slope")
-OWN = ("probes.",)
-
-
-def differences(a: Any, b: Any, path: str = "") -> list[str]:
-    """The dotted paths where two dumped specs differ."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return [d for key in sorted(a.keys() | b.keys()) for d in differences(a.get(key), b.get(key), f"{path}{key}.")]
-    return [] if a == b else [path.rstrip(".")]
-
-
-def stack_reason(specs: Sequence[JobSpec]) -> str | None:
-    """Why these runs cannot train as one stacked model (None: they can)."""
-    if len(specs) < 2:
-        return "a single run"
-    for spec in specs:
-        if (reason := tiny_reason(spec, resolve_device(spec.device))) is not None:
-            return f"a run is not on the tiny path: {reason}"
-    first = specs[0].model_dump()
-    apart = sorted(
-        {
-            path
-            for spec in specs[1:]
-            for path in differences(first, spec.model_dump())
-            if path not in STACKED and not path.startswith(OWN)
-        }
-    )
-    if apart:
-        return "they differ in " + ", ".join(apart)
-    return None
+from trainscope.training.tiny import TinyRun, TinyStack
 
 
 def fit_stacked(
@@ -69,10 +36,12 @@ def fit_stacked(
     emits: Sequence[Emit],
     controls: Sequence[Control | None] | None = None,
     policy: EmitPolicy | None = None,
+    on_end: Callable[[int, FitResult], None] | None = None,
 ) -> list[FitResult]:
     """Train runs that stack (stack_reason) as one model; each run's events go to its own emit and it obeys
-    its own control. Returns each run's result, in order."""
-    if (reason := stack_reason(specs)) is not None:
+    its own control. Returns each run's result, in order; `on_end(run, result)` hears of each as it ends
+    (a run cancelled or diverged ends while the others train on)."""
+    if (reason := stack_reason(specs, resolve_device(specs[0].device).type)) is not None:
         raise ValueError(f"these runs do not stack: {reason}")
     policy = policy or EmitPolicy()
     controls = controls or [None] * len(specs)
@@ -112,10 +81,14 @@ def fit_stacked(
                     if driver.due(step, last):
                         driver.report_step(step, last)
                 except RunEnded as ended:
-                    results[run] = driver.ended(ended, step)
+                    results[run] = result = driver.ended(ended, step)
+                    if on_end is not None:
+                        on_end(run, result)
             running = [run for run in running if results[run] is None]
             if not running:
                 break
     for run in running:
-        results[run] = drivers[run].finished()
+        results[run] = result = drivers[run].finished()
+        if on_end is not None:
+            on_end(run, result)
     return [result for result in results if result is not None]

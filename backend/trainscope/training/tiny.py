@@ -6,10 +6,11 @@ The same forward, backward and update written out in NumPy, over views of the mo
 tensors (no copy: torch and NumPy share the memory), is ~25 operations of ~1 us. It is used only where
 it reproduces torch's step within float rounding (tests/unit/test_tiny.py checks it against autograd and
 torch's optimizers): a plain MLP (linear layers and an activation; no batch norm, dropout or GELU), on
-the CPU, in one process, hidden layers at most TINY_MAX_WIDTH wide, no planted bug. Probes still read
-torch: on a step they sample, the same pass runs through the model once more so their hooks and
-gradients see it (what that costs is paid on sampling steps only). NumPy warns where torch is silent (an
-overflow, a nan): the driver runs with those warnings off, since a diverging run's inf is its result."""
+the CPU, in one process, hidden layers at most 8 wide, no planted bug (training/stacking.py's rule).
+Probes still read torch: on a step they sample, the same pass runs through the model once more so their
+hooks and gradients see it (what that costs is paid on sampling steps only). NumPy warns where torch is
+silent (an overflow, a nan): the driver runs with those warnings off, as a diverging run's inf is its
+result. A run alone is a stack of one; matched runs stack along a leading run axis (training/lockstep.py)."""
 
 from __future__ import annotations
 
@@ -20,15 +21,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainscope.schemas import JobSpec, planar
 from trainscope.schemas.kinds.mlp import NetSpec
 from trainscope.training.models import InputFeatures
+from trainscope.training.stacking import tiny_reason
 from trainscope.training.tasks import Figures, Task
 from trainscope.training.tasks.supervised import SupervisedTask
 
-# Past this width a step's matrix products, not per-operator overhead, dominate, and torch's kernels win
-# (benchmarks/throughput.py measures the tiny path against the bare torch loop on the form's default 8-8).
-TINY_MAX_WIDTH = 8
 PATH_TINY, PATH_EAGER = "numpy", "eager"  # the step path a run's system events name
 
 Array = np.ndarray
@@ -225,27 +223,6 @@ class TinyOptimizer:
                 p -= r * first / (np.sqrt(second) / np.float32(root2) + np.float32(1e-8))
 
 
-def tiny_reason(spec: JobSpec, device: torch.device) -> str | None:
-    """Why this run's step is not the tiny path (None: it is)."""
-    m, optim = spec.model, spec.optim
-    if device.type != "cpu":
-        return "not on the CPU"
-    if m.kind != "mlp" or not planar(spec.data):
-        return "not an MLP on 2-D points"
-    if spec.distributed.world_size > 1:
-        return "data parallel"
-    if optim.planted_bug != "none" or optim.optimizer not in ("sgd", "momentum", "rmsprop", "adam", "adamw"):
-        return "a planted bug or an optimizer without a NumPy step"
-    hidden, activation = getattr(m, "hidden", []), getattr(m, "activation", "")
-    if any(width > TINY_MAX_WIDTH for width in hidden):
-        return f"a hidden layer wider than {TINY_MAX_WIDTH}"
-    if activation not in (*ACTIVATIONS, "leaky_relu"):
-        return f"no NumPy step for {activation}"
-    if getattr(m, "batch_norm", False) or getattr(m, "dropout", 0.0) > 0:
-        return "batch norm or dropout"
-    return None
-
-
 class TinyStack:
     """Supervised MLP tasks of one shape on the same data and batches (one task: a run alone), stepped
     together in NumPy: their batches come from the first task's, and each run reads its slice (TinyRun)."""
@@ -349,6 +326,6 @@ def tiny_step(task: Task, optimizer: torch.optim.Optimizer | None) -> TinyRun | 
     """The tiny path for this run's step, where it applies."""
     if not isinstance(task, SupervisedTask) or optimizer is None or task.step_tags != ("train/loss",):
         return None
-    if tiny_reason(task.spec, task.device) is not None:
+    if tiny_reason(task.spec, task.device.type) is not None:
         return None
     return TinyRun(TinyStack([task], [optimizer]), 0, task, alone=True)

@@ -1,0 +1,68 @@
+"""Lockstep groups through a live server: a group's matched tiny runs train as one stacked model in one
+worker, each stored run equal to the same spec run alone, each run controlled on its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.live import LiveServer, wait_for
+
+BASE: dict[str, Any] = {
+    "seed": 2,
+    "data": {"dataset": "circle", "n_points": 300},
+    "model": {"hidden": [4, 2]},
+    "optim": {"optimizer": "sgd", "steps": 300, "eval_every": 25},
+}
+
+
+def train_losses(server: LiveServer, job_id: str) -> list[float]:
+    return [
+        p["values"]["train/loss"] for e in server.stored_events(job_id) if e["type"] == "scalars" for p in e["points"]
+    ]
+
+
+def running_status(server: LiveServer, job_id: str) -> dict[str, Any]:
+    return next(e for e in server.stored_events(job_id) if e["type"] == "status" and e["status"] == "running")
+
+
+def test_a_groups_matched_runs_train_stacked_and_each_equals_its_run_alone(server: LiveServer) -> None:
+    rates = [0.01, 0.1, 1.0]
+    body = {"base": BASE, "variations": [{"label": str(lr), "changes": {"optim.lr": lr}} for lr in rates]}
+    group = server.wait_group(server.post("/api/groups", body).json()["id"])
+    job_ids = [run["job_id"] for run in group["runs"]]
+    assert all(run["job"]["status"] == "done" for run in group["runs"])
+    for job_id in job_ids:
+        running = running_status(server, job_id)
+        assert "stacked with 2 matched runs" in running["message"]
+        assert sorted(running["detail"]["stacked_with"]) == sorted(j for j in job_ids if j != job_id)
+        systems = [e for e in server.stored_events(job_id) if e["type"] == "system"]
+        assert systems and all(e["stacked_runs"] == 3 for e in systems)
+    alone = server.submit({**BASE, "optim": {**BASE["optim"], "lr": rates[1]}})
+    server.wait_status(alone["id"], {"done"})
+    assert "stacked" not in running_status(server, alone["id"])["message"]
+    assert train_losses(server, alone["id"]) == train_losses(server, job_ids[1])  # to the bit
+    assert server.job(alone["id"])["summary"]["val/loss"] == server.job(job_ids[1])["summary"]["val/loss"]
+
+
+def test_runs_that_do_not_stack_train_alone(server: LiveServer) -> None:
+    body = {"base": BASE, "grid": {"optim.batch_size": [10, 20]}}
+    group = server.wait_group(server.post("/api/groups", body).json()["id"])
+    for run in group["runs"]:
+        assert "stacked" not in running_status(server, run["job_id"])["message"]
+
+
+def test_one_run_of_a_stacked_group_is_cancelled_and_the_others_finish(server: LiveServer) -> None:
+    paced = {**BASE, "pace": 300, "optim": {**BASE["optim"], "steps": 3000}}  # ~10 s: time to act mid-run
+    body = {"base": paced, "variations": [{"changes": {"optim.lr": lr}} for lr in (0.01, 0.1, 1.0)]}
+    group = server.post("/api/groups", body).json()
+    first, middle, last = (run["job_id"] for run in group["runs"])
+    wait_for(lambda: server.job(middle)["status"] == "running", 60, "the group to start")
+    assert server.post(f"/api/jobs/{middle}/control", {"action": "set_lr", "lr": 0.5}).status_code == 202
+    assert server.post(f"/api/jobs/{middle}/cancel").status_code == 202
+    assert server.wait_status(middle, {"cancelled", "done", "failed"})["status"] == "cancelled"
+    assert server.job(first)["status"] == "running"  # the others go on
+    for job_id in (first, last):
+        assert server.wait_status(job_id, {"done", "cancelled", "failed"})["status"] == "done"
+    markers = [e for e in server.stored_events(middle) if e["type"] == "control"]
+    assert [m["lr"] for m in markers] == [0.5]
+    assert not any(e["type"] == "control" for j in (first, last) for e in server.stored_events(j))
