@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # the page ships inside the package (package data), so a wheel serves it as a checkout does
 FRONTEND_DIR = Path(str(resources.files("trainscope") / "frontend"))
@@ -89,6 +91,12 @@ class Settings(BaseSettings):
     ray_gpu_workers: int = Field(
         0, ge=0, le=64, description="Ray actors holding a GPU each, for jobs on cuda (besides `workers` on CPUs)"
     )
+    # measured on an H200 (../shared/DEVICE.md): 8 processes training small nets on one GPU gave 8.2x one
+    devices: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CUDA devices the local workers bind, in turn: cuda:0,cuda:1 with 4 workers puts two on "
+        "each (several share a GPU well); empty: every worker on the current device. Ray places its own",
+    )
     torch_threads: int = Field(1, ge=1, description="intra-op threads per worker")
     lockstep: bool = Field(
         True, description="train a group's matched runs that stack (tiny 2-D MLPs) as one model in one worker"
@@ -162,6 +170,25 @@ class Settings(BaseSettings):
     )
     frontend_dir: Path = FRONTEND_DIR
     limits: Limits = Limits()
+
+    @field_validator("devices", mode="before")
+    @classmethod
+    def _devices_from_a_list(cls, value: object) -> object:
+        """TRAINSCOPE_DEVICES=cuda:0,cuda:1 (a JSON list works too)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("devices")
+    @classmethod
+    def _devices_are_cuda_indexes(cls, value: list[str]) -> list[str]:
+        for device in value:
+            if not re.fullmatch(r"cuda:\d+", device):
+                raise ValueError(f"{device!r} is not a CUDA device: name each as cuda:N")
+        return value
 
     @model_validator(mode="after")
     def _beats_fit_the_watchdog(self) -> Settings:

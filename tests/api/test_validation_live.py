@@ -141,3 +141,25 @@ def test_an_event_seq_past_any_stored_is_refused(server: LiveServer) -> None:
         socket.recv(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
     assert "past this job's last event" in closed.value.rcvd.reason
+
+
+def test_a_memory_estimate_is_given_for_a_valid_spec_and_refused_at_the_field_for_an_invalid_one(
+    server: LiveServer,
+) -> None:
+    spec = {"data": {"kind": "digits"}, "model": {"hidden": [32]}, "optim": {"optimizer": "momentum", "batch_size": 10}}
+    response = server.post("/api/jobs/estimate", spec)
+    assert response.status_code == 200, response.text
+    parameters = (64 * 32 + 32 + 32 * 10 + 10) * 4
+    per_example = (64 + 32 + 10) * 4 + 8  # the input, the hidden layer's output, log-softmax, the label
+    assert response.json() == {
+        "parameters": parameters,
+        "gradients": parameters,
+        "optimizer_state": parameters,  # momentum: one copy
+        "activations": per_example * 10,
+        "per_example": per_example,
+        "batch": 10,
+        "total": 3 * parameters + per_example * 10,
+    }
+    for invalid, loc in INVALID[:12]:
+        refused = server.post("/api/jobs/estimate", invalid)
+        assert refused.status_code == 422 and any(e["loc"] == loc for e in refused.json()["detail"]), invalid

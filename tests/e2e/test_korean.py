@@ -17,6 +17,7 @@ pytestmark = pytest.mark.browser
 ALLOWED = {
     "Trainscope",
     "PyTorch",
+    "NVML",
     "NumPy",
     "Plotly",
     "English",

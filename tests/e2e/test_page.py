@@ -478,3 +478,17 @@ def test_the_keyboard_starts_pauses_steps_and_stops_a_run(server: LiveServer, pa
     wait_js(page, f"window.trainscope.charts.loss.lastStep() === {paused_at + 10}", 10)
     page.keyboard.press("Escape")
     wait_js(page, "document.body.dataset.run === 'cancelled'", 10)
+
+
+def test_the_memory_a_step_needs_is_estimated_before_start_and_follows_the_settings(
+    server: LiveServer, page: Page
+) -> None:
+    open_page(page, server.url + "/")
+    estimate = "document.getElementById('memory-estimate').textContent"
+    wait_js(page, f"{estimate}.startsWith('Memory of a training step, estimated')")
+    assert "saved for backward" in page.text_content("#memory-estimate")  # type: ignore[operator]
+    page.select_option("select[name='optim.optimizer']", "sgd")  # no state beside the parameters
+    wait_js(page, f"{estimate}.includes('optimizer state 0 B')")
+    page.fill("input[name='model.hidden']", "8,x")  # what the form refuses is not estimated
+    page.press("input[name='model.hidden']", "Tab")
+    wait_js(page, f"{estimate} === ''")

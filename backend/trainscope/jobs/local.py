@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -39,8 +40,8 @@ class LocalProcesses:
     """Starts, feeds and kills worker processes; a reader thread per worker reports each message it
     sends and, at the end, its death."""
 
-    def __init__(self, config: WorkerConfig) -> None:
-        self.config = config
+    def __init__(self, configs: Callable[[int], WorkerConfig]) -> None:
+        self.configs = configs  # worker index -> its config (the device it binds)
         self.context = multiprocessing.get_context("spawn")
 
     def spawn(self, index: int, report: Report) -> Worker:
@@ -48,7 +49,7 @@ class LocalProcesses:
         events_out, events_in = self.context.Pipe(duplex=False)
         process = self.context.Process(
             target=worker_main,
-            args=(tasks_out, events_in, self.config),
+            args=(tasks_out, events_in, self.configs(index)),
             name=f"trainscope-worker-{index}",
             daemon=False,  # a daemonic process may not start the ranks of a data-parallel job; stop() ends it
         )
@@ -106,5 +107,5 @@ class LocalProcesses:
 
 
 def local_executor(settings: Settings, on_report: OnReport) -> SlotExecutor:
-    backend = LocalProcesses(worker_config(settings))
+    backend = LocalProcesses(lambda index: worker_config(settings, index))
     return SlotExecutor(backend, settings.workers, settings.hang_timeout_s, on_report)

@@ -78,8 +78,10 @@ class Backend(Protocol):
         """Stop them all, killing those that do not stop within `timeout`."""
 
 
-def worker_config(settings: Any) -> WorkerConfig:
-    """What a worker needs to know of the server's settings."""
+def worker_config(settings: Any, index: int = 0) -> WorkerConfig:
+    """What worker `index` needs to know of the server's settings: the workers take settings.devices in
+    turn."""
+    devices = settings.devices
     return WorkerConfig(
         device=settings.device,
         torch_threads=settings.torch_threads,
@@ -89,6 +91,7 @@ def worker_config(settings: Any) -> WorkerConfig:
         nice=settings.worker_nice,
         heartbeat_s=settings.heartbeat_s,
         ranks="ray" if settings.executor == "ray" else "processes",
+        cuda_index=int(devices[index % len(devices)].split(":")[1]) if devices else None,
     )
 
 

@@ -27,6 +27,7 @@ class WorkerConfig:
     nice: int = 0
     heartbeat_s: float = 1.0
     ranks: str = "processes"  # where a data-parallel job's other ranks run: processes it spawns, or "ray" actors
+    cuda_index: int | None = None  # the CUDA device this worker binds (settings.devices); None: the current one
 
 
 @dataclass(frozen=True)

@@ -35,15 +35,17 @@ from trainscope.schemas import CancelCommand, Command, EventBase, JobStatus, Sta
 log = logging.getLogger(__name__)
 
 
-def warm_up(torch_threads: int) -> dict[str, Any]:
-    """Import torch and the datasets, and build one optimizer: the first torch.optim constructor
-    lazily imports torch._dynamo (~1.3 s here), a cost no job should pay."""
+def warm_up(torch_threads: int, cuda_index: int | None = None) -> dict[str, Any]:
+    """Import torch and the datasets, bind the worker's CUDA device, and build one optimizer: the first
+    torch.optim constructor lazily imports torch._dynamo (~1.3 s here), a cost no job should pay."""
     import torch
 
     import trainscope.training.datasets  # noqa: F401  (scikit-learn's import, ~1.2 s)
-    from trainscope.training.driver import fit  # noqa: F401
+    from trainscope.training.driver import bind_cuda, fit  # noqa: F401
 
     torch.set_num_threads(torch_threads)
+    if cuda_index is not None:
+        bind_cuda(cuda_index)
     layer = torch.nn.Linear(2, 2)
     optimizer = torch.optim.Adam(layer.parameters(), fused=True)  # the kernel make_optimizer's steps use
     layer(torch.zeros(1, 2)).sum().backward()
@@ -53,7 +55,8 @@ def warm_up(torch_threads: int) -> dict[str, Any]:
         "pid": os.getpid(),
         "torch": torch.__version__,
         "cuda": cuda,
-        "device_name": torch.cuda.get_device_name(0) if cuda else "cpu",
+        "device_name": torch.cuda.get_device_name() if cuda else "cpu",
+        "cuda_index": torch.cuda.current_device() if cuda else None,
     }
 
 
@@ -337,7 +340,7 @@ def worker_main(tasks: Inbox, events: Sink, config: WorkerConfig) -> None:
         if config.nice:
             os.nice(config.nice)
         outbox = Outbox(events)
-        outbox.send(Ready(warm_up(config.torch_threads)))
+        outbox.send(Ready(warm_up(config.torch_threads, config.cuda_index)))
         threading.Thread(target=beat, args=(outbox, config.heartbeat_s), daemon=True, name="heartbeat").start()
         from trainscope.training.driver import EmitPolicy
 

@@ -197,7 +197,13 @@ class SystemEvent(EventBase):
     gpu_name: str | None = left_out_when_none()
     gpu_memory_mb: float | None = left_out_when_none()
     gpu_memory_peak_mb: float | None = left_out_when_none()
-    gpu_utilization: float | None = left_out_when_none()
+    gpu_utilization: float | None = left_out_when_none(
+        description="NVML: the share (%) of the last sample period in which a kernel ran on the device, whoever "
+        "ran it; a GPU is '100% utilized' by one small kernel at a time"
+    )
+    gpu_memory_used_mb: float | None = left_out_when_none(
+        description="NVML: memory in use on the whole device, by every process (the job's own is gpu_memory_mb)"
+    )
     step_path: str | None = left_out_when_none(
         description="how each step is computed: eager (torch, op by op) or numpy (a tiny MLP's step written out)"
     )
@@ -320,6 +326,26 @@ class QueryPointsEvent(_Analysis):
     data: QueryPointsData
 
 
+class MemoryData(BaseModel):
+    device: str
+    measured: dict[str, float] = Field(
+        description="bytes held by the first training step (training/footprint.py): parameters, gradients, "
+        "optimizer_state, saved_for_backward and, on a GPU, peak"
+    )
+    estimate: dict[str, float | None] = Field(
+        description="the same parts estimated from the spec (training/memory.py): parameters, gradients, "
+        "optimizer_state, activations (null: not modelled for the kind), per_example, batch, total"
+    )
+
+
+class MemoryEvent(_Analysis):
+    """What a training step holds, measured and estimated; its figures: each part's bytes, measured/* and
+    estimate/*."""
+
+    name: Literal["memory"] = "memory"
+    data: MemoryData
+
+
 class ParameterRow(BaseModel):
     name: str
     formula: str
@@ -400,6 +426,7 @@ ANALYSES: tuple[type[_Analysis], ...] = (
     GradientVarianceEvent,
     QueryPointsEvent,
     ParametersEvent,
+    MemoryEvent,
     UnrolledConvolutionEvent,
     UnrolledNetworkEvent,
     SurfaceEvent,

@@ -129,6 +129,11 @@ class ProbeSpec(Strict):
     grad_variance: bool = Field(
         False, description="at the first and last step: variance of the mini-batch gradient at this batch size"
     )
+    memory: bool = Field(
+        False,
+        description="at the first step: what it holds (parameters, gradients, optimizer state, saved for backward, "
+        "the peak on a GPU) beside the estimate made from the spec",
+    )
     train_eval: bool = Field(
         False,
         description="at each validation pass also score the whole training set in eval mode (dropout off, "

@@ -19,6 +19,7 @@ from trainscope.schemas import (
     ControlEvent,
     JobSpec,
     JobStatus,
+    MemoryEvent,
     PauseCommand,
     ResumeCommand,
     ScalarPoint,
@@ -27,7 +28,10 @@ from trainscope.schemas import (
     StatusEvent,
     StepCommand,
 )
+from trainscope.schemas.events import MemoryData
 from trainscope.schemas.registry import registry
+from trainscope.training.footprint import StepMemory
+from trainscope.training.memory import estimate
 from trainscope.training.models import make_optimizer
 from trainscope.training.parallel import FollowRank0, RankInfo, Ranks, joined
 from trainscope.training.probes import Telemetry
@@ -93,11 +97,23 @@ def quiet_numpy() -> np.errstate:
 
 
 def resolve_device(choice: str) -> torch.device:
+    """The device a job's choice means here: on CUDA, this process's current device (bind_cuda), by index,
+    so that its events say which of the machine's GPUs it ran on."""
     if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
             raise RuntimeError("this job asks for CUDA but the worker has no CUDA device")
-        return torch.device("cuda")
+        return torch.device("cuda", torch.cuda.current_device())
     return torch.device("cpu")
+
+
+def bind_cuda(index: int) -> None:
+    """Make cuda:index this process's device (settings.devices): every job it runs on CUDA goes there."""
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if index >= count:
+        raise RuntimeError(
+            f"cuda:{index} was asked for (TRAINSCOPE_DEVICES), but this machine has {count} CUDA devices"
+        )
+    torch.cuda.set_device(index)
 
 
 class Driver:
@@ -140,6 +156,8 @@ class Driver:
             self.state = self.state._replace(wrapper=ranks.wrap(self.task.model))
             self.control = FollowRank0(ranks, control, self.time_is_up, OutOfTime)
         self.search = self.optimizer if isinstance(self.optimizer, RandomSearch) else None
+        measures = spec.probes.memory and self.kind.gradients and self.leader
+        self.meter = StepMemory(self.task.parameters(), self.device) if measures else None
         self.step_tags = self.task.step_tags
         self.pace, self.eval_every = spec.pace, spec.optim.eval_every
         self.measured: dict[str, torch.Tensor] = {}  # figures of the last step asked to measure
@@ -149,6 +167,12 @@ class Driver:
         task, optimizer, telemetry = self.task, self.optimizer, self.telemetry
         if self.tiny is not None:
             return self.tiny_train_step(step, last)
+        if self.meter is not None:  # the first step, measured (probes.memory)
+            meter, self.meter = self.meter, None
+            with meter:
+                row = self.train_step(step, last)
+            self.report_memory(meter, step)
+            return row
         batch = task.batch() if self.ranks is None else self.ranks.shard(task.batch())
         measure = last or step % self.eval_every == 0
         if optimizer is None:  # the kind's own update (probes sample its state after it)
@@ -176,6 +200,16 @@ class Driver:
             # the scalars the task measured beside its step tags (a figure of many values is its step row's)
             self.measured = {tag: v for tag, v in figures.items() if tag not in self.step_tags and v.numel() == 1}
         return task.step_row(loss, figures)
+
+    def report_memory(self, meter: StepMemory, step: int) -> None:
+        """What the measured step held beside the spec's estimate: an event, and figures in the summary."""
+        measured = meter.measured(self.optimizer)
+        estimated = estimate(self.spec, self.device.type == "cuda").as_dict()
+        figures = {f"measured/{k}": v for k, v in measured.items()}
+        figures |= {f"estimate/{k}": float(v) for k, v in estimated.items() if v is not None}
+        data = MemoryData(device=str(self.device), measured=measured, estimate=estimated)
+        self.emit(MemoryEvent(step=step, figures=figures, data=data))
+        self.summary.update({f"memory/{k}": v for k, v in figures.items()})
 
     def tiny_train_step(self, step: int, last: bool) -> float:
         """The tiny path's step (NumPy), with the probes' own pass where they sample."""

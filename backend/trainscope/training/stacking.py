@@ -39,6 +39,8 @@ def tiny_reason(spec: JobSpec, device_type: str) -> str | None:
         return f"no NumPy step for {activation}"
     if getattr(m, "batch_norm", False) or getattr(m, "dropout", 0.0) > 0:
         return "batch norm or dropout"
+    if spec.probes.memory:
+        return "its step's memory is measured (what torch's autograd holds)"
     return None
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
 from trainscope.api.deps import ManagerDep, SettingsDep, StoreDep
 from trainscope.api.security import client_address, require_token
@@ -39,6 +40,7 @@ from trainscope.schemas import (
 from trainscope.schemas.query import MAX_CONDITIONS, parse_condition, parse_order
 from trainscope.schemas.registry import registry
 from trainscope.store.base import JobFilter, JobRecord, RunStore
+from trainscope.training.memory import estimate
 
 T = TypeVar("T")
 
@@ -100,6 +102,29 @@ async def create_job(
     job = to_public(record)
     request.app.state.room.announce("job", {"job": job.model_dump(mode="json")})  # followers open it at once
     return job
+
+
+class MemoryEstimatePublic(BaseModel):
+    """Bytes a training step of the spec holds, estimated from the spec (training/memory.py)."""
+
+    parameters: int
+    gradients: int
+    optimizer_state: int = Field(description="SGD none; momentum and RMSprop one copy of the parameters; Adam two")
+    activations: int | None = Field(description="what autograd saves for backward at the batch; null: not modelled")
+    per_example: int | None
+    batch: int
+    total: int
+
+
+@router.post("/estimate")
+async def estimate_job_memory(spec: JobSpec, store: StoreDep, settings: SettingsDep) -> MemoryEstimatePublic:
+    """The memory a training step of this spec needs, estimated before it runs (no run starts; needs no
+    token): what the playground shows beside Start."""
+    datasets = await run_in_threadpool(stored_tables, store) if isinstance(spec.data, UploadedData) else {}
+    spec, missing = resolve_data(spec, datasets)
+    if errors := [e.at("body") for e in missing or spec_errors(spec, settings.limits)]:
+        raise invalid(errors)
+    return MemoryEstimatePublic.model_validate(estimate(spec, cuda=spec.device == "cuda").as_dict())
 
 
 @router.get("")

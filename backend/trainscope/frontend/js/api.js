@@ -40,6 +40,7 @@ function describeError(status, data) {
 
 export const getMeta = () => request("GET", "/api/meta");
 export const createJob = (spec) => request("POST", "/api/jobs", spec);
+export const estimateMemory = (spec) => request("POST", "/api/jobs/estimate", spec, true);
 export const getJob = (id) => request("GET", `/api/jobs/${encodeURIComponent(id)}`);
 export const cancelJob = (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/cancel`);
 export const controlJob = (id, command) => request("POST", `/api/jobs/${encodeURIComponent(id)}/control`, command);

@@ -7,6 +7,7 @@ import { datasetChoices, fromHash, kindsOf, learnKinds, planar, specFromValues, 
 import { mountControls } from "./views/controls.js";
 import { mountRuns } from "./views/runs.js";
 import { mountUploads } from "./views/uploads.js";
+import { mount as mountMemoryEstimate } from "./views/memory.js";
 import { mount as mountLoss } from "./charts/loss.js";
 import { mount as mountLayers } from "./charts/layers.js";
 import { mount as mountHistograms } from "./charts/histograms.js";
@@ -201,6 +202,15 @@ async function start() {
     const spec = specFromValues(values, kinds);
     return drawnAsPoints(spec) ? JSON.stringify([spec.data, spec.seed]) : "";
   };
+  // the settings changed: the data they would train on, drawn, and the memory a step of them would need
+  const memoryEstimate = mountMemoryEstimate($("#memory-estimate"), { onInvalid: (detail) => controls.showErrors(detail) });
+  onLanguageChange(() => memoryEstimate.redraw());
+  function formChanged(values) {
+    if (controls.validate()) memoryEstimate.update(specFromValues(values, kinds));
+    else memoryEstimate.clear();
+    previewData(values);
+  }
+
   async function previewData(values) {
     if (!current.id) arrange(drawnAsPoints(specFromValues(values, kinds)), meta.kinds.model[values["model.kind"]]); // a run on screen keeps its own
     const key = dataKey(values);
@@ -261,7 +271,7 @@ async function start() {
   controls = mountControls($("#spec-form"), meta, (values) => {
     history.replaceState(null, "", toHash(values));
     reportState();
-    previewData(values);
+    formChanged(values);
   });
   uploads = mountUploads($("#spec-form").elements["data.dataset"], show);
   await uploads.refresh().catch((error) => show(error.message, true));
@@ -269,7 +279,7 @@ async function start() {
   controls.write(fromHash(location.hash));
   window.addEventListener("hashchange", () => {
     controls.write(fromHash(location.hash));
-    previewData(controls.read());
+    formChanged(controls.read());
   });
   buttons.start.disabled = false;
   setRunState(null);
@@ -292,7 +302,7 @@ async function start() {
         else {
           if (!state.job && current.id) leaveRun(); // the presenter shows the data, not a run
           controls.write(state.values);
-          previewData(controls.read());
+          formChanged(controls.read());
         }
       },
       onJob: (job) => {
@@ -305,7 +315,7 @@ async function start() {
   joinRoom();
   const linked = new URLSearchParams(location.hash.slice(1)).get("job");
   if (linked) openRun(linked).catch((error) => show(error.message, true));
-  else previewData(controls.read());
+  else formChanged(controls.read());
 
   buttons.start.addEventListener("click", async () => {
     if (!controls.validate()) {

@@ -322,6 +322,9 @@ class System(Probe):
             event.gpu_name = torch.cuda.get_device_name(self.device)
             event.gpu_memory_mb = torch.cuda.memory_allocated(self.device) / 2**20
             event.gpu_memory_peak_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
-            with contextlib.suppress(Exception):  # needs NVML (pynvml); absent on some machines
+            with contextlib.suppress(Exception):  # needs NVML (trainscope[gpu]: nvidia-ml-py); absent on some machines
+                # NVML's figures for the whole device: the share of the last sample period in which a kernel
+                # ran (not how much of the GPU it used), and the memory in use by every process on it
                 event.gpu_utilization = float(torch.cuda.utilization(self.device))
+                event.gpu_memory_used_mb = torch.cuda.device_memory_used(self.device) / 2**20
         return [event]

@@ -32,6 +32,7 @@ export function mount(el) {
     if (latest.step_path) parts.push(say("system.path", { path: t(`system.path.${latest.step_path}`, latest.step_path) }));
     if (latest.gpu_utilization !== undefined && latest.gpu_utilization !== null) parts.push(say("system.gpuBusy", { n: latest.gpu_utilization }));
     if (latest.gpu_memory_mb !== undefined && latest.gpu_memory_mb !== null) parts.push(say("system.gpuMemory", { mb: latest.gpu_memory_mb.toFixed(0), peak: latest.gpu_memory_peak_mb.toFixed(0) }));
+    if (latest.gpu_memory_used_mb !== undefined && latest.gpu_memory_used_mb !== null) parts.push(say("system.gpuMemoryUsed", { mb: latest.gpu_memory_used_mb.toFixed(0) }));
     facts.textContent = parts.join(" · ");
   }
   const redraw = drawer(plot, draw, { minIntervalMs: 1000 });
