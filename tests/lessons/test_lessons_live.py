@@ -219,6 +219,16 @@ EXPECTED: dict[str, tuple[Callable[[Figures], bool], dict[str, Any] | list[dict[
         ),
         {"whole": "1 process, batch 32", "share": "1 process, batch 64"},
     ),
+    "gpu-memory": (
+        # shapes decide them: Adam 2, momentum 1, SGD 0 times the parameter bytes; growth over estimate 1.000
+        lambda f: (
+            f["adam_batch_64.state_per_parameter_byte"] == 2
+            and f["momentum_batch_64.state_per_parameter_byte"] == 1
+            and f["sgd_batch_64.state_per_parameter_byte"] == 0
+            and abs(f["adam_batch_128.growth_over_estimate"] - 1) < 0.01
+        ),
+        [{"adam": "SGD, batch 64"}, {"double": "momentum, batch 64"}],
+    ),
 }
 SEEDS = (0, 5, 11)  # the preset and two others
 

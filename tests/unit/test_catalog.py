@@ -13,7 +13,7 @@ CATALOG = load_catalog()
 CHARTS = {
     "loss", "val_loss", "layer_grads", "act_histograms", "weight_histograms", "dead", "boundary", "collapse",
     "surface", "gradcheck", "network", "selection", "bn", "race", "variance", "throughput", "loss_samples", "embedding",
-    "accuracy", "pictures", "parameters", "final_error",
+    "accuracy", "pictures", "parameters", "final_error", "memory",
 }  # fmt: skip  # the compare view's panels (trainscope/frontend/js/views/compare.js)
 
 
@@ -22,6 +22,7 @@ def test_the_catalogue_lists_the_part_one_lessons_in_order() -> None:
         "activations", "dying-relu", "nonlinearity", "bias", "learning-rate", "backprop",
         "generalization", "regularization", "batchnorm", "optimizers", "batch-size", "cnn-vs-mlp", "cnn-sequences",
         "debugging", "random-search", "word2vec", "autoencoder", "vae", "kmeans-pca", "data-parallel",
+        "gpu-memory",
     ]  # fmt: skip
 
 

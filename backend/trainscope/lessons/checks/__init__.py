@@ -22,7 +22,7 @@ from trainscope.lessons.checks.networks import (
     nonlinearity,
 )
 from trainscope.lessons.checks.representations import autoencoder, kmeans_pca, vae, word2vec
-from trainscope.lessons.checks.scale import data_parallel
+from trainscope.lessons.checks.scale import data_parallel, memory_use
 from trainscope.lessons.checks.training import (
     batch_size,
     batchnorm,
@@ -70,6 +70,7 @@ CHECKS: dict[str, Callable[[list[RunView], Params], Verdict]] = {
     "vae": vae,
     "kmeans_pca": kmeans_pca,
     "data_parallel": data_parallel,
+    "memory_use": memory_use,
 }
 
 

@@ -1,4 +1,4 @@
-"""Checks of the lessons on training beyond one process: data parallelism."""
+"""Checks of the lessons on training at scale: what a step holds in memory, and data parallelism."""
 
 from __future__ import annotations
 
@@ -49,3 +49,48 @@ def data_parallel(runs: list[RunView], p: Params) -> Verdict:
             ko = f"{ranks.label_ko}: 랭크 {rank}의 초당 샘플 수(제 몫, 자기 스텝 시간 기준)"
             figures.add(key(ranks.label, f"rank{rank}_samples_per_s"), en, ko, value)
     return figures.verdict(same <= p["max_same_gap"] and apart >= p["min_apart_gap"])
+
+
+def memory_use(runs: list[RunView], p: Params) -> Verdict:
+    """A training step's memory, measured in each run's first step against the estimate made from its
+    spec. Judged: Adam's state is exactly twice the parameter bytes, and the step's memory grows from
+    batch B to 2B as the estimated activations do (within a tolerance; on a GPU the step's peak, on the
+    CPU what autograd saves for backward). Shown: each optimizer's state per parameter byte."""
+    adam, double = run(runs, p["adam"]), run(runs, p["double"])
+
+    def part(view: RunView, name: str) -> float:
+        value = view.summary.get(f"memory/{name}")
+        if value is None:
+            raise Missing(f"the memory of {view.label}'s first step ({name})")
+        return value
+
+    figures = Figures()
+    ratios = {}
+    for label in (p["adam"], p["momentum"], p["sgd"]):
+        view = run(runs, label)
+        ratios[label] = figures.add(
+            key(view.label, "state_per_parameter_byte"),
+            f"{view.label}: optimizer state over parameter bytes",
+            f"{view.label_ko}: 옵티마이저 상태 / 파라미터 바이트",
+            part(view, "measured/optimizer_state") / part(view, "measured/parameters"),
+        )
+    on_gpu = "memory/measured/peak" in adam.summary
+    measure = "measured/peak" if on_gpu else "measured/saved_for_backward"
+    what_en = "the step's peak on the GPU" if on_gpu else "what autograd saves for backward"
+    what_ko = "GPU에서 스텝의 최대 사용량" if on_gpu else "autograd가 역전파용으로 저장하는 양"
+    for view in (adam, double):
+        figures.add(
+            key(view.label, "measured_mb"),
+            f"{view.label}: {what_en}, MB",
+            f"{view.label_ko}: {what_ko}, MB",
+            part(view, measure) / 1e6,
+        )
+    grown = part(double, measure) - part(adam, measure)
+    foreseen = part(double, "estimate/activations") - part(adam, "estimate/activations")
+    growth = figures.add(
+        key(double.label, "growth_over_estimate"),
+        f"growth from {adam.label} to {double.label} ({what_en}) over the estimated activations' growth",
+        f"{adam.label_ko}에서 {double.label_ko}로 늘어난 양({what_ko}) / 추정한 활성값 증가",
+        grown / foreseen if foreseen else float("nan"),
+    )
+    return figures.verdict(ratios[p["adam"]] == 2.0 and abs(growth - 1.0) <= p["tolerance"])

@@ -1,6 +1,6 @@
 // Compare-view panels for the lessons' one-off measurements: boundaries and the network per run, the
 // collapsed linear map, the gradient check, loss surfaces with paths, test-score selection, batch-norm
-// statistics, gradient variance and throughput.
+// statistics, gradient variance, throughput and a step's memory.
 import { baseLayout, floats, PLOT_CONFIG } from "../decode.js";
 import { mount as mountBoundary } from "./boundary.js";
 import { mount as mountEmbedding } from "./embedding.js";
@@ -247,6 +247,30 @@ const throughput = singlePanel(
   },
 );
 
+// Each run's first training step, part by part as measured (stacked bars), beside the total estimated
+// from its settings before it ran (a marker): where a step's memory goes, and how well it was foreseen
+const MEMORY_PARTS = ["parameters", "gradients", "optimizer_state", "saved_for_backward"];
+const memory = singlePanel(
+  "compare-memory",
+  (div, runs) => {
+    const measured = runs.map((run) => [run, latest(run, "memory")]).filter(([, event]) => event);
+    if (!measured.length) return;
+    const labels = measured.map(([run]) => run.label);
+    const mb = (bytes) => bytes / 1e6;
+    const shades = ["#4c78a8", "#9ecae9", "#f58518", "#54a24b"];
+    const traces = MEMORY_PARTS.map((part, i) => ({
+      type: "bar", name: t(`chart.memory.${part}`), x: labels, y: measured.map(([, e]) => mb(e.data.measured[part] || 0)), marker: { color: shades[i] },
+    }));
+    traces.push({
+      type: "scatter", mode: "markers", name: t("chart.memory.estimate"), x: labels,
+      y: measured.map(([, e]) => mb(e.data.estimate.total)), marker: { symbol: "line-ew-open", size: 36, color: "#222", line: { width: 3 } },
+    });
+    const peaks = measured.filter(([, e]) => e.data.measured.peak);
+    if (peaks.length) traces.push({ type: "scatter", mode: "markers", name: t("chart.memory.peak"), x: peaks.map(([run]) => run.label), y: peaks.map(([, e]) => mb(e.data.measured.peak)), marker: { symbol: "diamond", size: 12, color: "#e45756" } });
+    Plotly.react(div, traces, baseLayout({ barmode: "stack", yaxis: { ...baseLayout().yaxis, rangemode: "tozero", title: { text: "MB" } } }), PLOT_CONFIG);
+  },
+);
+
 // Each run's final validation accuracy, grouped by the lesson's parts (in order, then shuffled...): a
 // variation repeated on several seeds shows their mean
 const accuracy = singlePanel(
@@ -311,4 +335,5 @@ export const MEASURE_PANELS = {
   bn,
   variance,
   throughput,
+  memory,
 };
