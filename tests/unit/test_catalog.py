@@ -22,7 +22,7 @@ def test_the_catalogue_lists_the_part_one_lessons_in_order() -> None:
         "activations", "dying-relu", "nonlinearity", "bias", "learning-rate", "backprop",
         "generalization", "regularization", "batchnorm", "optimizers", "batch-size", "cnn-vs-mlp", "cnn-sequences",
         "debugging", "random-search", "word2vec", "autoencoder", "vae", "kmeans-pca", "data-parallel",
-        "gpu-memory",
+        "gpu-memory", "gpu-utilization",
     ]  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from trainscope.schemas.decode import decode, floats, series
 from trainscope.schemas.groups import GroupRun
 from trainscope.store.base import RunStore, read_pages
 
-EVIDENCE_TYPES = ("scalars", "layers", "analysis", "histogram", "boundary", "embedding")
+EVIDENCE_TYPES = ("scalars", "layers", "analysis", "histogram", "boundary", "embedding", "system")
 NEWEST_ONLY = ("histogram", "boundary", "embedding")  # snapshot series: checks read only the newest of each
 EVIDENCE_PAGE_BYTES = 4 * 2**20
 

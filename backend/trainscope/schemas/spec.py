@@ -153,6 +153,22 @@ class ProbeSpec(Strict):
     )
 
 
+class LoaderSpec(Strict):
+    """How batches reach the step: a loader as slow as asked, to see what waiting for data costs, and
+    prefetching, which loads the next batches on a thread while the step computes."""
+
+    delay: float = Field(
+        0.0,
+        ge=0.0,
+        le=4.0,
+        description="each batch takes this many times the step's own compute to load (0: ready at once); a "
+        "multiple of the step, not of a clock, so it costs the same share on any machine",
+    )
+    prefetch: int = Field(
+        0, ge=0, le=8, description="threads loading batches ahead while the step computes, as a DataLoader's workers"
+    )
+
+
 class DistributedSpec(Strict):
     """Data parallelism: the run as `world_size` processes (ranks), each with the whole model and a
     1/world_size share of every batch, their gradients averaged (torch.distributed's DDP) before each step."""
@@ -190,6 +206,7 @@ class JobSpec(Strict):
     optim: OptimSpec = Field(default_factory=OptimSpec)
     probes: ProbeSpec = Field(default_factory=ProbeSpec)
     distributed: DistributedSpec = Field(default_factory=DistributedSpec)
+    loader: LoaderSpec = Field(default_factory=LoaderSpec)
 
     @property
     def train_size(self) -> int:

@@ -31,6 +31,7 @@ from trainscope.schemas import (
 from trainscope.schemas.events import MemoryData
 from trainscope.schemas.registry import registry
 from trainscope.training.footprint import StepMemory
+from trainscope.training.loader import Loader
 from trainscope.training.memory import estimate
 from trainscope.training.models import make_optimizer
 from trainscope.training.parallel import FollowRank0, RankInfo, Ranks, joined
@@ -156,6 +157,10 @@ class Driver:
             self.state = self.state._replace(wrapper=ranks.wrap(self.task.model))
             self.control = FollowRank0(ranks, control, self.time_is_up, OutOfTime)
         self.search = self.optimizer if isinstance(self.optimizer, RandomSearch) else None
+        # a loader as slow as the spec asks, between the task's batches and the step (training/loader.py)
+        slow, ahead = spec.loader.delay, spec.loader.prefetch
+        self.loader = Loader(self.task.batch, slow, ahead) if slow or ahead else None
+        self.next_batch = self.loader.next if self.loader is not None else self.task.batch
         measures = spec.probes.memory and self.kind.gradients and self.leader
         self.meter = StepMemory(self.task.parameters(), self.device) if measures else None
         self.step_tags = self.task.step_tags
@@ -173,7 +178,7 @@ class Driver:
                 row = self.train_step(step, last)
             self.report_memory(meter, step)
             return row
-        batch = task.batch() if self.ranks is None else self.ranks.shard(task.batch())
+        batch = self.next_batch() if self.ranks is None else self.ranks.shard(self.next_batch())
         measure = last or step % self.eval_every == 0
         if optimizer is None:  # the kind's own update (probes sample its state after it)
             if telemetry is not None:
@@ -246,6 +251,10 @@ class Driver:
                     self.after_step(step, final=step == steps)
         except RunEnded as ended:
             return self.ended(ended, step)
+        finally:
+            if self.loader is not None:
+                self.loader.stop()
+                self.summary["loader/wait_share"] = self.loader.wait_share()
         return self.finished()
 
     def begin(self) -> None:
@@ -323,6 +332,8 @@ class Driver:
         extra: dict[str, float] = {"lr": self.optimizer.param_groups[0]["lr"]} if self.optimizer else {}
         if self.ranks is not None:
             extra.update(self.ranks.rates(self.spec.optim.batch_size * (step - self.first_pending + 1)))
+        if self.loader is not None:
+            extra.update(self.loader.figures())
         if evaluating and self.leader:
             extra.update(self.task.evaluation(final) if self.tiny is None else self.tiny.evaluation(final))
             if self.measured:  # one more device read per evaluation, of a few figures

@@ -41,6 +41,8 @@ def tiny_reason(spec: JobSpec, device_type: str) -> str | None:
         return "batch norm or dropout"
     if spec.probes.memory:
         return "its step's memory is measured (what torch's autograd holds)"
+    if spec.loader.delay or spec.loader.prefetch:
+        return "its batches come through a slow loader"
     return None
 
 

@@ -22,7 +22,7 @@ from trainscope.lessons.checks.networks import (
     nonlinearity,
 )
 from trainscope.lessons.checks.representations import autoencoder, kmeans_pca, vae, word2vec
-from trainscope.lessons.checks.scale import data_parallel, memory_use
+from trainscope.lessons.checks.scale import data_parallel, data_waits, memory_use
 from trainscope.lessons.checks.training import (
     batch_size,
     batchnorm,
@@ -71,6 +71,7 @@ CHECKS: dict[str, Callable[[list[RunView], Params], Verdict]] = {
     "kmeans_pca": kmeans_pca,
     "data_parallel": data_parallel,
     "memory_use": memory_use,
+    "data_waits": data_waits,
 }
 
 

@@ -94,3 +94,52 @@ def memory_use(runs: list[RunView], p: Params) -> Verdict:
         grown / foreseen if foreseen else float("nan"),
     )
     return figures.verdict(ratios[p["adam"]] == 2.0 and abs(growth - 1.0) <= p["tolerance"])
+
+
+def data_waits(runs: list[RunView], p: Params) -> Verdict:
+    """Samples/s against batch size on the runs' device (shown; judged on a GPU: the largest batch at
+    least `gpu_ratio` times the smallest's), and a loader as slow as the step: judged by each run's own
+    share of step time spent waiting for data (a ratio within one run, whatever the machine's load), at
+    least `min_slow_wait` without prefetching and at most `max_ahead_wait` with it."""
+    sizes = [run(runs, label) for label in p["batches"]]
+    plain, slow, ahead = run(runs, p["plain"]), run(runs, p["slow"]), run(runs, p["ahead"])
+    figures = Figures()
+
+    def rate(view: RunView) -> float:
+        steps = view.summary.get("steps_per_s")
+        if not steps:
+            raise Missing(f"the throughput of {view.label}")
+        return float(steps) * float(view.changes.get("optim.batch_size") or p["batch"])
+
+    for view in sizes:
+        figures.add(
+            key(view.label, "samples_per_s"), f"{view.label}: samples/s", f"{view.label_ko}: 초당 샘플 수", rate(view)
+        )
+    smallest, largest = sizes[0], sizes[-1]
+    on_gpu = any(str(e.get("device", "")).startswith("cuda") for e in largest.of_type("system"))
+    spread = figures.add(
+        key(largest.label, "over_smallest_batch"),
+        f"samples/s, {largest.label} over {smallest.label}" + (" (on a GPU)" if on_gpu else " (on the CPU)"),
+        f"초당 샘플 수, {largest.label_ko} / {smallest.label_ko}" + (" (GPU)" if on_gpu else " (CPU)"),
+        rate(largest) / rate(smallest),
+    )
+    shares = {}
+    for view in (slow, ahead):
+        share = view.summary.get("loader/wait_share")
+        if share is None:
+            raise Missing(f"the data waits of {view.label}")
+        shares[view.label] = figures.add(
+            key(view.label, "wait_share"),
+            f"{view.label}: share of step time spent waiting for data",
+            f"{view.label_ko}: 스텝 시간 중 데이터를 기다린 비율",
+            share,
+        )
+    for view in (slow, ahead):
+        figures.add(
+            key(view.label, "over_ready_data"),
+            f"samples/s, {view.label} over {plain.label}",
+            f"초당 샘플 수, {view.label_ko} / {plain.label_ko}",
+            rate(view) / rate(plain),
+        )
+    held = shares[slow.label] >= p["min_slow_wait"] and shares[ahead.label] <= p["max_ahead_wait"]
+    return figures.verdict(held and (not on_gpu or spread >= p["gpu_ratio"]))
