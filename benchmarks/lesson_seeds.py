@@ -3,7 +3,7 @@ through the real job path (POST /api/lessons/{id}/run {"overrides": {"seed": N}}
 real workers and SQLite, loopback only) and prints, per lesson, how often the observation held, how long
 its runs took, and the min / median / max of every figure the verdict rests on.
 
-    .venv/bin/python benchmarks/lesson_seeds.py [--lessons dying-relu bias] [--seeds 15] [--workers 2]
+    .venv/bin/python benchmarks/lesson_seeds.py [--lessons dying-relu bias] [--seeds 15] [--workers 2] [--no-lockstep]
 
 The robustness rule (../shared/LESSONS.md): at least 14 of 15 seeds, with a margin wider than the spread.
 """
@@ -51,9 +51,13 @@ def main() -> None:
     parser.add_argument("--lessons", nargs="*", help="lesson ids (default: the whole catalogue)")
     parser.add_argument("--seeds", type=int, default=15)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--no-lockstep", action="store_true", help="each run alone (TRAINSCOPE_LOCKSTEP=false): the sweep time before"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        server = LiveServer(Path(tmp) / "seeds.db", workers=args.workers).start()
+        env = {"TRAINSCOPE_LOCKSTEP": "false"} if args.no_lockstep else {}
+        server = LiveServer(Path(tmp) / "seeds.db", workers=args.workers, env=env).start()
         try:
             lessons = args.lessons or [lesson["id"] for lesson in server.get("/api/lessons").json()["lessons"]]
             print(f"{'lesson':<16} held  runs s (max)  figure: min / median / max")

@@ -157,3 +157,11 @@ def test_set_lr_changes_only_the_run_it_was_sent_to() -> None:
 def test_runs_that_do_not_stack_are_refused() -> None:
     with pytest.raises(ValueError, match=r"do not stack: they differ in optim\.batch_size"):
         fit_stacked([spec(), spec(optim__batch_size=20)], [lambda e: None] * 2)
+
+
+def test_auto_puts_a_net_small_enough_for_the_tiny_path_on_the_cpu_even_beside_a_gpu() -> None:
+    from trainscope.training.stacking import auto_device
+
+    assert auto_device(spec(), has_cuda=True) == "cpu"  # NumPy beats a GPU's launches on a 2-4-2 net
+    assert auto_device(spec(model__hidden=[64]), has_cuda=True) == "cuda"
+    assert auto_device(spec(model__hidden=[64]), has_cuda=False) == "cpu"

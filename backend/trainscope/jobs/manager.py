@@ -43,7 +43,7 @@ from trainscope.jobs.wire import JobEvent, RunJob
 from trainscope.schemas import CancelCommand, Command, JobSpec, JobStatus, UploadedData, UploadedRows
 from trainscope.store.base import DatasetRecord, GroupRecord, JobRecord, RunStore, StoreUnavailable, WriteBatch
 from trainscope.stream.hub import Hub
-from trainscope.training.stacking import lockstep_groups
+from trainscope.training.stacking import auto_device, lockstep_groups
 
 log = logging.getLogger(__name__)
 
@@ -480,9 +480,9 @@ class JobManager:
         if len(job_ids) < 2 or not self.settings.lockstep:
             return [[job_id] for job_id in job_ids]
         specs = [JobSpec.model_validate_json(self.ledger.live[job_id].spec_json) for job_id in job_ids]
-        device = specs[0].device if specs[0].device != "auto" else self.settings.device
-        if device == "auto":
-            device = "cuda" if self.executor.has_cuda() else "cpu"
+        device: str = specs[0].device if specs[0].device != "auto" else self.settings.device
+        if device == "auto":  # as the worker will place it (jobs/worker.py: server_device)
+            device = auto_device(specs[0], bool(self.executor.has_cuda()))
         return [[job_ids[i] for i in unit] for unit in lockstep_groups(specs, device)]
 
     def _submit(self, job_ids: list[str]) -> None:

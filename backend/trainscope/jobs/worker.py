@@ -200,10 +200,17 @@ def run_job(
 
 
 def server_device(spec: Any, config: WorkerConfig) -> Any:
-    """The spec with the server's device policy applied: it decides where "auto" runs."""
-    if spec.device == "auto" and config.device != "auto":
+    """The spec with the server's device policy applied: it decides where "auto" runs (left to itself, on
+    the CPU for a net small enough for the tiny path, else on CUDA where there is one)."""
+    if spec.device != "auto":
+        return spec
+    if config.device != "auto":
         return spec.model_copy(update={"device": config.device})
-    return spec
+    import torch
+
+    from trainscope.training.stacking import auto_device
+
+    return spec.model_copy(update={"device": auto_device(spec, torch.cuda.is_available())})
 
 
 def run_stacked(message: RunJob, config: WorkerConfig, tasks: Inbox, events: Outbox, policy: Any) -> None:

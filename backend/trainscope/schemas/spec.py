@@ -154,8 +154,8 @@ class ProbeSpec(Strict):
 
 
 class LoaderSpec(Strict):
-    """How batches reach the step: a loader as slow as asked, to see what waiting for data costs, and
-    prefetching, which loads the next batches on a thread while the step computes."""
+    """How batches reach the step: a simulated loader as slow as asked, to see what waiting for data costs,
+    and prefetching, loaders working ahead while the step computes (training/loader.py)."""
 
     delay: float = Field(
         0.0,
@@ -165,7 +165,7 @@ class LoaderSpec(Strict):
         "multiple of the step, not of a clock, so it costs the same share on any machine",
     )
     prefetch: int = Field(
-        0, ge=0, le=8, description="threads loading batches ahead while the step computes, as a DataLoader's workers"
+        0, ge=0, le=8, description="loaders working ahead while the step computes, as a DataLoader's workers (0: none)"
     )
 
 

@@ -253,8 +253,7 @@ class Driver:
             return self.ended(ended, step)
         finally:
             if self.loader is not None:
-                self.loader.stop()
-                self.summary["loader/wait_share"] = self.loader.wait_share()
+                self.summary.update(self.loader.summary())
         return self.finished()
 
     def begin(self) -> None:

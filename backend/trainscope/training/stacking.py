@@ -46,6 +46,14 @@ def tiny_reason(spec: JobSpec, device_type: str) -> str | None:
     return None
 
 
+def auto_device(spec: JobSpec, has_cuda: bool) -> str:
+    """Where a job that leaves the device to the server ("auto") runs: on the CPU when its step takes the
+    tiny path there, which a GPU's kernel launches cannot match for so small a net (benchmarks/throughput.py:
+    ~18,000 steps/s on a 2-core CPU; an H200 ran a larger MLP at 641 eagerly), else on CUDA where there is
+    one."""
+    return "cuda" if has_cuda and tiny_reason(spec, "cpu") is not None else "cpu"
+
+
 def differences(a: Any, b: Any, path: str = "") -> list[str]:
     """The dotted paths where two dumped specs differ."""
     if isinstance(a, dict) and isinstance(b, dict):

@@ -98,11 +98,13 @@ def memory_use(runs: list[RunView], p: Params) -> Verdict:
 
 def data_waits(runs: list[RunView], p: Params) -> Verdict:
     """Samples/s against batch size on the runs' device (shown; judged on a GPU: the largest batch at
-    least `gpu_ratio` times the smallest's), and a loader as slow as the step: judged by each run's own
-    share of step time spent waiting for data (a ratio within one run, whatever the machine's load), at
-    least `min_slow_wait` without prefetching and at most `max_ahead_wait` with it."""
+    least `gpu_ratio` times the smallest's), and a loader as slow as the step: judged by the typical
+    step's share of its time spent waiting for data (its median wait against its median run), at least
+    `min_slow_wait` without prefetching and at most `max_ahead_wait` with loaders working ahead. A share
+    within one run holds whatever else the machine runs; samples/s across runs do not (a lesson's runs
+    share the workers' cores), so none of those is judged on a CPU; the whole run's share is shown."""
     sizes = [run(runs, label) for label in p["batches"]]
-    plain, slow, ahead = run(runs, p["plain"]), run(runs, p["slow"]), run(runs, p["ahead"])
+    slow, ahead = run(runs, p["slow"]), run(runs, p["ahead"])
     figures = Figures()
 
     def rate(view: RunView) -> float:
@@ -125,21 +127,20 @@ def data_waits(runs: list[RunView], p: Params) -> Verdict:
     )
     shares = {}
     for view in (slow, ahead):
-        share = view.summary.get("loader/wait_share")
-        if share is None:
+        typical, whole = (view.summary.get(f"loader/{name}") for name in ("typical_wait_share", "wait_share"))
+        if typical is None or whole is None:
             raise Missing(f"the data waits of {view.label}")
         shares[view.label] = figures.add(
-            key(view.label, "wait_share"),
-            f"{view.label}: share of step time spent waiting for data",
-            f"{view.label_ko}: 스텝 시간 중 데이터를 기다린 비율",
-            share,
+            key(view.label, "typical_wait_share"),
+            f"{view.label}: the typical step's share of its time spent waiting for data",
+            f"{view.label_ko}: 보통 스텝이 데이터를 기다리는 데 쓴 시간 비율",
+            typical,
         )
-    for view in (slow, ahead):
         figures.add(
-            key(view.label, "over_ready_data"),
-            f"samples/s, {view.label} over {plain.label}",
-            f"초당 샘플 수, {view.label_ko} / {plain.label_ko}",
-            rate(view) / rate(plain),
+            key(view.label, "wait_share"),
+            f"{view.label}: share of the whole run's step time spent waiting for data",
+            f"{view.label_ko}: 실행 전체의 스텝 시간 중 데이터를 기다린 비율",
+            whole,
         )
     held = shares[slow.label] >= p["min_slow_wait"] and shares[ahead.label] <= p["max_ahead_wait"]
     return figures.verdict(held and (not on_gpu or spread >= p["gpu_ratio"]))

@@ -75,11 +75,11 @@ function absorb(state, events) {
 }
 
 // Which runs a panel shows: surface panels the 2-parameter runs, the selection panel the runs with a
-// test set, every other panel the first experiment's runs.
+// test set, accuracy and throughput bars every run, every other panel the first experiment's runs.
 function runsFor(name, runs) {
   if (name === "surface" || name === "race") return runs.filter((r) => r.surface);
   if (name === "selection") return runs.filter((r) => r.spec.data && r.spec.data.test_fraction > 0);
-  if (name === "accuracy") return runs;
+  if (name === "accuracy" || name === "throughput") return runs;
   const first = runs.length ? runs[0].part : "";
   return runs.filter((r) => r.part === first);
 }
