@@ -492,3 +492,14 @@ def test_the_memory_a_step_needs_is_estimated_before_start_and_follows_the_setti
     page.fill("input[name='model.hidden']", "8,x")  # what the form refuses is not estimated
     page.press("input[name='model.hidden']", "Tab")
     wait_js(page, f"{estimate} === ''")
+
+
+def test_a_run_trained_stacked_says_so_in_its_system_panel(server: LiveServer, page: Page) -> None:
+    base = {"data": {"dataset": "xor", "n_points": 200}, "optim": {"steps": 300}}
+    body = {"base": base, "variations": [{"changes": {"optim.lr": lr}} for lr in (0.01, 0.1)]}
+    group = server.wait_group(server.post("/api/groups", body).json()["id"])
+    open_page(page, f"{server.url}/#job={group['runs'][0]['job_id']}")
+    wait_js(page, "document.body.dataset.run === 'done'")
+    draw_all(page)
+    wait_js(page, "document.getElementById('system').textContent.includes('trained stacked: 2 matched runs')")
+    assert "written out in NumPy" in (page.text_content("#system") or "")

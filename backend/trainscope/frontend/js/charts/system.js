@@ -30,6 +30,7 @@ export function mount(el) {
     const parts = [say("system.device", { device: latest.gpu_name || latest.device })];
     if (latest.samples_per_s) parts.push(say("system.rate", { rate: Math.round(latest.samples_per_s).toLocaleString(language()) }));
     if (latest.step_path) parts.push(say("system.path", { path: t(`system.path.${latest.step_path}`, latest.step_path) }));
+    if (latest.stacked_runs) parts.push(say("system.stacked", { n: latest.stacked_runs }));
     if (latest.gpu_utilization !== undefined && latest.gpu_utilization !== null) parts.push(say("system.gpuBusy", { n: latest.gpu_utilization }));
     if (latest.gpu_memory_mb !== undefined && latest.gpu_memory_mb !== null) parts.push(say("system.gpuMemory", { mb: latest.gpu_memory_mb.toFixed(0), peak: latest.gpu_memory_peak_mb.toFixed(0) }));
     if (latest.gpu_memory_used_mb !== undefined && latest.gpu_memory_used_mb !== null) parts.push(say("system.gpuMemoryUsed", { mb: latest.gpu_memory_used_mb.toFixed(0) }));
