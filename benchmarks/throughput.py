@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from trainscope.schemas import JobSpec
+from trainscope.training import driver
 from trainscope.training.datasets import Split, load_split
 from trainscope.training.driver import fit, resolve_device
 from trainscope.training.models import LayeredNet, build_model, make_optimizer
@@ -190,9 +191,16 @@ def tensorboard_loop(spec: JobSpec, logdir: str) -> float:
     return spec.optim.steps / (time.perf_counter() - started)
 
 
-def fit_loop(spec: JobSpec) -> tuple[float, int]:
+def fit_loop(spec: JobSpec, graphs: bool = True) -> tuple[float, int]:
+    """fit() with its telemetry; graphs=False: on CUDA, every step eager (no graph replayed)."""
     events: list[Any] = []
-    result = fit(spec, events.append)
+    reason = driver.graph_reason
+    if not graphs:
+        driver.graph_reason = lambda *_: "off for the comparison"  # type: ignore[assignment]
+    try:
+        result = fit(spec, events.append)
+    finally:
+        driver.graph_reason = reason
     assert result.status == "done", result.message
     return result.summary["steps_per_s"], len(events)
 
@@ -212,7 +220,7 @@ def main() -> None:
         bare_loop(spec, False), bare_loop(spec, True), fit_loop(spec)  # warm-up: allocator, lazy imports
         tensorboard_loop(spec, logdir)
         tiny_loop(spec)
-        bare, validated, tiny, telemetry, peer, events = [], [], [], [], [], 0
+        bare, validated, tiny, telemetry, peer, eager, events = [], [], [], [], [], [], 0
         for _ in range(args.repeats):
             bare.append(bare_loop(spec, validate=False))
             validated.append(bare_loop(spec, validate=True))
@@ -220,6 +228,8 @@ def main() -> None:
                 tiny.append(rate)
             rate, events = fit_loop(spec)
             telemetry.append(rate)
+            if args.device == "cuda":  # the CUDA-graph path against the same run stepped eagerly
+                eager.append(fit_loop(spec, graphs=False)[0])
             peer.append(tensorboard_loop(spec, logdir))
         shutil.rmtree(logdir)
         fit_rate = statistics.median(telemetry)
@@ -236,6 +246,9 @@ def main() -> None:
             "ratio_vs_tensorboard": fit_rate / statistics.median(peer),
             "events_per_run": events,
         }
+        if eager:
+            row["fit_eager_steps_per_s"] = statistics.median(eager)
+            row["graph_ratio_vs_eager"] = fit_rate / statistics.median(eager)
         if tiny:
             row["tiny_bare_validating_steps_per_s"] = statistics.median(tiny)
             row["ratio_vs_tiny_bare_validating"] = fit_rate / statistics.median(tiny)
@@ -251,6 +264,12 @@ def main() -> None:
                 f"; tiny path: its bare NumPy loop (validating) {row['tiny_bare_validating_steps_per_s']:.0f}, "
                 f"fit {row['ratio_vs_tiny_bare_validating']:.3f} of it"
                 if tiny
+                else ""
+            )
+            + (
+                f"; fit stepped eagerly {row['fit_eager_steps_per_s']:.0f}: the CUDA graph "
+                f"{row['graph_ratio_vs_eager']:.2f}x it"
+                if eager
                 else ""
             )
         )

@@ -205,7 +205,8 @@ class SystemEvent(EventBase):
         description="NVML: memory in use on the whole device, by every process (the job's own is gpu_memory_mb)"
     )
     step_path: str | None = left_out_when_none(
-        description="how each step is computed: eager (torch, op by op) or numpy (a tiny MLP's step written out)"
+        description="how each step is computed: eager (torch, op by op), numpy (a tiny MLP's step written out) "
+        "or cuda_graph (captured once, replayed)"
     )
     stacked_runs: int | None = left_out_when_none(
         description="how many matched runs trained as one stacked model with this one (a lockstep group)"

@@ -31,6 +31,7 @@ from trainscope.schemas import (
 from trainscope.schemas.events import MemoryData
 from trainscope.schemas.registry import registry
 from trainscope.training.footprint import StepMemory
+from trainscope.training.graphs import GraphStep, graph_reason
 from trainscope.training.loader import Loader
 from trainscope.training.memory import estimate
 from trainscope.training.models import make_optimizer
@@ -38,7 +39,7 @@ from trainscope.training.parallel import FollowRank0, RankInfo, Ranks, joined
 from trainscope.training.probes import Telemetry
 from trainscope.training.random_search import RandomSearch
 from trainscope.training.tasks import Emit, task_for
-from trainscope.training.tiny import PATH_EAGER, PATH_TINY, tiny_step
+from trainscope.training.tiny import PATH_EAGER, PATH_GRAPH, PATH_TINY, tiny_step
 
 
 class Control(Protocol):
@@ -143,11 +144,14 @@ class Driver:
         self.task = task_for(spec)(spec, self.device)
         self.kind = registry().model(spec.model.kind)
         # a kind without gradients (k-means) steps itself: no optimizer, no learning rate
-        self.optimizer = make_optimizer(spec.optim, self.task.parameters(), spec.seed) if self.kind.gradients else None
-        # a tiny plain MLP on the CPU steps in NumPy (training/tiny.py); every other run in torch, eagerly
+        graphed = ranks is None and self.kind.gradients and graph_reason(spec, self.device) is None
+        params = self.task.parameters()
+        self.optimizer = make_optimizer(spec.optim, params, spec.seed, graphed) if self.kind.gradients else None
+        # a tiny plain MLP on the CPU steps in NumPy (training/tiny.py); a network on CUDA replays its step
+        # as a CUDA graph (training/graphs.py); every other run steps in torch, eagerly
         self.tiny = tiny_step(self.task, self.optimizer) if ranks is None else None
         context = self.task.probe_context()
-        context.step_path = PATH_TINY if self.tiny is not None else PATH_EAGER
+        context.step_path = PATH_TINY if self.tiny is not None else PATH_GRAPH if graphed else PATH_EAGER
         self.telemetry: Telemetry | None = Telemetry(context) if self.leader else None
         if self.telemetry is not None and not self.telemetry.probes:
             self.telemetry = None  # nothing to sample: not even a call per step
@@ -157,6 +161,7 @@ class Driver:
             self.state = self.state._replace(wrapper=ranks.wrap(self.task.model))
             self.control = FollowRank0(ranks, control, self.time_is_up, OutOfTime)
         self.search = self.optimizer if isinstance(self.optimizer, RandomSearch) else None
+        self.graph = GraphStep(self.task, self.state, self.optimizer) if graphed and self.optimizer else None
         # a loader as slow as the spec asks, between the task's batches and the step (training/loader.py)
         slow, ahead = spec.loader.delay, spec.loader.prefetch
         self.loader = Loader(self.task.batch, slow, ahead) if slow or ahead else None
@@ -192,15 +197,17 @@ class Driver:
                 _, figures = task.loss(self.state, batch, measure)
                 loss = self.search.step(lambda: task.loss(self.state, batch, False)[0])
         else:
-            if telemetry is not None:
-                telemetry.before_forward(step, last=last)
-            loss, figures = task.loss(self.state, batch, measure)
-            if self.zero_grad:
-                optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
-            if telemetry is not None:
-                telemetry.after_backward(step, self.emit)
-            optimizer.step()
+            sampled = telemetry is not None and telemetry.before_forward(step, last=last)
+            if self.graph is not None and not sampled:  # replayed (a step the probes sample runs eagerly)
+                loss, figures = self.graph.step(batch, measure)
+            else:
+                loss, figures = task.loss(self.state, batch, measure)
+                if self.zero_grad:
+                    optimizer.zero_grad(set_to_none=True)
+                loss.backward()  # type: ignore[no-untyped-call]
+                if telemetry is not None:
+                    telemetry.after_backward(step, self.emit)
+                optimizer.step()
         if measure:
             # the scalars the task measured beside its step tags (a figure of many values is its step row's)
             self.measured = {tag: v for tag, v in figures.items() if tag not in self.step_tags and v.numel() == 1}

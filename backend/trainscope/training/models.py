@@ -232,10 +232,13 @@ def initialize(linears: list[Weighted], seed: int, scheme: str = "default") -> N
                 layer.bias.copy_(torch.rand(layer.bias.shape, generator=generator) * 2 * bias_bound - bias_bound)
 
 
-def make_optimizer(spec: OptimSpec, params: Iterable[torch.Tensor], seed: int = 0) -> torch.optim.Optimizer:
+def make_optimizer(
+    spec: OptimSpec, params: Iterable[torch.Tensor], seed: int = 0, capturable: bool = False
+) -> torch.optim.Optimizer:
     """The spec's optimizer, in its fused implementation where torch has one (SGD, Adam, AdamW: one kernel
     for all parameters instead of a few ops per tensor; measured on this 2-core CPU, 1.3x the steps/s of
-    a small MLP with Adam); RMSprop has none and steps all tensors at once (foreach)."""
+    a small MLP with Adam); RMSprop has none and steps all tensors at once (foreach). `capturable`: its
+    state kept where a CUDA graph can step it (training/graphs.py; SGD's needs nothing)."""
     wd = spec.weight_decay
     if spec.optimizer == "random_search":  # the rules allow it only where the task passes a closure
         return RandomSearch(params, spec.lr, seed)
@@ -244,7 +247,7 @@ def make_optimizer(spec: OptimSpec, params: Iterable[torch.Tensor], seed: int = 
     if spec.optimizer == "momentum":
         return torch.optim.SGD(params, lr=spec.lr, momentum=0.9, weight_decay=wd, fused=True)
     if spec.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=spec.lr, weight_decay=wd, foreach=True)
+        return torch.optim.RMSprop(params, lr=spec.lr, weight_decay=wd, foreach=True, capturable=capturable)
     if spec.optimizer == "adam":
-        return torch.optim.Adam(params, lr=spec.lr, weight_decay=wd, fused=True)
-    return torch.optim.AdamW(params, lr=spec.lr, weight_decay=wd, fused=True)
+        return torch.optim.Adam(params, lr=spec.lr, weight_decay=wd, fused=True, capturable=capturable)
+    return torch.optim.AdamW(params, lr=spec.lr, weight_decay=wd, fused=True, capturable=capturable)

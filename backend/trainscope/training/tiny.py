@@ -27,7 +27,7 @@ from trainscope.training.stacking import tiny_reason
 from trainscope.training.tasks import Figures, Task
 from trainscope.training.tasks.supervised import SupervisedTask
 
-PATH_TINY, PATH_EAGER = "numpy", "eager"  # the step path a run's system events name
+PATH_TINY, PATH_EAGER, PATH_GRAPH = "numpy", "eager", "cuda_graph"  # the step paths a run's system events name
 
 Array = np.ndarray
 Activation = tuple[Callable[[Array], Array], Callable[[Array, Array], Array | np.float32]]
