@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everything a session lent a GPU checks, in one call (../shared/DEVICE.md): the machine, the tests marked
-# gpu (CUDA training, devices bound by TRAINSCOPE_DEVICES, NVML figures, a step's peak against the memory
-# estimate), fit() throughput on CUDA and on this machine's CPU (every default problem at least as fast on
-# the GPU), N jobs sharing the GPU against one, and every lesson's verdict over seeds 0-14 with the workers
+# gpu (CUDA training, the CUDA-graph step against the eager one, devices bound by TRAINSCOPE_DEVICES, NVML
+# figures, a step's peak against the memory estimate), fit() throughput on CUDA (the graph against the same
+# fit stepped eagerly) and on this machine's CPU (every default problem at least as fast on the GPU), N
+# jobs sharing the GPU against one, and every lesson's verdict over seeds 0-14 with the workers
 # on the GPU (other arithmetic than any CPU: a verdict must not depend on it).
 # Writes each part's output under $OUT as it goes, so a run cut short still reports what it did.
 #   bash benchmarks/gpu_check.sh [SEEDS]
