@@ -199,6 +199,15 @@ def run_job(
         events.send(JobIdle(job_id))
 
 
+def with_rows(spec: Any, message: RunJob) -> Any:
+    """The spec with the rows of the uploaded table it names (a worker has no store: they come with the job)."""
+    from trainscope.schemas import UploadedData
+
+    if isinstance(spec.data, UploadedData) and message.rows is not None:
+        return spec.model_copy(update={"data": spec.data.with_rows(message.rows)})
+    return spec
+
+
 def server_device(spec: Any, config: WorkerConfig) -> Any:
     """The spec with the server's device policy applied: it decides where "auto" runs (left to itself, on
     the CPU for a net small enough for the tiny path, else on CUDA where there is one)."""
@@ -247,7 +256,8 @@ def run_stacked(message: RunJob, config: WorkerConfig, tasks: Inbox, events: Out
                     "stacked_with": [j for j in job_ids if j != job_id],
                 }
                 emit(StatusEvent(step=0, status=JobStatus.running, message=said, detail=detail))
-            fit_stacked(specs, emits, [inbox.control(job_id) for job_id in job_ids], policy, end)
+            trained = [with_rows(spec, member) for spec, member in zip(specs, members, strict=True)]
+            fit_stacked(trained, emits, [inbox.control(job_id) for job_id in job_ids], policy, end)
     except _ServerStopping:
         for job_id, emit in zip(job_ids, emits, strict=True):
             if job_id not in ended:
@@ -270,14 +280,11 @@ def run_stacked(message: RunJob, config: WorkerConfig, tasks: Inbox, events: Out
 def train(spec: Any, message: RunJob, config: WorkerConfig, emit: Any, control: Any, policy: Any) -> Any:
     """The job's run: here, or as rank 0 of `distributed.world_size` ranks with the others spawned for it.
     Says it runs (with its device, and its ranks' processes), then trains."""
-    from trainscope.schemas import UploadedData
     from trainscope.training.driver import fit, resolve_device
 
     device = resolve_device(spec.device)
     detail: dict[str, Any] = {"device": str(device), "pid": os.getpid()}
-    rows_spec = spec
-    if isinstance(spec.data, UploadedData) and message.rows is not None:
-        rows_spec = spec.model_copy(update={"data": spec.data.with_rows(message.rows)})
+    rows_spec = with_rows(spec, message)
     world = spec.distributed.world_size
     if world == 1:
         emit(StatusEvent(step=0, status=JobStatus.running, message=f"running on {device}", detail=detail))
