@@ -500,6 +500,6 @@ def test_a_run_trained_stacked_says_so_in_its_system_panel(server: LiveServer, p
     group = server.wait_group(server.post("/api/groups", body).json()["id"])
     open_page(page, f"{server.url}/#job={group['runs'][0]['job_id']}")
     wait_js(page, "document.body.dataset.run === 'done'")
-    draw_all(page)
+    page.locator("#system").scroll_into_view_if_needed()  # a panel draws what arrives once it is on screen
     wait_js(page, "document.getElementById('system').textContent.includes('trained stacked: 2 matched runs')")
     assert "written out in NumPy" in (page.text_content("#system") or "")

@@ -17,8 +17,10 @@ export function mount(el, { onInvalid = () => {} } = {}) {
   let shown = "";
   let ticket = 0;
   let timer = null;
+  let drawn = null; // the estimate on screen, redrawn at once in another language
 
   function render(estimate) {
+    drawn = estimate;
     const parts = [
       say("memory.parameters", { size: size(estimate.parameters) }),
       say("memory.gradients", { size: size(estimate.gradients) }),
@@ -41,6 +43,7 @@ export function mount(el, { onInvalid = () => {} } = {}) {
         if (mine === ticket) render(estimate);
       } catch (error) {
         if (mine !== ticket) return;
+        drawn = null;
         el.textContent = "";
         if (error.status === 422 && Array.isArray(error.detail)) onInvalid(error.detail);
       }
@@ -51,13 +54,12 @@ export function mount(el, { onInvalid = () => {} } = {}) {
     clearTimeout(timer);
     ticket += 1;
     shown = "";
+    drawn = null;
     el.textContent = "";
   }
 
   function redraw() {
-    const key = shown;
-    shown = "";
-    if (key) update(JSON.parse(key));
+    if (drawn) render(drawn);
   }
   return { update, clear, redraw };
 }
