@@ -30,7 +30,11 @@ def chart(page: Page, expression: str) -> Any:
 
 
 def wait_js(page: Page, condition: str, timeout_s: float = 30) -> None:
-    page.wait_for_function(f"() => {condition}", timeout=timeout_s * 1000)
+    """Wait until the condition holds. A page mid-navigation has no form yet, and Playwright ends
+    the wait at the first exception, so a condition that throws counts as not yet true."""
+    page.wait_for_function(
+        f"() => {{ try {{ return ({condition}); }} catch (e) {{ return false; }} }}", timeout=timeout_s * 1000
+    )
 
 
 def start_run(page: Page, dataset: str, steps: int, hidden: str | None = None) -> None:
