@@ -72,7 +72,8 @@ def same_run(a: tuple[FitResult, list[dict[str, Any]]], b: tuple[FitResult, list
         ([{"optim__batch_size": 20}], "they differ in optim.batch_size"),
         ([{"model__hidden": [4, 3]}], "they differ in model.hidden"),
         ([{"seed": 1}], "they differ in seed"),
-        ([{"model__hidden": [16]}], "a run is not on the tiny path: a hidden layer wider than 8"),
+        ([{"model__hidden": [16]}], "some runs take the tiny path and others do not"),
+        ([{"model__batch_norm": True}], "a run steps only alone: batch norm or dropout"),
     ],
 )
 def test_which_runs_stack(changes: list[dict[str, Any]], reason: str | None) -> None:
@@ -84,7 +85,7 @@ def test_which_runs_stack(changes: list[dict[str, Any]], reason: str | None) -> 
             jobs.append(spec(**change))
     assert stack_reason(jobs, "cpu") == reason
     assert stack_reason(jobs[:1], "cpu") == "a single run"
-    assert stack_reason(jobs, "cuda") == "a run is not on the tiny path: not on the CPU"
+    assert stack_reason(jobs, "cuda") == "a run steps only alone: not on the CPU (the stacked update is NumPy's)"
 
 
 def test_a_group_is_planned_as_the_units_its_runs_stack_in() -> None:

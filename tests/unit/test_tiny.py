@@ -13,9 +13,9 @@ from tests.recorded import recorder
 from trainscope.schemas import JobSpec
 from trainscope.training import driver
 from trainscope.training.models import build_model, make_optimizer
-from trainscope.training.stacking import tiny_reason
+from trainscope.training.stacking import PATH_TINY, tiny_reason
 from trainscope.training.tasks import task_for
-from trainscope.training.tiny import PATH_TINY, TinyNet, TinyOptimizer
+from trainscope.training.tiny import TinyNet, TinyOptimizer
 
 NETS = [
     ({"dataset": "spiral"}, {"hidden": [8, 8], "activation": "tanh"}),

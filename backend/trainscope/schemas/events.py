@@ -205,8 +205,8 @@ class SystemEvent(EventBase):
         description="NVML: memory in use on the whole device, by every process (the job's own is gpu_memory_mb)"
     )
     step_path: str | None = left_out_when_none(
-        description="how each step is computed: eager (torch, op by op), numpy (a tiny MLP's step written out) "
-        "or cuda_graph (captured once, replayed)"
+        description="how each step is computed: eager (torch, op by op), numpy (a tiny MLP's step written out), "
+        "vmap (a lockstep group's runs as one model under torch.func.vmap) or cuda_graph (captured once, replayed)"
     )
     stacked_runs: int | None = left_out_when_none(
         description="how many matched runs trained as one stacked model with this one (a lockstep group)"

@@ -63,6 +63,9 @@ class ModelKind:
     # whether ranks can share its batches (distributed.world_size > 1): every tensor of a batch leads with
     # its examples, and loss() calls the model through tasks.call (the driver passes its DDP wrapper there)
     data_parallel: bool = False
+    # whether matched runs may train as one model under torch.func.vmap (training/vmapped.py): its loss
+    # draws no random numbers and changes no buffer, so it maps over stacked parameters as it stands
+    lockstep: bool = False
 
     @property
     def name(self) -> str:

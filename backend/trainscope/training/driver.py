@@ -38,13 +38,25 @@ from trainscope.training.models import make_optimizer
 from trainscope.training.parallel import FollowRank0, RankInfo, Ranks, joined
 from trainscope.training.probes import Telemetry
 from trainscope.training.random_search import RandomSearch
-from trainscope.training.tasks import Emit, task_for
-from trainscope.training.tiny import PATH_EAGER, PATH_GRAPH, PATH_TINY, tiny_step
+from trainscope.training.stacking import PATH_EAGER, PATH_GRAPH, PATH_TINY
+from trainscope.training.tasks import Batch, Emit, Figures, task_for
+from trainscope.training.tiny import tiny_step
 
 
 class Control(Protocol):
     def poll(self, wait: float) -> list[Command]:
         """Commands that arrived; waits up to `wait` seconds for the first one (0: just look)."""
+
+
+class StackedRun(Protocol):
+    """A run's slice of a step computed for several runs at once (training/tiny.py, training/vmapped.py)."""
+
+    def figures(self, measure: bool) -> Figures: ...
+
+    def evaluation(self, final: bool) -> dict[str, float]: ...
+
+    def torch_batch(self) -> Batch:
+        """The step's batch as the run's task takes it, for the probes' own pass."""
 
 
 class NoControl:
@@ -122,8 +134,15 @@ class Driver:
     """One run: its task, the buffer of per-step rows, and what the controller asked for."""
 
     def __init__(
-        self, spec: JobSpec, emit: Emit, control: Control, policy: EmitPolicy, ranks: Ranks | None = None
+        self,
+        spec: JobSpec,
+        emit: Emit,
+        control: Control,
+        policy: EmitPolicy,
+        ranks: Ranks | None = None,
+        stacked: bool = False,
     ) -> None:
+        """`stacked`: the run is one of a lockstep group (training/lockstep.py), whose step is the group's."""
         self.spec, self.emit, self.control, self.policy, self.ranks = spec, emit, control, policy, ranks
         self.leader = ranks is None or ranks.leader  # what a viewer sees: one rank reports, probes and obeys
         if not self.leader:
@@ -144,12 +163,14 @@ class Driver:
         self.task = task_for(spec)(spec, self.device)
         self.kind = registry().model(spec.model.kind)
         # a kind without gradients (k-means) steps itself: no optimizer, no learning rate
-        graphed = ranks is None and self.kind.gradients and graph_reason(spec, self.device) is None
+        alone = ranks is None and not stacked
+        graphed = alone and self.kind.gradients and graph_reason(spec, self.device) is None
         params = self.task.parameters()
         self.optimizer = make_optimizer(spec.optim, params, spec.seed, graphed) if self.kind.gradients else None
         # a tiny plain MLP on the CPU steps in NumPy (training/tiny.py); a network on CUDA replays its step
         # as a CUDA graph (training/graphs.py); every other run steps in torch, eagerly
-        self.tiny = tiny_step(self.task, self.optimizer) if ranks is None else None
+        self.tiny = tiny_step(self.task, self.optimizer) if alone else None
+        self.member: StackedRun | None = self.tiny  # where its step's figures come from, when not from torch
         context = self.task.probe_context()
         context.step_path = PATH_TINY if self.tiny is not None else PATH_GRAPH if graphed else PATH_EAGER
         self.telemetry: Telemetry | None = Telemetry(context) if self.leader else None
@@ -227,21 +248,22 @@ class Driver:
         """The tiny path's step (NumPy), with the probes' own pass where they sample."""
         assert self.tiny is not None
         measure = last or step % self.eval_every == 0
-        loss, figures, index = self.tiny.gradients(measure)
-        self.sample(step, last, index)
+        loss, figures = self.tiny.gradients(measure)
+        self.sample(step, last)
         self.tiny.apply()
         if measure:
             self.measured = figures
         return loss
 
-    def sample(self, step: int, last: bool, index: torch.Tensor) -> None:
-        """On a step the probes sample, a tiny-path step's pass again in torch for them, before the update:
-        their hooks see its activations and its gradients land in .grad."""
+    def sample(self, step: int, last: bool) -> None:
+        """On a step the probes sample, a step computed outside torch's own (the tiny path's, a group's)
+        runs its pass again in torch for them, before the update: their hooks see its activations and its
+        gradients land in .grad."""
         telemetry = self.telemetry
         if telemetry is not None and telemetry.before_forward(step, last=last):
-            assert self.tiny is not None and self.optimizer is not None
+            assert self.member is not None and self.optimizer is not None
             self.optimizer.zero_grad(set_to_none=True)
-            self.task.loss(self.state, self.tiny.torch_batch(index), False)[0].backward()  # type: ignore[no-untyped-call]
+            self.task.loss(self.state, self.member.torch_batch(), False)[0].backward()  # type: ignore[no-untyped-call]
             telemetry.after_backward(step, self.emit)
 
     def run(self) -> FitResult:
@@ -341,7 +363,7 @@ class Driver:
         if self.loader is not None:
             extra.update(self.loader.figures())
         if evaluating and self.leader:
-            extra.update(self.task.evaluation(final) if self.tiny is None else self.tiny.evaluation(final))
+            extra.update(self.task.evaluation(final) if self.member is None else self.member.evaluation(final))
             if self.measured:  # one more device read per evaluation, of a few figures
                 extra.update(zip(self.measured, torch.stack(list(self.measured.values())).tolist(), strict=True))
                 self.measured = {}

@@ -1,11 +1,13 @@
 """Lockstep groups: matched runs that differ only in values that stack (learning rate, weight decay, the
-initial weights' seed, the activation) train as one model with a leading run axis, one step for all of
-them, while each run keeps its own driver: its reports, probes, evaluations, divergence and verdict are
-the ones it would have alone, within float rounding (tests/unit/test_lockstep.py checks it).
+initial weights' seed; on the tiny path, the activation too) train as one model with a leading run axis,
+one step for all of them, while each run keeps its own driver: its reports, probes, evaluations,
+divergence and verdict are the ones it would have alone, within float rounding (tests/unit/test_lockstep.py
+checks it).
 
-Built on the tiny path (training/tiny.py), where a step is per-operation overhead rather than arithmetic,
-so N stacked runs cost little more than one (benchmarks/lockstep.py). Which runs stack is decided on their
-specs (training/stacking.py); a group that does not stack trains as separate runs.
+Two ways to step a group: a tiny plain MLP's NumPy step over stacked parameters (training/tiny.py), where
+N stacked runs cost little more than one; any other kind whose loss maps over stacked parameters, under
+torch.func.vmap (training/vmapped.py). Which runs stack, and how, is decided on their specs
+(training/stacking.py); a group that does not stack trains as separate runs (benchmarks/lockstep.py).
 
 What stacking cannot keep: a run of the group that pauses holds the whole group while it is paused (each
 run's controls still work: cancel, set_lr, step)."""
@@ -25,10 +27,11 @@ from trainscope.training.driver import (
     quiet_numpy,
     resolve_device,
 )
-from trainscope.training.stacking import stack_reason
+from trainscope.training.stacking import PATH_TINY, stack_path, stack_reason
 from trainscope.training.tasks import Emit
 from trainscope.training.tasks.supervised import SupervisedTask
 from trainscope.training.tiny import TinyRun, TinyStack
+from trainscope.training.vmapped import VmapRun, VmapStack
 
 
 def fit_stacked(
@@ -41,39 +44,48 @@ def fit_stacked(
     """Train runs that stack (stack_reason) as one model; each run's events go to its own emit and it obeys
     its own control. Returns each run's result, in order; `on_end(run, result)` hears of each as it ends
     (a run cancelled or diverged ends while the others train on)."""
-    if (reason := stack_reason(specs, resolve_device(specs[0].device).type)) is not None:
+    device_type = resolve_device(specs[0].device).type
+    if (reason := stack_reason(specs, device_type)) is not None:
         raise ValueError(f"these runs do not stack: {reason}")
     policy = policy or EmitPolicy()
     controls = controls or [None] * len(specs)
     drivers = [
-        Driver(spec, emit, control or NoControl(), policy)
+        Driver(spec, emit, control or NoControl(), policy, stacked=True)
         for spec, emit, control in zip(specs, emits, controls, strict=True)
     ]
     tasks = [driver.task for driver in drivers]
-    assert all(isinstance(task, SupervisedTask) for task in tasks)  # stack_reason: the tiny path's task
-    stack = TinyStack(tasks, [driver.optimizer for driver in drivers])  # type: ignore[arg-type, misc]
-    for run, driver in enumerate(drivers):
-        driver.tiny = TinyRun(stack, run, driver.task, alone=False)  # type: ignore[arg-type]
+    optimizers = [driver.optimizer for driver in drivers]
+    path = stack_path(specs[0], device_type)
+    stack: TinyStack | VmapStack
+    if path == PATH_TINY:
+        assert all(isinstance(task, SupervisedTask) for task in tasks)  # stack_path: the tiny path's task
+        stack = TinyStack(tasks, optimizers)  # type: ignore[arg-type]
+        members: list[TinyRun | VmapRun] = [TinyRun(stack, run, task, alone=False) for run, task in enumerate(tasks)]  # type: ignore[arg-type]
+    else:
+        stack = VmapStack(tasks, optimizers)  # type: ignore[arg-type]
+        members = [VmapRun(stack, run, task) for run, task in enumerate(tasks)]
+    for driver, member in zip(drivers, members, strict=True):
+        driver.member = member
         if driver.telemetry is not None:
             driver.telemetry.ctx.stacked_runs = len(drivers)
+            driver.telemetry.ctx.step_path = str(path)
     results: list[FitResult | None] = [None] * len(drivers)
     steps, every = specs[0].optim.steps, specs[0].optim.eval_every
     for driver in drivers:
         driver.begin()
     running = list(range(len(drivers)))
-    members = [driver.tiny for driver in drivers]
     with quiet_numpy():
         for step in range(1, steps + 1):
             last = step == steps
             measure = last or step % every == 0
             stack.compute(measure)
-            losses, index = stack.losses.tolist(), stack.index
+            rows = stack.rows()
             for run in running:  # each run's row and figures, and its probes' own pass where they sample
                 driver = drivers[run]
-                driver.pending.append(losses[run])
-                driver.sample(step, last, index)
+                driver.pending.append(rows[run])
+                driver.sample(step, last)
                 if measure:
-                    driver.measured = members[run].figures(measure)  # type: ignore[union-attr]
+                    driver.measured = members[run].figures(measure)
             stack.apply()
             for run in running:
                 driver = drivers[run]

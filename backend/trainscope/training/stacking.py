@@ -1,6 +1,6 @@
 """Which runs take the tiny path (training/tiny.py) and which matched runs stack into one lockstep group
-(training/lockstep.py): rules on specs alone, torch-free, so that the server plans a group's runs before
-any worker has them (jobs/manager.py)."""
+(training/lockstep.py), on the tiny path or under torch.func.vmap (training/vmapped.py): rules on specs
+alone, torch-free, so that the server plans a group's runs before any worker has them (jobs/manager.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from trainscope.schemas import JobSpec, planar
+from trainscope.schemas.registry import registry
 
 # Past this width a step's matrix products, not per-operator overhead, dominate, and torch's kernels win
 # (benchmarks/throughput.py measures the tiny path against the bare torch loop on the form's default 8-8).
@@ -16,9 +17,17 @@ TINY_ACTIVATIONS = ("tanh", "relu", "leaky_relu", "sigmoid", "identity")
 TINY_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
 
 # where matched runs may differ and still stack: each is a value per run, not a shape or a schedule; a
-# run's probes are its own (each run keeps its telemetry) and its name is a label
-STACKED = ("name", "optim.lr", "optim.weight_decay", "model.init_seed", "model.activation", "model.leaky_slope")
+# run's probes are its own (each run keeps its telemetry) and its name is a label. On the tiny path each
+# run may have its own activation; under vmap the runs share one module tree, so they share it too.
+VMAP_STACKED = ("name", "optim.lr", "optim.weight_decay", "model.init_seed")
+STACKED = (*VMAP_STACKED, "model.activation", "model.leaky_slope")
 OWN = ("probes.",)
+# vmap's batching costs ~2.5x a run's eager step (benchmarks/lockstep.py, a 2-32-32-32-2 MLP on a 2-core
+# CPU: 4 runs stacked were 1.5x as fast as one after another, 8 were 2.8x, 2 were slower): fewer run alone
+VMAP_MIN_RUNS = 4
+# the step paths a run's system events name: NumPy's (alone or stacked), stacked under vmap, torch's
+# eager step, or one replayed CUDA graph
+PATH_TINY, PATH_VMAP, PATH_EAGER, PATH_GRAPH = "numpy", "vmap", "eager", "cuda_graph"
 
 
 def tiny_reason(spec: JobSpec, device_type: str) -> str | None:
@@ -46,6 +55,33 @@ def tiny_reason(spec: JobSpec, device_type: str) -> str | None:
     return None
 
 
+def vmap_reason(spec: JobSpec, device_type: str) -> str | None:
+    """Why this run cannot train stacked with matched runs under vmap (None: it can)."""
+    m, optim = spec.model, spec.optim
+    if device_type != "cpu":
+        return "not on the CPU (the stacked update is NumPy's)"
+    if not registry().model(m.kind).lockstep:
+        return f"a {m.kind} model's loss does not map over stacked parameters (it draws or keeps state)"
+    if spec.distributed.world_size > 1:
+        return "data parallel"
+    if optim.planted_bug != "none" or optim.optimizer not in TINY_OPTIMIZERS:
+        return "a planted bug or an optimizer without a stacked step"
+    if getattr(m, "batch_norm", False) or getattr(m, "dropout", 0.0) > 0:
+        return "batch norm or dropout"
+    if spec.probes.memory:
+        return "its step's memory is measured"
+    if spec.loader.delay or spec.loader.prefetch:
+        return "its batches come through a slow loader"
+    return None
+
+
+def stack_path(spec: JobSpec, device_type: str) -> str | None:
+    """How this run would step in a lockstep group: PATH_TINY, PATH_VMAP, or None (it trains alone)."""
+    if tiny_reason(spec, device_type) is None:
+        return PATH_TINY
+    return PATH_VMAP if vmap_reason(spec, device_type) is None else None
+
+
 def auto_device(spec: JobSpec, has_cuda: bool) -> str:
     """Where a job that leaves the device to the server ("auto") runs: on the CPU when its step takes the
     tiny path there, which a GPU's kernel launches cannot match for so small a net (benchmarks/throughput.py:
@@ -61,33 +97,48 @@ def differences(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b else [path.rstrip(".")]
 
 
-def apart(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Where two dumped specs differ in a way that keeps them from stacking."""
-    return [path for path in differences(a, b) if path not in STACKED and not path.startswith(OWN)]
+def apart(a: dict[str, Any], b: dict[str, Any], path: str = PATH_TINY) -> list[str]:
+    """Where two dumped specs differ in a way that keeps them from stacking on that path."""
+    stacked = STACKED if path == PATH_TINY else VMAP_STACKED
+    return [where for where in differences(a, b) if where not in stacked and not where.startswith(OWN)]
 
 
 def stack_reason(specs: Sequence[JobSpec], device_type: str) -> str | None:
     """Why these runs cannot train as one stacked model (None: they can)."""
     if len(specs) < 2:
         return "a single run"
-    for spec in specs:
-        if (reason := tiny_reason(spec, device_type)) is not None:
-            return f"a run is not on the tiny path: {reason}"
+    paths = [stack_path(spec, device_type) for spec in specs]
+    if None in paths:
+        spec = specs[paths.index(None)]
+        return f"a run steps only alone: {vmap_reason(spec, device_type)}"  # the tiny path's runs all vmap
+    path = paths[0]
+    if path is None or len(set(paths)) > 1:
+        return "some runs take the tiny path and others do not"
     first = specs[0].model_dump()
-    paths = sorted({path for spec in specs[1:] for path in apart(first, spec.model_dump())})
-    return "they differ in " + ", ".join(paths) if paths else None
+    apart_at = sorted({where for spec in specs[1:] for where in apart(first, spec.model_dump(), path)})
+    return "they differ in " + ", ".join(apart_at) if apart_at else None
 
 
 def lockstep_groups(specs: Sequence[JobSpec], device_type: str) -> list[list[int]]:
     """A group's runs (by index, in order) as the units they train in: each run that stacks with earlier
-    ones beside them, the rest alone."""
-    tiny = [tiny_reason(spec, device_type) is None for spec in specs]
+    ones beside them, the rest alone (and a vmap unit of fewer than VMAP_MIN_RUNS, run by run)."""
+    paths = [stack_path(spec, device_type) for spec in specs]
     dumps = [spec.model_dump() for spec in specs]
     units: list[list[int]] = []
-    for index in range(len(specs)):
-        home = next((u for u in units if tiny[index] and tiny[u[0]] and not apart(dumps[u[0]], dumps[index])), None)
+    for index, path in enumerate(paths):
+        home = next(
+            (
+                unit
+                for unit in units
+                if path is not None and paths[unit[0]] == path and not apart(dumps[unit[0]], dumps[index], path)
+            ),
+            None,
+        )
         if home is None:
             units.append([index])
         else:
             home.append(index)
-    return units
+    small = [unit for unit in units if paths[unit[0]] == PATH_VMAP and len(unit) < VMAP_MIN_RUNS]
+    alone = sorted(index for unit in small for index in unit)
+    kept = [unit for unit in units if unit not in small]
+    return sorted(kept + [[index] for index in alone], key=lambda unit: unit[0])

@@ -27,8 +27,6 @@ from trainscope.training.stacking import tiny_reason
 from trainscope.training.tasks import Figures, Task
 from trainscope.training.tasks.supervised import SupervisedTask
 
-PATH_TINY, PATH_EAGER, PATH_GRAPH = "numpy", "eager", "cuda_graph"  # the step paths a run's system events name
-
 Array = np.ndarray
 Activation = tuple[Callable[[Array], Array], Callable[[Array, Array], Array | np.float32]]
 
@@ -161,44 +159,44 @@ class TinyNet:
 
 
 class TinyOptimizer:
-    """torch's SGD, momentum (0.9), RMSprop and Adam/AdamW updates in NumPy on stacked parameters, each
-    run's learning rate and weight decay read from its torch optimizer's group (where set_lr writes)."""
+    """torch's SGD, momentum (0.9), RMSprop and Adam/AdamW updates in NumPy on stacked parameters (any
+    shape behind the run axis), each run's learning rate and weight decay read from its torch optimizer's
+    group (where set_lr writes)."""
 
     def __init__(self, name: str, params: list[Array], groups: list[dict[str, object]]) -> None:
         self.name, self.params, self.groups, self.t = name, params, groups, 0
         self.key: tuple[tuple[object, object], ...] = ()
         self.lr64, self.decays = np.empty(0), False
-        self.weight_rates: tuple[Array, Array] = (np.empty(0), np.empty(0))
-        self.bias_rates: tuple[Array, Array] = (np.empty(0), np.empty(0))
+        # per-run values shaped to broadcast against a stack of each rank: (run, 1, ..., 1)
+        self.shapes = {p.ndim: (-1,) + (1,) * (p.ndim - 1) for p in params}
+        self.scaled: dict[int, tuple[Array, Array]] = {}
         self.first = [np.zeros_like(p) for p in params]  # momentum buffer, Adam's m, RMSprop's mean square
         self.second = [np.zeros_like(p) for p in params]  # Adam's v
 
     def rates(self) -> None:
-        """Each run's learning rate (float64) and, per stack shape, its rate and decay in float32, shaped
-        (run, 1, 1) for a weight stack and (run, 1) for a bias stack; rebuilt only when a group's values
-        change (a set_lr): building them costs more than a tiny net's update."""
+        """Each run's learning rate (float64) and, per stack rank, its rate and decay in float32; rebuilt
+        only when a group's values change (a set_lr): building them costs more than a tiny net's update."""
         key = tuple((g["lr"], g["weight_decay"]) for g in self.groups)
         if key == self.key:
             return
         values = np.array(key, dtype=np.float64)
-        lr64, decay64 = values[:, 0, None, None], values[:, 1, None, None]
+        lr64, decay64 = values[:, 0], values[:, 1]
         # AdamW shrinks each weight by lr * decay; the others add decay * weight to its gradient
         decay = (1 - lr64 * decay64 if self.name == "adamw" else decay64).astype(np.float32)
         rate = lr64.astype(np.float32)
         self.key, self.lr64, self.decays = key, lr64, bool(decay64.any())
-        self.weight_rates, self.bias_rates = (rate, decay), (rate[..., 0], decay[..., 0])
+        self.scaled = {ndim: (rate.reshape(shape), decay.reshape(shape)) for ndim, shape in self.shapes.items()}
 
     def step(self, grads: list[Array]) -> None:
         self.rates()
         self.t += 1
-        name, decays = self.name, self.decays
-        (weight_rate, weight_decay), (bias_rate, bias_decay) = self.weight_rates, self.bias_rates
+        name, decays, scaled = self.name, self.decays, self.scaled
         if name == "adam" or name == "adamw":  # the rate over the correction in float64, then float32, as torch
             correction1, root2 = 1 - 0.9**self.t, math.sqrt(1 - 0.999**self.t)
-            weight_rate = (self.lr64 / correction1).astype(np.float32)
-            bias_rate = weight_rate[..., 0]
+            rate = (self.lr64 / correction1).astype(np.float32)
+            scaled = {ndim: (rate.reshape(shape), scaled[ndim][1]) for ndim, shape in self.shapes.items()}
         for p, g, first, second in zip(self.params, grads, self.first, self.second, strict=True):
-            r, d = (bias_rate, bias_decay) if p.ndim == 2 else (weight_rate, weight_decay)
+            r, d = scaled[p.ndim]
             if decays and name == "adamw":
                 p *= d
             elif decays:
@@ -285,6 +283,10 @@ class TinyStack:
         if measure and not self.net.regression:
             self.accuracy = np.count_nonzero(outputs.argmax(axis=2) == y, axis=1) / len(y)
 
+    def rows(self) -> list[float]:
+        """What each run buffers for this step: its loss."""
+        return list(self.losses.tolist())
+
     def apply(self) -> None:
         self.optimizer.step(self.grads)
 
@@ -296,12 +298,12 @@ class TinyRun:
     def __init__(self, stack: TinyStack, run: int, task: SupervisedTask, alone: bool) -> None:
         self.stack, self.run, self.split, self.alone = stack, run, task.split, alone
 
-    def gradients(self, measure: bool) -> tuple[float, Figures, torch.Tensor]:
-        """This run's loss on the step's batch, its figures (with measure) and the batch's index."""
+    def gradients(self, measure: bool) -> tuple[float, Figures]:
+        """This run's loss on the step's batch and its figures (with measure)."""
         stack = self.stack
         if self.alone:
             stack.compute(measure)
-        return float(stack.losses[self.run]), self.figures(measure), stack.index
+        return float(stack.losses[self.run]), self.figures(measure)
 
     def figures(self, measure: bool) -> Figures:
         """What a step measures beside its loss: on classes, the batch's accuracy (on a measuring step)."""
@@ -313,8 +315,9 @@ class TinyRun:
         """This run's figures of an evaluation step (the stack scores every run's at once)."""
         return self.stack.evaluations(final)[self.run]
 
-    def torch_batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The same batch as torch tensors (the plain points: the model computes their features itself)."""
+    def torch_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step's batch as torch tensors (the plain points: the model computes their features itself)."""
+        index = self.stack.index
         return self.split.x_train[index], self.split.y_train[index]
 
     def apply(self) -> None:

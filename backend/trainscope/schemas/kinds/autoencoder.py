@@ -132,6 +132,7 @@ KINDS = [
         AutoencoderSpec,
         task="trainscope.training.tasks.autoencoder:AutoencoderTask",
         data_parallel=True,
+        lockstep=True,
         data=("digits",),
         layers=autoencoder_layers,
         rules=autoencoder_rules,

@@ -117,6 +117,7 @@ def cnn(spec: type[ConvNetSpec], data: str, en: Words, ko: Words) -> ModelKind:
         spec,
         task="trainscope.training.tasks.supervised:SupervisedTask",
         data_parallel=True,
+        lockstep=True,
         data=(data,),
         layers=cnn_layers,
         rules=cnn_rules,

@@ -111,6 +111,7 @@ KINDS = [
         MLPSpec,
         task="trainscope.training.tasks.supervised:SupervisedTask",
         data_parallel=True,
+        lockstep=True,
         data=LABELLED,
         layers=mlp_layers,
         rules=mlp_rules,

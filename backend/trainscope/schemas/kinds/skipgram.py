@@ -298,6 +298,7 @@ KINDS = [
     ModelKind(
         SkipGramSpec,
         task="trainscope.training.tasks.skipgram:SkipGramTask",
+        lockstep=True,
         data=("corpus",),
         layers=skipgram_layers,
         rules=corpus_rules,
