@@ -6,6 +6,10 @@ alone stepped by torch op by op (how every run trained before the tiny path), to
 loop (~110,000 steps/s in Node, measured outside this script), and whether every run's figures are the
 ones it has alone.
 
+A second table stacks a wider net (2-32-32-32-2 ReLU, Adam) under torch.func.vmap, against its runs one
+after another, and prints how far a final figure stacked is from its run alone (vmap rounds a batched
+product differently).
+
     .venv/bin/python benchmarks/lockstep.py [--steps 3000] [--repeats 3] [--json out.json]
 """
 
@@ -74,27 +78,44 @@ def same_figures(a: list[dict[str, float]], b: list[dict[str, float]]) -> bool:
     return all(figures(x) == figures(y) for x, y in zip(a, b, strict=True))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json")
-    args = parser.parse_args()
-    torch.set_num_threads(1)  # as in a worker
-    together(group(2, 100)), separately(group(1, 100))  # warm-up
+def wider(n: int, steps: int) -> list[JobSpec]:
+    """A net past the tiny path, which stacks under vmap: spiral, 2-32-32-32-2 ReLU, Adam, batch 32,
+    probes at their defaults."""
+    return [
+        JobSpec.model_validate(
+            {
+                "data": {"dataset": "spiral", "n_points": 500},
+                "model": {"hidden": [32, 32, 32], "activation": "relu"},
+                "optim": {"optimizer": "adam", "lr": float(lr), "batch_size": 32, "steps": steps, "eval_every": 25},
+            }
+        )
+        for lr in (np.geomspace(0.001, 0.03, n) if n > 1 else [0.01])
+    ]
+
+
+def largest_difference(a: list[dict[str, float]], b: list[dict[str, float]]) -> float:
+    """The largest relative difference between a figure stacked and alone (vmap rounds a batched product
+    differently from one run's)."""
+    return max(
+        abs(x[k] - y[k]) / max(abs(y[k]), 1e-12) for x, y in zip(a, b, strict=True) for k in y if k != "steps_per_s"
+    )
+
+
+def tiny_table(steps: int, repeats: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for n in (2, 4, 8, 16):
-        specs = group(n, args.steps)
-        one, stacked, torch_one, same = [], [], [], True
-        for _ in range(args.repeats):  # alternate, so drift on a noisy machine hits all alike
+        specs = group(n, steps)
+        one, stacked, torch_one = [], [], []
+        for _ in range(repeats):  # alternate, so drift on a noisy machine hits all alike
             seconds, _ = separately(specs[:1])
-            one.append(args.steps / seconds)
+            one.append(steps / seconds)
             torch_one.append(eager(specs[0]))
             seconds, stacked_figures = together(specs)
-            stacked.append(n * args.steps / seconds)
+            stacked.append(n * steps / seconds)
         _, separate_figures = separately(specs)
         same = same_figures(stacked_figures, separate_figures)
         row = {
+            "path": "numpy",
             "runs": n,
             "one_run_steps_per_s": statistics.median(one),
             "stacked_aggregate_steps_per_s": statistics.median(stacked),
@@ -113,6 +134,50 @@ def main() -> None:
             f"{row['ratio_vs_tensorflow_playground_loop']:.2f}x TensorFlow Playground's loop; "
             f"every run's figures equal to its run alone: {same}"
         )
+    return rows
+
+
+def vmap_table(steps: int, repeats: int) -> list[dict[str, Any]]:
+    """The same for the wider net under vmap, against its N runs one after another (eager, as they run
+    when they do not stack)."""
+    rows: list[dict[str, Any]] = []
+    for n in (2, 4, 8, 16):
+        specs = wider(n, steps)
+        apart_, stacked = [], []
+        for _ in range(repeats):
+            seconds, separate_figures = separately(specs)
+            apart_.append(n * steps / seconds)
+            seconds, stacked_figures = together(specs)
+            stacked.append(n * steps / seconds)
+        row = {
+            "path": "vmap",
+            "runs": n,
+            "one_after_another_steps_per_s": statistics.median(apart_),
+            "stacked_aggregate_steps_per_s": statistics.median(stacked),
+            "largest_relative_difference": largest_difference(stacked_figures, separate_figures),
+        }
+        row["ratio"] = row["stacked_aggregate_steps_per_s"] / row["one_after_another_steps_per_s"]
+        rows.append(row)
+        print(
+            f"N={n:2d}: one after another {row['one_after_another_steps_per_s']:.0f} steps/s in all; stacked "
+            f"{row['stacked_aggregate_steps_per_s']:.0f} = {row['ratio']:.2f}x; largest relative difference of "
+            f"a final figure from its run alone {row['largest_relative_difference']:.1e}"
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # as in a worker
+    together(group(2, 100)), separately(group(1, 100)), together(wider(2, 50))  # warm-up
+    print("Tiny path (TensorFlow Playground's problem), stacked in NumPy:")
+    rows = tiny_table(args.steps, args.repeats)
+    print("A wider net (spiral, 2-32-32-32-2 ReLU, Adam), stacked under torch.func.vmap:")
+    rows += vmap_table(args.steps // 5, args.repeats)
     if args.json:
         with open(args.json, "w") as out:
             json.dump(rows, out, indent=2)
