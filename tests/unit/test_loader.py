@@ -37,3 +37,10 @@ def test_a_slow_loader_makes_the_step_wait_and_threads_loading_ahead_hide_it_wit
     assert slow["loader/typical_wait_share"] > 0.3
     assert ahead["loader/typical_wait_share"] < slow["loader/typical_wait_share"] / 2
     assert slow["loader/wait_ms"] > 0 and slow["loader/compute_ms"] > 0  # reported as the run goes
+
+
+def test_a_run_that_diverges_still_says_how_long_it_waited_for_data() -> None:
+    spec = JobSpec.model_validate({**BASE, "loader": {"delay": 1.0}, "optim": {**BASE["optim"], "lr": 1e4}})
+    result = fit(spec, lambda event: None)
+    assert result.status == "diverged"
+    assert result.summary["loader/wait_share"] > 0 and "loader/typical_wait_share" in result.summary

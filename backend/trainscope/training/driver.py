@@ -280,9 +280,6 @@ class Driver:
                     self.after_step(step, final=step == steps)
         except RunEnded as ended:
             return self.ended(ended, step)
-        finally:
-            if self.loader is not None:
-                self.summary.update(self.loader.summary())
         return self.finished()
 
     def begin(self) -> None:
@@ -293,6 +290,7 @@ class Driver:
 
     def ended(self, ended: RunEnded, step: int) -> FitResult:
         """How a run stopped before its last step ends."""
+        self.close()
         if isinstance(ended, Diverged):
             figures = {**self.summary, "diverged_step": float(ended.step)}
             if math.isfinite(ended.last_ok):
@@ -307,12 +305,42 @@ class Driver:
 
     def finished(self) -> FitResult:
         """A run past its last step: its pace and final measurements."""
+        self.close()
         steps = self.spec.optim.steps
         elapsed = time.monotonic() - self.started
         self.summary["steps_per_s"] = steps / elapsed if elapsed > 0 else 0.0
         if self.leader:
             self.task.finish(steps, self.emit, self.summary)
         return FitResult("done", steps, f"finished {steps} steps", self.summary)
+
+    def close(self) -> None:
+        """What a run's end adds to its summary however it ended: its loader's waits."""
+        if self.loader is not None:
+            self.summary.update(self.loader.summary())
+
+    def join(self, member: StackedRun, path: str, runs: int) -> None:
+        """Make this run one of a lockstep group of `runs`, whose step `path` computes (training/lockstep.py)."""
+        self.member = member
+        if self.telemetry is not None:
+            self.telemetry.ctx.stacked_runs, self.telemetry.ctx.step_path = runs, path
+
+    def take(self, row: torch.Tensor | float, step: int, last: bool, measure: bool) -> None:
+        """A step its group computed: buffer its row, let the probes sample (their own pass), keep its
+        figures of a measuring step; before the group's update."""
+        assert self.member is not None
+        self.pending.append(row)
+        self.sample(step, last)
+        if measure:
+            self.measured = self.member.figures(measure)
+
+    def settle(self, step: int, last: bool) -> FitResult | None:
+        """After its group's update: report if due and obey its controller; how it ended, if it did."""
+        try:
+            if self.due(step, last):
+                self.report_step(step, last)
+        except RunEnded as ended:
+            return self.ended(ended, step)
+        return None
 
     def ranks_step(self, step: int, last: bool) -> torch.Tensor:
         """A data-parallel step: this rank's share of it, then the whole batch's row, shared by all."""

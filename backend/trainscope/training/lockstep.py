@@ -23,7 +23,6 @@ from trainscope.training.driver import (
     EmitPolicy,
     FitResult,
     NoControl,
-    RunEnded,
     quiet_numpy,
     resolve_device,
 )
@@ -65,10 +64,7 @@ def fit_stacked(
         stack = VmapStack(tasks, optimizers)  # type: ignore[arg-type]
         members = [VmapRun(stack, run, task) for run, task in enumerate(tasks)]
     for driver, member in zip(drivers, members, strict=True):
-        driver.member = member
-        if driver.telemetry is not None:
-            driver.telemetry.ctx.stacked_runs = len(drivers)
-            driver.telemetry.ctx.step_path = str(path)
+        driver.join(member, str(path), len(drivers))
     results: list[FitResult | None] = [None] * len(drivers)
     steps, every = specs[0].optim.steps, specs[0].optim.eval_every
     for driver in drivers:
@@ -80,20 +76,12 @@ def fit_stacked(
             measure = last or step % every == 0
             stack.compute(measure)
             rows = stack.rows()
-            for run in running:  # each run's row and figures, and its probes' own pass where they sample
-                driver = drivers[run]
-                driver.pending.append(rows[run])
-                driver.sample(step, last)
-                if measure:
-                    driver.measured = members[run].figures(measure)
+            for run in running:
+                drivers[run].take(rows[run], step, last, measure)
             stack.apply()
             for run in running:
-                driver = drivers[run]
-                try:
-                    if driver.due(step, last):
-                        driver.report_step(step, last)
-                except RunEnded as ended:
-                    results[run] = result = driver.ended(ended, step)
+                if (result := drivers[run].settle(step, last)) is not None:
+                    results[run] = result
                     if on_end is not None:
                         on_end(run, result)
             running = [run for run in running if results[run] is None]
