@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from trainscope.schemas import JobSpec
 from trainscope.training import driver
@@ -172,7 +173,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json")
     args = parser.parse_args()
-    torch.set_num_threads(1)  # as in a worker
+    torch.set_num_threads(1)  # as in a worker (jobs/worker.py), NumPy's BLAS too
+    threadpool_limits(1, user_api="blas")
     together(group(2, 100)), separately(group(1, 100)), together(wider(2, 50))  # warm-up
     print("Tiny path (TensorFlow Playground's problem), stacked in NumPy:")
     rows = tiny_table(args.steps, args.repeats)

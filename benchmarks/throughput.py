@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 from trainscope.schemas import JobSpec
@@ -212,7 +213,8 @@ def main() -> None:
     parser.add_argument("--server", action="store_true", help="also TensorFlow Playground's problem via a server")
     parser.add_argument("--json")
     args = parser.parse_args()
-    torch.set_num_threads(1)  # as in a worker
+    torch.set_num_threads(1)  # as in a worker (jobs/worker.py), NumPy's BLAS too
+    threadpool_limits(1, user_api="blas")
     results = []
     for name, raw in SPECS.items():
         spec = JobSpec.model_validate({**raw, "device": args.device})

@@ -19,6 +19,7 @@ from trainscope.training.tiny import TinyNet, TinyOptimizer
 
 NETS = [
     ({"dataset": "spiral"}, {"hidden": [8, 8], "activation": "tanh"}),
+    ({"dataset": "spiral"}, {"hidden": [64, 32, 64], "activation": "relu"}),  # as wide as the path goes
     ({"dataset": "xor"}, {"hidden": [8, 3], "activation": "relu"}),
     ({"dataset": "moons"}, {"hidden": [4], "activation": "leaky_relu", "leaky_slope": 0.2, "bias": False}),
     ({"dataset": "circle"}, {"hidden": [5, 5, 5], "activation": "sigmoid"}),
@@ -141,7 +142,7 @@ def test_a_diverging_tiny_run_ends_diverged_without_a_warning() -> None:
     ("change", "reason"),
     [
         ({"device": "cuda"}, "not on the CPU"),
-        ({"model": {"hidden": [16]}}, "wider than 8"),
+        ({"model": {"hidden": [65]}}, "wider than 64"),
         ({"model": {"batch_norm": True}}, "batch norm"),
         ({"model": {"dropout": 0.1}}, "dropout"),
         ({"model": {"activation": "gelu"}}, "gelu"),

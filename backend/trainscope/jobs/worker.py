@@ -39,11 +39,15 @@ def warm_up(torch_threads: int, cuda_index: int | None = None) -> dict[str, Any]
     """Import torch and the datasets, bind the worker's CUDA device, and build one optimizer: the first
     torch.optim constructor lazily imports torch._dynamo (~1.3 s here), a cost no job should pay."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     import trainscope.training.datasets  # noqa: F401  (scikit-learn's import, ~1.2 s)
     from trainscope.training.driver import bind_cuda, fit  # noqa: F401
 
     torch.set_num_threads(torch_threads)
+    # the tiny path's matrix products are NumPy's (training/tiny.py): its BLAS gets the same threads, not
+    # one per core beside every other worker's
+    threadpool_limits(torch_threads, user_api="blas")
     if cuda_index is not None:
         bind_cuda(cuda_index)
     layer = torch.nn.Linear(2, 2)

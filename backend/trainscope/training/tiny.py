@@ -6,7 +6,7 @@ The same forward, backward and update written out in NumPy, over views of the mo
 tensors (no copy: torch and NumPy share the memory), is ~25 operations of ~1 us. It is used only where
 it reproduces torch's step within float rounding (tests/unit/test_tiny.py checks it against autograd and
 torch's optimizers): a plain MLP (linear layers and an activation; no batch norm, dropout or GELU), on
-the CPU, in one process, hidden layers at most 8 wide, no planted bug (training/stacking.py's rule).
+the CPU, in one process, hidden layers at most 64 wide, no planted bug (training/stacking.py's rule).
 Probes still read torch: on a step they sample, the same pass runs through the model once more so their
 hooks and gradients see it (what that costs is paid on sampling steps only). NumPy warns where torch is
 silent (an overflow, a nan): the driver runs with those warnings off, as a diverging run's inf is its
