@@ -71,9 +71,9 @@ def test_one_run_of_a_stacked_group_is_cancelled_and_the_others_finish(server: L
 
 
 def test_four_matched_runs_of_a_wider_net_stack_under_vmap(server: LiveServer) -> None:
-    """Past the tiny path: 4 matched runs of a 16-wide net train as one model under vmap, each stored run
+    """Past the tiny path: 4 matched runs of a 72-wide net train as one model under vmap, each stored run
     within float rounding of the same spec run alone (vmap rounds a batched product differently)."""
-    wide = {**BASE, "model": {"hidden": [16, 16]}, "optim": {**BASE["optim"], "steps": 100}}
+    wide = {**BASE, "model": {"hidden": [72, 16]}, "optim": {**BASE["optim"], "steps": 100}}
     rates = [0.01, 0.03, 0.1, 0.3]
     body = {"base": wide, "variations": [{"changes": {"optim.lr": lr}} for lr in rates]}
     group = server.wait_group(server.post("/api/groups", body).json()["id"])

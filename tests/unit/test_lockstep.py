@@ -72,7 +72,7 @@ def same_run(a: tuple[FitResult, list[dict[str, Any]]], b: tuple[FitResult, list
         ([{"optim__batch_size": 20}], "they differ in optim.batch_size"),
         ([{"model__hidden": [4, 3]}], "they differ in model.hidden"),
         ([{"seed": 1}], "they differ in seed"),
-        ([{"model__hidden": [16]}], "some runs take the tiny path and others do not"),
+        ([{"model__hidden": [65]}], "some runs take the tiny path and others do not"),
         ([{"model__batch_norm": True}], "a run steps only alone: batch norm or dropout"),
     ],
 )
@@ -94,10 +94,10 @@ def test_a_group_is_planned_as_the_units_its_runs_stack_in() -> None:
         spec(),
         spec(optim__batch_size=20),
         spec(optim__lr=0.3),
-        spec(model__hidden=[16]),
+        spec(model__hidden=[65]),
         spec(optim__batch_size=20, optim__lr=0.1),
         spec(model__activation="relu"),
-        spec(model__hidden=[16]),
+        spec(model__hidden=[65]),
     ]
     assert lockstep_groups(jobs, "cpu") == [[0, 2, 5], [1, 4], [3], [6]]
     assert lockstep_groups(jobs, "cuda") == [[i] for i in range(len(jobs))]
@@ -164,5 +164,5 @@ def test_auto_puts_a_net_small_enough_for_the_tiny_path_on_the_cpu_even_beside_a
     from trainscope.training.stacking import auto_device
 
     assert auto_device(spec(), has_cuda=True) == "cpu"  # NumPy beats a GPU's launches on a 2-4-2 net
-    assert auto_device(spec(model__hidden=[64]), has_cuda=True) == "cuda"
-    assert auto_device(spec(model__hidden=[64]), has_cuda=False) == "cpu"
+    assert auto_device(spec(model__hidden=[65]), has_cuda=True) == "cuda"
+    assert auto_device(spec(model__hidden=[65]), has_cuda=False) == "cpu"

@@ -20,11 +20,12 @@ from trainscope.training.stacking import VMAP_MIN_RUNS, lockstep_groups, stack_r
 
 PROBES = {"histogram_every": 20, "layers_every": 20, "min_interval_s": 0}
 KINDS: dict[str, dict[str, Any]] = {
-    "mlp": {
+    "mlp": {  # on 2-D points past the tiny path's width, with its decision boundary drawn
         "data": {"dataset": "spiral", "n_points": 200},
-        "model": {"hidden": [16, 16], "activation": "relu"},
+        "model": {"hidden": [72, 16], "activation": "relu"},
         "probes": {**PROBES, "boundary_every": 20},
     },
+    "mlp_digits": {"data": {"kind": "digits"}, "model": {"hidden": [32], "activation": "tanh"}, "probes": PROBES},
     "cnn2d": {
         "data": {"kind": "digits"},
         "model": {"kind": "cnn2d", "conv": [{"channels": 4, "kernel": 3, "stride": 2, "padding": 1}]},
@@ -116,7 +117,7 @@ def test_set_lr_reaches_only_its_run_of_a_vmapped_group() -> None:
     ("model", "reason"),
     [
         ({"kind": "vae", "hidden": [16], "latent": 2}, "a vae model's loss does not map"),
-        ({"kind": "mlp", "hidden": [16], "dropout": 0.2}, "batch norm or dropout"),
+        ({"kind": "mlp", "hidden": [72], "dropout": 0.2}, "batch norm or dropout"),
     ],
 )
 def test_a_loss_that_draws_or_keeps_state_does_not_stack(model: dict[str, Any], reason: str) -> None:
