@@ -10,7 +10,7 @@ from trainscope.training.driver import fit
 
 BASE: dict[str, Any] = {
     "data": {"dataset": "spiral", "n_points": 2000},
-    "model": {"hidden": [64, 64], "activation": "relu"},
+    "model": {"hidden": [80, 80], "activation": "relu"},  # past the tiny path, which a loader never takes
     "optim": {"batch_size": 64, "steps": 120, "eval_every": 40},
 }
 
