@@ -4,6 +4,7 @@ real workers and SQLite, loopback only) and prints, per lesson, how often the ob
 its runs took, and the min / median / max of every figure the verdict rests on.
 
     .venv/bin/python benchmarks/lesson_seeds.py [--lessons dying-relu bias] [--seeds 15] [--workers 2] [--no-lockstep]
+        [--per-seed]
 
 The robustness rule (../shared/LESSONS.md): at least 14 of 15 seeds, with a margin wider than the spread.
 """
@@ -11,6 +12,7 @@ The robustness rule (../shared/LESSONS.md): at least 14 of 15 seeds, with a marg
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -54,6 +56,7 @@ def main() -> None:
     parser.add_argument(
         "--no-lockstep", action="store_true", help="each run alone (TRAINSCOPE_LOCKSTEP=false): the sweep time before"
     )
+    parser.add_argument("--per-seed", action="store_true", help="also each seed's figures, one JSON line per seed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = {"TRAINSCOPE_LOCKSTEP": "false"} if args.no_lockstep else {}
@@ -67,6 +70,9 @@ def main() -> None:
                     group, elapsed = run_lesson(server, lesson, seed)
                     verdicts.append(group["verdict"])
                     times.append(elapsed)
+                    if args.per_seed:
+                        figures = {k: v.get("value") for k, v in group["verdict"]["figures"].items()}
+                        print(json.dumps({"lesson": lesson, "seed": seed, "figures": figures}), flush=True)
                 held = sum(verdict["held"] is True for verdict in verdicts)
                 failed = [seed for seed, verdict in enumerate(verdicts) if verdict["held"] is not True]
                 print(

@@ -11,9 +11,9 @@ from trainscope.schemas import JobSpec, planar
 from trainscope.schemas.registry import registry
 
 # Up to this width a step is mostly per-operator overhead, which NumPy's ~1 us calls cut: on a 2-core CPU
-# (benchmarks/tiny_widths.py, fit() with telemetry, depths 2-3, batches 10-128) the NumPy step ran 1.8-2.6x
-# torch's eager one at widths 16-64, 1.3-2.0x at 128 and 1.0-1.4x at 256, where the matrix products take
-# over and the two BLAS libraries decide; 64 keeps a clear margin on a CPU other than the one measured.
+# (benchmarks/tiny_widths.py: fit() with telemetry, one thread each, depths 2-3, batches 10-128) the NumPy
+# step ran 1.83-2.78x torch's eager one at widths 8-64, 1.41-2.10x at 128 and 0.94-1.40x at 256, where the
+# matrix products take over and the two BLAS libraries decide; 64 keeps a margin on a CPU not measured.
 TINY_MAX_WIDTH = 64
 TINY_ACTIVATIONS = ("tanh", "relu", "leaky_relu", "sigmoid", "identity")
 TINY_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
