@@ -76,6 +76,7 @@ ALLOWED = {
     "JSONL",
     "TensorBoard",
     "torch",
+    "vmap",  # PyTorch's, named as it is (a lockstep group's step path)
 }
 # the model's own names for its layers, and a run's id (its name until it is given one)
 NAMES = re.compile(r"((act|weight|grad)/)?(layer\d+|conv\d+|fc\d+|enc\d+|dec\d+|latent|output)|[0-9a-f]{12}")
