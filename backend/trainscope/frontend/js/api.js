@@ -1,5 +1,8 @@
 // The only module that knows the server's URLs.
 
+// a job's statuses once it is over (schemas/jobs.py's): no more events will come
+export const ENDED = new Set(["done", "failed", "cancelled", "diverged"]);
+
 const TOKEN_KEY = "trainscope-token";
 
 export const hasToken = () => Boolean(localStorage.getItem(TOKEN_KEY));

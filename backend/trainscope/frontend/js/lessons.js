@@ -1,6 +1,6 @@
 // The lessons page: the catalogue, and one lesson with its text, a Run button, the group's runs compared
 // on the lesson's panels, and its observation judged on those runs (GET /api/groups/{id}).
-import { askForToken, getGroup, getJob, getLesson, getMeta, groupExportUrl, hasToken, listGroups, listLessons, runLesson } from "./api.js";
+import { ENDED, askForToken, getGroup, getJob, getLesson, getMeta, groupExportUrl, hasToken, listGroups, listLessons, runLesson } from "./api.js";
 import { figureText, language, mountLanguageToggle, onLanguageChange, pick, t, translatePage } from "./i18n.js";
 import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
@@ -176,7 +176,7 @@ async function renderLesson(id) {
 
 // "Why CNNs for images · 5/5": a group's name and its runs ended, in the page's language
 function progress(group) {
-  const ended = group.runs.filter((r) => !r.job || ["done", "failed", "cancelled", "diverged"].includes(r.job.status)).length;
+  const ended = group.runs.filter((r) => !r.job || ENDED.has(r.job.status)).length;
   return `${groupName(group)} · ${ended}/${group.runs.length}`;
 }
 

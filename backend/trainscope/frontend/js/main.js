@@ -1,5 +1,5 @@
 // Wiring: the form, the run controls, the runs list and every chart, fed by one job's events.
-import { askForToken, cancelJob, controlJob, createJob, getJob, getMeta, hasToken, previewDataset } from "./api.js";
+import { ENDED, askForToken, cancelJob, controlJob, createJob, getJob, getMeta, hasToken, previewDataset } from "./api.js";
 import { followJob } from "./stream.js";
 import { followRoom, presenter, presenting } from "./room.js";
 import { language, learnWords, mountLanguageToggle, onLanguageChange, say, t, translatePage } from "./i18n.js";
@@ -22,7 +22,6 @@ import { mount as mountFigures } from "./charts/figures.js";
 import { drawAll, drawShare } from "./charts/frames.js";
 
 const $ = (selector) => document.querySelector(selector);
-const ENDED = new Set(["done", "failed", "cancelled", "diverged"]);
 
 function applyTheme(dark) {
   document.body.classList.toggle("dark", dark);

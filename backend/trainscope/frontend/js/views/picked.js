@@ -1,9 +1,8 @@
 // Runs picked in the playground's list, compared as a group's are: the settings they differ in are
 // found here, and each run goes by its name (or, unnamed, by those settings).
 
+import { ENDED } from "../api.js";
 import { convText } from "../state.js";
-
-const ENDED = new Set(["done", "failed", "cancelled", "diverged"]);
 
 // {"optim.lr": 0.1, "model.hidden": [8, 8], "model.conv": "8,16 max", ...}: a list of numbers or words is
 // one value, a CNN's convolutions are written as the form writes them, other objects are walked into
