@@ -32,6 +32,7 @@ from trainscope.config import ClientSettings
 from trainscope.schemas import TERMINAL, Event, JobPublic, JobSpec, JobsPublic, ScalarSeries
 from trainscope.schemas.datasets import DatasetPublic, DatasetsPublic
 from trainscope.schemas.groups import GroupPublic, GroupsPublic
+from trainscope.schemas.vectors import NeighboursPublic, Projection, ProjectionPublic
 
 # closes a reconnection cannot mend (api/ws.py): the job ended, a bad query, a forbidden Origin, no such
 # job, a viewer that spoke; any other close (dropped, 4008 too slow) is resumed after the last seq seen
@@ -271,6 +272,39 @@ class Client:
 
         with self._stream(f"/api/jobs/{part(job_id)}/export", "csv") as response:
             return pandas.read_csv(_Lines(response.iter_text()))
+
+    def neighbours(
+        self,
+        job_id: str,
+        of: str | list[str],
+        minus: list[str] | None = None,
+        top: int = 10,
+        step: int | None = None,
+        tag: str | None = None,
+    ) -> NeighboursPublic:
+        """The points (words) nearest, by cosine, to `of` (summed) minus `minus` in the run's stored vectors:
+        a word's neighbours, or an analogy (of=["king", "woman"], minus=["man"]); at the newest snapshot at
+        or before `step`."""
+        query = {"of": [of] if isinstance(of, str) else of, "minus": minus or [], "top": top}
+        query |= {k: v for k, v in (("step", step), ("tag", tag)) if v is not None}
+        answer = self._call("GET", f"/api/jobs/{part(job_id)}/neighbours", params=query)
+        return NeighboursPublic.model_validate(answer)
+
+    def projection(
+        self,
+        job_id: str,
+        method: Projection = "tsne",
+        perplexity: float = 30.0,
+        neighbours: int = 15,
+        step: int | None = None,
+        tag: str | None = None,
+    ) -> ProjectionPublic:
+        """A 2-D t-SNE (or UMAP, where the server has umap-learn) of the run's stored vectors at a step,
+        made by the server on demand."""
+        query: dict[str, Any] = {"method": method, "perplexity": perplexity, "neighbours": neighbours}
+        query |= {k: v for k, v in (("step", step), ("tag", tag)) if v is not None}
+        answer = self._call("GET", f"/api/jobs/{part(job_id)}/projection", params=query)
+        return ProjectionPublic.model_validate(answer)
 
     def export(self, job_id: str, form: ExportFormat, target: Path | str | BinaryIO) -> int:
         """Stream the job's export (csv, jsonl or tensorboard) into a file (a path, or a binary file

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.live import LiveServer
+from trainscope.client import Client, Invalid
 from trainscope.schemas.decode import floats
 
 SPEC = {
@@ -95,3 +96,23 @@ def test_a_map_of_a_snapshot_is_made_on_demand(server: LiveServer, words_job: di
     assert again["points"] == answer["points"]  # seeded by the job's seed
     assert server.get(f"/api/jobs/{words_job['id']}/projection", method="pca").status_code == 422
     assert "umap" in server.get("/api/meta").json()["projections"]
+
+
+def test_the_client_asks_the_same_questions(server: LiveServer, words_job: dict[str, Any]) -> None:
+    """Client.neighbours and Client.projection: the server's answers, typed; a bad word is its 422."""
+    job_id = words_job["id"]
+    with Client(server.url, timeout_s=240) as client:
+        analogy = client.neighbours(job_id, ["king", "woman"], minus=["man"], top=3, step=300)
+        raw = server.get(f"/api/jobs/{job_id}/neighbours", of=["king", "woman"], minus=["man"], top=3, step=300)
+        assert analogy.model_dump(mode="json") == raw.json() and analogy.step == 300
+        first = server.get(f"/api/jobs/{job_id}/neighbours", of="man").json()["neighbours"][0]["name"]
+        assert client.neighbours(job_id, "man").neighbours[0].name == first
+        picture = client.projection(job_id, "tsne", perplexity=10, step=400)
+        query = {"method": "tsne", "perplexity": 10, "step": 400}
+        assert (
+            picture.points
+            == httpx.get(f"{server.url}/api/jobs/{job_id}/projection", params=query, timeout=240).json()["points"]
+        )
+        with pytest.raises(Invalid) as refused:
+            client.neighbours(job_id, ["king", "zebra"])
+        assert refused.value.fields[0].field == "query.of.1" and "zebra" in refused.value.fields[0].reason
