@@ -85,7 +85,7 @@ def test_which_runs_stack(changes: list[dict[str, Any]], reason: str | None) -> 
             jobs.append(spec(**change))
     assert stack_reason(jobs, "cpu") == reason
     assert stack_reason(jobs[:1], "cpu") == "a single run"
-    assert stack_reason(jobs, "cuda") == "a run steps only alone: not on the CPU (the stacked update is NumPy's)"
+    assert stack_reason(jobs, "cuda") == "a run steps only alone: not on the CPU"
 
 
 def test_a_group_is_planned_as_the_units_its_runs_stack_in() -> None:

@@ -32,22 +32,16 @@ VMAP_MIN_RUNS = 4
 PATH_TINY, PATH_VMAP, PATH_EAGER, PATH_GRAPH = "numpy", "vmap", "eager", "cuda_graph"
 
 
-def tiny_reason(spec: JobSpec, device_type: str) -> str | None:
-    """Why this run's step is not the tiny path on a device of this type, cpu or cuda (None: it is)."""
+def numpy_step_reason(spec: JobSpec, device_type: str) -> str | None:
+    """What keeps a run's update from being NumPy's (training/tiny.py's TinyOptimizer), alone on the tiny
+    path or in a lockstep group: the checks both paths share (None: nothing does)."""
     m, optim = spec.model, spec.optim
     if device_type != "cpu":
         return "not on the CPU"
-    if m.kind != "mlp" or not planar(spec.data):
-        return "not an MLP on 2-D points"
     if spec.distributed.world_size > 1:
         return "data parallel"
     if optim.planted_bug != "none" or optim.optimizer not in TINY_OPTIMIZERS:
         return "a planted bug or an optimizer without a NumPy step"
-    hidden, activation = getattr(m, "hidden", []), getattr(m, "activation", "")
-    if any(width > TINY_MAX_WIDTH for width in hidden):
-        return f"a hidden layer wider than {TINY_MAX_WIDTH}"
-    if activation not in TINY_ACTIVATIONS:
-        return f"no NumPy step for {activation}"
     if getattr(m, "batch_norm", False) or getattr(m, "dropout", 0.0) > 0:
         return "batch norm or dropout"
     if spec.probes.memory:
@@ -57,24 +51,24 @@ def tiny_reason(spec: JobSpec, device_type: str) -> str | None:
     return None
 
 
+def tiny_reason(spec: JobSpec, device_type: str) -> str | None:
+    """Why this run's step is not the tiny path on a device of this type, cpu or cuda (None: it is)."""
+    m = spec.model
+    if m.kind != "mlp" or not planar(spec.data):
+        return "not an MLP on 2-D points"
+    hidden, activation = getattr(m, "hidden", []), getattr(m, "activation", "")
+    if any(width > TINY_MAX_WIDTH for width in hidden):
+        return f"a hidden layer wider than {TINY_MAX_WIDTH}"
+    if activation not in TINY_ACTIVATIONS:
+        return f"no NumPy step for {activation}"
+    return numpy_step_reason(spec, device_type)
+
+
 def vmap_reason(spec: JobSpec, device_type: str) -> str | None:
     """Why this run cannot train stacked with matched runs under vmap (None: it can)."""
-    m, optim = spec.model, spec.optim
-    if device_type != "cpu":
-        return "not on the CPU (the stacked update is NumPy's)"
-    if not registry().model(m.kind).lockstep:
-        return f"a {m.kind} model's loss does not map over stacked parameters (it draws or keeps state)"
-    if spec.distributed.world_size > 1:
-        return "data parallel"
-    if optim.planted_bug != "none" or optim.optimizer not in TINY_OPTIMIZERS:
-        return "a planted bug or an optimizer without a stacked step"
-    if getattr(m, "batch_norm", False) or getattr(m, "dropout", 0.0) > 0:
-        return "batch norm or dropout"
-    if spec.probes.memory:
-        return "its step's memory is measured"
-    if spec.loader.delay or spec.loader.prefetch:
-        return "its batches come through a slow loader"
-    return None
+    if not registry().model(spec.model.kind).lockstep:
+        return f"a {spec.model.kind} model's loss does not map over stacked parameters (it draws or keeps state)"
+    return numpy_step_reason(spec, device_type)
 
 
 def stack_path(spec: JobSpec, device_type: str) -> str | None:
