@@ -86,7 +86,7 @@ def test_a_spiral_run_fills_every_view(server: LiveServer, page: Page, artifacts
     assert page.locator("#network svg image").count() == 2 + 24 + 2
     assert page.locator("#network svg text").all_text_contents()[:2] == ["x₁", "x₂"]
     system = page.text_content("#system") or ""
-    assert "samples/s" in system and "each step: PyTorch, operation by operation" in system  # 12 wide: torch
+    assert "samples/s" in system and "each step: written out in NumPy" in system  # at most 64 wide: the tiny path
     assert chart(page, "figures.tags()") == ["lr"]  # the rest of what the run reports, over time
     page.screenshot(path=str(artifacts_dir / "playground.png"), full_page=True)
 
@@ -498,12 +498,20 @@ def test_the_memory_a_step_needs_is_estimated_before_start_and_follows_the_setti
     wait_js(page, f"{estimate} === ''")
 
 
-def test_a_run_trained_stacked_says_so_in_its_system_panel(server: LiveServer, page: Page) -> None:
-    base = {"data": {"dataset": "xor", "n_points": 200}, "optim": {"steps": 300}}
-    body = {"base": base, "variations": [{"changes": {"optim.lr": lr}} for lr in (0.01, 0.1)]}
+@pytest.mark.parametrize(
+    ("hidden", "rates", "path"),
+    [([8, 8], (0.01, 0.1), "written out in NumPy"), ([72], (0.01, 0.03, 0.1, 0.3), "by PyTorch's vmap")],
+)
+def test_a_run_trained_stacked_says_so_in_its_system_panel(
+    server: LiveServer, page: Page, hidden: list[int], rates: tuple[float, ...], path: str
+) -> None:
+    base = {"data": {"dataset": "xor", "n_points": 200}, "model": {"hidden": hidden}, "optim": {"steps": 300}}
+    body = {"base": base, "variations": [{"changes": {"optim.lr": lr}} for lr in rates]}
     group = server.wait_group(server.post("/api/groups", body).json()["id"])
     open_page(page, f"{server.url}/#job={group['runs'][0]['job_id']}")
     wait_js(page, "document.body.dataset.run === 'done'")
     page.locator("#system").scroll_into_view_if_needed()  # a panel draws what arrives once it is on screen
-    wait_js(page, "document.getElementById('system').textContent.includes('trained stacked: 2 matched runs')")
-    assert "written out in NumPy" in (page.text_content("#system") or "")
+    wait_js(
+        page, f"document.getElementById('system').textContent.includes('trained stacked: {len(rates)} matched runs')"
+    )
+    assert path in (page.text_content("#system") or "")
