@@ -22,7 +22,9 @@ export function mount(el) {
   }
 
   function draw() {
-    plotOrWait(plot, [{ x: samples.x, y: samples.y, mode: "lines", name: t("axis.samplesPerS") }], baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: t("axis.step") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.samplesPerS") }, rangemode: "tozero" }, margin: { l: 60, r: 10, t: 10, b: 40 }, datarevision: ++revision }), t("chart.waiting"));
+    // a short run's one or two samples make no line: shown as points, or the chart looks empty
+    const mode = samples.x.length < 3 ? "lines+markers" : "lines";
+    plotOrWait(plot, [{ x: samples.x, y: samples.y, mode, name: t("axis.samplesPerS") }], baseLayout({ xaxis: { ...baseLayout().xaxis, title: { text: t("axis.step") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.samplesPerS") }, rangemode: "tozero" }, margin: { l: 60, r: 10, t: 10, b: 40 }, datarevision: ++revision }), t("chart.waiting"));
     if (!latest) {
       facts.textContent = t("system.none");
       return;
