@@ -70,18 +70,18 @@ def test_one_run_of_a_stacked_group_is_cancelled_and_the_others_finish(server: L
     assert not any(e["type"] == "control" for j in (first, last) for e in server.stored_events(j))
 
 
-def test_four_matched_runs_of_a_wider_net_stack_under_vmap(server: LiveServer) -> None:
-    """Past the tiny path: 4 matched runs of a 72-wide net train as one model under vmap, each stored run
+def test_five_matched_runs_of_a_wider_net_stack_under_vmap(server: LiveServer) -> None:
+    """Past the tiny path: 5 matched runs of a 72-wide net train as one model under vmap, each stored run
     within float rounding of the same spec run alone (vmap rounds a batched product differently)."""
     wide = {**BASE, "model": {"hidden": [72, 16]}, "optim": {**BASE["optim"], "steps": 100}}
-    rates = [0.01, 0.03, 0.1, 0.3]
+    rates = [0.01, 0.03, 0.1, 0.3, 0.003]
     body = {"base": wide, "variations": [{"changes": {"optim.lr": lr}} for lr in rates]}
     group = server.wait_group(server.post("/api/groups", body).json()["id"])
     job_ids = [run["job_id"] for run in group["runs"]]
     for job_id in job_ids:
-        assert "stacked with 3 matched runs" in running_status(server, job_id)["message"]
+        assert "stacked with 4 matched runs" in running_status(server, job_id)["message"]
         systems = [e for e in server.stored_events(job_id) if e["type"] == "system"]
-        assert systems and all(e["stacked_runs"] == 4 and e["step_path"] == "vmap" for e in systems)
+        assert systems and all(e["stacked_runs"] == 5 and e["step_path"] == "vmap" for e in systems)
     alone = server.submit({**wide, "optim": {**wide["optim"], "lr": rates[2]}})
     server.wait_status(alone["id"], {"done"})
     assert train_losses(server, alone["id"]) == pytest.approx(train_losses(server, job_ids[2]), rel=1e-4)

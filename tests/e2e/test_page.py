@@ -500,7 +500,10 @@ def test_the_memory_a_step_needs_is_estimated_before_start_and_follows_the_setti
 
 @pytest.mark.parametrize(
     ("hidden", "rates", "path"),
-    [([8, 8], (0.01, 0.1), "written out in NumPy"), ([72], (0.01, 0.03, 0.1, 0.3), "PyTorch's vmap over the stacked")],
+    [
+        ([8, 8], (0.01, 0.1), "written out in NumPy"),
+        ([72], (0.01, 0.03, 0.1, 0.3, 1.0), "PyTorch's vmap over the stacked"),
+    ],
 )
 def test_a_run_trained_stacked_says_so_in_its_system_panel(
     server: LiveServer, page: Page, hidden: list[int], rates: tuple[float, ...], path: str

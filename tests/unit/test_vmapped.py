@@ -42,7 +42,7 @@ KINDS: dict[str, dict[str, Any]] = {
         "probes": {"embedding_every": 20, "min_interval_s": 0},
     },
 }
-RATES = (0.01, 0.003, 0.03, 0.001)
+RATES = (0.01, 0.003, 0.03, 0.001, 0.006)
 
 
 def runs(kind: str, **optim: Any) -> list[JobSpec]:
@@ -100,15 +100,17 @@ def test_each_kind_that_declares_it_trains_stacked_as_it_does_alone(kind: str) -
     for job, result, run_events in zip(jobs, results, events, strict=True):
         same_run((result, run_events), alone(job))
     systems = [e for e in events[0] if e["type"] == "system"]
-    assert systems and all(e["stacked_runs"] == 4 and e["step_path"] == "vmap" for e in systems)
-    assert len({result.summary["train/loss"] for result in results}) == 4  # four runs, not one four times
+    assert systems and all(e["stacked_runs"] == len(RATES) and e["step_path"] == "vmap" for e in systems)
+    assert len({result.summary["train/loss"] for result in results}) == len(RATES)  # not one run, many times
 
 
 def test_set_lr_reaches_only_its_run_of_a_vmapped_group() -> None:
     jobs = runs("mlp", optimizer="momentum")
     change = Script([], [SetLrCommand(action="set_lr", lr=0.1)])
     events: list[list[dict[str, Any]]] = [[] for _ in jobs]
-    results = fit_stacked(jobs, [recorder(e) for e in events], [change, None, None, None], EmitPolicy(60.0, 50))
+    results = fit_stacked(
+        jobs, [recorder(e) for e in events], [change, *[None] * (len(RATES) - 1)], EmitPolicy(60.0, 50)
+    )
     same_run((results[0], events[0]), alone(jobs[0], Script([], [SetLrCommand(action="set_lr", lr=0.1)])))
     same_run((results[1], events[1]), alone(jobs[1]))
 
@@ -129,7 +131,7 @@ def test_a_loss_that_draws_or_keeps_state_does_not_stack(model: dict[str, Any], 
 
 def test_a_vmapped_unit_needs_enough_runs_to_pay_for_vmap() -> None:
     jobs = runs("mlp")
-    assert lockstep_groups(jobs, "cpu") == [[0, 1, 2, 3]]
+    assert lockstep_groups(jobs, "cpu") == [list(range(len(RATES)))]
     assert lockstep_groups(jobs[: VMAP_MIN_RUNS - 1], "cpu") == [[i] for i in range(VMAP_MIN_RUNS - 1)]
     other = jobs[0].model_copy(update={"model": jobs[0].model.model_copy(update={"activation": "tanh"})})
     assert stack_reason([*jobs, other], "cpu") == "they differ in model.activation"  # one module tree under vmap

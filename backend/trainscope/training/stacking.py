@@ -24,9 +24,10 @@ TINY_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
 VMAP_STACKED = ("name", "optim.lr", "optim.weight_decay", "model.init_seed")
 STACKED = (*VMAP_STACKED, "model.activation", "model.leaky_slope")
 OWN = ("probes.",)
-# vmap's batching costs ~2.5x a run's eager step (benchmarks/lockstep.py, a 2-32-32-32-2 MLP on a 2-core
-# CPU: 4 runs stacked were 1.5x as fast as one after another, 8 were 2.8x, 2 were slower): fewer run alone
-VMAP_MIN_RUNS = 4
+# vmap's batching costs more per step than a run's own eager step: on the generalization lesson's digits
+# MLP (benchmarks/lockstep.py, a 2-core CPU), N stacked runs against them one after another were 0.59x at
+# 2, 0.83x at 3, 1.04x at 4, 1.21x at 5, 1.39x at 6, 1.59x at 8 and 2.18x at 16: fewer run alone
+VMAP_MIN_RUNS = 5
 # the step paths a run's system events name: NumPy's (alone or stacked), stacked under vmap, torch's
 # eager step, or one replayed CUDA graph
 PATH_TINY, PATH_VMAP, PATH_EAGER, PATH_GRAPH = "numpy", "vmap", "eager", "cuda_graph"

@@ -9,8 +9,8 @@ and final measurements read its current values with no copy. The update is the t
 the stacked tensors (training/tiny.py's TinyOptimizer: torch's rules, each run's own rate and decay), which
 is why this path is the CPU's.
 
-What it costs: vmap's batching rules make one stacked step ~2.5x a run's eager step on a small net, so
-only groups of VMAP_MIN_RUNS or more stack (training/stacking.py; benchmarks/lockstep.py measures it)."""
+What it costs: vmap's batching makes a stacked step dearer than a run's own eager step, so only groups of
+VMAP_MIN_RUNS or more stack (training/stacking.py; benchmarks/lockstep.py measures it)."""
 
 from __future__ import annotations
 
