@@ -14,6 +14,8 @@ VMAP_MIN_RUNS or more stack (training/stacking.py; benchmarks/lockstep.py measur
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch.func import vmap
 
@@ -36,7 +38,7 @@ class VmapStack:
             self.params[name] = stack.requires_grad_()
         buffers = dict(first.model.named_buffers())  # the same in every run, and never written by the loss
 
-        def mapped(measure: bool) -> object:
+        def mapped(measure: bool) -> Callable[..., tuple[torch.Tensor, Figures]]:
             def one(params: dict[str, torch.Tensor], batch: Batch) -> tuple[torch.Tensor, Figures]:
                 return first.loss(State(params, buffers), batch, measure)
 
@@ -54,8 +56,8 @@ class VmapStack:
         self.batch = self.task.batch()
         for p in self.params.values():
             p.grad = None
-        losses, self.figures = self.maps[measure](self.params, self.batch)  # type: ignore[operator]
-        losses.sum().backward()  # each run's loss reaches only its own slice
+        losses, self.figures = self.maps[measure](self.params, self.batch)
+        losses.sum().backward()  # type: ignore[no-untyped-call]  # each run's loss reaches only its slice
         self.losses = losses.detach()
 
     def rows(self) -> list[torch.Tensor | float]:
