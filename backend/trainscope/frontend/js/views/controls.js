@@ -319,8 +319,11 @@ export function mountControls(form, meta, onChange) {
   function markError(path, key, values = {}, fallback = key) {
     const label = labelOf(path);
     label.classList.add("invalid");
+    const text = say(key, values, fallback);
+    // the memory estimate's refusal and Start's can name the same error at once: said once
+    if ([...label.querySelectorAll(".field-error")].some((shown) => shown.textContent === text)) return;
     const note = Object.assign(document.createElement("span"), { className: "field-error", role: "alert" });
-    note.textContent = say(key, values, fallback); // the server's words reach the page as text
+    note.textContent = text; // the server's words reach the page as text
     label.append(note);
   }
 
