@@ -100,6 +100,11 @@ def answer(response: httpx.Response) -> Any:
     return response.json() if response.content else None
 
 
+def given(**values: Any) -> dict[str, Any]:
+    """The values that are set: a query leaves out what the caller did not give (None)."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def jobs_query(
     status: str | None,
     lesson: bool | None,
@@ -112,7 +117,7 @@ def jobs_query(
     """GET /api/jobs's query: every filter the server offers, the unset ones left out."""
     query: dict[str, Any] = {"limit": limit, "offset": offset, "where": where}
     optional = {"status": status, "lesson": None if lesson is None else str(lesson).lower(), "dataset": dataset}
-    return query | {key: value for key, value in {**optional, "order": order}.items() if value is not None}
+    return query | given(**optional, order=order)
 
 
 def group_body(
@@ -286,7 +291,7 @@ class Client:
         a word's neighbours, or an analogy (of=["king", "woman"], minus=["man"]); at the newest snapshot at
         or before `step`."""
         query = {"of": [of] if isinstance(of, str) else of, "minus": minus or [], "top": top}
-        query |= {k: v for k, v in (("step", step), ("tag", tag)) if v is not None}
+        query |= given(step=step, tag=tag)
         answer = self._call("GET", f"/api/jobs/{part(job_id)}/neighbours", params=query)
         return NeighboursPublic.model_validate(answer)
 
@@ -302,7 +307,7 @@ class Client:
         """A 2-D t-SNE (or UMAP, where the server has umap-learn) of the run's stored vectors at a step,
         made by the server on demand."""
         query: dict[str, Any] = {"method": method, "perplexity": perplexity, "neighbours": neighbours}
-        query |= {k: v for k, v in (("step", step), ("tag", tag)) if v is not None}
+        query |= given(step=step, tag=tag)
         answer = self._call("GET", f"/api/jobs/{part(job_id)}/projection", params=query)
         return ProjectionPublic.model_validate(answer)
 
@@ -338,7 +343,7 @@ class Client:
         Use it in a spec as {"data": {"kind": "uploaded", "dataset": ID}}."""
         csv = Path(csv) if isinstance(csv, str) else csv
         query = {"name": name or (csv.name if isinstance(csv, Path) else "uploaded table")}
-        query |= {key: value for key, value in (("label", label), ("target", target)) if value is not None}
+        query |= given(label=label, target=target)
         headers = {"Content-Type": "text/csv"}
         if not isinstance(csv, Path):
             return DatasetPublic.model_validate(
