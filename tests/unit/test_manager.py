@@ -5,6 +5,7 @@ and the workers; the live API tests run both executors for real)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -266,3 +267,39 @@ async def test_jobs_a_stopped_server_left_waiting_are_handed_over_again_and_runn
     finally:
         await manager.stop()
         store.close()
+
+
+class ReportsWhileStopping(FakeExecutor):
+    """Stops as the real executors do: its threads report each running job's last events and its end,
+    and it returns once they have been handed over."""
+
+    def stop(self, timeout: float = 5.0) -> None:
+        def last_words() -> None:
+            for job_id in self.ids():
+                for step in range(1, 4):
+                    self.say(encode_event(job_id, event("scalars", points=[{"step": step, "values": {"x": 1.0}}])))
+                self.say(encode_event(job_id, event("status", status="failed", message="the server stopped")))
+
+        reporter = threading.Thread(target=last_words)
+        reporter.start()
+        reporter.join()
+
+
+async def test_a_stopping_server_stores_every_report_its_executor_made_while_stopping(tmp_path: Path) -> None:
+    """Past one pump batch: a job ended cleanly once read "server restarted" after a stop (its end reached
+    the inbox behind the pump's Stop)."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}", workers=1, pump_batch=2)
+    store = SqlStore(settings.database_url)
+    store.create_schema()
+    manager = JobManager(settings, store, Hub(64), executor=ReportsWhileStopping)
+    await manager.start()
+    try:
+        job = await manager.submit(JobSpec())
+        await until(lambda: fake(manager).ids() == [job.id])
+        fake(manager).take(job.id)
+        await until(lambda: status(manager, job.id) == JobStatus.running)
+    finally:
+        await manager.stop()
+    assert status(manager, job.id) == JobStatus.failed and message(manager, job.id) == "the server stopped"
+    assert [e.type for e in store.read_events(job.id)][-4:] == ["scalars"] * 3 + ["status"]
+    store.close()

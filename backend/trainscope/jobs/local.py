@@ -26,6 +26,7 @@ from trainscope.jobs.worker import worker_main
 class LocalWorker(Worker):
     process: BaseProcess | None = None
     tasks: Connection | None = None
+    reader: threading.Thread | None = None
 
     @property
     def pid(self) -> int | None:
@@ -57,9 +58,9 @@ class LocalProcesses:
         tasks_out.close()  # the child's ends: closing ours lets EOF tell us when the child dies
         events_in.close()
         handle = LocalWorker(index, process=process, tasks=tasks_in)
-        reader = threading.Thread(target=self._read, args=(handle, events_out, report), name=f"reader-{index}")
-        reader.daemon = True
-        reader.start()
+        handle.reader = threading.Thread(target=self._read, args=(handle, events_out, report), name=f"reader-{index}")
+        handle.reader.daemon = True
+        handle.reader.start()
         return handle
 
     def _read(self, handle: LocalWorker, events: Connection, report: Report) -> None:
@@ -104,6 +105,11 @@ class LocalProcesses:
                 worker.process.kill()
                 worker.process.join(timeout)
             worker.tasks.close()
+        # each worker's last words (its job's "the server stopped during the run") are reported before
+        # stop returns: the manager stops its pump after the reports handed over by then
+        for worker in workers:
+            assert isinstance(worker, LocalWorker) and worker.reader is not None
+            worker.reader.join(timeout)
 
 
 def local_executor(settings: Settings, on_report: OnReport) -> SlotExecutor:

@@ -146,7 +146,9 @@ class JobManager:
     async def stop(self) -> None:
         """Stop the workers (a running job ends `failed`), drain the inbox, then stop the pump."""
         self.executor.stop()  # the main thread, as Ray's shutdown needs; events meanwhile wait in the inbox
-        self._inbox.put_nowait(Stop())
+        # the executor's last reports (each running job's end) are callbacks this loop has yet to run:
+        # Stop goes after them, or the pump could stop first and a job stopped cleanly read "server restarted"
+        asyncio.get_running_loop().call_soon(self._inbox.put_nowait, Stop())
         if self._pump_task is None:
             return
         try:  # a store that cannot be written (a full disk) must not keep the server from stopping
