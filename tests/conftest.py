@@ -7,8 +7,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live = LiveServer(tmp_path_factory.mktemp("server") / "trainscope.db", workers=2).start()
     yield live
     live.stop()
+
+
+Preset = Callable[[str], dict[str, Any]]  # a lesson's id -> its judged preset group
+
+
+@pytest.fixture(scope="session")
+def preset_group(server: LiveServer) -> Preset:
+    """A lesson's preset run on the shared server, judged: run once for every test that reads it (the
+    lesson's own judgement and its page), each run ~1-9 s on two workers."""
+    finished: dict[str, dict[str, Any]] = {}
+
+    def preset(lesson_id: str) -> dict[str, Any]:
+        if lesson_id not in finished:
+            response = server.post(f"/api/lessons/{lesson_id}/run", {})
+            assert response.status_code == 201, response.text
+            finished[lesson_id] = server.wait_group(response.json()["id"], timeout=240)
+        return finished[lesson_id]
+
+    return preset
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
+from tests.conftest import Preset
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -83,12 +84,9 @@ NARROW_RACES = """() => [...document.querySelectorAll("[data-panel=race] .js-plo
   .map((plot) => plot.getBoundingClientRect().width)"""
 
 
-def open_judged_run(server: LiveServer, page: Page, lesson_id: str) -> str:
-    """Run a lesson through the API, then open its judged group on the lesson's page; the group's id."""
-    response = server.post(f"/api/lessons/{lesson_id}/run", {})
-    assert response.status_code == 201, response.text
-    group_id: str = response.json()["id"]
-    server.wait_group(group_id, timeout=240)
+def open_judged_run(server: LiveServer, page: Page, preset_group: Preset, lesson_id: str) -> str:
+    """Open a lesson's judged preset run on its page; the group's id."""
+    group_id: str = preset_group(lesson_id)["id"]
     page.goto(f"{server.url}/lessons.html#{lesson_id}")
     page.wait_for_function(f"() => document.querySelector('#previous option[value=\"{group_id}\"]')")
     page.select_option("#previous", group_id)
@@ -96,11 +94,13 @@ def open_judged_run(server: LiveServer, page: Page, lesson_id: str) -> str:
     return group_id
 
 
-def test_every_lesson_page_draws_each_of_its_panels(server: LiveServer, page: Page, artifacts_dir: Path) -> None:
+def test_every_lesson_page_draws_each_of_its_panels(
+    server: LiveServer, page: Page, artifacts_dir: Path, preset_group: Preset
+) -> None:
     lessons = server.get("/api/lessons").json()["lessons"]
     for lesson in lessons:  # one at a time: all of them together pass this client's share of the queue
         lesson_id = lesson["id"]
-        group_id = open_judged_run(server, page, lesson_id)
+        group_id = open_judged_run(server, page, preset_group, lesson_id)
         charts = server.get(f"/api/lessons/{lesson_id}").json()["charts"]
         for name in charts:
             # charts draw once on screen, as a person scrolls to them
@@ -211,11 +211,11 @@ def test_a_viewer_without_the_token_follows_the_presenters_lesson(token_server: 
 
 
 def test_the_word2vec_lessons_projectors_search_and_list_each_runs_neighbours(
-    server: LiveServer, page: Page, artifacts_dir: Path
+    server: LiveServer, page: Page, artifacts_dir: Path, preset_group: Preset
 ) -> None:
     """Each run's own projector answers from its own stored vectors: man's nearest words are people on the
     generated corpus and vehicles once man is used where vehicles go."""
-    open_judged_run(server, page, "word2vec")
+    open_judged_run(server, page, preset_group, "word2vec")
     cells = page.locator("[data-testid='compare-embeddings'] > div")
     cells.first.scroll_into_view_if_needed()
     page.wait_for_function("() => document.querySelectorAll(\"[data-testid='compare-embeddings'] > div\").length === 2")
