@@ -12,6 +12,7 @@ from tests.unit.test_driver import Script
 from trainscope.schemas import CancelCommand, JobSpec, SetLrCommand
 from trainscope.training.driver import EmitPolicy, FitResult, fit
 from trainscope.training.lockstep import fit_stacked
+from trainscope.training.probes import sampling
 from trainscope.training.stacking import lockstep_groups, stack_reason
 
 # TensorFlow Playground's default problem, probes sampling often so that they are compared too
@@ -166,3 +167,33 @@ def test_auto_puts_a_net_small_enough_for_the_tiny_path_on_the_cpu_even_beside_a
     assert auto_device(spec(), has_cuda=True) == "cpu"  # NumPy beats a GPU's launches on a 2-4-2 net
     assert auto_device(spec(model__hidden=[65]), has_cuda=True) == "cuda"
     assert auto_device(spec(model__hidden=[65]), has_cuda=False) == "cpu"
+
+
+class ProbeClock:
+    """A clock each look at which moves on by an eighth of a second (exact in binary): a step costs its
+    runs' looks, so a group of N runs' step takes N times one run's."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        self.now += 0.125
+        return self.now
+
+
+def test_a_stacked_run_samples_as_often_per_step_as_it_does_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The group's runs share one run's probe budget in wall time: were each to sample on the clock alone, a
+    group of 4 would sample 4 times as often per step (and spend 4 times its probes' time)."""
+    often = {"probes__histogram_every": 1, "probes__min_interval_s": 1.0}
+    jobs = [
+        spec(**often),
+        spec(optim__lr=0.01, **often),
+        spec(optim__lr=0.1, **often),
+        spec(model__init_seed=3, **often),
+    ]
+    monkeypatch.setattr(sampling, "time", ProbeClock())
+    sampled_alone = sorted({e["step"] for e in alone(jobs[0])[1] if e["type"] == "histogram"})
+    assert len(sampled_alone) > 10  # the first, the last and many between
+    monkeypatch.setattr(sampling, "time", ProbeClock())
+    for _, events in stacked(jobs):
+        assert sorted({e["step"] for e in events if e["type"] == "histogram"}) == sampled_alone

@@ -323,6 +323,9 @@ class Driver:
         self.member = member
         if self.telemetry is not None:
             self.telemetry.ctx.stacked_runs, self.telemetry.ctx.step_path = runs, path
+            # the group's runs share one run's probe budget in wall time, as a run training at their combined
+            # pace would: on the clock each, the probes of a group of 16 took a quarter of its time
+            self.telemetry.min_interval_s *= runs
 
     def take(self, row: torch.Tensor | float, step: int, last: bool, measure: bool) -> None:
         """A step its group computed: buffer its row, let the probes sample (their own pass), keep its

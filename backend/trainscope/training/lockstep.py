@@ -2,7 +2,8 @@
 initial weights' seed; on the tiny path, the activation too) train as one model with a leading run axis,
 one step for all of them, while each run keeps its own driver: its reports, probes, evaluations,
 divergence and verdict are the ones it would have alone, within float rounding (tests/unit/test_lockstep.py
-checks it).
+checks it). The probes that sample on the clock (at most once per probes.min_interval_s) share one run's
+budget: each run's probes sample as often per step as a run training at the group's combined pace would.
 
 Two ways to step a group: a tiny plain MLP's NumPy step over stacked parameters (training/tiny.py), where
 N stacked runs cost little more than one; any other kind whose loss maps over stacked parameters, under
