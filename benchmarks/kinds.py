@@ -21,7 +21,7 @@ from torch import nn
 from throughput import fit_loop  # the same measure of fit(), beside this script
 from trainscope.schemas import JobSpec
 from trainscope.training.datasets import Shuffled
-from trainscope.training.driver import resolve_device
+from trainscope.training.devices import resolve_device
 from trainscope.training.models import make_optimizer
 from trainscope.training.tasks import task_for
 from trainscope.training.tasks.autoencoder import AutoencoderTask

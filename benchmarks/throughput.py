@@ -37,7 +37,8 @@ from torch import nn
 from trainscope.schemas import JobSpec
 from trainscope.training import driver
 from trainscope.training.datasets import Split, load_split
-from trainscope.training.driver import fit, resolve_device
+from trainscope.training.devices import resolve_device
+from trainscope.training.driver import fit
 from trainscope.training.models import LayeredNet, build_model, make_optimizer
 from trainscope.training.tasks import task_for
 from trainscope.training.tasks.supervised import evaluate

@@ -14,8 +14,9 @@ from tests.recorded import recorder
 from trainscope.config import Limits
 from trainscope.schemas import JobSpec, spec_errors
 from trainscope.schemas.decode import floats
+from trainscope.training.control import EmitPolicy, NoControl
 from trainscope.training.datasets import load_split
-from trainscope.training.driver import Driver, EmitPolicy, NoControl, fit
+from trainscope.training.driver import Driver, fit
 
 CPU = torch.device("cpu")
 

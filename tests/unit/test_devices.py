@@ -11,7 +11,8 @@ from tests.recorded import recorder
 from trainscope.config import Settings
 from trainscope.jobs.slots import worker_config
 from trainscope.schemas import JobSpec
-from trainscope.training.driver import bind_cuda, fit
+from trainscope.training.devices import bind_cuda
+from trainscope.training.driver import fit
 
 
 @pytest.mark.parametrize("raw", ["cuda:0,cuda:1", " cuda:0 , cuda:1 ", '["cuda:0", "cuda:1"]'])

@@ -9,7 +9,8 @@ import torch
 
 from tests.recorded import recorder
 from trainscope.schemas import CancelCommand, Command, JobSpec, PauseCommand, ResumeCommand, SetLrCommand, StepCommand
-from trainscope.training.driver import EmitPolicy, fit
+from trainscope.training.control import EmitPolicy
+from trainscope.training.driver import fit
 
 
 def run(spec: dict[str, Any], **kwargs: Any) -> tuple[Any, list[dict[str, Any]]]:

@@ -13,7 +13,8 @@ from sklearn.cluster import KMeans
 
 from tests.recorded import recorder
 from trainscope.schemas import JobSpec
-from trainscope.training.driver import Driver, EmitPolicy, NoControl, fit
+from trainscope.training.control import EmitPolicy, NoControl
+from trainscope.training.driver import Driver, fit
 from trainscope.training.tasks.kmeans import KMeansTask
 
 

@@ -10,7 +10,8 @@ import pytest
 from tests.recorded import recorder
 from tests.unit.test_driver import Script
 from trainscope.schemas import CancelCommand, JobSpec, SetLrCommand
-from trainscope.training.driver import EmitPolicy, FitResult, fit
+from trainscope.training.control import EmitPolicy, FitResult
+from trainscope.training.driver import fit
 from trainscope.training.lockstep import fit_stacked
 from trainscope.training.probes import sampling
 from trainscope.training.stacking import lockstep_groups, stack_reason

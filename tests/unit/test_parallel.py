@@ -14,7 +14,8 @@ from trainscope.jobs.ranks import OtherRanks, rendezvous
 from trainscope.jobs.wire import WorkerConfig
 from trainscope.schemas import EventBase, JobSpec, ScalarsEvent, StatusEvent
 from trainscope.schemas.rules import spec_errors
-from trainscope.training.driver import EmitPolicy, fit
+from trainscope.training.control import EmitPolicy
+from trainscope.training.driver import fit
 from trainscope.training.parallel import RankInfo, backend_for, shard
 
 CONFIG = WorkerConfig(device="cpu", torch_threads=1, emit_interval_s=0.1, emit_max_steps=200, max_job_seconds=600)

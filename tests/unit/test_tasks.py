@@ -15,7 +15,8 @@ from trainscope.config import Limits
 from trainscope.schemas import JobSpec, MLPSpec, UploadedData, UploadedRows, spec_errors
 from trainscope.schemas.decode import floats
 from trainscope.schemas.registry import ModelKind, build, registry
-from trainscope.training.driver import Driver, EmitPolicy, NoControl, fit
+from trainscope.training.control import EmitPolicy, NoControl
+from trainscope.training.driver import Driver, fit
 from trainscope.training.tasks import State, Task, task_for
 
 CPU = torch.device("cpu")

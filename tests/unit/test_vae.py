@@ -10,7 +10,8 @@ import torch
 from tests.recorded import recorder
 from trainscope.schemas import JobSpec
 from trainscope.schemas.decode import floats
-from trainscope.training.driver import Driver, EmitPolicy, NoControl, fit
+from trainscope.training.control import EmitPolicy, NoControl
+from trainscope.training.driver import Driver, fit
 from trainscope.training.tasks.vae import VAETask
 
 

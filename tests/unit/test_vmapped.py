@@ -14,7 +14,8 @@ from tests.recorded import recorder
 from tests.unit.test_driver import Script
 from trainscope.schemas import JobSpec, SetLrCommand
 from trainscope.schemas.decode import floats
-from trainscope.training.driver import EmitPolicy, FitResult, fit
+from trainscope.training.control import EmitPolicy, FitResult
+from trainscope.training.driver import fit
 from trainscope.training.lockstep import fit_stacked
 from trainscope.training.stacking import VMAP_MIN_RUNS, lockstep_groups, stack_reason
 

@@ -60,7 +60,8 @@ def rank_main(
     import torch
 
     from trainscope.schemas import UploadedData
-    from trainscope.training.driver import EmitPolicy, fit
+    from trainscope.training.control import EmitPolicy
+    from trainscope.training.driver import fit
 
     if warm is not None:
         warm.set()

@@ -42,7 +42,8 @@ def warm_up(torch_threads: int, cuda_index: int | None = None) -> dict[str, Any]
     from threadpoolctl import threadpool_limits
 
     import trainscope.training.datasets  # noqa: F401  (scikit-learn's import, ~1.2 s)
-    from trainscope.training.driver import bind_cuda, fit  # noqa: F401
+    from trainscope.training.devices import bind_cuda
+    from trainscope.training.driver import fit  # noqa: F401
 
     torch.set_num_threads(torch_threads)
     # the tiny path's matrix products are NumPy's (training/tiny.py): its BLAS gets the same threads, not
@@ -230,7 +231,7 @@ def run_stacked(message: RunJob, config: WorkerConfig, tasks: Inbox, events: Out
     """A lockstep group's runs trained as one stacked model (training/lockstep.py), each with its own
     events, commands and final status; one after another should this worker's device not stack them."""
     from trainscope.schemas import JobSpec
-    from trainscope.training.driver import resolve_device
+    from trainscope.training.devices import resolve_device
     from trainscope.training.lockstep import fit_stacked
     from trainscope.training.stacking import stack_reason
 
@@ -284,7 +285,8 @@ def run_stacked(message: RunJob, config: WorkerConfig, tasks: Inbox, events: Out
 def train(spec: Any, message: RunJob, config: WorkerConfig, emit: Any, control: Any, policy: Any) -> Any:
     """The job's run: here, or as rank 0 of `distributed.world_size` ranks with the others spawned for it.
     Says it runs (with its device, and its ranks' processes), then trains."""
-    from trainscope.training.driver import fit, resolve_device
+    from trainscope.training.devices import resolve_device
+    from trainscope.training.driver import fit
 
     device = resolve_device(spec.device)
     detail: dict[str, Any] = {"device": str(device), "pid": os.getpid()}
@@ -315,7 +317,7 @@ def train(spec: Any, message: RunJob, config: WorkerConfig, emit: Any, control: 
         try:
             held = wait_for_ranks(others, control)
             if held is None:
-                from trainscope.training.driver import FitResult
+                from trainscope.training.control import FitResult
 
                 return FitResult("cancelled", 0, "cancelled while its ranks started")
             return fit(rows_spec, emit, Replaying(held, control), policy, rank=infos[0])
@@ -360,7 +362,7 @@ def worker_main(tasks: Inbox, events: Sink, config: WorkerConfig) -> None:
         outbox = Outbox(events)
         outbox.send(Ready(warm_up(config.torch_threads, config.cuda_index)))
         threading.Thread(target=beat, args=(outbox, config.heartbeat_s), daemon=True, name="heartbeat").start()
-        from trainscope.training.driver import EmitPolicy
+        from trainscope.training.control import EmitPolicy
 
         policy = EmitPolicy(config.emit_interval_s, config.emit_max_steps, config.max_job_seconds)
         while True:

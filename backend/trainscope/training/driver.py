@@ -7,7 +7,6 @@ from __future__ import annotations
 import gc
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -30,6 +29,17 @@ from trainscope.schemas import (
 )
 from trainscope.schemas.events import MemoryData
 from trainscope.schemas.registry import registry
+from trainscope.training.control import (
+    Cancelled,
+    Control,
+    Diverged,
+    EmitPolicy,
+    FitResult,
+    NoControl,
+    OutOfTime,
+    RunEnded,
+)
+from trainscope.training.devices import resolve_device
 from trainscope.training.footprint import StepMemory
 from trainscope.training.graphs import GraphStep, graph_reason
 from trainscope.training.loader import Loader
@@ -43,11 +53,6 @@ from trainscope.training.tasks import Batch, Emit, Figures, task_for
 from trainscope.training.tiny import tiny_step
 
 
-class Control(Protocol):
-    def poll(self, wait: float) -> list[Command]:
-        """Commands that arrived; waits up to `wait` seconds for the first one (0: just look)."""
-
-
 class StackedRun(Protocol):
     """A run's slice of a step computed for several runs at once (training/tiny.py, training/vmapped.py)."""
 
@@ -59,75 +64,10 @@ class StackedRun(Protocol):
         """The step's batch as the run's task takes it, for the probes' own pass."""
 
 
-class NoControl:
-    def poll(self, wait: float) -> list[Command]:
-        if wait:
-            raise RuntimeError("paused with no way to resume")
-        return []
-
-
-@dataclass
-class FitResult:
-    """How a run ended: status is done, diverged or cancelled."""
-
-    status: str
-    step: int
-    message: str = ""
-    summary: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class EmitPolicy:
-    """When buffered train losses are read from the device and sent, and how long a run may take."""
-
-    interval_s: float = 0.1
-    max_steps: int = 200
-    max_seconds: float = math.inf  # wall time, pauses included; checked at each report
-
-
-class RunEnded(Exception):
-    """A run stops before its last step (Driver.ended says how)."""
-
-
-class Cancelled(RunEnded):
-    pass
-
-
-class OutOfTime(RunEnded):
-    pass
-
-
-class Diverged(RunEnded):
-    def __init__(self, step: int, value: float, last_ok: float, ceiling: float) -> None:
-        what = f"became {value}" if not math.isfinite(value) else f"rose to {value:.4g} (above {ceiling:.4g})"
-        super().__init__(f"loss {what} at step {step}; last loss before it {last_ok:.4g}")
-        self.step, self.last_ok = step, last_ok
-
-
 def quiet_numpy() -> np.errstate:
     """NumPy warns of an overflow or a nan where torch is silent (the tiny path; probes on the host): a
     diverging run's inf is its result, reported as such."""
     return np.errstate(over="ignore", invalid="ignore", divide="ignore")
-
-
-def resolve_device(choice: str) -> torch.device:
-    """The device a job's choice means here: on CUDA, this process's current device (bind_cuda), by index,
-    so that its events say which of the machine's GPUs it ran on."""
-    if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise RuntimeError("this job asks for CUDA but the worker has no CUDA device")
-        return torch.device("cuda", torch.cuda.current_device())
-    return torch.device("cpu")
-
-
-def bind_cuda(index: int) -> None:
-    """Make cuda:index this process's device (settings.devices): every job it runs on CUDA goes there."""
-    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if index >= count:
-        raise RuntimeError(
-            f"cuda:{index} was asked for (TRAINSCOPE_DEVICES), but this machine has {count} CUDA devices"
-        )
-    torch.cuda.set_device(index)
 
 
 class Driver:

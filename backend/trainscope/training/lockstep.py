@@ -18,15 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from trainscope.schemas import JobSpec
-from trainscope.training.driver import (
-    Control,
-    Driver,
-    EmitPolicy,
-    FitResult,
-    NoControl,
-    quiet_numpy,
-    resolve_device,
-)
+from trainscope.training.control import Control, EmitPolicy, FitResult, NoControl
+from trainscope.training.devices import resolve_device
+from trainscope.training.driver import Driver, quiet_numpy
 from trainscope.training.stacking import PATH_TINY, stack_path, stack_reason
 from trainscope.training.tasks import Emit
 from trainscope.training.tasks.supervised import SupervisedTask
