@@ -53,18 +53,27 @@ def test_runs_that_do_not_stack_train_alone(server: LiveServer) -> None:
         assert "stacked" not in running_status(server, run["job_id"])["message"]
 
 
-def test_one_run_of_a_stacked_group_is_cancelled_and_the_others_finish(server: LiveServer) -> None:
+def test_runs_of_a_stacked_group_are_paused_and_cancelled_on_their_own(server: LiveServer) -> None:
+    """One run cancelled, one paused (set apart from its group): the third finishes meanwhile; the paused
+    one, resumed, trains on."""
     paced = {**BASE, "pace": 300, "optim": {**BASE["optim"], "steps": 3000}}  # ~10 s: time to act mid-run
     body = {"base": paced, "variations": [{"changes": {"optim.lr": lr}} for lr in (0.01, 0.1, 1.0)]}
     group = server.post("/api/groups", body).json()
     first, middle, last = (run["job_id"] for run in group["runs"])
     wait_for(lambda: server.job(middle)["status"] == "running", 60, "the group to start")
+    assert server.post(f"/api/jobs/{last}/control", {"action": "pause"}).status_code == 202
+    server.wait_status(last, {"paused"})
     assert server.post(f"/api/jobs/{middle}/control", {"action": "set_lr", "lr": 0.5}).status_code == 202
     assert server.post(f"/api/jobs/{middle}/cancel").status_code == 202
     assert server.wait_status(middle, {"cancelled", "done", "failed"})["status"] == "cancelled"
     assert server.job(first)["status"] == "running"  # the others go on
-    for job_id in (first, last):
-        assert server.wait_status(job_id, {"done", "cancelled", "failed"})["status"] == "done"
+    assert server.wait_status(first, {"done", "cancelled", "failed"})["status"] == "done"
+    paused_at = server.job(last)["summary"]["step"]
+    assert server.job(last)["status"] == "paused"  # it held no one
+    assert server.post(f"/api/jobs/{last}/control", {"action": "resume"}).status_code == 202
+    wait_for(lambda: server.job(last)["summary"]["step"] > paused_at + 100, 30, "the resumed run to train on")
+    assert server.post(f"/api/jobs/{last}/cancel").status_code == 202
+    assert server.wait_status(last, {"cancelled", "done", "failed"})["status"] == "cancelled"
     markers = [e for e in server.stored_events(middle) if e["type"] == "control"]
     assert [m["lr"] for m in markers] == [0.5]
     assert not any(e["type"] == "control" for j in (first, last) for e in server.stored_events(j))

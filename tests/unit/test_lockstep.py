@@ -3,14 +3,23 @@ has alone (same losses, evaluations, probes, divergence and controls)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.recorded import recorder
 from tests.unit.test_driver import Script
-from trainscope.schemas import CancelCommand, JobSpec, SetLrCommand
-from trainscope.training.control import EmitPolicy, FitResult
+from trainscope.schemas import (
+    CancelCommand,
+    Command,
+    JobSpec,
+    PauseCommand,
+    ResumeCommand,
+    SetLrCommand,
+    StepCommand,
+)
+from trainscope.training.control import Control, EmitPolicy, FitResult
 from trainscope.training.driver import fit
 from trainscope.training.lockstep import fit_stacked
 from trainscope.training.probes import sampling
@@ -198,3 +207,74 @@ def test_a_stacked_run_samples_as_often_per_step_as_it_does_alone(monkeypatch: p
     monkeypatch.setattr(sampling, "time", ProbeClock())
     for _, events in stacked(jobs):
         assert sorted({e["step"] for e in events if e["type"] == "histogram"}) == sampled_alone
+
+
+Run = tuple[FitResult, list[dict[str, Any]]]
+
+
+class PausedUntil:
+    """Pauses its run at its second report, then answers nothing until `until()` holds: then it resumes.
+    It refuses to be waited on before that (a group held by one paused run would wait on it for ever)."""
+
+    def __init__(self, until: Callable[[], bool]) -> None:
+        self.until, self.polls = until, 0
+
+    def poll(self, wait: float) -> list[Command]:
+        self.polls += 1
+        if self.polls == 2:
+            return [PauseCommand(action="pause")]
+        if self.polls > 2 and self.until():
+            self.until = lambda: False  # once
+            return [ResumeCommand(action="resume")]
+        assert not wait or self.polls < 2, "the group waited on its paused run while others could train"
+        return []
+
+
+def pause_one_until_the_others_end(
+    jobs: list[JobSpec], paused: int
+) -> tuple[list[tuple[FitResult, list[dict[str, Any]]]], list[int]]:
+    """The group trained with run `paused` paused at its second report until every other run has ended;
+    each run's (result, events), and the order the runs ended in."""
+    order: list[int] = []
+    control = PausedUntil(lambda: len(order) == len(jobs) - 1)
+    events: list[list[dict[str, Any]]] = [[] for _ in jobs]
+    controls: list[Control | None] = [control if run == paused else None for run in range(len(jobs))]
+    results = fit_stacked(
+        jobs, [recorder(e) for e in events], controls, EmitPolicy(60.0, 50), lambda run, _: order.append(run)
+    )
+    return list(zip(results, events, strict=True)), order
+
+
+@pytest.mark.parametrize("paused", [0, 1])  # the run whose batches the group drew, and another
+def test_a_paused_run_is_set_apart_and_the_others_train_on(paused: int) -> None:
+    """Every run's events are still its run alone's, bit for bit: the paused run carries on, once resumed,
+    from its own parameters, optimizer state (Adam's moments and step count) and place in the batches."""
+    jobs = [spec(), spec(optim__lr=0.01), spec(optim__lr=0.1, model__activation="relu")]
+    together, order = pause_one_until_the_others_end(jobs, paused)
+    assert order[-1] == paused and len(order) == 3  # the others ended while it was paused
+    for run, (job, stacked_run) in enumerate(zip(jobs, together, strict=True)):
+        control = (
+            Script([], [PauseCommand(action="pause")], [ResumeCommand(action="resume")]) if run == paused else None
+        )
+        same_run(stacked_run, alone(job, control))
+    statuses = [(e["status"], e["step"]) for e in together[paused][1] if e["type"] == "status"]
+    assert statuses == [("paused", 20), ("running", 20)]  # its second report: its first evaluation
+
+
+def test_step_set_lr_and_resume_reach_a_paused_run_of_a_group() -> None:
+    jobs = [spec(), spec(optim__lr=0.01), spec(optim__lr=0.1)]
+    commands = (
+        [],
+        [PauseCommand(action="pause")],
+        [StepCommand(action="step", steps=5)],
+        [SetLrCommand(action="set_lr", lr=0.5)],
+        [ResumeCommand(action="resume")],
+    )
+    together = stacked(jobs, [None, Script(*commands), None])
+    same_run(together[1], alone(jobs[1], Script(*commands)))
+    assert [(e["status"], e["step"]) for e in together[1][1] if e["type"] == "status"] == [
+        ("paused", 20),
+        ("running", 25),
+    ]
+    for run in (0, 2):
+        same_run(together[run], alone(jobs[run]))

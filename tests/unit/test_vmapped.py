@@ -12,7 +12,8 @@ import pytest
 
 from tests.recorded import recorder
 from tests.unit.test_driver import Script
-from trainscope.schemas import JobSpec, SetLrCommand
+from tests.unit.test_lockstep import pause_one_until_the_others_end
+from trainscope.schemas import JobSpec, PauseCommand, ResumeCommand, SetLrCommand
 from trainscope.schemas.decode import floats
 from trainscope.training.control import EmitPolicy, FitResult
 from trainscope.training.driver import fit
@@ -136,3 +137,14 @@ def test_a_vmapped_unit_needs_enough_runs_to_pay_for_vmap() -> None:
     assert lockstep_groups(jobs[: VMAP_MIN_RUNS - 1], "cpu") == [[i] for i in range(VMAP_MIN_RUNS - 1)]
     other = jobs[0].model_copy(update={"model": jobs[0].model.model_copy(update={"activation": "tanh"})})
     assert stack_reason([*jobs, other], "cpu") == "they differ in model.activation"  # one module tree under vmap
+
+
+def test_a_paused_run_of_a_vmapped_group_is_set_apart_and_carries_on_as_alone() -> None:
+    """Run 0 (whose batches the group drew) pauses at its second report until the other four have ended."""
+    jobs = runs("mlp_digits", optimizer="momentum")
+    together, order = pause_one_until_the_others_end(jobs, 0)
+    assert order == [1, 2, 3, 4, 0]
+    resumed = Script([], [PauseCommand(action="pause")], [ResumeCommand(action="resume")])
+    same_run(together[0], alone(jobs[0], resumed))
+    for job, run in zip(jobs[1:], together[1:], strict=True):
+        same_run(run, alone(job))

@@ -104,6 +104,7 @@ class Driver:
         self.kind = registry().model(spec.model.kind)
         # a kind without gradients (k-means) steps itself: no optimizer, no learning rate
         alone = ranks is None and not stacked
+        self.stacked = stacked  # paused, it does not wait in obey: its group sets it apart (held)
         graphed = alone and self.kind.gradients and graph_reason(spec, self.device) is None
         params = self.task.parameters()
         self.optimizer = make_optimizer(spec.optim, params, spec.seed, graphed) if self.kind.gradients else None
@@ -265,7 +266,7 @@ class Driver:
             self.telemetry.ctx.stacked_runs, self.telemetry.ctx.step_path = runs, path
             # the group's runs share one run's probe budget in wall time, as a run training at their combined
             # pace would: on the clock each, the probes of a group of 16 took a quarter of its time
-            self.telemetry.min_interval_s *= runs
+            self.telemetry.min_interval_s = self.spec.probes.min_interval_s * runs
 
     def take(self, row: torch.Tensor | float, step: int, last: bool, measure: bool) -> None:
         """A step its group computed: buffer its row, let the probes sample (their own pass), keep its
@@ -373,12 +374,22 @@ class Driver:
             raise Diverged(*bad, self.last_ok, self.ceiling)
 
     def obey(self, step: int) -> None:
-        """Apply the controller's commands; while paused (and not stepping), wait for more."""
+        """Apply the controller's commands; while paused (and not stepping), wait for more (a run of a
+        lockstep group does not: its group sets it apart and listens for it, training/lockstep.py)."""
         self.apply(self.control.poll(0), step)
-        while self.paused and not self.step_budget:
-            self.check_time()
-            self.apply(self.control.poll(1.0), step)
+        while self.held and not self.stacked:
+            self.listen(step, 1.0)
         self.check_time()
+
+    @property
+    def held(self) -> bool:
+        """Paused, with no steps to take."""
+        return self.paused and not self.step_budget
+
+    def listen(self, step: int, wait: float) -> None:
+        """While held: past the time limit it ends; else the next commands, waiting up to `wait` s."""
+        self.check_time()
+        self.apply(self.control.poll(wait), step)
 
     def check_time(self) -> None:
         """Past the time limit: OutOfTime (in a data-parallel run, rank 0's clock, read as it polls)."""

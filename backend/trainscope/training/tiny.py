@@ -173,6 +173,12 @@ class TinyOptimizer:
         self.first = [np.zeros_like(p) for p in params]  # momentum buffer, Adam's m, RMSprop's mean square
         self.second = [np.zeros_like(p) for p in params]  # Adam's v
 
+    def adopt(self, other: TinyOptimizer, slots: list[int]) -> None:
+        """Carry on from another's state, whose runs at `slots` are this one's, in order (a group split)."""
+        self.t = other.t
+        for mine, theirs in zip(self.first + self.second, other.first + other.second, strict=True):
+            mine[...] = theirs[slots]
+
     def rates(self) -> None:
         """Each run's learning rate (float64) and, per stack rank, its rate and decay in float32; rebuilt
         only when a group's values change (a set_lr): building them costs more than a tiny net's update."""
@@ -226,7 +232,7 @@ class TinyStack:
     together in NumPy: their batches come from the first task's, and each run reads its slice (TinyRun)."""
 
     def __init__(self, tasks: list[SupervisedTask], optimizers: list[torch.optim.Optimizer]) -> None:
-        first = tasks[0]
+        first, self.tasks = tasks[0], tasks
         model, name, split = first.model, first.spec.optim.optimizer, first.split
         features = model.net[0] if isinstance(model.net[0], InputFeatures) else None
 
@@ -286,6 +292,11 @@ class TinyStack:
     def rows(self) -> list[float]:
         """What each run buffers for this step: its loss."""
         return list(self.losses.tolist())
+
+    def skip(self, steps: int) -> None:
+        """Move its batches on by `steps` (a stack split off a group carries on where the group was)."""
+        for _ in range(steps):
+            self.batches.next()
 
     def apply(self) -> None:
         self.optimizer.step(self.grads)

@@ -28,7 +28,8 @@ class VmapStack:
     first task's, and each run reads its slice (VmapRun)."""
 
     def __init__(self, tasks: list[Task], optimizers: list[torch.optim.Optimizer]) -> None:
-        first = self.task = tasks[0]
+        first, self.tasks = tasks[0], tasks
+        self.task = first  # the batches and the loss every run's step takes
         per_run = [dict(task.model.named_parameters()) for task in tasks]
         self.params: dict[str, torch.Tensor] = {}
         for name in per_run[0]:
@@ -69,6 +70,11 @@ class VmapStack:
             self.task.step_row(loss, {tag: self.figures[tag][run] for tag in tags[1:]})
             for run, loss in enumerate(self.losses)
         ]
+
+    def skip(self, steps: int) -> None:
+        """Move its batches on by `steps` (a stack split off a group carries on where the group was)."""
+        for _ in range(steps):
+            self.task.batch()
 
     def apply(self) -> None:
         grads = [p.grad for p in self.params.values()]
