@@ -134,7 +134,9 @@ class Unit:
         ]
         for part in parts:
             part.stack.optimizer.adopt(self.stack.optimizer, [self.slot[run] for run in part.runs])
-            if part.runs[0] != self.runs[0]:  # the batches it draws are not the ones this unit drew
+            # a part draws its first run's batches: this unit's first run's are where this unit is; any other
+            # run's were never drawn (a run first of a unit stays first of its part)
+            if part.runs[0] != self.runs[0]:
                 part.stack.skip(self.done)
         return parts
 
