@@ -277,6 +277,16 @@ class Driver:
         if measure:
             self.measured = self.member.figures(measure)
 
+    def quiet_until(self, step: int) -> float:
+        """After its group's step `step`: the first step that may ask more of this run than its row buffered
+        (a report by step count, a probe's sample, the last step); its group reads the clock's reports
+        (training/lockstep.py). The next step while it keeps a pace or counts steps (due() has work each)."""
+        if self.pace or self.step_budget is not None:
+            return step + 1
+        every, steps = self.eval_every, self.spec.optim.steps
+        quiet = min((step // every + 1) * every, self.first_pending + self.policy.max_steps - 1, steps)
+        return min(quiet, self.telemetry.next_due) if self.telemetry is not None else quiet
+
     def settle(self, step: int, last: bool) -> FitResult | None:
         """After its group's update: report if due and obey its controller; how it ended, if it did."""
         try:

@@ -17,6 +17,7 @@ steps, whenever it is not held (tests/unit/test_lockstep.py)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 from trainscope.schemas import JobSpec
@@ -95,6 +96,11 @@ class Unit:
         for run, member in zip(runs, members, strict=True):
             drivers[run].join(member, path, len(runs))
         self.slot = {run: slot for slot, run in enumerate(runs)}
+        # before this step no run reports by step count nor samples, and until the earliest report is as old
+        # as the report interval none by the clock: each run only buffers its row, and its driver is not
+        # called (~1.2 us a run a step; a group of 16 spent 13% of its time there)
+        self.quiet, self.oldest_report = 0.0, 0.0
+        self.interval_s = drivers[runs[0]].policy.interval_s
 
     def step(self, end: Callable[[int, FitResult], None]) -> None:
         """One step of every run still running: the stack's, then each run's reports and controls."""
@@ -104,6 +110,11 @@ class Unit:
         measure = last or step % spec.optim.eval_every == 0
         stack.compute(measure)
         rows = stack.rows()
+        if step < self.quiet and time.monotonic() - self.oldest_report < self.interval_s:
+            for run in self.running:
+                drivers[run].pending.append(rows[self.slot[run]])
+            stack.apply()
+            return
         for run in self.running:
             drivers[run].take(rows[self.slot[run]], step, last, measure)
         stack.apply()
@@ -116,6 +127,9 @@ class Unit:
                 end(run, result)
                 ended.add(run)
         self.running = [run for run in self.running if run not in ended]
+        if self.running:
+            self.quiet = min(drivers[run].quiet_until(step) for run in self.running)
+            self.oldest_report = min(drivers[run].last_report for run in self.running)
 
     def held(self) -> bool:
         """A unit of one run, paused with no steps to take."""

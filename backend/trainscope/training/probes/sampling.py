@@ -32,6 +32,11 @@ class Telemetry:
         self._active: list[Probe] = []
         self._next_due: float = 1  # the next step any probe samples on (the first and last always)
 
+    @property
+    def next_due(self) -> int | float:
+        """The next step any probe may sample on (the last step aside): before it, before_forward says no."""
+        return self._next_due
+
     def before_forward(self, step: int, last: bool = False) -> bool:
         """Arm the probes that sample this step; whether any does."""
         if step < self._next_due and not last:  # most steps: one comparison, no probe asked
