@@ -1,179 +1,31 @@
-"""A Python client for a Trainscope server (httpx and websockets), typed with the server's own models:
-submit a job, wait for it, follow its events as they come, list and sort runs, read its scalars (a pandas
-DataFrame where pandas is installed), export it, create and follow groups, run lessons. The CLI is built
-on it. It needs no torch: `pip install trainscope` is the client; `trainscope[server]` the server.
-
-    from trainscope.client import Client
-    with Client() as client:                      # TRAINSCOPE_URL, TRAINSCOPE_TOKEN, or arguments
-        job = client.submit({"data": {"dataset": "spiral"}, "optim": {"steps": 500}})
-        for event in client.follow(job.id):       # every event once, in seq order, until it ends
-            ...                                   # typed: ScalarsEvent, StatusEvent... (raw=True: dicts)
-
-Every failure is a TrainscopeError: Unreachable (no server answered), or Refused (with its HTTP status;
-NotFound for 404, Invalid for 422 with each field's location and reason), from both clients alike.
-"""
+"""The synchronous client (Client): one HTTP connection pool, closed with the client."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, overload
-from urllib.parse import quote
 
 import httpx
-from pydantic import TypeAdapter
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from trainscope.client.errors import Unreachable, answer, refusal
+from trainscope.client.wire import (
+    ExportFormat,
+    Follow,
+    given,
+    group_body,
+    jobs_query,
+    part,
+    server,
+)
 from trainscope.config import ClientSettings
-from trainscope.schemas import TERMINAL, Event, JobPublic, JobSpec, JobsPublic, ScalarSeries
+from trainscope.schemas import Event, JobPublic, JobSpec, JobsPublic, ScalarSeries
 from trainscope.schemas.datasets import DatasetPublic, DatasetsPublic
 from trainscope.schemas.groups import GroupPublic, GroupsPublic
 from trainscope.schemas.vectors import NeighboursPublic, Projection, ProjectionPublic
-
-# closes a reconnection cannot mend (api/ws.py): the job ended, a bad query, a forbidden Origin, no such
-# job, a viewer that spoke; any other close (dropped, 4008 too slow) is resumed after the last seq seen
-FINAL_CLOSES = frozenset({1000, 1008, 4400, 4403, 4404})
-CLOSE_STATUS = {4400: 422, 4403: 403, 4404: 404}  # a websocket's close code as the HTTP status it means
-RECONNECTS = 20  # in a row without an event in between; then the follow gives up
-EVENT: TypeAdapter[Event] = TypeAdapter(Event)
-ExportFormat = Literal["csv", "jsonl", "tensorboard"]
-
-
-class TrainscopeError(Exception):
-    """Anything a call to the server could not do."""
-
-
-class Unreachable(TrainscopeError, ConnectionError):
-    """No server answered (none at the URL, or it went away and did not come back)."""
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One field a 422 named: where (`optim.lr`) and why."""
-
-    field: str
-    reason: str
-
-
-class Refused(TrainscopeError):
-    """The server answered and refused: its HTTP status and what it said."""
-
-    def __init__(self, status: int, detail: Any) -> None:
-        super().__init__(f"HTTP {status}: {detail}")
-        self.status, self.detail = status, detail
-
-
-class NotFound(Refused):
-    """No such job, group, table or lesson (404)."""
-
-
-class Invalid(Refused):
-    """A 422: `fields` holds each field's location (without `body`) and reason."""
-
-    def __init__(self, status: int, detail: Any) -> None:
-        problems = detail if isinstance(detail, list) else [{"loc": [], "msg": str(detail)}]
-        self.fields = [
-            FieldError(".".join(str(p) for p in d.get("loc", []) if p != "body"), str(d.get("msg", "")))
-            for d in problems
-        ]
-        super().__init__(status, detail)
-        self.args = ("; ".join(f"{f.field or 'request'}: {f.reason}" for f in self.fields),)
-
-
-def refusal(status: int, detail: Any) -> Refused:
-    kind = {404: NotFound, 422: Invalid}.get(status, Refused)
-    return kind(status, detail)
-
-
-def answer(response: httpx.Response) -> Any:
-    """A response's JSON, or the refusal it carries."""
-    if response.status_code >= 400:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        raise refusal(response.status_code, detail)
-    return response.json() if response.content else None
-
-
-def given(**values: Any) -> dict[str, Any]:
-    """The values that are set: a query leaves out what the caller did not give (None)."""
-    return {key: value for key, value in values.items() if value is not None}
-
-
-def jobs_query(
-    status: str | None,
-    lesson: bool | None,
-    dataset: str | None,
-    order: str | None,
-    where: list[str],
-    limit: int,
-    offset: int,
-) -> dict[str, Any]:
-    """GET /api/jobs's query: every filter the server offers, the unset ones left out."""
-    query: dict[str, Any] = {"limit": limit, "offset": offset, "where": where}
-    optional = {"status": status, "lesson": None if lesson is None else str(lesson).lower(), "dataset": dataset}
-    return query | given(**optional, order=order)
-
-
-def group_body(
-    name: str, base: JobSpec | dict[str, Any] | None, grid: dict[str, list[Any]] | None, variations: list[Any] | None
-) -> dict[str, Any]:
-    """POST /api/groups's body (the server checks it: a mistake comes back as Invalid, each field named)."""
-    spec = base.model_dump(mode="json", exclude_defaults=True) if isinstance(base, JobSpec) else dict(base or {})
-    body: dict[str, Any] = {"name": name, "base": spec}
-    return body | ({"grid": grid} if grid else {}) | ({"variations": variations} if variations is not None else {})
-
-
-def server(settings: ClientSettings, url: str | None, token: str | None) -> tuple[str, dict[str, str]]:
-    """The server's base URL and the header carrying its token (arguments win over the environment)."""
-    secret = token or (settings.token.get_secret_value() if settings.token else None)
-    return (url or settings.url).rstrip("/"), {"Authorization": f"Bearer {secret}"} if secret else {}
-
-
-def part(identifier: str) -> str:
-    """An id as one path segment: `../jobs/X` must not become another route."""
-    return quote(identifier, safe="")
-
-
-def ended(event: dict[str, Any]) -> bool:
-    return event["type"] == "status" and event["status"] in {status.value for status in TERMINAL}
-
-
-class _Follow:
-    """What following a job remembers across reconnections: the last seq seen and the URL to resume."""
-
-    def __init__(self, base: str, job_id: str, after: int) -> None:
-        self.base, self.job_id, self.last_seq, self.done = base, job_id, after, False
-
-    def url(self) -> str:
-        return f"{self.base}/ws/jobs/{part(self.job_id)}?after={self.last_seq}&history=full"
-
-    def fresh(self, message: str | bytes, raw: bool) -> list[Any]:
-        """The events of one message not seen before, in order (a resumed replay may repeat none): typed
-        models, or with `raw` the dicts as stored."""
-        events = [event for event in json.loads(message) if event["seq"] > self.last_seq]
-        if events:
-            self.last_seq = events[-1]["seq"]
-            self.done = self.done or any(ended(event) for event in events)
-        return events if raw else [EVENT.validate_python(event) for event in events]
-
-    def closed(self, closed: ConnectionClosed) -> bool:
-        """Whether a close ends the follow: one a reconnection cannot mend, the job not yet seen to end."""
-        return closed.rcvd is not None and self.finished(closed.rcvd.code)
-
-    def finished(self, close_code: int | None) -> bool:
-        return close_code in FINAL_CLOSES and not self.done
-
-    def lost(self, misses: int) -> float:
-        """How long to wait before the next try; Unreachable after RECONNECTS in a row."""
-        if misses > RECONNECTS:
-            raise Unreachable(f"lost job {self.job_id} after {RECONNECTS} reconnections")
-        return min(0.25 * 2.0**misses, 5.0)
 
 
 class Client:
@@ -236,7 +88,7 @@ class Client:
         (history first for a job that has already run). A dropped connection resumes where it left off."""
         from websockets.sync.client import connect
 
-        follow, misses = _Follow(self.url.replace("http", "ws", 1), job_id, after), 0
+        follow, misses = Follow(self.url.replace("http", "ws", 1), job_id, after), 0
         while not follow.done:
             try:
                 with connect(follow.url(), additional_headers=self.auth) as socket:
@@ -415,81 +267,6 @@ class Client:
     def export_group(self, group_id: str, form: ExportFormat, target: Path | str | BinaryIO) -> int:
         """Every run of the group in one file, each named by its label; the bytes written."""
         return self._export(f"/api/groups/{part(group_id)}/export", form, target)
-
-
-class AsyncClient:
-    """From asyncio code: submit, read and follow jobs, with the same errors as Client."""
-
-    def __init__(self, url: str | None = None, token: str | None = None, timeout_s: float | None = None) -> None:
-        settings = ClientSettings()
-        self.url, self.auth = server(settings, url, token)
-        self.http = httpx.AsyncClient(base_url=self.url, headers=self.auth, timeout=timeout_s or settings.timeout_s)
-
-    async def __aenter__(self) -> AsyncClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.http.aclose()
-
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            return answer(await self.http.request(method, path, **kwargs))
-        except httpx.TransportError as error:
-            raise Unreachable(f"no server answered at {self.url} ({error})") from None
-
-    async def submit(self, spec: JobSpec | dict[str, Any]) -> JobPublic:
-        body = spec.model_dump(mode="json") if isinstance(spec, JobSpec) else spec
-        return JobPublic.model_validate(await self._call("POST", "/api/jobs", json=body))
-
-    async def job(self, job_id: str) -> JobPublic:
-        return JobPublic.model_validate(await self._call("GET", f"/api/jobs/{part(job_id)}"))
-
-    async def jobs(
-        self,
-        status: str | None = None,
-        lesson: bool | None = None,
-        dataset: str | None = None,
-        order: str | None = None,
-        where: list[str] | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> JobsPublic:
-        """As Client.jobs."""
-        query = jobs_query(status, lesson, dataset, order, where or [], limit, offset)
-        return JobsPublic.model_validate(await self._call("GET", "/api/jobs", params=query))
-
-    async def cancel(self, job_id: str) -> JobPublic:
-        return JobPublic.model_validate(await self._call("POST", f"/api/jobs/{part(job_id)}/cancel"))
-
-    async def follow(self, job_id: str, after: int = 0, raw: bool = False) -> AsyncIterator[Any]:
-        """As Client.follow: every event after `after` exactly once, in order, until the job ends."""
-        import asyncio
-
-        from websockets.asyncio.client import connect
-
-        follow, misses = _Follow(self.url.replace("http", "ws", 1), job_id, after), 0
-        while not follow.done:
-            try:
-                async with connect(follow.url(), additional_headers=self.auth) as socket:
-                    async for message in socket:
-                        events = follow.fresh(message, raw)
-                        misses = 0 if events else misses
-                        for event in events:
-                            yield event
-                if follow.finished(socket.close_code):
-                    await self.job(job_id)
-                    return
-            except InvalidStatus as refused:
-                raise refusal(refused.response.status_code, refused.response.body) from None
-            except ConnectionClosed as closed:
-                if follow.closed(closed):
-                    code = closed.rcvd.code if closed.rcvd else 0
-                    raise refusal(CLOSE_STATUS.get(code, code), closed.rcvd.reason if closed.rcvd else "") from None
-            except OSError:
-                pass
-            if not follow.done:
-                misses += 1
-                await asyncio.sleep(follow.lost(misses))
 
 
 class _Lines:
