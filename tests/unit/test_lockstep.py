@@ -3,6 +3,7 @@ has alone (same losses, evaluations, probes, divergence and controls)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -278,3 +279,56 @@ def test_step_set_lr_and_resume_reach_a_paused_run_of_a_group() -> None:
     ]
     for run in (0, 2):
         same_run(together[run], alone(jobs[run]))
+
+
+@pytest.mark.parametrize(
+    "commands",
+    [  # paused once its group-mate has ended: its unit is the group's, kept; paused a second time, set apart
+        (
+            [],
+            [],
+            [PauseCommand(action="pause")],
+            [StepCommand(action="step", steps=5)],
+            [ResumeCommand(action="resume")],
+        ),
+        (
+            [],
+            [PauseCommand(action="pause")],
+            [ResumeCommand(action="resume")],
+            [PauseCommand(action="pause")],
+            [StepCommand(action="step", steps=5)],
+            [ResumeCommand(action="resume")],
+        ),
+    ],
+)
+def test_a_step_command_to_a_run_left_alone_takes_its_count_of_steps(commands: tuple[list[Command], ...]) -> None:
+    jobs = [spec(), spec(optim__lr=0.01)]
+    cancelled = Script([], [CancelCommand()])  # at its second report, step 20
+    together = stacked(jobs, [Script(*commands), cancelled])
+    same_run(together[0], alone(jobs[0], Script(*commands)))
+    statuses = [(e["status"], e["step"]) for e in together[0][1] if e["type"] == "status"]
+    assert statuses[-2:] == [("paused", 40), ("running", 45)]
+
+
+class SlowResume:
+    """Pauses its run at its second report; the next poll takes a while, then says resume."""
+
+    def __init__(self, taking: float) -> None:
+        self.taking, self.polls = taking, 0
+
+    def poll(self, wait: float) -> list[Command]:
+        self.polls += 1
+        if self.polls == 2:
+            return [PauseCommand(action="pause")]
+        if self.polls == 3:
+            time.sleep(self.taking)  # the time limit passes while it is paused
+            return [ResumeCommand(action="resume")]
+        return []
+
+
+def test_a_run_resumed_past_its_time_limit_ends_where_it_paused() -> None:
+    policy = EmitPolicy(60.0, 50, max_seconds=1.0)
+    jobs = [spec(), spec(optim__lr=0.01)]
+    alone_result = fit(jobs[1], lambda event: None, SlowResume(1.5), policy)
+    results = fit_stacked(jobs, [lambda event: None] * 2, [Script([CancelCommand()]), SlowResume(1.5)], policy)
+    assert (results[1].status, results[1].step) == (alone_result.status, alone_result.step) == ("failed", 20)

@@ -7,6 +7,7 @@ shared queue can leave its lock held and stall every other worker.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import threading
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from trainscope.jobs.ranks import exit_words
 from trainscope.jobs.slots import Died, Report, SlotExecutor, Worker, worker_config
 from trainscope.jobs.wire import RunJob, StopWorker, ToWorker, WorkerConfig
 from trainscope.jobs.worker import worker_main
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -110,6 +113,8 @@ class LocalProcesses:
         for worker in workers:
             assert isinstance(worker, LocalWorker) and worker.reader is not None
             worker.reader.join(timeout)
+            if worker.reader.is_alive():  # its job may read "server restarted" at the next start
+                log.warning("worker %d: what it sent was not all read in %g s; stopping anyway", worker.index, timeout)
 
 
 def local_executor(settings: Settings, on_report: OnReport) -> SlotExecutor:

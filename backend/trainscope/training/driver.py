@@ -280,7 +280,8 @@ class Driver:
     def quiet_until(self, step: int) -> float:
         """After its group's step `step`: the first step that may ask more of this run than its row buffered
         (a report by step count, a probe's sample, the last step); its group reads the clock's reports
-        (training/lockstep.py). The next step while it keeps a pace or counts steps (due() has work each)."""
+        (training/lockstep.py). The next step while it keeps a pace or counts steps (due() has work each; a
+        command read since may start a count: a pause ends one, a step command starts one)."""
         if self.pace or self.step_budget is not None:
             return step + 1
         every, steps = self.eval_every, self.spec.optim.steps
@@ -397,9 +398,12 @@ class Driver:
         return self.paused and not self.step_budget
 
     def listen(self, step: int, wait: float) -> None:
-        """While held: past the time limit it ends; else the next commands, waiting up to `wait` s."""
+        """While held: past the time limit it ends; else the next commands, waiting up to `wait` s (and
+        let go past the time limit, it ends before another step)."""
         self.check_time()
         self.apply(self.control.poll(wait), step)
+        if not self.held:
+            self.check_time()
 
     def check_time(self) -> None:
         """Past the time limit: OutOfTime (in a data-parallel run, rank 0's clock, read as it polls)."""

@@ -162,3 +162,4 @@ class Unit:
         except RunEnded as ended:
             end(run, self.drivers[run].ended(ended, self.done))
             self.running = []
+        self.quiet = 0.0  # a step command starts a count its driver keeps step by step (quiet_until)

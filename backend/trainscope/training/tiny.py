@@ -232,7 +232,7 @@ class TinyStack:
     together in NumPy: their batches come from the first task's, and each run reads its slice (TinyRun)."""
 
     def __init__(self, tasks: list[SupervisedTask], optimizers: list[torch.optim.Optimizer]) -> None:
-        first, self.tasks = tasks[0], tasks
+        first = tasks[0]
         model, name, split = first.model, first.spec.optim.optimizer, first.split
         features = model.net[0] if isinstance(model.net[0], InputFeatures) else None
 

@@ -28,8 +28,7 @@ class VmapStack:
     first task's, and each run reads its slice (VmapRun)."""
 
     def __init__(self, tasks: list[Task], optimizers: list[torch.optim.Optimizer]) -> None:
-        first, self.tasks = tasks[0], tasks
-        self.task = first  # the batches and the loss every run's step takes
+        first = self.task = tasks[0]  # the batches and the loss every run's step takes
         per_run = [dict(task.model.named_parameters()) for task in tasks]
         self.params: dict[str, torch.Tensor] = {}
         for name in per_run[0]:
