@@ -107,14 +107,14 @@ class LocalProcesses:
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(timeout)
-            worker.tasks.close()
         # each worker's last words (its job's "the server stopped during the run") are reported before
         # stop returns: the manager stops its pump after the reports handed over by then
         for worker in workers:
-            assert isinstance(worker, LocalWorker) and worker.reader is not None
+            assert isinstance(worker, LocalWorker) and worker.reader is not None and worker.tasks is not None
             worker.reader.join(timeout)
             if worker.reader.is_alive():  # its job may read "server restarted" at the next start
                 log.warning("worker %d: what it sent was not all read in %g s; stopping anyway", worker.index, timeout)
+            worker.tasks.close()  # after its reader, which closes it too on the death it reports (release)
 
 
 def local_executor(settings: Settings, on_report: OnReport) -> SlotExecutor:
