@@ -19,7 +19,7 @@ import pytest
 from tests.api.test_jobs_live import LONG, QUICK
 from tests.live import LiveServer, assert_gap_free, wait_for
 
-HEAVY = {**LONG, "probes": {"histogram_every": 1, "layers_every": 1, "min_interval_s": 0}}
+HEAVY = {**LONG, "pace": 0, "probes": {"histogram_every": 1, "layers_every": 1, "min_interval_s": 0}}
 
 
 @pytest.fixture

@@ -16,7 +16,9 @@ from trainscope.schemas import Event
 
 QUICK = {"data": {"dataset": "moons", "n_points": 200}, "optim": {"steps": 120, "eval_every": 20}}
 # About a minute of training: long enough to be caught running; the tests that use it end it early.
-LONG = {"data": {"dataset": "circle", "n_points": 200}, "optim": {"steps": 100_000, "eval_every": 500}}
+# paced: flat out, the NumPy tiny path trains 100,000 steps in ~6 s, less than a loaded CI takes
+# between a test seeing "running" and acting on it (at 2,000 a second it trains for 50 s)
+LONG = {"data": {"dataset": "circle", "n_points": 200}, "optim": {"steps": 100_000, "eval_every": 500}, "pace": 2000}
 
 
 def test_submitted_job_runs_to_done_with_every_event_stored(job_server: LiveServer) -> None:

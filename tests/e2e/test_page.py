@@ -219,7 +219,7 @@ def test_a_100k_step_history_stays_bounded_in_the_browser(server: LiveServer, pa
 def test_without_the_token_the_page_is_view_only_and_follows_the_live_run(token_server: LiveServer, page: Page) -> None:
     response = httpx.post(
         token_server.url + "/api/jobs",
-        json={"data": {"dataset": "spiral"}, "optim": {"steps": 100_000}},
+        json={"data": {"dataset": "spiral"}, "optim": {"steps": 100_000}, "pace": 200},  # flat out it ends in seconds
         headers={"Authorization": "Bearer room-42"},
         timeout=10,
     )
