@@ -15,7 +15,7 @@ from trainscope.training import driver
 from trainscope.training.models import build_model, make_optimizer
 from trainscope.training.stacking import PATH_TINY, tiny_reason
 from trainscope.training.tasks import task_for
-from trainscope.training.tiny import TinyNet, TinyOptimizer
+from trainscope.training.tiny import TinyNet, TinyOptimizer, class_argmax, class_max, class_sum
 
 NETS = [
     ({"dataset": "spiral"}, {"hidden": [8, 8], "activation": "tanh"}),
@@ -30,6 +30,16 @@ NETS = [
 
 def spec_of(data: dict[str, Any], model: dict[str, Any], optim: dict[str, Any] | None = None) -> JobSpec:
     return JobSpec.model_validate({"data": data, "model": model, "optim": optim or {}})
+
+
+@pytest.mark.parametrize("classes", [2, 3, 7, 8, 11])
+def test_the_class_axis_columns_give_numpys_reductions_to_the_bit(classes: int) -> None:
+    outputs = np.random.default_rng(classes).standard_normal((16, 37, classes)).astype(np.float32) ** 3
+    outputs[0, 0, :] = 1.0  # a tie: argmax takes the first
+    exp = np.exp(outputs - outputs.max(axis=2, keepdims=True))
+    assert np.array_equal(class_max(outputs), outputs.max(axis=2))
+    assert np.array_equal(class_argmax(outputs), outputs.argmax(axis=2))
+    assert np.array_equal(class_sum(exp), np.add.reduce(exp, axis=2))
 
 
 @pytest.mark.parametrize(("data", "model"), NETS)
