@@ -264,6 +264,9 @@ def test_the_live_loss_curve_and_its_replay_draw_the_same_points(server: LiveSer
     assert "each step: written out in NumPy" in (page.text_content("#system") or "")  # 8-8: the tiny path
     live = page.evaluate("() => document.querySelector('[data-testid=loss-chart]').data[0]")
     assert 1000 < len(live["x"]) <= 2002 and live["x"][0] == 1 and live["x"][-1] == 6000
+    system = "() => document.querySelector('[data-testid=system-chart]').data[0].x"
+    live_system = page.evaluate(system)  # samples/s over the steps: the first and last step at least
+    assert len(live_system) >= 2 and live_system[-1] == 6000
 
     job_id = page.evaluate("() => document.querySelector('#runs tbody tr').dataset.job")
     open_page(page, server.url + "/")  # a fresh page: what it draws comes from the replay alone
@@ -273,6 +276,7 @@ def test_the_live_loss_curve_and_its_replay_draw_the_same_points(server: LiveSer
     draw_all(page)
     replayed = page.evaluate("() => document.querySelector('[data-testid=loss-chart]').data[0]")
     assert replayed["x"] == live["x"] and replayed["y"] == live["y"]
+    assert page.evaluate(system) == live_system  # a line over the steps, not only the newest sample
 
 
 def test_a_click_is_answered_promptly_while_a_long_run_streams(server: LiveServer, browser: Browser) -> None:

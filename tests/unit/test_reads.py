@@ -70,6 +70,7 @@ def test_compact_history_thins_points_and_snapshots_keeping_first_latest_and_sta
         add("histogram", first + 49, tag="act/layer1", counts=[1])
         add("histogram", first + 49, tag="act/layer2", counts=[1])
         add("boundary", first + 49, probs=[0.5])
+        add("system", first + 49, samples_per_s=1000.0)
     add("status", 1000, status="done")
 
     kept = compact_history(events, max_points=10, max_snapshots=4)
@@ -85,6 +86,8 @@ def test_compact_history_thins_points_and_snapshots_keeping_first_latest_and_sta
         snapshots = [e for e in kept if e.type == "histogram" and json.loads(e.body)["tag"] == tag]
         assert len(snapshots) == 4 and snapshots[-1].step == 1000
     assert [e.step for e in kept if e.type == "boundary"] == [1000]  # the page draws only the newest
+    system = [e.step for e in kept if e.type == "system"]  # the page draws samples/s over the steps
+    assert len(system) == 4 and system[0] == 50 and system[-1] == 1000
     assert [json.loads(e.body)["status"] for e in kept if e.type == "status"] == ["running", "done"]
 
 

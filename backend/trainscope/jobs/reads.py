@@ -93,10 +93,10 @@ def read_scalars(store: RunStore, job_id: str, tag: str, max_points: int, page_b
 
 
 SNAPSHOT_TYPES = frozenset({"histogram", "layers", "embedding", "boundary", "network", "system", "images", "confusion"})
-# the page draws only the newest of these (over-time views are drawn from histograms, layers and
-# embeddings): a compact replay sends one each. Measured: a boundary grid is ~25 KB, and 100 of them
-# were half of what each viewer opening a long run was sent
-LATEST_ONLY_TYPES = frozenset({"boundary", "network", "system", "images", "confusion"})
+# the page draws only the newest of these (over-time views are drawn from histograms, layers, embeddings
+# and system samples): a compact replay sends one each. Measured: a boundary grid is ~25 KB, and 100 of
+# them were half of what each viewer opening a long run was sent
+LATEST_ONLY_TYPES = frozenset({"boundary", "network", "images", "confusion"})
 
 
 @dataclass
