@@ -248,8 +248,12 @@ def test_runs_sort_by_a_figure_and_filter_by_ranges_and_settings(server: LiveSer
         ({"where": ["val/acc>>1"]}, ["query", "where", 0]),
         ({"where": ["optim.lr>0.1", "optim.optimizer<adam"]}, ["query", "where", 1]),
         ({"where": ["bogus.field=1"]}, ["query", "where", 0]),
+        ({"where": ["optim.lrx>0.1"]}, ["query", "where", 0]),  # no kind's spec has it
+        ({"where": ["val/acc>0", "val/accc>0.5"]}, ["query", "where", 1]),  # no run reports it
+        ({"order": "-val/accc"}, ["query", "order"]),
     ]:
         refused = httpx.get(f"{server.url}/api/jobs", params=query, timeout=10)
         assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == field, refused.text
+    assert listed(where=["val/acc>2"]) == []  # a figure runs report, that none meets: nothing, not a 422
     too_many = httpx.get(f"{server.url}/api/jobs", params={"where": ["step>0"] * 9}, timeout=10)
     assert too_many.status_code == 422

@@ -25,6 +25,19 @@ def test_anything_else_is_not_a_field(text: str) -> None:
         parse_field(text)
 
 
+def test_a_setting_is_one_that_some_kinds_spec_has() -> None:
+    assert parse_field("model.k") == Field("spec", ("model", "k"))  # k-means's
+    assert parse_field("model.conv") == Field("spec", ("model", "conv"))  # a CNN's layers: a list
+    assert parse_field("data.n_points") == Field("spec", ("data", "n_points"))
+    with pytest.raises(ValueError, match=r"no setting 'lrx' in optim \(batch_size, .*lr, optimizer"):
+        parse_field("optim.lrx")
+    with pytest.raises(ValueError, match="no setting 'nope' in data"):
+        parse_field("data.nope")
+    for text in ("seed.x", "model.conv.channels"):
+        with pytest.raises(ValueError, match="is a value, with no parts"):
+            parse_field(text)
+
+
 def test_orders_and_conditions() -> None:
     assert parse_order("-val/acc") == Order(Field("summary", ("val/acc",)), descending=True)
     assert parse_order("optim.lr") == Order(Field("spec", ("optim", "lr")), descending=False)

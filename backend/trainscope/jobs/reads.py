@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from trainscope.schemas import JobPublic, JobSpec, ScalarSeries
 from trainscope.schemas.decode import decode, scalar_points, series
-from trainscope.store.base import JobRecord, RunStore, StoredEvent, read_pages
+from trainscope.schemas.errors import SpecError
+from trainscope.schemas.query import Condition, Field
+from trainscope.store.base import JobFilter, JobRecord, RunStore, StoredEvent, read_pages
 
 
 def to_public(record: JobRecord) -> JobPublic:
@@ -90,6 +93,27 @@ def read_scalars(store: RunStore, job_id: str, tag: str, max_points: int, page_b
     steps, values = series((decode(event.body) for page in pages for event in page), tag)
     keep = downsample_indices(len(steps), max_points)
     return ScalarSeries(tag=tag, steps=[steps[i] for i in keep], values=[values[i] for i in keep], total=len(steps))
+
+
+def unreported_figures(store: RunStore, where: JobFilter, total: int, first: JobRecord | None) -> list[SpecError]:
+    """The figures of a list's conditions and order that no stored run reports (misspelled, most likely:
+    `val/accc` matched nothing, silently). Asked of the store only where it shows: a list that found no run
+    (each condition's figure), or whose first run lacks the order's figure (runs with it come first); one
+    count per figure, none on an empty store. Errors at ("query", "where", i) and ("query", "order")."""
+    named: list[tuple[tuple[str | int, ...], Field]] = [
+        (("query", "where", i), c.field) for i, c in enumerate(where.conditions) if total == 0
+    ]
+    order = where.order
+    if order is not None and first is not None and where.offset == 0 and order.field.name not in first.summary:
+        named.append((("query", "order"), order.field))
+    named = [(loc, field) for loc, field in named if field.source == "summary"]
+    if not named or store.count_jobs() == 0:
+        return []
+    return [
+        SpecError(loc, f"no run reports a figure {field.name!r} (a name in a run's summary: val/acc, train/loss)")
+        for loc, field in named
+        if store.count_jobs(None, JobFilter(conditions=(Condition(field, ">=", -math.inf),))) == 0
+    ]
 
 
 SNAPSHOT_TYPES = frozenset({"histogram", "layers", "embedding", "boundary", "network", "system", "images", "confusion"})

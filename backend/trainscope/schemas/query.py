@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel
 
 from trainscope.schemas.spec import JobSpec
 
@@ -55,10 +57,34 @@ def parse_field(text: str) -> Field:
     if len(path) == 1 and text in COLUMNS:
         return Field("column", path)
     if path[0] in JobSpec.model_fields:
+        check_setting(path)
         return Field("spec", path)
     if len(path) > 1:
         raise ValueError(f"{text!r}: no part {path[0]!r} in a job spec ({', '.join(JobSpec.model_fields)})")
     return Field("summary", path)
+
+
+def check_setting(path: tuple[str, ...]) -> None:
+    """Raise ValueError naming the first part of `path` that no kind's spec has (`optim.lrx`): a setting
+    that no run can have would match nothing, silently."""
+    models: list[type[BaseModel]] = [JobSpec]
+    for depth, part in enumerate(path):
+        fields = {name: field for model in models for name, field in model.model_fields.items()}
+        if part not in fields:
+            where = ".".join(path[:depth]) or "a job spec"
+            raise ValueError(f"{'.'.join(path)!r}: no setting {part!r} in {where} ({', '.join(sorted(fields))})")
+        models = [m for name, field in fields.items() if name == part for m in _models(field.annotation)]
+        if not models and depth < len(path) - 1:
+            raise ValueError(f"{'.'.join(path)!r}: {'.'.join(path[: depth + 1])} is a value, with no parts")
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The spec models a setting holds: one, every kind of a union of kinds, or none (a value, a list)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if get_origin(annotation) in (list, tuple, dict, set, frozenset):
+        return []
+    return [model for arg in get_args(annotation) for model in _models(arg)]
 
 
 def parse_order(text: str) -> Order:

@@ -18,7 +18,7 @@ from trainscope.config import Settings
 from trainscope.jobs.export_process import ExportRequest, stream_export
 from trainscope.jobs.exports import MEDIA_TYPES, ExportFormat, export_filename
 from trainscope.jobs.manager import DatasetGone, JobConflict, QueueFull
-from trainscope.jobs.reads import events_json, read_scalars, to_public
+from trainscope.jobs.reads import events_json, read_scalars, to_public, unreported_figures
 from trainscope.jobs.uploads import resolve_data, stored_tables, unknown_dataset
 from trainscope.schemas import (
     EventsPublic,
@@ -154,6 +154,9 @@ async def list_jobs(
     where_ = JobFilter(lesson, dataset, offset, tuple(c for c in conditions if c), ordered)
     records = await run_in_threadpool(store.list_jobs, status_filter, limit, where_)
     total = await run_in_threadpool(store.count_jobs, status_filter, where_)
+    first = records[0] if records else None
+    if unknown := await run_in_threadpool(unreported_figures, store, where_, total, first):
+        raise invalid(unknown)
     return JobsPublic(jobs=[to_public(r) for r in records], count=len(records), total=total)
 
 
