@@ -124,6 +124,9 @@ def test_pause_stops_points_resume_restarts_and_a_rate_change_is_marked(server: 
     page.fill("#step-count", "5")
     page.click("#step")
     wait_js(page, f"window.trainscope.charts.loss.lastStep() === {paused_at + 5}", 10)
+    # the header says where the run is now, not where it paused
+    wait_js(page, f"document.querySelector('#status').textContent.includes('step {paused_at + 5} ')", 5)
+    assert status(page).startswith("paused")
 
     page.click("#pause")  # now labelled Resume
     wait_js(page, "document.body.dataset.run === 'running'", 10)

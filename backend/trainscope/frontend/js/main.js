@@ -137,7 +137,7 @@ async function start() {
         current.statusEvent = event; // said again in the other language when it changes
         showStatus(event);
         if (ENDED.has(event.status)) runs.refresh();
-      } else if (event.type === "scalars" && current.status !== "paused") {
+      } else if (event.type === "scalars") { // paused too: a step command's steps move it on
         const last = event.points[event.points.length - 1];
         const acc = last.values["val/acc"];
         const state = t(`state.${current.status || "running"}`, current.status || "running");
