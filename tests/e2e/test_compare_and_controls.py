@@ -185,3 +185,29 @@ def test_units_per_layer_and_no_hidden_layer_as_in_tensorflow_playground(
     assert note["text"] == "step 300" and note["y"] == 1 and note["yanchor"] == "bottom"
     title = page.evaluate("() => document.getElementById('confusion').layout.annotations[0].text")
     assert "validation and" in title and "training examples" in title
+
+
+def test_compared_runs_that_recorded_no_histograms_say_so_not_that_training_has_yet_to_start(
+    server: LiveServer, page: Page
+) -> None:
+    quiet = {
+        "data": {"dataset": "moons", "n_points": 200},
+        "optim": {"steps": 60, "eval_every": 20},
+        "probes": {"histogram_every": 0, "embedding_every": 0},
+    }
+    first, second = server.submit(quiet), server.submit({**quiet, "optim": {**quiet["optim"], "lr": 0.1}})
+    for job in (first, second):
+        server.wait_status(job["id"], {"done"})
+    page.goto(f"{server.url}/lessons.html#runs={first['id']},{second['id']}")
+    wait_js(page, "document.querySelector('#status').textContent.includes('2/2')")
+
+    def notes(testid: str) -> str:
+        script = f"() => [...document.querySelectorAll('[data-testid={testid}] .annotation-text')].map(n => n.textContent)"
+        return " ".join(page.evaluate(script))
+
+    for testid in ("compare-weight-histograms", "compare-act-histograms"):
+        wait_js(page, f"document.querySelector('[data-testid={testid}] .annotation-text') !== null", 20)
+        assert notes(testid) == "Not recorded in these runs."
+    page.locator("[data-testid=compare-embeddings]").scroll_into_view_if_needed()  # drawn when on screen
+    embeddings = "[...document.querySelectorAll('[data-testid=compare-embeddings] .annotation-text')]"
+    wait_js(page, f"{embeddings}.filter(n => n.textContent === 'Not recorded in this run.').length === 2", 20)

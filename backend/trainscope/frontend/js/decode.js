@@ -1,3 +1,5 @@
+import { ENDED } from "./api.js";
+
 // Arrays arrive as base64 little-endian float32 (compact and fast to parse).
 export function floats(base64) {
   const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
@@ -41,6 +43,10 @@ export function baseLayout(extra = {}) {
 const NO_CLOUD = { showSendToCloud: false, showEditInChartStudio: false, plotlyServerURL: "", showLink: false };
 if (typeof Plotly !== "undefined") Plotly.setPlotConfig(NO_CLOUD);
 export const PLOT_CONFIG = { responsive: true, displaylogo: false, ...NO_CLOUD };
+
+// Whether these events end their run: a chart still empty then says the run did not record what it draws
+// (a probe turned off, a kind without it) instead of promising it.
+export const endsRun = (events) => events.some((event) => event.type === "status" && ENDED.has(event.status));
 
 // Plotly.react; while no trace has a point, no axes at all (empty ones read as data: -1..6, 1e-1..1e4)
 // but a line saying what will come.

@@ -33,12 +33,12 @@ async function renderIndex() {
   $("#index").hidden = false;
   const [{ lessons }, { groups }] = await Promise.all([listLessons(), listGroups()]);
   $("#lesson-list").innerHTML = lessons
-    .map((l) => `<li><a class="panel" href="#${encodeURIComponent(l.id)}" data-lesson="${escape(l.id)}"><h3>${escape(pick(l.title))}</h3><p>${escape(pick(l.question))}</p><p class="hint">${l.runs} ${t("lessons.runs")}</p></a></li>`)
+    .map((l) => `<li><a class="panel" href="#${encodeURIComponent(l.id)}" data-lesson="${escape(l.id)}"><h3>${escape(pick(l.title))}</h3><p>${escape(pick(l.question))}</p><p class="hint">${l.runs} ${t(l.runs === 1 ? "lessons.run" : "lessons.runs")}</p></a></li>`)
     .join("");
   // groups submitted over REST (POST /api/groups) are compared here too
   $("#group-list").innerHTML = groups
     .filter((g) => !g.lesson)
-    .map((g) => `<li><a href="#group=${encodeURIComponent(g.id)}" data-group="${escape(g.id)}" data-user-text>${escape(g.name || g.id)}</a> · ${g.runs.length} ${t("lessons.runs")} · <code>${escape(g.differs.map(fieldName).join(", "))}</code></li>`)
+    .map((g) => `<li><a href="#group=${encodeURIComponent(g.id)}" data-group="${escape(g.id)}" data-user-text>${escape(g.name || g.id)}</a> · ${g.runs.length} ${t(g.runs.length === 1 ? "lessons.run" : "lessons.runs")} · <code>${escape(g.differs.map(fieldName).join(", "))}</code></li>`)
     .join("");
 }
 

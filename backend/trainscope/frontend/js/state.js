@@ -112,7 +112,11 @@ export const FIELDS = [
 // has, and, for a kind from another package, a field for each of its settings the table above lacks,
 // made from its JSON schema (a number, a yes-or-no or a choice; a list or an object keeps its default).
 // The built-in kinds' other settings stay out of the form on purpose: it shows the ones worth a control.
+// model kinds that step themselves (k-means): no optimizer nor learning rate to show
+export const SELF_STEPPING = new Set();
+
 export function learnKinds(meta) {
+  for (const [kind, about] of Object.entries(meta.kinds.model)) if (about.gradients === false) SELF_STEPPING.add(kind);
   for (const family of ["model", "data"]) {
     for (const [kind, about] of Object.entries(meta.kinds[family])) {
       for (const [lang, words] of Object.entries(about.words)) learnWords(lang, { [`${family === "model" ? "model" : "dataset"}.${kind}`]: words.name });

@@ -4,7 +4,7 @@
 // finds; a point's nearest neighbours by cosine of the stored vectors; a slider through the snapshots.
 // Every name and column is user text or a run's: it reaches the page as text.
 import { neighbours as askNeighbours, projection as askProjection } from "../api.js";
-import { CLASS_COLORS, VALUE_COLORSCALE, baseLayout, floats, plotOrWait } from "../decode.js";
+import { CLASS_COLORS, VALUE_COLORSCALE, baseLayout, endsRun, floats, plotOrWait } from "../decode.js";
 import { escape } from "../html.js";
 import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
@@ -53,6 +53,7 @@ export function mount(el) {
   el.replaceChildren(bar, steps, plot, near);
 
   let snapshots;
+  let ended = false; // its run ended: none now means none recorded
   let following = true; // the slider follows the newest snapshot until the user moves it
   let classNames = null; // an uploaded table's own names for its classes
   let job = null;
@@ -63,6 +64,7 @@ export function mount(el) {
     classNames = context.classNames || null;
     job = context.job || null;
     snapshots = [];
+    ended = false;
     maps = new Map();
     chosen = null;
     following = true;
@@ -151,7 +153,7 @@ export function mount(el) {
     const title = (text) => ({ title: { text } });
     const scene = { xaxis: title(axes[0]), yaxis: title(axes[1]), zaxis: title(axes[2] || "") };
     const layout = baseLayout({ scene, xaxis: { ...baseLayout().xaxis, ...title(axes[0]) }, yaxis: { ...baseLayout().yaxis, ...title(axes[1]) } });
-    Promise.resolve(plotOrWait(plot, traces, layout, t("chart.waiting"))).then(listenForClicks);
+    Promise.resolve(plotOrWait(plot, traces, layout, t(ended ? "chart.notRecorded" : "chart.waiting"))).then(listenForClicks);
   }
 
   // a click on a point lists its neighbours (Plotly's own events exist once it has drawn)
@@ -202,6 +204,8 @@ export function mount(el) {
   }
 
   function append(events) {
+    const ending = !ended && endsRun(events);
+    ended ||= ending;
     let added = false;
     for (const event of events) {
       if (event.type !== "embedding") continue;
@@ -209,7 +213,10 @@ export function mount(el) {
       offerColours(event);
       added = true;
     }
-    if (!added) return;
+    if (!added) {
+      if (ending) redraw(); // none came: it says so
+      return;
+    }
     slider.max = snapshots.length - 1;
     if (following) slider.value = snapshots.length - 1;
     redraw();

@@ -1,6 +1,6 @@
 // Histograms of activations, weights and gradients per layer: the latest one, and all of them over
 // time as a heatmap on a common value axis (TensorBoard's distribution view).
-import { baseLayout, plotOrWait } from "../decode.js";
+import { baseLayout, endsRun, plotOrWait } from "../decode.js";
 import { say, t } from "../i18n.js";
 import { drawer } from "./frames.js";
 
@@ -47,9 +47,11 @@ export function mount(el) {
   el.replaceChildren(bar, row);
   const layerSelect = bar.querySelector("[name=layer]");
   let snapshots; // tag -> [{step, min, max, counts}]
+  let ended = false; // its run ended: none now means none recorded
 
   function reset() {
     snapshots = new Map();
+    ended = false;
     layerSelect.replaceChildren();
     draw();
   }
@@ -76,12 +78,13 @@ export function mount(el) {
       list.forEach((s, col) => rebin(s, lo, hi, ROWS).forEach((share, r) => { z[r][col] = share; }));
       traces.push({ type: "heatmap", x: list.map((s) => s.step), y: Array.from({ length: ROWS }, (_, r) => lo + ((r + 0.5) * span) / ROWS), z, colorscale: "Viridis", colorbar: { title: { text: t("axis.share") }, thickness: 10 } });
     }
-    plotOrWait(heatmap, traces, baseLayout({ title: { text: t("hist.overTime"), font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: t("axis.step") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.value") } } }), t("chart.waiting"));
+    plotOrWait(heatmap, traces, baseLayout({ title: { text: t("hist.overTime"), font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: t("axis.step") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.value") } } }), t(ended ? "chart.notRecorded" : "chart.waiting"));
   }
   const redraw = drawer(el, draw, { minIntervalMs: 500 });
 
   function append(events) {
-    let changed = false;
+    let changed = !ended && endsRun(events);
+    ended ||= changed;
     for (const event of events) {
       if (event.type !== "histogram") continue;
       changed = true;

@@ -1,5 +1,5 @@
 // Per-layer figures over time: gradient norm (log), dead-unit fraction, saturation, weight norm.
-import { baseLayout, plotOrWait } from "../decode.js";
+import { baseLayout, endsRun, plotOrWait } from "../decode.js";
 import { t } from "../i18n.js";
 import { drawer } from "./frames.js";
 import { runColors } from "./palette.js";
@@ -15,10 +15,12 @@ const PANELS = [
 export function mount(el) {
   el.dataset.testid = "layers-chart";
   let series; // key -> layer -> Series
+  let ended = false; // its run ended: none now means none recorded
   let revision = 0; // Plotly.react only redraws arrays that changed identity, or a new datarevision
 
   function reset() {
     series = Object.fromEntries(PANELS.map((p) => [p.key, new Map()]));
+    ended = false;
     draw();
   }
 
@@ -35,12 +37,13 @@ export function mount(el) {
       layout[`yaxis${axis}`] = { ...baseLayout().yaxis, title: { text: t(`layers.${panel.key}`, panel.title), font: { size: 12 } }, type: panel.log ? "log" : "linear", dtick: panel.log ? 1 : undefined, exponentformat: "power", range: panel.range };
       layout[`xaxis${axis}`] = { ...baseLayout().xaxis, title: i >= 2 ? { text: t("axis.step"), font: { size: 12 } } : undefined };
     });
-    plotOrWait(el, traces, layout, t("chart.waiting"));
+    plotOrWait(el, traces, layout, t(ended ? "chart.notRecorded" : "chart.waiting"));
   }
   const redraw = drawer(el, draw, { minIntervalMs: 500 });
 
   function append(events) {
-    let changed = false;
+    let changed = !ended && endsRun(events);
+    ended ||= changed;
     for (const event of events) {
       if (event.type !== "layers") continue;
       changed = true;

@@ -1,6 +1,7 @@
 // Compare-view panels that overlay runs as lines: losses, per-layer figures, histograms. Each panel is
 // {wide, mount(el) -> {draw(runs)}}; a run carries its colour, label and the series compare.js kept.
-import { baseLayout, PLOT_CONFIG } from "../decode.js";
+import { ENDED } from "../api.js";
+import { baseLayout, PLOT_CONFIG, plotOrWait } from "../decode.js";
 import { t, translatePage } from "../i18n.js";
 import { MEASURE_PANELS } from "./measures.js";
 import { faint, plot, singlePanel } from "./panel.js";
@@ -138,7 +139,8 @@ function histogramPanel(kind) {
           const x = h.counts.map((_, i) => h.min + (i + 0.5) * width);
           traces.push(faint(run, { name: run.label, x, y: h.counts.map((c) => c / total / width), mode: "lines", line: { color: run.color, shape: "hvh" } }));
         }
-        Plotly.react(div, traces, baseLayout({ xaxis: axis(select.value), yaxis: { ...baseLayout().yaxis, title: { text: t("axis.density") } } }), PLOT_CONFIG);
+        const waiting = runs.length && runs.every((run) => ENDED.has(run.status) || run.status === "deleted") ? "chart.notRecordedRuns" : "chart.waiting";
+        plotOrWait(div, traces, baseLayout({ xaxis: axis(select.value), yaxis: { ...baseLayout().yaxis, title: { text: t("axis.density") } } }), t(waiting));
       }
       return { draw };
     },

@@ -70,7 +70,8 @@ function absorb(state, events) {
       state.status = event.status;
       if (event.status === "diverged") state.diverged = event.detail && event.detail.diverged_step ? event.detail.diverged_step : event.step;
     }
-    if (["boundary", "dataset", "network", "embedding", "images"].includes(event.type)) state.events.push(event);
+    // (and its end: a per-run chart with none of them by then says it was not recorded)
+    if (["boundary", "dataset", "network", "embedding", "images", "status"].includes(event.type)) state.events.push(event);
   }
 }
 

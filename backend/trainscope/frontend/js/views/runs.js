@@ -6,7 +6,7 @@ import { deleteJob, exportUrl, listJobs, updateJob } from "../api.js";
 import { drawParcoords, valueOf } from "../charts/parcoords.js";
 import { escape } from "../html.js";
 import { say, t, translatePage } from "../i18n.js";
-import { datasetOf, fieldName } from "../state.js";
+import { SELF_STEPPING, datasetOf, fieldName } from "../state.js";
 
 const PAGE = 20;
 const COLUMNS_KEY = "trainscope-run-columns";
@@ -18,11 +18,12 @@ const STATES = ["queued", "running", "paused", "done", "failed", "cancelled", "d
 const LIVE = new Set(["queued", "running", "paused"]);
 
 function describe(spec) {
-  const optim = `${spec.optim.optimizer} lr ${spec.optim.lr} · ${t("runs.batch")} ${spec.optim.batch_size}`;
-  if (spec.data.kind === "surface") return `${spec.data.objective} (${spec.model.start.join(", ")}) · ${optim}`;
+  const batch = `${t("runs.batch")} ${spec.optim.batch_size}`;
+  const optim = SELF_STEPPING.has(spec.model.kind) ? batch : `${spec.optim.optimizer} lr ${spec.optim.lr} · ${batch}`;
+  if (spec.data.kind === "surface") return `${t(`objective.${spec.data.objective}`, spec.data.objective)} (${spec.model.start.join(", ")}) · ${optim}`;
   const name = spec.data.kind === "uploaded" ? say("runs.table", { id: spec.data.dataset }) : datasetOf(spec.data);
   const data = name + (spec.data.shuffle_positions || spec.data.permute_pixels ? ` (${t("runs.shuffled")})` : "");
-  const convs = spec.model.conv ? `${t("runs.conv")} ${spec.model.conv.map((c) => c.channels).join(",")} → ` : "";
+  const convs = spec.model.conv && spec.model.conv.length ? `${t("runs.conv")} ${spec.model.conv.map((c) => c.channels).join(",")} → ` : "";
   const model = spec.model.hidden ? `${convs}[${spec.model.hidden.join(",")}] ${spec.model.activation}` : ownSettings(spec.model);
   return `${data} · ${model} · ${optim}`;
 }
