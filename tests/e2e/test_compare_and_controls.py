@@ -202,8 +202,8 @@ def test_compared_runs_that_recorded_no_histograms_say_so_not_that_training_has_
     wait_js(page, "document.querySelector('#status').textContent.includes('2/2')")
 
     def notes(testid: str) -> str:
-        script = f"() => [...document.querySelectorAll('[data-testid={testid}] .annotation-text')].map(n => n.textContent)"
-        return " ".join(page.evaluate(script))
+        texts = f"[...document.querySelectorAll('[data-testid={testid}] .annotation-text')]"
+        return " ".join(page.evaluate(f"() => {texts}.map(n => n.textContent)"))
 
     for testid in ("compare-weight-histograms", "compare-act-histograms"):
         wait_js(page, f"document.querySelector('[data-testid={testid}] .annotation-text') !== null", 20)

@@ -59,3 +59,7 @@ def test_errors_point_into_the_body_and_the_cap_is_a_setting() -> None:
     assert [(e.loc, e.kind) for e in caught.value.errors] == [(("body", "grid", "optim", "lr"), "greater_than")]
     with pytest.raises(GroupInvalid, match="at most 1"):
         plan([("", GroupCreate(base=BASE, grid={"optim.lr": [0.1, 0.2]}), ("body",))], Limits(max_group_runs=1))
+    misspelled = GroupCreate(base=BASE, grid={"optim.lrr": [0.1, 0.2, 0.3]})  # three runs, one mistake
+    with pytest.raises(GroupInvalid) as caught:
+        plan([("", misspelled, ("body",))], Limits())
+    assert [e.loc for e in caught.value.errors] == [("body", "grid", "optim", "lrr")]

@@ -99,8 +99,8 @@ def plan(
         label = variation.label or describe(variation.changes)
         spec = spec.model_copy(update={"name": f"{create.name or part} · {label}".strip(" ·")[:100]})
         planned.append(PlannedRun(spec, label, part, variation.changes, variation.label_ko or label))
-    if errors:
-        raise GroupInvalid(errors)
+    if errors:  # a grid's runs share one location: each mistake said once, not once per run
+        raise GroupInvalid(list({(e.loc, e.msg): e for e in errors}.values()))
     return planned
 
 
