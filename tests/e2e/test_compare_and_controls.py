@@ -187,12 +187,12 @@ def test_units_per_layer_and_no_hidden_layer_as_in_tensorflow_playground(
     assert "validation and" in title and "training examples" in title
 
 
-def test_compared_runs_that_recorded_no_histograms_say_so_not_that_training_has_yet_to_start(
+def test_compared_runs_that_recorded_no_histograms_say_so_and_their_log_loss_axis_reads_in_full(
     server: LiveServer, page: Page
 ) -> None:
-    quiet = {
+    quiet = {  # (a loss over more than a decade: Plotly labelled 0.5 and 0.2 as "5" and "2")
         "data": {"dataset": "moons", "n_points": 200},
-        "optim": {"steps": 60, "eval_every": 20},
+        "optim": {"steps": 600, "eval_every": 100, "lr": 0.3},
         "probes": {"histogram_every": 0, "embedding_every": 0},
     }
     first, second = server.submit(quiet), server.submit({**quiet, "optim": {**quiet["optim"], "lr": 0.1}})
@@ -209,5 +209,10 @@ def test_compared_runs_that_recorded_no_histograms_say_so_not_that_training_has_
         wait_js(page, f"document.querySelector('[data-testid={testid}] .annotation-text') !== null", 20)
         assert notes(testid) == "Not recorded in these runs."
     page.locator("[data-testid=compare-embeddings]").scroll_into_view_if_needed()  # drawn when on screen
+    ticks = page.evaluate("() => document.querySelector('[data-testid=compare-loss-step]')._fullLayout.yaxis._vals")
+    values = [10 ** tick["x"] for tick in ticks]
+    assert max(values) / min(values) > 10, values  # over a decade: where the digit-only labels came
+    for tick, value in zip(ticks, values, strict=True):
+        assert float(tick["text"].replace("\u2212", "-")) == pytest.approx(value, rel=1e-6), ticks
     embeddings = "[...document.querySelectorAll('[data-testid=compare-embeddings] .annotation-text')]"
     wait_js(page, f"{embeddings}.filter(n => n.textContent === 'Not recorded in this run.').length === 2", 20)

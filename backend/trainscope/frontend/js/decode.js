@@ -48,6 +48,10 @@ export const PLOT_CONFIG = { responsive: true, displaylogo: false, ...NO_CLOUD }
 // (a probe turned off, a kind without it) instead of promising it.
 export const endsRun = (events) => events.some((event) => event.type === "status" && ENDED.has(event.status));
 
+// A loss axis labelled in full: on a log axis over a decade or two Plotly labels 2x and 5x a power of ten
+// by the digit alone ("5 2 1 5 2" read as 5 and 2, not 0.5 and 0.2).
+export const LOSS_TICKS = { tickformat: "~g" };
+
 // Plotly.react; while no trace has a point, no axes at all (empty ones read as data: -1..6, 1e-1..1e4)
 // but a line saying what will come.
 export function plotOrWait(el, traces, layout, waiting) {

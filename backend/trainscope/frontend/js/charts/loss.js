@@ -1,6 +1,6 @@
 // Loss and accuracy, train and validation, with smoothing, a log-scale toggle and a choice of x
 // (step, samples seen, wall time); markers where the rate changed and where the run diverged.
-import { baseLayout, plotOrWait } from "../decode.js";
+import { LOSS_TICKS, baseLayout, plotOrWait } from "../decode.js";
 import { t } from "../i18n.js";
 import { drawer } from "./frames.js";
 import { Series } from "./series.js";
@@ -69,7 +69,7 @@ export function mount(el, options = {}) {
       shapes,
       annotations,
       xaxis: { ...baseLayout().xaxis, title: { text: t(mode === "samples" ? "axis.samples" : mode === "time" ? "axis.seconds" : "axis.step") } },
-      yaxis: { ...baseLayout().yaxis, title: { text: t("axis.loss") }, type: bar.querySelector("[name=log]").checked ? "log" : "linear" },
+      yaxis: { ...baseLayout().yaxis, ...LOSS_TICKS, title: { text: t("axis.loss") }, type: bar.querySelector("[name=log]").checked ? "log" : "linear" },
       // a run that predicts a value has no accuracy: no empty axis for it
       yaxis2: { title: { text: t("axis.accuracy") }, overlaying: "y", side: "right", range: [0, 1.02], showgrid: false, tickformat: ".0%", dtick: 0.25, tickmode: "linear", visible: s.valAcc.y.length + s.trainAcc.y.length > 0 },
       margin: { l: 55, r: 55, t: 30, b: 45 },

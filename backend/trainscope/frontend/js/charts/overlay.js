@@ -1,7 +1,7 @@
 // Compare-view panels that overlay runs as lines: losses, per-layer figures, histograms. Each panel is
 // {wide, mount(el) -> {draw(runs)}}; a run carries its colour, label and the series compare.js kept.
 import { ENDED } from "../api.js";
-import { baseLayout, PLOT_CONFIG, plotOrWait } from "../decode.js";
+import { LOSS_TICKS, baseLayout, PLOT_CONFIG, plotOrWait } from "../decode.js";
 import { t, translatePage } from "../i18n.js";
 import { MEASURE_PANELS } from "./measures.js";
 import { faint, plot, singlePanel } from "./panel.js";
@@ -42,7 +42,7 @@ function lossPanel(defaultX) {
           }
         }
         const title = t(`axis.${mode}`);
-        Plotly.react(div, traces, baseLayout({ xaxis: axis(title), yaxis: { ...baseLayout().yaxis, title: { text: t("axis.loss") }, type: bar.querySelector("[name=log]").checked ? "log" : "linear" } }), PLOT_CONFIG);
+        Plotly.react(div, traces, baseLayout({ xaxis: axis(title), yaxis: { ...baseLayout().yaxis, ...LOSS_TICKS, title: { text: t("axis.loss") }, type: bar.querySelector("[name=log]").checked ? "log" : "linear" } }), PLOT_CONFIG);
       }
       return { draw };
     },
@@ -71,7 +71,7 @@ const valLoss = singlePanel(
         starred = true;
       }
     }
-    Plotly.react(div, traces, baseLayout({ xaxis: axis(t("axis.step")), yaxis: { ...baseLayout().yaxis, type: "log", title: { text: t("axis.loss") } } }), PLOT_CONFIG);
+    Plotly.react(div, traces, baseLayout({ xaxis: axis(t("axis.step")), yaxis: { ...baseLayout().yaxis, ...LOSS_TICKS, type: "log", title: { text: t("axis.loss") } } }), PLOT_CONFIG);
   },
 );
 
