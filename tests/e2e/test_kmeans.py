@@ -27,6 +27,8 @@ def test_k_means_draws_each_centres_path_over_the_blobs(page: Page, server: Live
         assert not form.locator(f"[data-path='{path}']").is_visible(), path  # no optimizer, no batch to share
     assert page.evaluate(SHOWN) == ["clusters", "images_every", "system_every"]  # images: on digits, the centres
     assert form.locator("input[name='optim.steps']").input_value() == "30"
+    estimate = "document.querySelector('#memory-estimate').textContent"
+    wait_js(page, f"{estimate}.includes('parameters') && !{estimate}.includes('optimizer')")  # none to hold
     form.locator("select[name='model.seeding']").select_option("random")  # starts far off: paths to see
 
     page.click("#start")
@@ -35,6 +37,9 @@ def test_k_means_draws_each_centres_path_over_the_blobs(page: Page, server: Live
     assert chart(page, "clusters.centres()") == 4
     wait_js(page, "window.trainscope.charts.figures.tags().length > 0", 30)
     assert chart(page, "figures.tags()") == ["inertia"]  # the centres' coordinates are the view's, no rate
+    assert not page.is_visible("#lr")  # no rate to set
+    wait_js(page, "document.querySelector('#runs tbody tr') !== null")
+    assert " lr " not in page.text_content("#runs tbody tr")  # the list names no optimizer either
     page.locator("[data-view='clusters']").scroll_into_view_if_needed()
     wait_js(page, "document.querySelector('[data-testid=clusters-chart] .plot').data?.length === 9")
     page.locator("[data-view='clusters']").screenshot(path=str(artifacts_dir / "kmeans-paths.png"))

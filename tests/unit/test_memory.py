@@ -96,6 +96,8 @@ def test_a_run_that_asks_reports_its_first_steps_memory_beside_the_estimate() ->
 def test_kinds_whose_activations_are_not_modelled_say_so() -> None:
     spec = JobSpec.model_validate({"data": {"kind": "surface", "objective": "beale"}, "model": {"kind": "params2d"}})
     assert estimate(spec).activations is None and estimate(spec).parameters == 2 * 4
+    kmeans = estimate(JobSpec.model_validate({"data": {"kind": "blobs"}, "model": {"kind": "kmeans"}}))
+    assert kmeans.parameters > 0 and kmeans.gradients == kmeans.optimizer_state == 0  # it steps itself
 
 
 @pytest.mark.gpu

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from trainscope.schemas import JobSpec
 from trainscope.schemas.kinds.cnn import ConvNetSpec
 from trainscope.schemas.kinds.mlp import MLPSpec, NetSpec
+from trainscope.schemas.registry import registry
 
 FLOAT = 4  # bytes of a float32
 STATE_COPIES = {"sgd": 0, "random_search": 0, "momentum": 1, "rmsprop": 1, "adam": 2, "adamw": 2}
@@ -127,10 +128,11 @@ def estimate(spec: JobSpec, cuda: bool = False) -> MemoryEstimate:
     parameters = spec.parameter_count() * FLOAT
     per_example = saved_per_example(spec, cuda)
     batch = spec.optim.batch_size
+    learns = registry().model(spec.model.kind).gradients  # k-means steps itself: no gradient, no optimizer
     return MemoryEstimate(
         parameters=parameters,
-        gradients=parameters,
-        optimizer_state=STATE_COPIES.get(spec.optim.optimizer, 0) * parameters,
+        gradients=parameters if learns else 0,
+        optimizer_state=STATE_COPIES.get(spec.optim.optimizer, 0) * parameters if learns else 0,
         activations=None if per_example is None else per_example * batch,
         per_example=per_example,
         batch=batch,

@@ -116,7 +116,8 @@ async function start() {
     // one run at a time from this page: a second Start would take another worker, unseen (stop it first)
     buttons.start.disabled = live || state === "queued";
     buttons.step.disabled = state !== "paused";
-    buttons.lr.disabled = !live || !current.gradients; // a kind that steps itself has no rate to set
+    buttons.lr.disabled = !live || !current.gradients;
+    buttons.lr.parentElement.hidden = current.gradients === false; // a kind that steps itself has no rate
     document.body.dataset.run = state || "none";
   }
 

@@ -21,10 +21,11 @@ export function mount(el, { onInvalid = () => {} } = {}) {
 
   function render(estimate) {
     drawn = estimate;
+    // a kind that steps itself (k-means) holds no gradient and no optimizer: nothing to list for them
+    const learns = estimate.gradients > 0;
     const parts = [
       say("memory.parameters", { size: size(estimate.parameters) }),
-      say("memory.gradients", { size: size(estimate.gradients) }),
-      say("memory.state", { size: size(estimate.optimizer_state) }),
+      ...(learns ? [say("memory.gradients", { size: size(estimate.gradients) }), say("memory.state", { size: size(estimate.optimizer_state) })] : []),
       estimate.activations === null ? t("memory.noActivations") : say("memory.activations", { size: size(estimate.activations), batch: estimate.batch }),
     ];
     el.textContent = `${say("memory.total", { size: size(estimate.total) })}: ${parts.join(", ")}`;

@@ -18,14 +18,14 @@ const STATES = ["queued", "running", "paused", "done", "failed", "cancelled", "d
 const LIVE = new Set(["queued", "running", "paused"]);
 
 function describe(spec) {
-  const batch = `${t("runs.batch")} ${spec.optim.batch_size}`;
-  const optim = SELF_STEPPING.has(spec.model.kind) ? batch : `${spec.optim.optimizer} lr ${spec.optim.lr} · ${batch}`;
+  // a kind that steps itself (k-means) has no optimizer, rate or batch
+  const optim = SELF_STEPPING.has(spec.model.kind) ? null : `${spec.optim.optimizer} lr ${spec.optim.lr} · ${t("runs.batch")} ${spec.optim.batch_size}`;
   if (spec.data.kind === "surface") return `${t(`objective.${spec.data.objective}`, spec.data.objective)} (${spec.model.start.join(", ")}) · ${optim}`;
   const name = spec.data.kind === "uploaded" ? say("runs.table", { id: spec.data.dataset }) : datasetOf(spec.data);
   const data = name + (spec.data.shuffle_positions || spec.data.permute_pixels ? ` (${t("runs.shuffled")})` : "");
   const convs = spec.model.conv && spec.model.conv.length ? `${t("runs.conv")} ${spec.model.conv.map((c) => c.channels).join(",")} → ` : "";
   const model = spec.model.hidden ? `${convs}[${spec.model.hidden.join(",")}] ${spec.model.activation}` : ownSettings(spec.model);
-  return `${data} · ${model} · ${optim}`;
+  return [data, model, optim].filter(Boolean).join(" · ");
 }
 
 // A model without hidden layers to list: its kind's name and its plain settings, each by the name the
