@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from tests.e2e.test_page import wait_js
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -111,6 +112,9 @@ def english(page: Page) -> list[str]:
     return found
 
 
+BOUNDARIES = "document.querySelector('[data-testid=compare-boundaries]').textContent"  # legends, colour bars
+
+
 def test_no_english_is_visible_in_korean_mode(server: LiveServer, page: Page, artifacts_dir: Path) -> None:
     page.goto(server.url + "/")
     page.wait_for_function("() => !document.getElementById('start').disabled")
@@ -130,7 +134,9 @@ def test_no_english_is_visible_in_korean_mode(server: LiveServer, page: Page, ar
     index = english(page)
     page.goto(server.url + "/lessons.html#bias")
     lesson = run_lesson_and_read(page, artifacts_dir / "lesson-bias-ko.png")
-    page.click("#language")  # back to English for the tests after this one
+    assert "P(클래스 1)" in page.evaluate(f"() => {BOUNDARIES}")
+    page.click("#language")  # back to English for the tests after this one; drawn charts follow
+    wait_js(page, f"{BOUNDARIES}.includes('P(class 1)') && !{BOUNDARIES}.includes('P(클래스 1)')", 10)
     assert (idle, after_run, index, lesson) == ([], [], [], [])
 
 

@@ -36,10 +36,10 @@ async function renderIndex() {
     .map((l) => `<li><a class="panel" href="#${encodeURIComponent(l.id)}" data-lesson="${escape(l.id)}"><h3>${escape(pick(l.title))}</h3><p>${escape(pick(l.question))}</p><p class="hint">${l.runs} ${t(l.runs === 1 ? "lessons.run" : "lessons.runs")}</p></a></li>`)
     .join("");
   // groups submitted over REST (POST /api/groups) are compared here too
-  $("#group-list").innerHTML = groups
-    .filter((g) => !g.lesson)
+  const posted = groups.filter((g) => !g.lesson);
+  $("#group-list").innerHTML = posted.length ? posted
     .map((g) => `<li><a href="#group=${encodeURIComponent(g.id)}" data-group="${escape(g.id)}" data-user-text>${escape(g.name || g.id)}</a> · ${g.runs.length} ${t(g.runs.length === 1 ? "lessons.run" : "lessons.runs")} · <code>${escape(g.differs.map(fieldName).join(", "))}</code></li>`)
-    .join("");
+    .join("") : `<li class="hint" data-i18n="groups.none">${t("groups.none")}</li>`;
 }
 
 // Panels for a group that is not a lesson's, from what its first run trains.
@@ -157,7 +157,9 @@ function drawGroupParallel(group) {
 async function refreshPrevious(selectId) {
   const { groups } = await listGroups(lesson.id);
   const select = $("#previous");
-  select.replaceChildren(new Option(t("lesson.previous"), ""), ...groups.map((g) => new Option(new Date(g.created_at).toLocaleString(language()), g.id)));
+  const prompt = new Option(t("lesson.previous"), "");
+  prompt.dataset.i18n = "lesson.previous"; // a language change rewords it
+  select.replaceChildren(prompt, ...groups.map((g) => new Option(new Date(g.created_at).toLocaleString(language()), g.id)));
   select.value = selectId || "";
 }
 

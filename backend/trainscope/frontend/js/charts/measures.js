@@ -8,7 +8,7 @@ import { mount as mountNetwork } from "./network.js";
 import { parameterTable } from "./parameters.js";
 import { mount as mountPictures } from "./pictures.js";
 import { escape } from "../html.js";
-import { say, t } from "../i18n.js";
+import { language, say, t } from "../i18n.js";
 import { plot, singlePanel } from "./panel.js";
 
 const fmt = (v, digits = 4) => (typeof v === "number" ? (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(digits)) : String(v));
@@ -41,10 +41,14 @@ function perRun(mountChart, testid, first = false, bodyClass = "plot") {
               body.className = bodyClass;
               cell.append(title, body);
               grid.append(cell);
-              entry = { chart: mountChart(body, run), fed: 0, name };
+              entry = { chart: mountChart(body, run), fed: 0, name, language: language() };
               charts.set(run.index, entry);
             }
             if (entry.name.textContent !== run.label) entry.name.textContent = run.label; // the language changed
+            if (entry.language !== language()) {
+              entry.language = language();
+              entry.chart.relayout?.(); // its legend and axes in the new language
+            }
             if (run.events.length > entry.fed) {
               entry.chart.append(run.events.slice(entry.fed));
               entry.fed = run.events.length;
