@@ -195,7 +195,8 @@ def test_compared_runs_that_recorded_no_histograms_say_so_and_their_log_loss_axi
         "optim": {"steps": 600, "eval_every": 100, "lr": 0.3},
         "probes": {"histogram_every": 0, "embedding_every": 0},
     }
-    first, second = server.submit(quiet), server.submit({**quiet, "optim": {**quiet["optim"], "lr": 0.1}})
+    slow = {**quiet, "name": "Moons that a long name starts with · slow", "optim": {**quiet["optim"], "lr": 0.1}}
+    first, second = server.submit({**quiet, "name": "Moons that a long name starts with · fast"}), server.submit(slow)
     for job in (first, second):
         server.wait_status(job["id"], {"done"})
     page.goto(f"{server.url}/lessons.html#runs={first['id']},{second['id']}")
@@ -209,6 +210,8 @@ def test_compared_runs_that_recorded_no_histograms_say_so_and_their_log_loss_axi
         wait_js(page, f"document.querySelector('[data-testid={testid}] .annotation-text') !== null", 20)
         assert notes(testid) == "Not recorded in these runs."
     page.locator("[data-testid=compare-embeddings]").scroll_into_view_if_needed()  # drawn when on screen
+    legends = page.evaluate("() => [...document.querySelectorAll('.legendtext')].map(n => n.textContent)")
+    assert {"fast", "slow"} <= set(legends), legends  # by what their names do not share
     ticks = page.evaluate("() => document.querySelector('[data-testid=compare-loss-step]')._fullLayout.yaxis._vals")
     values = [10 ** tick["x"] for tick in ticks]
     assert max(values) / min(values) > 10, values  # over a decade: where the digit-only labels came

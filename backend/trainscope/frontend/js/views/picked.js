@@ -29,6 +29,15 @@ function settingName(path) {
 const LEGEND_CHARS = 40; // longer labels are cut, not wrapped over the plots; the line above names the settings
 const cut = (text) => (text.length > LEGEND_CHARS ? `${text.slice(0, LEGEND_CHARS - 1)}…` : text);
 
+// Names that start alike ("Two blobs away from the origin · without bias", "… · with bias", a lesson's runs)
+// go by the parts after what they share: cut to fit, they all read "Two blobs away from the origin · w…"
+function ownParts(names) {
+  const parts = names.map((name) => name.split(" · "));
+  let shared = 0;
+  while (parts.every((p) => p.length > shared + 1 && p[shared] === parts[0][shared])) shared += 1;
+  return parts.map((p) => p.slice(shared).join(" · "));
+}
+
 // A group record, as GET /api/groups/{id} has it, for jobs that were not submitted as one
 export function groupOfJobs(jobs) {
   const flat = jobs.map((job) => flatten(job.spec));
@@ -36,10 +45,11 @@ export function groupOfJobs(jobs) {
   const paths = [...new Set(flat.flatMap(Object.keys))].filter((path) => path !== "name" && !path.startsWith("probes."));
   const differs = paths.filter((path) => new Set(flat.map((values) => JSON.stringify(values[path]))).size > 1);
   const named = new Map();
+  const names = jobs.length > 1 && jobs.every((job) => job.name) ? ownParts(jobs.map((job) => job.name)) : jobs.map((job) => job.name);
   const runs = jobs.map((job, i) => {
     const changes = Object.fromEntries(differs.map((path) => [path, flat[i][path]]));
     const settings = differs.map((path) => `${settingName(path)} ${shown(flat[i][path])}`).join(", ");
-    let label = cut(job.name || settings || job.id);
+    let label = cut(names[i] || settings || job.id);
     if (named.has(label)) label = `${label} (${job.id})`; // two runs of one name keep a colour each
     named.set(label, job.id);
     return { job_id: job.id, label, label_ko: "", part: "", changes, job };
