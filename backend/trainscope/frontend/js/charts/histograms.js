@@ -66,7 +66,8 @@ export function mount(el) {
       const width = (last.max - last.min) / last.counts.length;
       bars.push({ type: "bar", x: last.counts.map((_, i) => last.min + (i + 0.5) * width), y: last.counts, width, marker: { color: "#1f77b4" }, name: `${t("axis.step")} ${last.step}` });
     }
-    plotOrWait(latest, bars, baseLayout({ title: { text: last ? say("hist.at", { tag: tag(), step: last.step }) : t("hist.none"), font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: t("axis.value") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.count") } }, bargap: 0 }), t("hist.none"));
+    const none = t(ended ? "chart.notRecorded" : "hist.none");
+    plotOrWait(latest, bars, baseLayout({ title: { text: last ? say("hist.at", { tag: tag(), step: last.step }) : none, font: { size: 13 } }, xaxis: { ...baseLayout().xaxis, title: { text: t("axis.value") } }, yaxis: { ...baseLayout().yaxis, title: { text: t("axis.count") } }, bargap: 0 }), none);
 
     const traces = [];
     if (list.length) {
