@@ -32,7 +32,9 @@ function dimension(key, values) {
       for (let p = Math.floor(Math.log10(low)); p <= Math.ceil(Math.log10(high)); p += 1) decades.push(p);
       return { label: `${label} (${t("parcoords.log")})`, values: values.map((v) => (typeof v === "number" ? Math.log10(v) : NaN)), tickvals: decades, ticktext: decades.map((p) => shortNumber(10 ** p)) };
     }
-    return { label, values: values.map((v) => (typeof v === "number" ? v : NaN)), range: low === high ? [low - 1, high + 1] : [low, high] };
+    // every tick as its value ("0.00007", not Plotly's SI "70μ"); one value alone gets a tenth of itself either side
+    const pad = Math.abs(low) / 10 || 1;
+    return { label, values: values.map((v) => (typeof v === "number" ? v : NaN)), range: low === high ? [low - pad, high + pad] : [low, high], tickformat: "~g" };
   }
   const words = [...new Set(present.map(String))].sort();
   // past a dozen words (36 runs' labels) the ticks would overprint: every k-th is named
@@ -54,7 +56,8 @@ export function drawParcoords(el, jobs, keys, colorKey = "val/acc") {
     }
   }
   const colors = jobs.map((job) => valueOf(job, colorKey));
-  const coloured = colors.every((v) => typeof v === "number");
+  // a colour scale only where the runs differ in the figure (all equal, its bar would span nothing)
+  const coloured = colors.every((v) => typeof v === "number") && new Set(colors).size > 1;
   const line = coloured ? { color: colors, colorscale: "Viridis", showscale: true, colorbar: { title: { text: fieldName(colorKey) }, thickness: 12 } } : { color: "#4878d0" };
   // the first axis's tick labels sit left of it: room for the longest (run labels cut to "nit_seed=5" before)
   const longest = Math.max(0, ...((dimensions[0] && dimensions[0].ticktext) || []).map((text) => text.length));
